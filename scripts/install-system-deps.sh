@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
+# Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only).
+# Idempotent: installs only what is missing. Needs root or sudo and apt-get.
+set -euo pipefail
+PACKAGES=(
+  libfribidi0 libraqm0 fontconfig
+  fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf
+  fonts-noto-core fonts-hosny-amiri fonts-kacst
+  wamerican hunspell-ar
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
+)
+PACKAGES+=("$@")
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "lineocr: please install these packages with your system's package manager: ${missing[*]}" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "lineocr: installing Debian packages: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,239 @@
+"""The character set of a model: normalisation, bidi order, and label <-> index mapping.
+
+Index 0 is the CTC blank; character ``i`` of :attr:`Charset.chars` has index ``i + 1``.
+Labels are stored and returned in logical order (as typed). The model sees a line in
+visual order (left to right, as drawn), so :meth:`Charset.encode` converts logical text to
+visual order with the Unicode bidi algorithm (python-bidi) and :meth:`Charset.decode`
+converts back. Everything here is stored with the model, so a model file alone is enough.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from bidi import get_display
+from bidi.mirror import MIRRORED
+
+BLANK = 0
+
+EASTERN_ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+_DIGIT_MAP = {ord(c): str(i) for i, c in enumerate(EASTERN_ARABIC_DIGITS)} | {
+    ord(c): str(i) for i, c in enumerate(PERSIAN_DIGITS)
+}
+TATWEEL = "\u0640"
+# Arabic harakat, tanwin, shadda, sukun, superscript alef and Quranic marks.
+_ARABIC_DIACRITICS = frozenset(
+    chr(c) for c in [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06DD), *range(0x06DF, 0x06E9)]
+)
+_RTL_CLASSES = frozenset({"R", "AL"})
+_LTR_CLASSES = frozenset({"L", "EN", "AN"})
+
+
+class CharsetError(ValueError):
+    """Raised when text cannot be encoded; names the offending characters."""
+
+
+class UnknownCharactersError(CharsetError):
+    def __init__(self, unknown: Iterable[str], text: str | None = None) -> None:
+        self.unknown = sorted(set(unknown))
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in self.unknown)
+        where = f" in {text!r}" if text is not None else ""
+        super().__init__(f"characters not in the charset{where}: {shown}")
+
+
+def is_rtl_char(ch: str) -> bool:
+    return unicodedata.bidirectional(ch) in _RTL_CLASSES
+
+
+def base_direction(text: str) -> Literal["ltr", "rtl"]:
+    """The paragraph direction lineocr uses for a line: right-to-left iff it has any RTL letter.
+
+    The synthetic renderer lays lines out with this same rule, so images and labels agree.
+    """
+    return "rtl" if any(is_rtl_char(c) for c in text) else "ltr"
+
+
+def _visual_levels(visual: str) -> list[int]:
+    """Bidi levels of a visual-order RTL line: RTL letters 1, LTR letters and digits 2,
+    neutrals 2 only between two LTR neighbours (the paragraph level 1 otherwise)."""
+    classes = [unicodedata.bidirectional(c) for c in visual]
+    strong = [1 if cls in _RTL_CLASSES else 2 if cls in _LTR_CLASSES else 0 for cls in classes]
+    levels = strong[:]
+    for i, lvl in enumerate(strong):
+        if not lvl:
+            left = next((strong[j] for j in range(i - 1, -1, -1) if strong[j]), 1)
+            right = next((strong[j] for j in range(i + 1, len(strong)) if strong[j]), 1)
+            levels[i] = 2 if left == right == 2 else 1
+    return levels
+
+
+def _mirror_rtl(chars: str, levels: Sequence[int]) -> str:
+    return "".join(
+        MIRRORED.get(c, c) if lvl == 1 else c for c, lvl in zip(chars, levels, strict=True)
+    )
+
+
+def to_visual(text: str) -> str:
+    """Logical order -> the left-to-right order of the glyphs as drawn.
+
+    Reordering follows the Unicode bidi algorithm (python-bidi); brackets in right-to-left
+    runs are mirrored as a renderer draws them, so ``"(رقم)"`` is seen as ``"(مقر)"``.
+    """
+    if base_direction(text) == "ltr":
+        return text
+    reordered = str(get_display(text, base_dir="R"))
+    return _mirror_rtl(reordered, _visual_levels(reordered))
+
+
+def to_logical(visual: str) -> str:
+    """Visual (left-to-right glyph) order -> logical order, for a right-to-left line.
+
+    The bidi algorithm is not injective (``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
+    identically), so this returns one logical string that is drawn exactly as ``visual``:
+    ``to_visual(to_logical(v)) == v`` for lines of words, numbers and punctuation. Levels
+    are rebuilt from the visual string and the reordering of rule L2 is applied again,
+    which undoes it; mirrored brackets are restored.
+    """
+    if base_direction(visual) == "ltr":
+        return visual
+    levels = _visual_levels(visual)
+    order = list(range(len(visual)))
+    # Rule L2: reverse every run at level 2, then the whole line (all levels >= 1).
+    i = 0
+    while i < len(order):
+        if levels[order[i]] == 2:
+            j = i
+            while j < len(order) and levels[order[j]] == 2:
+                j += 1
+            order[i:j] = order[i:j][::-1]
+            i = j
+        else:
+            i += 1
+    order.reverse()
+    return _mirror_rtl("".join(visual[k] for k in order), [levels[k] for k in order])
+
+
+@dataclass(frozen=True)
+class CharsetOptions:
+    """Text normalisation applied to every label and prediction; stored with the model."""
+
+    nfc: bool = True
+    map_digits: bool = False  # Eastern Arabic-Indic ٠–٩ and Persian ۰–۹ -> 0–9
+    strip_tatweel: bool = False
+    strip_diacritics: bool = False
+    case: Literal["keep", "lower", "upper"] = "keep"
+    collapse_spaces: bool = True
+
+    def __post_init__(self) -> None:
+        if self.case not in ("keep", "lower", "upper"):
+            raise CharsetError(f"case must be keep, lower or upper, not {self.case!r}")
+
+
+@dataclass(frozen=True)
+class Charset:
+    """An ordered set of characters with CTC blank at index 0."""
+
+    chars: tuple[str, ...]
+    options: CharsetOptions = field(default_factory=CharsetOptions)
+
+    def __post_init__(self) -> None:
+        if len(set(self.chars)) != len(self.chars):
+            raise CharsetError("charset has duplicate characters")
+        bad = [c for c in self.chars if len(c) != 1]
+        if bad:
+            raise CharsetError(f"charset entries must be single characters: {bad!r}")
+        object.__setattr__(self, "_index", {c: i + 1 for i, c in enumerate(self.chars)})
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], options: CharsetOptions | None = None) -> Charset:
+        opts = options or CharsetOptions()
+        proto = cls((), opts)
+        seen: set[str] = set()
+        for text in texts:
+            seen.update(proto.normalize(text))
+        return cls(tuple(sorted(seen)), opts)
+
+    @classmethod
+    def from_string(cls, alphabet: str, options: CharsetOptions | None = None) -> Charset:
+        opts = options or CharsetOptions()
+        normalized = cls((), opts).normalize(alphabet) if alphabet.strip() else alphabet
+        return cls(tuple(dict.fromkeys(normalized)), opts)
+
+    def union(self, other: Iterable[str]) -> Charset:
+        """This charset plus new characters appended at the end (old indices unchanged)."""
+        extra = [c for c in dict.fromkeys(other) if c not in self._index_map]
+        return replace(self, chars=self.chars + tuple(extra))
+
+    # -- properties -------------------------------------------------------------------
+    @property
+    def _index_map(self) -> dict[str, int]:
+        index: dict[str, int] = self.__dict__["_index"]
+        return index
+
+    @property
+    def num_classes(self) -> int:
+        """Output size of the model: characters plus the blank."""
+        return len(self.chars) + 1
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __contains__(self, ch: object) -> bool:
+        return ch in self._index_map
+
+    # -- text -------------------------------------------------------------------------
+    def normalize(self, text: str) -> str:
+        opts = self.options
+        if opts.nfc:
+            text = unicodedata.normalize("NFC", text)
+        if opts.map_digits:
+            text = text.translate(_DIGIT_MAP)
+        if opts.strip_tatweel:
+            text = text.replace(TATWEEL, "")
+        if opts.strip_diacritics:
+            text = "".join(c for c in text if c not in _ARABIC_DIACRITICS)
+        if opts.case == "lower":
+            text = text.lower()
+        elif opts.case == "upper":
+            text = text.upper()
+        if opts.collapse_spaces:
+            text = " ".join(text.split())
+        return text
+
+    def unknown_chars(self, text: str) -> set[str]:
+        return {c for c in self.normalize(text) if c not in self._index_map}
+
+    def encode(self, text: str) -> list[int]:
+        """Logical-order label -> indices in visual order. Raises on unknown characters."""
+        visual = to_visual(self.normalize(text))
+        unknown = [c for c in visual if c not in self._index_map]
+        if unknown:
+            raise UnknownCharactersError(unknown, text)
+        return [self._index_map[c] for c in visual]
+
+    def decode(self, indices: Sequence[int]) -> str:
+        """Collapsed CTC indices (no blanks, visual order) -> text in logical order."""
+        return to_logical(self.decode_visual(indices))
+
+    def decode_visual(self, indices: Sequence[int]) -> str:
+        return "".join(self.chars[i - 1] for i in indices if i != BLANK)
+
+    # -- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"chars": "".join(self.chars), "options": asdict(self.options)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Charset:
+        unknown = set(data) - {"chars", "options"}
+        if unknown:
+            raise CharsetError(f"unknown charset keys: {sorted(unknown)}")
+        options = data.get("options", {})
+        bad = set(options) - set(CharsetOptions.__dataclass_fields__)
+        if bad:
+            raise CharsetError(f"unknown charset options: {sorted(bad)}")
+        return cls(tuple(data["chars"]), CharsetOptions(**options))

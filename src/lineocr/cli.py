@@ -1,0 +1,61 @@
+"""The ``lineocr`` command line: read, train, eval, export, synth, serve, models.
+
+Thin commands over the library; heavy imports (torch, onnxruntime) happen inside each
+command so that ``lineocr --help`` starts fast. Errors are printed as one clear line with a
+non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lineocr import __version__
+
+app = typer.Typer(
+    name="lineocr",
+    help="Train, evaluate, export, run and serve text-line OCR models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lineocr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - typer needs Optional on 3.10
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """lineocr: OCR for text lines, from your labelled images to a served model."""
+
+
+# Commands are registered by the modules below; each keeps its heavy imports inside.
+from lineocr import cli_commands  # noqa: E402,F401
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+__all__ = ["Path", "app", "fail", "main"]

@@ -1,0 +1,1 @@
+"""Datasets: readers for common layouts, synthetic lines, augmentation and batching."""

@@ -1,0 +1,75 @@
+"""CRNN: a VGG-style CNN, a 2-layer bidirectional LSTM and a linear layer, for CTC.
+
+The module maps an image batch (N, 1, H, W) to logits (N, T, C) with T = W / 4 and nothing
+else: no loss, no decoding (those live in ``train/`` and ``decode.py``). Height is fixed
+per model (it is part of the preprocessing spec); width is free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+TIME_STRIDE = 4  # input columns per output frame
+
+
+@dataclass(frozen=True)
+class CRNNSize:
+    channels: tuple[int, int, int, int]
+    hidden: int
+
+
+PRESETS: dict[str, CRNNSize] = {
+    "tiny": CRNNSize(channels=(16, 32, 64, 96), hidden=64),  # ~0.43 M params
+    "small": CRNNSize(channels=(32, 64, 128, 160), hidden=128),  # ~1.5 M params
+    "base": CRNNSize(channels=(64, 128, 256, 256), hidden=224),  # ~4.8 M params
+}
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True)]
+
+
+class CRNN(nn.Module):
+    def __init__(self, num_classes: int, height: int = 32, preset: str = "small",
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        if preset not in PRESETS:
+            raise ValueError(f"unknown CRNN preset {preset!r}; known: {sorted(PRESETS)}")
+        if height % 16:
+            raise ValueError(f"CRNN input height must be a multiple of 16, got {height}")
+        c1, c2, c3, c4 = PRESETS[preset].channels
+        hidden = PRESETS[preset].hidden
+        self.num_classes = num_classes
+        self.height = height
+        self.backbone = nn.Sequential(
+            *_conv(1, c1), nn.MaxPool2d(2, 2),                      # H/2,  W/2
+            *_conv(c1, c2), nn.MaxPool2d(2, 2),                     # H/4,  W/4
+            *_conv(c2, c3), *_conv(c3, c3), nn.MaxPool2d((2, 1)),   # H/8,  W/4
+            *_conv(c3, c4), *_conv(c4, c4), nn.MaxPool2d((2, 1)),   # H/16, W/4
+        )
+        self.project = nn.Linear(c4 * (height // 16), 2 * hidden)
+        self.rnn = nn.LSTM(2 * hidden, hidden, num_layers=2, bidirectional=True,
+                           batch_first=True, dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(2 * hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(x)                      # (N, C, h, T)
+        n, c, h, t = features.shape
+        seq = features.permute(0, 3, 1, 2).reshape(n, t, c * h)
+        seq = torch.relu(self.project(seq))
+        seq, _ = self.rnn(seq)
+        return self.classifier(self.dropout(seq))        # (N, T, num_classes)
+
+    def head_modules(self) -> list[nn.Module]:
+        """The layers fine-tuning trains when the backbone is frozen."""
+        return [self.rnn, self.classifier]
+
+
+def output_lengths(widths: torch.Tensor) -> torch.Tensor:
+    """Valid output frames for input widths (padding beyond a line's width is ignored)."""
+    return torch.div(widths + TIME_STRIDE - 1, TIME_STRIDE, rounding_mode="floor")

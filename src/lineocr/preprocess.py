@@ -1,0 +1,219 @@
+"""The one line-preprocessing path, shared by training and inference.
+
+A :class:`PreprocessSpec` (stored in every checkpoint and ONNX file) says how a grayscale
+line image becomes the model's input: optional enhancement ops, resize to a fixed height
+keeping the aspect ratio, and normalisation to ink = 1.0, paper = 0.0 (so padding with
+zeros is padding with paper). :func:`prepare` does one image; :func:`collate` pads a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+class PreprocessError(ValueError):
+    """A bad preprocessing spec (unknown op, bad parameter)."""
+
+
+def _parse_op(op: str) -> tuple[str, dict[str, float]]:
+    """``"sauvola:window=25,k=0.2"`` -> ``("sauvola", {"window": 25.0, "k": 0.2})``."""
+    name, _, params = op.partition(":")
+    kwargs: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise PreprocessError(f"op {op!r}: parameter {item!r} is not key=value")
+        try:
+            kwargs[key.strip()] = float(value)
+        except ValueError:
+            raise PreprocessError(f"op {op!r}: {key}={value!r} is not a number") from None
+    return name.strip(), kwargs
+
+
+def auto_invert(img: np.ndarray) -> np.ndarray:
+    """Light text on a dark background becomes dark on light (the median is the paper)."""
+    return 255 - img if np.median(img) < 128 else img
+
+
+def otsu(img: np.ndarray) -> np.ndarray:
+    _, out = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return out
+
+
+def sauvola(img: np.ndarray, window: float = 25, k: float = 0.2, r: float = 128) -> np.ndarray:
+    """Sauvola local thresholding (robust to uneven lighting)."""
+    size = max(3, int(window) | 1)
+    f = img.astype(np.float64)
+    mean = cv2.boxFilter(f, -1, (size, size), borderType=cv2.BORDER_REFLECT)
+    sq = cv2.boxFilter(f * f, -1, (size, size), borderType=cv2.BORDER_REFLECT)
+    std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    threshold = mean * (1.0 + k * (std / r - 1.0))
+    return np.where(f > threshold, 255, 0).astype(np.uint8)
+
+
+def unsharp(img: np.ndarray, sigma: float = 1.0, amount: float = 1.0) -> np.ndarray:
+    blurred = cv2.GaussianBlur(img, (0, 0), sigma)
+    return cv2.addWeighted(img, 1.0 + amount, blurred, -amount, 0)
+
+
+def denoise(img: np.ndarray, strength: float = 7) -> np.ndarray:
+    return cv2.fastNlMeansDenoising(img, None, h=float(strength), templateWindowSize=7,
+                                    searchWindowSize=21)
+
+
+def normalize_contrast(img: np.ndarray, clip: float = 2.0) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation (CLAHE)."""
+    tiles = max(1, min(8, img.shape[1] // max(1, img.shape[0])))
+    return cv2.createCLAHE(clipLimit=clip, tileGridSize=(1, tiles)).apply(img)
+
+
+def deblur(img: np.ndarray, sigma: float = 1.5, iterations: float = 10) -> np.ndarray:
+    """Richardson-Lucy deconvolution with a Gaussian point-spread function."""
+    observed = img.astype(np.float64) / 255.0 + 1e-3
+    estimate = observed.copy()
+    for _ in range(int(iterations)):
+        blurred = cv2.GaussianBlur(estimate, (0, 0), sigma) + 1e-6
+        estimate *= cv2.GaussianBlur(observed / blurred, (0, 0), sigma)
+    return np.clip(estimate * 255.0, 0, 255).astype(np.uint8)
+
+
+def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
+    """Rotate so that the ink's principal axis is horizontal (small angles only)."""
+    ink = (255 - img) if np.median(img) >= 128 else img
+    ys, xs = np.nonzero(ink > 64)
+    if len(xs) < 10:
+        return img
+    coords = np.column_stack([xs, ys]).astype(np.float64)
+    coords -= coords.mean(axis=0)
+    cov = coords.T @ coords / len(coords)
+    eigvals, eigvecs = np.linalg.eigh(cov)
+    vx, vy = eigvecs[:, int(np.argmax(eigvals))]
+    angle = float(np.degrees(np.arctan2(vy, vx)))
+    if angle > 90:
+        angle -= 180
+    elif angle < -90:
+        angle += 180
+    if abs(angle) < 0.3 or abs(angle) > max_angle:
+        return img
+    h, w = img.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    border = int(np.median(img))
+    return cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+def crop(img: np.ndarray, margin: float = 2) -> np.ndarray:
+    """Trim paper margins around the ink, keeping ``margin`` pixels."""
+    ink = (255 - img) if np.median(img) >= 128 else img
+    ys, xs = np.nonzero(ink > 48)
+    if len(xs) == 0:
+        return img
+    m = int(margin)
+    y0, y1 = max(0, ys.min() - m), min(img.shape[0], ys.max() + 1 + m)
+    x0, x1 = max(0, xs.min() - m), min(img.shape[1], xs.max() + 1 + m)
+    return img[y0:y1, x0:x1]
+
+
+OPS: dict[str, Callable[..., np.ndarray]] = {
+    "auto_invert": auto_invert,
+    "crop": crop,
+    "deskew": deskew,
+    "otsu": otsu,
+    "sauvola": sauvola,
+    "unsharp": unsharp,
+    "denoise": denoise,
+    "normalize_contrast": normalize_contrast,
+    "deblur": deblur,
+}
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """How a grayscale line image becomes a model input; serialised with every model.
+
+    ``ops`` are applied in order, each a name from :data:`OPS` with optional parameters,
+    e.g. ``("auto_invert", "sauvola:window=31,k=0.3")``.
+    """
+
+    height: int = 32
+    min_width: int = 16
+    max_width: int = 2048
+    width_multiple: int = 4
+    ops: tuple[str, ...] = ("auto_invert",)
+
+    def __post_init__(self) -> None:
+        if self.height < 8:
+            raise PreprocessError(f"height must be at least 8, got {self.height}")
+        if not 1 <= self.min_width <= self.max_width:
+            raise PreprocessError("need 1 <= min_width <= max_width")
+        if self.width_multiple < 1:
+            raise PreprocessError("width_multiple must be >= 1")
+        object.__setattr__(self, "ops", tuple(self.ops))
+        for op in self.ops:
+            name, kwargs = _parse_op(op)
+            if name not in OPS:
+                raise PreprocessError(f"unknown preprocessing op {name!r}; known: {sorted(OPS)}")
+            fn = OPS[name]
+            accepted = fn.__code__.co_varnames[1 : fn.__code__.co_argcount]
+            bad = set(kwargs) - set(accepted)
+            if bad:
+                raise PreprocessError(f"op {name!r} takes {list(accepted)}, not {sorted(bad)}")
+
+    def with_ops(self, ops: Sequence[str]) -> PreprocessSpec:
+        return PreprocessSpec(self.height, self.min_width, self.max_width, self.width_multiple,
+                              tuple(ops))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ops"] = list(self.ops)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        bad = set(data) - set(cls.__dataclass_fields__)
+        if bad:
+            raise PreprocessError(f"unknown preprocess keys: {sorted(bad)}")
+        return cls(**{**data, "ops": tuple(data.get("ops", ()))})
+
+
+def apply_ops(img: np.ndarray, ops: Sequence[str]) -> np.ndarray:
+    for op in ops:
+        name, kwargs = _parse_op(op)
+        img = OPS[name](img, **kwargs)
+    return img
+
+
+def target_width(width: int, height: int, spec: PreprocessSpec) -> int:
+    scaled = round(width * spec.height / max(1, height))
+    return int(min(spec.max_width, max(spec.min_width, scaled)))
+
+
+def prepare(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
+    if img.dtype != np.uint8 or img.ndim != 2:
+        raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
+    img = apply_ops(img, spec.ops)
+    h, w = img.shape
+    new_w = target_width(w, h, spec)
+    interpolation = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR
+    resized = cv2.resize(img, (new_w, spec.height), interpolation=interpolation)
+    return (1.0 - resized.astype(np.float32) / 255.0).astype(np.float32)
+
+
+def collate(lines: Sequence[np.ndarray], spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Pad prepared lines on the right with paper to one width (a multiple of
+    ``spec.width_multiple``). Returns the (N, 1, H, W) batch and each line's width."""
+    if not lines:
+        raise PreprocessError("cannot collate an empty batch")
+    widths = np.array([line.shape[1] for line in lines], dtype=np.int64)
+    m = spec.width_multiple
+    max_w = int(-(-int(widths.max()) // m) * m)
+    batch = np.zeros((len(lines), 1, spec.height, max_w), dtype=np.float32)
+    for i, line in enumerate(lines):
+        batch[i, 0, :, : line.shape[1]] = line
+    return batch, widths

@@ -1,0 +1,1 @@
+"""Training: CTC loop, schedule, early stopping, checkpoints, logging, data parallelism."""
