@@ -47,7 +47,7 @@ def _main(
 
 
 # Commands are registered by the modules below; each keeps its heavy imports inside.
-from lineocr import cli_commands  # noqa: E402,F401
+from lineocr import commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,1 +1,0 @@
-"""CLI commands (registered on import by lineocr.cli)."""

@@ -1,0 +1,163 @@
+"""Checkpoints: weights in safetensors, everything else in JSON; written atomically.
+
+A training run directory holds ``best.safetensors`` / ``last.safetensors`` (weights),
+``best.json`` / ``last.json`` (the model description: charset, preprocessing spec, config,
+metrics, history, data summary, optimiser step) and ``last.optim.safetensors`` (optimiser
+and schedule state, for ``--resume``). No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from lineocr import __version__
+from lineocr.charset import Charset
+from lineocr.config import Config, from_dict, to_dict
+from lineocr.models.registry import build_model
+from lineocr.preprocess import PreprocessSpec
+
+FORMAT = "lineocr-checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    """A missing or unusable checkpoint; the message names the file."""
+
+
+@dataclass
+class ModelMeta:
+    """Everything needed to rebuild and run a model, besides its weights."""
+
+    charset: Charset
+    config: Config
+    name: str = "model"
+    epoch: int = 0
+    step: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, float] = field(default_factory=lambda: {"temperature": 1.0})
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def preprocess(self) -> PreprocessSpec:
+        return self.config.preprocess
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "lineocr_version": __version__,
+            "name": self.name,
+            "arch": self.config.model.arch,
+            "preset": self.config.model.preset,
+            "num_classes": self.charset.num_classes,
+            "charset": self.charset.to_dict(),
+            "preprocess": self.config.preprocess.to_dict(),
+            "config": to_dict(self.config),
+            "epoch": self.epoch,
+            "step": self.step,
+            "metrics": self.metrics,
+            "history": self.history,
+            "data": self.data,
+            "calibration": self.calibration,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
+        if data.get("format") != FORMAT:
+            raise CheckpointError(f"not a lineocr checkpoint (format {data.get('format')!r})")
+        return cls(
+            charset=Charset.from_dict(data["charset"]),
+            config=from_dict(Config, data["config"]),
+            name=data.get("name", "model"),
+            epoch=int(data.get("epoch", 0)),
+            step=int(data.get("step", 0)),
+            metrics=dict(data.get("metrics", {})),
+            history=list(data.get("history", [])),
+            data=dict(data.get("data", {})),
+            calibration=dict(data.get("calibration", {"temperature": 1.0})),
+            extra=dict(data.get("extra", {})),
+        )
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(run_dir: Path, tag: str, model: nn.Module, meta: ModelMeta,
+                    optim_state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``{tag}.safetensors`` and ``{tag}.json`` (and optimiser state) atomically."""
+    run_dir = Path(run_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights = run_dir / f"{tag}.safetensors"
+    _atomic_write(weights, lambda p: save_file(state, p, metadata={"format": FORMAT}))
+    if optim_state is not None:
+        _atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: save_file(optim_state, p))
+    text = json.dumps(meta.to_dict(), ensure_ascii=False, indent=1)
+    _atomic_write(run_dir / f"{tag}.json", lambda p: Path(p).write_text(text, encoding="utf-8"))
+    return weights
+
+
+def resolve(path: str | Path) -> Path:
+    """A run directory (its best checkpoint) or a ``.safetensors`` / ``.json`` path ->
+    the weights file."""
+    p = Path(path)
+    if p.is_dir():
+        for tag in ("best", "last"):
+            if (p / f"{tag}.safetensors").is_file():
+                return p / f"{tag}.safetensors"
+        raise CheckpointError(f"{p}: no best.safetensors or last.safetensors in this directory")
+    if p.suffix == ".json":
+        p = p.with_suffix(".safetensors")
+    if not p.is_file():
+        raise CheckpointError(f"{p}: no such checkpoint")
+    return p
+
+
+def load_meta(path: str | Path) -> ModelMeta:
+    weights = resolve(path)
+    meta_path = weights.with_suffix(".json")
+    try:
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{meta_path}: {exc}") from None
+    return ModelMeta.from_dict(data)
+
+
+def build_from_meta(meta: ModelMeta) -> nn.Module:
+    return build_model(
+        meta.config.model.arch,
+        num_classes=meta.charset.num_classes,
+        height=meta.config.preprocess.height,
+        preset=meta.config.model.preset,
+        dropout=meta.config.model.dropout,
+    )
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, ModelMeta]:
+    """Rebuild the model from a run directory or weights file; returns it in eval mode."""
+    weights = resolve(path)
+    meta = load_meta(weights)
+    model = build_from_meta(meta)
+    try:
+        model.load_state_dict(load_file(str(weights), device=device))
+    except Exception as exc:
+        raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
+    return model.to(device).eval(), meta
