@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
-# Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only).
+# Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the
+# web page's browser test, driven by Playwright without its own browser download).
 # Idempotent: installs only what is missing. Needs root or sudo and apt-get.
 set -euo pipefail
 PACKAGES=(
@@ -9,6 +10,7 @@ PACKAGES=(
   fonts-noto-core fonts-hosny-amiri fonts-kacst
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
+  chromium
 )
 PACKAGES+=("$@")
 missing=()
