@@ -38,11 +38,13 @@ class CharsetError(ValueError):
 
 
 class UnknownCharactersError(CharsetError):
-    def __init__(self, unknown: Iterable[str], text: str | None = None) -> None:
+    def __init__(
+        self, unknown: Iterable[str], text: str | None = None, detail: str | None = None
+    ) -> None:
         self.unknown = sorted(set(unknown))
         shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in self.unknown)
         where = f" in {text!r}" if text is not None else ""
-        super().__init__(f"characters not in the charset{where}: {shown}")
+        super().__init__(detail or f"characters not in the charset{where}: {shown}")
 
 
 def is_rtl_char(ch: str) -> bool:

@@ -38,16 +38,16 @@ class AugmentConfig:
     """
 
     enabled: bool = True
-    blur: float = 0.2            # probability of Gaussian or motion blur
-    noise: float = 0.2           # probability of Gaussian noise
-    rotate: float = 2.0          # max degrees
-    shear: float = 0.15          # max horizontal shear factor
-    perspective: float = 0.02    # max corner displacement, fraction of height
-    scale: float = 0.1           # max relative change in size
-    elastic: float = 0.0         # probability of elastic distortion
-    morph: float = 0.15          # probability of erosion or dilation
-    contrast: float = 0.3        # probability of a contrast / brightness change
-    probability: float = 0.8     # probability that a sample is augmented at all
+    blur: float = 0.2  # probability of Gaussian or motion blur
+    noise: float = 0.2  # probability of Gaussian noise
+    rotate: float = 2.0  # max degrees
+    shear: float = 0.15  # max horizontal shear factor
+    perspective: float = 0.02  # max corner displacement, fraction of height
+    scale: float = 0.1  # max relative change in size
+    elastic: float = 0.0  # probability of elastic distortion
+    morph: float = 0.15  # probability of erosion or dilation
+    contrast: float = 0.3  # probability of a contrast / brightness change
+    probability: float = 0.8  # probability that a sample is augmented at all
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-2
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
-    warmup: float = 0.1          # fraction of steps (one-cycle)
-    patience: int = 15           # epochs without a better validation CER before stopping
+    warmup: float = 0.1  # fraction of steps (one-cycle)
+    patience: int = 15  # epochs without a better validation CER before stopping
     min_delta: float = 0.0
     grad_clip: float = 5.0
     seed: int = 0
@@ -66,10 +66,10 @@ class TrainConfig:
     val_split: float = 0.1
     max_minutes: float | None = None  # stop (and keep the best checkpoint) after this long
     freeze_backbone: bool = False
-    bucket: bool = True          # width bucketing: batches of similar widths
+    bucket: bool = True  # width bucketing: batches of similar widths
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
     threads: int | None = None
-    log_images: int = 8          # sample predictions written to TensorBoard per validation
+    log_images: int = 8  # sample predictions written to TensorBoard per validation
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,9 @@ def unsharp(img: np.ndarray, sigma: float = 1.0, amount: float = 1.0) -> np.ndar
 
 
 def denoise(img: np.ndarray, strength: float = 7) -> np.ndarray:
-    return cv2.fastNlMeansDenoising(img, None, h=float(strength), templateWindowSize=7,
-                                    searchWindowSize=21)
+    return cv2.fastNlMeansDenoising(
+        img, None, h=float(strength), templateWindowSize=7, searchWindowSize=21
+    )
 
 
 def normalize_contrast(img: np.ndarray, clip: float = 2.0) -> np.ndarray:
@@ -103,8 +104,14 @@ def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
     h, w = img.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     border = int(np.median(img))
-    return cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+    return cv2.warpAffine(
+        img,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
+    )
 
 
 def crop(img: np.ndarray, margin: float = 2) -> np.ndarray:
@@ -165,8 +172,9 @@ class PreprocessSpec:
                 raise PreprocessError(f"op {name!r} takes {list(accepted)}, not {sorted(bad)}")
 
     def with_ops(self, ops: Sequence[str]) -> PreprocessSpec:
-        return PreprocessSpec(self.height, self.min_width, self.max_width, self.width_multiple,
-                              tuple(ops))
+        return PreprocessSpec(
+            self.height, self.min_width, self.max_width, self.width_multiple, tuple(ops)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

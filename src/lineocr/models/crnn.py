@@ -29,13 +29,17 @@ PRESETS: dict[str, CRNNSize] = {
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class CRNN(nn.Module):
-    def __init__(self, num_classes: int, height: int = 32, preset: str = "small",
-                 dropout: float = 0.2) -> None:
+    def __init__(
+        self, num_classes: int, height: int = 32, preset: str = "small", dropout: float = 0.2
+    ) -> None:
         super().__init__()
         if preset not in PRESETS:
             raise ValueError(f"unknown CRNN preset {preset!r}; known: {sorted(PRESETS)}")
@@ -46,24 +50,31 @@ class CRNN(nn.Module):
         self.num_classes = num_classes
         self.height = height
         self.backbone = nn.Sequential(
-            *_conv(1, c1), nn.MaxPool2d(2, 2),                      # H/2,  W/2
-            *_conv(c1, c2), nn.MaxPool2d(2, 2),                     # H/4,  W/4
-            *_conv(c2, c3), *_conv(c3, c3), nn.MaxPool2d((2, 1)),   # H/8,  W/4
-            *_conv(c3, c4), *_conv(c4, c4), nn.MaxPool2d((2, 1)),   # H/16, W/4
+            *_conv(1, c1),
+            nn.MaxPool2d(2, 2),  # H/2,  W/2
+            *_conv(c1, c2),
+            nn.MaxPool2d(2, 2),  # H/4,  W/4
+            *_conv(c2, c3),
+            *_conv(c3, c3),
+            nn.MaxPool2d((2, 1)),  # H/8,  W/4
+            *_conv(c3, c4),
+            *_conv(c4, c4),
+            nn.MaxPool2d((2, 1)),  # H/16, W/4
         )
         self.project = nn.Linear(c4 * (height // 16), 2 * hidden)
-        self.rnn = nn.LSTM(2 * hidden, hidden, num_layers=2, bidirectional=True,
-                           batch_first=True, dropout=dropout)
+        self.rnn = nn.LSTM(
+            2 * hidden, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=dropout
+        )
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.backbone(x)                      # (N, C, h, T)
+        features = self.backbone(x)  # (N, C, h, T)
         n, c, h, t = features.shape
         seq = features.permute(0, 3, 1, 2).reshape(n, t, c * h)
         seq = torch.relu(self.project(seq))
         seq, _ = self.rnn(seq)
-        return self.classifier(self.dropout(seq))        # (N, T, num_classes)
+        return self.classifier(self.dropout(seq))  # (N, T, num_classes)
 
     def head_modules(self) -> list[nn.Module]:
         """The layers fine-tuning trains when the backbone is frozen."""

@@ -13,8 +13,9 @@ Factory = Callable[..., nn.Module]
 ARCHITECTURES: dict[str, Factory] = {"crnn": CRNN}
 
 
-def build_model(arch: str, *, num_classes: int, height: int, preset: str = "small",
-                dropout: float = 0.2) -> nn.Module:
+def build_model(
+    arch: str, *, num_classes: int, height: int, preset: str = "small", dropout: float = 0.2
+) -> nn.Module:
     try:
         factory = ARCHITECTURES[arch]
     except KeyError:

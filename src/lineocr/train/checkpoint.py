@@ -95,14 +95,18 @@ def _atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
 
 
-def save_checkpoint(run_dir: Path, tag: str, model: nn.Module, meta: ModelMeta,
-                    optim_state: dict[str, torch.Tensor] | None = None) -> Path:
+def save_checkpoint(
+    run_dir: Path,
+    tag: str,
+    model: nn.Module,
+    meta: ModelMeta,
+    optim_state: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Write ``{tag}.safetensors`` and ``{tag}.json`` (and optimiser state) atomically."""
     run_dir = Path(run_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -1,0 +1,226 @@
+"""From labelled images to padded training batches: loading, encoding, width bucketing, collate.
+
+:func:`load_examples` decodes every image once and encodes every label, skipping what cannot
+be used with a reason (so training never stops on one bad file). :class:`LineDataset` yields
+preprocessed lines (augmented when training); :class:`BucketBatchSampler` groups lines of
+similar width so little of each batch is padding, and shards global batches across
+data-parallel ranks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from lineocr.charset import Charset, UnknownCharactersError
+from lineocr.data.augment import Augmenter
+from lineocr.images import ImageError
+from lineocr.preprocess import PreprocessSpec, collate, prepare, target_width
+
+
+@dataclass(frozen=True)
+class Example:
+    image: np.ndarray  # uint8 grayscale, ink 0 on paper 255
+    text: str  # the label as given (logical order)
+    target: tuple[int, ...]  # encoded label (visual order)
+    source: str
+
+
+@dataclass
+class LoadReport:
+    examples: list[Example] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    unknown_chars: dict[str, int] = field(default_factory=dict)
+
+
+class Loadable:
+    """What load_examples needs of a sample (lineocr.data.sources.Sample satisfies it)."""
+
+    text: str
+    source: str
+
+    def load(self) -> np.ndarray:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+def load_examples(
+    samples: Sequence[Loadable],
+    charset: Charset,
+    spec: PreprocessSpec,
+    *,
+    skip_unknown: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> LoadReport:
+    """Decode and encode every sample. Unreadable images and empty labels are skipped with
+    a reason; characters outside the charset raise (listing them with files) unless
+    ``skip_unknown``, which skips and counts those lines instead."""
+    report = LoadReport()
+    unknown_sources: dict[str, list[str]] = {}
+    for i, sample in enumerate(samples):
+        if progress:
+            progress(i)
+        text = charset.normalize(sample.text)
+        if not text:
+            report.skipped.append((sample.source, "empty label"))
+            continue
+        try:
+            target = charset.encode(text)
+        except UnknownCharactersError as exc:
+            for ch in exc.unknown:
+                report.unknown_chars[ch] = report.unknown_chars.get(ch, 0) + 1
+                unknown_sources.setdefault(ch, []).append(sample.source)
+            report.skipped.append((sample.source, str(exc)))
+            continue
+        try:
+            image = sample.load()
+        except ImageError as exc:
+            report.skipped.append((sample.source, exc.reason))
+            continue
+        frames = math.ceil(target_width(image.shape[1], image.shape[0], spec) / 4)
+        if frames < _min_frames(target):
+            report.skipped.append(
+                (sample.source, f"image too narrow for its {len(target)}-character label")
+            )
+            continue
+        report.examples.append(Example(image, sample.text, tuple(target), sample.source))
+    if unknown_sources and not skip_unknown:
+        lines = [
+            f"{ch!r} (U+{ord(ch):04X}) in {len(src)} file(s), e.g. {', '.join(src[:3])}"
+            for ch, src in sorted(unknown_sources.items())
+        ]
+        raise UnknownCharactersError(
+            unknown_sources,
+            detail="characters not in the charset (use --skip-unknown to skip these lines):\n  "
+            + "\n  ".join(lines),
+        )
+    return report
+
+
+def _min_frames(target: Sequence[int]) -> int:
+    """CTC needs a frame per label plus one between repeated labels."""
+    repeats = sum(a == b for a, b in itertools.pairwise(target))
+    return len(target) + repeats
+
+
+class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
+    """Preprocessed lines; augmented (deterministically per seed, epoch and index) if given."""
+
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        spec: PreprocessSpec,
+        augmenter: Augmenter | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.examples = examples
+        self.spec = spec
+        self.augmenter = augmenter
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, tuple[int, ...], int]:
+        ex = self.examples[index]
+        image = ex.image
+        if self.augmenter is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image = self.augmenter(image, rng)
+        return prepare(image, self.spec), ex.target, index
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # (N, 1, H, W)
+    widths: torch.Tensor  # (N,)
+    targets: torch.Tensor  # concatenated labels
+    target_lengths: torch.Tensor
+    indices: list[int]
+
+
+def make_collate(
+    spec: PreprocessSpec,
+) -> Callable[[list[tuple[np.ndarray, tuple[int, ...], int]]], Batch]:
+    def collate_fn(items: list[tuple[np.ndarray, tuple[int, ...], int]]) -> Batch:
+        lines = [item[0] for item in items]
+        images, widths = collate(lines, spec)
+        targets = [t for item in items for t in item[1]]
+        return Batch(
+            images=torch.from_numpy(images),
+            widths=torch.from_numpy(widths),
+            targets=torch.tensor(targets, dtype=torch.long),
+            target_lengths=torch.tensor([len(item[1]) for item in items], dtype=torch.long),
+            indices=[item[2] for item in items],
+        )
+
+    return collate_fn
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of similar width, in a random order that is the same on every rank.
+
+    Global batches of ``batch_size`` are built from width-sorted chunks; with data
+    parallelism each rank takes its share of every global batch, so N processes see the
+    same samples per step as one process does.
+    """
+
+    def __init__(
+        self,
+        widths: Sequence[int],
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        bucket: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        drop_last: bool = False,
+    ) -> None:
+        self.widths = np.asarray(widths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.bucket = bucket
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def global_batches(self) -> list[list[int]]:
+        n = len(self.widths)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.bucket:
+            # Sort by width with jitter so bucket boundaries move between epochs.
+            jitter = rng.uniform(0, 0.2, n) if self.shuffle else np.zeros(n)
+            keys = np.log1p(self.widths[order]) + jitter
+            order = order[np.argsort(keys, kind="stable")]
+        batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        if self.shuffle:
+            perm = rng.permutation(len(batches))
+            batches = [batches[i] for i in perm]
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.global_batches():
+            # Every rank must take the same number of steps, or collective ops hang.
+            if len(batch) >= self.world_size:
+                yield batch[self.rank :: self.world_size]
+
+    def __len__(self) -> int:
+        return sum(1 for b in self.global_batches() if len(b) >= self.world_size)

@@ -1,0 +1,550 @@
+"""The CTC training loop: epochs, validation, early stopping, checkpoints, resume, Ctrl-C.
+
+:func:`fit` trains a model on prepared examples and writes a run directory::
+
+    run/best.safetensors + best.json     lowest validation CER so far
+    run/last.safetensors + last.json     end of the latest epoch (+ last.optim.safetensors)
+    run/history.png                      loss and CER curves
+    run/tb/                              TensorBoard events
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from safetensors.torch import load_file
+from torch import nn
+from torch.utils.data import DataLoader
+
+from lineocr.charset import Charset
+from lineocr.config import Config
+from lineocr.data.augment import Augmenter
+from lineocr.data.batching import Batch, BucketBatchSampler, Example, LineDataset, make_collate
+from lineocr.decode import greedy_batch
+from lineocr.metrics import Scores
+from lineocr.models.crnn import output_lengths
+from lineocr.preprocess import target_width
+from lineocr.train import distributed, finetune
+from lineocr.train.checkpoint import ModelMeta, build_from_meta, save_checkpoint
+from lineocr.train.report import TensorBoard, plot_history, print_table
+from lineocr.train.schedule import learning_rate
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    best: dict[str, float]
+    epochs: int
+    step: int
+    stopped: str  # completed | early-stop | time-budget | interrupted
+    elapsed_s: float
+    samples_per_s: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Validation:
+    loss: float
+    scores: Scores
+    refs: list[str]
+    hyps: list[str]
+    images: list[np.ndarray]
+
+
+@dataclass
+class InitFrom:
+    """A trained model to start from (fine-tuning)."""
+
+    model: nn.Module
+    charset: Charset
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def configure_threads(config: Config, ctx: distributed.DistContext) -> None:
+    threads = config.train.threads or max(1, (os.cpu_count() or 1) // ctx.world_size)
+    torch.set_num_threads(threads)
+
+
+def _autocast(device: str, amp: str) -> contextlib.AbstractContextManager[Any]:
+    if amp == "off" or (amp == "auto" and not device.startswith("cuda")):
+        return contextlib.nullcontext()
+    if amp == "fp16":
+        dtype = torch.float16
+    elif amp == "bf16" or torch.cuda.is_bf16_supported():
+        dtype = torch.bfloat16
+    else:
+        dtype = torch.float16
+    return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+
+def _to_device(batch: Batch, device: str) -> Batch:
+    return replace(
+        batch,
+        images=batch.images.to(device),
+        targets=batch.targets.to(device),
+        widths=batch.widths.to(device),
+        target_lengths=batch.target_lengths.to(device),
+    )
+
+
+def ctc_loss(logits: torch.Tensor, batch: Batch, loss_fn: nn.CTCLoss) -> torch.Tensor:
+    log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, N, C)
+    input_lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[0])
+    return loss_fn(log_probs, batch.targets, input_lengths, batch.target_lengths)
+
+
+def _optim_to_tensors(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    state = optimizer.state_dict()
+    tensors = {
+        f"{idx}.{name}": value.detach().cpu().contiguous()
+        for idx, entry in state["state"].items()
+        for name, value in entry.items()
+        if isinstance(value, torch.Tensor)
+    }
+    return tensors, state["param_groups"]
+
+
+def _optim_from_tensors(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]
+) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def validate(
+    model: nn.Module,
+    loader: DataLoader[Any],
+    examples: Sequence[Example],
+    charset: Charset,
+    device: str,
+    loss_fn: nn.CTCLoss,
+    amp: str,
+    keep_images: int = 0,
+) -> Validation:
+    model.eval()
+    refs: list[str] = []
+    hyps: list[str] = []
+    images: list[np.ndarray] = []
+    total_loss, batches = 0.0, 0
+    with torch.no_grad():
+        for batch in loader:
+            images_dev = batch.images.to(device)
+            with _autocast(device, amp):
+                logits = model(images_dev)
+            total_loss += float(ctc_loss(logits, _to_device(batch, device), loss_fn))
+            batches += 1
+            log_probs = logits.float().log_softmax(2).cpu().numpy()
+            lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1]).numpy()
+            decoded = greedy_batch(log_probs, lengths)
+            for row, (idx, dec) in enumerate(zip(batch.indices, decoded, strict=True)):
+                refs.append(charset.normalize(examples[idx].text))
+                hyps.append(charset.decode(dec.indices))
+                if len(images) < keep_images:
+                    images.append(batch.images[row, 0, :, : int(batch.widths[row])].numpy())
+    return Validation(total_loss / max(1, batches), Scores.compute(refs, hyps), refs, hyps, images)
+
+
+class Trainer:
+    """State of one training run; :func:`fit` is the entry point."""
+
+    def __init__(
+        self,
+        config: Config,
+        charset: Charset,
+        train: Sequence[Example],
+        val: Sequence[Example],
+        run_dir: Path,
+        *,
+        device: str = "cpu",
+        init_from: InitFrom | None = None,
+        data_info: dict[str, Any] | None = None,
+        name: str = "model",
+        console: Console | None = None,
+        show_progress: bool = True,
+        tensorboard: bool = True,
+    ) -> None:
+        if not train:
+            raise ValueError("no training samples")
+        if not val:
+            raise ValueError("no validation samples")
+        self.config = config
+        self.charset = charset
+        self.train_examples = train
+        self.val_examples = val
+        self.run_dir = Path(run_dir)
+        self.ctx = distributed.setup(device)
+        self.device = self.ctx.device
+        self.console = console or Console(stderr=True)
+        self.show_progress = show_progress and self.ctx.is_main
+        self.tensorboard = tensorboard and self.ctx.is_main
+        self.meta = ModelMeta(charset=charset, config=config, name=name, data=data_info or {})
+        configure_threads(config, self.ctx)
+        seed_everything(config.train.seed)
+
+        self.model = build_from_meta(self.meta)
+        if init_from is not None:
+            finetune.transfer_weights(init_from.model, init_from.charset, self.model, charset)
+        if config.train.freeze_backbone:
+            finetune.freeze_backbone(self.model)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            finetune.trainable_parameters(self.model),
+            lr=config.train.lr,
+            weight_decay=config.train.weight_decay,
+        )
+        self.loss_fn = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+        self.scaler = torch.amp.GradScaler(
+            enabled=self.device.startswith("cuda") and config.train.amp == "fp16"
+        )
+        self.net: nn.Module = self.model
+        if self.ctx.enabled:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.ctx.local_rank] if self.device != "cpu" else None
+            )
+
+        spec = config.preprocess
+        widths = [target_width(e.image.shape[1], e.image.shape[0], spec) for e in train]
+        augmenter = Augmenter(config.augment) if config.augment.enabled else None
+        self.train_set = LineDataset(train, spec, augmenter, seed=config.train.seed)
+        self.sampler = BucketBatchSampler(
+            widths,
+            config.train.batch_size,
+            bucket=config.train.bucket,
+            seed=config.train.seed,
+            rank=self.ctx.rank,
+            world_size=self.ctx.world_size,
+        )
+        collate_fn = make_collate(spec)
+        self.train_loader: DataLoader[Any] = DataLoader(
+            self.train_set,
+            batch_sampler=self.sampler,
+            collate_fn=collate_fn,
+            num_workers=config.train.workers,
+            persistent_workers=config.train.workers > 0,
+        )
+        val_widths = [target_width(e.image.shape[1], e.image.shape[0], spec) for e in val]
+        self.val_loader: DataLoader[Any] = DataLoader(
+            LineDataset(val, spec),
+            collate_fn=collate_fn,
+            num_workers=0,
+            batch_sampler=BucketBatchSampler(
+                val_widths, max(32, config.train.batch_size), shuffle=False
+            ),
+        )
+        self.epoch = 0
+        self.step = 0
+        self.elapsed = 0.0
+        self.best_cer = float("inf")
+        self.best_loss = float("inf")
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.history: list[dict[str, float]] = []
+        self.samples_seen = 0
+        self.train_time = 0.0
+
+    # -- resume ---------------------------------------------------------------------------
+    def resume(self) -> None:
+        last = self.run_dir / "last.json"
+        if not last.is_file():
+            raise FileNotFoundError(f"{self.run_dir}: nothing to resume (no last.json)")
+        data = json.loads(last.read_text(encoding="utf-8"))
+        saved = ModelMeta.from_dict(data)
+        if saved.charset != self.charset:
+            raise ValueError(f"{self.run_dir}: the saved charset differs from this data's")
+        self.model.load_state_dict(
+            load_file(str(self.run_dir / "last.safetensors"), device=str(self.device))
+        )
+        extra = saved.extra
+        optim_path = self.run_dir / "last.optim.safetensors"
+        if optim_path.is_file() and "optim_param_groups" in extra:
+            _optim_from_tensors(
+                self.optimizer, load_file(str(optim_path)), extra["optim_param_groups"]
+            )
+        self.epoch, self.step = saved.epoch, saved.step
+        self.history = saved.history
+        self.elapsed = float(extra.get("elapsed_s", 0.0))
+        self.best_cer = float(extra.get("best_cer", float("inf")))
+        self.best_loss = float(extra.get("best_val_loss", float("inf")))
+        self.best_epoch = int(extra.get("best_epoch", 0))
+        self.bad_epochs = int(extra.get("bad_epochs", 0))
+
+    # -- one epoch --------------------------------------------------------------------------
+    def _progress_fraction(self, total_steps: int) -> float:
+        frac = self.step / max(1, total_steps)
+        budget = self.config.train.max_minutes
+        if budget:
+            frac = max(frac, self.elapsed / (budget * 60.0))
+        return frac
+
+    def _train_epoch(self, progress: Progress | None, started: float) -> tuple[float, bool]:
+        cfg = self.config.train
+        self.net.train()
+        finetune.keep_frozen_in_eval(self.model)
+        self.sampler.set_epoch(self.epoch)
+        self.train_set.set_epoch(self.epoch)
+        steps_per_epoch = len(self.sampler)
+        total_steps = steps_per_epoch * cfg.epochs
+        task = (
+            progress.add_task(
+                f"epoch {self.epoch + 1}/{cfg.epochs}", total=steps_per_epoch, loss=""
+            )
+            if progress
+            else None
+        )
+        total, count, out_of_time = 0.0, 0, False
+        base_elapsed = self.elapsed
+        epoch_start = time.perf_counter()
+        for cpu_batch in self.train_loader:
+            lr = learning_rate(
+                self._progress_fraction(total_steps),
+                base_lr=cfg.lr,
+                schedule=cfg.schedule,
+                warmup=cfg.warmup,
+            )
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            batch = _to_device(cpu_batch, self.device)
+            with _autocast(self.device, cfg.amp):
+                logits = self.net(batch.images)
+            loss = ctc_loss(logits, batch, self.loss_fn)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.step += 1
+            total += float(loss)
+            count += 1
+            self.samples_seen += len(batch.indices) * self.ctx.world_size
+            self.elapsed = base_elapsed + time.perf_counter() - epoch_start
+            if progress is not None and task is not None:
+                progress.update(task, advance=1, loss=f"loss {total / count:.3f} lr {lr:.1e}")
+            if cfg.max_minutes and (time.perf_counter() - started) > cfg.max_minutes * 60:
+                out_of_time = True
+                break
+        self.train_time += time.perf_counter() - epoch_start
+        if progress is not None and task is not None:
+            progress.remove_task(task)
+        return distributed.mean_across(self.ctx, total / max(1, count)), out_of_time
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _save(self, tag: str, with_optim: bool) -> None:
+        self.meta.epoch, self.meta.step = self.epoch, self.step
+        self.meta.history = self.history
+        tensors, groups = _optim_to_tensors(self.optimizer)
+        self.meta.extra.update(
+            elapsed_s=self.elapsed,
+            best_cer=self.best_cer,
+            best_val_loss=self.best_loss,
+            best_epoch=self.best_epoch,
+            bad_epochs=self.bad_epochs,
+            optim_param_groups=groups if with_optim else [],
+        )
+        save_checkpoint(self.run_dir, tag, self.model, self.meta, tensors if with_optim else None)
+
+    # -- the loop ------------------------------------------------------------------------
+    def fit(self) -> FitResult:
+        cfg = self.config.train
+        main = self.ctx.is_main
+        tb = TensorBoard(self.run_dir / "tb", enabled=self.tensorboard)
+        stopped = "completed"
+        started = time.perf_counter()
+        progress = self._make_progress() if self.show_progress else None
+        try:
+            with progress or contextlib.nullcontext():
+                while self.epoch < cfg.epochs:
+                    train_loss, out_of_time = self._train_epoch(progress, started)
+                    self.epoch += 1
+                    stop = self._end_epoch(train_loss, tb) if main else False
+                    if out_of_time:
+                        stop, stopped = True, "time-budget"
+                    elif stop:
+                        stopped = "early-stop"
+                    if distributed.broadcast_flag(self.ctx, stop):
+                        break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            if main:
+                self._save("last", with_optim=True)
+                self.console.print(
+                    f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; "
+                    f"continue with --resume {self.run_dir}[/yellow]"
+                )
+        finally:
+            tb.close()
+        result = FitResult(
+            run_dir=self.run_dir,
+            best=self._best_metrics(),
+            epochs=self.epoch,
+            step=self.step,
+            stopped=stopped,
+            elapsed_s=self.elapsed,
+            samples_per_s=self.samples_seen / max(1e-9, self.train_time),
+            history=self.history,
+        )
+        if main:
+            self._final_summary(result)
+        distributed.teardown(self.ctx)
+        return result
+
+    def _best_metrics(self) -> dict[str, float]:
+        for h in self.history:
+            if h["epoch"] == self.best_epoch:
+                return {k: v for k, v in h.items() if k.startswith("val_")} | {
+                    "epoch": float(self.best_epoch)
+                }
+        return {}
+
+    def _end_epoch(self, train_loss: float, tb: TensorBoard) -> bool:
+        cfg = self.config.train
+        val = validate(
+            self.model,
+            self.val_loader,
+            self.val_examples,
+            self.charset,
+            self.device,
+            self.loss_fn,
+            cfg.amp,
+            keep_images=cfg.log_images,
+        )
+        s = val.scores
+        record = {
+            "epoch": float(self.epoch),
+            "step": float(self.step),
+            "train_loss": train_loss,
+            "val_loss": val.loss,
+            "val_cer": s.cer,
+            "val_wer": s.wer,
+            "val_exact_match": s.exact_match,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "elapsed_s": self.elapsed,
+        }
+        self.history.append(record)
+        improved = s.cer < self.best_cer - cfg.min_delta or (
+            s.cer <= self.best_cer and val.loss < self.best_loss
+        )
+        if improved:
+            self.best_cer, self.best_loss, self.best_epoch = s.cer, val.loss, self.epoch
+            self.bad_epochs = 0
+            self.meta.metrics = {
+                "val_cer": s.cer,
+                "val_wer": s.wer,
+                "val_exact_match": s.exact_match,
+                "val_loss": val.loss,
+                "epoch": float(self.epoch),
+            }
+            self._save("best", with_optim=False)
+        else:
+            self.bad_epochs += 1
+        self._save("last", with_optim=True)
+        tb.scalars(
+            {
+                "train/loss": train_loss,
+                "val/loss": val.loss,
+                "val/cer": s.cer,
+                "val/wer": s.wer,
+                "val/exact_match": s.exact_match,
+                "train/lr": record["lr"],
+            },
+            self.step,
+        )
+        tb.samples(val.images, val.refs[: len(val.images)], val.hyps[: len(val.images)], self.step)
+        plot_history(self.history, self.run_dir / "history.png")
+        mark = " *" if improved else ""
+        self.console.print(
+            f"epoch {self.epoch:3d}  loss {train_loss:.4f}  val loss {val.loss:.4f}  "
+            f"CER {100 * s.cer:6.2f}%  WER {100 * s.wer:6.2f}%  "
+            f"exact {100 * s.exact_match:6.2f}%  [{self.elapsed:5.0f}s]{mark}"
+        )
+        return self.bad_epochs >= cfg.patience
+
+    def _make_progress(self) -> Progress:
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[loss]}"),
+            console=self.console,
+            transient=True,
+        )
+
+    def _final_summary(self, result: FitResult) -> None:
+        best = result.best
+        print_table(
+            self.console,
+            {
+                "stopped": result.stopped,
+                "epochs": result.epochs,
+                "steps": result.step,
+                "best epoch": int(best.get("epoch", 0)),
+                "val CER": f"{100 * best.get('val_cer', float('nan')):.2f} %",
+                "val WER": f"{100 * best.get('val_wer', float('nan')):.2f} %",
+                "val exact match": f"{100 * best.get('val_exact_match', float('nan')):.2f} %",
+                "train time": f"{result.elapsed_s:.0f} s",
+                "throughput": f"{result.samples_per_s:.0f} samples/s",
+                "run directory": str(result.run_dir),
+            },
+            title="training summary",
+        )
+
+
+def fit(
+    config: Config,
+    charset: Charset,
+    train: Sequence[Example],
+    val: Sequence[Example],
+    run_dir: str | Path,
+    *,
+    device: str = "cpu",
+    resume: bool = False,
+    init_from: InitFrom | None = None,
+    data_info: dict[str, Any] | None = None,
+    name: str = "model",
+    console: Console | None = None,
+    show_progress: bool = True,
+    tensorboard: bool = True,
+) -> FitResult:
+    """Train on ``train``, validate on ``val`` every epoch, write checkpoints to ``run_dir``."""
+    trainer = Trainer(
+        config,
+        charset,
+        train,
+        val,
+        Path(run_dir),
+        device=device,
+        init_from=init_from,
+        data_info=data_info,
+        name=name,
+        console=console,
+        show_progress=show_progress,
+        tensorboard=tensorboard,
+    )
+    if resume:
+        trainer.resume()
+    return trainer.fit()
