@@ -7,10 +7,10 @@ conversions (EXIF rotation, palette, alpha, 16-bit) are the same everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,7 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"})
 DEFAULT_MAX_PIXELS = 25_000_000  # 25 MP
 
-ImageSource = Union[str, Path, bytes, np.ndarray, Image.Image]
+ImageSource = str | Path | bytes | np.ndarray | Image.Image
+
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_UINT16_TO_UINT8 = 255.0 / 65535.0
 
 
 class ImageError(ValueError):
@@ -49,107 +53,163 @@ def load_image(
     """
     label = name or describe(source)
     if isinstance(source, np.ndarray):
+        _check_size(source.shape[1] if source.ndim > 1 else 0, source.shape[0], max_pixels, label)
         return _array_to_gray(source, label)
     if isinstance(source, Image.Image):
+        _check_size(source.width, source.height, max_pixels, label)
         return _pil_to_gray(source, label)
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise ImageError(label, "no such file")
-        data = path.read_bytes()
-    else:
-        data = source
+    data = _read_bytes(Path(source), label) if isinstance(source, (str, Path)) else source
     if not data:
         raise ImageError(label, "empty file")
+    return _pil_to_gray(_decode(data, label, max_pixels), label)
+
+
+def _read_bytes(path: Path, label: str) -> bytes:
+    if not path.exists():
+        raise ImageError(label, "no such file")
+    if not path.is_file():
+        raise ImageError(label, "not a file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageError(label, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _check_size(width: int, height: int, max_pixels: int, label: str) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(label, f"zero-size image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageError(
+            label,
+            f"image too large: {width}x{height} pixels, more than the limit of {max_pixels:,}",
+        )
+
+
+def _decode(data: bytes, label: str, max_pixels: int) -> Image.Image:
+    """Open from the header, check the size, and only then decode the pixels."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
         except UnidentifiedImageError:
             raise ImageError(
-                label, "not a supported image (PNG, JPEG, BMP, TIFF, WebP, GIF, PPM)"
+                label,
+                "not a supported image, or its header is corrupt "
+                "(supported: PNG, JPEG, BMP, TIFF, WebP, GIF, PPM)",
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(label, f"image too large: {exc}") from None
         except Exception as exc:  # Pillow raises many types on hostile headers
             raise ImageError(label, f"cannot read image header: {exc}") from None
-        width, height = img.size
-        if width <= 0 or height <= 0:
-            raise ImageError(label, f"zero-size image ({width}x{height})")
-        if width * height > max_pixels:
-            raise ImageError(
-                label, f"image has {width}x{height} pixels, more than the limit of {max_pixels:,}"
-            )
+        _check_size(img.width, img.height, max_pixels, label)
         try:
             img.load()
         except Exception as exc:
             raise ImageError(label, f"corrupt or truncated image: {exc}") from None
-    return _pil_to_gray(img, label)
+    return img
 
 
 def _pil_to_gray(img: Image.Image, label: str) -> np.ndarray:
     if img.width == 0 or img.height == 0:
         raise ImageError(label, f"zero-size image ({img.width}x{img.height})")
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block must not lose the image
         img = ImageOps.exif_transpose(img) or img
-    except Exception:  # a broken EXIF block must not lose the image
-        pass
+    try:
+        return _pil_mode_to_gray(img)
+    except ImageError:
+        raise
+    except Exception as exc:  # a caller's lazily opened image may fail to decode here
+        raise ImageError(label, f"cannot convert image mode {img.mode}: {exc}") from None
+
+
+def _pil_mode_to_gray(img: Image.Image) -> np.ndarray:
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        return _rescale(arr)
-    if mode == "1":
-        return np.asarray(img.convert("L"), dtype=np.uint8)
-    if mode == "P":
+    if mode in _SIXTEEN_BIT_MODES:
+        # Full-range scaling, not min-max: the 16-bit and 8-bit saves of one picture agree.
+        return _scale_uint16(np.asarray(img))
+    if mode == "I":  # 32-bit integers; 16-bit PGM/TIFF data arrives this way
+        return _numbers_to_uint8(np.asarray(img), allow_unit_range=False, sixteen_bit=True)
+    if mode == "F":
+        return _numbers_to_uint8(np.asarray(img), allow_unit_range=True)
+    if mode == "P" or "transparency" in img.info:
         img = img.convert("RGBA")
-        mode = "RGBA"
-    if mode in ("RGBA", "LA", "PA"):
+    if img.mode in _ALPHA_MODES:
         # Composite on white: transparent backgrounds are paper, not ink.
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img.convert("RGBA"))
-    try:
-        return np.asarray(img.convert("L"), dtype=np.uint8)
-    except Exception as exc:
-        raise ImageError(label, f"unsupported image mode {mode}: {exc}") from None
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def _scale_uint16(arr: np.ndarray) -> np.ndarray:
+    return np.round(arr.astype(np.float64) * _UINT16_TO_UINT8).astype(np.uint8)
 
 
 def _rescale(arr: np.ndarray) -> np.ndarray:
-    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+    """Min-max stretch to 0..255, for numbers with no known range."""
+    lo, hi = float(np.min(arr)), float(np.max(arr))
     if hi <= lo:
         return np.full(arr.shape, 255 if hi > 0 else 0, dtype=np.uint8)
     return np.round((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def _array_to_gray(arr: np.ndarray, label: str) -> np.ndarray:
-    if arr.size == 0 or 0 in arr.shape:
-        raise ImageError(label, f"zero-size image {arr.shape}")
-    if arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
-        if arr.shape[2] == 1:
-            arr = arr[:, :, 0]
-        else:
-            rgb = arr[:, :, :3].astype(np.float64)
-            if np.issubdtype(arr.dtype, np.floating) and rgb.max() <= 1.0:
-                rgb = rgb * 255.0
-            gray = rgb @ np.array([0.299, 0.587, 0.114])
-            if arr.shape[2] == 4:
-                alpha = arr[:, :, 3].astype(np.float64)
-                alpha = alpha / (1.0 if alpha.max() <= 1.0 else 255.0)
-                gray = gray * alpha + 255.0 * (1.0 - alpha)
-            return np.clip(np.round(gray), 0, 255).astype(np.uint8)
-    if arr.ndim != 2:
-        raise ImageError(label, f"expected a 2-D grayscale or HxWx3/4 array, got shape {arr.shape}")
+def _numbers_to_uint8(
+    arr: np.ndarray, *, allow_unit_range: bool, sixteen_bit: bool = False
+) -> np.ndarray:
+    """Map an array of any numeric dtype to uint8 by the range its values imply.
+
+    bool -> 0/255; values already in 0..255 as is; uint16 (or ``sixteen_bit`` integers up
+    to 65535) full-range; floats in [0, 1] (if ``allow_unit_range``) x 255; anything else
+    min-max.
+    """
     if arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr)
+        return arr
     if arr.dtype == np.bool_:
         return arr.astype(np.uint8) * 255
     if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ImageError(label, "array has NaN or infinite values")
-        if arr.min() >= 0.0 and arr.max() <= 1.0:
-            return np.round(arr * 255.0).astype(np.uint8)
-        return _rescale(arr)
+        values = arr.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError("array has NaN or infinite values")
+        lo, hi = float(values.min()), float(values.max())
+        if allow_unit_range and lo >= 0.0 and hi <= 1.0:
+            return np.round(values * 255.0).astype(np.uint8)
+        if lo >= 0.0 and hi <= 255.0:
+            return np.round(values).astype(np.uint8)
+        return _rescale(values)
     if np.issubdtype(arr.dtype, np.integer):
-        if arr.min() >= 0 and arr.max() <= 255:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo >= 0 and hi <= 255:
             return arr.astype(np.uint8)
+        if lo >= 0 and hi <= 65535 and (sixteen_bit or arr.dtype == np.uint16):
+            return _scale_uint16(arr)
         return _rescale(arr.astype(np.float64))
-    raise ImageError(label, f"unsupported array dtype {arr.dtype}")
+    raise TypeError(f"unsupported array dtype {arr.dtype}")
+
+
+def _array_to_gray(arr: np.ndarray, label: str) -> np.ndarray:
+    if arr.size == 0 or 0 in arr.shape:
+        raise ImageError(label, f"zero-size image {arr.shape}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (2, 3, 4))):
+        raise ImageError(
+            label, f"expected a 2-D grayscale or HxWx2/3/4 array, got shape {arr.shape}"
+        )
+    try:
+        # One range for all channels, so alpha and colour are scaled alike.
+        values = _numbers_to_uint8(arr, allow_unit_range=True)
+    except (TypeError, ValueError) as exc:
+        raise ImageError(label, str(exc)) from None
+    if values.ndim == 2:
+        return np.ascontiguousarray(values)
+    return _channels_to_gray(values)
+
+
+def _channels_to_gray(values: np.ndarray) -> np.ndarray:
+    """HxWx2 (gray, alpha), HxWx3 (RGB) or HxWx4 (RGBA) uint8 -> gray on white paper."""
+    channels = values.shape[2]
+    colour = values[:, :, : 1 if channels == 2 else 3].astype(np.float64)
+    gray = colour[:, :, 0] if channels == 2 else colour @ np.array([0.299, 0.587, 0.114])
+    if channels in (2, 4):
+        alpha = values[:, :, -1].astype(np.float64) / 255.0
+        gray = gray * alpha + 255.0 * (1.0 - alpha)
+    return np.clip(np.round(gray), 0, 255).astype(np.uint8)

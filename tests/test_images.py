@@ -1,0 +1,316 @@
+"""lineocr.images: every supported format and mode to uint8 gray, and every bad input refused."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lineocr.images import ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, ImageError, load_image
+
+# A gray ramp with black and white ends: any lossless round trip must keep it exactly.
+RAMP = np.tile(np.linspace(0, 255, 32).round().astype(np.uint8), (8, 1))
+
+
+def encode(img: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def png_with_header(width: int, height: int, idat: bytes) -> bytes:
+    """A PNG whose IHDR claims any size, with whatever pixel data we choose."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+# --- formats -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("PNG", {}),
+        ("BMP", {}),
+        ("TIFF", {}),
+        ("TIFF", {"compression": "tiff_lzw"}),
+        ("WEBP", {"lossless": True}),
+        ("GIF", {}),
+        ("PPM", {}),
+    ],
+)
+def test_lossless_formats_round_trip_exactly(fmt: str, options: dict[str, object]) -> None:
+    data = encode(Image.fromarray(RAMP), fmt, **options)
+    out = load_image(data)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, RAMP)
+
+
+def test_jpeg_round_trips_within_compression_error() -> None:
+    out = load_image(encode(Image.fromarray(RAMP), "JPEG", quality=95))
+    assert out.shape == RAMP.shape
+    assert np.abs(out.astype(int) - RAMP.astype(int)).max() <= 12
+
+
+def test_rgb_is_converted_with_luma_weights() -> None:
+    rgb = np.zeros((4, 3, 3), dtype=np.uint8)
+    rgb[:, 0] = (255, 0, 0)
+    rgb[:, 1] = (0, 255, 0)
+    rgb[:, 2] = (255, 255, 255)
+    out = load_image(encode(Image.fromarray(rgb), "PNG"))
+    np.testing.assert_array_equal(out[0], [76, 150, 255])
+
+
+def test_loads_from_path_str_and_bytes_alike(tmp_path: Path) -> None:
+    path = tmp_path / "line.png"
+    path.write_bytes(encode(Image.fromarray(RAMP), "PNG"))
+    for source in (path, str(path), path.read_bytes()):
+        np.testing.assert_array_equal(load_image(source), RAMP)
+
+
+# --- modes ---------------------------------------------------------------------------------
+
+
+def test_palette_image_uses_its_palette() -> None:
+    img = Image.new("P", (2, 1))
+    img.putpalette([0, 0, 0, 255, 255, 255] + [0] * (256 * 3 - 6))
+    img.putpixel((0, 0), 1)
+    img.putpixel((1, 0), 0)
+    np.testing.assert_array_equal(load_image(encode(img, "PNG")), [[255, 0]])
+
+
+def test_palette_transparency_becomes_white_paper() -> None:
+    img = Image.new("P", (2, 1))
+    img.putpalette([0, 0, 0] * 256)  # every entry black
+    img.putpixel((1, 0), 1)
+    out = load_image(encode(img, "PNG", transparency=1))
+    np.testing.assert_array_equal(out, [[0, 255]])
+
+
+def test_gray_with_transparent_colour_becomes_white_paper() -> None:
+    img = Image.fromarray(np.array([[0, 10]], dtype=np.uint8))
+    out = load_image(encode(img, "PNG", transparency=0))
+    np.testing.assert_array_equal(out, [[255, 10]])
+
+
+def test_rgba_is_composited_on_white() -> None:
+    rgba = np.array([[[0, 0, 0, 255], [0, 0, 0, 0], [0, 0, 0, 128]]], dtype=np.uint8)
+    out = load_image(encode(Image.fromarray(rgba), "PNG"))
+    assert out[0, 0] == 0
+    assert out[0, 1] == 255
+    assert 120 <= out[0, 2] <= 135
+
+
+def test_la_is_composited_on_white() -> None:
+    la = Image.merge(
+        "LA",
+        [Image.new("L", (2, 1), 0), Image.frombytes("L", (2, 1), bytes([255, 0]))],
+    )
+    np.testing.assert_array_equal(load_image(encode(la, "PNG")), [[0, 255]])
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_gray_is_scaled_by_full_range_not_stretched(fmt: str) -> None:
+    values = np.array([[32768, 65535, 65535]], dtype=np.uint16)
+    img = Image.fromarray(values)
+    assert img.mode == "I;16"
+    # A faint gray on white stays faint gray: no min-max contrast stretch.
+    np.testing.assert_array_equal(load_image(encode(img, fmt)), [[128, 255, 255]])
+
+
+def test_1_bit_image_gives_black_and_white() -> None:
+    img = Image.fromarray(np.array([[True, False, True]])).convert("1")
+    np.testing.assert_array_equal(load_image(encode(img, "PNG")), [[255, 0, 255]])
+
+
+def test_32_bit_float_tiff_in_unit_range() -> None:
+    img = Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32))
+    assert img.mode == "F"
+    np.testing.assert_array_equal(load_image(encode(img, "TIFF")), [[0, 128, 255]])
+
+
+def test_cmyk_jpeg_is_read() -> None:
+    img = Image.new("CMYK", (8, 8), (0, 0, 0, 255))  # full black ink
+    assert load_image(encode(img, "JPEG")).max() < 40
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_exif_orientation_is_applied(fmt: str) -> None:
+    img = Image.new("L", (20, 10), 255)
+    img.paste(0, (0, 0, 10, 10))  # black left half
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    out = load_image(encode(img, fmt, exif=exif))
+    assert out.shape == (20, 10)  # now portrait
+    assert out[:8].mean() < 30  # the black half is on top
+    assert out[12:].mean() > 225
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_empty_bytes_and_empty_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+    empty = tmp_path / "empty.png"
+    empty.touch()
+    with pytest.raises(ImageError, match="empty") as info:
+        load_image(empty)
+    assert info.value.source == str(empty)
+
+
+def test_missing_file_and_directory_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="not a file"):
+        load_image(tmp_path)
+
+
+def test_garbage_is_refused_with_the_source_name() -> None:
+    with pytest.raises(ImageError, match=r"^scan\.png: not a supported image"):
+        load_image(b"this is not an image at all", name="scan.png")
+
+
+def test_corrupt_png_body_is_refused() -> None:
+    data = png_with_header(16, 16, b"definitely not zlib data")
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        load_image(data)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "TIFF", "BMP"])
+def test_truncated_image_is_refused(fmt: str) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
+    data = encode(Image.fromarray(noise), fmt)
+    with pytest.raises(ImageError):
+        load_image(data[: len(data) // 2])
+
+
+def test_zero_size_images_are_refused() -> None:
+    with pytest.raises(ImageError):
+        load_image(png_with_header(0, 5, zlib.compress(b"")))
+    with pytest.raises(ImageError, match="zero-size"):
+        load_image(Image.new("L", (0, 5)))
+    with pytest.raises(ImageError, match="zero-size"):
+        load_image(np.zeros((0, 7), dtype=np.uint8))
+
+
+def test_pixel_count_is_checked_from_the_header_before_decoding() -> None:
+    # 50 MP claimed, a few bytes of data: decoding would fail as "truncated"; the size
+    # check must refuse it first, and quickly.
+    data = png_with_header(10_000, 5_000, zlib.compress(b"\0" * 100))
+    assert DEFAULT_MAX_PIXELS < 10_000 * 5_000
+    with pytest.raises(ImageError, match="more than the limit"):
+        load_image(data)
+
+
+def test_pixel_limit_is_configurable() -> None:
+    data = encode(Image.fromarray(RAMP), "PNG")
+    with pytest.raises(ImageError, match="too large"):
+        load_image(data, max_pixels=RAMP.size - 1)
+    assert load_image(data, max_pixels=RAMP.size).shape == RAMP.shape
+
+
+def test_pillow_decompression_bomb_is_refused() -> None:
+    data = png_with_header(20_000, 20_000, zlib.compress(b"\0" * 100))
+    with pytest.raises(ImageError, match="too large"):
+        load_image(data, max_pixels=10**9)
+
+
+def test_eps_is_refused_although_pillow_recognises_it() -> None:
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\nshowpage\n"
+    assert Image.open(io.BytesIO(eps)).format == "EPS"  # Pillow would hand it to Ghostscript
+    assert "EPS" not in ALLOWED_FORMATS
+    with pytest.raises(ImageError, match="not a supported image"):
+        load_image(eps)
+
+
+def test_pdf_is_refused() -> None:
+    pdf = encode(Image.fromarray(RAMP), "PDF")
+    assert pdf.startswith(b"%PDF")
+    with pytest.raises(ImageError, match="not a supported image"):
+        load_image(pdf)
+
+
+def test_lazily_opened_truncated_pil_image_gives_image_error() -> None:
+    noise = np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)
+    data = encode(Image.fromarray(noise), "PNG")
+    lazy = Image.open(io.BytesIO(data[: len(data) // 2]))  # header only, not decoded yet
+    with pytest.raises(ImageError, match="cannot convert"):
+        load_image(lazy)
+
+
+# --- numpy arrays --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.array([[0, 128, 255]], dtype=np.uint8), [[0, 128, 255]]),
+        (np.array([[False, True]]), [[0, 255]]),
+        (np.array([[0.0, 0.5, 1.0]], dtype=np.float32), [[0, 128, 255]]),
+        (np.array([[0.0, 100.0, 255.0]], dtype=np.float64), [[0, 100, 255]]),
+        (np.array([[0, 32768, 65535]], dtype=np.uint16), [[0, 128, 255]]),
+        (np.array([[0, 7, 255]], dtype=np.int64), [[0, 7, 255]]),
+        (np.array([[-1.0, 0.0, 1.0]], dtype=np.float64), [[0, 128, 255]]),  # min-max
+        (np.array([[-5, 5]], dtype=np.int32), [[0, 255]]),  # min-max
+    ],
+)
+def test_gray_arrays_of_several_dtypes(array: np.ndarray, expected: list[list[int]]) -> None:
+    out = load_image(array)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_colour_arrays_with_and_without_alpha() -> None:
+    rgb = np.array([[[255, 255, 255], [0, 0, 0]]], dtype=np.uint8)
+    np.testing.assert_array_equal(load_image(rgb), [[255, 0]])
+    rgba = np.array([[[0, 0, 0, 0], [0, 0, 0, 255]]], dtype=np.uint8)
+    np.testing.assert_array_equal(load_image(rgba), [[255, 0]])
+    la = np.array([[[0, 0], [0, 255]]], dtype=np.uint8)
+    np.testing.assert_array_equal(load_image(la), [[255, 0]])
+    single = np.array([[[10], [20]]], dtype=np.uint8)
+    np.testing.assert_array_equal(load_image(single), [[10, 20]])
+
+
+def test_16_bit_and_float_colour_arrays_are_scaled_not_clipped() -> None:
+    rgb16 = np.full((1, 2, 3), 32768, dtype=np.uint16)
+    np.testing.assert_array_equal(load_image(rgb16), [[128, 128]])
+    rgba_float = np.array([[[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]], dtype=np.float32)
+    np.testing.assert_array_equal(load_image(rgba_float), [[255, 255]])
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.array([[0.0, np.nan]]), "NaN"),
+        (np.array([[0.0, np.inf]]), "NaN or infinite"),
+        (np.zeros((2, 2, 2, 2), dtype=np.uint8), "expected a 2-D"),
+        (np.zeros((2, 2, 5), dtype=np.uint8), "expected a 2-D"),
+        (np.zeros(5, dtype=np.uint8), "zero-size|expected a 2-D"),
+        (np.zeros((2, 2), dtype=np.complex64), "unsupported array dtype"),
+        (np.array([["a", "b"]]), "unsupported array dtype"),
+    ],
+)
+def test_bad_arrays_are_refused(array: np.ndarray, message: str) -> None:
+    with pytest.raises(ImageError, match=message):
+        load_image(array, name="arr")
+
+
+def test_array_pixel_limit() -> None:
+    with pytest.raises(ImageError, match="too large"):
+        load_image(np.zeros((10, 10), dtype=np.uint8), max_pixels=99)
