@@ -1,0 +1,323 @@
+"""Export a trained model to one self-describing ONNX file, checked against PyTorch.
+
+The file holds the logits graph only (input ``input`` (N, 1, H, W) float32 -> output
+``logits`` (N, T, C), batch and width dynamic) and, in ``metadata_props``, the whole model
+card as JSON under :data:`METADATA_KEY` (charset and its options, preprocessing spec, config,
+metrics, data summary, calibration) plus a few flat keys for tools that only show strings.
+A parity check runs at export time: ONNX Runtime and PyTorch must agree on a sample batch of
+varied widths (logits within :data:`PARITY_ATOL`, identical greedy text) at a batch size and
+widths other than the traced ones, or the export fails and no file is left behind.
+Needs PyTorch and ``onnx`` (the ``train`` extra); running the file needs neither.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from lineocr import __version__
+from lineocr.decode import greedy_batch, log_softmax
+from lineocr.models.crnn import TIME_STRIDE
+from lineocr.preprocess import PreprocessSpec, collate, prepare
+from lineocr.train.checkpoint import ModelMeta, load_checkpoint
+
+ONNX_FORMAT = "lineocr-onnx/1"
+METADATA_KEY = "lineocr"  # the model card, JSON
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+OPSET = 17
+PARITY_ATOL = 1e-4
+DIRECTION_NOTE = (
+    "logits are in visual order (left to right as drawn); the charset converts the decoded "
+    "labels to logical order with the Unicode bidi algorithm (python-bidi)"
+)
+
+Quantize = Literal["int8"] | None
+ModelSource = str | Path | tuple[nn.Module, ModelMeta]
+
+
+class ExportError(RuntimeError):
+    """The export failed (parity mismatch, unsupported option, unreadable checkpoint)."""
+
+
+def export_onnx(
+    source: ModelSource,
+    out_path: str | Path,
+    *,
+    quantize: Quantize = None,
+    parity: bool = True,
+    opset: int = OPSET,
+) -> Path:
+    """Write ``source`` (a checkpoint path / run directory, or ``(model, meta)``) to
+    ``out_path`` as ONNX with its model card; returns the path.
+
+    ``quantize="int8"`` applies ONNX Runtime dynamic quantisation (int8 weights, activations
+    quantised on the fly); the fp32 graph is parity-checked first, the int8 one is checked to
+    run and its agreement with PyTorch is recorded in the card (not enforced: it is lossy).
+    """
+    if quantize not in (None, "int8"):
+        raise ExportError(f"quantize must be None or 'int8', not {quantize!r}")
+    model, meta = _resolve(source)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        _trace(model, meta.preprocess.height, fp32, opset)
+        onnx_info: dict[str, Any] = {
+            "format": ONNX_FORMAT,
+            "input": INPUT_NAME,
+            "output": OUTPUT_NAME,
+            "opset": opset,
+            "time_stride": TIME_STRIDE,
+            "direction": DIRECTION_NOTE,
+            "quantization": quantize or "none",
+        }
+        if parity:
+            report = check_parity(model, meta, fp32)
+            report.raise_if_failed()
+            onnx_info["parity"] = report.to_dict()
+        final = fp32
+        if quantize == "int8":
+            final = Path(tmp) / "int8.onnx"
+            _quantize_int8(fp32, final)
+            int8_report = check_parity(model, meta, final)  # lossy: recorded, not enforced
+            onnx_info["int8_agreement"] = int8_report.to_dict()
+        write_metadata(final, model_card(meta, onnx_info))
+        final.replace(out)  # same filesystem: atomic, never a half-written model
+    return out
+
+
+def export_onnx_bytes(
+    source: ModelSource, *, quantize: Quantize = None, parity: bool = True
+) -> bytes:
+    """Like :func:`export_onnx`, but returns the file's bytes (for loading a run directory
+    straight into ONNX Runtime)."""
+    with tempfile.TemporaryDirectory(prefix="lineocr-export-") as tmp:
+        path = export_onnx(source, Path(tmp) / "model.onnx", quantize=quantize, parity=parity)
+        return path.read_bytes()
+
+
+def quantize_onnx(in_path: str | Path, out_path: str | Path) -> Path:
+    """Int8 dynamic quantisation of an exported lineocr ONNX file, keeping its model card
+    (marked ``onnx.quantization = "int8"``). Used by the benchmark on bundled fp32 files."""
+    src, out = Path(in_path), Path(out_path)
+    card = read_metadata(src)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        staged = Path(tmp) / "int8.onnx"
+        _quantize_int8(src, staged)
+        card.setdefault("onnx", {})["quantization"] = "int8"
+        card["onnx"].pop("parity", None)  # measured on the fp32 graph, not this one
+        write_metadata(staged, card)
+        staged.replace(out)
+    return out
+
+
+# -- model card ------------------------------------------------------------------------
+
+
+def model_card(meta: ModelMeta, onnx_info: dict[str, Any]) -> dict[str, Any]:
+    """The dict stored under :data:`METADATA_KEY`: ``ModelMeta.to_dict()`` plus an ``onnx``
+    section (graph names, opset, time stride, direction handling, quantisation, parity)."""
+    card = meta.to_dict()
+    card["onnx"] = onnx_info
+    return card
+
+
+def flat_metadata(card: dict[str, Any]) -> dict[str, str]:
+    """String keys beside the JSON card, for tools such as Netron that show metadata_props."""
+    onnx_info = card.get("onnx", {})
+    return {
+        "lineocr_format": str(onnx_info.get("format", ONNX_FORMAT)),
+        "lineocr_version": str(card.get("lineocr_version", __version__)),
+        "name": str(card.get("name", "model")),
+        "charset": str(card.get("charset", {}).get("chars", "")),
+        "height": str(card.get("preprocess", {}).get("height", "")),
+        "time_stride": str(onnx_info.get("time_stride", TIME_STRIDE)),
+        "direction": "visual",
+        "quantization": str(onnx_info.get("quantization", "none")),
+    }
+
+
+def write_metadata(path: Path, card: dict[str, Any]) -> None:
+    """Replace the file's metadata_props with the card (JSON) and the flat keys."""
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    entries = {METADATA_KEY: json.dumps(card, ensure_ascii=False, sort_keys=True)}
+    entries.update(flat_metadata(card))
+    for key, value in entries.items():
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, value
+    proto.producer_name = "lineocr"
+    proto.producer_version = __version__
+    proto.doc_string = f"lineocr text-line recogniser {card.get('name', '')!s}".strip()
+    onnx.save(proto, str(path))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The model card of an exported file (with the ``onnx`` package; the runtime reads it
+    through ONNX Runtime instead)."""
+    proto = onnx.load(str(path), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    if METADATA_KEY not in props:
+        raise ExportError(f"{path}: not a lineocr model (no {METADATA_KEY!r} metadata)")
+    card: dict[str, Any] = json.loads(props[METADATA_KEY])
+    return card
+
+
+# -- parity ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """How closely an ONNX graph reproduces the PyTorch model on sample batches."""
+
+    max_abs_diff: float
+    texts_torch: list[str]
+    texts_onnx: list[str]
+    shapes: list[list[int]]
+
+    @property
+    def text_agreement(self) -> float:
+        same = sum(a == b for a, b in zip(self.texts_torch, self.texts_onnx, strict=True))
+        return same / max(1, len(self.texts_torch))
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs_diff <= PARITY_ATOL and self.texts_torch == self.texts_onnx
+
+    def raise_if_failed(self) -> None:
+        if self.ok:
+            return
+        diffs = [
+            f"{a!r} != {b!r}"
+            for a, b in zip(self.texts_torch, self.texts_onnx, strict=True)
+            if a != b
+        ]
+        raise ExportError(
+            "ONNX parity check failed: max |logits difference| "
+            f"{self.max_abs_diff:.2e} (limit {PARITY_ATOL:.0e})"
+            + (f"; decoded text differs: {'; '.join(diffs[:3])}" if diffs else "")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_abs_diff": float(self.max_abs_diff),
+            "text_agreement": self.text_agreement,
+            "lines": len(self.texts_torch),
+            "batches": self.shapes,
+        }
+
+
+def sample_lines(spec: PreprocessSpec, widths: Sequence[int], seed: int = 0) -> list[np.ndarray]:
+    """Synthetic uint8 line images (dark strokes on light paper) of the given widths, at
+    1.5x the model height so that resizing runs too."""
+    rng = np.random.default_rng(seed)
+    height = int(spec.height * 1.5)
+    lines = []
+    for width in widths:
+        img = np.full((height, width), 235, dtype=np.float64)
+        for _ in range(max(2, width // 12)):  # glyph-like blobs along a baseline
+            x = rng.integers(0, width)
+            y = rng.integers(height // 4, 3 * height // 4)
+            w, h = rng.integers(2, 8), rng.integers(height // 5, height // 2)
+            img[max(0, y - h // 2) : y + h // 2, x : x + w] = rng.integers(0, 60)
+        img += rng.normal(0, 8, img.shape)
+        lines.append(np.clip(img, 0, 255).astype(np.uint8))
+    return lines
+
+
+def check_parity(
+    model: nn.Module, meta: ModelMeta, onnx_path: Path, *, seed: int = 0
+) -> ParityReport:
+    """Run PyTorch and ONNX Runtime on two batches the graph was not traced with (four lines
+    of mixed widths, then one line alone) and compare logits and greedy text."""
+    model = _cpu_eval_copy(model)
+    spec = meta.preprocess
+    h = spec.height
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    texts_torch: list[str] = []
+    texts_onnx: list[str] = []
+    shapes: list[list[int]] = []
+    for batch_widths in ([h * 9, h * 2, h * 5 + 3, h * 14], [h * 3 + 7]):
+        lines = [prepare(img, spec) for img in sample_lines(spec, batch_widths, seed)]
+        batch, widths = collate(lines, spec)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(batch)).numpy()
+        got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        if got.shape != expected.shape:
+            raise ExportError(f"ONNX output shape {got.shape} != PyTorch {expected.shape}")
+        worst = max(worst, float(np.abs(got - expected).max()))
+        lengths = np.minimum(-(-widths // TIME_STRIDE), expected.shape[1])
+        for decoded_list, texts in ((expected, texts_torch), (got, texts_onnx)):
+            for d in greedy_batch(log_softmax(decoded_list.astype(np.float64)), lengths):
+                texts.append(meta.charset.decode(d.indices))
+        shapes.append(list(batch.shape))
+    return ParityReport(worst, texts_torch, texts_onnx, shapes)
+
+
+# -- internals ---------------------------------------------------------------------------
+
+
+def _resolve(source: ModelSource) -> tuple[nn.Module, ModelMeta]:
+    if isinstance(source, tuple):
+        model, meta = source
+        if not isinstance(meta, ModelMeta):
+            raise ExportError("expected (model, ModelMeta)")
+        return model, meta
+    return load_checkpoint(source)
+
+
+def _cpu_eval_copy(model: nn.Module) -> nn.Module:
+    return copy.deepcopy(model).to("cpu").eval()
+
+
+def _trace(model: nn.Module, height: int, path: Path, opset: int) -> None:
+    model = _cpu_eval_copy(model)
+    dummy = torch.zeros(2, 1, height, 16 * TIME_STRIDE)
+    with warnings.catch_warnings():
+        # The legacy TorchScript exporter is deprecated but exact and fast for this graph;
+        # its LSTM batch-size warning concerns a passed-in initial state, which CRNN lacks
+        # (check_parity runs other batch sizes to prove it).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*batch_size other than 1.*")
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={
+                INPUT_NAME: {0: "batch", 3: "width"},
+                OUTPUT_NAME: {0: "batch", 1: "frames"},
+            },
+            do_constant_folding=True,
+        )
+
+
+def _quantize_int8(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Weights of the LSTM and the linear layers to int8; convolutions stay fp32 (dynamic
+    # ConvInteger is slower than fp32 Conv on ONNX Runtime's CPU kernels).
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gemm", "LSTM"],
+    )
