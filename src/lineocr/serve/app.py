@@ -1,0 +1,509 @@
+"""The HTTP service: ``create_app(settings) -> FastAPI``.
+
+Endpoints: ``POST /v1/ocr`` (multipart files or JSON with base64 images), ``GET /v1/models``,
+``/healthz``, ``/readyz``, ``/metrics``, the web page at ``/`` and OpenAPI at ``/docs``.
+Models are loaded once, in the lifespan; images are micro-batched (:mod:`.batcher`).
+
+Status codes of ``POST /v1/ocr``: a request that is wrong as a whole (content type, body,
+options, model) gets one error (400, 413, 415, 422). Otherwise every image gets a slot in
+``results``: its text, or its own ``error``. The response is 200 when at least one image
+was read; when none was, it is the images' common error status (422 if they differ), with
+the per-image ``results`` still in the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lineocr import __version__
+from lineocr.serve.batcher import Batcher, Outcome
+from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
+from lineocr.serve.limits import BodyLimitMiddleware, decode_image
+from lineocr.serve.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from lineocr.serve.models import Loader, ModelSet, ReadOptions, check_ops
+from lineocr.serve.schemas import (
+    ErrorResponse,
+    Health,
+    ModelsResponse,
+    OcrJsonRequest,
+    OcrOptions,
+    OcrResponse,
+    Readiness,
+)
+from lineocr.serve.settings import Settings
+
+log = logging.getLogger("lineocr.serve")
+STATIC_DIR = Path(__file__).parent / "static"
+FORM_FIELDS = frozenset({"model", "decoder", "beam_width", "pattern", "lexicon", "preprocess"})
+FILE_FIELDS = frozenset({"files", "file"})
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    metrics: Metrics
+    batcher: Batcher
+    lexicons: dict[str, tuple[str, ...]]
+    loader: Loader | None
+    models: ModelSet = field(default_factory=ModelSet)
+    started: bool = False
+    shutting_down: bool = False
+
+
+@dataclass
+class Upload:
+    name: str
+    data: bytes | None
+    error: ApiError | None = None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "Malformed request: empty body, no images, bad base64 or multipart",
+        413: "Body, image or image count over the limits",
+        415: "Content type or image format not accepted",
+        422: "Invalid options (model, decoder, pattern, lexicon, preprocess) or unreadable image",
+        503: "Not ready, overloaded, timed out or shutting down",
+    }.items()
+}
+
+_OCR_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["files"],
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "One or more line images (PNG, JPEG, WebP, TIFF, BMP)",
+                    },
+                    "model": {"type": "string"},
+                    "decoder": {"type": "string", "enum": ["greedy", "beam"]},
+                    "beam_width": {"type": "integer", "minimum": 1},
+                    "pattern": {"type": "string"},
+                    "lexicon": {"type": "string"},
+                    "preprocess": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Ops replacing the model's, one per field; "
+                        "'none' for no ops",
+                    },
+                },
+            }
+        },
+        "application/json": {"schema": OcrJsonRequest.model_json_schema()},
+    },
+}
+
+
+def create_app(settings: Settings | None = None, *, loader: Loader | None = None) -> FastAPI:
+    """The app. ``loader(name_or_path, threads=...)`` loads one model (default
+    ``Recognizer.load``); it is called once per model, at start-up."""
+    settings = settings or Settings()
+    metrics = Metrics()
+    state = ServerState(
+        settings=settings,
+        metrics=metrics,
+        batcher=Batcher(
+            max_batch=settings.max_batch,
+            timeout_ms=settings.batch_timeout_ms,
+            workers=settings.inference_workers,
+            max_queue=settings.max_queue,
+            enabled=settings.batching,
+            metrics=metrics,
+        ),
+        lexicons=settings.lexicon_words(),
+        loader=loader,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.models = await asyncio.to_thread(ModelSet.load, settings, state.loader)
+        metrics.models_loaded.set(len(state.models.models))
+        await state.batcher.start()
+        state.started = True
+        log.info(
+            "lineocr serve ready: models %s; batching %s",
+            ", ".join(state.models.models) or "(none)",
+            f"on (max {settings.max_batch}, {settings.batch_timeout_ms:g} ms)"
+            if settings.batching
+            else "off",
+        )
+        try:
+            yield
+        finally:
+            state.shutting_down = True
+            await state.batcher.close(timeout=settings.shutdown_timeout_s)
+            log.info("lineocr serve stopped")
+
+    app = FastAPI(
+        title="lineocr",
+        version=__version__,
+        description="Text-line OCR: send line images, get their text with per-character "
+        "confidences. The web page is at `/`.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
+    )
+    app.state.lineocr = state
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["health"],
+        responses={503: {"model": Readiness, "description": "Not ready"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Ready: at least one model is loaded and the server is not shutting down."""
+        ready = state.started and not state.shutting_down and bool(state.models.models)
+        body = {"ready": ready, "models": list(state.models.models), "failed": state.models.failed}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}
+        },
+    )
+    async def prometheus() -> Response:
+        """Prometheus metrics."""
+        metrics.queue_depth.set(state.batcher.queue_depth)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models", response_model=ModelsResponse, tags=["ocr"])
+    async def list_models() -> dict[str, Any]:
+        """The loaded models with their cards, the named lexicons and the limits."""
+        from lineocr.preprocess import OPS
+
+        default = state.models.default
+        return {
+            "models": [m.card(m is default) for m in state.models.models.values()],
+            "lexicons": sorted(state.lexicons),
+            "preprocess_ops": sorted(
+                settings.allowed_ops if settings.allowed_ops is not None else OPS
+            ),
+            "limits": {
+                "max_body_bytes": settings.max_body_bytes,
+                "max_pixels": settings.max_pixels,
+                "max_images_per_request": settings.max_images_per_request,
+                "request_timeout_s": settings.request_timeout_s,
+                "formats": list(settings.allowed_formats),
+            },
+        }
+
+    @app.post(
+        "/v1/ocr",
+        response_model=OcrResponse,
+        tags=["ocr"],
+        responses=_ERRORS,
+        openapi_extra={"requestBody": _OCR_BODY},
+    )
+    async def ocr(request: Request) -> JSONResponse:
+        """Read one or many line images: multipart ``files`` (plus option fields) or JSON
+        ``{"images": [{"data": base64, "name": ...}], ...options}``."""
+        if state.shutting_down:
+            raise ApiError(503, "shutting_down", "the server is shutting down")
+        started = time.perf_counter()
+        try:
+            return await asyncio.wait_for(_ocr(request, state, started), settings.request_timeout_s)
+        except asyncio.TimeoutError:
+            raise ApiError(
+                503, "timeout", f"the request took longer than {settings.request_timeout_s:g} s"
+            ) from None
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app with :meth:`Settings.from_env` (uvicorn ``--factory``; ``--workers``, Docker)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def configure_logging(level: str) -> None:
+    """Show lineocr's start-up and error lines next to uvicorn's."""
+    logger = logging.getLogger("lineocr")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+
+
+async def _ocr(request: Request, state: ServerState, started: float) -> JSONResponse:
+    settings = state.settings
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        uploads, raw_options = await _read_multipart(request, settings)
+    elif content_type == "application/json" or content_type.endswith("+json"):
+        uploads, raw_options = await _read_json(request, settings)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send multipart/form-data (field 'files') or application/json "
+            f"(base64 images), not {content_type or 'no content type'}",
+        )
+    options = _check_options(raw_options, state)
+    model = state.models.get(options.model)
+    options = ReadOptions(**{**options.__dict__, "model": model.name})
+
+    decode_started = time.perf_counter()
+    decoded = await asyncio.to_thread(_decode_all, uploads, settings)
+    decode_ms = (time.perf_counter() - decode_started) * 1000.0 / max(1, len(uploads))
+    good = [i for i, (img, _) in enumerate(decoded) if img is not None]
+    outcomes: dict[int, Outcome] = {}
+    if good:
+        run = model.runner(options, state.lexicons)
+        results = await state.batcher.submit(
+            options, run, [decoded[i][0] for i in good], model.name
+        )
+        outcomes = dict(zip(good, results, strict=True))
+
+    model_ref = {"name": model.name, "version": model.version}
+    slots: list[dict[str, Any]] = []
+    errors: list[ApiError] = []
+    for i, upload in enumerate(uploads):
+        slot: dict[str, Any] = {"index": i, "name": upload.name}
+        error = decoded[i][1]
+        outcome = outcomes.get(i)
+        if error is None and outcome is not None and outcome.error is not None:
+            error = _read_error(outcome.error, upload.name)
+        if error is not None or outcome is None:
+            error = error or ApiError(500, "internal_error", "no result")
+            errors.append(error)
+            state.metrics.record_images(model.name, error.code)
+            slot.update(ok=False, error=error.to_dict())
+        else:
+            pred = outcome.value
+            state.metrics.record_images(model.name, "ok")
+            slot.update(
+                ok=True,
+                text=pred.text,
+                confidence=round(float(pred.confidence), 6),
+                chars=[
+                    {"char": c.char, "confidence": round(float(c.confidence), 6)}
+                    for c in pred.chars
+                ],
+                model=model_ref,
+                timings={
+                    "decode_ms": round(decode_ms, 3),
+                    "queue_ms": round(outcome.queue_ms, 3),
+                    "inference_ms": round(outcome.inference_ms, 3),
+                    "batch_size": outcome.batch_size,
+                },
+            )
+        slots.append(slot)
+    total_ms = round((time.perf_counter() - started) * 1000.0, 3)
+    if len(errors) == len(uploads):
+        statuses = {e.status for e in errors}
+        status = statuses.pop() if len(statuses) == 1 else 422
+        first = errors[0]
+        message = (
+            first.message
+            if len(uploads) == 1
+            else (f"none of the {len(uploads)} images could be read; first: {first.message}")
+        )
+        code = first.code if status == first.status else "unreadable_images"
+        return JSONResponse(error_body(status, code, message, results=slots), status_code=status)
+    return JSONResponse({"model": model_ref, "results": slots, "timings": {"total_ms": total_ms}})
+
+
+async def _read_multipart(
+    request: Request, settings: Settings
+) -> tuple[list[Upload], dict[str, Any]]:
+    limit = settings.max_images_per_request
+    try:
+        form = await request.form(max_files=limit, max_fields=32, max_part_size=64 * 1024)
+    except StarletteHTTPException as exc:
+        detail = str(exc.detail)
+        if "Too many files" in detail:
+            raise ApiError(413, "too_many_images", f"at most {limit} images per request") from None
+        raise ApiError(400, "bad_multipart", f"malformed multipart body: {detail}") from None
+    uploads: list[Upload] = []
+    options: dict[str, Any] = {}
+    try:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key not in FILE_FIELDS:
+                    raise ApiError(
+                        422,
+                        "invalid_request",
+                        f"unexpected file field {key!r}; send images as 'files'",
+                    )
+                uploads.append(
+                    Upload(value.filename or f"image {len(uploads) + 1}", await value.read())
+                )
+                continue
+            if key not in FORM_FIELDS:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"unknown field {key!r}; known: {', '.join(sorted(FORM_FIELDS))}",
+                )
+            if key == "preprocess":
+                ops = options.setdefault("preprocess", [])
+                ops.extend(_split_ops(value))
+            elif key in options:
+                raise ApiError(422, "invalid_request", f"field {key!r} given twice")
+            else:
+                options[key] = value or None
+    finally:
+        await form.close()
+    if not uploads:
+        raise ApiError(400, "no_images", "no images: send one or more files in the 'files' field")
+    return uploads, options
+
+
+def _split_ops(value: str) -> list[str]:
+    value = value.strip()
+    if value.lower() == "none":
+        return []
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            raise ApiError(422, "invalid_preprocess", "preprocess: invalid JSON list") from None
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise ApiError(422, "invalid_preprocess", "preprocess: a JSON list of strings")
+        return items
+    return [op for op in value.split(";") if op.strip()]
+
+
+async def _read_json(request: Request, settings: Settings) -> tuple[list[Upload], dict[str, Any]]:
+    body = await request.body()
+    if not body.strip():
+        raise ApiError(400, "empty_body", "empty request body")
+    try:
+        payload = OcrJsonRequest.model_validate_json(body)
+    except ValidationError as exc:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+        raise ApiError(422, "invalid_request", validation_message(exc.errors())) from None
+    if len(payload.images) > settings.max_images_per_request:
+        raise ApiError(
+            413, "too_many_images", f"at most {settings.max_images_per_request} images per request"
+        )
+    uploads = []
+    for i, item in enumerate(payload.images):
+        name = item.name or f"image {i + 1}"
+        data = item.data
+        if data.startswith("data:"):
+            data = data.partition(",")[2]
+        try:
+            uploads.append(Upload(name, base64.b64decode(data, validate=True)))
+        except (binascii.Error, ValueError):
+            uploads.append(
+                Upload(name, None, ApiError(400, "invalid_base64", f"{name}: invalid base64 data"))
+            )
+    options = payload.model_dump(exclude={"images"}, exclude_none=True)
+    return uploads, options
+
+
+def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
+    settings = state.settings
+    try:
+        opts = OcrOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", validation_message(exc.errors())) from None
+    if opts.lexicon is not None and opts.lexicon not in state.lexicons:
+        known = ", ".join(sorted(state.lexicons)) or "none configured"
+        raise ApiError(422, "unknown_lexicon", f"unknown lexicon {opts.lexicon!r}; known: {known}")
+    if opts.pattern is not None and len(opts.pattern) > settings.max_pattern_length:
+        raise ApiError(
+            422, "invalid_pattern", f"pattern longer than {settings.max_pattern_length} characters"
+        )
+    if opts.beam_width is not None and opts.beam_width > settings.max_beam_width:
+        raise ApiError(422, "invalid_request", f"beam_width at most {settings.max_beam_width}")
+    ops = check_ops(opts.preprocess, settings) if opts.preprocess is not None else None
+    return ReadOptions(
+        opts.model or "", opts.decoder, opts.beam_width, opts.pattern, opts.lexicon, ops
+    )
+
+
+def _decode_all(uploads: list[Upload], settings: Settings) -> list[tuple[Any, ApiError | None]]:
+    out: list[tuple[Any, ApiError | None]] = []
+    for upload in uploads:
+        if upload.error is not None or upload.data is None:
+            out.append((None, upload.error or ApiError(400, "empty_image", "no data")))
+            continue
+        try:
+            img = decode_image(
+                upload.data,
+                upload.name,
+                allowed_formats=settings.allowed_formats,
+                max_pixels=settings.max_pixels,
+            )
+            out.append((img, None))
+        except ApiError as exc:
+            out.append((None, exc))
+        except Exception as exc:  # the loader promises ImageError; be safe anyway
+            log.exception("unexpected error decoding %s", upload.name)
+            out.append(
+                (
+                    None,
+                    ApiError(
+                        422,
+                        "unreadable_image",
+                        f"{upload.name}: cannot read image ({type(exc).__name__})",
+                    ),
+                )
+            )
+    return out
+
+
+def _read_error(exc: BaseException, name: str) -> ApiError:
+    """An exception from reading one image -> its slot's error."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, (ValueError, LookupError)):  # DecodeError, PreprocessError, ...
+        return ApiError(422, "invalid_options", f"{name}: {exc}")
+    log.error("reading %s failed: %s: %s", name, type(exc).__name__, exc)
+    return ApiError(500, "internal_error", f"{name}: internal error; the server log has details")

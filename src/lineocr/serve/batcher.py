@@ -1,0 +1,255 @@
+"""Micro-batching: images from concurrent requests grouped into one ONNX Runtime batch.
+
+Requests put their decoded images on an asyncio queue. One collector task takes a free
+inference slot, then the first waiting image, then more until the batch is full
+(``max_batch``) or ``batch_timeout_ms`` has passed; images that need different settings
+(model, decoder, pattern, preprocessing) are split into groups, each one ``read_batch``
+call in a worker thread (ONNX Runtime releases the GIL, so the event loop keeps serving).
+While a batch runs, new images queue up, so batches grow with the load.
+
+With batching off, each request's images run as their own batch (the benchmark's
+baseline). Closing drains: queued images are still read before the workers stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lineocr.serve.errors import ApiError
+from lineocr.serve.metrics import Metrics
+
+log = logging.getLogger("lineocr.serve")
+
+# A group's runner: images -> one result per image (a prediction or an exception).
+Runner = Callable[[Sequence[np.ndarray]], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One image's result: ``value`` (a prediction) or ``error``, with its timings."""
+
+    value: Any = None
+    error: BaseException | None = None
+    queue_ms: float = 0.0
+    inference_ms: float = 0.0
+    batch_size: int = 0
+
+
+@dataclass
+class Job:
+    key: Hashable  # images with equal keys can share a read_batch call
+    run: Runner
+    image: np.ndarray
+    model: str
+    future: asyncio.Future[Outcome]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    def __init__(
+        self,
+        *,
+        max_batch: int,
+        timeout_ms: float,
+        workers: int,
+        max_queue: int,
+        enabled: bool = True,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.max_batch = max_batch
+        self.timeout_s = timeout_ms / 1000.0
+        self.workers = workers
+        self.enabled = enabled
+        self.metrics = metrics
+        self.max_queue = max_queue
+        self._queue: asyncio.Queue[Job] | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._collector: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._gathering: list[Job] = []  # taken from the queue, not yet running
+        self.batches_run = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue(maxsize=self.max_queue)
+        self._slots = asyncio.Semaphore(self.workers)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="lineocr-infer"
+        )
+        if self.enabled:
+            self._collector = asyncio.create_task(self._collect(), name="lineocr-batcher")
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    async def submit(
+        self, key: Hashable, run: Runner, images: Sequence[np.ndarray], model: str
+    ) -> list[Outcome]:
+        """Read ``images`` (in order); a failing image gets its error, the others their text."""
+        if self._queue is None or self._slots is None or self._closing:
+            raise ApiError(503, "shutting_down", "the server is shutting down")
+        if not self.enabled:
+            async with self._slots:
+                return await self._run_group(run, list(images), time.perf_counter(), model)
+        if self._queue.qsize() + len(images) > self.max_queue:
+            raise ApiError(503, "overloaded", "too many images waiting; retry shortly")
+        loop = asyncio.get_running_loop()
+        jobs = [Job(key, run, img, model, loop.create_future()) for img in images]
+        for job in jobs:
+            self._queue.put_nowait(job)
+        self._gauge()
+        try:
+            return list(await asyncio.gather(*(asyncio.shield(j.future) for j in jobs)))
+        except asyncio.CancelledError:
+            for job in jobs:  # a timed-out request: its images need not be read
+                job.future.cancel()
+            raise
+
+    async def _collect(self) -> None:
+        assert self._queue is not None and self._slots is not None
+        while True:
+            await self._slots.acquire()
+            try:
+                first = await self._queue.get()
+            except asyncio.CancelledError:
+                self._slots.release()
+                raise
+            batch = self._gathering = [first]
+            deadline = time.perf_counter() + self.timeout_s
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0 or self._closing:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except asyncio.TimeoutError:
+                    break
+                except asyncio.CancelledError:
+                    self._slots.release()
+                    _fail(batch, ApiError(503, "shutting_down", "the server is shutting down"))
+                    raise
+            self._gathering = []
+            self._gauge()
+            task = asyncio.create_task(self._run_batch(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run_batch(self, batch: list[Job]) -> None:
+        assert self._slots is not None
+        try:
+            live = [job for job in batch if not job.future.done()]
+            groups: dict[Hashable, list[Job]] = {}
+            for job in live:
+                groups.setdefault(job.key, []).append(job)
+            for jobs in groups.values():
+                start = time.perf_counter()
+                outcomes = await self._run_group(
+                    jobs[0].run, [j.image for j in jobs], start, jobs[0].model
+                )
+                for job, outcome in zip(jobs, outcomes, strict=True):
+                    if not job.future.done():
+                        queued = (start - job.enqueued) * 1000.0
+                        job.future.set_result(
+                            Outcome(
+                                outcome.value,
+                                outcome.error,
+                                queued,
+                                outcome.inference_ms,
+                                outcome.batch_size,
+                            )
+                        )
+        except BaseException as exc:  # never leave a request waiting forever
+            _fail(batch, exc)
+            if not isinstance(exc, asyncio.CancelledError):
+                log.exception("batch failed")
+        finally:
+            self._slots.release()
+
+    async def _run_group(
+        self, run: Runner, images: list[np.ndarray], start: float, model: str
+    ) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        results = await loop.run_in_executor(self._executor, _run_isolated, run, images)
+        seconds = time.perf_counter() - t0
+        self.batches_run += 1
+        if self.metrics is not None:
+            self.metrics.record_batch(len(images), seconds)
+        queued = (t0 - start) * 1000.0
+        return [
+            Outcome(None, r, queued, seconds * 1000.0, len(images))
+            if isinstance(r, BaseException)
+            else Outcome(r, None, queued, seconds * 1000.0, len(images))
+            for r in results
+        ]
+
+    def _gauge(self) -> None:
+        if self.metrics is not None:
+            self.metrics.queue_depth.set(self.queue_depth)
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stop taking images, read the ones already queued, then stop the workers."""
+        self._closing = True
+        if self._queue is not None:
+            deadline = time.perf_counter() + timeout
+            while (self._queue.qsize() or self._gathering or self._running) and (
+                time.perf_counter() < deadline
+            ):
+                await asyncio.sleep(0.01)
+        if self._collector is not None:
+            self._collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._collector
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=max(0.0, timeout))
+        left: list[Job] = list(self._gathering)
+        while self._queue is not None and not self._queue.empty():
+            left.append(self._queue.get_nowait())
+        _fail(left, ApiError(503, "shutting_down", "the server is shutting down"))
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+def _fail(jobs: list[Job], exc: BaseException) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
+
+
+def _run_isolated(run: Runner, images: list[np.ndarray]) -> list[Any]:
+    """Run the group. A ``ValueError`` is a bad option (a pattern the decoder rejects), shared
+    by the whole group; after any other failure each image runs alone, so that one image
+    that breaks something costs only its own result."""
+    try:
+        results = list(run(images))
+        if len(results) != len(images):
+            raise RuntimeError(f"runner returned {len(results)} results for {len(images)} images")
+        return results
+    except ValueError as exc:
+        return [exc] * len(images)
+    except Exception as exc:
+        if len(images) == 1:
+            return [exc]
+    out: list[Any] = []
+    for image in images:
+        try:
+            out.append(run([image])[0])
+        except Exception as exc:
+            out.append(exc)
+    return out

@@ -1,0 +1,163 @@
+"""A small client for a lineocr server (standard library only, so ``lineocr read --server``
+works without the serve extra).
+
+>>> client = OcrClient("http://127.0.0.1:8000")
+>>> for result in client.read(["line1.png", "line2.png"], decoder="beam"):
+...     print(result["name"], result.get("text"), result.get("error"))
+
+``read`` sends the files in requests of at most the server's images-per-request limit and
+returns one dict per path, in order: the server's result (``text``, ``confidence``,
+``chars``, ``model``, ``timings``) or ``{"ok": False, "error": {...}}`` for a refused image.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+OPTION_FIELDS = ("model", "decoder", "beam_width", "pattern", "lexicon", "preprocess")
+
+
+class ClientError(RuntimeError):
+    """The server could not be reached or refused the request as a whole."""
+
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, body: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.body = body  # the server's JSON answer, when there was one
+
+
+class OcrClient:
+    def __init__(self, url: str, *, timeout: float = 60.0, batch: int | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._batch = batch
+
+    def models(self) -> dict[str, Any]:
+        """``GET /v1/models``: the models, lexicons and limits."""
+        return self._request("GET", "/v1/models")
+
+    def ready(self) -> bool:
+        try:
+            return bool(self._request("GET", "/readyz").get("ready"))
+        except ClientError:
+            return False
+
+    def read(self, paths: Iterable[str | Path], **options: Any) -> list[dict[str, Any]]:
+        """Read image files; options as the API's (model, decoder, beam_width, pattern,
+        lexicon, preprocess)."""
+        unknown = set(options) - set(OPTION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}; known: {list(OPTION_FIELDS)}")
+        items: list[tuple[str, bytes | None, str | None]] = []
+        for path in paths:
+            p = Path(path)
+            try:
+                items.append((str(p), p.read_bytes(), None))
+            except OSError as exc:
+                items.append((str(p), None, exc.strerror or str(exc)))
+        batch = self._batch or self._server_batch()
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            sendable = [(name, data) for name, data, _ in chunk if data is not None]
+            answers = iter(self.read_bytes(sendable, **options) if sendable else [])
+            for name, data, error in chunk:
+                if data is None:
+                    results.append(
+                        {
+                            "name": name,
+                            "ok": False,
+                            "error": {
+                                "status": None,
+                                "code": "unreadable_file",
+                                "message": f"{name}: {error}",
+                            },
+                        }
+                    )
+                else:
+                    results.append({**next(answers), "name": name})
+        return results
+
+    def read_bytes(
+        self, files: Sequence[tuple[str, bytes]], **options: Any
+    ) -> list[dict[str, Any]]:
+        """One request with these (name, bytes) files; returns the per-image results."""
+        body, content_type = _multipart(files, options)
+        try:
+            answer = self._request("POST", "/v1/ocr", body, content_type)
+        except ClientError as exc:
+            # Every image refused: the error answer still has one result per image.
+            if not (isinstance(exc.body, dict) and isinstance(exc.body.get("results"), list)):
+                raise
+            answer = exc.body
+        return list(answer["results"])
+
+    def _server_batch(self) -> int:
+        try:
+            return int(self.models()["limits"]["max_images_per_request"])
+        except (ClientError, KeyError, TypeError, ValueError):
+            return 16
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.loads(exc.read())
+            except (ValueError, OSError):
+                payload = None
+            error = (payload or {}).get("error", {}) if isinstance(payload, dict) else {}
+            message = f"{self.url}{path}: {exc.code} {error.get('message', exc.reason)}"
+            raise ClientError(message, exc.code, error.get("code"), payload) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ClientError(f"cannot reach {self.url}: {reason}") from None
+
+
+def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> tuple[bytes, str]:
+    boundary = "lineocr-" + secrets.token_hex(16)
+    parts: list[bytes] = []
+
+    def field(name: str, value: str) -> None:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
+
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "preprocess":
+            for op in value if isinstance(value, (list, tuple)) else [value]:
+                field(key, str(op))
+        else:
+            field(key, str(value))
+    for name, data in files:
+        filename = Path(name).name.replace('"', "_").replace("\r", "_").replace("\n", "_")
+        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

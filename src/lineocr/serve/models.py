@@ -1,0 +1,237 @@
+"""The models a server holds: loaded once at start-up, looked up by name per request.
+
+A model that fails to load is logged and reported by ``/readyz``; the others are served.
+Per-request options (decoder, pattern, lexicon, preprocessing ops) are checked here and
+turned into a runner for the batcher; requests with equal options share batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lineocr.serve.errors import ApiError
+from lineocr.serve.settings import Settings
+
+log = logging.getLogger("lineocr.serve")
+
+Loader = Callable[..., Any]  # (model name or path, threads=...) -> a Recognizer
+PARAM_LIMIT = 100.0  # |value| of a preprocessing op parameter (bounds CPU per request)
+MAX_VARIANTS = 32  # distinct preprocessing overrides kept per model
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """A request's reading options, checked; hashable, so it keys batches."""
+
+    model: str
+    decoder: str | None = None
+    beam_width: int | None = None
+    pattern: str | None = None
+    lexicon: str | None = None
+    ops: tuple[str, ...] | None = None
+
+
+class LoadedModel:
+    def __init__(self, name: str, recognizer: Any) -> None:
+        self.name = name
+        self.recognizer = recognizer
+        self.version = str(getattr(recognizer, "version", "") or "unknown")
+        self._variants: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def card(self, default: bool) -> dict[str, Any]:
+        rec = self.recognizer
+        spec = getattr(rec, "spec", None)
+        charset = getattr(rec, "charset", None)
+        return {
+            "name": self.name,
+            "version": self.version,
+            "default": default,
+            "height": int(getattr(spec, "height", 0) or 0),
+            "charset_size": len(getattr(charset, "chars", "") or ""),
+            "preprocess": list(getattr(spec, "ops", ()) or ()),
+            "card": _jsonable(getattr(rec, "metadata", {}) or {}),
+        }
+
+    def with_ops(self, ops: tuple[str, ...] | None) -> Any:
+        """The recognizer with its preprocessing ops replaced (sharing the ONNX session)."""
+        if ops is None:
+            return self.recognizer
+        with self._lock:
+            if ops in self._variants:
+                self._variants.move_to_end(ops)
+                return self._variants[ops]
+            rec = self.recognizer
+            spec = rec.spec.with_ops(ops)
+            if hasattr(rec, "with_spec"):
+                variant = rec.with_spec(spec)
+            else:  # a shallow copy: same session and charset, another spec
+                variant = copy.copy(rec)
+                object.__setattr__(variant, "spec", spec)
+            self._variants[ops] = variant
+            if len(self._variants) > MAX_VARIANTS:
+                self._variants.popitem(last=False)
+            return variant
+
+    def runner(
+        self, options: ReadOptions, lexicons: dict[str, tuple[str, ...]]
+    ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
+        rec = self.with_ops(options.ops)
+        kwargs: dict[str, Any] = {}
+        if options.decoder is not None:
+            kwargs["decoder"] = options.decoder
+        if options.beam_width is not None:
+            kwargs["beam_width"] = options.beam_width
+        if options.pattern is not None:
+            kwargs["pattern"] = options.pattern
+        if options.lexicon is not None:
+            kwargs["lexicon"] = list(lexicons[options.lexicon])
+
+        def run(images: Sequence[np.ndarray]) -> list[Any]:
+            return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))
+
+        return run
+
+
+class ModelSet:
+    """The loaded models in order (the first is the default) and the ones that failed."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, LoadedModel] = {}
+        self.failed: dict[str, str] = {}
+        self.loads = 0
+
+    @property
+    def default(self) -> LoadedModel | None:
+        return next(iter(self.models.values()), None)
+
+    def get(self, name: str | None) -> LoadedModel:
+        if not self.models:
+            raise ApiError(503, "no_models", "no model is loaded; see /readyz")
+        if name is None or name == "":
+            model = self.default
+            assert model is not None
+            return model
+        if name not in self.models:
+            raise ApiError(
+                422, "unknown_model", f"unknown model {name!r}; loaded: {', '.join(self.models)}"
+            )
+        return self.models[name]
+
+    @classmethod
+    def load(cls, settings: Settings, loader: Loader | None = None) -> ModelSet:
+        """Load every model named in the settings (or every bundled one) once."""
+        out = cls()
+        if loader is None:
+            from lineocr.runtime import Recognizer
+
+            loader = Recognizer.load
+        names = list(settings.models) or _bundled_names(out.failed)
+        for ident in names:
+            try:
+                rec = loader(ident, threads=settings.threads)
+            except Exception as exc:  # a missing or broken model must not stop the others
+                out.failed[str(ident)] = _reason(exc)
+                log.error("model %s not loaded: %s", ident, _reason(exc))
+                continue
+            out.loads += 1
+            name = _unique_name(_model_name(ident, rec), out.models)
+            out.models[name] = LoadedModel(name, rec)
+            log.info("model %s loaded (version %s) from %s", name, out.models[name].version, ident)
+        if not out.models:
+            log.error("no model loaded; /readyz answers 503 until one is configured")
+        return out
+
+
+def _bundled_names(failed: dict[str, str]) -> list[str]:
+    try:
+        from lineocr import zoo
+
+        items = zoo.list_models()
+    except Exception as exc:
+        failed["bundled models"] = _reason(exc)
+        log.error("cannot list bundled models: %s", _reason(exc))
+        return []
+    names = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and "name" in item:
+            names.append(str(item["name"]))
+        elif hasattr(item, "name"):
+            names.append(str(item.name))
+    return names
+
+
+def _model_name(ident: str, rec: Any) -> str:
+    path = Path(str(ident))
+    if path.suffix == ".onnx" or path.exists():
+        return str(getattr(rec, "name", "") or path.stem)
+    return str(ident)  # a bundled name stays the name clients use
+
+
+def _unique_name(name: str, taken: dict[str, Any]) -> str:
+    candidate, i = name, 2
+    while candidate in taken:
+        candidate, i = f"{name}-{i}", i + 1
+    return candidate
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def check_ops(ops: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """Preprocessing overrides: known, allowed ops with bounded numeric parameters."""
+    from lineocr.preprocess import OPS, PreprocessError, PreprocessSpec
+
+    allowed = set(settings.allowed_ops if settings.allowed_ops is not None else OPS)
+    ops = tuple(op.strip() for op in ops if op.strip())
+    if len(ops) > settings.max_ops:
+        raise ApiError(422, "invalid_preprocess", f"at most {settings.max_ops} preprocessing ops")
+    for op in ops:
+        name, _, params = op.partition(":")
+        if name.strip() not in allowed:
+            raise ApiError(
+                422,
+                "invalid_preprocess",
+                f"preprocessing op {name.strip()!r} is not allowed; "
+                f"allowed: {', '.join(sorted(allowed))}",
+            )
+        for item in filter(None, (p.strip() for p in params.split(","))):
+            _, _, value = item.partition("=")
+            try:
+                number = float(value)
+            except ValueError:
+                continue  # the spec below names the problem
+            if not abs(number) <= PARAM_LIMIT:
+                raise ApiError(
+                    422,
+                    "invalid_preprocess",
+                    f"op {op!r}: parameters must be within ±{PARAM_LIMIT:g}",
+                )
+    try:
+        PreprocessSpec(ops=ops)
+    except PreprocessError as exc:
+        raise ApiError(422, "invalid_preprocess", str(exc)) from None
+    return ops
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,116 @@
+"""The API's request and response shapes (pydantic), which also make the OpenAPI spec."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OcrOptions(_Strict):
+    """How to read: the same fields as multipart form fields or JSON keys."""
+
+    model: str | None = Field(None, max_length=200, description="Model name (default: the first)")
+    decoder: Literal["greedy", "beam"] | None = Field(None, description="CTC decoder")
+    beam_width: int | None = Field(None, ge=1, le=1024, description="Beam width (beam decoder)")
+    pattern: str | None = Field(
+        None,
+        max_length=1000,
+        description="A regular expression or a named pattern the text must match",
+    )
+    lexicon: str | None = Field(None, max_length=200, description="A server-side lexicon name")
+    preprocess: list[str] | None = Field(
+        None,
+        max_length=32,
+        description='Preprocessing ops replacing the model\'s, e.g. ["auto_invert", "otsu"]',
+    )
+
+
+class Base64Image(_Strict):
+    data: str = Field(..., description="The image file, base64 (a data: URL is accepted)")
+    name: str | None = Field(None, max_length=500, description="A name echoed in the result")
+
+
+class OcrJsonRequest(OcrOptions):
+    """``POST /v1/ocr`` with ``Content-Type: application/json``."""
+
+    images: list[Base64Image] = Field(..., min_length=1)
+
+
+class CharOut(BaseModel):
+    char: str
+    confidence: float
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ImageTimings(BaseModel):
+    decode_ms: float = Field(..., description="Reading and checking the image file")
+    queue_ms: float = Field(..., description="Waiting for a batch")
+    inference_ms: float = Field(..., description="Preprocess, network and decoding of its batch")
+    batch_size: int = Field(..., description="Images in the ONNX batch this one ran in")
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    code: str
+    message: str
+
+
+class ImageResult(BaseModel):
+    index: int
+    name: str | None = None
+    ok: bool
+    text: str | None = None
+    confidence: float | None = None
+    chars: list[CharOut] | None = None
+    model: ModelRef | None = None
+    timings: ImageTimings | None = None
+    error: ErrorDetail | None = None
+
+
+class OcrResponse(BaseModel):
+    model: ModelRef
+    results: list[ImageResult]
+    timings: dict[str, float] = Field(..., description="total_ms for the whole request")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+    results: list[ImageResult] | None = Field(
+        None, description="Per-image results when every image of a request failed"
+    )
+
+
+class ModelCard(BaseModel):
+    name: str
+    version: str
+    default: bool
+    height: int
+    charset_size: int
+    preprocess: list[str]
+    card: dict[str, Any]
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelCard]
+    lexicons: list[str]
+    preprocess_ops: list[str]
+    limits: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    models: list[str]
+    failed: dict[str, str]

@@ -1,0 +1,143 @@
+"""Server settings: one frozen dataclass with safe defaults, from code, the CLI or the environment.
+
+Every limit the server enforces lives here, so ``lineocr serve``, the Docker image (through
+``LINEOCR_SERVE_*`` environment variables) and the tests configure the same object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from lineocr.images import DEFAULT_MAX_PIXELS
+
+# What the server accepts, whatever Pillow could open: never EPS/PS/PDF (Ghostscript).
+SERVE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")
+ENV_PREFIX = "LINEOCR_SERVE_"
+SETTINGS_ENV = "LINEOCR_SERVE_SETTINGS"  # the whole settings as JSON (used by --workers)
+
+
+class SettingsError(ValueError):
+    """A bad setting; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the server runs and what it accepts. Defaults are the safe ones."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Bundled model names or .onnx paths; empty means every bundled model that loads.
+    models: tuple[str, ...] = ()
+    threads: int | None = None  # ONNX Runtime intra-op threads per model (None: its default)
+    # Micro-batching: images from concurrent requests share one ONNX batch.
+    batching: bool = True
+    max_batch: int = 32
+    batch_timeout_ms: float = 5.0
+    inference_workers: int = 1  # batches run at the same time (each in a worker thread)
+    max_queue: int = 1024  # images waiting for a batch; beyond it requests get 503
+    # Limits.
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_images_per_request: int = 16
+    request_timeout_s: float = 30.0
+    allowed_formats: tuple[str, ...] = SERVE_FORMATS
+    allowed_ops: tuple[str, ...] | None = None  # preprocess override ops; None: all of OPS
+    max_ops: int = 8
+    max_pattern_length: int = 200
+    max_beam_width: int = 64
+    # Named lexicons clients may ask for: name -> a word-list file (one word per line).
+    lexicons: Mapping[str, str] = field(default_factory=dict)
+    # Shutdown: seconds uvicorn waits for in-flight requests after SIGTERM.
+    shutdown_timeout_s: float = 30.0
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "allowed_formats", tuple(f.upper() for f in self.allowed_formats))
+        if self.allowed_ops is not None:
+            object.__setattr__(self, "allowed_ops", tuple(self.allowed_ops))
+        object.__setattr__(self, "lexicons", dict(self.lexicons))
+        for name in (
+            "max_batch",
+            "max_queue",
+            "max_body_bytes",
+            "max_pixels",
+            "max_images_per_request",
+            "inference_workers",
+            "max_beam_width",
+        ):
+            if int(getattr(self, name)) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_timeout_ms < 0 or self.request_timeout_s <= 0:
+            raise SettingsError("batch_timeout_ms must be >= 0 and request_timeout_s > 0")
+        bad = {f for f in self.allowed_formats if f in {"EPS", "PS", "PDF"}}
+        if bad:
+            raise SettingsError(f"formats {sorted(bad)} are never served (they run Ghostscript)")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SettingsError(f"unknown settings: {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**dict(data))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``LINEOCR_SERVE_SETTINGS`` (JSON), then ``LINEOCR_SERVE_<NAME>``
+        variables, e.g. ``LINEOCR_SERVE_MODELS=printed,digits``, ``LINEOCR_SERVE_MAX_BATCH=16``,
+        ``LINEOCR_SERVE_LEXICONS=cities=/data/cities.txt``."""
+        env = os.environ if environ is None else environ
+        settings = cls()
+        if env.get(SETTINGS_ENV):
+            try:
+                settings = cls.from_mapping(json.loads(env[SETTINGS_ENV]))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise SettingsError(f"{SETTINGS_ENV}: {exc}") from None
+        changes: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            changes[f.name] = _parse_env(f.name, raw, getattr(settings, f.name))
+        return replace(settings, **changes) if changes else settings
+
+    def lexicon_words(self) -> dict[str, tuple[str, ...]]:
+        """Read the named lexicon files (at start-up, once)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, path in self.lexicons.items():
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SettingsError(f"lexicon {name!r}: cannot read {path}: {exc}") from None
+            words = tuple(dict.fromkeys(w.strip() for w in text.splitlines() if w.strip()))
+            if not words:
+                raise SettingsError(f"lexicon {name!r}: {path} has no words")
+            out[name] = words
+        return out
+
+
+def _parse_env(name: str, raw: str, current: Any) -> Any:
+    try:
+        if name == "lexicons":
+            pairs = [item.partition("=") for item in raw.split(",") if item.strip()]
+            return {k.strip(): v.strip() for k, _, v in pairs}
+        if isinstance(current, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(current, tuple) or (current is None and name == "allowed_ops"):
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+        if isinstance(current, int) or (current is None and name == "threads"):
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not valid") from None
+    return raw

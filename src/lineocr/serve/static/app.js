@@ -1,0 +1,351 @@
+// lineocr web page: upload, paste or drop line images, or write on the canvas; read by /v1/ocr.
+// Plain JavaScript, no dependencies, nothing loaded from anywhere but this server.
+"use strict";
+
+const ACCEPTED_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp"]);
+const ACCEPTED_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
+const HIGH = 0.9;
+const MID = 0.6;
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  limits: { max_body_bytes: 10 * 1024 * 1024, max_images_per_request: 16, formats: ["PNG", "JPEG", "WEBP", "TIFF", "BMP"] },
+  ready: false,
+};
+
+function setStatus(text, kind) {
+  const el = $("server-status");
+  el.textContent = text;
+  el.className = "status " + (kind || "");
+}
+
+async function loadModels() {
+  try {
+    const res = await fetch("/v1/models");
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
+    state.limits = body.limits || state.limits;
+    const select = $("model");
+    select.replaceChildren();
+    for (const m of body.models) {
+      const opt = document.createElement("option");
+      opt.value = m.name;
+      opt.textContent = m.version && m.version !== "unknown" ? `${m.name} (${m.version})` : m.name;
+      opt.selected = m.default;
+      select.append(opt);
+    }
+    const lex = $("lexicon");
+    for (const name of body.lexicons || []) {
+      const opt = document.createElement("option");
+      opt.value = name;
+      opt.textContent = name;
+      lex.append(opt);
+    }
+    if (body.models.length === 0) {
+      const opt = document.createElement("option");
+      opt.textContent = "no model loaded";
+      select.append(opt);
+      select.disabled = true;
+      setStatus("No model is loaded on this server", "bad");
+      return;
+    }
+    state.ready = true;
+    setStatus(body.models.length === 1 ? "Ready" : `Ready · ${body.models.length} models`, "ok");
+  } catch (err) {
+    setStatus("Cannot reach the server: " + err.message, "bad");
+  }
+}
+
+function readOptions(form) {
+  const model = $("model").value;
+  if (model) form.append("model", model);
+  const decoder = $("decoder").value;
+  if (decoder) form.append("decoder", decoder);
+  const lexicon = $("lexicon").value;
+  if (lexicon) form.append("lexicon", lexicon);
+  const pattern = $("pattern").value.trim();
+  if (pattern) form.append("pattern", pattern);
+}
+
+async function postImages(files) {
+  const form = new FormData();
+  for (const f of files) form.append("files", f, f.name || "drawing.png");
+  readOptions(form);
+  let res;
+  try {
+    res = await fetch("/v1/ocr", { method: "POST", body: form });
+  } catch (err) {
+    return { error: { message: "Cannot reach the server: " + err.message } };
+  }
+  let body;
+  try {
+    body = await res.json();
+  } catch (err) {
+    body = { error: { status: res.status, message: `The server answered ${res.status} ${res.statusText}` } };
+  }
+  return body;
+}
+
+function confidenceClass(c) {
+  return c >= HIGH ? "c-high" : c >= MID ? "c-mid" : "c-low";
+}
+
+function renderText(el, result) {
+  el.replaceChildren();
+  const text = result.text || "";
+  const letters = Array.from(text);
+  const chars = result.chars || [];
+  if (chars.length !== letters.length) {
+    el.textContent = text;
+    return;
+  }
+  chars.forEach((c) => {
+    const span = document.createElement("span");
+    span.className = "ch " + confidenceClass(c.confidence);
+    span.textContent = c.char;
+    span.title = `“${c.char}”: ${(c.confidence * 100).toFixed(0)}% confident`;
+    el.append(span);
+  });
+}
+
+function percent(c) {
+  return `${(c * 100).toFixed(1)}%`;
+}
+
+function newCard(name, file) {
+  const node = $("result-template").content.firstElementChild.cloneNode(true);
+  node.querySelector(".name").textContent = name;
+  const img = node.querySelector("img");
+  if (file) {
+    img.src = URL.createObjectURL(file);
+    img.alt = `Image ${name}`;
+    img.addEventListener("error", () => {
+      img.replaceWith(Object.assign(document.createElement("span"), { className: "hint", textContent: "no preview" }));
+    });
+  } else {
+    img.remove();
+  }
+  const copy = node.querySelector(".copy");
+  copy.addEventListener("click", () => copyText(node.querySelector(".text").textContent, copy));
+  copy.hidden = true;
+  $("results").prepend(node);
+  $("empty").hidden = true;
+  $("clear-results").hidden = false;
+  return node;
+}
+
+function fillCard(card, result, fallbackError) {
+  card.classList.remove("pending");
+  const textEl = card.querySelector(".text");
+  const err = card.querySelector(".error");
+  if (result && result.ok) {
+    renderText(textEl, result);
+    card.querySelector(".conf").textContent = `confidence ${percent(result.confidence)}` +
+      (result.model ? ` · ${result.model.name}` : "");
+    card.querySelector(".copy").hidden = false;
+    card.dataset.state = "done";
+    return;
+  }
+  const error = (result && result.error) || fallbackError || { message: "not read" };
+  card.classList.add("refused");
+  textEl.remove();
+  err.textContent = "Refused: " + error.message;
+  card.dataset.state = "refused";
+}
+
+function refuse(file, reason) {
+  const card = newCard(file.name || "pasted image", null);
+  fillCard(card, null, { message: reason });
+}
+
+async function readFiles(fileList) {
+  const files = Array.from(fileList);
+  const accepted = [];
+  const names = state.limits.formats.join(", ");
+  for (const file of files) {
+    if (!ACCEPTED_TYPES.has(file.type) && !ACCEPTED_EXT.test(file.name || "")) {
+      refuse(file, `“${file.name}” is not an image this server reads (${names}).`);
+    } else if (file.size === 0) {
+      refuse(file, `“${file.name}” is empty.`);
+    } else if (file.size > state.limits.max_body_bytes) {
+      refuse(file, `“${file.name}” is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${(state.limits.max_body_bytes / 1048576).toFixed(0)} MB.`);
+    } else {
+      accepted.push(file);
+    }
+  }
+  const chunk = Math.max(1, state.limits.max_images_per_request);
+  for (let i = 0; i < accepted.length; i += chunk) {
+    const group = accepted.slice(i, i + chunk);
+    const cards = group.map((f) => {
+      const card = newCard(f.name || "pasted image", f);
+      card.classList.add("pending");
+      return card;
+    });
+    const body = await postImages(group);
+    cards.forEach((card, j) => {
+      const result = body.results ? body.results[j] : null;
+      fillCard(card, result, body.error);
+    });
+  }
+}
+
+async function copyText(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (err) {
+    const area = Object.assign(document.createElement("textarea"), { value: text });
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  const old = button.textContent;
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = old; }, 1200);
+}
+
+function setUpDrop() {
+  const drop = $("drop");
+  const input = $("files");
+  drop.addEventListener("click", () => input.click());
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); }
+  });
+  input.addEventListener("change", () => { readFiles(input.files); input.value = ""; });
+  for (const type of ["dragenter", "dragover"]) {
+    drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    drop.addEventListener(type, () => drop.classList.remove("over"));
+  }
+  drop.addEventListener("drop", (e) => { e.preventDefault(); readFiles(e.dataTransfer.files); });
+  // A file dropped beside the zone must not navigate away from the page.
+  window.addEventListener("dragover", (e) => e.preventDefault());
+  window.addEventListener("drop", (e) => e.preventDefault());
+  document.addEventListener("paste", (e) => {
+    const files = Array.from(e.clipboardData ? e.clipboardData.files : []);
+    if (files.length) { e.preventDefault(); readFiles(files); }
+  });
+  $("clear-results").addEventListener("click", () => {
+    for (const img of $("results").querySelectorAll("img")) URL.revokeObjectURL(img.src);
+    $("results").replaceChildren();
+    $("empty").hidden = false;
+    $("clear-results").hidden = true;
+  });
+}
+
+function setUpPad() {
+  const pad = $("pad");
+  const ctx = pad.getContext("2d");
+  const out = $("draw-result");
+  let drawing = false;
+  let inked = false;
+  let timer = null;
+  let busy = false;
+  let again = false;
+
+  function clear() {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, pad.width, pad.height);
+    inked = false;
+    out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "Your text appears here" }));
+    delete out.dataset.state;
+  }
+
+  function point(e) {
+    const r = pad.getBoundingClientRect();
+    return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height];
+  }
+
+  pad.addEventListener("pointerdown", (e) => {
+    drawing = true;
+    pad.setPointerCapture(e.pointerId);
+    const [x, y] = point(e);
+    ctx.lineWidth = pad.height / 14;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.strokeStyle = "#111";
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x + 0.1, y + 0.1);
+    ctx.stroke();
+    inked = true;
+  });
+  pad.addEventListener("pointermove", (e) => {
+    if (!drawing) return;
+    const [x, y] = point(e);
+    ctx.lineTo(x, y);
+    ctx.stroke();
+    schedule(450);
+  });
+  const stop = () => {
+    if (!drawing) return;
+    drawing = false;
+    schedule(60);
+  };
+  pad.addEventListener("pointerup", stop);
+  pad.addEventListener("pointercancel", stop);
+  $("clear").addEventListener("click", clear);
+  $("model").addEventListener("change", () => { if (inked) schedule(0); });
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(readPad, ms);
+  }
+
+  function inkBox() {
+    const { data, width, height } = ctx.getImageData(0, 0, pad.width, pad.height);
+    let x0 = width, y0 = height, x1 = -1, y1 = -1;
+    for (let y = 0; y < height; y += 2) {
+      for (let x = 0; x < width; x += 2) {
+        if (data[(y * width + x) * 4] < 128) {
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+        }
+      }
+    }
+    if (x1 < 0) return null;
+    const m = Math.round(pad.height / 12);
+    x0 = Math.max(0, x0 - m); y0 = Math.max(0, y0 - m);
+    x1 = Math.min(width - 1, x1 + m); y1 = Math.min(height - 1, y1 + m);
+    return [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+  }
+
+  async function readPad() {
+    if (!inked || !state.ready) return;
+    if (busy) { again = true; return; }
+    const box = inkBox();
+    if (!box) return;
+    busy = true;
+    const crop = document.createElement("canvas");
+    [crop.width, crop.height] = [box[2], box[3]];
+    crop.getContext("2d").drawImage(pad, box[0], box[1], box[2], box[3], 0, 0, box[2], box[3]);
+    const blob = await new Promise((resolve) => crop.toBlob(resolve, "image/png"));
+    const file = new File([blob], "drawing.png", { type: "image/png" });
+    const body = await postImages([file]);
+    busy = false;
+    if (!inked) return; // cleared while the request was on its way
+    const result = body.results ? body.results[0] : null;
+    if (result && result.ok) {
+      renderText(out, result);
+      if (!result.text) out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "(nothing recognised yet)" }));
+      out.dataset.state = "done";
+      out.title = `confidence ${percent(result.confidence)}`;
+    } else {
+      const err = (result && result.error) || body.error || { message: "not read" };
+      out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "Not read: " + err.message }));
+      out.dataset.state = "error";
+    }
+    if (again) { again = false; schedule(0); }
+  }
+
+  clear();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setUpDrop();
+  setUpPad();
+  loadModels();
+});
