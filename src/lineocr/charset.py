@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from bidi import get_display
+from bidi.algorithm import get_display
 from bidi.mirror import MIRRORED
 
 BLANK = 0
@@ -60,16 +60,37 @@ def base_direction(text: str) -> Literal["ltr", "rtl"]:
 
 
 def _visual_levels(visual: str) -> list[int]:
-    """Bidi levels of a visual-order RTL line: RTL letters 1, LTR letters and digits 2,
-    neutrals 2 only between two LTR neighbours (the paragraph level 1 otherwise)."""
+    """Bidi levels of a visual-order Arabic line: 1 for right-to-left, 2 for left-to-right.
+
+    Letters take their own direction; digits are left-to-right. Digits count as Latin after
+    a Latin letter in the same run (rule W7) and as Arabic numbers otherwise (W2: after
+    Arabic letters European digits become AN); one separator between two numbers of the
+    same kind joins them (W4). A neutral is left-to-right only between a Latin-like
+    character and a Latin letter or digit; elsewhere it takes the line's direction (N1).
+    """
     classes = [unicodedata.bidirectional(c) for c in visual]
-    strong = [1 if cls in _RTL_CLASSES else 2 if cls in _LTR_CLASSES else 0 for cls in classes]
-    levels = strong[:]
-    for i, lvl in enumerate(strong):
-        if not lvl:
-            left = next((strong[j] for j in range(i - 1, -1, -1) if strong[j]), 1)
-            right = next((strong[j] for j in range(i + 1, len(strong)) if strong[j]), 1)
-            levels[i] = 2 if left == right == 2 else 1
+    kinds = [
+        "R" if c in _RTL_CLASSES else "L" if c == "L" else "AN" if c in ("EN", "AN") else "N"
+        for c in classes
+    ]
+    latin_seen = False
+    for i, cls in enumerate(classes):
+        if kinds[i] == "R":
+            latin_seen = False
+        elif kinds[i] == "L":
+            latin_seen = True
+        elif cls == "EN" and latin_seen:
+            kinds[i] = "L"
+    for i in range(1, len(kinds) - 1):
+        if classes[i] == "CS" and kinds[i - 1] == kinds[i + 1] == "AN":
+            kinds[i] = "AN"
+    levels = [1 if kind == "R" else 2 for kind in kinds]
+    for i, kind in enumerate(kinds):
+        if kind != "N":
+            continue
+        left = next((kinds[j] for j in range(i - 1, -1, -1) if kinds[j] != "N"), "R")
+        right = next((classes[j] for j in range(i + 1, len(kinds)) if kinds[j] != "N"), "R")
+        levels[i] = 2 if left == "L" and right in ("L", "EN") else 1
     return levels
 
 
@@ -82,13 +103,13 @@ def _mirror_rtl(chars: str, levels: Sequence[int]) -> str:
 def to_visual(text: str) -> str:
     """Logical order -> the left-to-right order of the glyphs as drawn.
 
-    Reordering follows the Unicode bidi algorithm (python-bidi); brackets in right-to-left
-    runs are mirrored as a renderer draws them, so ``"(رقم)"`` is seen as ``"(مقر)"``.
+    The Unicode bidi algorithm of python-bidi (its pure-Python implementation, which
+    mirrors brackets and agrees with FriBiDi, the layout behind Pillow's raqm renderer), so
+    ``"(رقم)"`` is seen as ``"(مقر)"``.
     """
     if base_direction(text) == "ltr":
         return text
-    reordered = str(get_display(text, base_dir="R"))
-    return _mirror_rtl(reordered, _visual_levels(reordered))
+    return str(get_display(text, base_dir="R"))
 
 
 def to_logical(visual: str) -> str:
@@ -163,8 +184,10 @@ class Charset:
     @classmethod
     def from_string(cls, alphabet: str, options: CharsetOptions | None = None) -> Charset:
         opts = options or CharsetOptions()
-        normalized = cls((), opts).normalize(alphabet) if alphabet.strip() else alphabet
-        return cls(tuple(dict.fromkeys(normalized)), opts)
+        proto = cls((), opts)
+        # Per character, so that collapsing spaces cannot drop the space itself.
+        chars = (proto.normalize(c) if c.strip() else c for c in alphabet)
+        return cls(tuple(dict.fromkeys(c for c in chars if c)), opts)
 
     def union(self, other: Iterable[str]) -> Charset:
         """This charset plus new characters appended at the end (old indices unchanged)."""

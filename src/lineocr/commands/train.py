@@ -1,3 +1,242 @@
-"""`lineocr` commands for train (registered on import)."""
+"""`lineocr train` and `lineocr eval`."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lineocr.cli import app, fail
+
+# typer needs typing.Optional on Python 3.10.
+# ruff: noqa: UP045
+
+FormatOpt = Annotated[
+    Optional[str],
+    typer.Option("--format", help="sidecar|filename|tsv|csv|pixel-csv|idx (detected if omitted)."),
+]
+StripOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strip-suffix", help="filename labels: drop a trailing _N (3bnyf_2.png -> 3bnyf)."
+    ),
+]
+RegexOpt = Annotated[
+    Optional[str],
+    typer.Option("--label-regex", help="filename labels: regex whose first group is the label."),
+]
+LabelMapOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--label-map", help="pixel-csv / idx: 'az' (0-25 -> A-Z), 'digits', or '0=A,1=B,...'."
+    ),
+]
+TransposeOpt = Annotated[
+    bool, typer.Option("--transpose", help="idx: transpose images (EMNIST stores them transposed).")
+]
+
+
+def _reader(
+    fmt: str | None,
+    strip_suffix: bool,
+    label_regex: str | None,
+    label_map: str | None,
+    transpose: bool,
+) -> Any:
+    from lineocr.train.run import ReaderOptions
+
+    return ReaderOptions(fmt, strip_suffix, label_regex, label_map, transpose)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Training data (dir or manifest); repeatable.")
+    ],
+    val: Annotated[
+        Optional[list[Path]],
+        typer.Option("--val", help="Validation data; default: a --val-split of --data."),
+    ] = None,
+    val_split: Annotated[Optional[float], typer.Option(help="Fraction held out.")] = None,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", help="YAML config (see docs/training.md).")
+    ] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Model size: tiny|small|base.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/model"),
+    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
+    height: Annotated[Optional[int], typer.Option(help="Input height (multiple of 16).")] = None,
+    max_minutes: Annotated[
+        Optional[float], typer.Option(help="Time budget; the schedule completes within it.")
+    ] = None,
+    alphabet: Annotated[
+        Optional[str], typer.Option(help="Fixed character set (default: from the training labels).")
+    ] = None,
+    init_from: Annotated[
+        Optional[str],
+        typer.Option(
+            "--init-from", help="Fine-tune from a run directory, checkpoint or bundled model."
+        ),
+    ] = None,
+    freeze_backbone: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-backbone", help="Fine-tuning: train only the LSTM and output layers."
+        ),
+    ] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    skip_unknown: Annotated[
+        bool,
+        typer.Option("--skip-unknown", help="Skip lines with characters outside a fixed charset."),
+    ] = False,
+    no_augment: Annotated[
+        bool, typer.Option("--no-augment", help="Turn augmentation off.")
+    ] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes.")] = None,
+    fmt: FormatOpt = None,
+    strip_suffix: StripOpt = False,
+    label_regex: RegexOpt = None,
+    label_map: LabelMapOpt = None,
+    transpose: TransposeOpt = False,
+) -> None:
+    """Train a CRNN+CTC recogniser on labelled line images."""
+    from lineocr.charset import CharsetError
+    from lineocr.config import Config, ConfigError, load_config, override
+    from lineocr.data.sources import DatasetError
+    from lineocr.images import ImageError
+    from lineocr.preprocess import PreprocessError
+    from lineocr.train.checkpoint import CheckpointError
+    from lineocr.train.run import train as run_training
+
+    try:
+        cfg = load_config(config) if config else Config()
+        changes: dict[str, Any] = {
+            "model__preset": preset,
+            "train__epochs": epochs,
+            "train__batch_size": batch_size,
+            "train__lr": lr,
+            "train__max_minutes": max_minutes,
+            "train__seed": seed,
+            "train__workers": workers,
+            "train__val_split": val_split,
+            "preprocess__height": height,
+        }
+        if freeze_backbone:
+            changes["train__freeze_backbone"] = True
+        if no_augment:
+            changes["augment__enabled"] = False
+        cfg = override(cfg, **{k: v for k, v in changes.items() if v is not None})
+        if cfg.model.preset not in ("tiny", "small", "base"):
+            raise fail(f"unknown preset {cfg.model.preset!r}; choose tiny, small or base")
+        if resume and not (out / "last.json").is_file():
+            raise fail(f"{out}: nothing to resume (no last.json)")
+        result = run_training(
+            cfg,
+            data,
+            out,
+            val=val or [],
+            reader=_reader(fmt, strip_suffix, label_regex, label_map, transpose),
+            alphabet=alphabet,
+            init_from=init_from,
+            resume=resume,
+            skip_unknown=skip_unknown,
+            device=device,
+            name=out.name,
+        )
+    except (
+        ConfigError,
+        DatasetError,
+        CharsetError,
+        ImageError,
+        PreprocessError,
+        CheckpointError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
+        raise fail(str(exc)) from None
+    if result.stopped == "interrupted":
+        raise typer.Exit(130)
+
+
+@app.command("eval")
+def evaluate_command(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Bundled name, .onnx file or run directory.")
+    ],
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled data; repeatable.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    worst: Annotated[int, typer.Option(help="Show the N worst lines.")] = 10,
+    batch_size: Annotated[int, typer.Option(help="Lines per batch.")] = 64,
+    decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
+    fmt: FormatOpt = None,
+    strip_suffix: StripOpt = False,
+    label_regex: RegexOpt = None,
+    label_map: LabelMapOpt = None,
+    transpose: TransposeOpt = False,
+) -> None:
+    """Measure CER, WER, exact match and calibration on labelled data."""
+    from rich.console import Console
+
+    from lineocr.data.sources import DatasetError
+    from lineocr.evaluate import evaluate
+    from lineocr.runtime import ModelNotFoundError, Recognizer
+
+    reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
+    try:
+        rec = Recognizer.load(model)
+        samples = [s for path in data for s in reader.read(path).samples]
+    except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+
+    def predict(images: list[Any]) -> list[tuple[str, float]]:
+        preds = rec.read_batch(images, batch_size=batch_size, decoder=decoder)
+        return [(p.text, p.confidence) for p in preds]
+
+    report = evaluate(samples, predict, rec.charset.normalize, batch_size=batch_size, worst=worst)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    _print_report(report, model, Console())
+
+
+def _print_report(report: Any, model: str, console: Any) -> None:
+    from rich.table import Table
+
+    s = report.scores
+    console.print(
+        f"[bold]{model}[/bold] on {s.n} lines"
+        + (f" ({len(report.skipped)} unreadable, skipped)" if report.skipped else "")
+    )
+    table = Table(show_header=True)
+    for col in ("CER", "WER", "exact match", "ECE", "lines/s"):
+        table.add_column(col, justify="right")
+    lps = s.n / report.elapsed_s if report.elapsed_s else 0.0
+    table.add_row(
+        f"{100 * s.cer:.2f} %",
+        f"{100 * s.wer:.2f} %",
+        f"{100 * s.exact_match:.2f} %",
+        f"{report.ece:.3f}",
+        f"{lps:.0f}",
+    )
+    console.print(table)
+    if report.worst:
+        worst = Table(title="worst lines", title_justify="left")
+        for col in ("source", "label", "prediction", "CER"):
+            worst.add_column(col)
+        for r in report.worst:
+            worst.add_row(r.source, r.reference, r.prediction, f"{100 * r.cer:.0f} %")
+        console.print(worst)
+    if report.confusions:
+        conf = Table(title="most confused (label -> prediction)", title_justify="left")
+        for col in ("label", "prediction", "count"):
+            conf.add_column(col)
+        for ref, hyp, count in report.confusions:
+            conf.add_row(repr(ref), repr(hyp), str(count))
+        console.print(conf)
+    for source, reason in report.skipped[:10]:
+        console.print(f"[yellow]skipped {source}: {reason}[/yellow]")

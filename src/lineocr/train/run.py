@@ -1,0 +1,261 @@
+"""From dataset paths to a trained run directory: what ``lineocr train`` does.
+
+Reads the datasets, prints their summary, builds (or extends) the charset, decodes and
+encodes every sample (skipping bad ones with reasons), splits off validation data, trains,
+and fits the confidence temperature on the validation set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from lineocr.charset import Charset
+from lineocr.config import Config
+from lineocr.data.batching import Example, LoadReport, load_examples
+from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
+from lineocr.train.checkpoint import ModelMeta, load_checkpoint, resolve
+from lineocr.train.loop import FitResult, InitFrom, fit
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How to read a dataset path (see docs/formats.md)."""
+
+    fmt: str | None = None
+    strip_suffix: bool = False
+    label_regex: str | None = None
+    label_map: str | None = None
+    transpose: bool = False
+
+    def read(self, src: str | Path) -> Dataset:
+        return read_dataset(
+            src,
+            self.fmt,
+            strip_suffix=self.strip_suffix,
+            label_regex=self.label_regex,
+            label_map=self.label_map,
+            transpose=self.transpose,
+        )
+
+
+@dataclass
+class PreparedData:
+    charset: Charset
+    train: list[Example]
+    val: list[Example]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_all(
+    paths: Sequence[str | Path], reader: ReaderOptions, console: Console, show: bool
+) -> Dataset:
+    datasets = [reader.read(p) for p in paths]
+    merged = Dataset(
+        samples=[s for d in datasets for s in d.samples],
+        skipped=[s for d in datasets for s in d.skipped],
+        format="+".join(sorted({d.format for d in datasets})),
+        root=datasets[0].root,
+    )
+    if show:
+        print_summary(summarize(merged), console)
+    return merged
+
+
+def _report_skips(report: LoadReport, console: Console, what: str) -> None:
+    if not report.skipped:
+        return
+    console.print(f"[yellow]{what}: skipped {len(report.skipped)} sample(s):[/yellow]")
+    for source, reason in report.skipped[:10]:
+        console.print(f"  {source}: {reason}")
+    if len(report.skipped) > 10:
+        console.print(f"  ... and {len(report.skipped) - 10} more")
+
+
+def prepare_data(
+    config: Config,
+    data: Sequence[str | Path],
+    *,
+    val: Sequence[str | Path] = (),
+    reader: ReaderOptions | None = None,
+    charset: Charset | None = None,
+    base_charset: Charset | None = None,
+    skip_unknown: bool = False,
+    console: Console | None = None,
+    show_summary: bool = True,
+) -> PreparedData:
+    """Read, summarise, encode and split. The charset is ``charset`` if given, else built
+    from the training labels (extending ``base_charset`` when fine-tuning)."""
+    console = console or Console(stderr=True)
+    reader = reader or ReaderOptions()
+    train_set = _read_all(data, reader, console, show_summary)
+    val_set = _read_all(val, reader, console, show_summary) if val else None
+
+    if charset is None:
+        options = base_charset.options if base_charset is not None else config.charset
+        found = Charset.from_texts([s.text for s in train_set.samples], options)
+        charset = base_charset.union(found.chars) if base_charset is not None else found
+
+    spec = config.preprocess
+    train_report = load_examples(train_set.samples, charset, spec, skip_unknown=skip_unknown)
+    _report_skips(train_report, console, "training data")
+    examples = train_report.examples
+    if val_set is not None:
+        val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
+        _report_skips(val_report, console, "validation data")
+        train_examples, val_examples = examples, val_report.examples
+    else:
+        train_examples, val_examples = split(examples, config.train.val_split, config.train.seed)
+    if not train_examples:
+        raise ValueError("no usable training samples (see the skipped files above)")
+    if not val_examples:
+        raise ValueError("no usable validation samples: pass --val or a larger --val-split")
+    info = {
+        "train_sources": [str(p) for p in data],
+        "val_sources": [str(p) for p in val],
+        "format": train_set.format,
+        "train_samples": len(train_examples),
+        "val_samples": len(val_examples),
+        "skipped": len(train_report.skipped) + len(train_set.skipped),
+        "charset_size": len(charset),
+    }
+    return PreparedData(charset, train_examples, val_examples, info)
+
+
+def split(
+    examples: Sequence[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """A seeded random split; at least one validation sample when there are two or more."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"val_split must be between 0 and 1, got {fraction}")
+    order = np.random.default_rng(seed).permutation(len(examples))
+    n_val = max(1, round(len(examples) * fraction)) if len(examples) > 1 else 0
+    val_idx = set(order[:n_val].tolist())
+    train = [e for i, e in enumerate(examples) if i not in val_idx]
+    val = [e for i, e in enumerate(examples) if i in val_idx]
+    return train, val
+
+
+def load_init(model: str | Path) -> tuple[InitFrom, ModelMeta]:
+    """A checkpoint (run directory or weights file), or a bundled model's weights."""
+    path = Path(model)
+    if not path.exists():
+        from lineocr import zoo
+
+        path = zoo.weights_path(str(model))
+    torch_model, meta = load_checkpoint(resolve(path))
+    return InitFrom(torch_model, meta.charset), meta
+
+
+def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> float | None:
+    """Fit the softmax temperature on validation data; store it in best.json."""
+    from lineocr import decode
+
+    fit_temperature = getattr(decode, "fit_temperature", None)
+    if fit_temperature is None:
+        return None
+    import torch
+
+    from lineocr.data.batching import LineDataset, make_collate
+    from lineocr.models.crnn import output_lengths
+
+    model, meta = load_checkpoint(run_dir, device=device)
+    spec = meta.preprocess
+    dataset = LineDataset(prepared.val, spec)
+    collate_fn = make_collate(spec)
+    logits_list: list[np.ndarray] = []
+    targets: list[list[int]] = []
+    with torch.no_grad():
+        for start in range(0, len(dataset), 64):
+            batch = collate_fn([dataset[i] for i in range(start, min(len(dataset), start + 64))])
+            logits = model(batch.images.to(device)).float().cpu()
+            lengths = output_lengths(batch.widths).clamp(max=logits.shape[1])
+            for row, idx in enumerate(batch.indices):
+                logits_list.append(logits[row, : int(lengths[row])].numpy())
+                targets.append(list(prepared.val[idx].target))
+    temperature = float(fit_temperature(logits_list, targets))
+    best = run_dir / "best.json"
+    data = json.loads(best.read_text(encoding="utf-8"))
+    data["calibration"] = {"temperature": temperature}
+    tmp = best.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(best)
+    return temperature
+
+
+def train(
+    config: Config,
+    data: Sequence[str | Path],
+    out: str | Path,
+    *,
+    val: Sequence[str | Path] = (),
+    reader: ReaderOptions | None = None,
+    alphabet: str | None = None,
+    init_from: str | Path | None = None,
+    resume: bool = False,
+    skip_unknown: bool = False,
+    device: str = "cpu",
+    name: str = "model",
+    console: Console | None = None,
+    show_progress: bool = True,
+) -> FitResult:
+    console = console or Console(stderr=True)
+    out = Path(out)
+    init: InitFrom | None = None
+    base_charset: Charset | None = None
+    charset = Charset.from_string(alphabet, config.charset) if alphabet is not None else None
+    if resume:
+        saved = json.loads((out / "last.json").read_text(encoding="utf-8"))
+        saved_meta = ModelMeta.from_dict(saved)
+        config = replace(
+            saved_meta.config,
+            train=replace(
+                saved_meta.config.train,
+                epochs=max(config.train.epochs, saved_meta.config.train.epochs),
+            ),
+        )
+        charset = saved_meta.charset
+        config = replace(config, charset=saved_meta.charset.options)
+    elif init_from is not None:
+        init, init_meta = load_init(init_from)
+        base_charset = init_meta.charset
+        # The architecture must match the weights; keep the user's training settings.
+        config = replace(
+            config, model=init_meta.config.model, preprocess=init_meta.config.preprocess
+        )
+    prepared = prepare_data(
+        config,
+        data,
+        val=val,
+        reader=reader,
+        charset=charset,
+        base_charset=base_charset,
+        skip_unknown=skip_unknown,
+        console=console,
+    )
+    prepared.info["init_from"] = str(init_from) if init_from else None
+    result = fit(
+        config,
+        prepared.charset,
+        prepared.train,
+        prepared.val,
+        out,
+        device=device,
+        resume=resume,
+        init_from=init,
+        data_info=prepared.info,
+        name=name,
+        console=console,
+        show_progress=show_progress,
+    )
+    if result.stopped != "interrupted" and (out / "best.json").is_file():
+        temperature = calibrate(out, prepared, device="cpu")
+        if temperature is not None:
+            console.print(f"calibration: softmax temperature {temperature:.3f}")
+    return result
