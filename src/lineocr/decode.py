@@ -1,29 +1,77 @@
 """CTC decoding on numpy log-probabilities: the one decoder used everywhere.
 
-Inputs are log-softmax outputs of shape (T, C) for one line, blank at index 0. Outputs
-are label indices in visual order with per-character confidences; the charset turns
-them into logical-order text.
+Inputs are log-softmax outputs of shape (T, C) for one line, blank at index 0. Outputs are
+label indices in visual order with per-character confidences; the charset turns them into
+logical-order text. Decoders:
+
+* :func:`greedy` — best path (the default; fast);
+* :func:`beam_search` — CTC prefix beam search, optionally constrained by an automaton over
+  labels: a :class:`LexiconConstraint` (every word must be in a word list) or a
+  :class:`PatternConstraint` (the whole line must match a regex or a named pattern);
+* :class:`Decoder` — options (``decoder``, ``beam_width``, ``lexicon``, ``pattern``) checked
+  and compiled once, then applied to batches of logits (temperature-scaled).
+
+Calibration: :func:`fit_temperature` (minimises the CTC negative log-likelihood of the
+reference labels on held-out lines) and :func:`expected_calibration_error`.
+See docs/decoding.md for the semantics, including right-to-left text.
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lineocr.charset import Charset, is_rtl_char, to_visual
+
 BLANK = 0
+NEG_INF = -math.inf
+_LTR_BIDI = frozenset({"L", "EN", "AN"})
+
+# Named patterns, written for logical order (all are left-to-right). ``\d`` matches every
+# decimal digit in the model's charset (Western and Arabic-Indic), as in Python's ``re``.
+NAMED_PATTERNS: dict[str, str] = {
+    "digits": r"\d+",
+    "integer": r"-?\d+",
+    "id14": r"\d{14}",
+    "national-id": r"\d{14}",  # 14-digit national ID number (e.g. Egypt's)
+    "date": r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})|\d{4}-\d{2}-\d{2}",
+    "time": r"\d{1,2}:\d{2}(:\d{2})?",
+    "amount": r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?",
+    "decimal": r"-?\d+([.,]\d+)?",
+}
+
+
+class DecodeError(ValueError):
+    """Unusable decoding options: an unknown option, a bad regex, an impossible constraint."""
 
 
 @dataclass(frozen=True)
 class Decoded:
-    indices: tuple[int, ...]        # collapsed labels, visual order, no blanks
+    indices: tuple[int, ...]  # collapsed labels, visual order, no blanks
     char_confidences: tuple[float, ...]
-    confidence: float               # probability-like line confidence in [0, 1]
+    confidence: float  # probability-like line confidence in [0, 1]
+
+
+EMPTY = Decoded((), (), 0.0)
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     shifted = logits - logits.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _check_2d(log_probs: np.ndarray) -> None:
+    if log_probs.ndim != 2:
+        raise ValueError(f"expected (T, C) log-probabilities, got shape {log_probs.shape}")
 
 
 def greedy(log_probs: np.ndarray) -> Decoded:
@@ -32,8 +80,7 @@ def greedy(log_probs: np.ndarray) -> Decoded:
     A character's confidence is the highest frame probability in its run; the line's is
     the product of the best-path frame probabilities (the best path's probability).
     """
-    if log_probs.ndim != 2:
-        raise ValueError(f"expected (T, C) log-probabilities, got shape {log_probs.shape}")
+    _check_2d(log_probs)
     best = log_probs.argmax(axis=1)
     best_lp = log_probs[np.arange(len(best)), best]
     indices: list[int] = []
@@ -56,3 +103,692 @@ def greedy_batch(log_probs: np.ndarray, lengths: np.ndarray | None = None) -> li
     n, t, _ = log_probs.shape
     lens = lengths if lengths is not None else np.full(n, t)
     return [greedy(log_probs[i, : int(lens[i])]) for i in range(n)]
+
+
+# -- constraints ---------------------------------------------------------------------------
+
+
+class Constraint:
+    """A deterministic automaton over label indices that the beam search must follow.
+
+    States are ints; :meth:`step` gives the labels allowed from a state and the state each
+    leads to; a label sequence is accepted when it ends in a final state and its logical
+    text passes :meth:`accepts_text` (an exact check in logical order).
+    """
+
+    initial: int = 0
+
+    def step(self, state: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        raise NotImplementedError
+
+    def is_final(self, state: int) -> bool:
+        raise NotImplementedError
+
+    def accepts_text(self, text: str) -> bool:
+        return True
+
+
+def _transitions_cache(
+    fn: Callable[[Any, int], tuple[np.ndarray, tuple[int, ...]]],
+) -> Callable[[Any, int], tuple[np.ndarray, tuple[int, ...]]]:
+    @functools.wraps(fn)
+    def wrapper(self: Any, state: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = self._step_cache
+        if state not in cache:
+            cache[state] = fn(self, state)
+        return cache[state]
+
+    return wrapper
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalpha() or unicodedata.category(ch).startswith("M")
+
+
+def _letter_runs(text: str) -> list[str]:
+    runs: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        if _is_word_char(ch):
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+class LexiconConstraint(Constraint):
+    """Every maximal run of letters (``str.isalpha`` and combining marks) in the line must
+    be a word of the lexicon; other characters (digits, punctuation, spaces) are free.
+
+    Words are normalised with the charset's options and split into letter runs the same way
+    (``"e-mail"`` adds ``e`` and ``mail``). The trie holds each word in visual order
+    (``to_visual``): right-to-left words reversed, so the constraint is exact for lines whose
+    words are separated by spaces or punctuation, in either direction.
+    """
+
+    def __init__(self, words: Sequence[str], charset: Charset) -> None:
+        self.charset = charset
+        index = {c: i + 1 for i, c in enumerate(charset.chars)}
+        self.children: list[dict[int, int]] = [{}]
+        self.is_end: list[bool] = [False]
+        self.words: set[str] = set()
+        for raw in words:
+            for run in _letter_runs(charset.normalize(raw)):
+                if any(c not in index for c in run):
+                    continue  # a word the model cannot write can never be produced
+                self.words.add(run)
+                node = 0
+                for ch in to_visual(run):
+                    child = self.children[node].get(index[ch])
+                    if child is None:
+                        child = len(self.children)
+                        self.children[node][index[ch]] = child
+                        self.children.append({})
+                        self.is_end.append(False)
+                    node = child
+                self.is_end[node] = True
+        if not self.words:
+            raise DecodeError(
+                "none of the lexicon's words can be written with this model's charset"
+            )
+        self.free_labels = np.array(
+            [i + 1 for i, c in enumerate(charset.chars) if not _is_word_char(c)], dtype=np.int64
+        )
+        self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
+
+    @_transitions_cache
+    def step(self, state: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        labels = list(self.children[state])
+        nexts = list(self.children[state].values())
+        if state == 0 or self.is_end[state]:  # between words, or a word may end here
+            labels += self.free_labels.tolist()
+            nexts += [0] * len(self.free_labels)
+        return np.array(labels, dtype=np.int64), tuple(nexts)
+
+    def is_final(self, state: int) -> bool:
+        return state == 0 or self.is_end[state]
+
+    def accepts_text(self, text: str) -> bool:
+        return all(run in self.words for run in _letter_runs(text))
+
+
+def resolve_pattern(pattern: str) -> str:
+    """A named pattern (see :data:`NAMED_PATTERNS`) -> its regex; anything else is a regex."""
+    return NAMED_PATTERNS.get(pattern, pattern)
+
+
+def _expand_classes(regex: str, charset: Charset) -> str:
+    """Rewrite ``\\d``, ``\\w``, ``\\s`` (and ``\\D`` ``\\W`` ``\\S`` outside brackets) as
+    explicit sets of the charset's characters, with Python's Unicode meaning (the regex
+    engine that builds the automaton knows only ASCII ones). Strips ``^``/``$`` anchors:
+    the pattern always has to match the whole line."""
+    members = {
+        key: "".join(re.escape(c) for c in charset.chars if re.fullmatch(rf"\{key}", c))
+        for key in "dws"
+    }
+    out: list[str] = []
+    in_class = False
+    i = 0
+    if regex.startswith("^"):
+        i = 1
+    end = len(regex)
+    if regex.endswith("$") and not regex.endswith("\\$"):
+        end -= 1
+    while i < end:
+        ch = regex[i]
+        if ch == "\\" and i + 1 < end:
+            esc = regex[i + 1]
+            i += 2
+            if esc in "dws":
+                body = members[esc]
+                if in_class:
+                    out.append(body)
+                else:
+                    out.append(f"[{body}]" if body else "[^\\s\\S]")
+            elif esc in "DWS":
+                if in_class:
+                    raise DecodeError(f"\\{esc} inside [...] is not supported in a pattern")
+                body = members[esc.lower()]
+                out.append(f"[^{body}]" if body else ".")
+            else:
+                out.append(ch + esc)
+            continue
+        if not in_class and ch == "[":
+            in_class = True
+            out.append(ch)
+            i += 1
+            # A ']' first in the class (after an optional '^') is a literal.
+            if i < end and regex[i] == "^":
+                out.append("^")
+                i += 1
+            if i < end and regex[i] == "]":
+                out.append("\\]")
+                i += 1
+            continue
+        if in_class and ch == "]":
+            in_class = False
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class PatternConstraint(Constraint):
+    """The whole line must match a regex (Python syntax; full match) or a named pattern.
+
+    The regex is compiled to a finite automaton (``interegular``) over the charset's labels,
+    with states that can no longer reach acceptance removed, so the beam only holds prefixes
+    that can still complete a match. The model reads in visual order:
+
+    * patterns whose characters are all left-to-right or neutral (digits, Latin, dates,
+      amounts) are matched as written — visual order is logical order for such text;
+    * patterns of right-to-left letters and neutrals only are matched reversed (visual order
+      of a right-to-left line is its logical order reversed, brackets mirrored);
+    * patterns mixing right-to-left letters with digits or Latin are matched in visual order
+      during the search and checked exactly in logical order at the end, so the answer
+      always matches but the best match may be missed (see docs/decoding.md).
+    """
+
+    def __init__(self, pattern: str, charset: Charset) -> None:
+        import interegular
+        from bidi.mirror import MIRRORED
+
+        self.source = pattern
+        self.regex = resolve_pattern(pattern)
+        try:
+            self.compiled = re.compile(self.regex)
+        except re.error as exc:
+            raise DecodeError(f"bad pattern {pattern!r}: {exc}") from None
+        expanded = _expand_classes(self.regex, charset)
+        try:
+            fsm = interegular.parse_pattern(expanded).to_fsm()
+        except Exception as exc:  # interegular raises its own types for unsupported syntax
+            raise DecodeError(
+                f"pattern {pattern!r} uses regex features that cannot constrain decoding "
+                f"({exc}); use literals, classes, groups, alternation and repetition"
+            ) from None
+        chars = charset.chars
+        accepted = self._accepted_chars(fsm, chars, lambda c: c)
+        if not accepted:
+            raise DecodeError(
+                f"pattern {pattern!r} cannot match any text this model can write "
+                f"(charset: {''.join(chars)!r})"
+            )
+        has_rtl = any(is_rtl_char(c) for c in accepted)
+        has_ltr = any(unicodedata.bidirectional(c) in _LTR_BIDI for c in accepted)
+        self.direction = "rtl" if has_rtl and not has_ltr else "mixed" if has_rtl else "ltr"
+        if self.direction == "rtl":
+            fsm = fsm.reversed()
+            symbol_char: Callable[[str], str] = lambda c: MIRRORED.get(c, c)  # noqa: E731
+        else:
+            symbol_char = lambda c: c  # noqa: E731
+        self._build(fsm, chars, symbol_char)
+        self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
+
+    @staticmethod
+    def _symbol(fsm: Any, ch: str) -> Any:
+        try:
+            return fsm.alphabet[ch]
+        except KeyError:
+            return None
+
+    @classmethod
+    def _accepted_chars(
+        cls, fsm: Any, chars: Sequence[str], symbol_char: Callable[[str], str]
+    ) -> set[str]:
+        """Characters on transitions that lie on some accepting path."""
+        live = cls._live_states(fsm, chars, symbol_char)
+        seen: set[str] = set()
+        if fsm.initial not in live:
+            return seen
+        stack, visited = [fsm.initial], {fsm.initial}
+        while stack:
+            state = stack.pop()
+            for ch in chars:
+                nxt = fsm.map.get(state, {}).get(cls._symbol(fsm, symbol_char(ch)))
+                if nxt is not None and nxt in live:
+                    seen.add(ch)
+                    if nxt not in visited:
+                        visited.add(nxt)
+                        stack.append(nxt)
+        return seen
+
+    @classmethod
+    def _live_states(
+        cls, fsm: Any, chars: Sequence[str], symbol_char: Callable[[str], str]
+    ) -> set[Any]:
+        """States from which a final state is reachable using the charset's characters."""
+        symbols = {cls._symbol(fsm, symbol_char(c)) for c in chars} - {None}
+        reverse: dict[Any, set[Any]] = {}
+        for state, edges in fsm.map.items():
+            for symbol, nxt in edges.items():
+                if symbol in symbols:
+                    reverse.setdefault(nxt, set()).add(state)
+        live = set(fsm.finals)
+        stack = list(live)
+        while stack:
+            for prev in reverse.get(stack.pop(), ()):
+                if prev not in live:
+                    live.add(prev)
+                    stack.append(prev)
+        return live
+
+    def _build(self, fsm: Any, chars: Sequence[str], symbol_char: Callable[[str], str]) -> None:
+        live = self._live_states(fsm, chars, symbol_char)
+        ids = {state: i for i, state in enumerate(sorted(live, key=repr))}
+        self.initial = ids[fsm.initial]
+        self.finals = {ids[s] for s in fsm.finals if s in ids}
+        self.edges: list[dict[int, int]] = [{} for _ in ids]
+        for state, sid in ids.items():
+            edges = fsm.map.get(state, {})
+            for label, ch in enumerate(chars, start=1):
+                nxt = edges.get(self._symbol(fsm, symbol_char(ch)))
+                if nxt in ids:
+                    self.edges[sid][label] = ids[nxt]
+
+    @_transitions_cache
+    def step(self, state: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        edges = self.edges[state]
+        return np.array(list(edges), dtype=np.int64), tuple(edges.values())
+
+    def is_final(self, state: int) -> bool:
+        return state in self.finals
+
+    def accepts_text(self, text: str) -> bool:
+        return self.compiled.fullmatch(text) is not None
+
+
+# -- beam search ---------------------------------------------------------------------------
+
+
+def _lse(a: float, b: float) -> float:
+    if a == NEG_INF:
+        return b
+    if b == NEG_INF:
+        return a
+    if a > b:
+        return a + math.log1p(math.exp(b - a))
+    return b + math.log1p(math.exp(a - b))
+
+
+# A label is tried at a frame only if its probability there is at least this (the greedy
+# path's labels always are: a non-blank argmax has probability >= 1/C). Under a constraint
+# the two most probable allowed labels are always tried too, so that a match can be found
+# where the model disagrees with the pattern.
+MIN_LABEL_LOGP = math.log(1e-3)
+_MIN_KEEP_CONSTRAINED = 2
+
+
+def beam_search(
+    log_probs: np.ndarray,
+    beam_width: int = 10,
+    *,
+    constraint: Constraint | None = None,
+    charset: Charset | None = None,
+) -> Decoded:
+    """CTC prefix beam search (Hannun et al. 2014) on one line's (T, C) log-probabilities.
+
+    Keeps the ``beam_width`` most probable label prefixes, summing over all alignments of
+    each. With a ``constraint`` only prefixes the automaton allows are extended and the
+    result is the most probable accepted sequence in the beam (its logical text, via
+    ``charset``, must pass ``constraint.accepts_text``); if none is, the result is empty with
+    confidence 0. The line confidence is the sequence's probability (all its alignments);
+    character confidences come from its best alignment (as in :func:`greedy`).
+    """
+    _check_2d(log_probs)
+    if beam_width < 1:
+        raise DecodeError(f"beam_width must be >= 1, got {beam_width}")
+    if constraint is not None and charset is None:
+        raise DecodeError("a constrained beam search needs the charset")
+    lp = np.asarray(log_probs, dtype=np.float64)
+    n_frames = lp.shape[0]
+    initial = constraint.initial if constraint is not None else 0
+    all_labels = np.arange(1, lp.shape[1])
+    # prefix -> [log P(prefix, ends in blank), log P(prefix, ends in its last label), state]
+    beams: dict[tuple[int, ...], list[Any]] = {(): [0.0, NEG_INF, initial]}
+    for t in range(n_frames):
+        row = lp[t]
+        row_list = row.tolist()
+        blank = row_list[BLANK]
+        # Per automaton state, the (label, next state) pairs tried in this frame.
+        frame_options: dict[int, list[tuple[int, int]]] = {}
+        if constraint is None:
+            frame_options[0] = [(int(c), 0) for c in _top_labels(row, all_labels, beam_width, 0)]
+        nxt: dict[tuple[int, ...], list[Any]] = {}
+        for prefix, (p_b, p_nb, state) in beams.items():
+            total = _lse(p_b, p_nb)
+            entry = nxt.get(prefix)
+            if entry is None:
+                entry = nxt[prefix] = [NEG_INF, NEG_INF, state]
+            entry[0] = _lse(entry[0], total + blank)
+            last = prefix[-1] if prefix else -1
+            if last > 0:  # the last label repeated without a blank: same prefix
+                entry[1] = _lse(entry[1], p_nb + row_list[last])
+            if state not in frame_options:
+                assert constraint is not None
+                labels, nexts = constraint.step(state)
+                keep = _top_labels(row, labels, beam_width, _MIN_KEEP_CONSTRAINED)
+                where = {int(lab): k for k, lab in enumerate(labels)}
+                frame_options[state] = [(int(c), nexts[where[int(c)]]) for c in keep]
+            for label, new_state in frame_options[state]:
+                # A repeated label needs a blank in between to count twice.
+                add = (p_b if label == last else total) + row_list[label]
+                extended = (*prefix, label)
+                target = nxt.get(extended)
+                if target is None:
+                    nxt[extended] = [NEG_INF, add, new_state]
+                else:
+                    target[1] = _lse(target[1], add)
+        if len(nxt) > beam_width:
+            nxt = dict(heapq.nlargest(beam_width, nxt.items(), key=lambda kv: _lse(*kv[1][:2])))
+        beams = nxt
+    ranked = sorted(beams.items(), key=lambda kv: _lse(*kv[1][:2]), reverse=True)
+    for prefix, (p_b, p_nb, state) in ranked:
+        if constraint is not None:
+            assert charset is not None
+            if not constraint.is_final(state) or not constraint.accepts_text(
+                charset.decode(prefix)
+            ):
+                continue
+        confidence = min(1.0, max(0.0, math.exp(_lse(p_b, p_nb))))
+        return Decoded(prefix, _char_confidences(lp, prefix), confidence)
+    return EMPTY
+
+
+def _top_labels(row: np.ndarray, labels: np.ndarray, k: int, min_keep: int) -> np.ndarray:
+    """Of ``labels``, the at most ``k`` most probable in this frame that reach
+    :data:`MIN_LABEL_LOGP`, plus the ``min_keep`` most probable whatever their probability."""
+    if len(labels) == 0:
+        return labels
+    values = row[labels]
+    order = np.argsort(-values, kind="stable")[:k]
+    good = values[order] >= MIN_LABEL_LOGP
+    good[:min_keep] = True
+    return labels[order[good]]
+
+
+def _char_confidences(log_probs: np.ndarray, labels: Sequence[int]) -> tuple[float, ...]:
+    """Per label, the highest frame probability within its span in the best (Viterbi)
+    alignment of ``labels`` — for the greedy labelling this equals :func:`greedy`'s."""
+    if not labels:
+        return ()
+    n_frames = log_probs.shape[0]
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    ext[1::2] = labels
+    n_states = len(ext)
+    # A skip over a blank is allowed into a label that differs from the label two back.
+    skip = np.zeros(n_states, dtype=bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    delta = np.full(n_states, NEG_INF)
+    delta[0] = log_probs[0, BLANK]
+    delta[1] = log_probs[0, ext[1]]
+    back = np.zeros((n_frames, n_states), dtype=np.int8)
+    for t in range(1, n_frames):
+        stay = delta
+        step = np.concatenate(([NEG_INF], delta[:-1]))
+        jump = np.where(skip, np.concatenate(([NEG_INF, NEG_INF], delta[:-2])), NEG_INF)
+        stacked = np.stack([stay, step, jump])
+        choice = stacked.argmax(axis=0)
+        back[t] = choice
+        delta = stacked[choice, np.arange(n_states)] + log_probs[t, ext]
+    end = n_states - 1 if n_states == 1 or delta[-1] >= delta[-2] else n_states - 2
+    best = [0.0] * len(labels)
+    state = end
+    for t in range(n_frames - 1, -1, -1):
+        if state % 2 == 1:
+            k = state // 2
+            best[k] = max(best[k], float(np.exp(log_probs[t, ext[state]])))
+        state -= int(back[t, state])
+    return tuple(best)
+
+
+# -- the decoder used by the runtime, the CLI, the server and evaluation ---------------------
+
+DECODE_OPTIONS = ("decoder", "beam_width", "lexicon", "pattern")
+DECODERS = ("greedy", "beam")
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern_constraint(pattern: str, charset: Charset) -> PatternConstraint:
+    return PatternConstraint(pattern, charset)
+
+
+@functools.lru_cache(maxsize=8)
+def _lexicon_constraint(words: tuple[str, ...], charset: Charset) -> LexiconConstraint:
+    return LexiconConstraint(words, charset)
+
+
+def load_lexicon(path: str | Path) -> tuple[str, ...]:
+    """Words of a word-list file: UTF-8, whitespace-separated (one per line is usual)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"cannot read lexicon {path}: {exc}") from None
+    words = tuple(dict.fromkeys(text.split()))
+    if not words:
+        raise DecodeError(f"lexicon {path} has no words")
+    return words
+
+
+class Decoder:
+    """Decoding options, checked and compiled once; call on one line or a batch.
+
+    ``decoder``: ``"greedy"`` (default) or ``"beam"``; ``beam_width`` (default 10);
+    ``lexicon``: words (a sequence) or a word-list file path; ``pattern``: a regex or a name
+    from :data:`NAMED_PATTERNS`. A lexicon or a pattern implies the beam search.
+    """
+
+    def __init__(
+        self,
+        charset: Charset,
+        *,
+        decoder: str = "greedy",
+        beam_width: int = 10,
+        lexicon: Sequence[str] | str | Path | None = None,
+        pattern: str | None = None,
+    ) -> None:
+        if decoder not in DECODERS:
+            raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")
+        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+            raise DecodeError(f"beam_width must be a positive integer, not {beam_width!r}")
+        if lexicon is not None and pattern is not None:
+            raise DecodeError("give either a lexicon or a pattern, not both")
+        self.charset = charset
+        self.beam_width = beam_width
+        self.constraint: Constraint | None = None
+        if pattern is not None:
+            if not isinstance(pattern, str) or not pattern:
+                raise DecodeError(f"pattern must be a non-empty string, not {pattern!r}")
+            self.constraint = _pattern_constraint(pattern, charset)
+        elif lexicon is not None:
+            if isinstance(lexicon, (str, Path)):
+                words = load_lexicon(lexicon)
+            else:
+                words = tuple(str(w) for w in lexicon)
+            self.constraint = _lexicon_constraint(words, charset)
+        self.name = "beam" if self.constraint is not None else decoder
+
+    @classmethod
+    def from_options(cls, charset: Charset, **options: Any) -> Decoder:
+        """Like the constructor, with a clear error naming any unknown option."""
+        unknown = sorted(set(options) - set(DECODE_OPTIONS))
+        if unknown:
+            raise DecodeError(
+                f"unknown decode option(s) {', '.join(unknown)}; known: {', '.join(DECODE_OPTIONS)}"
+            )
+        return cls(charset, **options)
+
+    def __call__(self, log_probs: np.ndarray) -> Decoded:
+        if self.name == "greedy":
+            return greedy(log_probs)
+        return beam_search(
+            log_probs, self.beam_width, constraint=self.constraint, charset=self.charset
+        )
+
+    def decode_logits(
+        self, logits: np.ndarray, lengths: Sequence[int] | np.ndarray, temperature: float = 1.0
+    ) -> list[Decoded]:
+        """(N, T, C) raw logits -> one :class:`Decoded` per line, each cut to its length;
+        logits are divided by the calibration ``temperature`` first."""
+        scaled = logits.astype(np.float64) / float(temperature)
+        log_probs = log_softmax(scaled)
+        return [self(log_probs[i, : int(n)]) for i, n in enumerate(lengths)]
+
+
+# -- calibration -----------------------------------------------------------------------------
+
+
+def _check_targets(targets: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    out = []
+    for target in targets:
+        if isinstance(target, str):
+            raise DecodeError("targets must be label indices (charset.encode(text)), not text")
+        out.append(np.asarray(target, dtype=np.int64))
+    return out
+
+
+def _min_frames(target: np.ndarray) -> int:
+    """Frames a CTC alignment of ``target`` needs: one per label, one blank per repeat."""
+    return len(target) + int(np.sum(target[1:] == target[:-1])) if len(target) else 0
+
+
+def _ctc_log_likelihoods(
+    logits: Sequence[np.ndarray], targets: Sequence[np.ndarray], temperature: float
+) -> np.ndarray:
+    """log P(target | logits / temperature) per line (CTC forward algorithm, batched)."""
+    n = len(logits)
+    t_max = max(len(x) for x in logits)
+    l_max = max(len(y) for y in targets)
+    n_states = 2 * l_max + 1
+    ext = np.zeros((n, n_states), dtype=np.int64)
+    skip = np.zeros((n, n_states), dtype=bool)
+    lengths = np.array([len(x) for x in logits])
+    label_lengths = np.array([len(y) for y in targets])
+    emit = np.full((n, t_max, n_states), NEG_INF)
+    for i, (x, y) in enumerate(zip(logits, targets, strict=True)):
+        ext[i, 1 : 2 * len(y) : 2] = y
+        if len(y) > 1:
+            skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
+        lp = log_softmax(np.asarray(x, dtype=np.float64) / temperature)
+        emit[i, : len(x)] = lp[:, ext[i]]
+    alpha = np.full((n, n_states), NEG_INF)
+    alpha[:, 0] = emit[:, 0, 0]
+    alpha[:, 1] = np.where(label_lengths > 0, emit[:, 0, 1], NEG_INF)
+    pad = np.full((n, 1), NEG_INF)
+    for t in range(1, t_max):
+        shifted1 = np.concatenate([pad, alpha[:, :-1]], axis=1)
+        shifted2 = np.where(skip, np.concatenate([pad, pad, alpha[:, :-2]], axis=1), NEG_INF)
+        with np.errstate(invalid="ignore"):
+            new = np.logaddexp(np.logaddexp(alpha, shifted1), shifted2) + emit[:, t]
+        active = (t < lengths)[:, None]
+        alpha = np.where(active, new, alpha)
+    rows = np.arange(n)
+    last = alpha[rows, 2 * label_lengths]
+    before = np.where(label_lengths > 0, alpha[rows, np.maximum(2 * label_lengths - 1, 0)], NEG_INF)
+    result: np.ndarray = np.logaddexp(last, before)
+    return result
+
+
+def ctc_nll(
+    logits_list: Sequence[np.ndarray],
+    targets: Sequence[Sequence[int]],
+    temperature: float = 1.0,
+    *,
+    max_elements: int = 4_000_000,
+) -> float:
+    """Mean negative log-likelihood of the reference labels (CTC, summed over alignments)
+    under ``softmax(logits / temperature)``. Lines too short for their target are skipped.
+    Lines are processed in chunks of at most ``max_elements`` (lines x frames x states)."""
+    ys = _check_targets(targets)
+    if len(ys) != len(logits_list):
+        raise DecodeError("logits_list and targets differ in length")
+    pairs = [(x, y) for x, y in zip(logits_list, ys, strict=True) if len(x) >= _min_frames(y)]
+    if not pairs:
+        raise DecodeError("no line has enough frames for its target")
+    pairs.sort(key=lambda xy: (len(xy[0]), len(xy[1])))  # similar lengths: little padding
+    total = 0.0
+    start = 0
+    while start < len(pairs):
+        stop = start + 1
+        while (
+            stop < len(pairs)
+            and (stop + 1 - start) * len(pairs[stop][0]) * (2 * len(pairs[stop][1]) + 1)
+            <= max_elements
+        ):
+            stop += 1
+        part = pairs[start:stop]
+        ll = _ctc_log_likelihoods([x for x, _ in part], [y for _, y in part], temperature)
+        total -= float(ll.sum())
+        start = stop
+    return total / len(pairs)
+
+
+def fit_temperature(
+    logits_list: Sequence[np.ndarray],
+    targets: Sequence[Sequence[int]],
+    *,
+    bounds: tuple[float, float] = (0.05, 20.0),
+) -> float:
+    """The temperature T that minimises :func:`ctc_nll` on held-out lines.
+
+    ``logits_list``: one raw (T_i, C) logits array per line, cut to its valid frames;
+    ``targets``: each line's label indices (``charset.encode(text)``, visual order).
+    Temperature scaling (Guo et al. 2017) with the sequence-level likelihood CTC defines: a
+    proper scoring rule that uses every line, correct or not, and leaves the greedy text
+    unchanged. A coarse log-spaced grid finds the basin, golden-section search refines it.
+    The runtime divides logits by T before decoding.
+    """
+    lo, hi = math.log(bounds[0]), math.log(bounds[1])
+
+    def nll(log_t: float) -> float:
+        return ctc_nll(logits_list, targets, math.exp(log_t))
+
+    grid = np.linspace(lo, hi, 17)
+    scores = [nll(float(g)) for g in grid]
+    best = int(np.argmin(scores))
+    a = float(grid[max(0, best - 1)])
+    b = float(grid[min(len(grid) - 1, best + 1)])
+    ratio = (math.sqrt(5) - 1) / 2
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = nll(c), nll(d)
+    while b - a > 1e-3:
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = nll(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = nll(d)
+    candidates = [(scores[best], float(grid[best])), (min(fc, fd), (a + b) / 2)]
+    return float(math.exp(min(candidates)[1]))
+
+
+def expected_calibration_error(
+    confidences: Sequence[float] | np.ndarray,
+    correct: Sequence[bool] | np.ndarray,
+    bins: int = 10,
+) -> float:
+    """ECE: the mean |accuracy - confidence| over equal-width confidence bins, weighted by
+    the share of lines in each bin (bin i holds confidences in (i/bins, (i+1)/bins], the
+    first also 0). In [0, 1]; 0 for an empty input."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    corr = np.asarray(correct, dtype=np.float64)
+    if conf.shape != corr.shape or conf.ndim != 1:
+        raise DecodeError("confidences and correct must be 1-D and of the same length")
+    if bins < 1:
+        raise DecodeError("bins must be >= 1")
+    if conf.size == 0:
+        return 0.0
+    if np.any((conf < 0) | (conf > 1)) or not np.all(np.isfinite(conf)):
+        raise DecodeError("confidences must lie in [0, 1]")
+    inner = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    which = np.digitize(conf, inner, right=True)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(corr[mask].mean() - conf[mask].mean())
+    return float(ece)

@@ -1,0 +1,272 @@
+"""Run a lineocr model: ONNX Runtime session + the shared preprocessing + decoding -> text.
+
+:class:`Recognizer` loads a bundled name, an ``.onnx`` file or (when PyTorch is installed) a
+training run directory, and reads line images one at a time or in batches grouped by width.
+Text comes back in logical order with a line confidence and per-character confidences.
+This module imports no torch: the inference path runs on ONNX Runtime and numpy only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from lineocr.charset import Charset, base_direction
+from lineocr.decode import Decoded, DecodeError, Decoder
+from lineocr.images import ImageError, ImageSource, load_image
+from lineocr.preprocess import PreprocessSpec, collate, prepare
+from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
+from lineocr.zoo import model_path as bundled_model_path
+
+try:  # the charset's own bidi levels, so confidences follow characters exactly
+    from lineocr.charset import _visual_levels
+except ImportError:  # pragma: no cover - fall back to matching characters
+    _visual_levels = None  # type: ignore[assignment]
+
+__all__ = [
+    "CharConfidence",
+    "DecodeError",
+    "ImageError",
+    "ModelError",
+    "ModelNotFoundError",
+    "Prediction",
+    "Recognizer",
+]
+
+DEFAULT_TIME_STRIDE = 4
+_CHECKPOINT_SUFFIXES = (".safetensors", ".json")
+
+
+class ModelError(ValueError):
+    """A model file that exists but cannot be used (not ONNX, not a lineocr model)."""
+
+
+@dataclass(frozen=True)
+class CharConfidence:
+    char: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str  # logical order
+    confidence: float  # [0, 1]
+    chars: tuple[CharConfidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "chars": [{"char": c.char, "confidence": c.confidence} for c in self.chars],
+        }
+
+
+class Recognizer:
+    """A loaded model. Thread-safe: ONNX Runtime sessions may be run concurrently."""
+
+    name: str
+    version: str
+    metadata: dict[str, Any]
+    charset: Charset
+    spec: PreprocessSpec
+
+    def __init__(
+        self, model_bytes: bytes, *, name: str, source: str, threads: int | None = None
+    ) -> None:
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
+            raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                model_bytes, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{source}: not a usable ONNX model: {first}") from None
+        try:
+            self.metadata = card_from_metadata(
+                self._session.get_modelmeta().custom_metadata_map, source
+            )
+            self.charset = Charset.from_dict(self.metadata["charset"])
+            self.spec = PreprocessSpec.from_dict(self.metadata["preprocess"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"{source}: bad lineocr model card: {exc}") from None
+        self.name = name
+        self.source = source
+        self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
+        self.threads = threads
+        onnx_info = self.metadata.get("onnx", {})
+        self.time_stride = int(onnx_info.get("time_stride", DEFAULT_TIME_STRIDE))
+        self.temperature = float(self.metadata.get("calibration", {}).get("temperature", 1.0))
+        if not self.temperature > 0:
+            raise ModelError(f"{source}: calibration temperature must be > 0")
+        self._input = self._session.get_inputs()[0].name
+        self._output = self._session.get_outputs()[0].name
+        n_out = self._session.get_outputs()[0].shape[-1]
+        if isinstance(n_out, int) and n_out != self.charset.num_classes:
+            raise ModelError(
+                f"{source}: the graph has {n_out} classes, the charset {self.charset.num_classes}"
+            )
+        self._decoders: dict[Any, Decoder] = {}
+        self._lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, model: str | Path = DEFAULT_MODEL, *, threads: int | None = None) -> Recognizer:
+        """A bundled name (see ``lineocr models``), an ``.onnx`` file, or a training run
+        directory / checkpoint file (exported in memory; needs PyTorch)."""
+        if isinstance(model, str) and is_bundled(model):
+            path = bundled_model_path(model)
+            return cls(path.read_bytes(), name=model, source=str(path), threads=threads)
+        path = Path(model)
+        if path.is_dir() or (path.is_file() and path.suffix in _CHECKPOINT_SUFFIXES):
+            return cls(_export_checkpoint(path), name=path.name, source=str(path), threads=threads)
+        if path.is_file():
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ModelError(f"{path}: cannot read: {exc.strerror}") from None
+            return cls(data, name=path.stem, source=str(path), threads=threads)
+        raise ModelNotFoundError(f"no bundled model and no file named {str(model)!r}")
+
+    # -- reading -------------------------------------------------------------------------
+    def decoder(self, **decode_options: Any) -> Decoder:
+        """The decoder for these options (checked and compiled once, then cached); raises
+        :class:`DecodeError` for unknown options, a bad regex or an unusable lexicon."""
+        key = tuple(
+            sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in decode_options.items())
+        )
+        try:
+            hash(key)
+        except TypeError:
+            return Decoder.from_options(self.charset, **decode_options)
+        with self._lock:
+            found = self._decoders.get(key)
+        if found is None:
+            found = Decoder.from_options(self.charset, **decode_options)
+            with self._lock:
+                if len(self._decoders) > 64:
+                    self._decoders.clear()
+                self._decoders[key] = found
+        return found
+
+    def read(self, image: ImageSource, **decode_options: Any) -> Prediction:
+        """Read one line image (a path, bytes, a PIL image or a numpy array)."""
+        return self.read_batch([image], batch_size=1, **decode_options)[0]
+
+    def read_batch(
+        self, images: Sequence[ImageSource], *, batch_size: int = 32, **decode_options: Any
+    ) -> list[Prediction]:
+        """Read many line images; results in input order.
+
+        Lines are sorted by width and run ``batch_size`` at a time, so little of each batch
+        is padding. Raises :class:`ImageError` on the first unusable image: callers that
+        must not lose the batch load images first with ``images.load_image``.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        decoder = self.decoder(**decode_options)
+        lines = [prepare(load_image(image), self.spec) for image in images]
+        order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
+        results: list[Prediction | None] = [None] * len(lines)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch, widths = collate([lines[i] for i in chunk], self.spec)
+            logits = self.logits(batch)
+            frames = np.minimum(-(-widths // self.time_stride), logits.shape[1])
+            decoded = decoder.decode_logits(logits, frames, self.temperature)
+            for i, d in zip(chunk, decoded, strict=True):
+                results[i] = self.prediction(d)
+        return [r for r in results if r is not None]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw model output (N, T, C) for a preprocessed, padded batch (N, 1, H, W)."""
+        out: np.ndarray = self._session.run([self._output], {self._input: batch})[0]
+        return out
+
+    def prediction(self, decoded: Decoded) -> Prediction:
+        """Decoded labels (visual order) -> text in logical order, with each character's
+        confidence moved along with it."""
+        visual = self.charset.decode_visual(decoded.indices)
+        text = self.charset.decode(decoded.indices)
+        order = logical_order(visual, text)
+        chars = tuple(
+            CharConfidence(ch, float(decoded.char_confidences[k]))
+            for ch, k in zip(text, order, strict=True)
+        )
+        return Prediction(text, float(decoded.confidence), chars)
+
+    def __repr__(self) -> str:
+        return f"Recognizer(name={self.name!r}, version={self.version!r}, source={self.source!r})"
+
+
+def logical_order(visual: str, logical: str) -> list[int]:
+    """For each character of ``logical`` (= ``to_logical(visual)``), its index in ``visual``."""
+    if len(visual) != len(logical):
+        raise ValueError("visual and logical text differ in length")
+    if base_direction(visual) == "ltr" or not visual:
+        return list(range(len(visual)))
+    if _visual_levels is not None:
+        # Mirror of charset.to_logical: reverse runs at level 2, then the whole line.
+        levels = _visual_levels(visual)
+        order = list(range(len(visual)))
+        i = 0
+        while i < len(order):
+            if levels[order[i]] == 2:
+                j = i
+                while j < len(order) and levels[order[j]] == 2:
+                    j += 1
+                order[i:j] = order[i:j][::-1]
+                i = j
+            else:
+                i += 1
+        order.reverse()
+        if all(_same_glyph(visual[k], ch) for k, ch in zip(order, logical, strict=True)):
+            return order
+    return _match_order(visual, logical)
+
+
+def _same_glyph(a: str, b: str) -> bool:
+    from bidi.mirror import MIRRORED
+
+    return a == b or MIRRORED.get(a) == b
+
+
+def _match_order(visual: str, logical: str) -> list[int]:
+    """Fallback: pair each logical character with an unused visual one (right to left)."""
+    unused = list(range(len(visual)))[::-1]
+    order = []
+    for ch in logical:
+        k = next((k for k in unused if _same_glyph(visual[k], ch)), unused[0])
+        unused.remove(k)
+        order.append(k)
+    return order
+
+
+def _export_checkpoint(path: Path) -> bytes:
+    if importlib.util.find_spec("torch") is None:
+        raise ModelError(
+            f"{path} is a training checkpoint; running one directly needs PyTorch "
+            "(pip install 'lineocr[train]'), or export it first: "
+            f"lineocr export {path} -o model.onnx"
+        )
+    from lineocr.export import export_onnx_bytes
+    from lineocr.train.checkpoint import CheckpointError
+
+    try:
+        return export_onnx_bytes(path)
+    except CheckpointError as exc:
+        raise ModelNotFoundError(str(exc)) from None

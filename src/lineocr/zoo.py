@@ -1,0 +1,122 @@
+"""Bundled models: an explicit registry of names -> ONNX files under ``lineocr/models_data/``.
+
+Each file is a self-describing lineocr ONNX export; its model card (charset, preprocessing,
+data, metrics, calibration) is read from the file's metadata. A name whose file has not been
+built yet is listed as not built rather than failing. Imports no torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODELS_DIR = Path(__file__).resolve().parent / "models_data"
+DEFAULT_MODEL = "printed"
+METADATA_KEY = "lineocr"  # same key as lineocr.export.METADATA_KEY (export needs torch)
+
+# name -> what it reads; the file is MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md.
+BUNDLED: dict[str, str] = {
+    "printed": "printed text lines: Latin (ASCII printable), Arabic letters, Western and "
+    "Arabic-Indic digits, common punctuation",
+    "arabic-digits": "Arabic-Indic digit strings such as ID numbers, blurred or sharp; "
+    "returns Western digits",
+    "captcha": "5-character CAPTCHAs of 200x50 pixels",
+    "handwritten-digits": "handwritten digit strings (trained on real handwriting: "
+    "scikit-learn digits)",
+}
+
+
+class ModelNotFoundError(LookupError):
+    """An unknown bundled name, a bundled model not built yet, or a missing file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}; bundled models: {', '.join(BUNDLED)}")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str
+    path: Path
+    built: bool
+    size_bytes: int | None = None
+    card: dict[str, Any] | None = None
+    error: str | None = None  # the file exists but its card cannot be read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "path": str(self.path),
+            "built": self.built,
+            "size_bytes": self.size_bytes,
+            "card": self.card,
+            "error": self.error,
+        }
+
+
+def is_bundled(name: str) -> bool:
+    return name in BUNDLED
+
+
+def bundled_file(name: str) -> Path:
+    """Where the bundled model ``name`` lives (whether or not it is built)."""
+    if name not in BUNDLED:
+        raise ModelNotFoundError(f"no bundled model named {name!r}")
+    return MODELS_DIR / f"{name}.onnx"
+
+
+def model_path(name: str) -> Path:
+    """The file of a bundled model; raises :class:`ModelNotFoundError` if the name is unknown
+    or its file is not built yet."""
+    path = bundled_file(name)
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"bundled model {name!r} is not built yet (expected {path}; see docs/models/{name}.md)"
+        )
+    return path
+
+
+def read_card(path: str | Path) -> dict[str, Any]:
+    """The model card stored in an ONNX file's metadata (read with ONNX Runtime)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return card_from_metadata(session.get_modelmeta().custom_metadata_map, str(path))
+
+
+def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
+    if METADATA_KEY not in props:
+        raise ValueError(f"{source}: not a lineocr model (no {METADATA_KEY!r} metadata)")
+    try:
+        card = json.loads(props[METADATA_KEY])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: unreadable model card: {exc}") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"{source}: unreadable model card (not a JSON object)")
+    return card
+
+
+def list_models(*, cards: bool = True) -> list[ModelInfo]:
+    """Every bundled name, built or not; with ``cards`` the built files' cards are read."""
+    infos = []
+    for name, description in BUNDLED.items():
+        path = bundled_file(name)
+        if not path.is_file():
+            infos.append(ModelInfo(name, description, path, built=False))
+            continue
+        card, error = None, None
+        if cards:
+            try:
+                card = read_card(path)
+            except Exception as exc:  # a broken file is reported, not fatal to the listing
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        infos.append(
+            ModelInfo(name, description, path, True, path.stat().st_size, card=card, error=error)
+        )
+    return infos
