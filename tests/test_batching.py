@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from lineocr.charset import Charset, UnknownCharactersError
+from lineocr.data.batching import BucketBatchSampler, load_examples
+from lineocr.images import ImageError
+from lineocr.preprocess import PreprocessSpec
+from tests.render import ArraySample, render
+
+
+class BrokenSample(ArraySample):
+    def load(self):
+        raise ImageError(self.source, "corrupt or truncated image")
+
+
+def test_bad_samples_are_skipped_with_reasons():
+    cs = Charset.from_string("abc")
+    samples = [
+        ArraySample("abc", render("abc"), "good.png"),
+        BrokenSample("abc", render("abc"), "broken.png"),
+        ArraySample("", render("abc"), "empty-label.png"),
+        ArraySample("abcabcabcabc", np.full((32, 8), 255, np.uint8), "narrow.png"),
+    ]
+    report = load_examples(samples, cs, PreprocessSpec())
+    assert [e.source for e in report.examples] == ["good.png"]
+    reasons = dict(report.skipped)
+    assert reasons["broken.png"] == "corrupt or truncated image"
+    assert reasons["empty-label.png"] == "empty label"
+    assert "too narrow" in reasons["narrow.png"]
+
+
+def test_unknown_characters_list_files_or_are_counted():
+    cs = Charset.from_string("abc")
+    samples = [
+        ArraySample("abx", render("abx"), "one.png"),
+        ArraySample("ab", render("ab"), "two.png"),
+    ]
+    with pytest.raises(UnknownCharactersError) as info:
+        load_examples(samples, cs, PreprocessSpec())
+    assert "'x'" in str(info.value) and "one.png" in str(info.value)
+    assert "--skip-unknown" in str(info.value)
+    report = load_examples(samples, cs, PreprocessSpec(), skip_unknown=True)
+    assert len(report.examples) == 1 and report.unknown_chars == {"x": 1}
+
+
+def test_bucketing_groups_similar_widths_and_covers_every_sample():
+    widths = np.random.default_rng(0).integers(20, 800, size=200)
+    sampler = BucketBatchSampler(widths, 16, seed=3)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    spread = np.mean([np.ptp(widths[b]) for b in batches])
+    random_spread = np.mean([np.ptp(widths[np.arange(i, i + 16) % 200]) for i in range(0, 200, 16)])
+    assert spread < random_spread / 3
+
+
+def test_sampler_shards_global_batches_across_ranks():
+    widths = list(range(10, 110))
+    single = BucketBatchSampler(widths, 8, seed=1).global_batches()
+    ranks = [list(BucketBatchSampler(widths, 8, seed=1, rank=r, world_size=2)) for r in range(2)]
+    assert len(ranks[0]) == len(ranks[1])  # equal steps, or collectives would hang
+    for step, (a, b) in enumerate(zip(*ranks, strict=True)):
+        assert sorted(a + b) == sorted(single[step])
+
+
+def test_epochs_reshuffle_deterministically():
+    s = BucketBatchSampler(list(range(100)), 10, seed=1)
+    first = list(s)
+    s.set_epoch(1)
+    second = list(s)
+    s.set_epoch(0)
+    assert list(s) == first and second != first

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from lineocr.preprocess import OPS, PreprocessError, PreprocessSpec, collate, prepare
+from tests.render import render
+
+
+def test_prepare_keeps_aspect_ratio_and_normalises_ink_to_one():
+    img = render("Hello", size=48)
+    spec = PreprocessSpec(height=32, ops=())
+    line = prepare(img, spec)
+    assert line.shape[0] == 32
+    assert abs(line.shape[1] - round(img.shape[1] * 32 / img.shape[0])) <= 1
+    assert line.dtype == np.float32
+    assert line.min() >= 0.0 and line.max() <= 1.0
+    # paper (white) -> 0, ink (black) -> ~1
+    assert line[0, 0] == pytest.approx(0.0)
+    assert line.max() > 0.9
+
+
+def test_width_is_clamped():
+    spec = PreprocessSpec(height=32, min_width=40, max_width=100, ops=())
+    assert prepare(np.full((32, 4), 255, np.uint8), spec).shape == (32, 40)
+    assert prepare(np.full((32, 1000), 255, np.uint8), spec).shape == (32, 100)
+
+
+def test_auto_invert_makes_light_on_dark_dark_on_light():
+    img = render("Hi")
+    spec = PreprocessSpec(ops=("auto_invert",))
+    np.testing.assert_allclose(prepare(255 - img, spec), prepare(img, spec), atol=1e-6)
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_every_op_returns_uint8_image(op):
+    img = render("Text 123", size=28)
+    out = OPS[op](img)
+    assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+
+
+def test_binarisation_gives_two_levels():
+    img = render("Text", size=28)
+    for op in ("otsu", "sauvola"):
+        assert set(np.unique(OPS[op](img))) <= {0, 255}
+
+
+def test_crop_trims_margins():
+    img = np.full((60, 200), 255, np.uint8)
+    img[20:30, 50:120] = 0
+    out = OPS["crop"](img, margin=2)
+    assert out.shape == (14, 74)
+
+
+def test_deskew_straightens_a_rotated_line():
+    import cv2
+
+    img = np.full((120, 400), 255, np.uint8)
+    img[55:65, 40:360] = 0
+    rot = cv2.warpAffine(
+        img, cv2.getRotationMatrix2D((200, 60), 5, 1.0), (400, 120), borderValue=255
+    )
+    out = OPS["deskew"](rot)
+    rows = np.nonzero((out < 128).any(axis=1))[0]
+    rows_rot = np.nonzero((rot < 128).any(axis=1))[0]
+    assert (rows.max() - rows.min()) < (rows_rot.max() - rows_rot.min()) / 2
+
+
+def test_spec_parses_and_validates_ops():
+    spec = PreprocessSpec(ops=("sauvola:window=31,k=0.3", "unsharp"))
+    assert PreprocessSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(PreprocessError, match="unknown preprocessing op"):
+        PreprocessSpec(ops=("sharpen_magic",))
+    with pytest.raises(PreprocessError, match="takes"):
+        PreprocessSpec(ops=("otsu:k=3",))
+    with pytest.raises(PreprocessError, match="not a number"):
+        PreprocessSpec(ops=("sauvola:k=abc",))
+    with pytest.raises(PreprocessError, match="unknown preprocess keys"):
+        PreprocessSpec.from_dict({"hieght": 32})
+
+
+def test_collate_pads_with_paper_to_width_multiple():
+    spec = PreprocessSpec(height=32, ops=())
+    lines = [prepare(render("a"), spec), prepare(render("a much longer line"), spec)]
+    batch, widths = collate(lines, spec)
+    assert batch.shape[:3] == (2, 1, 32)
+    assert batch.shape[3] % 4 == 0 and batch.shape[3] >= widths.max()
+    assert (batch[0, 0, :, widths[0] :] == 0).all()
+    np.testing.assert_array_equal(batch[1, 0, :, : widths[1]], lines[1])
+
+
+def test_training_and_inference_preprocessing_are_identical():
+    """The trainer's dataset and the runtime call the same function; prove the arrays
+    they produce for the same image are byte-identical."""
+    from lineocr.data.batching import Example, LineDataset, make_collate
+
+    spec = PreprocessSpec(height=32, ops=("auto_invert", "unsharp"))
+    images = [render("Hello 42"), render("wide line of text")]
+    examples = [Example(img, "x", (1,), "src") for img in images]
+    batch = make_collate(spec)([LineDataset(examples, spec)[i] for i in range(2)])
+    inference, widths = collate([prepare(img, spec) for img in images], spec)
+    np.testing.assert_array_equal(batch.images.numpy(), inference)
+    np.testing.assert_array_equal(batch.widths.numpy(), widths)
