@@ -193,9 +193,8 @@ def test_tsv_splits_on_the_first_tab_and_keeps_quotes(
             'd.png\tsaid "hi"\n'
         ).encode()
     )
-    monkeypatch.chdir(tmp_path)  # paths are relative to the manifest, not the cwd
     (tmp_path / "elsewhere").mkdir()
-    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.chdir(tmp_path / "elsewhere")  # paths are relative to the manifest, not the cwd
     dataset = read_dataset(manifest, "tsv")
     assert labels_of(dataset) == {
         "a.png": '"quoted", with comma',

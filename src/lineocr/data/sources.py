@@ -17,16 +17,18 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import math
 import os
 import random
 import re
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -641,6 +643,10 @@ def _apply_label(
 
 # --- pixel-csv -----------------------------------------------------------------------------
 
+# Rows read ahead to find the header and the usual row length before streaming the rest.
+_PIXEL_LOOKAHEAD = 200
+PixelRow = tuple[str | int, np.ndarray]  # (label, image)
+
 
 def _is_number(text: str) -> bool:
     try:
@@ -655,16 +661,16 @@ def _looks_like_pixel_row(fields: Sequence[str]) -> bool:
     return n >= 16 and math.isqrt(n) ** 2 == n and all(map(_is_number, fields[1:]))
 
 
-def _is_pixel_header(fields: Sequence[str]) -> bool:
+def _is_pixel_header(line: str) -> bool:
     """A header such as ``label,1x1,1x2,…`` or ``label,pixel0,…``: mostly not numbers (a
     data row with one bad value is not a header)."""
-    numeric = sum(map(_is_number, fields[1:]))
-    return numeric < len(fields[1:]) / 2
+    fields = line.split(",")[1:]
+    return sum(map(_is_number, fields)) < len(fields) / 2
 
 
-def _pixel_count(rows: Sequence[list[str]], manifest: Path) -> int:
+def _pixel_count(lines: Sequence[str], manifest: Path) -> int:
     """The number of pixel values most rows have; it must make a square image."""
-    counts = Counter(len(fields) - 1 for fields in rows[:200])
+    counts = Counter(line.count(",") for line in lines)
     if not counts:
         return 0
     n = counts.most_common(1)[0][0]
@@ -676,40 +682,89 @@ def _pixel_count(rows: Sequence[list[str]], manifest: Path) -> int:
     return n
 
 
-def _pixels_from_fields(fields: Sequence[str], side: int, transpose: bool) -> np.ndarray | str:
-    """The image (ink inverted to 0 on 255 paper), or the reason the values are unusable."""
-    try:
-        values = np.array([float(f) for f in fields], dtype=np.float64)
-    except ValueError:
+def _stream_lines(handle: BinaryIO) -> Iterator[tuple[int, str | None]]:
+    """(line number, text or None if not UTF-8) of each non-blank line, one at a time:
+    pixel files are large."""
+    for number, raw in enumerate(handle, start=1):
+        data = raw.rstrip(b"\r\n")
+        if number == 1:
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        if not data.strip():
+            continue
+        try:
+            yield number, data.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+def _parse_pixel_values(text: str, n_pixels: int) -> np.ndarray | str:
+    """The values of one row (ink high, as in the file), or why they are unusable."""
+    with warnings.catch_warnings():
+        # numpy warns, and with "error" raises, when a value is not a number
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            values = np.fromstring(text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return "non-numeric pixel value"
+    if values.size != n_pixels:  # "1,,2" stops early
         return "non-numeric pixel value"
     if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
         return "pixel values must be 0-255"
+    return values
+
+
+def _parse_pixel_row(line: str, n_pixels: int, transpose: bool) -> PixelRow | str:
+    """(label, image with ink 0 on 255 paper) or the reason the row is unusable."""
+    found = line.count(",")
+    if found != n_pixels:
+        return f"expected {n_pixels} pixel values, found {found}"
+    raw_label, _, text = line.partition(",")
+    label = _clean_label(raw_label).strip('"')
+    if not label:
+        return "empty label"
+    values = _parse_pixel_values(text, n_pixels)
+    if isinstance(values, str):
+        return values
+    side = math.isqrt(n_pixels)
     image = (255 - np.round(values)).astype(np.uint8).reshape(side, side)
-    return np.ascontiguousarray(image.T) if transpose else image
+    if transpose:
+        image = np.ascontiguousarray(image.T)
+    number = _parse_int_label(label)
+    return (label if number is None else number), image
+
+
+def _pixel_csv_rows(
+    manifest: Path, handle: BinaryIO, transpose: bool
+) -> Iterator[tuple[str, PixelRow | str]]:
+    """(where, row or the reason it is unusable) for each data row, streamed."""
+    lines = _stream_lines(handle)
+    head = list(itertools.islice(lines, _PIXEL_LOOKAHEAD))
+    first = head[0][1] if head else None
+    has_header = first is not None and _is_pixel_header(first)
+    rows = head[1:] if has_header else head
+    n_pixels = _pixel_count([text for _, text in rows if text is not None], manifest)
+    for number, line in itertools.chain(rows, lines):
+        where = f"{manifest}:line {number}"
+        if line is None:
+            yield where, "line is not valid UTF-8"
+        else:
+            yield where, _parse_pixel_row(line, n_pixels, transpose)
 
 
 def _read_pixel_csv(
     manifest: Path, label_map: tuple[dict[int, str], bool], transpose: bool
 ) -> Dataset:
-    rows: list[tuple[str, list[str]]] = []
-    skipped: list[Skipped] = []
-    for number, line in _manifest_lines(manifest):
-        where = f"{manifest}:line {number}"
-        if line is None:
-            skipped.append(Skipped(where, "line is not valid UTF-8"))
-        elif line.strip():
-            rows.append((where, line.split(",")))
-    if rows and _is_pixel_header(rows[0][1]):
-        rows = rows[1:]
-    n_pixels = _pixel_count([fields for _, fields in rows], manifest)
-    side = math.isqrt(n_pixels)
     parsed: list[tuple[str, str | int, np.ndarray]] = []
-    for where, fields in rows:
-        item = _parse_pixel_row(fields, n_pixels, side, transpose)
-        if isinstance(item, str):
-            skipped.append(Skipped(where, item))
-        else:
-            parsed.append((where, *item))
+    skipped: list[Skipped] = []
+    try:
+        with manifest.open("rb") as handle:
+            for where, row in _pixel_csv_rows(manifest, handle, transpose):
+                if isinstance(row, str):
+                    skipped.append(Skipped(where, row))
+                else:
+                    parsed.append((where, *row))
+    except OSError as exc:
+        raise DatasetError(f"{manifest}: cannot read: {exc.strerror or exc}") from None
     mapping, chosen = label_map
     _check_default_map_covers([r for _, r, _ in parsed if isinstance(r, int)], chosen, manifest)
     dataset = _collect(
@@ -719,22 +774,6 @@ def _read_pixel_csv(
     )
     dataset.skipped[:0] = skipped
     return dataset
-
-
-def _parse_pixel_row(
-    fields: list[str], n_pixels: int, side: int, transpose: bool
-) -> tuple[str | int, np.ndarray] | str:
-    """(label, image) or the reason the row is unusable."""
-    if len(fields) - 1 != n_pixels:
-        return f"expected {n_pixels} pixel values, found {len(fields) - 1}"
-    raw_label = _clean_label(fields[0]).strip('"')
-    if not raw_label:
-        return "empty label"
-    pixels = _pixels_from_fields(fields[1:], side, transpose)
-    if isinstance(pixels, str):
-        return pixels
-    number = _parse_int_label(raw_label)
-    return (raw_label if number is None else number), pixels
 
 
 # --- idx (MNIST / EMNIST) ------------------------------------------------------------------
