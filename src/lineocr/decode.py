@@ -286,10 +286,15 @@ class PatternConstraint(Constraint):
       amounts) are matched as written — visual order is logical order for such text;
     * patterns of right-to-left letters and neutrals only are matched reversed (visual order
       of a right-to-left line is its logical order reversed, brackets mirrored);
-    * patterns mixing right-to-left letters with digits or Latin are matched in visual order
-      during the search and checked exactly in logical order at the end, so the answer
-      always matches but the best match may be missed (see docs/decoding.md).
+    * patterns mixing right-to-left letters with digits or Latin (whose runs keep their
+      left-to-right order inside a right-to-left line) cannot be followed by an automaton on
+      visual order: the beam search runs unconstrained and the most probable hypothesis in
+      the final beam whose logical text matches is returned — always a match, but the best
+      match may be missed if it fell out of the beam (see docs/decoding.md).
     """
+
+    edges: list[dict[int, int]]  # state -> {label: next state}
+    finals: set[int]
 
     def __init__(self, pattern: str, charset: Charset) -> None:
         import interegular
@@ -319,12 +324,14 @@ class PatternConstraint(Constraint):
         has_rtl = any(is_rtl_char(c) for c in accepted)
         has_ltr = any(unicodedata.bidirectional(c) in _LTR_BIDI for c in accepted)
         self.direction = "rtl" if has_rtl and not has_ltr else "mixed" if has_rtl else "ltr"
-        if self.direction == "rtl":
-            fsm = fsm.reversed()
+        if self.direction == "mixed":  # one state, every label: a filter on the n-best
+            self.initial, self.finals = 0, {0}
+            self.edges = [dict.fromkeys(range(1, len(chars) + 1), 0)]
+        elif self.direction == "rtl":
             symbol_char: Callable[[str], str] = lambda c: MIRRORED.get(c, c)  # noqa: E731
+            self._build(fsm.reversed(), chars, symbol_char)
         else:
-            symbol_char = lambda c: c  # noqa: E731
-        self._build(fsm, chars, symbol_char)
+            self._build(fsm, chars, lambda c: c)
         self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
 
     @staticmethod
@@ -380,7 +387,7 @@ class PatternConstraint(Constraint):
         ids = {state: i for i, state in enumerate(sorted(live, key=repr))}
         self.initial = ids[fsm.initial]
         self.finals = {ids[s] for s in fsm.finals if s in ids}
-        self.edges: list[dict[int, int]] = [{} for _ in ids]
+        self.edges = [{} for _ in ids]
         for state, sid in ids.items():
             edges = fsm.map.get(state, {})
             for label, ch in enumerate(chars, start=1):

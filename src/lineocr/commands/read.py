@@ -1,3 +1,313 @@
-"""`lineocr` commands for read (registered on import)."""
+"""`lineocr read`, `lineocr export` and `lineocr models` (registered on import).
+
+``read`` and ``models`` run without PyTorch (ONNX Runtime only); ``export`` needs it. Heavy
+imports happen inside the commands so that ``lineocr --help`` starts fast.
+"""
 
 from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lineocr.cli import app, fail
+
+# typer needs typing.Optional on Python 3.10.
+# ruff: noqa: UP045
+
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm",
+     ".pnm"}
+)  # fmt: skip
+PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
+CHUNK_IMAGES = 512  # images decoded and held in memory at once
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+class DecoderName(str, Enum):
+    greedy = "greedy"
+    beam = "beam"
+
+
+class QuantizeName(str, Enum):
+    int8 = "int8"
+
+
+def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
+    """Files as given, directories searched recursively for images (sorted), ``-`` replaced
+    by the paths listed on stdin (one per line). Missing paths are kept: reading reports them."""
+    paths: list[str] = []
+    for item in inputs:
+        if item == "-":
+            lines = stdin_lines if stdin_lines is not None else iter(sys.stdin)
+            paths.extend(line.strip() for line in lines if line.strip())
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                str(p)
+                for p in path.rglob("*")
+                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
+            paths.extend(found if found else [item])  # an empty directory is reported
+        else:
+            paths.append(item)
+    return paths
+
+
+def _clean(text: str) -> str:
+    return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+class _Writer:
+    """Writes one result or error per input in the chosen format; counts errors."""
+
+    def __init__(self, output_format: OutputFormat) -> None:
+        self.format = output_format
+        self.errors = 0
+
+    def result(self, path: str, prediction: Any) -> None:
+        if self.format is OutputFormat.jsonl:
+            record = {"path": path, **prediction.to_dict()}
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        elif self.format is OutputFormat.tsv:
+            typer.echo(f"{_clean(path)}\t{_clean(prediction.text)}\t{prediction.confidence:.4f}")
+        else:
+            typer.echo(prediction.text)
+
+    def error(self, path: str, reason: str) -> None:
+        self.errors += 1
+        if self.format is OutputFormat.jsonl:
+            typer.echo(json.dumps({"path": path, "error": reason}, ensure_ascii=False))
+        else:
+            typer.echo(f"error: {path}: {reason}", err=True)
+
+
+def _progress(total: int, enabled: bool | None) -> Any:
+    from contextlib import nullcontext
+
+    show = enabled if enabled is not None else total >= PROGRESS_MIN_INPUTS and sys.stderr.isatty()
+    if not show:
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+@app.command()
+def read(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image files, directories (searched recursively) or '-' for paths on stdin.",
+            show_default=False,
+        ),
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Bundled model name, .onnx file or run directory.")
+    ] = "printed",
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
+        ),
+    ] = OutputFormat.text,
+    decoder: Annotated[DecoderName, typer.Option(help="CTC decoder.")] = DecoderName.greedy,
+    beam_width: Annotated[int, typer.Option(help="Beam width (beam, lexicon, pattern).")] = 10,
+    lexicon: Annotated[
+        Optional[Path],
+        typer.Option(help="Word list (UTF-8, one word per line): words must come from it."),
+    ] = None,
+    pattern: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Regex the whole line must match, or a name: digits, integer, id14, "
+            "national-id, date, time, amount, decimal."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Lines per model run.")] = 32,
+    threads: Annotated[
+        Optional[int], typer.Option(help="ONNX Runtime threads (default: all cores).")
+    ] = None,
+    progress: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress bar on stderr (default: for 50+ inputs on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Read text lines from images. Exit status 1 if any input could not be read."""
+    from lineocr.images import ImageError, load_image
+    from lineocr.runtime import DecodeError, ModelError, ModelNotFoundError, Recognizer
+
+    if batch_size < 1:
+        raise fail("--batch-size must be at least 1")
+    if threads is not None and threads < 1:
+        raise fail("--threads must be at least 1")
+    options: dict[str, Any] = {"decoder": decoder.value, "beam_width": beam_width}
+    if lexicon is not None:
+        options["lexicon"] = str(lexicon)
+    if pattern is not None:
+        options["pattern"] = pattern
+    try:
+        recognizer = Recognizer.load(model, threads=threads)
+        recognizer.decoder(**options)  # bad options fail here, before any image is read
+    except (ModelNotFoundError, ModelError, DecodeError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise fail("no inputs (stdin was empty)")
+    writer = _Writer(output_format)
+    with _progress(len(paths), progress) as bar:
+        task = bar.add_task("reading", total=len(paths)) if bar is not None else None
+        for start in range(0, len(paths), CHUNK_IMAGES):
+            chunk = paths[start : start + CHUNK_IMAGES]
+            loaded: list[tuple[str, Any]] = []
+            outcomes: dict[int, tuple[str, Any]] = {}
+            for i, path in enumerate(chunk):
+                if Path(path).is_dir():
+                    outcomes[i] = ("error", "no images in this directory")
+                    continue
+                try:
+                    loaded.append((str(i), load_image(path)))
+                except ImageError as exc:
+                    outcomes[i] = ("error", exc.reason)
+                except OSError as exc:
+                    outcomes[i] = ("error", exc.strerror or str(exc))
+            try:
+                predictions = recognizer.read_batch(
+                    [image for _, image in loaded], batch_size=batch_size, **options
+                )
+            except Exception as exc:  # never a traceback: one clear line
+                raise fail(f"recognition failed: {exc}") from None
+            for (key, _), prediction in zip(loaded, predictions, strict=True):
+                outcomes[int(key)] = ("ok", prediction)
+            for i, path in enumerate(chunk):
+                kind, value = outcomes[i]
+                if kind == "ok":
+                    writer.result(path, value)
+                else:
+                    writer.error(path, value)
+            if bar is not None:
+                bar.update(task, advance=len(chunk))
+    if writer.errors:
+        typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    checkpoint: Annotated[
+        Path, typer.Argument(help="Training run directory (its best checkpoint) or checkpoint.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
+    quantize: Annotated[
+        Optional[QuantizeName],
+        typer.Option(help="int8: dynamic quantisation (smaller; check speed and CER first)."),
+    ] = None,
+    parity: Annotated[
+        bool,
+        typer.Option(help="Check ONNX Runtime against PyTorch and fail on a mismatch."),
+    ] = True,
+) -> None:
+    """Export a trained model to one self-describing ONNX file."""
+    try:
+        from lineocr.export import ExportError, export_onnx
+        from lineocr.train.checkpoint import CheckpointError
+    except ImportError as exc:
+        raise fail(f"export needs PyTorch and onnx: pip install 'lineocr[train]' ({exc})") from None
+    try:
+        path = export_onnx(
+            checkpoint, output, quantize=quantize.value if quantize else None, parity=parity
+        )
+    except (CheckpointError, ExportError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    from lineocr.zoo import read_card
+
+    card = read_card(path)
+    onnx_info = card.get("onnx", {})
+    size_mb = path.stat().st_size / 1e6
+    typer.echo(f"wrote {path} ({size_mb:.2f} MB, {onnx_info.get('quantization', 'none')})")
+    report = onnx_info.get("parity")
+    if report:
+        typer.echo(
+            f"parity: max |logits difference| {report['max_abs_diff']:.1e}, "
+            f"decoded text identical on {report['lines']} lines"
+        )
+    agreement = onnx_info.get("int8_agreement")
+    if agreement:
+        typer.echo(
+            f"int8 vs PyTorch: max |logits difference| {agreement['max_abs_diff']:.2e}, "
+            f"same text on {agreement['text_agreement']:.0%} of {agreement['lines']} lines"
+        )
+
+
+def _format_card(card: dict[str, Any]) -> list[str]:
+    charset = card.get("charset", {})
+    preprocess = card.get("preprocess", {})
+    onnx_info = card.get("onnx", {})
+    lines = [
+        f"charset: {len(charset.get('chars', ''))} characters "
+        f"{json.dumps(charset.get('chars', '')[:40], ensure_ascii=False)}"
+        + ("…" if len(charset.get("chars", "")) > 40 else ""),
+        f"input height: {preprocess.get('height')}, ops: {', '.join(preprocess.get('ops', []))}",
+        f"architecture: {card.get('arch')} {card.get('preset')}, epoch {card.get('epoch')}, "
+        f"quantization: {onnx_info.get('quantization', 'none')}, "
+        f"lineocr {card.get('lineocr_version')}",
+    ]
+    metrics = card.get("metrics") or {}
+    if metrics:
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+        )
+        lines.append(f"metrics: {shown}")
+    calibration = card.get("calibration") or {}
+    if calibration:
+        lines.append(f"calibration: temperature {calibration.get('temperature')}")
+    if card.get("data"):
+        lines.append(f"data: {json.dumps(card['data'], ensure_ascii=False)[:300]}")
+    return lines
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array with the cards.")] = False,
+) -> None:
+    """List the bundled models with their cards (built or not)."""
+    from lineocr.zoo import DEFAULT_MODEL, list_models
+
+    infos = list_models()
+    if as_json:
+        typer.echo(json.dumps([info.to_dict() for info in infos], ensure_ascii=False, indent=1))
+        return
+    for info in infos:
+        default = " (default)" if info.name == DEFAULT_MODEL else ""
+        if not info.built:
+            typer.echo(f"{info.name}{default}: not built — {info.description}")
+            continue
+        size = f"{(info.size_bytes or 0) / 1e6:.1f} MB"
+        typer.echo(f"{info.name}{default}: {size} — {info.description}")
+        if info.error:
+            typer.echo(f"  unreadable: {info.error}")
+        for line in _format_card(info.card or {}):
+            typer.echo(f"  {line}")

@@ -1,0 +1,308 @@
+"""CTC decoders on crafted and random log-probabilities: greedy, beam, lexicon, pattern,
+calibration (temperature fitting, ECE)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from lineocr.charset import Charset, to_visual
+from lineocr.decode import (
+    NAMED_PATTERNS,
+    DecodeError,
+    Decoder,
+    LexiconConstraint,
+    PatternConstraint,
+    beam_search,
+    ctc_nll,
+    expected_calibration_error,
+    fit_temperature,
+    greedy,
+    log_softmax,
+)
+
+LATIN = Charset.from_string("0123456789abcdefghijklmnopqrstuvwxyzO -/.,:")
+ARABIC = Charset.from_string("0123456789 سلامعيكمرحباق")
+
+
+def frames(charset: Charset, spec: list[dict[str, float]]) -> np.ndarray:
+    """Log-probabilities from per-frame {char: probability} ('' is the blank); the rest of
+    each frame's mass is spread evenly over the other classes."""
+    c = charset.num_classes
+    out = np.zeros((len(spec), c))
+    for t, probs in enumerate(spec):
+        rest = (1.0 - sum(probs.values())) / (c - len(probs))
+        out[t] = rest
+        for ch, p in probs.items():
+            out[t, 0 if ch == "" else charset.chars.index(ch) + 1] = p
+    return np.log(out)
+
+
+def peaked(charset: Charset, visual: str, p: float = 0.95) -> np.ndarray:
+    """Each character on one frame, separated by blank frames."""
+    spec: list[dict[str, float]] = [{"": p}]
+    for ch in visual:
+        spec += [{ch: p}, {"": p}]
+    return frames(charset, spec)
+
+
+def random_log_probs(rng: np.random.Generator, t: int, c: int, sharpness: float) -> np.ndarray:
+    return log_softmax(rng.normal(0, 1, (t, c)) * sharpness)
+
+
+def text(charset: Charset, decoded) -> str:
+    return charset.decode(decoded.indices)
+
+
+# -- greedy and beam --------------------------------------------------------------------
+
+
+def test_beam_agrees_with_greedy_on_peaked_inputs() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        line = "".join(rng.choice(list("abc0123 "), size=rng.integers(1, 12)))
+        line = " ".join(line.split()) or "a"
+        lp = peaked(LATIN, line)
+        g, b = greedy(lp), beam_search(lp, beam_width=8)
+        assert text(LATIN, g) == text(LATIN, b) == line
+        # The same labelling: character confidences come from the same best alignment.
+        assert b.char_confidences == pytest.approx(g.char_confidences)
+        assert b.confidence >= g.confidence - 1e-12  # all alignments >= the best one
+
+
+def test_beam_beats_greedy_on_a_crafted_example() -> None:
+    # Two frames of P(blank)=.4, P(a)=.35: greedy says "" (p=.16), but "a" has three
+    # alignments (a a, a -, - a) worth .35*.35 + 2*.35*.4 = .4025.
+    lp = frames(LATIN, [{"": 0.4, "a": 0.35}, {"": 0.4, "a": 0.35}])
+    g, b = greedy(lp), beam_search(lp, beam_width=4)
+    assert text(LATIN, g) == "" and g.confidence == pytest.approx(0.16)
+    assert text(LATIN, b) == "a"
+    assert b.confidence == pytest.approx(0.35 * 0.35 + 2 * 0.35 * 0.4)
+
+
+def test_beam_keeps_repeated_characters_apart() -> None:
+    lp = peaked(LATIN, "aa0011")
+    assert text(LATIN, beam_search(lp, 5)) == "aa0011"
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])
+def test_confidences_are_probabilities(decoder: str) -> None:
+    rng = np.random.default_rng(1)
+    dec = Decoder(LATIN, decoder=decoder)
+    for sharpness in (0.1, 1.0, 5.0, 30.0):
+        d = dec(random_log_probs(rng, 40, LATIN.num_classes, sharpness))
+        assert 0.0 <= d.confidence <= 1.0
+        assert all(0.0 <= c <= 1.0 for c in d.char_confidences)
+        assert len(d.char_confidences) == len(d.indices)
+
+
+def test_empty_and_all_blank_lines() -> None:
+    lp = frames(LATIN, [{"": 0.99}] * 5)
+    g, b = greedy(lp), beam_search(lp, 3)
+    for d in (g, b):
+        assert d.indices == () and d.char_confidences == ()
+    assert g.confidence == pytest.approx(0.99**5)
+    assert b.confidence == pytest.approx(0.99**5)  # the only alignment of "" is all blanks
+    with pytest.raises(ValueError):
+        greedy(np.zeros((3, 4, 5)))
+    with pytest.raises(DecodeError):
+        beam_search(lp, beam_width=0)
+
+
+# -- lexicon -----------------------------------------------------------------------------
+
+
+def test_lexicon_corrects_a_misread_word() -> None:
+    # The model prefers "helo" but "hello" is in the lexicon: the second 'l' is weak.
+    spec: list[dict[str, float]] = [{"h": 0.9}, {"e": 0.9}, {"l": 0.9}]
+    spec += [{"l": 0.6, "": 0.35}, {"l": 0.6, "": 0.35}, {"o": 0.9}, {"": 0.9}]
+    lp = frames(LATIN, spec)
+    assert text(LATIN, greedy(lp)) == "helo"
+    d = Decoder(LATIN, lexicon=["hello", "world"])(lp)
+    assert text(LATIN, d) == "hello"
+    assert 0.0 < d.confidence <= 1.0
+
+
+def test_lexicon_constraint_holds_on_random_inputs() -> None:
+    rng = np.random.default_rng(2)
+    words = ["cab", "bad", "dab", "a"]
+    dec = Decoder(LATIN, lexicon=words, beam_width=16)
+    for _ in range(15):
+        d = dec(random_log_probs(rng, 30, LATIN.num_classes, 2.0))
+        result = text(LATIN, d)
+        assert all(w in words for w in re.findall(r"[a-zO]+", result)), result
+
+
+def test_lexicon_right_to_left_words() -> None:
+    # "سلام" logical; the model sees it reversed. Misread: the 'ل' is weak.
+    visual = to_visual("سلام")
+    spec: list[dict[str, float]] = []
+    for ch in visual:
+        spec += [{ch: 0.9} if ch != "ل" else {"": 0.55, "ل": 0.4}, {"": 0.9}]
+    lp = frames(ARABIC, spec)
+    assert ARABIC.decode(greedy(lp).indices) == "سام"
+    d = Decoder(ARABIC, lexicon=["سلام", "مرحبا"])(lp)
+    assert ARABIC.decode(d.indices) == "سلام"
+
+
+def test_lexicon_errors(tmp_path) -> None:
+    with pytest.raises(DecodeError, match="none of the lexicon"):
+        LexiconConstraint(["ωμέγα"], LATIN)
+    with pytest.raises(DecodeError, match="cannot read lexicon"):
+        Decoder(LATIN, lexicon=str(tmp_path / "missing.txt"))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(DecodeError, match="no words"):
+        Decoder(LATIN, lexicon=str(empty))
+    words = tmp_path / "words.txt"
+    words.write_text("hello\nworld\n", encoding="utf-8")
+    assert Decoder(LATIN, lexicon=str(words)).constraint is not None
+
+
+# -- patterns ----------------------------------------------------------------------------
+
+
+def test_pattern_prefers_digits_over_a_more_probable_letter() -> None:
+    # "12O45": the model reads a letter O where the pattern wants a digit; '0' is second.
+    spec: list[dict[str, float]] = []
+    for ch in "12O45":
+        spec += [{ch: 0.9} if ch != "O" else {"O": 0.6, "0": 0.3}, {"": 0.9}]
+    lp = frames(LATIN, spec)
+    assert text(LATIN, greedy(lp)) == "12O45"
+    for pattern in (r"\d{5}", "digits"):
+        d = Decoder(LATIN, pattern=pattern)(lp)
+        assert text(LATIN, d) == "12045"
+        assert 0.0 < d.confidence < 0.5
+
+
+@pytest.mark.parametrize("pattern", [*NAMED_PATTERNS, r"[a-c]{2}\d+", r"^\d{3}-\d{2}$", "x|yz"])
+def test_pattern_constraint_holds_on_random_inputs(pattern: str) -> None:
+    rng = np.random.default_rng(3)
+    dec = Decoder(LATIN, pattern=pattern, beam_width=12)
+    regex = re.compile(NAMED_PATTERNS.get(pattern, pattern))
+    for _ in range(8):
+        d = dec(random_log_probs(rng, 40, LATIN.num_classes, 1.5))
+        result = text(LATIN, d)
+        if d.indices:
+            assert regex.fullmatch(result), (pattern, result)
+        else:  # nothing matching in the beam: empty with confidence 0
+            assert d.confidence == 0.0 or regex.fullmatch("")
+
+
+def test_pattern_matches_unicode_digits_like_python_re() -> None:
+    arabic_digits = Charset.from_string("٠١٢٣٤٥٦٧٨٩")
+    lp = peaked(arabic_digits, "٢٩٠١")
+    assert arabic_digits.decode(Decoder(arabic_digits, pattern=r"\d{4}")(lp).indices) == "٢٩٠١"
+
+
+def test_right_to_left_pattern_is_matched_in_logical_order() -> None:
+    constraint = PatternConstraint("سل[ا-ي]+", ARABIC)
+    assert constraint.direction == "rtl"
+    lp = peaked(ARABIC, to_visual("سلام"))
+    assert ARABIC.decode(Decoder(ARABIC, pattern="سل[ا-ي]+")(lp).indices) == "سلام"
+    # A pattern written in visual order ("مالس") is not what the line says: the best match
+    # is some other, improbable string.
+    plain = Decoder(ARABIC)(lp)
+    forced = Decoder(ARABIC, pattern="مال[ا-ي]")(lp)
+    assert re.fullmatch("مال[ا-ي]", ARABIC.decode(forced.indices))
+    assert forced.confidence < 1e-3 * plain.confidence
+
+
+def test_mixed_direction_pattern_checks_logical_text() -> None:
+    assert PatternConstraint(r"رقم \d+", ARABIC).direction == "mixed"
+    line = "رقم 123"
+    d = Decoder(ARABIC, pattern=r"رقم \d+", beam_width=16)(peaked(ARABIC, to_visual(line)))
+    assert ARABIC.decode(d.indices) == line
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"pattern": "(ab"}, "bad pattern"),
+        ({"pattern": r"(a)\1"}, "cannot constrain"),
+        ({"pattern": "[α-ω]+"}, "cannot match any text"),
+        ({"pattern": ""}, "non-empty"),
+        ({"decoder": "viterbi"}, "decoder must be"),
+        ({"beam_width": 0}, "beam_width"),
+        ({"beam_width": "10"}, "beam_width"),
+        ({"lexicon": ["a"], "pattern": "a"}, "either"),
+        ({"unknown": 1}, "unknown decode option"),
+    ],
+)
+def test_bad_options_raise_decode_error(options: dict, message: str) -> None:
+    with pytest.raises(DecodeError, match=message):
+        Decoder.from_options(LATIN, **options)
+    assert issubclass(DecodeError, ValueError)
+
+
+# -- calibration ---------------------------------------------------------------------------
+
+
+def _sample_lines(rng: np.random.Generator, n: int, c: int) -> tuple[list, list]:
+    """Lines drawn from a known CTC model: logits z, alignments sampled from softmax(z)."""
+    logits, targets = [], []
+    for _ in range(n):
+        t = int(rng.integers(8, 20))
+        z = rng.normal(0, 1, (t, c)) * 2.0
+        z[:, 0] += 1.0  # blank-heavy, like a real model
+        probs = np.exp(log_softmax(z))
+        path = [int(rng.choice(c, p=p)) for p in probs]
+        collapsed = [a for i, a in enumerate(path) if a != 0 and (i == 0 or a != path[i - 1])]
+        logits.append(z)
+        targets.append(collapsed)
+    return logits, targets
+
+
+def test_fit_temperature_recovers_overconfidence() -> None:
+    rng = np.random.default_rng(4)
+    logits, targets = _sample_lines(rng, 150, 6)
+    overconfident = [z * 3.0 for z in logits]  # the true temperature is 3
+    fitted = fit_temperature(overconfident, targets)
+    assert 2.4 < fitted < 3.6
+    before = ctc_nll(overconfident, targets, 1.0)
+    after = ctc_nll(overconfident, targets, fitted)
+    assert after < before - 0.1
+    # Well calibrated already: stays near 1.
+    assert 0.75 < fit_temperature(logits, targets) < 1.3
+
+
+def test_ctc_nll_matches_a_brute_force_sum() -> None:
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 1, (4, 3))
+    lp = log_softmax(z)
+    total = 0.0
+    for path in np.ndindex(3, 3, 3, 3):
+        collapsed = [a for i, a in enumerate(path) if a != 0 and (i == 0 or a != path[i - 1])]
+        if collapsed == [1, 1]:
+            total += math.exp(sum(lp[t, a] for t, a in enumerate(path)))
+    assert ctc_nll([z], [[1, 1]]) == pytest.approx(-math.log(total))
+    with pytest.raises(DecodeError, match="label indices"):
+        ctc_nll([z], ["ab"])
+
+
+def test_expected_calibration_error_known_values() -> None:
+    assert expected_calibration_error([0.9, 0.9, 0.9, 0.9], [1, 1, 1, 0]) == pytest.approx(0.15)
+    # Two bins: (0.15 vs 0) with weight 1/2, (0.95 vs 1) with weight 1/2.
+    ece = expected_calibration_error([0.1, 0.2, 0.9, 1.0], [0, 0, 1, 1], bins=10)
+    assert ece == pytest.approx(0.25 * 0.1 + 0.25 * 0.2 + 0.25 * 0.1 + 0.25 * 0.0)
+    assert expected_calibration_error([1.0, 0.0], [True, False]) == 0.0
+    assert expected_calibration_error([], []) == 0.0
+    with pytest.raises(DecodeError):
+        expected_calibration_error([0.5], [1, 0])
+    with pytest.raises(DecodeError):
+        expected_calibration_error([1.5], [1])
+
+
+def test_decode_logits_applies_temperature_without_changing_greedy_text() -> None:
+    rng = np.random.default_rng(6)
+    logits = rng.normal(0, 3, (2, 30, LATIN.num_classes))
+    dec = Decoder(LATIN)
+    cold = dec.decode_logits(logits, [30, 20], temperature=1.0)
+    warm = dec.decode_logits(logits, [30, 20], temperature=2.0)
+    for a, b in zip(cold, warm, strict=True):
+        assert a.indices == b.indices
+    assert warm[0].confidence != cold[0].confidence
+    assert len(dec.decode_logits(logits, [0, 1])[0].indices) == 0
