@@ -561,13 +561,32 @@ def test_detect_ambiguous_sidecar_and_filename_lists_both(tmp_path: Path) -> Non
     assert len(dataset.skipped) == 1
 
 
-def test_detect_ambiguous_images_and_manifest(tmp_path: Path) -> None:
+def test_detect_ambiguous_images_and_unrelated_manifest(tmp_path: Path) -> None:
     write_png(tmp_path / "images" / "a.png")
-    (tmp_path / "labels.csv").write_text("images/a.png,abc\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text("elsewhere/a.png,abc\n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"filename.*\n.*csv: labels\.csv"):
         detect_format(tmp_path)
-    assert [s.text for s in read_dataset(tmp_path, "csv").samples] == ["abc"]
-    assert [s.text for s in read_dataset(tmp_path / "labels.csv").samples] == ["abc"]
+    assert [s.text for s in read_dataset(tmp_path, "filename").samples] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "content", "fmt"),
+    [
+        ("labels.tsv", "images/a.png\tabc\n", "tsv"),
+        ("labels.csv", "path,text\nimages/a.png,abc\n", "csv"),
+    ],
+)
+def test_detect_manifest_naming_the_images_beside_it(
+    tmp_path: Path, manifest: str, content: str, fmt: str
+) -> None:
+    # The layout `lineocr synth --format tsv` writes: images/ + labels.tsv + synth.json.
+    write_png(tmp_path / "images" / "a.png")
+    (tmp_path / manifest).write_text(content, encoding="utf-8")
+    (tmp_path / "synth.json").write_text("{}", encoding="utf-8")
+    assert detect_format(tmp_path) == fmt
+    dataset = read_dataset(tmp_path)
+    assert dataset.format == fmt
+    assert [s.text for s in dataset.samples] == ["abc"]
 
 
 def test_detect_refuses_what_is_not_a_dataset(tmp_path: Path) -> None:

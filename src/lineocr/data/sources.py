@@ -985,13 +985,29 @@ def _folder_candidates(folder: Path) -> dict[str, str]:
     idx = [f.name for f in top_level if _IDX_IMAGES.search(f.name)]
     if idx:
         candidates["idx"] = ", ".join(idx)
-    manifests: dict[str, list[str]] = {}
+    manifests: dict[str, list[Path]] = {}
     for manifest in top_level:
         fmt = _manifest_candidate(manifest)
         if fmt:
-            manifests.setdefault(fmt, []).append(manifest.name)
-    candidates.update((fmt, ", ".join(names)) for fmt, names in manifests.items())
-    return candidates
+            manifests.setdefault(fmt, []).append(manifest)
+    candidates.update((fmt, ", ".join(p.name for p in paths)) for fmt, paths in manifests.items())
+    return _prefer_manifest_naming_images(candidates, manifests)
+
+
+def _prefer_manifest_naming_images(
+    candidates: dict[str, str], manifests: dict[str, list[Path]]
+) -> dict[str, str]:
+    """Images beside the one manifest that names them are that manifest's images, not a
+    filename dataset (``lineocr synth --format tsv`` writes images/ + labels.tsv)."""
+    if set(candidates) - {"filename"} != set(manifests) or len(manifests) != 1:
+        return candidates
+    ((fmt, paths),) = manifests.items()
+    if "filename" not in candidates or fmt not in ("tsv", "csv") or len(paths) != 1:
+        return candidates
+    items = _tsv_items(paths[0]) if fmt == "tsv" else _csv_items(paths[0])
+    if not any(isinstance(item, Sample) for item in itertools.islice(items, 5)):
+        return candidates
+    return {fmt: f"{paths[0].name}, which names the images here"}
 
 
 def _manifest_candidate(path: Path) -> str | None:
