@@ -91,7 +91,11 @@ class Sample:
 
 @dataclass(frozen=True)
 class Skipped:
-    """Something that could not be read as a sample, and why."""
+    """Something that could not be read as a sample, and why.
+
+    Reasons read ``"kind: detail"`` (``"empty label: a.gt.txt"``), so that a summary can
+    count them by kind.
+    """
 
     source: str
     reason: str
@@ -130,11 +134,13 @@ def read_dataset(
     path = Path(src)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or directory")
+    detected = fmt is None
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise DatasetError(f"unknown dataset format {fmt!r}; choose one of {', '.join(FORMATS)}")
     _check_options_fit(
         fmt,
+        detected,
         strip_suffix=strip_suffix,
         label_regex=label_regex,
         label_map=label_map,
@@ -168,6 +174,7 @@ _OPTION_FORMATS = {
 
 def _check_options_fit(
     fmt: str,
+    detected: bool,
     *,
     strip_suffix: bool,
     label_regex: str | None,
@@ -184,7 +191,8 @@ def _check_options_fit(
     for flag, is_given in given.items():
         if is_given and fmt not in _OPTION_FORMATS[flag]:
             allowed = " and ".join(_OPTION_FORMATS[flag])
-            raise DatasetError(f"{flag} applies to the {allowed} format(s), not to {fmt}")
+            how = f" (detected: {fmt}; pass --format to choose)" if detected else ""
+            raise DatasetError(f"{flag} applies to the {allowed} format(s), not to {fmt}{how}")
 
 
 def _nothing_readable_message(path: Path, dataset: Dataset) -> str:
@@ -263,15 +271,15 @@ def _read_label_file(path: Path) -> tuple[str, str | None]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return "", f"cannot read {path.name}: {exc.strerror or exc}"
+        return "", f"cannot read label file: {path.name} ({exc.strerror or exc})"
     try:
         text = _clean_label(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        return "", f"label file {path.name} is not valid UTF-8"
+        return "", f"label file is not valid UTF-8: {path.name}"
     if not text:
-        return "", f"empty label in {path.name}"
+        return "", f"empty label: {path.name}"
     if "\n" in text or "\r" in text:
-        return "", f"label file {path.name} has several lines; a line image needs one"
+        return "", f"label file has several lines: {path.name} (a line image needs one)"
     return text, None
 
 
@@ -287,7 +295,7 @@ def _read_sidecar(root: Path) -> Dataset:
         label_file = _find_sidecar(image, file_set)
         if label_file is None:
             looked_for = " or ".join(c.name for c in candidates[:2])
-            skipped.append(Skipped(str(image), f"no label file ({looked_for})"))
+            skipped.append(Skipped(str(image), f"no label file: looked for {looked_for}"))
             continue
         text, problem = _read_label_file(label_file)
         if problem:
@@ -295,7 +303,7 @@ def _read_sidecar(root: Path) -> Dataset:
         else:
             samples.append(Sample(text, str(image), path=image))
     for orphan in sorted(f for f in files if f.name.endswith(".txt") and f not in claimed):
-        skipped.append(Skipped(str(orphan), "label file with no image of the same name"))
+        skipped.append(Skipped(str(orphan), "no image for this label file: none of the same name"))
     return Dataset(samples, skipped, "sidecar", root)
 
 
@@ -320,13 +328,13 @@ def _label_from_stem(
     if pattern is not None:
         match = pattern.search(stem)
         if match is None:
-            return "", f"file name {stem!r} does not match --label-regex {pattern.pattern!r}"
+            return "", f"no match for --label-regex: {stem!r} does not match {pattern.pattern}"
         if "label" in pattern.groupindex:
             stem = match.group("label") or ""
         else:
             stem = (match.group(1) if pattern.groups else match.group(0)) or ""
     label = _clean_label(stem)
-    return (label, None) if label else ("", "empty label (nothing left of the file name)")
+    return (label, None) if label else ("", "empty label: nothing left of the file name")
 
 
 def _read_filename(root: Path, strip_suffix: bool, label_regex: str | None) -> Dataset:
@@ -394,7 +402,7 @@ def _manifest_sample(root: Path, raw_path: str, text: str, where: str) -> Sample
         return Skipped(where, "empty image path")
     label = _clean_label(text)
     if not label:
-        return Skipped(where, f"empty label for {raw_path}")
+        return Skipped(where, f"empty label: {raw_path}")
     image = _resolve_image(root, raw_path)
     if image is None:
         return Skipped(where, f"image not found: {root / raw_path}")
@@ -489,7 +497,7 @@ def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
         elif len(row) != n_fields:
             yield Skipped(
                 where,
-                f"expected {n_fields} fields, found {len(row)} "
+                f"wrong number of fields: expected {n_fields}, found {len(row)} "
                 "(a text with commas must be in double quotes)",
             )
         elif "\n" in row[columns[1]] or "\r" in row[columns[1]]:
@@ -637,7 +645,7 @@ def _apply_label(
     if isinstance(raw, str):
         return Sample(raw, where, pixels=pixels)  # a text label is used as it is
     if raw not in mapping:
-        return Skipped(where, f"label {raw} is not in the label map")
+        return Skipped(where, f"label not in the label map: {raw}")
     return Sample(mapping[raw], where, pixels=pixels)
 
 
@@ -717,7 +725,7 @@ def _parse_pixel_row(line: str, n_pixels: int, transpose: bool) -> PixelRow | st
     """(label, image with ink 0 on 255 paper) or the reason the row is unusable."""
     found = line.count(",")
     if found != n_pixels:
-        return f"expected {n_pixels} pixel values, found {found}"
+        return f"wrong number of pixel values: expected {n_pixels}, found {found}"
     raw_label, _, text = line.partition(",")
     label = _clean_label(raw_label).strip('"')
     if not label:
