@@ -71,6 +71,8 @@ class ServerState:
     loader: Loader | None
     models: ModelSet = field(default_factory=ModelSet)
     started: bool = False
+    # One untrusted pattern compiles at a time (each within settings.pattern_budget_s).
+    compile_slot: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     shutting_down: bool = False
 
 
@@ -299,6 +301,10 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     decoded = await asyncio.to_thread(_decode_all, uploads, settings)
     decode_ms = (time.perf_counter() - decode_started) * 1000.0 / max(1, len(uploads))
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
+    if good:  # options the decoder refuses fail the whole request, before any batching
+        kwargs = model.decode_options(options, state.lexicons)
+        async with state.compile_slot:
+            await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
     outcomes: dict[int, Outcome] = {}
     if good:
         run = model.runner(options, state.lexicons)

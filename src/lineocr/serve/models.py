@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,10 +84,9 @@ class LoadedModel:
                 self._variants.popitem(last=False)
             return variant
 
-    def runner(
+    def decode_options(
         self, options: ReadOptions, lexicons: dict[str, tuple[str, ...]]
-    ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
-        rec = self.with_ops(options.ops)
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if options.decoder is not None:
             kwargs["decoder"] = options.decoder
@@ -95,6 +96,32 @@ class LoadedModel:
             kwargs["pattern"] = options.pattern
         if options.lexicon is not None:
             kwargs["lexicon"] = list(lexicons[options.lexicon])
+        return kwargs
+
+    def check_decoder(self, kwargs: dict[str, Any], budget_s: float) -> None:
+        """Build (and let the recognizer cache) the decoder for these options, within
+        ``budget_s`` seconds of CPU work: a regex can compile to an automaton exponential
+        in its size (``(a|b)*a(a|b){14}`` takes minutes), so a pattern that takes longer is
+        refused instead of occupying a core. Raises :class:`ApiError` (422)."""
+        make = getattr(self.recognizer, "decoder", None)
+        if make is None or not kwargs:
+            return
+        try:
+            run_with_deadline(lambda: make(**kwargs), budget_s)
+        except DeadlineExceeded:
+            raise ApiError(
+                422,
+                "pattern_too_complex",
+                f"the pattern takes more than {budget_s:g} s to compile; simplify it",
+            ) from None
+        except (ValueError, LookupError) as exc:  # DecodeError: bad regex, option clash
+            raise ApiError(422, "invalid_options", str(exc)) from None
+
+    def runner(
+        self, options: ReadOptions, lexicons: dict[str, tuple[str, ...]]
+    ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
+        rec = self.with_ops(options.ops)
+        kwargs = self.decode_options(options, lexicons)
 
         def run(images: Sequence[np.ndarray]) -> list[Any]:
             return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))
@@ -152,23 +179,52 @@ class ModelSet:
         return out
 
 
+class DeadlineExceeded(BaseException):  # not Exception: no `except Exception` swallows it
+    """Raised inside a traced computation that ran past its deadline."""
+
+
+def run_with_deadline(fn: Callable[[], Any], seconds: float) -> Any:
+    """Run pure-Python ``fn`` in this thread, interrupting it after ``seconds``.
+
+    A trace function (this thread only) checks the clock every few hundred line events and
+    raises :class:`DeadlineExceeded` into the running code; Python threads cannot be killed
+    otherwise. Only for short, untrusted compilations: tracing slows code down a few times.
+    """
+    deadline = time.monotonic() + seconds
+    events = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal events
+        events += 1
+        if events % 256 == 0 and time.monotonic() > deadline:
+            raise DeadlineExceeded
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        return fn()
+    finally:
+        sys.settrace(previous)
+
+
 def _bundled_names(failed: dict[str, str]) -> list[str]:
+    """Every bundled model whose file exists; the others are reported as not built."""
     try:
         from lineocr import zoo
 
-        items = zoo.list_models()
+        infos = zoo.list_models(cards=False)
     except Exception as exc:
         failed["bundled models"] = _reason(exc)
         log.error("cannot list bundled models: %s", _reason(exc))
         return []
     names = []
-    for item in items:
-        if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict) and "name" in item:
-            names.append(str(item["name"]))
-        elif hasattr(item, "name"):
-            names.append(str(item.name))
+    for info in infos:
+        if info.built:
+            names.append(info.name)
+        else:
+            failed[info.name] = f"not built: no file {info.path}"
+            log.warning("bundled model %s is not built (no %s)", info.name, info.path)
     return names
 
 

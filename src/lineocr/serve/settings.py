@@ -49,6 +49,7 @@ class Settings:
     allowed_ops: tuple[str, ...] | None = None  # preprocess override ops; None: all of OPS
     max_ops: int = 8
     max_pattern_length: int = 200
+    pattern_budget_s: float = 2.0  # CPU seconds a regex may take to compile for the decoder
     max_beam_width: int = 64
     # Named lexicons clients may ask for: name -> a word-list file (one word per line).
     lexicons: Mapping[str, str] = field(default_factory=dict)

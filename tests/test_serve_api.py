@@ -1,0 +1,757 @@
+"""The HTTP API through httpx's ASGI transport: every endpoint, every error code, the limits,
+metrics, models loaded once, micro-batching and draining on shutdown.
+
+Most tests use :class:`StubRecognizer`, a deterministic stand-in with the ``Recognizer``
+contract whose text is the decoded image's size ("40x20"), so that each answer proves the
+image went through the server's decoding; the tests at the end run the real runtime on the
+shared tiny ONNX model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import struct
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from lineocr.preprocess import PreprocessSpec
+from lineocr.serve import Settings, SettingsError, create_app
+from lineocr.serve.errors import image_error
+from lineocr.serve.limits import sniff_format
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# -- a deterministic recognizer ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StubChar:
+    char: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class StubPrediction:
+    text: str
+    confidence: float
+    chars: tuple[StubChar, ...]
+
+
+class StubRecognizer:
+    """Reads "WxH" off every image; records each batch (size, options, preprocessing ops)."""
+
+    def __init__(self, name: str = "stub", *, delay: float = 0.0, crash: bool = False) -> None:
+        self.name = name
+        self.version = "1.2.3"
+        self.metadata = {"name": name, "metrics": {"cer": 0.01}}
+        self.spec = PreprocessSpec(height=32)
+        self.charset = None
+        self.delay = delay
+        self.crash = crash
+        self.calls: list[dict[str, Any]] = []
+
+    def decoder(self, **options: Any) -> None:
+        """Checks options like the runtime's (a bad regex raises; "slow" never finishes)."""
+        if options.get("pattern") == "(":
+            raise ValueError("bad pattern '(': missing )")
+        if options.get("pattern") == "slow":
+            while True:  # pure Python: interruptible by the server's compile deadline
+                options = dict(options)
+
+    def read_batch(self, images: list[np.ndarray], *, batch_size: int = 32, **options: Any):
+        self.calls.append({"n": len(images), "options": options, "ops": self.spec.ops})
+        if self.delay:
+            import time
+
+            time.sleep(self.delay)
+        if self.crash:
+            raise RuntimeError("secret internal detail /home/x/model.onnx")
+        if options.get("pattern") == "fails-late":  # an option refused while decoding
+            raise ValueError("this pattern cannot be used")
+        out = []
+        for img in images:
+            text = f"{img.shape[1]}x{img.shape[0]}"
+            confs = [0.95, 0.7, 0.3][: len(text)] + [0.99] * (len(text) - 3)
+            chars = tuple(StubChar(c, p) for c, p in zip(text, confs, strict=True))
+            out.append(StubPrediction(text, 0.5, chars))
+        return out
+
+
+def counting_loader(*recognizers: StubRecognizer) -> tuple[Callable[..., Any], list[str]]:
+    by_name = {r.name: r for r in recognizers}
+    loads: list[str] = []
+
+    def load(name: str, threads: int | None = None) -> StubRecognizer:
+        loads.append(name)
+        if name not in by_name:
+            raise FileNotFoundError(f"no model {name}")
+        return by_name[name]
+
+    return load, loads
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings, loader: Callable[..., Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, loader=loader)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+def stub() -> StubRecognizer:
+    return StubRecognizer()
+
+
+@pytest.fixture
+async def client(stub: StubRecognizer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    words = tmp_path / "cities.txt"
+    words.write_text("paris\nlondon\n\nparis\n", encoding="utf-8")
+    load, _ = counting_loader(stub, StubRecognizer("other"))
+    settings = Settings(
+        models=("stub", "other"),
+        lexicons={"cities": str(words)},
+        max_images_per_request=4,
+        batch_timeout_ms=2,
+    )
+    async with serving(settings, load) as c:
+        yield c
+
+
+# -- images -----------------------------------------------------------------------------
+
+
+def png(width: int = 40, height: int = 20, fmt: str = "PNG") -> bytes:
+    img = np.full((height, width), 255, np.uint8)
+    img[height // 4 : -height // 4, 2:-2] = 0
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, fmt)
+    return buf.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` with almost no pixel data: decoding
+    it would fail, so a 413 proves the size was checked from the header first."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (name, data, "application/octet-stream")) for name, data in items]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["status"] == status
+    assert body["error"]["message"]
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body
+
+
+# -- endpoints --------------------------------------------------------------------------
+
+
+async def test_health_ready_and_models(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "models": ["stub", "other"], "failed": {}}
+    body = (await client.get("/v1/models")).json()
+    assert [m["name"] for m in body["models"]] == ["stub", "other"]
+    assert [m["default"] for m in body["models"]] == [True, False]
+    card = body["models"][0]
+    assert card["version"] == "1.2.3" and card["height"] == 32
+    assert card["card"]["metrics"] == {"cer": 0.01}
+    assert body["lexicons"] == ["cities"]
+    assert "otsu" in body["preprocess_ops"]
+    assert body["limits"]["max_images_per_request"] == 4
+    assert body["limits"]["formats"] == ["PNG", "JPEG", "WEBP", "TIFF", "BMP"]
+
+
+async def test_page_docs_and_openapi(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "<canvas" in page.text and "/static/app.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    for asset in ("/static/app.js", "/static/style.css", "/favicon.ico"):
+        response = await client.get(asset)
+        assert response.status_code == 200
+        assert "https://" not in response.text
+    spec = (await client.get("/openapi.json")).json()
+    body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    assert (await client.get("/docs")).status_code == 200
+
+
+async def test_read_one_image_multipart(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
+    response = await client.post("/v1/ocr", files=files(("line.png", png(40, 20))))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == {"name": "stub", "version": "1.2.3"}
+    (result,) = body["results"]
+    assert result["ok"] and result["name"] == "line.png" and result["index"] == 0
+    assert result["text"] == "40x20"
+    assert [c["char"] for c in result["chars"]] == list("40x20")
+    assert [c["confidence"] for c in result["chars"]][:3] == [0.95, 0.7, 0.3]
+    assert result["confidence"] == 0.5
+    assert result["model"] == {"name": "stub", "version": "1.2.3"}
+    assert set(result["timings"]) == {"decode_ms", "queue_ms", "inference_ms", "batch_size"}
+    assert body["timings"]["total_ms"] > 0
+    assert stub.calls[-1]["options"] == {}
+
+
+async def test_every_supported_format(client: httpx.AsyncClient) -> None:
+    for fmt in ("PNG", "JPEG", "WEBP", "TIFF", "BMP"):
+        response = await client.post("/v1/ocr", files=files((f"x.{fmt}", png(30, 12, fmt))))
+        assert response.status_code == 200, (fmt, response.text)
+        assert response.json()["results"][0]["text"] == "30x12"
+
+
+async def test_read_json_base64(client: httpx.AsyncClient) -> None:
+    payload = {
+        "images": [
+            {"data": b64(png(50, 10)), "name": "a"},
+            {"data": "data:image/png;base64," + b64(png(20, 10))},
+            {"data": "not base64!"},
+        ],
+        "model": "other",
+    }
+    response = await client.post("/v1/ocr", json=payload)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"]["name"] == "other"
+    a, b, c = body["results"]
+    assert (a["name"], a["text"]) == ("a", "50x10")
+    assert (b["name"], b["text"]) == ("image 2", "20x10")
+    assert not c["ok"] and c["error"]["status"] == 400 and c["error"]["code"] == "invalid_base64"
+
+
+async def test_per_image_errors_keep_the_others(client: httpx.AsyncClient) -> None:
+    good = png(40, 20)
+    response = await client.post(
+        "/v1/ocr",
+        files=files(
+            ("good.png", good),
+            ("notes.txt", b"hello"),
+            ("cut.png", good[: len(good) // 2]),
+            ("empty.png", b""),
+        ),
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["ok"] for r in results] == [True, False, False, False]
+    assert results[0]["text"] == "40x20"
+    assert [r["error"]["status"] for r in results[1:]] == [415, 422, 400]
+    assert [r["name"] for r in results] == ["good.png", "notes.txt", "cut.png", "empty.png"]
+
+
+async def test_all_images_refused(client: httpx.AsyncClient) -> None:
+    body = assert_error(
+        await client.post("/v1/ocr", files=files(("a.txt", b"abc"), ("b.bin", b"\x00\x01"))), 415
+    )
+    assert len(body["results"]) == 2 and not any(r["ok"] for r in body["results"])
+    mixed = await client.post("/v1/ocr", files=files(("a.txt", b"abc"), ("b.png", b"")))
+    assert_error(mixed, 422, "unreadable_images")
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [
+        (b"", 400, "empty_image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, 422, "unreadable_image"),  # corrupt header
+        (png_header(0, 10), 422, "unreadable_image"),  # zero-size
+        (png_header(6000, 5000), 413, "image_too_large"),  # 30 MP from the header
+        (png_header(100_000, 100_000), 413, "image_too_large"),  # decompression bomb
+        (png(40, 20)[:-30], 422, "unreadable_image"),  # truncated
+        (bytes(range(256)) * 8, 415, "unsupported_format"),  # random bytes
+        (png(40, 20, "GIF"), 415, "unsupported_format"),  # Pillow reads it; the server does not
+        (b"%PDF-1.4\n%...", 415, "unsupported_format"),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n", 415, "unsupported_format"),
+    ],
+    ids=[
+        "empty",
+        "corrupt",
+        "zero-size",
+        "30MP",
+        "bomb",
+        "truncated",
+        "random",
+        "gif",
+        "pdf",
+        "eps",
+    ],
+)
+async def test_bad_images(client: httpx.AsyncClient, data: bytes, status: int, code: str) -> None:
+    assert_error(await client.post("/v1/ocr", files=files(("x", data))), status, code)
+    assert (await client.post("/v1/ocr", files=files(("ok.png", png())))).status_code == 200
+
+
+async def test_bad_requests(client: httpx.AsyncClient) -> None:
+    post = client.post
+    assert_error(await post("/v1/ocr", content=b"hi", headers={"content-type": "text/plain"}), 415)
+    assert_error(await post("/v1/ocr", content=b"hi"), 415)  # no content type
+    assert_error(
+        await post("/v1/ocr", content=b"", headers={"content-type": "application/json"}),
+        400,
+        "empty_body",
+    )
+    assert_error(
+        await post("/v1/ocr", content=b"{nope", headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
+    )
+    assert_error(await post("/v1/ocr", json={"images": []}), 422, "invalid_request")
+    assert_error(await post("/v1/ocr", json={"image": "x"}), 422, "invalid_request")
+    assert_error(await post("/v1/ocr", json=[1, 2]), 422)
+    assert_error(await post("/v1/ocr", data={"model": "stub"}, files={"x": ("", b"")}), 422)
+    assert_error(await post("/v1/ocr", data={"model": "stub"}), 415)  # urlencoded form
+    boundary = "b0undary"
+    assert_error(
+        await post(
+            "/v1/ocr",
+            content=f"--{boundary}--\r\n".encode(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        ),
+        400,
+        "no_images",
+    )
+    assert_error(
+        await post("/v1/ocr", content=b"garbage", headers={"content-type": "multipart/form-data"}),
+        400,
+    )
+    assert_error(await post("/v1/ocr", files=files(("a.png", png())), data={"colour": "red"}), 422)
+    assert_error(await client.get("/v1/ocr"), 405)
+    assert_error(await client.get("/nowhere"), 404, "not_found")
+
+
+async def test_options(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
+    img = files(("a.png", png()))
+    assert_error(
+        await client.post("/v1/ocr", files=img, data={"model": "nope"}), 422, "unknown_model"
+    )
+    assert_error(
+        await client.post("/v1/ocr", files=img, data={"lexicon": "nope"}), 422, "unknown_lexicon"
+    )
+    assert_error(await client.post("/v1/ocr", files=img, data={"decoder": "magic"}), 422)
+    assert_error(await client.post("/v1/ocr", files=img, data={"beam_width": "0"}), 422)
+    assert_error(await client.post("/v1/ocr", files=img, data={"beam_width": "1000"}), 422)
+    assert_error(
+        await client.post("/v1/ocr", files=img, data={"pattern": "("}), 422, "invalid_options"
+    )
+    assert_error(
+        await client.post("/v1/ocr", files=img, data={"pattern": "fails-late"}),
+        422,
+        "invalid_options",
+    )
+    assert_error(await client.post("/v1/ocr", files=img, data={"pattern": "x" * 300}), 422)
+    for ops in ("rm_rf", "deblur:iterations=1e9", "otsu:window=3", "sauvola:k=nan"):
+        assert_error(
+            await client.post("/v1/ocr", files=img, data={"preprocess": ops}),
+            422,
+            "invalid_preprocess",
+        )
+
+    response = await client.post(
+        "/v1/ocr",
+        files=img,
+        data={
+            "decoder": "beam",
+            "beam_width": "5",
+            "pattern": "[0-9x]+",
+            "lexicon": "cities",
+            "preprocess": "auto_invert;sauvola:window=31,k=0.3",
+        },
+    )
+    assert response.status_code == 200, response.text
+    call = stub.calls[-1]
+    assert call["options"] == {
+        "decoder": "beam",
+        "beam_width": 5,
+        "pattern": "[0-9x]+",
+        "lexicon": ["paris", "london"],
+    }
+    assert call["ops"] == ("auto_invert", "sauvola:window=31,k=0.3")
+    assert stub.spec.ops == ("auto_invert",)  # the model's own spec is untouched
+    response = await client.post(
+        "/v1/ocr", json={"images": [{"data": b64(png())}], "preprocess": []}
+    )
+    assert response.status_code == 200 and stub.calls[-1]["ops"] == ()
+
+
+async def test_pattern_compile_budget(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("stub",), pattern_budget_s=0.2), load) as c:
+        slow = await c.post("/v1/ocr", files=files(("a.png", png())), data={"pattern": "slow"})
+        assert_error(slow, 422, "pattern_too_complex")
+        ok = await c.post("/v1/ocr", files=files(("a.png", png())), data={"pattern": "[0-9]+"})
+        assert ok.status_code == 200
+
+
+async def test_disallowed_op(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("stub",), allowed_ops=("otsu",)), load) as c:
+        bad = await c.post(
+            "/v1/ocr", json={"images": [{"data": b64(png())}], "preprocess": ["deblur"]}
+        )
+        assert_error(bad, 422, "invalid_preprocess")
+        ok = await c.post(
+            "/v1/ocr", json={"images": [{"data": b64(png())}], "preprocess": ["otsu"]}
+        )
+        assert ok.status_code == 200
+
+
+# -- limits -----------------------------------------------------------------------------
+
+
+async def test_body_limit(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("stub",), max_body_bytes=10_000), load) as c:
+        big = files(("big.png", png()), ("pad.png", b"\x89PNG" + b"\0" * 20_000))
+        assert_error(await c.post("/v1/ocr", files=big), 413, "body_too_large")
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+            for _ in range(20):
+                yield b"x" * 1000
+
+        streamed = await c.post(
+            "/v1/ocr", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert_error(streamed, 413, "body_too_large")
+        assert (await c.post("/v1/ocr", files=files(("a.png", png())))).status_code == 200
+
+
+async def test_default_body_limit_is_10mb(client: httpx.AsyncClient) -> None:
+    assert Settings().max_body_bytes == 10 * 1024 * 1024
+    response = await client.post(
+        "/v1/ocr",
+        content=b"{" + b" " * (10 * 1024 * 1024),
+        headers={"content-type": "application/json"},
+    )
+    assert_error(response, 413, "body_too_large")
+
+
+async def test_images_per_request(client: httpx.AsyncClient) -> None:
+    five = files(*[(f"{i}.png", png()) for i in range(5)])
+    assert_error(await client.post("/v1/ocr", files=five), 413, "too_many_images")
+    payload = {"images": [{"data": b64(png())}] * 5}
+    assert_error(await client.post("/v1/ocr", json=payload), 413, "too_many_images")
+    four = await client.post("/v1/ocr", files=five[:4])
+    assert four.status_code == 200 and len(four.json()["results"]) == 4
+
+
+async def test_pixel_limit_setting(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("stub",), max_pixels=1000), load) as c:
+        assert_error(await c.post("/v1/ocr", files=files(("a.png", png(50, 30)))), 413)
+        assert (await c.post("/v1/ocr", files=files(("a.png", png(40, 20))))).status_code == 200
+
+
+async def test_request_timeout() -> None:
+    slow = StubRecognizer(delay=0.5)
+    load, _ = counting_loader(slow)
+    async with serving(Settings(models=("stub",), request_timeout_s=0.1), load) as c:
+        assert_error(await c.post("/v1/ocr", files=files(("a.png", png()))), 503, "timeout")
+
+
+async def test_unexpected_errors_are_json_without_internals() -> None:
+    broken = StubRecognizer(crash=True)
+    load, _ = counting_loader(broken)
+    async with serving(Settings(models=("stub",)), load) as c:
+        response = await c.post("/v1/ocr", files=files(("a.png", png())))
+        body = assert_error(response, 500, "internal_error")
+        assert "secret" not in response.text and "/home" not in response.text
+        assert "server log" in body["error"]["message"]
+
+
+# -- models, readiness ------------------------------------------------------------------
+
+
+async def test_models_loaded_once(stub: StubRecognizer) -> None:
+    load, loads = counting_loader(stub, StubRecognizer("b"))
+    async with serving(Settings(models=("stub", "b")), load) as c:
+        for _ in range(3):
+            await c.post("/v1/ocr", files=files(("a.png", png())), data={"model": "b"})
+            await c.post("/v1/ocr", files=files(("a.png", png())))
+        await c.get("/readyz")
+        await c.get("/v1/models")
+    assert loads == ["stub", "b"]
+
+
+async def test_failed_models_are_reported(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("missing", "stub")), load) as c:
+        ready = (await c.get("/readyz")).json()
+        assert ready["ready"] and ready["models"] == ["stub"]
+        assert "missing" in ready["failed"] and "no model missing" in ready["failed"]["missing"]
+    async with serving(Settings(models=("missing",)), load) as c:
+        response = await c.get("/readyz")
+        assert response.status_code == 503 and response.json()["ready"] is False
+        assert (await c.get("/healthz")).status_code == 200
+        assert_error(await c.post("/v1/ocr", files=files(("a.png", png()))), 503, "no_models")
+
+
+# -- metrics ----------------------------------------------------------------------------
+
+
+async def test_metrics(client: httpx.AsyncClient) -> None:
+    await client.post("/v1/ocr", files=files(("a.png", png())))
+    await client.post("/v1/ocr", files=files(("a.txt", b"nope")))
+    await client.get("/nowhere/at/all")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'lineocr_http_requests_total{method="POST",route="/v1/ocr",status="200"} 1.0' in text
+    assert 'lineocr_http_requests_total{method="POST",route="/v1/ocr",status="415"} 1.0' in text
+    assert 'route="other"' in text  # unknown paths share one label value
+    assert 'lineocr_http_errors_total{status="415"} 1.0' in text
+    assert 'lineocr_http_errors_total{status="404"} 1.0' in text
+    assert 'lineocr_http_request_duration_seconds_count{route="/v1/ocr"} 2.0' in text
+    assert "lineocr_batch_size_count 1.0" in text
+    assert 'lineocr_images_total{model="stub",outcome="ok"} 1.0' in text
+    assert 'lineocr_images_total{model="stub",outcome="unsupported_format"} 1.0' in text
+    assert "lineocr_models_loaded 2.0" in text
+    rate = next(line for line in text.splitlines() if line.startswith("lineocr_images_per_second"))
+    assert float(rate.split()[-1]) > 0
+
+
+# -- batching and shutdown --------------------------------------------------------------
+
+
+async def test_concurrent_requests_share_batches() -> None:
+    slow = StubRecognizer(delay=0.03)
+    load, _ = counting_loader(slow)
+    async with serving(Settings(models=("stub",), max_batch=8, batch_timeout_ms=20), load) as c:
+        responses = await asyncio.gather(
+            *(c.post("/v1/ocr", files=files((f"{i}.png", png(20 + i, 10)))) for i in range(16))
+        )
+    assert all(r.status_code == 200 for r in responses)
+    texts = [r.json()["results"][0]["text"] for r in responses]
+    assert texts == [f"{20 + i}x10" for i in range(16)]  # each answer is its own image's
+    sizes = [call["n"] for call in slow.calls]
+    assert sum(sizes) == 16 and max(sizes) > 1 and max(sizes) <= 8
+    reported = [r.json()["results"][0]["timings"]["batch_size"] for r in responses]
+    assert max(reported) == max(sizes)
+
+
+async def test_different_options_do_not_share_a_batch() -> None:
+    slow = StubRecognizer(delay=0.03)
+    load, _ = counting_loader(slow)
+    async with serving(Settings(models=("stub",), batch_timeout_ms=30), load) as c:
+        responses = await asyncio.gather(
+            *(
+                c.post(
+                    "/v1/ocr",
+                    files=files(("a.png", png())),
+                    data={"decoder": "beam" if i % 2 else "greedy"},
+                )
+                for i in range(8)
+            )
+        )
+    assert all(r.status_code == 200 for r in responses)
+    for call in slow.calls:  # each batch ran with one decoder
+        assert call["options"]["decoder"] in ("beam", "greedy")
+    assert sum(c["n"] for c in slow.calls if c["options"]["decoder"] == "beam") == 4
+
+
+async def test_batching_off_runs_each_request_alone() -> None:
+    slow = StubRecognizer(delay=0.01)
+    load, _ = counting_loader(slow)
+    async with serving(Settings(models=("stub",), batching=False), load) as c:
+        responses = await asyncio.gather(
+            *(c.post("/v1/ocr", files=files(("a.png", png()))) for _ in range(6))
+        )
+        two = await c.post("/v1/ocr", files=files(("a.png", png()), ("b.png", png())))
+    assert all(r.status_code == 200 for r in responses)
+    assert [call["n"] for call in slow.calls] == [1] * 6 + [2]  # a request's images: one batch
+    assert two.json()["results"][1]["timings"]["batch_size"] == 2
+
+
+async def test_shutdown_drains_in_flight_requests() -> None:
+    slow = StubRecognizer(delay=0.05)
+    load, _ = counting_loader(slow)
+    app = create_app(Settings(models=("stub",), max_batch=2, batch_timeout_ms=1), loader=load)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with app.router.lifespan_context(app):
+            tasks = [
+                asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png()))))
+                for _ in range(8)
+            ]
+            batcher = app.state.lineocr.batcher
+            for _ in range(200):  # until every image is queued or running
+                if len(slow.calls) >= 1 and batcher.queue_depth >= 4:
+                    break
+                await asyncio.sleep(0.005)
+            assert batcher.queue_depth >= 4
+        # The lifespan has ended: every queued image was still read.
+        responses = await asyncio.gather(*tasks)
+        assert [r.status_code for r in responses] == [200] * 8
+        assert sum(call["n"] for call in slow.calls) == 8
+        late = await c.post("/v1/ocr", files=files(("a.png", png())))
+        assert_error(late, 503, "shutting_down")
+        assert (await c.get("/readyz")).status_code == 503
+
+
+# -- units ------------------------------------------------------------------------------
+
+
+def test_sniff_format() -> None:
+    assert sniff_format(png()) == "PNG"
+    assert sniff_format(png(fmt="JPEG")) == "JPEG"
+    assert sniff_format(png(fmt="WEBP")) == "WEBP"
+    assert sniff_format(png(fmt="TIFF")) == "TIFF"
+    assert sniff_format(png(fmt="BMP")) == "BMP"
+    assert sniff_format(png(fmt="GIF")) == "GIF"
+    assert sniff_format(b"%PDF-1.7") == "PDF"
+    assert sniff_format(b"hello") is None
+    assert sniff_format(b"") is None
+
+
+def test_image_errors_map_to_status_codes() -> None:
+    """The loader's messages decide the status: if images.py rewords one, this fails."""
+    from lineocr.images import ImageError, load_image
+
+    def status(data: bytes, max_pixels: int = 25_000_000) -> int:
+        with pytest.raises(ImageError) as info:
+            load_image(data, max_pixels=max_pixels)
+        return image_error(info.value).status
+
+    assert status(png(50, 30), max_pixels=1000) == 413
+    assert status(png_header(100_000, 100_000)) == 413
+    assert status(b"hello") == 415
+    assert status(b"") == 400
+    assert status(png()[:-30]) == 422
+
+
+def test_settings() -> None:
+    env = {
+        "LINEOCR_SERVE_MODELS": "printed, digits",
+        "LINEOCR_SERVE_MAX_BATCH": "8",
+        "LINEOCR_SERVE_BATCHING": "false",
+        "LINEOCR_SERVE_BATCH_TIMEOUT_MS": "2.5",
+        "LINEOCR_SERVE_THREADS": "2",
+        "LINEOCR_SERVE_LEXICONS": "cities=/tmp/c.txt",
+    }
+    s = Settings.from_env(env)
+    assert s.models == ("printed", "digits") and s.max_batch == 8 and not s.batching
+    assert s.batch_timeout_ms == 2.5 and s.threads == 2 and s.lexicons == {"cities": "/tmp/c.txt"}
+    assert Settings.from_env({"LINEOCR_SERVE_SETTINGS": s.to_json()}) == s
+    with pytest.raises(SettingsError):
+        Settings.from_env({"LINEOCR_SERVE_MAX_BATCH": "many"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"LINEOCR_SERVE_SETTINGS": '{"max_bach": 3}'})
+    with pytest.raises(SettingsError):
+        Settings(allowed_formats=("PNG", "EPS"))
+    with pytest.raises(SettingsError):
+        Settings(max_batch=0)
+    with pytest.raises(SettingsError):
+        Settings(lexicons={"x": "/nonexistent/words.txt"}).lexicon_words()
+    default = Settings()
+    assert default.host == "127.0.0.1" and default.max_pixels == 25_000_000
+
+
+# -- the real runtime on the tiny ONNX model ----------------------------------------------
+
+
+@pytest.fixture
+def runtime() -> Any:
+    return pytest.importorskip("lineocr.runtime", reason="lineocr.runtime not available yet")
+
+
+async def test_real_model_end_to_end(
+    runtime: Any, tiny_onnx_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[str] = []
+    real_load = runtime.Recognizer.load.__func__
+
+    def counting_load(cls: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+        loads.append(str(model))
+        return real_load(cls, model, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.Recognizer, "load", classmethod(counting_load))
+    settings = Settings(models=(str(tiny_onnx_model),), threads=1, pattern_budget_s=0.5)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            models = (await c.get("/v1/models")).json()["models"]
+            assert len(models) == 1 and models[0]["height"] == 32
+            name = models[0]["name"]
+            alone = await c.post("/v1/ocr", files=files(("alone.png", png(60, 24))))
+            responses = await asyncio.gather(
+                *(
+                    c.post("/v1/ocr", files=files((f"{i}.png", png(60 + 8 * i, 24))))
+                    for i in range(6)
+                )
+            )
+            beam = await c.post(
+                "/v1/ocr",
+                files=files(("a.png", png())),
+                data={"decoder": "beam", "beam_width": "4", "preprocess": "auto_invert;otsu"},
+            )
+            ready = (await c.get("/readyz")).json()
+            for pattern, code in (
+                ("(", "invalid_options"),
+                ("(a|b)*a(a|b){14}", "pattern_too_complex"),
+            ):
+                bad = await c.post(
+                    "/v1/ocr", files=files(("a.png", png())), data={"pattern": pattern}
+                )
+                assert_error(bad, 422, code)
+    assert loads == [str(tiny_onnx_model)]  # once, at start-up
+    assert ready == {"ready": True, "models": [name], "failed": {}}
+    for response in [alone, *responses, beam]:
+        assert response.status_code == 200, response.text
+        result = response.json()["results"][0]
+        assert isinstance(result["text"], str)
+        assert len(result["chars"]) == len(result["text"])
+        assert 0.0 <= result["confidence"] <= 1.0
+        assert all(0.0 <= c["confidence"] <= 1.0 for c in result["chars"])
+        assert result["model"]["name"] == name
+    # The server's answer is the library's answer for the same image, read alone.
+    expected = runtime.Recognizer.load(tiny_onnx_model).read(png(60, 24))
+    got = alone.json()["results"][0]
+    assert got["text"] == expected.text
+    assert got["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
