@@ -123,7 +123,7 @@ function newCard(name, file) {
       img.replaceWith(Object.assign(document.createElement("span"), { className: "hint", textContent: "no preview" }));
     });
   } else {
-    img.remove();
+    node.classList.add("no-thumb");
   }
   const copy = node.querySelector(".copy");
   copy.addEventListener("click", () => copyText(node.querySelector(".text").textContent, copy));
@@ -161,7 +161,7 @@ function refuse(file, reason) {
 async function readFiles(fileList) {
   const files = Array.from(fileList);
   const accepted = [];
-  const names = state.limits.formats.join(", ");
+  const names = state.limits.formats.map((f) => (f === "WEBP" ? "WebP" : f)).join(", ");
   for (const file of files) {
     if (!ACCEPTED_TYPES.has(file.type) && !ACCEPTED_EXT.test(file.name || "")) {
       refuse(file, `“${file.name}” is not an image this server reads (${names}).`);

@@ -1,0 +1,276 @@
+"""A real uvicorn on 127.0.0.1: the Python client, the web page in headless Chromium
+(Playwright driving Debian's /usr/bin/chromium), and ``lineocr serve`` as a process that
+stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lineocr.serve import Settings, create_app
+from lineocr.serve.client import ClientError, OcrClient
+from tests.test_serve_api import StubRecognizer, counting_loader
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def line_png(path: Path, width: int = 40, height: int = 20) -> Path:
+    img = np.full((height, width), 255, np.uint8)
+    img[height // 4 : -height // 4, 3:-3] = 0
+    Image.fromarray(img).save(path)
+    return path
+
+
+class LiveServer:
+    def __init__(self, settings: Settings, loader: Any) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            create_app(settings, loader=loader), log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def stubs() -> tuple[StubRecognizer, StubRecognizer]:
+    return StubRecognizer("stub"), StubRecognizer("other")
+
+
+@pytest.fixture(scope="module")
+def live(stubs: tuple[StubRecognizer, StubRecognizer]) -> Iterator[LiveServer]:
+    load, _ = counting_loader(*stubs)
+    settings = Settings(models=("stub", "other"), max_images_per_request=3, batch_timeout_ms=2)
+    with LiveServer(settings, load) as server:
+        yield server
+
+
+# -- the Python client ------------------------------------------------------------------
+
+
+def test_client_reads_files(live: LiveServer, tmp_path: Path) -> None:
+    paths = [line_png(tmp_path / f"{w}.png", w, 20) for w in (30, 40, 50, 60)]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    client = OcrClient(live.url)
+    assert client.ready()
+    assert [m["name"] for m in client.models()["models"]] == ["stub", "other"]
+    results = client.read([*paths, notes, tmp_path / "missing.png"], model="other")
+    assert [r.get("text") for r in results[:4]] == ["30x20", "40x20", "50x20", "60x20"]
+    assert all(r["model"]["name"] == "other" for r in results[:4])
+    assert results[4]["error"]["status"] == 415 and results[4]["name"] == str(notes)
+    assert results[5]["error"]["code"] == "unreadable_file"
+    only_bad = client.read([notes])  # every image refused: still one result per path
+    assert not only_bad[0]["ok"] and only_bad[0]["error"]["code"] == "unsupported_format"
+    with pytest.raises(ClientError) as info:
+        client.read(paths[:1], model="nope")
+    assert info.value.status == 422 and info.value.code == "unknown_model"
+    with pytest.raises(ValueError):
+        client.read(paths[:1], colour="red")
+    assert not OcrClient("http://127.0.0.1:9", timeout=2).ready()  # nothing listens there
+
+
+# -- the web page in a real browser -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: run scripts/install-system-deps.sh")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def on_console(message: Any) -> None:
+        # Chromium logs every 4xx answer; refusals are part of the tests, scripts errors not.
+        if message.type == "error" and "responded with a status of 4" not in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    outside: list[str] = []
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith((live.url, "blob:", "data:")):
+            outside.append(request.url)
+
+    page.on("request", on_request)
+    page.goto(live.url + "/")
+    page.wait_for_selector("#server-status.ok")
+    yield page
+    context.close()
+    assert not outside, f"the page fetched from elsewhere: {outside}"
+    assert not errors, f"browser errors: {errors}"
+
+
+@pytest.mark.browser
+def test_page_uploads_images(page: Any, tmp_path: Path) -> None:
+    good = line_png(tmp_path / "line.png", 44, 22)
+    second = line_png(tmp_path / "second.png", 64, 16)
+    refused = tmp_path / "scan.pdf"
+    refused.write_bytes(b"%PDF-1.4\n")
+    assert page.locator("#model option").all_inner_texts() == ["stub (1.2.3)", "other (1.2.3)"]
+    page.set_input_files("#files", [str(good), str(second), str(refused)])
+    page.wait_for_selector(".result[data-state=done] >> nth=1")
+    done = page.locator(".result[data-state=done]")
+    texts = sorted(done.locator(".text").all_inner_texts())
+    assert texts == ["44x22", "64x16"]
+    card = page.locator(".result[data-state=done]", has_text="44x22")
+    spans = card.locator(".text .ch")
+    assert spans.count() == 5
+    assert spans.nth(0).get_attribute("class") == "ch c-high"  # 0.95
+    assert spans.nth(1).get_attribute("class") == "ch c-mid"  # 0.7
+    assert spans.nth(2).get_attribute("class") == "ch c-low"  # 0.3
+    assert "95%" in (spans.nth(0).get_attribute("title") or "")
+    assert "confidence 50.0%" in card.locator(".conf").inner_text()
+    bad = page.locator(".result[data-state=refused]")
+    assert bad.count() == 1
+    assert "Refused" in bad.inner_text() and "scan.pdf" in bad.inner_text()
+    shots = os.environ.get("LINEOCR_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "page-upload.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_page_server_refusal_is_shown(page: Any, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.png"  # the browser takes it; the server refuses it
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.set_input_files("#files", [str(fake)])
+    page.wait_for_selector(".result[data-state=refused]")
+    message = page.locator(".result[data-state=refused] .error").inner_text()
+    assert message.startswith("Refused: fake.png")
+
+
+@pytest.mark.browser
+def test_page_model_choice(
+    page: Any, tmp_path: Path, stubs: tuple[StubRecognizer, StubRecognizer]
+) -> None:
+    page.select_option("#model", "other")
+    before = len(stubs[1].calls)
+    page.set_input_files("#files", [str(line_png(tmp_path / "a.png", 30, 15))])
+    page.wait_for_selector(".result[data-state=done]")
+    assert "other" in page.locator(".result .conf").inner_text()
+    assert len(stubs[1].calls) > before
+
+
+@pytest.mark.browser
+def test_page_canvas_reads_drawing(page: Any, stubs: tuple[StubRecognizer, StubRecognizer]) -> None:
+    box = page.locator("#pad").bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 25):  # a zigzag stroke, like a handwritten "w"
+        page.mouse.move(x0 + i * 8, y0 + (40 if i % 6 < 3 else 0), steps=2)
+    page.mouse.up()
+    page.wait_for_selector("#draw-result[data-state=done]")
+    text = page.locator("#draw-result").inner_text()
+    width, height = (int(v) for v in text.split("x"))
+    # The page sends the ink's bounding box (plus a margin), not the whole canvas.
+    assert 0 < width < 720 and 0 < height < 200
+    assert page.locator("#draw-result .ch").count() == len(text)
+    shots = os.environ.get("LINEOCR_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "page-canvas.png"), full_page=True)
+    page.click("#clear")
+    assert "Your text appears here" in page.locator("#draw-result").inner_text()
+
+
+# -- `lineocr serve` as a process ---------------------------------------------------------
+
+
+def test_cli_serves_and_stops_on_sigterm(tiny_onnx_model: Path, tmp_path: Path) -> None:
+    pytest.importorskip("lineocr.runtime", reason="lineocr.runtime not available yet")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lineocr",
+        "serve",
+        "--port",
+        str(port),
+        "--models",
+        str(tiny_onnx_model),
+        "--models",
+        str(tmp_path / "absent.onnx"),
+        "--threads",
+        "1",
+        "--log-level",
+        "info",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        client = OcrClient(f"http://127.0.0.1:{port}", timeout=10)
+        deadline = time.monotonic() + 60
+        while not client.ready():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "server not ready in 60 s"
+            time.sleep(0.2)
+        buf = io.BytesIO()
+        Image.new("L", (80, 32), 255).save(buf, "PNG")
+        (result,) = client.read_bytes([("blank.png", buf.getvalue())])
+        assert result["ok"] and result["model"]["name"] == "tiny"
+        models = client.models()
+        assert [m["name"] for m in models["models"]] == ["tiny"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    # uvicorn finishes the shutdown, then re-raises SIGTERM so the exit status tells why.
+    assert proc.returncode in (0, -signal.SIGTERM), out
+    assert "Application shutdown complete" in out
+    assert "absent.onnx" in out  # the model that did not load is named in the log
+    assert "lineocr serve stopped" in out
+    assert "Traceback" not in out
