@@ -2,52 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
 from lineocr.cli import app, fail
 
+# Options left out keep the value of the environment (LINEOCR_SERVE_<SETTING>) or the default.
+T = TypeVar("T")
+Opt = Optional[T]  # noqa: UP045 - typer needs Optional (not `X | None`) on 3.10
+
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to accept others).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[Opt[str], typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    port: Annotated[Opt[int], typer.Option(help="TCP port (default: 8000).")] = None,
     models: Annotated[
-        Optional[list[str]],  # noqa: UP045 - typer needs Optional on 3.10
+        Opt[list[str]],
         typer.Option(
             "--models",
             "--model",
-            help="Bundled model names or .onnx paths, repeated or comma-separated (the first "
-            "is the default). Default: every bundled model.",
+            help="Bundled model names or .onnx paths, repeated or comma-separated; the first "
+            "is the default (default: every bundled model that is built).",
         ),
     ] = None,
-    max_batch: Annotated[int, typer.Option(help="Images per ONNX batch at most.")] = 32,
+    max_batch: Annotated[
+        Opt[int], typer.Option(help="Images per ONNX batch at most (default: 32).")
+    ] = None,
     batch_timeout_ms: Annotated[
-        float, typer.Option(help="How long a batch waits for more images.")
-    ] = 5.0,
+        Opt[float], typer.Option(help="How long a batch waits for more images (default: 5).")
+    ] = None,
     no_batching: Annotated[
         bool, typer.Option("--no-batching", help="Run each request alone (for comparison).")
     ] = False,
-    workers: Annotated[
-        int, typer.Option(help="Server processes (each loads the models once).")
-    ] = 1,
+    workers: Annotated[int, typer.Option(help="Server processes; each loads the models once.")] = 1,
     threads: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(help="ONNX Runtime threads per model (default: its own choice)."),
+        Opt[int], typer.Option(help="ONNX Runtime threads per model (default: its own choice).")
     ] = None,
-    max_images: Annotated[int, typer.Option(help="Images per request at most.")] = 16,
-    max_body_mb: Annotated[float, typer.Option(help="Request body limit in MB.")] = 10.0,
-    timeout: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 30.0,
+    max_images: Annotated[
+        Opt[int], typer.Option(help="Images per request at most (default: 16).")
+    ] = None,
+    max_body_mb: Annotated[
+        Opt[float], typer.Option(help="Request body limit in MB (default: 10).")
+    ] = None,
+    timeout: Annotated[
+        Opt[float], typer.Option(help="Per-request timeout, seconds (default: 30).")
+    ] = None,
     lexicon: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        Opt[list[str]],
         typer.Option(help="A named lexicon NAME=FILE (one word per line); repeatable."),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        Opt[str], typer.Option(help="debug, info, warning, error (default: info).")
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (/v1/ocr, /docs) and the web page (/) with the given models."""
+    """Serve the HTTP API (/v1/ocr, /docs) and the web page (/) with the given models.
+
+    Settings not given here come from LINEOCR_SERVE_<SETTING> environment variables
+    (LINEOCR_SERVE_MODELS=printed,digits, LINEOCR_SERVE_MAX_BATCH=16, ...; see
+    docs/serving.md), then from the safe defaults.
+    """
     try:
         import uvicorn
 
@@ -55,35 +69,45 @@ def serve(
         from lineocr.serve.settings import SETTINGS_ENV, Settings, SettingsError
     except ImportError as exc:
         raise fail(f"serving needs the serve extra: pip install 'lineocr[serve]' ({exc})") from None
-    lexicons = {}
-    for item in lexicon or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise fail(f"--lexicon {item!r}: expected NAME=FILE")
-        lexicons[name] = path
+    changes: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "threads": threads,
+        "max_batch": max_batch,
+        "batch_timeout_ms": batch_timeout_ms,
+        "max_images_per_request": max_images,
+        "request_timeout_s": timeout,
+        "log_level": log_level,
+    }
+    if models:
+        changes["models"] = tuple(
+            m.strip() for item in models for m in item.split(",") if m.strip()
+        )
+    if no_batching:
+        changes["batching"] = False
+    if max_body_mb is not None:
+        changes["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
+    if lexicon:
+        lexicons = {}
+        for item in lexicon:
+            name, sep, path = item.partition("=")
+            if not sep or not name.strip() or not path.strip():
+                raise fail(f"--lexicon {item!r}: expected NAME=FILE")
+            lexicons[name.strip()] = path.strip()
+        changes["lexicons"] = lexicons
+    if workers < 1:
+        raise fail("--workers must be at least 1")
     try:
-        settings = Settings(
-            host=host,
-            port=port,
-            models=tuple(m.strip() for item in models or () for m in item.split(",") if m.strip()),
-            threads=threads,
-            batching=not no_batching,
-            max_batch=max_batch,
-            batch_timeout_ms=batch_timeout_ms,
-            max_images_per_request=max_images,
-            max_body_bytes=int(max_body_mb * 1024 * 1024),
-            request_timeout_s=timeout,
-            lexicons=lexicons,
-            log_level=log_level,
+        base = Settings.from_env()
+        settings = Settings.from_mapping(
+            {**base.__dict__, **{k: v for k, v in changes.items() if v is not None}}
         )
         settings.lexicon_words()  # a bad lexicon file fails here, before the server starts
     except SettingsError as exc:
         raise fail(str(exc)) from None
-    if workers < 1:
-        raise fail("--workers must be at least 1")
-    configure_logging(log_level)
+    configure_logging(settings.log_level)
     if workers > 1:
-        # Worker processes import the app themselves; the settings travel as JSON.
+        # Worker processes build the app themselves; the settings travel as JSON.
         import os
 
         os.environ[SETTINGS_ENV] = settings.to_json()
@@ -93,7 +117,7 @@ def serve(
         workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
-        log_level=log_level,
+        log_level=settings.log_level,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
     )
