@@ -104,7 +104,7 @@ def fade(img: np.ndarray, rng: np.random.Generator, amount: float = 0.4) -> np.n
 
 
 def contrast(
-    img: np.ndarray, rng: np.random.Generator, ink: float = 0, paper: float = 255
+    img: np.ndarray, rng: np.random.Generator, ink: float = 30, paper: float = 220
 ) -> np.ndarray:
     """Map black to the ``ink`` level and white to the ``paper`` level."""
     lut = _u8(np.linspace(float(ink), float(paper), 256))

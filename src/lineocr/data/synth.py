@@ -302,6 +302,12 @@ class SynthSample:
     style: str
 
 
+def _is_word(word: str, script: str) -> bool:
+    if script == "arabic":
+        return all(c in ARABIC_LETTERS or c in HARAKAT or c == TATWEEL for c in word)
+    return any(c.isalpha() for c in word) and all(c.isalpha() or c in "'-." for c in word)
+
+
 class _TextMaker:
     """Texts for one config over one alphabet; word lists load lazily, once per process."""
 
@@ -323,7 +329,9 @@ class _TextMaker:
             path = self.config.wordlist if script == main_script and self.config.wordlist else None
             words = corpora.read_words(path or corpora.system_wordlist(script))
             if script == "latin":  # a quarter of wamerican is possessives; token() adds some
-                words = tuple(w for w in words if not w.endswith("'s"))
+                words = tuple(w for w in words if not w.endswith("'s") and _is_word(w, "latin"))
+            else:  # hunspell-ar also lists a few separators and file names
+                words = tuple(w for w in words if _is_word(w, "arabic"))
             lex = Lexicon.build(words, self.alphabet)
             if not lex:
                 raise SynthError(f"no word of the {script} word list fits the alphabet")
