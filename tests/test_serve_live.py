@@ -5,6 +5,7 @@ stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -111,6 +112,31 @@ def test_client_reads_files(live: LiveServer, tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         client.read(paths[:1], colour="red")
     assert not OcrClient("http://127.0.0.1:9", timeout=2).ready()  # nothing listens there
+
+
+def test_read_command_with_server(live: LiveServer, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lineocr.cli import app
+
+    good = line_png(tmp_path / "line.png", 52, 26)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["read", "--server", live.url, "--format", "jsonl", str(good), str(notes)]
+    )
+    assert result.exit_code == 1, result.output  # one input could not be read
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines[0]["path"] == str(good) and lines[0]["text"] == "52x26"
+    assert [c["char"] for c in lines[0]["chars"]] == list("52x26")
+    assert lines[1]["path"] == str(notes) and lines[1]["error"].startswith("not a supported")
+    other = runner.invoke(app, ["read", "--server", live.url, "--model", "other", str(good)])
+    assert other.exit_code == 0 and other.stdout.strip() == "52x26"
+    missing = runner.invoke(app, ["read", "--server", live.url, "--model", "nope", str(good)])
+    assert missing.exit_code == 2 and "no model 'nope'" in missing.output
+    down = runner.invoke(app, ["read", "--server", "http://127.0.0.1:9", str(good)])
+    assert down.exit_code == 2 and "cannot reach" in down.output
 
 
 # -- the web page in a real browser -----------------------------------------------------

@@ -155,6 +155,13 @@ def read(
             show_default=False,
         ),
     ] = None,
+    server: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Read on a lineocr server (e.g. http://127.0.0.1:8000) instead of here; "
+            "--model and --lexicon then name the server's models and lexicons."
+        ),
+    ] = None,
 ) -> None:
     """Read text lines from images. Exit status 1 if any input could not be read."""
     from lineocr.images import ImageError, load_image
@@ -169,6 +176,18 @@ def read(
         options["lexicon"] = str(lexicon)
     if pattern is not None:
         options["pattern"] = pattern
+    if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
+        from lineocr.serve.client import ClientError, read_on_server
+
+        writer, paths = _Writer(output_format), expand_inputs(inputs)
+        try:
+            read_on_server(server, paths, writer.result, writer.error, model=model, **options)
+        except ClientError as exc:
+            raise fail(str(exc)) from None
+        if writer.errors:
+            typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
+            raise typer.Exit(1)
+        return
     try:
         recognizer = Recognizer.load(model, threads=threads)
         recognizer.decoder(**options)  # bad options fail here, before any image is read

@@ -17,7 +17,8 @@ import mimetypes
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,72 @@ class OcrClient:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ClientError(f"cannot reach {self.url}: {reason}") from None
+
+
+@dataclass(frozen=True)
+class RemoteChar:
+    char: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class RemotePrediction:
+    """A server's answer for one image, shaped like :class:`lineocr.runtime.Prediction`."""
+
+    text: str
+    confidence: float
+    chars: tuple[RemoteChar, ...]
+    model: str = ""
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any]) -> RemotePrediction:
+        chars = tuple(RemoteChar(c["char"], float(c["confidence"])) for c in result["chars"])
+        model = (result.get("model") or {}).get("name", "")
+        return cls(result["text"], float(result["confidence"]), chars, model)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "chars": [{"char": c.char, "confidence": c.confidence} for c in self.chars],
+        }
+
+
+def read_on_server(
+    url: str,
+    paths: Sequence[str],
+    on_result: Callable[[str, RemotePrediction], None],
+    on_error: Callable[[str, str], None],
+    *,
+    model: str | None = None,
+    **options: Any,
+) -> None:
+    """``lineocr read --server URL``: read ``paths`` on a server, calling back per path in
+    order. ``model`` is a model loaded there; the bundled default name ("printed") falls
+    back to the server's default model when the server does not have it. ``lexicon`` names
+    one of the server's lexicons. Raises :class:`ClientError` when the server cannot be
+    used at all (unreachable, unknown model, bad options)."""
+    client = OcrClient(url)
+    info = client.models()
+    names = [m["name"] for m in info.get("models", [])]
+    if model is not None and model not in names:
+        from lineocr.zoo import DEFAULT_MODEL
+
+        if model != DEFAULT_MODEL:
+            raise ClientError(f"{url} has no model {model!r}; it has: {', '.join(names)}")
+        model = None
+    if options.get("lexicon") is not None:
+        options["lexicon"] = str(options["lexicon"])
+    sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
+    for path, result in zip(paths, client.read(paths, **sent), strict=True):
+        if result.get("ok"):
+            on_result(path, RemotePrediction.from_result(result))
+        else:
+            message = str((result.get("error") or {}).get("message", "not read"))
+            name = str(result.get("name", path))
+            for prefix in (f"{name}: ", f"{Path(name).name}: "):
+                message = message.removeprefix(prefix)
+            on_error(path, message)
 
 
 def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> tuple[bytes, str]:
