@@ -504,6 +504,37 @@ async def test_unexpected_errors_are_json_without_internals() -> None:
         assert "server log" in body["error"]["message"]
 
 
+async def test_client_disconnect_is_not_a_server_error(stub: StubRecognizer) -> None:
+    load, _ = counting_loader(stub)
+    app = create_app(Settings(models=("stub",)), loader=load)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}  # the client is gone before its body arrived
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/ocr",
+        "raw_path": b"/v1/ocr",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert b"client_disconnected" in sent[1]["body"]
+
+
 # -- models, readiness ------------------------------------------------------------------
 
 
@@ -755,3 +786,17 @@ async def test_real_model_end_to_end(
     got = alone.json()["results"][0]
     assert got["text"] == expected.text
     assert got["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
+
+
+def test_preprocess_override_shares_the_session(runtime: Any, tiny_onnx_model: Path) -> None:
+    from lineocr.serve.models import LoadedModel
+
+    rec = runtime.Recognizer.load(tiny_onnx_model, threads=1)
+    model = LoadedModel("tiny", rec)
+    variant = model.with_ops(("crop", "otsu"))
+    assert variant.spec.ops == ("crop", "otsu")
+    assert rec.spec.ops != ("crop", "otsu")  # the model's own spec is untouched
+    assert variant.spec.height == rec.spec.height
+    assert model.with_ops(("crop", "otsu")) is variant  # cached
+    assert model.with_ops(None) is rec
+    assert isinstance(variant.read(png(60, 24)).text, str)

@@ -303,7 +303,10 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
     if good:  # options the decoder refuses fail the whole request, before any batching
         kwargs = model.decode_options(options, state.lexicons)
-        async with state.compile_slot:
+        if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
+            async with state.compile_slot:
+                await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+        elif kwargs:
             await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
     outcomes: dict[int, Outcome] = {}
     if good:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from lineocr.images import ImageError
 
@@ -87,6 +88,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(422, "invalid_request", validation_message(exc.errors())),
             status_code=422,
+        )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client left mid-upload: nobody reads this answer, and it is not a server fault.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body(400, "client_disconnected", "client disconnected"), status_code=400
         )
 
     @app.exception_handler(Exception)
