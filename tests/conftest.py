@@ -13,19 +13,38 @@ TINY_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz -"
 
 def make_tiny_model(alphabet: str = TINY_ALPHABET, *, seed: int = 0, name: str = "tiny"):
     """An untrained ``CRNN(preset="tiny")`` (height 32) and its ``ModelMeta``, deterministic
-    for a seed. Its outputs are arbitrary but fixed: enough for parity, formats and plumbing."""
+    for a seed. Its text is meaningless but depends on the image (see below): enough for
+    parity, formats and plumbing, and for telling inputs apart."""
     import torch
 
     from lineocr.charset import Charset
     from lineocr.config import Config, ModelConfig
+    from lineocr.export import sample_lines
     from lineocr.models.crnn import CRNN
-    from lineocr.preprocess import PreprocessSpec
+    from lineocr.preprocess import PreprocessSpec, collate, prepare
     from lineocr.train.checkpoint import ModelMeta
 
     torch.manual_seed(seed)
     charset = Charset.from_string(alphabet)
-    config = Config(model=ModelConfig(preset="tiny"), preprocess=PreprocessSpec(height=32))
-    model = CRNN(num_classes=charset.num_classes, height=32, preset="tiny").eval()
+    spec = PreprocessSpec(height=32)
+    config = Config(model=ModelConfig(preset="tiny"), preprocess=spec)
+    model = CRNN(num_classes=charset.num_classes, height=32, preset="tiny")
+    # Freshly initialised, the network gives the same text for every image (the signal
+    # fades through the convolutions). BatchNorm statistics taken from a few synthetic
+    # lines and doubled weights after the CNN make the output depend on the input.
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None  # a plain average over the calibration batch
+            module.reset_running_stats()
+    lines = [prepare(img, spec) for img in sample_lines(spec, [64, 100, 160, 220] * 4, seed=11)]
+    with torch.no_grad():
+        model.train()(torch.from_numpy(collate(lines, spec)[0]))
+        for param_name, param in model.named_parameters():
+            if param_name.split(".")[-1].startswith("weight") and not param_name.startswith(
+                "backbone"
+            ):
+                param.mul_(2.0)
+    model.eval()
     meta = ModelMeta(
         charset=charset,
         config=config,

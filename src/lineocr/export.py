@@ -293,6 +293,7 @@ def _trace(model: nn.Module, height: int, path: Path, opset: int) -> None:
         # its LSTM batch-size warning concerns a passed-in initial state, which CRNN lacks
         # (check_parity runs other batch sizes to prove it).
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the LSTM's size checks
         warnings.filterwarnings("ignore", message=".*batch_size other than 1.*")
         torch.onnx.export(
             model,

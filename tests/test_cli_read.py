@@ -1,0 +1,195 @@
+"""`lineocr read`, `lineocr export` and `lineocr models` through typer's CliRunner: formats,
+inputs (files, directories, stdin), bad inputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from lineocr import zoo
+from lineocr.cli import app
+from lineocr.export import sample_lines
+from lineocr.runtime import Recognizer
+from lineocr.train.checkpoint import save_checkpoint
+from tests.conftest import make_tiny_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> dict[str, Path]:
+    """Three line images: two in a folder (one nested), one beside it."""
+    _, meta = tiny_model
+    root = tmp_path_factory.mktemp("lines")
+    (root / "dir" / "sub").mkdir(parents=True)
+    paths = {
+        "a": root / "dir" / "a.png",
+        "b": root / "dir" / "sub" / "b.jpg",
+        "c": root / "c.png",
+    }
+    for (_, path), img in zip(
+        paths.items(), sample_lines(meta.preprocess, [90, 200, 140]), strict=True
+    ):
+        Image.fromarray(img).save(path)
+    (root / "dir" / "notes.txt").write_text("not an image input", encoding="utf-8")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def expected(tiny_onnx_model: Path, images: dict[str, Path]) -> dict[str, str]:
+    rec = Recognizer.load(tiny_onnx_model)
+    texts = {key: rec.read(path).text for key, path in images.items()}
+    assert len(set(texts.values())) > 1  # or the tests could not tell the inputs apart
+    return texts
+
+
+def invoke(*args: str, stdin: str | None = None):
+    """Run the CLI. ``read`` runs one line per batch unless told otherwise, so each text is
+    exactly what ``Recognizer.read`` gives for that image alone (a BiLSTM sees the padding of
+    a batch of mixed widths; batching itself is tested in test_runtime)."""
+    argv = [str(a) for a in args]
+    if argv[0] == "read" and "--batch-size" not in argv:
+        argv[1:1] = ["--batch-size", "1"]
+    return runner.invoke(app, argv, input=stdin)
+
+
+def test_text_format_one_line_per_input(tiny_onnx_model, images, expected) -> None:
+    result = invoke("read", "-m", tiny_onnx_model, images["c"], images["a"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [expected["c"], expected["a"]]
+
+
+def test_jsonl_directory_is_searched_recursively(tiny_onnx_model, images, expected) -> None:
+    result = invoke("read", "-m", tiny_onnx_model, "--format", "jsonl", images["a"].parent)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(images["a"]), str(images["b"])]
+    assert [r["text"] for r in records] == [expected["a"], expected["b"]]
+    for r in records:
+        assert set(r) == {"path", "text", "confidence", "chars"}
+        assert 0.0 <= r["confidence"] <= 1.0
+        assert "".join(c["char"] for c in r["chars"]) == r["text"]
+
+
+def test_tsv_and_paths_on_stdin(tiny_onnx_model, images, expected) -> None:
+    listing = f"{images['b']}\n\n{images['c']}\n"
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "tsv", "-", stdin=listing)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [(r[0], r[1]) for r in rows] == [
+        (str(images["b"]), expected["b"]),
+        (str(images["c"]), expected["c"]),
+    ]
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+
+
+def test_corrupt_and_missing_inputs_are_reported_others_read(
+    tiny_onnx_model, images, expected, tmp_path: Path
+) -> None:
+    bad = tmp_path / "corrupt.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    missing = tmp_path / "missing.png"
+    args = ["read", "-m", tiny_onnx_model, images["a"], bad, missing, images["c"]]
+    result = invoke(*args, "--format", "jsonl")
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [
+        str(images["a"]),
+        str(bad),
+        str(missing),
+        str(images["c"]),
+    ]
+    assert records[0]["text"] == expected["a"] and records[3]["text"] == expected["c"]
+    assert set(records[1]) == {"path", "error"} and set(records[2]) == {"path", "error"}
+    assert "no such file" in records[2]["error"]
+    assert "2 of 4 inputs could not be read" in result.stderr
+
+    result = invoke(*args)  # text: errors on stderr, results on stdout
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [expected["a"], expected["c"]]
+    assert f"error: {bad}:" in result.stderr and f"error: {missing}:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_pattern_and_decoder_options(tiny_onnx_model, images) -> None:
+    result = invoke("read", "-m", tiny_onnx_model, "--pattern", "digits", images["b"], images["c"])
+    assert result.exit_code == 0, result.output
+    assert all(line.isdigit() or line == "" for line in result.stdout.splitlines())
+    result = invoke(
+        "read", "-m", tiny_onnx_model, "--decoder", "beam", "--batch-size", "1", images["a"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_lexicon_file(tiny_onnx_model, images, tmp_path: Path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("abc\nkey\n", encoding="utf-8")
+    result = invoke("read", "-m", tiny_onnx_model, "--lexicon", words, "-f", "jsonl", images["a"])
+    assert result.exit_code == 0, result.output
+    text = json.loads(result.stdout)["text"]
+    assert all(
+        w in {"abc", "key"} for w in "".join(c if c.isalpha() else " " for c in text).split()
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pattern", "("], "bad pattern"),
+        (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--threads", "0"], "--threads"),
+        (["-m", "no-such-model"], "no bundled model"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(tiny_onnx_model, images, args, message) -> None:
+    result = invoke("read", "-m", tiny_onnx_model, *args, images["a"])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_empty_stdin_and_empty_directory(tiny_onnx_model, tmp_path: Path) -> None:
+    result = invoke("read", "-m", tiny_onnx_model, "-", stdin="")
+    assert result.exit_code == 2 and "no inputs" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", tmp_path / "empty")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"] == "no images in this directory"
+
+
+def test_export_command(tmp_path: Path) -> None:
+    model, meta = make_tiny_model(seed=4)
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    out = tmp_path / "model.onnx"
+    result = invoke("export", tmp_path / "run", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "parity" in result.stdout
+    assert Recognizer.load(out).charset == meta.charset
+    result = invoke("export", tmp_path / "nothing-here", "-o", tmp_path / "x.onnx")
+    assert result.exit_code == 2 and "no such checkpoint" in result.stderr
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_models_command_copes_with_unbuilt_models(
+    tmp_path: Path, monkeypatch, tiny_onnx_model: Path
+) -> None:
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
+    result = invoke("models")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("not built") == 4
+    shutil.copy(tiny_onnx_model, tmp_path / "captcha.onnx")
+    result = invoke("models")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("not built") == 3
+    assert "captcha:" in result.stdout and "charset: 38 characters" in result.stdout
+    listing = json.loads(invoke("models", "--json").stdout)
+    assert [m["built"] for m in listing] == [False, False, True, False]
+    assert listing[2]["card"]["name"] == "tiny"
+    result = invoke("read", "-m", "printed", tmp_path / "captcha.onnx")
+    assert result.exit_code == 2 and "not built yet" in result.stderr

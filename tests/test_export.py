@@ -1,0 +1,121 @@
+"""ONNX export: parity with PyTorch at other batch sizes and widths, the model card in the
+metadata, failures leave no file, int8 quantisation, export from a checkpoint directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from lineocr.export import (
+    INPUT_NAME,
+    METADATA_KEY,
+    OUTPUT_NAME,
+    PARITY_ATOL,
+    ExportError,
+    export_onnx,
+    quantize_onnx,
+    read_metadata,
+)
+from lineocr.models.crnn import TIME_STRIDE
+from lineocr.train.checkpoint import save_checkpoint
+from tests.conftest import make_tiny_model
+
+
+def _torch_logits(model: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model(torch.from_numpy(batch)).numpy()
+
+
+@pytest.mark.parametrize(("n", "width"), [(1, 36), (3, 200), (7, 88), (2, 64)])
+def test_onnx_matches_pytorch_at_any_batch_size_and_width(
+    tiny_model, tiny_onnx_model: Path, n: int, width: int
+) -> None:
+    model, _ = tiny_model
+    session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
+    batch = np.random.default_rng(n).random((n, 1, 32, width), dtype=np.float32)
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    expected = _torch_logits(model, batch)
+    assert got.shape == (n, width // TIME_STRIDE, model.num_classes)
+    assert np.abs(got - expected).max() <= PARITY_ATOL
+
+
+def test_graph_has_named_dynamic_input_and_output(tiny_onnx_model: Path) -> None:
+    session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert inp.name == "input" and inp.type == "tensor(float)"
+    assert isinstance(inp.shape[0], str) and inp.shape[1:3] == [1, 32]
+    assert isinstance(inp.shape[3], str)
+    assert out.name == "logits" and isinstance(out.shape[0], str) and isinstance(out.shape[1], str)
+
+
+def test_metadata_round_trip(tiny_model, tiny_onnx_model: Path) -> None:
+    _, meta = tiny_model
+    card = read_metadata(tiny_onnx_model)
+    expected = json.loads(json.dumps(meta.to_dict()))
+    assert {k: card[k] for k in expected} == expected
+    assert card["onnx"]["input"] == "input" and card["onnx"]["output"] == "logits"
+    assert card["onnx"]["quantization"] == "none"
+    assert card["onnx"]["time_stride"] == TIME_STRIDE
+    parity = card["onnx"]["parity"]
+    assert parity["max_abs_diff"] <= PARITY_ATOL and parity["text_agreement"] == 1.0
+    assert sorted({b[0] for b in parity["batches"]}) == [1, 4]  # not the traced batch of 2
+    props = {p.key: p.value for p in onnx.load(str(tiny_onnx_model)).metadata_props}
+    assert json.loads(props[METADATA_KEY]) == card
+    assert props["charset"] == "".join(meta.charset.chars)
+    assert props["height"] == "32" and props["name"] == "tiny"
+
+
+def test_parity_failure_raises_and_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    from lineocr import export
+
+    model, meta = make_tiny_model()
+    other, _ = make_tiny_model(seed=1)
+    real_trace = export._trace
+    # Trace a different network than the one checked: the ONNX file disagrees with PyTorch.
+    monkeypatch.setattr(export, "_trace", lambda m, h, p, o: real_trace(other, h, p, o))
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(ExportError, match="parity check failed"):
+        export_onnx((model, meta), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_from_a_checkpoint_directory_and_int8(tmp_path: Path, tiny_onnx_model: Path) -> None:
+    model, meta = make_tiny_model(seed=2)
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    int8 = export_onnx(tmp_path / "run", tmp_path / "int8.onnx", quantize="int8")
+    card = read_metadata(int8)
+    assert card["onnx"]["quantization"] == "int8"
+    assert 0.0 <= card["onnx"]["int8_agreement"]["text_agreement"] <= 1.0
+    assert int8.stat().st_size < 0.8 * tiny_onnx_model.stat().st_size  # same architecture
+    batch = np.random.default_rng(0).random((3, 1, 32, 120), dtype=np.float32)
+    session = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    expected = _torch_logits(model, batch)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 0.5  # lossy, but the same network
+    with pytest.raises(ExportError, match="quantize"):
+        export_onnx((model, meta), tmp_path / "x.onnx", quantize="int4")  # type: ignore[arg-type]
+
+
+def test_quantize_an_exported_file_keeps_its_card(tmp_path: Path, tiny_onnx_model: Path) -> None:
+    out = quantize_onnx(tiny_onnx_model, tmp_path / "int8.onnx")
+    card = read_metadata(out)
+    assert card["onnx"]["quantization"] == "int8" and "parity" not in card["onnx"]
+    assert card["charset"] == read_metadata(tiny_onnx_model)["charset"]
+    assert [p.name for p in tmp_path.iterdir()] == ["int8.onnx"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_read_metadata_rejects_a_foreign_onnx_file(tmp_path: Path) -> None:
+    path = tmp_path / "plain.onnx"
+    torch.onnx.export(
+        torch.nn.Linear(2, 2), (torch.zeros(1, 2),), str(path), dynamo=False, opset_version=17
+    )
+    with pytest.raises(ExportError, match="not a lineocr model"):
+        read_metadata(path)

@@ -1,0 +1,197 @@
+"""The torch-free runtime: loading, batching by width, agreement with PyTorch, predictions
+in logical order with confidences, errors; and the bundled-model registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lineocr import zoo
+from lineocr.decode import greedy_batch, log_softmax
+from lineocr.export import export_onnx, sample_lines
+from lineocr.images import ImageError
+from lineocr.models.crnn import output_lengths
+from lineocr.preprocess import collate, prepare
+from lineocr.runtime import (
+    CharConfidence,
+    DecodeError,
+    ModelError,
+    ModelNotFoundError,
+    Prediction,
+    Recognizer,
+    logical_order,
+)
+from lineocr.train.checkpoint import save_checkpoint
+from tests.conftest import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_onnx_model: Path) -> Recognizer:
+    return Recognizer.load(tiny_onnx_model, threads=1)
+
+
+def test_runtime_imports_no_torch() -> None:
+    code = (
+        "import sys, lineocr, lineocr.runtime, lineocr.zoo, lineocr.decode\n"
+        "from lineocr import Recognizer\n"
+        "from lineocr.cli import app\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", "torch imported on the inference path"
+
+
+def test_load_reads_the_model_card(recognizer: Recognizer, tiny_model) -> None:
+    _, meta = tiny_model
+    assert recognizer.name == "tiny"
+    assert len(recognizer.version) == 12
+    assert recognizer.charset == meta.charset
+    assert recognizer.spec == meta.preprocess
+    assert recognizer.metadata["charset"] == meta.charset.to_dict()
+    assert recognizer.metadata["onnx"]["output"] == "logits"
+
+
+def test_results_match_pytorch_end_to_end(recognizer: Recognizer, tiny_model) -> None:
+    """Same preprocessing, lengths and decoding as the PyTorch model: same text."""
+    model, meta = tiny_model
+    images = sample_lines(meta.preprocess, [40, 300, 90, 500, 64, 64], seed=7)
+    predictions = recognizer.read_batch(images, batch_size=6)
+    lines = [prepare(img, meta.preprocess) for img in images]
+    order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])  # one batch, any order
+    batch, widths = collate([lines[i] for i in order], meta.preprocess)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(batch)).numpy()
+    lengths = output_lengths(torch.from_numpy(widths)).numpy()
+    decoded = greedy_batch(log_softmax(logits.astype(np.float64)), lengths)
+    for i, d in zip(order, decoded, strict=True):
+        assert predictions[i].text == meta.charset.decode(d.indices)
+        assert predictions[i].confidence == pytest.approx(d.confidence, rel=1e-3, abs=1e-12)
+
+
+def test_read_batch_restores_input_order(recognizer: Recognizer) -> None:
+    images = sample_lines(recognizer.spec, [300, 40, 120, 800, 64, 200, 50], seed=3)
+    forward = recognizer.read_batch(images, batch_size=3)
+    backward = recognizer.read_batch(images[::-1], batch_size=3)
+    assert [p.text for p in forward] == [p.text for p in backward[::-1]]
+    # Lines of one width need no padding: batched and one-at-a-time agree exactly.
+    same = sample_lines(recognizer.spec, [160] * 5, seed=4)
+    batched = recognizer.read_batch(same, batch_size=4)
+    single = [recognizer.read(img) for img in same]
+    assert [p.text for p in batched] == [p.text for p in single]
+    assert recognizer.read_batch([]) == []
+
+
+def test_every_image_source_kind(recognizer: Recognizer, tmp_path: Path) -> None:
+    img = sample_lines(recognizer.spec, [150], seed=5)[0]
+    path = tmp_path / "line.png"
+    Image.fromarray(img).save(path)
+    expected = recognizer.read(img).text
+    for source in (path, str(path), path.read_bytes(), Image.open(path), np.stack([img] * 3, -1)):
+        assert recognizer.read(source).text == expected
+
+
+def test_prediction_shape_and_confidences(recognizer: Recognizer) -> None:
+    images = sample_lines(recognizer.spec, [60, 250, 400], seed=6)
+    for options in ({}, {"decoder": "beam"}, {"pattern": "digits"}, {"lexicon": ["abc", "de"]}):
+        for p in recognizer.read_batch(images, **options):
+            assert isinstance(p, Prediction)
+            assert 0.0 <= p.confidence <= 1.0
+            assert "".join(c.char for c in p.chars) == p.text
+            assert all(isinstance(c, CharConfidence) and 0 <= c.confidence <= 1 for c in p.chars)
+            d = p.to_dict()
+            assert set(d) == {"text", "confidence", "chars"}
+            assert json.loads(json.dumps(d)) == d
+            if "pattern" in options and p.text:
+                assert p.text.isdigit()
+
+
+def test_bad_inputs_and_options(recognizer: Recognizer, tmp_path: Path) -> None:
+    good = sample_lines(recognizer.spec, [100], seed=1)[0]
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageError, match=r"bad\.png"):
+        recognizer.read_batch([good, bad])
+    with pytest.raises(DecodeError, match="unknown decode option"):
+        recognizer.read(good, decodr="beam")
+    with pytest.raises(DecodeError, match="bad pattern"):
+        recognizer.read(good, pattern="(")
+    with pytest.raises(ValueError, match="batch_size"):
+        recognizer.read_batch([good], batch_size=0)
+
+
+def test_threads_and_errors_on_load(tiny_onnx_model: Path, tmp_path: Path) -> None:
+    assert Recognizer.load(tiny_onnx_model, threads=2).threads == 2
+    with pytest.raises(ValueError, match="threads"):
+        Recognizer.load(tiny_onnx_model, threads=0)
+    with pytest.raises(ModelNotFoundError, match="printed, arabic-digits") as info:
+        Recognizer.load("no-such-model")
+    assert isinstance(info.value, LookupError)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelError, match="not a usable ONNX model"):
+        Recognizer.load(junk)
+
+
+def test_temperature_from_the_card_is_applied(tmp_path: Path, recognizer: Recognizer) -> None:
+    model, meta = make_tiny_model()
+    meta.calibration = {"temperature": 2.0}
+    hot = Recognizer.load(export_onnx((model, meta), tmp_path / "t2.onnx"))
+    images = sample_lines(meta.preprocess, [80, 120], seed=8)
+    for a, b in zip(recognizer.read_batch(images), hot.read_batch(images), strict=True):
+        assert a.text == b.text  # argmax is unchanged by a temperature
+        # Softer probabilities: the best path and each character are less certain.
+        assert b.confidence < a.confidence
+        for ca, cb in zip(a.chars, b.chars, strict=True):
+            assert cb.confidence < ca.confidence
+
+
+def test_load_a_training_run_directory(tmp_path: Path) -> None:
+    model, meta = make_tiny_model(seed=3)
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    rec = Recognizer.load(tmp_path / "run")
+    assert rec.name == "run" and rec.charset == meta.charset
+    assert isinstance(rec.read(sample_lines(meta.preprocess, [90])[0]).text, str)
+    with pytest.raises(ModelNotFoundError):
+        Recognizer.load(tmp_path)  # a directory without a checkpoint
+
+
+def test_logical_order_moves_confidences_with_characters() -> None:
+    assert logical_order("abc", "abc") == [0, 1, 2]
+    visual = "123 مقر"  # "رقم 123" as drawn
+    order = logical_order(visual, "رقم 123")
+    assert "".join(visual[k] for k in order) == "رقم 123"
+    assert sorted(order) == list(range(len(visual)))
+
+
+# -- the bundled-model registry --------------------------------------------------------------
+
+
+def test_zoo_lists_unbuilt_models(tmp_path: Path, monkeypatch, tiny_onnx_model: Path) -> None:
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
+    shutil.copy(tiny_onnx_model, tmp_path / "captcha.onnx")
+    (tmp_path / "arabic-digits.onnx").write_bytes(b"broken")
+    infos = {info.name: info for info in zoo.list_models()}
+    assert list(infos) == ["printed", "arabic-digits", "captcha", "handwritten-digits"]
+    assert not infos["printed"].built and infos["printed"].card is None
+    assert infos["captcha"].built and infos["captcha"].card["name"] == "tiny"
+    assert infos["arabic-digits"].built and infos["arabic-digits"].error
+    assert zoo.model_path("captcha") == tmp_path / "captcha.onnx"
+    with pytest.raises(ModelNotFoundError, match="not built yet"):
+        zoo.model_path("printed")
+    with pytest.raises(ModelNotFoundError, match="no bundled model named"):
+        zoo.model_path("nope")
+    rec = Recognizer.load("captcha")
+    assert rec.name == "captcha"
+    with pytest.raises(ModelNotFoundError, match="not built yet"):
+        Recognizer.load()
