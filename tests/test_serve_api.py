@@ -639,6 +639,21 @@ async def test_batching_off_runs_each_request_alone() -> None:
     assert two.json()["results"][1]["timings"]["batch_size"] == 2
 
 
+async def test_full_queue_answers_503() -> None:
+    slow = StubRecognizer(delay=0.3)
+    load, _ = counting_loader(slow)
+    settings = Settings(models=("stub",), max_batch=1, max_queue=2, batch_timeout_ms=0)
+    async with serving(settings, load) as c:
+        responses = await asyncio.gather(
+            *(c.post("/v1/ocr", files=files(("a.png", png()))) for _ in range(8))
+        )
+    codes = sorted(r.status_code for r in responses)
+    assert 200 in codes and 503 in codes and set(codes) == {200, 503}
+    refused = next(r for r in responses if r.status_code == 503)
+    assert_error(refused, 503, "overloaded")
+    assert refused.headers["retry-after"] == "1"
+
+
 async def test_shutdown_drains_in_flight_requests() -> None:
     slow = StubRecognizer(delay=0.05)
     load, _ = counting_loader(slow)
@@ -709,6 +724,13 @@ def test_settings() -> None:
     assert s.models == ("printed", "digits") and s.max_batch == 8 and not s.batching
     assert s.batch_timeout_ms == 2.5 and s.threads == 2 and s.lexicons == {"cities": "/tmp/c.txt"}
     assert Settings.from_env({"LINEOCR_SERVE_SETTINGS": s.to_json()}) == s
+    # The JSON is complete: single variables do not override it (the CLI already merged them).
+    assert (
+        Settings.from_env(
+            {"LINEOCR_SERVE_SETTINGS": s.to_json(), "LINEOCR_SERVE_MAX_BATCH": "2"}
+        ).max_batch
+        == 8
+    )
     with pytest.raises(SettingsError):
         Settings.from_env({"LINEOCR_SERVE_MAX_BATCH": "many"})
     with pytest.raises(SettingsError):
@@ -800,3 +822,49 @@ def test_preprocess_override_shares_the_session(runtime: Any, tiny_onnx_model: P
     assert model.with_ops(("crop", "otsu")) is variant  # cached
     assert model.with_ops(None) is rec
     assert isinstance(variant.read(png(60, 24)).text, str)
+
+
+def test_serve_command_merges_environment_and_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import lineocr.serve.app as serve_app
+    from lineocr.cli import app
+
+    captured: dict[str, Any] = {}
+    monkeypatch.setattr(serve_app, "create_app", lambda s: captured.setdefault("settings", s))
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: captured.update(run=kw))
+    words = tmp_path / "w.txt"
+    words.write_text("alpha\n")
+    monkeypatch.setenv("LINEOCR_SERVE_MAX_BATCH", "8")
+    monkeypatch.setenv("LINEOCR_SERVE_PORT", "9001")
+    result = CliRunner().invoke(
+        app,
+        [
+            "serve",
+            "--models",
+            "a.onnx,b",
+            "--models",
+            "c",
+            "--port",
+            "9100",
+            "--no-batching",
+            "--max-body-mb",
+            "1",
+            "--lexicon",
+            f"w={words}",
+            "--timeout",
+            "5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    s = captured["settings"]
+    assert s.models == ("a.onnx", "b", "c") and s.max_batch == 8 and not s.batching
+    assert s.port == 9100 and s.host == "127.0.0.1"  # the option wins over the environment
+    assert s.max_body_bytes == 1024 * 1024 and s.request_timeout_s == 5.0
+    assert s.lexicons == {"w": str(words)}
+    assert captured["run"]["port"] == 9100 and captured["run"]["timeout_graceful_shutdown"] == 30
+    bad = CliRunner().invoke(app, ["serve", "--lexicon", "nofile"])
+    assert bad.exit_code == 2 and "NAME=FILE" in bad.output

@@ -93,16 +93,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``LINEOCR_SERVE_SETTINGS`` (JSON), then ``LINEOCR_SERVE_<NAME>``
-        variables, e.g. ``LINEOCR_SERVE_MODELS=printed,digits``, ``LINEOCR_SERVE_MAX_BATCH=16``,
-        ``LINEOCR_SERVE_LEXICONS=cities=/data/cities.txt``."""
+        """Settings from ``LINEOCR_SERVE_<NAME>`` variables over the defaults, e.g.
+        ``LINEOCR_SERVE_MODELS=printed,digits``, ``LINEOCR_SERVE_MAX_BATCH=16``,
+        ``LINEOCR_SERVE_LEXICONS=cities=/data/cities.txt``; or, when it is set, from
+        ``LINEOCR_SERVE_SETTINGS`` alone (the complete settings as JSON, which
+        ``lineocr serve --workers`` hands to its worker processes)."""
         env = os.environ if environ is None else environ
-        settings = cls()
         if env.get(SETTINGS_ENV):
             try:
-                settings = cls.from_mapping(json.loads(env[SETTINGS_ENV]))
+                return cls.from_mapping(json.loads(env[SETTINGS_ENV]))
             except (json.JSONDecodeError, TypeError) as exc:
                 raise SettingsError(f"{SETTINGS_ENV}: {exc}") from None
+        settings = cls()
         changes: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(ENV_PREFIX + f.name.upper())
