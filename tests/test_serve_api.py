@@ -83,6 +83,8 @@ class StubRecognizer:
             time.sleep(self.delay)
         if self.crash:
             raise RuntimeError("secret internal detail /home/x/model.onnx")
+        if any(img.shape[1] == 13 for img in images):  # one image that breaks its batch
+            raise ValueError("cannot read a line 13 pixels wide")
         if options.get("pattern") == "fails-late":  # an option refused while decoding
             raise ValueError("this pattern cannot be used")
         out = []
@@ -604,6 +606,25 @@ async def test_concurrent_requests_share_batches() -> None:
     assert sum(sizes) == 16 and max(sizes) > 1 and max(sizes) <= 8
     reported = [r.json()["results"][0]["timings"]["batch_size"] for r in responses]
     assert max(reported) == max(sizes)
+
+
+async def test_a_failing_image_costs_only_its_own_result() -> None:
+    slow = StubRecognizer(delay=0.03)
+    load, _ = counting_loader(slow)
+    async with serving(Settings(models=("stub",), max_batch=8, batch_timeout_ms=30), load) as c:
+        widths = [20, 13, 30, 40]
+        responses = await asyncio.gather(
+            *(c.post("/v1/ocr", files=files(("a.png", png(w, 10)))) for w in widths)
+        )
+    assert [r.status_code for r in responses] == [200, 422, 200, 200]
+    assert [r.json()["results"][0].get("text") for r in responses] == [
+        "20x10",
+        None,
+        "30x10",
+        "40x10",
+    ]
+    assert "13 pixels wide" in responses[1].json()["error"]["message"]
+    assert max(call["n"] for call in slow.calls) > 1  # they did share a batch first
 
 
 async def test_different_options_do_not_share_a_batch() -> None:

@@ -233,16 +233,14 @@ def _fail(jobs: list[Job], exc: BaseException) -> None:
 
 
 def _run_isolated(run: Runner, images: list[np.ndarray]) -> list[Any]:
-    """Run the group. A ``ValueError`` is a bad option (a pattern the decoder rejects), shared
-    by the whole group; after any other failure each image runs alone, so that one image
-    that breaks something costs only its own result."""
+    """Run the group; if it fails, run each image alone, so that an image that breaks
+    something (the group may hold several requests' images) costs only its own result.
+    Options are checked before images are queued, so a failing group is rare."""
     try:
         results = list(run(images))
         if len(results) != len(images):
             raise RuntimeError(f"runner returned {len(results)} results for {len(images)} images")
         return results
-    except ValueError as exc:
-        return [exc] * len(images)
     except Exception as exc:
         if len(images) == 1:
             return [exc]
