@@ -297,17 +297,18 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     model = state.models.get(options.model)
     options = ReadOptions(**{**options.__dict__, "model": model.name})
 
+    # Options the decoder refuses fail the whole request, before any image is decoded.
+    kwargs = model.decode_options(options, state.lexicons)
+    if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
+        async with state.compile_slot:
+            await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+    elif kwargs:
+        await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+
     decode_started = time.perf_counter()
     decoded = await asyncio.to_thread(_decode_all, uploads, settings)
     decode_ms = (time.perf_counter() - decode_started) * 1000.0 / max(1, len(uploads))
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
-    if good:  # options the decoder refuses fail the whole request, before any batching
-        kwargs = model.decode_options(options, state.lexicons)
-        if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
-            async with state.compile_slot:
-                await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
-        elif kwargs:
-            await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
     outcomes: dict[int, Outcome] = {}
     if good:
         run = model.runner(options, state.lexicons)
