@@ -312,13 +312,24 @@ def _trace(model: nn.Module, height: int, path: Path, opset: int) -> None:
 
 
 def _quantize_int8(src: Path, dst: Path) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Weights of the LSTM and the linear layers to int8; convolutions stay fp32 (dynamic
-    # ConvInteger is slower than fp32 Conv on ONNX Runtime's CPU kernels).
-    quantize_dynamic(
-        str(src),
-        str(dst),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul", "Gemm", "LSTM"],
-    )
+    def not_preprocess_advice(record: logging.LogRecord) -> bool:
+        # Shape-inference pre-processing matters for static quantisation, not this.
+        return "pre-processing before quantization" not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(not_preprocess_advice)
+    try:
+        # Weights of the LSTM and the linear layers to int8; convolutions stay fp32 (dynamic
+        # ConvInteger is slower than fp32 Conv on ONNX Runtime's CPU kernels).
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm", "LSTM"],
+        )
+    finally:
+        root.removeFilter(not_preprocess_advice)

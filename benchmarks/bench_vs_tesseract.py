@@ -1,0 +1,602 @@
+"""lineocr's bundled models side by side with Tesseract 5, on freshly generated lines.
+
+Per task (printed Latin, printed Arabic, Arabic-Indic digit strings sharp and blurred,
+CAPTCHAs) the script renders lines with lineocr's synthetic generator in the held-out
+``val`` font families and text stream, with a seed no training run uses, then measures for
+both systems: CER, exact match, lines per second and peak memory, each system run as one
+process reading every line from a file list on the same pinned cores (Tesseract as one
+process per core with ``OMP_THREAD_LIMIT=1``, reading a list file: its fastest fair set-up;
+lineocr as ``lineocr read --threads CORES``). Also ``lineocr read`` start-up to the first
+result on one image, and int8 against fp32 (speed, CER) for each model.
+
+Writes a Markdown report with a table and a plot (default ``docs/benchmarks.md`` and
+``docs/benchmarks.png``; with ``--quick``, ``benchmarks/out/`` so a smoke run never
+overwrites the published figures) and records the machine.
+
+    python benchmarks/bench_vs_tesseract.py            # the full run (minutes)
+    python benchmarks/bench_vs_tesseract.py --quick    # a smoke run (seconds)
+    python benchmarks/bench_vs_tesseract.py --quick --model-for-all /tmp/tiny.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lineocr import __version__
+from lineocr.charset import Charset
+from lineocr.metrics import Scores
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20_240_917  # no training run uses this seed; the val split also changes the texts
+PAGE_SEPARATOR = "@@LINEOCR-PAGE@@"
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    title: str
+    model: str  # bundled model name
+    tesseract_lang: str
+    synth: dict[str, Any]  # SynthConfig fields
+    targets: str  # the issue's targets, quoted in the report
+
+
+TASKS = (
+    Task(
+        "latin",
+        "Printed Latin lines",
+        "printed",
+        "eng",
+        {"lang": "latin"},
+        "CER no worse than Tesseract's, >= 5x its lines/s",
+    ),
+    Task(
+        "arabic",
+        "Printed Arabic lines",
+        "printed",
+        "ara",
+        {"lang": "arabic"},
+        "CER <= 2 %, exact match >= 90 %",
+    ),
+    Task(
+        "digits-sharp",
+        "Arabic-Indic digit strings, sharp",
+        "arabic-digits",
+        "ara",
+        {"lang": "arabic-digits", "style": "clean"},
+        "exact match >= 98 %",
+    ),
+    Task(
+        "digits-blurred",
+        "Arabic-Indic digit strings, blurred",
+        "arabic-digits",
+        "ara",
+        {"lang": "arabic-digits", "style": "blurred"},
+        "exact match >= 98 %",
+    ),
+    Task(
+        "captcha",
+        "CAPTCHAs (5 characters, 200x50)",
+        "captcha",
+        "eng",
+        {"lang": "captcha"},
+        "exact match >= 97 %",
+    ),
+)
+
+
+# -- test lines ----------------------------------------------------------------------------
+
+
+def generate_lines(task: Task, n: int, seed: int = SEED) -> list[tuple[np.ndarray, str]]:
+    """``n`` (image, text) pairs for a task, in fonts and texts never used for training.
+
+    The one place lines come from: swap this function to benchmark on other data.
+    """
+    from lineocr.data.synth import LineSynthesizer, SynthConfig
+
+    synth = LineSynthesizer(SynthConfig(**task.synth), seed=seed, split="val")
+    return [synth.sample(i) for i in range(n)]
+
+
+def normalizer(charset: Charset, task: Task) -> Callable[[str], str]:
+    """What both systems' output and the reference are compared after: NFKC (Tesseract may
+    emit presentation forms), then the model's own normalisation (digit mapping, spaces),
+    so neither system is charged for a difference in encoding rather than in reading."""
+
+    def normalize(text: str) -> str:
+        return charset.normalize(unicodedata.normalize("NFKC", text))
+
+    return normalize
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    wall_s: float
+    peak_rss_mb: float
+    stdout: str
+    returncode: int
+
+
+# Runs the command as a child of a small process, so that the child's peak memory (wait4's
+# ru_maxrss) is its own and not the forking benchmark's, which a child inherits until exec.
+_MEASURE = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    json.dump({"wall_s": wall, "maxrss_kb": usage.ru_maxrss,
+               "exit": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
+def run_measured(
+    argv: Sequence[str], *, stdin_text: str | None = None, env: dict[str, str] | None = None
+) -> Run:
+    """Run a command (on the CPUs this process is pinned to); its wall time from fork to
+    exit and its peak resident memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "stats.json"
+        proc = subprocess.run(
+            [sys.executable, "-S", "-c", _MEASURE, str(stats), *argv],
+            input=(stdin_text or "").encode(),
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+        measured = json.loads(stats.read_text())
+    return Run(
+        measured["wall_s"],
+        measured["maxrss_kb"] / 1024,
+        proc.stdout.decode("utf-8", errors="replace"),
+        measured["exit"],
+    )
+
+
+def run_parallel(commands: list[tuple[list[str], dict[str, str]]]) -> tuple[list[Run], float]:
+    """Start every command at once; their runs and the wall time until the last ends."""
+    import concurrent.futures
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
+        futures = [pool.submit(run_measured, argv, env=env) for argv, env in commands]
+        runs = [f.result() for f in futures]
+    return runs, time.perf_counter() - start
+
+
+def lineocr_argv() -> list[str]:
+    script = Path(sys.executable).parent / "lineocr"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from lineocr.cli import main; main()"]
+
+
+# -- the two systems -----------------------------------------------------------------------
+
+
+@dataclass
+class SystemResult:
+    system: str
+    cer: float
+    exact_match: float
+    lines_per_s: float
+    peak_rss_mb: float
+    wall_s: float
+    n: int
+    failed: int = 0
+
+
+def score(
+    references: Sequence[str], hypotheses: Sequence[str], normalize: Callable[[str], str]
+) -> Scores:
+    return Scores.compute([normalize(r) for r in references], [normalize(h) for h in hypotheses])
+
+
+def bench_lineocr(
+    model: str, paths: list[Path], refs: list[str], normalize: Callable[[str], str], cpus: set[int]
+) -> tuple[SystemResult, list[str]]:
+    argv = [*lineocr_argv(), "read", "-m", model, "--format", "jsonl"]
+    argv += ["--threads", str(len(cpus)), "--batch-size", "32", "--no-progress", "-"]
+    run = run_measured(argv, stdin_text="\n".join(map(str, paths)) + "\n")
+    records = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    by_path = {r["path"]: r.get("text", "") for r in records}
+    hyps = [by_path.get(str(p), "") for p in paths]
+    failed = sum(1 for r in records if "error" in r) + (len(paths) - len(records))
+    s = score(refs, hyps, normalize)
+    result = SystemResult(
+        "lineocr", s.cer, s.exact_match, len(paths) / run.wall_s, run.peak_rss_mb, run.wall_s,
+        len(paths), failed,
+    )  # fmt: skip
+    return result, hyps
+
+
+def bench_tesseract(
+    tesseract: str,
+    lang: str,
+    paths: list[Path],
+    refs: list[str],
+    normalize: Callable[[str], str],
+    cpus: set[int],
+    workdir: Path,
+) -> tuple[SystemResult, list[str]]:
+    shards = [paths[i :: len(cpus)] for i in range(len(cpus))]
+    commands = []
+    for k, shard in enumerate(shards):
+        listing = workdir / f"tesseract-{lang}-{k}.txt"
+        listing.write_text("\n".join(map(str, shard)) + "\n", encoding="utf-8")
+        argv = [tesseract, str(listing), "stdout", "-l", lang, "--psm", "7"]
+        argv += ["-c", f"page_separator={PAGE_SEPARATOR}"]
+        commands.append((argv, {"OMP_THREAD_LIMIT": "1"}))
+    runs, wall = run_parallel(commands)
+    hyp_by_path: dict[Path, str] = {}
+    failed = 0
+    for shard, run in zip(shards, runs, strict=True):
+        pages = run.stdout.split(PAGE_SEPARATOR)
+        if run.returncode != 0 or len(pages) != len(shard):
+            failed += len(shard)
+            pages = [""] * len(shard)
+        for path, page in zip(shard, pages, strict=True):
+            hyp_by_path[path] = " ".join(page.split())
+    hyps = [hyp_by_path[p] for p in paths]
+    s = score(refs, hyps, normalize)
+    result = SystemResult(
+        "tesseract", s.cer, s.exact_match, len(paths) / wall, sum(r.peak_rss_mb for r in runs),
+        wall, len(paths), failed,
+    )  # fmt: skip
+    return result, hyps
+
+
+def startup(model: str, image: Path, cpus: set[int], repeats: int) -> dict[str, float]:
+    """``lineocr read`` on one image, process start to exit (best and median of repeats)."""
+    argv = [*lineocr_argv(), "read", "-m", model, "--threads", str(len(cpus)), str(image)]
+    runs = [run_measured(argv) for _ in range(repeats)]
+    walls = sorted(r.wall_s for r in runs)
+    return {
+        "best_s": walls[0],
+        "median_s": walls[len(walls) // 2],
+        "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+    }
+
+
+def int8_vs_fp32(
+    model_file: Path, images: list[np.ndarray], refs: list[str], task: Task, threads: int,
+    workdir: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """The same lines through the fp32 file and its int8 dynamic quantisation, in-process."""
+    from lineocr.export import quantize_onnx
+    from lineocr.runtime import Recognizer
+
+    int8_file = quantize_onnx(model_file, workdir / f"{model_file.stem}.int8.onnx")
+    out: dict[str, Any] = {}
+    for label, path in (("fp32", model_file), ("int8", int8_file)):
+        rec = Recognizer.load(path, threads=threads)
+        rec.read_batch(images[:8])  # warm-up
+        start = time.perf_counter()
+        preds = rec.read_batch(images)
+        wall = time.perf_counter() - start
+        s = score(refs, [p.text for p in preds], normalizer(rec.charset, task))
+        out[label] = {
+            "cer": s.cer,
+            "exact_match": s.exact_match,
+            "lines_per_s": len(images) / wall,
+            "size_mb": path.stat().st_size / 1e6,
+        }
+    return out
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model_name = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model_name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import onnxruntime
+
+    return {
+        "cpu": model_name,
+        "logical_cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "lineocr": __version__,
+    }
+
+
+def tesseract_version(tesseract: str) -> str:
+    out = subprocess.run([tesseract, "--version"], capture_output=True, text=True, check=False)
+    return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [r["task"] for r in results]
+    x = np.arange(len(keys))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    metrics = (
+        ("cer", "CER (%, lower is better)", 100.0),
+        ("exact_match", "Exact match (%)", 100.0),
+        ("lines_per_s", "Lines per second", 1.0),
+    )
+    for ax, (metric, title, scale) in zip(axes, metrics, strict=True):
+        for offset, system in ((-0.2, "lineocr"), (0.2, "tesseract")):
+            values = [r[system][metric] * scale if r.get(system) else np.nan for r in results]
+            ax.bar(x + offset, values, 0.4, label=system)
+        ax.set_xticks(x, keys, rotation=25, ha="right")
+        ax.set_title(title)
+    axes[2].set_yscale("log")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.2f} %"
+
+
+def write_report(report: dict[str, Any], md_path: Path, png_name: str) -> None:
+    m = report["machine"]
+    lines = [
+        "# lineocr vs Tesseract 5",
+        "",
+        "Generated by `benchmarks/bench_vs_tesseract.py`"
+        + (" **in --quick mode: smoke-test numbers, not results**" if report["quick"] else "")
+        + f" on {report['date']}.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']} ({m['logical_cpus']} logical CPUs; "
+        f"both systems pinned to {report['cores']} of them)",
+        f"- {m['platform']}, Python {m['python']}, ONNX Runtime {m['onnxruntime']}, "
+        f"lineocr {m['lineocr']}",
+        f"- {report['tesseract_version']}",
+        "",
+        "## Method",
+        "",
+        f"- {report['lines_per_task']} lines per task from `lineocr.data.synth.LineSynthesizer`, "
+        f"split `val` (font families held out of training, a separate text stream), seed {SEED}.",
+        "- Both systems read PNG files from a file list, one process start per system and task: "
+        "`lineocr read --format jsonl --threads N -` (paths on stdin) and Tesseract "
+        "(`--psm 7`, `-l eng` or `-l ara`) as N parallel processes with `OMP_THREAD_LIMIT=1`, "
+        "each reading a list file. Lines/s = lines / wall time including start-up. "
+        "Peak memory = maximum resident set (summed over Tesseract's processes).",
+        "- Text is compared after NFKC and the model's own normalisation (digit mapping, "
+        "spaces) for both systems. CER = edits / reference characters.",
+        "",
+        "## Results",
+        "",
+        "| task | system | CER | exact match | lines/s | peak memory | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in report["results"]:
+        for system in ("lineocr", "tesseract"):
+            s = r.get(system)
+            if not s:
+                continue
+            lines.append(
+                f"| {r['title']} | {system} ({r['model'] if system == 'lineocr' else r['lang']}) "
+                f"| {pct(s['cer'])} | {pct(s['exact_match'])} | {s['lines_per_s']:.1f} "
+                f"| {s['peak_rss_mb']:.0f} MB | {r['targets'] if system == 'lineocr' else ''} |"
+            )
+    lines += ["", f"![CER, exact match and speed per task]({png_name})", ""]
+    lines += ["## `lineocr read` start-up to first result (one image)", ""]
+    lines += ["| model | best | median | peak memory |", "|---|---:|---:|---:|"]
+    for name, s in report["startup"].items():
+        lines.append(
+            f"| {name} | {s['best_s']:.2f} s | {s['median_s']:.2f} s | {s['peak_rss_mb']:.0f} MB |"
+        )
+    lines += ["", "## int8 (dynamic quantisation) vs fp32, in-process", ""]
+    lines += [
+        "| model | task | fp32 CER | int8 CER | fp32 lines/s | int8 lines/s "
+        "| fp32 size | int8 size |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["quantization"]:
+        f, q = r["fp32"], r["int8"]
+        lines.append(
+            f"| {r['model']} | {r['task']} | {pct(f['cer'])} | {pct(q['cer'])} "
+            f"| {f['lines_per_s']:.1f} | {q['lines_per_s']:.1f} "
+            f"| {f['size_mb']:.1f} MB | {q['size_mb']:.1f} MB |"
+        )
+    lines += [
+        "",
+        "fp32 stays the default unless int8 is faster and loses no more than 0.3 CER points.",
+        "",
+    ]
+    md_path.write_text("\n".join(lines), encoding="utf-8")
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    quick: bool
+    lines: int
+    cores: int
+    out: Path
+    tasks: list[str]
+    models: dict[str, str] = field(default_factory=dict)
+    model_for_all: str | None = None
+    tesseract: str = "tesseract"
+    startup_repeats: int = 5
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--quick", action="store_true", help="few lines per task; report to benchmarks/out/"
+    )
+    p.add_argument("--lines", type=int, help="lines per task (default 500; 16 with --quick)")
+    p.add_argument("--cores", type=int, default=2, help="CPUs both systems are pinned to")
+    p.add_argument("--out", type=Path, help="Markdown report path (a PNG is written beside it)")
+    p.add_argument("--task", action="append", choices=[t.key for t in TASKS], help="repeatable")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="use PATH for bundled model NAME (repeatable)",
+    )
+    p.add_argument("--model-for-all", metavar="PATH", help="one model for every task (smoke tests)")
+    p.add_argument("--tesseract", default="tesseract", help="the tesseract executable")
+    args = p.parse_args(argv)  # fmt: skip
+    models = {}
+    for item in args.model:
+        name, sep, path = item.partition("=")
+        if not sep:
+            p.error(f"--model {item!r}: expected NAME=PATH")
+        models[name] = path
+    out = args.out or (
+        ROOT / "benchmarks" / "out" / "benchmarks.md"
+        if args.quick
+        else ROOT / "docs" / "benchmarks.md"
+    )
+    return Options(
+        quick=args.quick,
+        lines=args.lines or (16 if args.quick else 500),
+        cores=args.cores,
+        out=out,
+        tasks=args.task or [t.key for t in TASKS],
+        models=models,
+        model_for_all=args.model_for_all,
+        tesseract=args.tesseract,
+        startup_repeats=2 if args.quick else 5,
+    )
+
+
+def find_tesseract(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    script = ROOT / "scripts" / "install-system-deps.sh"
+    print("tesseract not found; installing Debian's packages with", script, file=sys.stderr)
+    subprocess.run(["bash", str(script)], check=True)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit("tesseract is still not on PATH")
+    return found
+
+
+def resolve_model(name: str, opts: Options) -> Path:
+    from lineocr import zoo
+
+    if opts.model_for_all:
+        return Path(opts.model_for_all)
+    if name in opts.models:
+        return Path(opts.models[name])
+    return zoo.model_path(name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(argv)
+    available = sorted(os.sched_getaffinity(0))
+    cpus = set(available[: opts.cores])
+    os.sched_setaffinity(0, cpus)  # inherited by every process the benchmark starts
+    tesseract = find_tesseract(opts.tesseract)
+    from lineocr.runtime import Recognizer
+
+    report: dict[str, Any] = {
+        "quick": opts.quick,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "cores": len(cpus),
+        "tesseract_version": tesseract_version(tesseract),
+        "lines_per_task": opts.lines,
+        "results": [],
+        "startup": {},
+        "quantization": [],
+    }
+    quantized: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="lineocr-bench-") as tmp:
+        workdir = Path(tmp)
+        for task in (t for t in TASKS if t.key in opts.tasks):
+            model_file = resolve_model(task.model, opts)
+            rec = Recognizer.load(model_file, threads=len(cpus))
+            normalize = normalizer(rec.charset, task)
+            print(f"[{task.key}] generating {opts.lines} lines", file=sys.stderr, flush=True)
+            samples = generate_lines(task, opts.lines)
+            folder = workdir / task.key
+            folder.mkdir()
+            paths = []
+            for i, (image, _) in enumerate(samples):
+                path = folder / f"{i:05d}.png"
+                Image.fromarray(image).save(path)
+                paths.append(path)
+            refs = [text for _, text in samples]
+            print(f"[{task.key}] lineocr ({model_file.name})", file=sys.stderr, flush=True)
+            ours, _ = bench_lineocr(str(model_file), paths, refs, normalize, cpus)
+            print(f"[{task.key}] tesseract -l {task.tesseract_lang}", file=sys.stderr, flush=True)
+            theirs, _ = bench_tesseract(
+                tesseract, task.tesseract_lang, paths, refs, normalize, cpus, workdir
+            )
+            report["results"].append(
+                {
+                    "task": task.key,
+                    "title": task.title,
+                    "model": task.model,
+                    "lang": task.tesseract_lang,
+                    "targets": task.targets,
+                    "lineocr": asdict(ours),
+                    "tesseract": asdict(theirs),
+                }
+            )
+            if task.model not in report["startup"]:
+                report["startup"][task.model] = startup(
+                    str(model_file), paths[0], cpus, opts.startup_repeats
+                )
+            if str(model_file) + task.key not in quantized:
+                quantized.add(str(model_file) + task.key)
+                images = [image for image, _ in samples]
+                q = int8_vs_fp32(model_file, images, refs, task, len(cpus), workdir)
+                report["quantization"].append({"model": task.model, "task": task.key, **q})
+            print(
+                f"[{task.key}] CER lineocr {pct(ours.cer)} vs tesseract {pct(theirs.cer)}; "
+                f"lines/s {ours.lines_per_s:.1f} vs {theirs.lines_per_s:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    opts.out.parent.mkdir(parents=True, exist_ok=True)
+    png = opts.out.with_suffix(".png")
+    plot(report["results"], png)
+    write_report(report, opts.out, png.name)
+    opts.out.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"wrote {opts.out}, {png.name} and {opts.out.with_suffix('.json').name}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
