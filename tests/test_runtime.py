@@ -19,7 +19,7 @@ from lineocr.decode import greedy_batch, log_softmax
 from lineocr.export import export_onnx, sample_lines
 from lineocr.images import ImageError
 from lineocr.models.crnn import output_lengths
-from lineocr.preprocess import collate, prepare
+from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
     CharConfidence,
     DecodeError,
@@ -128,6 +128,16 @@ def test_bad_inputs_and_options(recognizer: Recognizer, tmp_path: Path) -> None:
         recognizer.read(good, pattern="(")
     with pytest.raises(ValueError, match="batch_size"):
         recognizer.read_batch([good], batch_size=0)
+
+
+def test_with_spec_shares_the_model(recognizer: Recognizer) -> None:
+    img = sample_lines(recognizer.spec, [120], seed=9)[0]
+    variant = recognizer.with_spec(recognizer.spec.with_ops(("auto_invert", "otsu")))
+    assert variant.spec.ops == ("auto_invert", "otsu") and recognizer.spec.ops == ("auto_invert",)
+    assert variant.version == recognizer.version
+    assert variant.read(img).text == recognizer.with_spec(variant.spec).read(img).text
+    with pytest.raises(ValueError, match="height"):
+        recognizer.with_spec(PreprocessSpec(height=48))
 
 
 def test_threads_and_errors_on_load(tiny_onnx_model: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ This module imports no torch: the inference path runs on ONNX Runtime and numpy 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import threading
@@ -141,6 +142,15 @@ class Recognizer:
                 raise ModelError(f"{path}: cannot read: {exc.strerror}") from None
             return cls(data, name=path.stem, source=str(path), threads=threads)
         raise ModelNotFoundError(f"no bundled model and no file named {str(model)!r}")
+
+    def with_spec(self, spec: PreprocessSpec) -> Recognizer:
+        """The same model (one shared ONNX Runtime session and decoder cache) with another
+        preprocessing spec, e.g. extra enhancement ops for a hard batch of images."""
+        if spec.height != self.spec.height:
+            raise ValueError(f"this model needs input height {self.spec.height}, not {spec.height}")
+        variant = copy.copy(self)
+        variant.spec = spec
+        return variant
 
     # -- reading -------------------------------------------------------------------------
     def decoder(self, **decode_options: Any) -> Decoder:
