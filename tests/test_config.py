@@ -31,7 +31,7 @@ def test_unknown_keys_are_rejected_with_their_path(tmp_path):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"epochs": "ten"}, "epochs: expected an integer"),
+        ({"epochs": "ten"}, r"epochs: expected an integer"),
         ({"epochs": True}, "epochs: expected an integer"),
         ({"lr": "fast"}, "lr: expected a number"),
         ({"schedule": "linear"}, "schedule"),

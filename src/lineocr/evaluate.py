@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,14 +17,16 @@ from lineocr.metrics import Confusions, Scores, char_errors
 PredictBatch = Callable[[list[np.ndarray]], list[tuple[str, float]]]
 
 
-class Labelled:
+class Labelled(Protocol):
     """What evaluation needs of a sample (lineocr.data.sources.Sample satisfies it)."""
 
-    text: str
-    source: str
+    @property
+    def text(self) -> str: ...
 
-    def load(self) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
+    @property
+    def source(self) -> str: ...
+
+    def load(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,12 @@ class Confusions:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, reference: str, hypothesis: str) -> None:
-        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(reference, hypothesis).as_list():
-            if tag == "equal":
+        for op in Levenshtein.opcodes(reference, hypothesis):
+            if op.tag == "equal":
                 continue
-            ref, hyp = reference[i1:i2], hypothesis[j1:j2]
-            if tag == "replace" and len(ref) == len(hyp):
+            ref = reference[op.src_start : op.src_end]
+            hyp = hypothesis[op.dest_start : op.dest_end]
+            if op.tag == "replace" and len(ref) == len(hyp):
                 self.counts.update(zip(ref, hyp, strict=True))
             else:
                 self.counts[(ref, hyp)] += 1

@@ -120,3 +120,14 @@ def list_models(*, cards: bool = True) -> list[ModelInfo]:
             ModelInfo(name, description, path, True, path.stat().st_size, card=card, error=error)
         )
     return infos
+
+
+def weights_path(name: str) -> Path:
+    """The training weights of a bundled model (``NAME.safetensors`` + ``NAME.json``, fp16),
+    shipped beside the ONNX file so that ``lineocr train --init-from NAME`` can fine-tune it."""
+    path = bundled_file(name).with_suffix(".safetensors")
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise ModelNotFoundError(
+            f"bundled model {name!r} has no training weights to fine-tune from (expected {path})"
+        )
+    return path

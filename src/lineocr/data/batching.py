@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -39,14 +40,16 @@ class LoadReport:
     unknown_chars: dict[str, int] = field(default_factory=dict)
 
 
-class Loadable:
+class Loadable(Protocol):
     """What load_examples needs of a sample (lineocr.data.sources.Sample satisfies it)."""
 
-    text: str
-    source: str
+    @property
+    def text(self) -> str: ...
 
-    def load(self) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
+    @property
+    def source(self) -> str: ...
+
+    def load(self) -> np.ndarray: ...
 
 
 def load_examples(
