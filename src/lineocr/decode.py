@@ -711,7 +711,9 @@ def ctc_nll(
     ys = _check_targets(targets)
     if len(ys) != len(logits_list):
         raise DecodeError("logits_list and targets differ in length")
-    pairs = [(x, y) for x, y in zip(logits_list, ys, strict=True) if len(x) >= _min_frames(y)]
+    pairs = [
+        (x, y) for x, y in zip(logits_list, ys, strict=True) if len(x) >= max(1, _min_frames(y))
+    ]
     if not pairs:
         raise DecodeError("no line has enough frames for its target")
     pairs.sort(key=lambda xy: (len(xy[0]), len(xy[1])))  # similar lengths: little padding
