@@ -176,6 +176,18 @@ def test_load_a_training_run_directory(tmp_path: Path) -> None:
         Recognizer.load(tmp_path)  # a directory without a checkpoint
 
 
+def test_a_run_directory_without_torch_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    (tmp_path / "run").mkdir()
+    with pytest.raises(ModelError, match=r"needs PyTorch.*lineocr export"):
+        Recognizer.load(tmp_path / "run")
+
+
 def test_logical_order_moves_confidences_with_characters() -> None:
     assert logical_order("abc", "abc") == [0, 1, 2]
     visual = "123 مقر"  # "رقم 123" as drawn
