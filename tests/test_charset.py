@@ -9,6 +9,7 @@ from lineocr.charset import (
     CharsetOptions,
     UnknownCharactersError,
     base_direction,
+    logical_permutation,
     to_logical,
     to_visual,
 )
@@ -98,6 +99,15 @@ def test_encode_is_visual_decode_is_logical():
     indices = cs.encode(text)
     assert cs.decode_visual(indices) == to_visual(text)
     assert cs.decode(indices) == text
+
+
+def test_logical_permutation_lets_values_follow_characters():
+    assert logical_permutation("abc") == [0, 1, 2]
+    visual = "123 (مقر)"  # "(رقم) 123" as drawn
+    order = logical_permutation(visual)
+    assert sorted(order) == list(range(len(visual)))
+    moved = "".join(visual[k] for k in order)
+    assert moved.replace(")", "*").replace("(", ")").replace("*", "(") == to_logical(visual)
 
 
 def test_base_direction():

@@ -27,7 +27,6 @@ from lineocr.runtime import (
     ModelNotFoundError,
     Prediction,
     Recognizer,
-    logical_order,
 )
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model
@@ -186,14 +185,6 @@ def test_a_run_directory_without_torch_is_a_clear_error(tmp_path: Path, monkeypa
     (tmp_path / "run").mkdir()
     with pytest.raises(ModelError, match=r"needs PyTorch.*lineocr export"):
         Recognizer.load(tmp_path / "run")
-
-
-def test_logical_order_moves_confidences_with_characters() -> None:
-    assert logical_order("abc", "abc") == [0, 1, 2]
-    visual = "123 مقر"  # "رقم 123" as drawn
-    order = logical_order(visual, "رقم 123")
-    assert "".join(visual[k] for k in order) == "رقم 123"
-    assert sorted(order) == list(range(len(visual)))
 
 
 # -- the bundled-model registry --------------------------------------------------------------

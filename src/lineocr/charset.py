@@ -112,17 +112,11 @@ def to_visual(text: str) -> str:
     return str(get_display(text, base_dir="R"))
 
 
-def to_logical(visual: str) -> str:
-    """Visual (left-to-right glyph) order -> logical order, for a right-to-left line.
-
-    The bidi algorithm is not injective (``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
-    identically), so this returns one logical string that is drawn exactly as ``visual``:
-    ``to_visual(to_logical(v)) == v`` for lines of words, numbers and punctuation. Levels
-    are rebuilt from the visual string and the reordering of rule L2 is applied again,
-    which undoes it; mirrored brackets are restored.
-    """
+def logical_permutation(visual: str) -> list[int]:
+    """For each character of ``to_logical(visual)``, its index in ``visual`` (so values
+    attached to drawn characters, such as confidences, can follow them)."""
     if base_direction(visual) == "ltr":
-        return visual
+        return list(range(len(visual)))
     levels = _visual_levels(visual)
     order = list(range(len(visual)))
     # Rule L2: reverse every run at level 2, then the whole line (all levels >= 1).
@@ -137,6 +131,22 @@ def to_logical(visual: str) -> str:
         else:
             i += 1
     order.reverse()
+    return order
+
+
+def to_logical(visual: str) -> str:
+    """Visual (left-to-right glyph) order -> logical order, for a right-to-left line.
+
+    The bidi algorithm is not injective (``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
+    identically), so this returns one logical string that is drawn exactly as ``visual``:
+    ``to_visual(to_logical(v)) == v`` for lines of words, numbers and punctuation. Levels
+    are rebuilt from the visual string and the reordering of rule L2 is applied again,
+    which undoes it; brackets in right-to-left runs are mirrored back.
+    """
+    if base_direction(visual) == "ltr":
+        return visual
+    levels = _visual_levels(visual)
+    order = logical_permutation(visual)
     return _mirror_rtl("".join(visual[k] for k in order), [levels[k] for k in order])
 
 

@@ -20,17 +20,12 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from lineocr.charset import Charset, base_direction
+from lineocr.charset import Charset, logical_permutation
 from lineocr.decode import Decoded, DecodeError, Decoder
 from lineocr.images import ImageError, ImageSource, load_image
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
 from lineocr.zoo import model_path as bundled_model_path
-
-try:  # the charset's own bidi levels, so confidences follow characters exactly
-    from lineocr.charset import _visual_levels
-except ImportError:  # pragma: no cover - fall back to matching characters
-    _visual_levels = None  # type: ignore[assignment]
 
 __all__ = [
     "CharConfidence",
@@ -212,7 +207,7 @@ class Recognizer:
         confidence moved along with it."""
         visual = self.charset.decode_visual(decoded.indices)
         text = self.charset.decode(decoded.indices)
-        order = logical_order(visual, text)
+        order = logical_permutation(visual)
         chars = tuple(
             CharConfidence(ch, float(decoded.char_confidences[k]))
             for ch, k in zip(text, order, strict=True)
@@ -221,49 +216,6 @@ class Recognizer:
 
     def __repr__(self) -> str:
         return f"Recognizer(name={self.name!r}, version={self.version!r}, source={self.source!r})"
-
-
-def logical_order(visual: str, logical: str) -> list[int]:
-    """For each character of ``logical`` (= ``to_logical(visual)``), its index in ``visual``."""
-    if len(visual) != len(logical):
-        raise ValueError("visual and logical text differ in length")
-    if base_direction(visual) == "ltr" or not visual:
-        return list(range(len(visual)))
-    if _visual_levels is not None:
-        # Mirror of charset.to_logical: reverse runs at level 2, then the whole line.
-        levels = _visual_levels(visual)
-        order = list(range(len(visual)))
-        i = 0
-        while i < len(order):
-            if levels[order[i]] == 2:
-                j = i
-                while j < len(order) and levels[order[j]] == 2:
-                    j += 1
-                order[i:j] = order[i:j][::-1]
-                i = j
-            else:
-                i += 1
-        order.reverse()
-        if all(_same_glyph(visual[k], ch) for k, ch in zip(order, logical, strict=True)):
-            return order
-    return _match_order(visual, logical)
-
-
-def _same_glyph(a: str, b: str) -> bool:
-    from bidi.mirror import MIRRORED
-
-    return a == b or MIRRORED.get(a) == b
-
-
-def _match_order(visual: str, logical: str) -> list[int]:
-    """Fallback: pair each logical character with an unused visual one (right to left)."""
-    unused = list(range(len(visual)))[::-1]
-    order = []
-    for ch in logical:
-        k = next((k for k in unused if _same_glyph(visual[k], ch)), unused[0])
-        unused.remove(k)
-        order.append(k)
-    return order
 
 
 def _export_checkpoint(path: Path) -> bytes:
