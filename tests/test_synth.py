@@ -324,6 +324,9 @@ def test_font_split_is_deterministic_disjoint_and_held_out(synths):
         assert LineSynthesizer(SynthConfig(lang=lang), split="val").faces
     with pytest.raises(SynthError, match="split must be"):
         LineSynthesizer(SynthConfig(), split="test")
+    assert family_split("Liberation Sans") == "train"
+    with pytest.raises(SynthError, match=r"is in the val split.*--font-split all"):
+        LineSynthesizer(SynthConfig(fonts=(str(LIBERATION),)), split="val")
 
 
 def test_missing_raqm_is_a_clear_error(monkeypatch):

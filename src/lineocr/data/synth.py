@@ -559,6 +559,13 @@ class LineSynthesizer:
                 cfg.fonts, wanted, script=defaults.script or None, required=defaults.required
             )
             faces = fonts_split(every, self.split)
+            if every and not faces:
+                families = ", ".join(sorted({f.family for f in every}))
+                raise SynthError(
+                    f"none of the font families ({families}) is in the {self.split} split "
+                    f"(about a quarter of families are held out for val); add fonts or use "
+                    f"--font-split all"
+                )
         if not faces:
             where = ", ".join(cfg.fonts) if cfg.fonts else "the system fonts"
             raise SynthError(
