@@ -481,6 +481,14 @@ def test_written_datasets_load_with_the_readers(tmp_path, fmt, lang):
     assert settings.config == synth.config and settings.seed == 4 and settings.fmt == fmt
 
 
+def test_filename_layout_gives_up_when_labels_cannot_be_unique(tmp_path):
+    one_digit = SynthConfig(
+        lang="digits", style="clean", patterns=("id",), min_chars=1, max_chars=1
+    )
+    with pytest.raises(SynthError, match="only 10 distinct labels"):
+        write_dataset(tmp_path / "ds", 11, LineSynthesizer(one_digit), "filename")
+
+
 def test_dataset_writing_refuses_a_non_empty_directory(tmp_path):
     (tmp_path / "x.txt").write_text("keep me")
     with pytest.raises(SynthError, match="not empty"):
