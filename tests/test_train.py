@@ -152,10 +152,10 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, str(script), str(tmp_path / "one"),
-                    str(tmp_path / "one.json")], check=True, env=env, timeout=300)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                    "--master_port=0", str(script), str(tmp_path / "two"),
-                    str(tmp_path / "two.json")], check=True, env=env, timeout=300)
+                    str(tmp_path / "one.json")], check=True, env=env, timeout=180)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc_per_node=2", str(script), str(tmp_path / "two"),
+                    str(tmp_path / "two.json")], check=True, env=env, timeout=180)
     one = json.loads((tmp_path / "one.json").read_text())
     two = json.loads((tmp_path / "two.json").read_text())
     assert len(one) == len(two) == 4

@@ -53,8 +53,23 @@ def _reader(
 @app.command()
 def train(
     data: Annotated[
-        list[Path], typer.Option("--data", help="Training data (dir or manifest); repeatable.")
-    ],
+        Optional[list[Path]],
+        typer.Option("--data", help="Training data (dir or manifest); repeatable."),
+    ] = None,
+    synth: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--synth",
+            help="Mix in synthetic lines: LANG[:RATIO][:STYLE], e.g. arabic:0.5 (repeatable; "
+            "see docs/synth.md).",
+        ),
+    ] = None,
+    synth_per_epoch: Annotated[
+        int, typer.Option(help="Synthetic lines per epoch when there is no --data.")
+    ] = 20000,
+    synth_val: Annotated[
+        int, typer.Option(help="Validation lines per --synth spec (held-out fonts), no --data.")
+    ] = 500,
     val: Annotated[
         Optional[list[Path]],
         typer.Option("--val", help="Validation data; default: a --val-split of --data."),
@@ -108,9 +123,11 @@ def train(
     from lineocr.charset import CharsetError
     from lineocr.config import Config, ConfigError, load_config, override
     from lineocr.data.sources import DatasetError
+    from lineocr.data.synth import SynthError
     from lineocr.images import ImageError
     from lineocr.preprocess import PreprocessError
     from lineocr.train.checkpoint import CheckpointError
+    from lineocr.train.run import SynthOptions
     from lineocr.train.run import train as run_training
 
     try:
@@ -137,7 +154,7 @@ def train(
             raise fail(f"{out}: nothing to resume (no last.json)")
         result = run_training(
             cfg,
-            data,
+            data or [],
             out,
             val=val or [],
             reader=_reader(fmt, strip_suffix, label_regex, label_map, transpose),
@@ -147,8 +164,10 @@ def train(
             skip_unknown=skip_unknown,
             device=device,
             name=out.name,
+            synth=SynthOptions(tuple(synth or ()), synth_per_epoch, synth_val),
         )
     except (
+        SynthError,
         ConfigError,
         DatasetError,
         CharsetError,

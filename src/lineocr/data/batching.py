@@ -111,8 +111,38 @@ def _min_frames(target: Sequence[int]) -> int:
     return len(target) + repeats
 
 
+class SynthSource(Protocol):
+    """A synthetic line generator (lineocr.data.synth.LineSynthesizer satisfies it)."""
+
+    def text(self, index: int) -> str: ...
+
+    def sample(self, index: int) -> tuple[np.ndarray, str]: ...
+
+
+@dataclass(frozen=True)
+class SynthMix:
+    """``per_epoch`` synthetic lines added to every epoch, fresh ones each epoch."""
+
+    source: SynthSource
+    per_epoch: int
+    name: str = "synth"
+
+    def index(self, epoch: int, offset: int) -> int:
+        return epoch * self.per_epoch + offset
+
+
+def estimated_width(text: str, spec: PreprocessSpec) -> int:
+    """A line's width after resizing, guessed from its length (for bucketing synthetic
+    lines before they are drawn): about half the height per character."""
+    return target_width(max(1, len(text)) * spec.height // 2 + spec.height // 2, spec.height, spec)
+
+
 class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
-    """Preprocessed lines; augmented (deterministically per seed, epoch and index) if given."""
+    """Preprocessed lines; augmented (deterministically per seed, epoch and index) if given.
+
+    Indices past the real examples draw synthetic lines from ``synth`` (encoded with
+    ``charset``): each epoch sees new ones.
+    """
 
     def __init__(
         self,
@@ -120,20 +150,49 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
         spec: PreprocessSpec,
         augmenter: Augmenter | None = None,
         seed: int = 0,
+        synth: Sequence[SynthMix] = (),
+        charset: Charset | None = None,
     ) -> None:
+        if synth and charset is None:
+            raise ValueError("synthetic lines need the charset to encode their labels")
         self.examples = examples
         self.spec = spec
         self.augmenter = augmenter
         self.seed = seed
+        self.synth = tuple(synth)
+        self.charset = charset
         self.epoch = 0
 
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.examples) + sum(m.per_epoch for m in self.synth)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _synth_slot(self, index: int) -> tuple[SynthMix, int]:
+        offset = index - len(self.examples)
+        for mix in self.synth:
+            if offset < mix.per_epoch:
+                return mix, mix.index(self.epoch, offset)
+            offset -= mix.per_epoch
+        raise IndexError(index)
+
+    def widths(self) -> list[int]:
+        """Resized widths of this epoch's lines (estimated for synthetic ones)."""
+        real = [target_width(e.image.shape[1], e.image.shape[0], self.spec) for e in self.examples]
+        synthetic = [
+            estimated_width(mix.source.text(mix.index(self.epoch, i)), self.spec)
+            for mix in self.synth
+            for i in range(mix.per_epoch)
+        ]
+        return real + synthetic
+
     def __getitem__(self, index: int) -> tuple[np.ndarray, tuple[int, ...], int]:
+        if index >= len(self.examples):
+            mix, synth_index = self._synth_slot(index)
+            image, text = mix.source.sample(synth_index)
+            assert self.charset is not None
+            return prepare(image, self.spec), tuple(self.charset.encode(text)), index
         ex = self.examples[index]
         image = ex.image
         if self.augmenter is not None:

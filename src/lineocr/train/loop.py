@@ -31,7 +31,14 @@ from torch.utils.data import DataLoader
 from lineocr.charset import Charset
 from lineocr.config import Config
 from lineocr.data.augment import Augmenter
-from lineocr.data.batching import Batch, BucketBatchSampler, Example, LineDataset, make_collate
+from lineocr.data.batching import (
+    Batch,
+    BucketBatchSampler,
+    Example,
+    LineDataset,
+    SynthMix,
+    make_collate,
+)
 from lineocr.decode import greedy_batch
 from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
@@ -184,8 +191,9 @@ class Trainer:
         console: Console | None = None,
         show_progress: bool = True,
         tensorboard: bool = True,
+        synth: Sequence[SynthMix] = (),
     ) -> None:
-        if not train:
+        if not train and not any(m.per_epoch for m in synth):
             raise ValueError("no training samples")
         if not val:
             raise ValueError("no validation samples")
@@ -225,11 +233,12 @@ class Trainer:
             )
 
         spec = config.preprocess
-        widths = [target_width(e.image.shape[1], e.image.shape[0], spec) for e in train]
         augmenter = Augmenter(config.augment) if config.augment.enabled else None
-        self.train_set = LineDataset(train, spec, augmenter, seed=config.train.seed)
+        self.train_set = LineDataset(
+            train, spec, augmenter, seed=config.train.seed, synth=synth, charset=charset
+        )
         self.sampler = BucketBatchSampler(
-            widths,
+            self.train_set.widths(),
             config.train.batch_size,
             bucket=config.train.bucket,
             seed=config.train.seed,
@@ -304,6 +313,8 @@ class Trainer:
         finetune.keep_frozen_in_eval(self.model)
         self.sampler.set_epoch(self.epoch)
         self.train_set.set_epoch(self.epoch)
+        if self.train_set.synth:  # this epoch's synthetic lines differ: re-bucket
+            self.sampler.widths = np.asarray(self.train_set.widths())
         steps_per_epoch = len(self.sampler)
         total_steps = steps_per_epoch * cfg.epochs
         task = (
@@ -336,7 +347,7 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.step += 1
-            total += float(loss)
+            total += float(loss.detach())
             count += 1
             self.samples_seen += len(batch.indices) * self.ctx.world_size
             self.elapsed = base_elapsed + time.perf_counter() - epoch_start
@@ -529,8 +540,10 @@ def fit(
     console: Console | None = None,
     show_progress: bool = True,
     tensorboard: bool = True,
+    synth: Sequence[SynthMix] = (),
 ) -> FitResult:
-    """Train on ``train``, validate on ``val`` every epoch, write checkpoints to ``run_dir``."""
+    """Train on ``train`` (plus fresh ``synth`` lines each epoch), validate on ``val`` every
+    epoch, write checkpoints to ``run_dir``."""
     trainer = Trainer(
         config,
         charset,
@@ -544,6 +557,7 @@ def fit(
         console=console,
         show_progress=show_progress,
         tensorboard=tensorboard,
+        synth=synth,
     )
     if resume:
         trainer.resume()

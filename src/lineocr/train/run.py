@@ -18,7 +18,7 @@ from rich.console import Console
 
 from lineocr.charset import Charset
 from lineocr.config import Config
-from lineocr.data.batching import Example, LoadReport, load_examples
+from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint, resolve
 from lineocr.train.loop import FitResult, InitFrom, fit
@@ -51,6 +51,41 @@ class PreparedData:
     train: list[Example]
     val: list[Example]
     info: dict[str, Any] = field(default_factory=dict)
+    synth: list[SynthMix] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """Synthetic lines mixed into training: ``specs`` as ``LANG[:RATIO][:STYLE]``.
+
+    With real data, the ratios are the synthetic share of each epoch (their sum below 1);
+    without, each epoch has ``per_epoch`` synthetic lines shared by ratio, and validation
+    uses ``val`` lines per spec drawn in held-out fonts.
+    """
+
+    specs: tuple[str, ...] = ()
+    per_epoch: int = 20000
+    val: int = 500
+
+    def synthesizers(self, seed: int, split: str) -> list[tuple[str, Any, float]]:
+        from lineocr.data.synth import LineSynthesizer, parse_synth_spec
+
+        out = []
+        for spec in self.specs:
+            config, ratio = parse_synth_spec(spec)
+            out.append((spec, LineSynthesizer(config, seed=seed, split=split), ratio))
+        return out
+
+
+def _synth_val_examples(
+    synths: list[tuple[str, Any, float]], charset: Charset, spec: Any, n: int
+) -> list[Example]:
+    examples = []
+    for name, synth, _ in synths:
+        for i in range(n):
+            image, text = synth.sample(i)
+            examples.append(Example(image, text, tuple(charset.encode(text)), f"{name}:val:{i}"))
+    return examples
 
 
 def _read_all(
@@ -89,43 +124,77 @@ def prepare_data(
     skip_unknown: bool = False,
     console: Console | None = None,
     show_summary: bool = True,
+    synth: SynthOptions | None = None,
 ) -> PreparedData:
     """Read, summarise, encode and split. The charset is ``charset`` if given, else built
     from the training labels (extending ``base_charset`` when fine-tuning)."""
     console = console or Console(stderr=True)
     reader = reader or ReaderOptions()
-    train_set = _read_all(data, reader, console, show_summary)
+    synth = synth or SynthOptions()
+    if not data and not synth.specs:
+        raise ValueError("no training data: give --data, --synth or both")
+    train_set = _read_all(data, reader, console, show_summary) if data else None
     val_set = _read_all(val, reader, console, show_summary) if val else None
+    seed = config.train.seed
+    synths = synth.synthesizers(seed, "train")
 
     if charset is None:
         options = base_charset.options if base_charset is not None else config.charset
-        found = Charset.from_texts([s.text for s in train_set.samples], options)
+        found = Charset.from_texts(
+            [s.text for s in train_set.samples] if train_set else [], options
+        )
+        for _, gen, _ in synths:  # an alphabet, not a label: keep its space
+            found = found.union(Charset.from_string(gen.alphabet, options).chars)
         charset = base_charset.union(found.chars) if base_charset is not None else found
 
     spec = config.preprocess
-    train_report = load_examples(train_set.samples, charset, spec, skip_unknown=skip_unknown)
+    train_report = load_examples(
+        train_set.samples if train_set else [], charset, spec, skip_unknown=skip_unknown
+    )
     _report_skips(train_report, console, "training data")
     examples = train_report.examples
     if val_set is not None:
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
         _report_skips(val_report, console, "validation data")
         train_examples, val_examples = examples, val_report.examples
-    else:
-        train_examples, val_examples = split(examples, config.train.val_split, config.train.seed)
-    if not train_examples:
+    elif examples:
+        train_examples, val_examples = split(examples, config.train.val_split, seed)
+    else:  # synthetic lines only: validate on lines drawn in held-out fonts
+        train_examples = []
+        val_examples = _synth_val_examples(
+            synth.synthesizers(seed + 1, "val"), charset, spec, synth.val
+        )
+    mixes = _mixes(synths, len(train_examples), synth.per_epoch)
+    if not train_examples and not mixes:
         raise ValueError("no usable training samples (see the skipped files above)")
     if not val_examples:
         raise ValueError("no usable validation samples: pass --val or a larger --val-split")
     info = {
         "train_sources": [str(p) for p in data],
         "val_sources": [str(p) for p in val],
-        "format": train_set.format,
+        "format": train_set.format if train_set else "synthetic",
+        "synth": [{"spec": m.name, "per_epoch": m.per_epoch} for m in mixes],
         "train_samples": len(train_examples),
         "val_samples": len(val_examples),
-        "skipped": len(train_report.skipped) + len(train_set.skipped),
+        "skipped": len(train_report.skipped) + (len(train_set.skipped) if train_set else 0),
         "charset_size": len(charset),
     }
-    return PreparedData(charset, train_examples, val_examples, info)
+    return PreparedData(charset, train_examples, val_examples, info, mixes)
+
+
+def _mixes(synths: list[tuple[str, Any, float]], n_real: int, per_epoch: int) -> list[SynthMix]:
+    if not synths:
+        return []
+    total = sum(ratio for _, _, ratio in synths)
+    if n_real:
+        if total >= 1.0:
+            raise ValueError(
+                f"with real data the synthetic ratios must sum below 1 (got {total:g}): "
+                "they are the synthetic share of each epoch"
+            )
+        scale = n_real / (1.0 - total)
+        return [SynthMix(gen, round(scale * r), name) for name, gen, r in synths]
+    return [SynthMix(gen, round(per_epoch * r / total), name) for name, gen, r in synths]
 
 
 def split(
@@ -204,6 +273,7 @@ def train(
     name: str = "model",
     console: Console | None = None,
     show_progress: bool = True,
+    synth: SynthOptions | None = None,
 ) -> FitResult:
     console = console or Console(stderr=True)
     out = Path(out)
@@ -238,6 +308,7 @@ def train(
         base_charset=base_charset,
         skip_unknown=skip_unknown,
         console=console,
+        synth=synth,
     )
     prepared.info["init_from"] = str(init_from) if init_from else None
     result = fit(
@@ -253,6 +324,7 @@ def train(
         name=name,
         console=console,
         show_progress=show_progress,
+        synth=prepared.synth,
     )
     if result.stopped != "interrupted" and (out / "best.json").is_file():
         temperature = calibrate(out, prepared, device="cpu")
