@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SRC := src tests benchmarks
+SRC := src tests benchmarks scripts
 
-.PHONY: install system-deps test quality unit serve bench models clean
+.PHONY: install system-deps test quality unit serve bench models clean model-printed model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,29 @@ bench: install system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+
+## Bundled models: each rebuilt with one command (cards in docs/models/). Slow: by hand.
+MODELS_DATA := src/lineocr/models_data
+LINEOCR := $(BIN)/lineocr
+
+models: model-printed model-arabic-digits model-captcha model-handwritten-digits
+
+model-printed: install system-deps
+	$(LINEOCR) train --config configs/printed.yaml --synth latin:0.45:mix \
+	  --synth arabic:0.35:mix --synth mixed:0.2:mix --synth-per-epoch 8000 \
+	  --synth-val 300 --out runs/printed
+	$(BIN)/python scripts/bundle_model.py runs/printed printed
+
+model-arabic-digits: install system-deps
+	$(LINEOCR) train --config configs/arabic-digits.yaml --synth arabic-digits:0.5:blurred \
+	  --synth arabic-digits:0.5:sharpened --synth-per-epoch 6000 --synth-val 300 \
+	  --out runs/arabic-digits
+	$(BIN)/python scripts/bundle_model.py runs/arabic-digits arabic-digits
+
+model-captcha: install system-deps
+	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha
+	$(BIN)/python scripts/bundle_model.py runs/captcha captcha
+
+model-handwritten-digits: install system-deps
+	$(BIN)/python benchmarks/bench_digits.py --out runs/handwritten-digits
+	$(BIN)/python scripts/bundle_model.py runs/handwritten-digits handwritten-digits

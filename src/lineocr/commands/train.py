@@ -113,6 +113,9 @@ def train(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes.")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(help="CPU threads for training (default: all cores).")
+    ] = None,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
     label_regex: RegexOpt = None,
@@ -140,6 +143,7 @@ def train(
             "train__max_minutes": max_minutes,
             "train__seed": seed,
             "train__workers": workers,
+            "train__threads": threads,
             "train__val_split": val_split,
             "preprocess__height": height,
         }

@@ -326,7 +326,7 @@ class Trainer:
         )
         total, count, out_of_time = 0.0, 0, False
         base_elapsed = self.elapsed
-        epoch_start = time.perf_counter()
+        epoch_start = last_line = time.perf_counter()
         for cpu_batch in self.train_loader:
             lr = learning_rate(
                 self._progress_fraction(total_steps),
@@ -353,6 +353,13 @@ class Trainer:
             self.elapsed = base_elapsed + time.perf_counter() - epoch_start
             if progress is not None and task is not None:
                 progress.update(task, advance=1, loss=f"loss {total / count:.3f} lr {lr:.1e}")
+                if not self.console.is_terminal and time.perf_counter() - last_line > 60:
+                    # No live bar in a log file: a plain line every minute instead.
+                    last_line = time.perf_counter()
+                    self.console.print(
+                        f"  epoch {self.epoch + 1} step {count}/{steps_per_epoch}  "
+                        f"loss {total / count:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]"
+                    )
             if cfg.max_minutes and (time.perf_counter() - started) > cfg.max_minutes * 60:
                 out_of_time = True
                 break

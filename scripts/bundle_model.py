@@ -1,0 +1,38 @@
+"""Bundle a trained run as a lineocr model: NAME.onnx (inference, parity-checked export)
+plus NAME.safetensors + NAME.json (fp16 weights, for `lineocr train --init-from NAME`).
+
+    python scripts/bundle_model.py RUN_DIR NAME
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from lineocr.export import export_onnx
+from lineocr.train.checkpoint import resolve
+from lineocr.zoo import BUNDLED, MODELS_DIR
+
+
+def main() -> None:
+    run, name = Path(sys.argv[1]), sys.argv[2]
+    if name not in BUNDLED:
+        sys.exit(f"unknown bundled name {name!r}; known: {', '.join(BUNDLED)}")
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_onnx(run, MODELS_DIR / f"{name}.onnx")
+    weights = resolve(run)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(weights).items()}
+    save_file(state, MODELS_DIR / f"{name}.safetensors")
+    meta = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["name"] = name
+    meta["extra"] = {}  # optimiser state and early-stopping bookkeeping are not shipped
+    (MODELS_DIR / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    for path in (onnx_path, MODELS_DIR / f"{name}.safetensors"):
+        print(f"{path}: {path.stat().st_size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()

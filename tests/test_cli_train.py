@@ -1,0 +1,113 @@
+"""`lineocr train` and `lineocr eval` through the CLI runner: real runs on tiny data, and
+bad inputs that must give one clear line and never a traceback."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from lineocr.cli import app
+from tests.render import render
+
+runner = CliRunner()
+FAST = ["--preset", "tiny", "--epochs", "2", "--no-augment", "--threads", "1"]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Images named by their text (the Kaggle CAPTCHA layout), plus one corrupt file."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    root.mkdir()
+    for _ in range(24):
+        text = "".join(rng.choice(list("0123456789"), size=4))
+        Image.fromarray(render(text)).save(root / f"{text}.png")
+    (root / "9999.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    return root
+
+
+def test_train_then_eval(folder, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--data", str(folder), "--out", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    assert "9999.png" in result.output  # the corrupt file is reported, training went on
+    assert "training summary" in result.output
+    assert (out / "best.safetensors").is_file() and (out / "history.png").is_file()
+    meta = json.loads((out / "best.json").read_text())
+    assert meta["charset"]["chars"] == "0123456789"
+    assert meta["data"]["train_samples"] + meta["data"]["val_samples"] == 24
+    assert meta["calibration"]["temperature"] > 0
+
+    result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n"] == 24
+    for key in ("cer", "wer", "exact_match", "ece"):
+        assert 0.0 <= report[key] <= 1.0
+    assert report["skipped"][0]["source"].endswith("9999.png")
+
+    result = runner.invoke(
+        app, ["eval", "--model", str(out), "--data", str(folder), "--worst", "3"]
+    )
+    assert result.exit_code == 0 and "CER" in result.output
+
+
+def test_resume_continues_the_run(folder, tmp_path):
+    out = tmp_path / "run"
+    assert (
+        runner.invoke(app, ["train", "--data", str(folder), "--out", str(out), *FAST]).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(folder),
+            "--out",
+            str(out),
+            "--resume",
+            *FAST[:2],
+            "--epochs",
+            "3",
+            "--threads",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "last.json").read_text())["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "/nonexistent/folder"], "/nonexistent/folder"),
+        (["--preset", "huge"], "unknown preset 'huge'"),
+        (["--alphabet", "0123"], "characters not in the charset"),
+        (["--resume"], "nothing to resume"),
+        (["--synth", "klingon"], "unknown lang"),
+    ],
+)
+def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):
+    base = ["train", "--out", str(tmp_path / "r"), "--epochs", "1", "--threads", "1"]
+    if "--data" not in args:
+        base += ["--data", str(folder)]
+    result = runner.invoke(app, base + args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_config_key_names_it(folder, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("train:\n  epochz: 3\n")
+    result = runner.invoke(app, ["train", "--data", str(folder), "--config", str(config)])
+    assert result.exit_code == 2 and "train.epochz" in result.output
+
+
+def test_eval_reports_a_missing_model_clearly(folder):
+    result = runner.invoke(app, ["eval", "--model", "no-such-model", "--data", str(folder)])
+    assert result.exit_code == 2
+    assert "no-such-model" in result.output and "Traceback" not in result.output
