@@ -37,7 +37,7 @@ def _ink_value(img: np.ndarray) -> int:
 
 
 # -- geometry ------------------------------------------------------------------------------
-def _warp_affine(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+def warp_affine(img: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Apply a 2x2 linear map about the image centre, growing the canvas so no ink is cut."""
     h, w = img.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64) @ m.T
@@ -60,12 +60,12 @@ def rotate(img: np.ndarray, rng: np.random.Generator, degrees: float = 1.0) -> n
     limit = np.degrees(np.arctan2(0.6 * h, max(w, 1)))
     a = np.radians(float(np.clip(degrees, -limit, limit)))
     m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    return _warp_affine(img, m)
+    return warp_affine(img, m)
 
 
 def shear(img: np.ndarray, rng: np.random.Generator, amount: float = 0.2) -> np.ndarray:
     """Horizontal shear (slanted, italic-like text); ``amount`` is dx per unit of height."""
-    return _warp_affine(img, np.array([[1.0, -float(amount)], [0.0, 1.0]]))
+    return warp_affine(img, np.array([[1.0, -float(amount)], [0.0, 1.0]]))
 
 
 def perspective(img: np.ndarray, rng: np.random.Generator, strength: float = 0.05) -> np.ndarray:
