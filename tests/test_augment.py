@@ -11,9 +11,7 @@ def line():
     return render("Augment 42", size=28)
 
 
-@pytest.mark.parametrize(
-    "name", ["affine", "elastic", "morph", "blur", "noise", "contrast"]
-)
+@pytest.mark.parametrize("name", ["affine", "elastic", "morph", "blur", "noise", "contrast"])
 def test_each_transform_changes_the_image_and_keeps_its_type(line, name):
     out = getattr(augment, name)(line, np.random.default_rng(1))
     assert out.dtype == np.uint8 and out.ndim == 2

@@ -21,7 +21,7 @@ def test_yaml_round_trip(tmp_path):
 def test_unknown_keys_are_rejected_with_their_path(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  epoch: 3\n")
-    with pytest.raises(ConfigError, match="train.epoch"):
+    with pytest.raises(ConfigError, match=r"train\.epoch"):
         load_config(path)
     path.write_text("trian: {}\n")
     with pytest.raises(ConfigError, match="trian"):

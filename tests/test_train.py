@@ -24,27 +24,35 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def make_examples(n, seed=0, alphabet="0123456789", charset=None, lengths=(3, 6)):
     rng = np.random.default_rng(seed)
-    texts = ["".join(rng.choice(list(alphabet), size=rng.integers(*lengths)))
-             for _ in range(n)]
+    texts = ["".join(rng.choice(list(alphabet), size=rng.integers(*lengths))) for _ in range(n)]
     samples = [ArraySample(t, render(t, size=22)) for t in texts]
     cs = charset or Charset.from_string(alphabet)
     return cs, load_examples(samples, cs, Config().preprocess).examples
 
 
 def tiny_config(**changes):
-    base = dict(model__preset="tiny", model__dropout=0.0, augment__enabled=False,
-                train__batch_size=8, train__lr=3e-3, train__epochs=60, train__patience=60,
-                train__threads=2, train__warmup=0.05)
+    base = dict(
+        model__preset="tiny",
+        model__dropout=0.0,
+        augment__enabled=False,
+        train__batch_size=8,
+        train__lr=3e-3,
+        train__epochs=60,
+        train__patience=60,
+        train__threads=2,
+        train__warmup=0.05,
+    )
     return override(Config(), **(base | changes))
 
 
 @pytest.mark.slow
 def test_tiny_model_overfits_32_samples(tmp_path):
     cs, examples = make_examples(32)
-    result = fit(tiny_config(), cs, examples, examples, tmp_path, show_progress=False,
-                 tensorboard=False)
+    result = fit(
+        tiny_config(), cs, examples, examples, tmp_path, show_progress=False, tensorboard=False
+    )
     assert result.best["val_exact_match"] == 1.0, result.history[-1]
-    model, meta = load_checkpoint(tmp_path)
+    _, meta = load_checkpoint(tmp_path)
     assert meta.metrics["val_exact_match"] == 1.0
     assert (tmp_path / "history.png").stat().st_size > 1000
 
@@ -53,16 +61,29 @@ def test_run_directory_contents_and_resume_continues_from_saved_step(tmp_path):
     cs, examples = make_examples(24)
     cfg = tiny_config(train__epochs=2)
     first = fit(cfg, cs, examples[:16], examples[16:], tmp_path, show_progress=False)
-    for name in ("best.safetensors", "best.json", "last.safetensors", "last.json",
-                 "last.optim.safetensors", "history.png"):
+    for name in (
+        "best.safetensors",
+        "best.json",
+        "last.safetensors",
+        "last.json",
+        "last.optim.safetensors",
+        "history.png",
+    ):
         assert (tmp_path / name).is_file(), name
     assert any((tmp_path / "tb").iterdir())  # TensorBoard events
     saved = json.loads((tmp_path / "last.json").read_text())
     assert saved["step"] == first.step == 2 * 2 and saved["epoch"] == 2
     assert "optim_param_groups" in saved["extra"]
 
-    resumed = fit(tiny_config(train__epochs=4), cs, examples[:16], examples[16:], tmp_path,
-                  show_progress=False, resume=True)
+    resumed = fit(
+        tiny_config(train__epochs=4),
+        cs,
+        examples[:16],
+        examples[16:],
+        tmp_path,
+        show_progress=False,
+        resume=True,
+    )
     assert resumed.epochs == 4 and resumed.step == first.step + 2 * 2
     assert [h["epoch"] for h in resumed.history] == [1.0, 2.0, 3.0, 4.0]
 
@@ -72,8 +93,15 @@ def test_resume_refuses_a_different_charset(tmp_path):
     fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path, show_progress=False)
     other = Charset.from_string("0123456789x")
     with pytest.raises(ValueError, match="charset differs"):
-        fit(tiny_config(train__epochs=2), other, examples, examples, tmp_path,
-            show_progress=False, resume=True)
+        fit(
+            tiny_config(train__epochs=2),
+            other,
+            examples,
+            examples,
+            tmp_path,
+            show_progress=False,
+            resume=True,
+        )
 
 
 def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
@@ -90,8 +118,9 @@ def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(loop, "ctc_loss", interrupting_loss)
-    result = fit(tiny_config(train__epochs=5), cs, examples, examples, tmp_path,
-                 show_progress=False)
+    result = fit(
+        tiny_config(train__epochs=5), cs, examples, examples, tmp_path, show_progress=False
+    )
     assert result.stopped == "interrupted"
     saved = json.loads((tmp_path / "last.json").read_text())
     assert saved["step"] == 2  # two steps completed before the interrupt
@@ -99,24 +128,44 @@ def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
 
 def test_early_stopping_and_time_budget(tmp_path):
     cs, examples = make_examples(16)
-    stopped = fit(tiny_config(train__epochs=50, train__patience=1, train__lr=1e-9), cs,
-                  examples, examples, tmp_path / "a", show_progress=False)
+    stopped = fit(
+        tiny_config(train__epochs=50, train__patience=1, train__lr=1e-9),
+        cs,
+        examples,
+        examples,
+        tmp_path / "a",
+        show_progress=False,
+    )
     assert stopped.stopped == "early-stop" and stopped.epochs < 50
-    budget = fit(tiny_config(train__epochs=1000, train__max_minutes=0.002), cs, examples,
-                 examples, tmp_path / "b", show_progress=False)
+    budget = fit(
+        tiny_config(train__epochs=1000, train__max_minutes=0.002),
+        cs,
+        examples,
+        examples,
+        tmp_path / "b",
+        show_progress=False,
+    )
     assert budget.stopped == "time-budget" and budget.epochs < 1000
 
 
 def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
     cs, examples = make_examples(16, alphabet="0123")
-    fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path / "base",
-        show_progress=False)
+    fit(
+        tiny_config(train__epochs=1), cs, examples, examples, tmp_path / "base", show_progress=False
+    )
     base_model, base_meta = load_checkpoint(tmp_path / "base")
     grown = base_meta.charset.union("45")
     _, new_examples = make_examples(16, alphabet="012345", charset=grown)
     cfg = tiny_config(train__epochs=1, train__lr=1e-12, train__freeze_backbone=True)
-    fit(cfg, grown, new_examples, new_examples, tmp_path / "ft", show_progress=False,
-        init_from=InitFrom(base_model, base_meta.charset))
+    fit(
+        cfg,
+        grown,
+        new_examples,
+        new_examples,
+        tmp_path / "ft",
+        show_progress=False,
+        init_from=InitFrom(base_model, base_meta.charset),
+    )
     model, meta = load_checkpoint(tmp_path / "ft")
     assert meta.charset.chars == ("0", "1", "2", "3", "4", "5")
     old_w = base_model.state_dict()["classifier.weight"]
@@ -151,11 +200,27 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
     env = os.environ | {"OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(script), str(tmp_path / "one"),
-                    str(tmp_path / "one.json")], check=True, env=env, timeout=180)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                    "--nproc_per_node=2", str(script), str(tmp_path / "two"),
-                    str(tmp_path / "two.json")], check=True, env=env, timeout=180)
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "one"), str(tmp_path / "one.json")],
+        check=True,
+        env=env,
+        timeout=180,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(script),
+            str(tmp_path / "two"),
+            str(tmp_path / "two.json"),
+        ],
+        check=True,
+        env=env,
+        timeout=180,
+    )
     one = json.loads((tmp_path / "one.json").read_text())
     two = json.loads((tmp_path / "two.json").read_text())
     assert len(one) == len(two) == 4

@@ -1,0 +1,108 @@
+"""Write docs/models/NAME.md from a bundled model's own files and measured figures.
+
+    python scripts/model_card.py NAME [--figures benchmarks/out/FILE.json ...]
+
+Everything in the card is read from src/lineocr/models_data/NAME.{onnx,json,safetensors}
+(charset, preprocessing, training data and config, validation metrics, calibration) or from
+the benchmark JSON files given, so a card cannot drift from its model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from safetensors import safe_open
+
+from lineocr.zoo import BUNDLED, MODELS_DIR
+
+REBUILD = {
+    "printed": "make model-printed",
+    "arabic-digits": "make model-arabic-digits",
+    "captcha": "make model-captcha",
+    "handwritten-digits": "make model-handwritten-digits",
+}
+DATA = {
+    "printed": "synthetic lines only (`lineocr synth` generator): Latin, Arabic and mixed "
+    "Arabic/Latin/number lines from Debian's word lists (wamerican, hunspell-ar) and form "
+    "patterns, drawn in the *train* split of the Debian fonts with the `mix` degradations "
+    "(clean, scan, photo, blurred, sharpened); validated on held-out font families",
+    "arabic-digits": "synthetic Arabic-Indic digit strings (IDs, phone numbers, dates, "
+    "amounts, times), half blurred and half sharpened, train split of the fonts; labels "
+    "mapped to Western digits; validated on held-out font families",
+    "captcha": "1,040 CAPTCHAs of 200x50 drawn with the `captcha` PyPI package, named by "
+    "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout)",
+    "handwritten-digits": "scikit-learn's `load_digits` (real handwriting, 8x8 scans of "
+    "digits by 43 people, UCI ML hand-written digits, CC BY 4.0): 1,200 for training "
+    "(10 % of them for validation), 597 held out",
+}
+LICENCES = (
+    "Fonts drawn into synthetic training images (Debian packages): DejaVu (Bitstream Vera "
+    "licence), Liberation (GPL-2 with font exception), FreeFont (GPL-3+ with font "
+    "exception), Noto (SIL OFL 1.1), Amiri (SIL OFL 1.1), KACST (GPL-2), and the captcha "
+    "package's DroidSansMono (Apache-2.0). Word lists: wamerican (SCOWL, permissive) and "
+    "hunspell-ar (Ayaspell, GPL-2.0/LGPL-2.1/MPL-1.1). No font or word-list file is "
+    "redistributed in the model. See docs/synth.md."
+)
+
+
+def params(path: Path) -> int:
+    """Learnable parameters (batch-norm running statistics are buffers, not counted)."""
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    with safe_open(str(path), "np") as f:
+        names = [k for k in f.keys() if not k.endswith(buffers)]  # noqa: SIM118 - not a dict
+        return sum(math.prod(f.get_slice(k).get_shape()) for k in names)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(BUNDLED))
+    parser.add_argument("--figures", type=Path, nargs="*", default=[])
+    args = parser.parse_args()
+    name = args.name
+    meta = json.loads((MODELS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    onnx_size = (MODELS_DIR / f"{name}.onnx").stat().st_size
+    weights = MODELS_DIR / f"{name}.safetensors"
+    cfg = meta["config"]
+    chars = meta["charset"]["chars"]
+    lines = [
+        f"# `{name}` — {BUNDLED[name]}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| rebuild (one command) | `{REBUILD[name]}` |",
+        f"| architecture | CRNN `{cfg['model']['preset']}`, {params(weights):,} parameters |",
+        f"| files | `{name}.onnx` {onnx_size / 1e6:.1f} MB (inference), `{name}.safetensors` "
+        f"{weights.stat().st_size / 1e6:.1f} MB (fp16, for `--init-from {name}`) |",
+        f"| input | grayscale line, height {cfg['preprocess']['height']}, "
+        f"ops {cfg['preprocess']['ops']} |",
+        f"| charset | {len(chars)} characters: `{chars}` |",
+        f"| charset options | {meta['charset']['options']} |",
+        f"| seed | {cfg['train']['seed']} |",
+        f"| epochs trained | {meta['epoch']} (best), {meta['step']} steps |",
+        f"| calibration | softmax temperature {meta['calibration'].get('temperature', 1.0):.3f} |",
+        "",
+        "## Training data",
+        "",
+        DATA[name] + ".",
+        "",
+        f"Data summary: `{json.dumps(meta['data'], ensure_ascii=False)}`",
+        "",
+        "## Measured",
+        "",
+        "Validation (best epoch): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in sorted(meta["metrics"].items()) if k != "epoch"),
+        "",
+    ]
+    for fig in args.figures:
+        lines += [f"From `{fig}`:", "", "```json", fig.read_text().strip(), "```", ""]
+    lines += ["## Licences", "", LICENCES, ""]
+    out = Path("docs/models") / f"{name}.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
