@@ -39,7 +39,7 @@ def tiny_config(**changes):
         train__lr=3e-3,
         train__epochs=60,
         train__patience=60,
-        train__threads=2,
+        train__threads=1,
         train__warmup=0.05,
     )
     return override(Config(), **(base | changes))
