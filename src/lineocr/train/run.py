@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 
 from lineocr.charset import Charset
-from lineocr.config import Config
+from lineocr.config import Config, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint, resolve
@@ -283,11 +283,20 @@ def train(
     if resume:
         saved = json.loads((out / "last.json").read_text(encoding="utf-8"))
         saved_meta = ModelMeta.from_dict(saved)
+        # The saved run defines the model and data; how it runs now may change: more
+        # epochs, other threads or workers, a new time budget.
+        defaults = TrainConfig()
+        runtime = {
+            key: getattr(config.train, key)
+            for key in ("threads", "workers", "max_minutes")
+            if getattr(config.train, key) != getattr(defaults, key)
+        }
         config = replace(
             saved_meta.config,
             train=replace(
                 saved_meta.config.train,
                 epochs=max(config.train.epochs, saved_meta.config.train.epochs),
+                **runtime,
             ),
         )
         charset = saved_meta.charset
