@@ -69,15 +69,21 @@ def test_resume_continues_the_run(folder, tmp_path):
             "--out",
             str(out),
             "--resume",
-            *FAST[:2],
+            "--preset",
+            "small",
             "--epochs",
             "3",
             "--threads",
             "1",
+            "--max-minutes",
+            "30",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "last.json").read_text())["epoch"] == 3
+    saved = json.loads((out / "last.json").read_text())
+    assert saved["epoch"] == 3
+    assert saved["config"]["model"]["preset"] == "tiny"  # the run defines the model
+    assert saved["config"]["train"]["max_minutes"] == 30  # how it runs may change
 
 
 @pytest.mark.parametrize(
