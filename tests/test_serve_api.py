@@ -223,7 +223,11 @@ async def test_page_docs_and_openapi(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
     assert set(body) == {"multipart/form-data", "application/json"}
-    assert (await client.get("/docs")).status_code == 200
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower()  # Swagger UI is served by the app: works offline
+    assert (await client.get("/docs-assets/swagger-ui-bundle.js")).status_code == 200
+    assert (await client.get("/docs-assets/swagger-ui.css")).status_code == 200
 
 
 async def test_read_one_image_multipart(client: httpx.AsyncClient, stub: StubRecognizer) -> None:

@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from lineocr import __version__
 from lineocr.serve.batcher import Batcher, Outcome
@@ -173,12 +175,26 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
         "confidences. The web page is at `/`.",
         lifespan=lifespan,
         responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
+        docs_url=None,  # served below from the packaged Swagger UI, not a CDN
+        redoc_url=None,
     )
     app.state.lineocr = state
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """OpenAPI explorer, with Swagger UI's files served by this app: works offline."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="lineocr API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/favicon.ico",
+        )
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
