@@ -358,7 +358,8 @@ class Trainer:
                     last_line = time.perf_counter()
                     self.console.print(
                         f"  epoch {self.epoch + 1} step {count}/{steps_per_epoch}  "
-                        f"loss {total / count:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]"
+                        f"loss {total / count:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]",
+                        soft_wrap=True,
                     )
             if cfg.max_minutes and (time.perf_counter() - started) > cfg.max_minutes * 60:
                 out_of_time = True
@@ -495,7 +496,8 @@ class Trainer:
         self.console.print(
             f"epoch {self.epoch:3d}  loss {train_loss:.4f}  val loss {val.loss:.4f}  "
             f"CER {100 * s.cer:6.2f}%  WER {100 * s.wer:6.2f}%  "
-            f"exact {100 * s.exact_match:6.2f}%  [{self.elapsed:5.0f}s]{mark}"
+            f"exact {100 * s.exact_match:6.2f}%  [{self.elapsed:5.0f}s]{mark}",
+            soft_wrap=True,  # one line per epoch, also in 80-column logs
         )
         return self.bad_epochs >= cfg.patience
 
