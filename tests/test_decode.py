@@ -269,6 +269,23 @@ def test_fit_temperature_recovers_overconfidence() -> None:
     assert 0.75 < fit_temperature(logits, targets) < 1.3
 
 
+def test_fit_temperature_does_not_collapse_on_error_free_validation() -> None:
+    """Lines read perfectly (peaked, correct logits): the likelihood rises as T falls, so
+    an unbounded fit would return ~0 and make every later prediction look certain."""
+    rng = np.random.default_rng(6)
+    logits, targets = [], []
+    for _ in range(40):
+        labels = [int(x) for x in rng.integers(1, 6, size=4)]
+        z = np.full((9, 6), -2.0)
+        for frame in range(9):
+            z[frame, labels[frame // 2] if frame % 2 == 0 and frame < 8 else 0] = 3.0
+        logits.append(z)
+        targets.append(labels)
+    fitted = fit_temperature(logits, targets)
+    assert ctc_nll(logits, targets, 0.1) < ctc_nll(logits, targets, 1.0)  # it would collapse
+    assert fitted >= 0.5
+
+
 def test_ctc_nll_matches_a_brute_force_sum() -> None:
     rng = np.random.default_rng(5)
     z = rng.normal(0, 1, (4, 3))

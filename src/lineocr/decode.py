@@ -738,9 +738,14 @@ def fit_temperature(
     logits_list: Sequence[np.ndarray],
     targets: Sequence[Sequence[int]],
     *,
-    bounds: tuple[float, float] = (0.05, 20.0),
+    bounds: tuple[float, float] = (0.5, 20.0),
 ) -> float:
     """The temperature T that minimises :func:`ctc_nll` on held-out lines.
+
+    T is searched in ``bounds``. The lower bound matters: on a validation set the model
+    reads without error, the likelihood keeps rising as T falls, so an unbounded fit drives
+    T toward 0 and every later prediction looks certain. Such a set carries no evidence of
+    underconfidence beyond that, so sharpening is capped at 2x.
 
     ``logits_list``: one raw (T_i, C) logits array per line, cut to its valid frames;
     ``targets``: each line's label indices (``charset.encode(text)``, visual order).
