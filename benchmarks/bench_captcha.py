@@ -13,15 +13,11 @@ differ slightly; the answers (file names) are seeded.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from train_eval import train_and_evaluate
 
 ALPHABET = "2345678bcdefgmnpwxy"
 
@@ -50,37 +46,18 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=Path("benchmarks/out/captcha.json"))
     args = parser.parse_args()
 
-    lineocr = [sys.executable, "-m", "lineocr"]
     with tempfile.TemporaryDirectory() as tmp:
         train_dir, test_dir = Path(tmp, "train"), Path(tmp, "test")
         make_set(train_dir, args.train, seed=1)
         make_set(test_dir, args.test, seed=2)
-        command = [*lineocr, "train", "--data", str(train_dir), "--out", str(args.out)]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        started = time.perf_counter()
-        subprocess.run(command, check=True)
-        train_s = time.perf_counter() - started
-        evaluation = subprocess.run(
-            [*lineocr, "eval", "--model", str(args.out), "--data", str(test_dir), "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
+        train_and_evaluate(
+            "captcha (1,040 train / 300 fresh test, defaults)",
+            ["--data", str(train_dir)],
+            args.out,
+            test_dir,
+            args.report,
+            args.threads,
         )
-    scores = json.loads(evaluation.stdout)
-    report = {
-        "task": "captcha (1,040 train / 300 fresh test, defaults)",
-        "train_wall_s": round(train_s, 1),
-        "test_exact_match": scores["exact_match"],
-        "test_cer": scores["cer"],
-        "test_n": scores["n"],
-        "threads": args.threads or os.cpu_count(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "command": " ".join(command[2:]),
-    }
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=1))
-    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

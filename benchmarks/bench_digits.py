@@ -9,16 +9,13 @@ scikit-learn's own SVC example reaches 97 % on a 50 % split.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from train_eval import train_and_evaluate
 
 
 def export(images: np.ndarray, labels: np.ndarray, folder: Path) -> Path:
@@ -48,43 +45,17 @@ def main() -> None:
     digits = load_digits()
     order = np.random.default_rng(0).permutation(len(digits.images))
     train_idx, test_idx = order[:1200], order[1200:]
-    lineocr = [sys.executable, "-m", "lineocr"]
     with tempfile.TemporaryDirectory() as tmp:
         train = export(digits.images[train_idx], digits.target[train_idx], Path(tmp, "train"))
         test = export(digits.images[test_idx], digits.target[test_idx], Path(tmp, "test"))
-        command = [
-            *lineocr,
-            "train",
-            "--data",
-            str(train),
-            "--config",
-            str(args.config),
-            "--out",
-            str(args.out),
-        ]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        started = time.perf_counter()
-        subprocess.run(command, check=True)
-        train_s = time.perf_counter() - started
-        evaluation = subprocess.run(
-            [*lineocr, "eval", "--model", str(args.out), "--data", str(test), "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
+        train_and_evaluate(
+            "scikit-learn load_digits: 1,200 train / 597 held out (accuracy = exact match)",
+            ["--data", str(train), "--config", str(args.config)],
+            args.out,
+            test,
+            args.report,
+            args.threads,
         )
-    scores = json.loads(evaluation.stdout)
-    report = {
-        "task": "scikit-learn load_digits: 1,200 train / 597 held out",
-        "train_wall_s": round(train_s, 1),
-        "test_accuracy": scores["exact_match"],
-        "test_n": scores["n"],
-        "threads": args.threads or os.cpu_count(),
-        "command": " ".join(command[2:]),
-    }
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=1))
-    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
