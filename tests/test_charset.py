@@ -44,7 +44,56 @@ def test_digit_mapping_tatweel_diacritics_and_case():
     assert cs.normalize("كـتـب") == "كتب"
     assert cs.normalize("كَتَبَ") == "كتب"
     assert cs.normalize("ab") == "AB"
-    assert "0" in cs and "٠" not in cs and "ـ" not in cs
+    assert "ـ" not in cs
+    # The model keeps a class per digit it sees; the mapping applies to its output.
+    assert "٠" in cs and "0" not in cs
+    assert cs.decode(cs.encode("٢٠٢٤")) == "2024"
+
+
+def test_arabic_indic_number_groups_are_laid_out_right_to_left():
+    """In a left-to-right line, separators between Arabic-Indic numbers resolve right to
+    left (rule N1), so the groups of a date or phone number are drawn in reverse order."""
+    assert to_visual("١٩٥٧-٠٩-٠٣") == "٠٣-٠٩-١٩٥٧"
+    assert to_visual("٠٣٢ ٤٨٨ ٤٤٣") == "٤٤٣ ٤٨٨ ٠٣٢"
+    assert to_visual("٤٧٫٠٠") == "٤٧٫٠٠"  # one decimal separator joins the number (W4)
+    assert to_visual("12 34") == "12 34"
+    for text in ("١٩٥٧-٠٩-٠٣", "+٩٠٣٨ ٣٢٦ ٣٤", "٢٩٨٠١٠١١٢٣٤٥٦٧", "٤٧٫٠٠ ١٢"):
+        assert to_logical(to_visual(text)) == text
+
+
+def test_mapped_digits_come_out_in_the_right_order():
+    cs = Charset.from_texts(["٠١٢٣٤٥٦٧٨٩-"], CharsetOptions(map_digits=True))
+    indices = cs.encode("١٩٥٧-٠٩-٠٣")
+    assert cs.decode_visual(indices) == "٠٣-٠٩-١٩٥٧"  # what the image shows
+    assert cs.decode(indices) == "1957-09-03"
+
+
+def test_visual_order_matches_the_renderer_pixel_for_pixel():
+    """to_visual agrees with Pillow's raqm layout (FriBiDi): drawing the visual string with
+    bidi overridden (LRO) gives the same pixels as drawing the logical text."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont, features
+
+    assert features.check("raqm"), "Pillow without raqm: install libraqm / libfribidi"
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
+
+    def draw(text, direction):
+        img = Image.new("L", (520, 44), 255)
+        ImageDraw.Draw(img).text((6, 4), text, font=font, fill=0, direction=direction)
+        return np.asarray(img)
+
+    for text in (
+        "١٩٥٧-٠٩-٠٣",
+        "+٩٠٣٨ ٣٢٦ ٣٤",
+        "رقم 123 abc",
+        "مرحبا.",
+        "(رقم) ١٢٣",
+        "الرقم القومي: 29801011234567",
+        "قال 5%",
+    ):
+        direction = base_direction(text)
+        forced = "\u202d" + to_visual(text) + "\u202c"
+        assert (draw(forced, "ltr") == draw(text, direction)).all(), text
 
 
 def test_spaces_collapse_but_space_survives_in_alphabet():

@@ -59,45 +59,72 @@ def base_direction(text: str) -> Literal["ltr", "rtl"]:
     return "rtl" if any(is_rtl_char(c) for c in text) else "ltr"
 
 
-def _visual_levels(visual: str) -> list[int]:
-    """Bidi levels of a visual-order Arabic line: 1 for right-to-left, 2 for left-to-right.
+def _has_arabic_numbers(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) == "AN" for c in text)
 
-    Letters take their own direction; digits are left-to-right. Digits count as Latin after
-    a Latin letter in the same run (rule W7) and as Arabic numbers otherwise (W2: after
-    Arabic letters European digits become AN); one separator between two numbers of the
-    same kind joins them (W4). A neutral is left-to-right only between a Latin-like
-    character and a Latin letter or digit; elsewhere it takes the line's direction (N1).
+
+def _visual_levels(visual: str, rtl: bool) -> list[int]:
+    """Bidi levels of a visual-order line, rebuilt from its characters.
+
+    Right-to-left paragraph (level 1): Arabic letters 1, Latin letters and digits 2. Digits
+    count as Latin after a Latin letter in the same run (rule W7) and as Arabic numbers
+    otherwise (W2). A neutral is at level 2 only between a Latin-like character and a Latin
+    letter or digit (N1).
+
+    Left-to-right paragraph (level 0): Latin letters and European digits 0, Arabic-Indic
+    digits 2 (I1), and a neutral between two Arabic-Indic numbers 1 (N1: numbers act as
+    right-to-left there), which is why ``١٩٥٧-٠٩-٠٣`` is drawn ``٠٣-٠٩-١٩٥٧``.
+
+    In both, one separator between two Arabic numbers joins them (W4).
     """
     classes = [unicodedata.bidirectional(c) for c in visual]
-    kinds = [
-        "R" if c in _RTL_CLASSES else "L" if c == "L" else "AN" if c in ("EN", "AN") else "N"
-        for c in classes
-    ]
-    latin_seen = False
-    for i, cls in enumerate(classes):
-        if kinds[i] == "R":
-            latin_seen = False
-        elif kinds[i] == "L":
-            latin_seen = True
-        elif cls == "EN" and latin_seen:
-            kinds[i] = "L"
+    if rtl:
+        kinds = [
+            "R" if c in _RTL_CLASSES else "L" if c == "L" else "AN" if c in ("EN", "AN") else "N"
+            for c in classes
+        ]
+        latin_seen = False
+        for i, cls in enumerate(classes):
+            if kinds[i] == "R":
+                latin_seen = False
+            elif kinds[i] == "L":
+                latin_seen = True
+            elif cls == "EN" and latin_seen:
+                kinds[i] = "L"
+    else:
+        kinds = [
+            "AN" if c == "AN" else "R" if c in _RTL_CLASSES else "L" if c in ("L", "EN") else "N"
+            for c in classes
+        ]
     for i in range(1, len(kinds) - 1):
         if classes[i] == "CS" and kinds[i - 1] == kinds[i + 1] == "AN":
             kinds[i] = "AN"
-    levels = [1 if kind == "R" else 2 for kind in kinds]
+    if rtl:
+        levels = [1 if kind == "R" else 2 for kind in kinds]
+    else:
+        levels = [2 if kind == "AN" else 1 if kind == "R" else 0 for kind in kinds]
+    edge = "R" if rtl else "L"
     for i, kind in enumerate(kinds):
         if kind != "N":
             continue
-        left = next((kinds[j] for j in range(i - 1, -1, -1) if kinds[j] != "N"), "R")
-        right = next((classes[j] for j in range(i + 1, len(kinds)) if kinds[j] != "N"), "R")
-        levels[i] = 2 if left == "L" and right in ("L", "EN") else 1
+        left = next((kinds[j] for j in range(i - 1, -1, -1) if kinds[j] != "N"), edge)
+        right_cls = next((classes[j] for j in range(i + 1, len(kinds)) if kinds[j] != "N"), None)
+        right = next((kinds[j] for j in range(i + 1, len(kinds)) if kinds[j] != "N"), edge)
+        if rtl:
+            levels[i] = 2 if left == "L" and right_cls in ("L", "EN") else 1
+        else:
+            levels[i] = 1 if left in ("AN", "R") and right in ("AN", "R") else 0
     return levels
 
 
 def _mirror_rtl(chars: str, levels: Sequence[int]) -> str:
     return "".join(
-        MIRRORED.get(c, c) if lvl == 1 else c for c, lvl in zip(chars, levels, strict=True)
+        MIRRORED.get(c, c) if lvl % 2 else c for c, lvl in zip(chars, levels, strict=True)
     )
+
+
+def _needs_bidi(text: str) -> bool:
+    return base_direction(text) == "rtl" or _has_arabic_numbers(text)
 
 
 def to_visual(text: str) -> str:
@@ -105,57 +132,65 @@ def to_visual(text: str) -> str:
 
     The Unicode bidi algorithm of python-bidi (its pure-Python implementation, which
     mirrors brackets and agrees with FriBiDi, the layout behind Pillow's raqm renderer), so
-    ``"(رقم)"`` is seen as ``"(مقر)"``.
+    ``"(رقم)"`` is seen as ``"(مقر)"`` and, in a left-to-right line, the groups of an
+    Arabic-Indic number such as ``١٩٥٧-٠٩-٠٣`` are drawn right to left: ``٠٣-٠٩-١٩٥٧``.
     """
-    if base_direction(text) == "ltr":
+    if not _needs_bidi(text):
         return text
-    return str(get_display(text, base_dir="R"))
+    return str(get_display(text, base_dir="R" if base_direction(text) == "rtl" else "L"))
 
 
 def logical_permutation(visual: str) -> list[int]:
     """For each character of ``to_logical(visual)``, its index in ``visual`` (so values
     attached to drawn characters, such as confidences, can follow them)."""
-    if base_direction(visual) == "ltr":
+    if not _needs_bidi(visual):
         return list(range(len(visual)))
-    levels = _visual_levels(visual)
+    levels = _visual_levels(visual, base_direction(visual) == "rtl")
     order = list(range(len(visual)))
-    # Rule L2: reverse every run at level 2, then the whole line (all levels >= 1).
-    i = 0
-    while i < len(order):
-        if levels[order[i]] == 2:
-            j = i
-            while j < len(order) and levels[order[j]] == 2:
-                j += 1
-            order[i:j] = order[i:j][::-1]
-            i = j
-        else:
-            i += 1
-    order.reverse()
+    # Rule L2, which undoes itself: from the highest level down, reverse every run at or
+    # above that level.
+    for level in range(max(levels, default=0), 0, -1):
+        i = 0
+        while i < len(order):
+            if levels[order[i]] >= level:
+                j = i
+                while j < len(order) and levels[order[j]] >= level:
+                    j += 1
+                order[i:j] = order[i:j][::-1]
+                i = j
+            else:
+                i += 1
     return order
 
 
 def to_logical(visual: str) -> str:
-    """Visual (left-to-right glyph) order -> logical order, for a right-to-left line.
+    """Visual (left-to-right glyph) order -> logical order.
 
     The bidi algorithm is not injective (``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
     identically), so this returns one logical string that is drawn exactly as ``visual``:
     ``to_visual(to_logical(v)) == v`` for lines of words, numbers and punctuation. Levels
     are rebuilt from the visual string and the reordering of rule L2 is applied again,
-    which undoes it; brackets in right-to-left runs are mirrored back.
+    which undoes it; brackets at right-to-left levels are mirrored back.
     """
-    if base_direction(visual) == "ltr":
+    if not _needs_bidi(visual):
         return visual
-    levels = _visual_levels(visual)
+    levels = _visual_levels(visual, base_direction(visual) == "rtl")
     order = logical_permutation(visual)
     return _mirror_rtl("".join(visual[k] for k in order), [levels[k] for k in order])
 
 
 @dataclass(frozen=True)
 class CharsetOptions:
-    """Text normalisation applied to every label and prediction; stored with the model."""
+    """Text normalisation applied to every label and prediction; stored with the model.
+
+    ``map_digits`` returns Eastern Arabic-Indic ٠–٩ and Persian ۰–۹ as 0–9. It applies to
+    what the model outputs (and to references when scoring), not to what it learns: the
+    model keeps a class for each digit it sees, because Arabic-Indic numbers are laid out
+    differently (their groups right to left) and the layout must be undone before mapping.
+    """
 
     nfc: bool = True
-    map_digits: bool = False  # Eastern Arabic-Indic ٠–٩ and Persian ۰–۹ -> 0–9
+    map_digits: bool = False
     strip_tatweel: bool = False
     strip_diacritics: bool = False
     case: Literal["keep", "lower", "upper"] = "keep"
@@ -188,7 +223,7 @@ class Charset:
         proto = cls((), opts)
         seen: set[str] = set()
         for text in texts:
-            seen.update(proto.normalize(text))
+            seen.update(proto.normalize_label(text))
         return cls(tuple(sorted(seen)), opts)
 
     @classmethod
@@ -196,7 +231,7 @@ class Charset:
         opts = options or CharsetOptions()
         proto = cls((), opts)
         # Per character, so that collapsing spaces cannot drop the space itself.
-        chars = (proto.normalize(c) if c.strip() else c for c in alphabet)
+        chars = (proto.normalize_label(c) if c.strip() else c for c in alphabet)
         return cls(tuple(dict.fromkeys(c for c in chars if c)), opts)
 
     def union(self, other: Iterable[str]) -> Charset:
@@ -223,11 +258,16 @@ class Charset:
 
     # -- text -------------------------------------------------------------------------
     def normalize(self, text: str) -> str:
+        """The text as the model returns it: the label normalisation plus digit mapping.
+        Use it on references when scoring predictions."""
+        text = self.normalize_label(text)
+        return text.translate(_DIGIT_MAP) if self.options.map_digits else text
+
+    def normalize_label(self, text: str) -> str:
+        """The normalisations that keep the line's layout: what the model learns from."""
         opts = self.options
         if opts.nfc:
             text = unicodedata.normalize("NFC", text)
-        if opts.map_digits:
-            text = text.translate(_DIGIT_MAP)
         if opts.strip_tatweel:
             text = text.replace(TATWEEL, "")
         if opts.strip_diacritics:
@@ -241,19 +281,22 @@ class Charset:
         return text
 
     def unknown_chars(self, text: str) -> set[str]:
-        return {c for c in self.normalize(text) if c not in self._index_map}
+        return {c for c in self.normalize_label(text) if c not in self._index_map}
 
     def encode(self, text: str) -> list[int]:
         """Logical-order label -> indices in visual order. Raises on unknown characters."""
-        visual = to_visual(self.normalize(text))
+        visual = to_visual(self.normalize_label(text))
         unknown = [c for c in visual if c not in self._index_map]
         if unknown:
             raise UnknownCharactersError(unknown, text)
         return [self._index_map[c] for c in visual]
 
     def decode(self, indices: Sequence[int]) -> str:
-        """Collapsed CTC indices (no blanks, visual order) -> text in logical order."""
-        return to_logical(self.decode_visual(indices))
+        """Collapsed CTC indices (no blanks, visual order) -> text in logical order, with
+        digits mapped if the options say so (after reordering: the mapping changes how
+        digits are laid out)."""
+        text = to_logical(self.decode_visual(indices))
+        return text.translate(_DIGIT_MAP) if self.options.map_digits else text
 
     def decode_visual(self, indices: Sequence[int]) -> str:
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)

@@ -68,7 +68,7 @@ def load_examples(
     for i, sample in enumerate(samples):
         if progress:
             progress(i)
-        text = charset.normalize(sample.text)
+        text = charset.normalize_label(sample.text)
         if not text:
             report.skipped.append((sample.source, "empty label"))
             continue
