@@ -96,6 +96,11 @@ def main() -> None:
         + ", ".join(f"{k} {v:.4f}" for k, v in sorted(meta["metrics"].items()) if k != "epoch"),
         "",
     ]
+    lines += [
+        "Side by side with Tesseract 5 on freshly generated lines in held-out fonts: "
+        "[docs/benchmarks.md](../benchmarks.md).",
+        "",
+    ]
     for fig in args.figures:
         lines += [f"From `{fig}`:", "", "```json", fig.read_text().strip(), "```", ""]
     lines += ["## Licences", "", LICENCES, ""]

@@ -1,0 +1,98 @@
+"""Every bundled model loads and reads fresh samples of its kind: a statistical check on a
+few dozen lines it never saw (new seeds, held-out fonts), with a threshold below the
+measured figure (docs/models/), not a golden file."""
+
+import random
+
+import numpy as np
+import pytest
+
+from lineocr import zoo
+from lineocr.metrics import Scores
+from lineocr.runtime import Recognizer
+
+N = 40
+
+
+def captcha_samples(n):
+    from captcha.image import ImageCaptcha
+
+    gen = ImageCaptcha(width=200, height=50)
+    rng = random.Random(12345)
+    texts = ["".join(rng.choice("2345678bcdefgmnpwxy") for _ in range(5)) for _ in range(n)]
+    return [np.asarray(gen.generate_image(t).convert("L")) for t in texts], texts
+
+
+def handwritten_samples(n):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    held_out = np.random.default_rng(0).permutation(len(digits.images))[1200:][:n]
+    images = [
+        np.pad(
+            (255 - np.round(digits.images[i] * 255 / 16)).astype(np.uint8), 1, constant_values=255
+        )
+        for i in held_out
+    ]
+    return images, [str(digits.target[i]) for i in held_out]
+
+
+def synthetic_samples(lang, style, n, seed=424242):
+    from lineocr.data.synth import LineSynthesizer, SynthConfig
+
+    synth = LineSynthesizer(SynthConfig(lang=lang, style=style), seed=seed, split="val")
+    pairs = [synth.sample(i) for i in range(n)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+CASES = {
+    # name: (samples, minimum exact match, maximum CER)
+    "captcha": (lambda: captcha_samples(N), 0.85, 0.05),
+    "handwritten-digits": (lambda: handwritten_samples(N), 0.9, 0.1),
+    "arabic-digits": (lambda: synthetic_samples("arabic-digits", "blurred", N), 0.85, 0.05),
+    "printed": (lambda: synthetic_samples("latin", "scan", N), 0.5, 0.05),
+}
+
+
+def test_every_bundled_name_has_a_case():
+    assert set(CASES) == set(zoo.BUNDLED)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bundled_model_reads_fresh_samples(name):
+    make, min_exact, max_cer = CASES[name]
+    rec = Recognizer.load(name)
+    images, texts = make()
+    preds = rec.read_batch(images, batch_size=1)
+    refs = [rec.charset.normalize(t) for t in texts]
+    scores = Scores.compute(refs, [p.text for p in preds])
+    assert scores.exact_match >= min_exact and scores.cer <= max_cer, (
+        f"{name}: exact {scores.exact_match:.2f}, CER {scores.cer:.3f}"
+    )
+    assert all(0.0 <= p.confidence <= 1.0 for p in preds)
+
+
+def test_printed_model_reads_arabic_in_logical_order():
+    rec = Recognizer.load("printed")
+    images, texts = synthetic_samples("arabic", "clean", N)
+    preds = rec.read_batch(images, batch_size=1)
+    refs = [rec.charset.normalize(t) for t in texts]
+    assert Scores.compute(refs, [p.text for p in preds]).cer <= 0.15  # measured 7.7 %
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_shipped_training_weights_match_the_onnx_model(name):
+    """`--init-from NAME` starts from the same network the ONNX file runs (fp16 weights)."""
+    import torch
+
+    from lineocr.preprocess import collate, prepare
+    from lineocr.train.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(zoo.weights_path(name))
+    rec = Recognizer.load(name)
+    assert meta.charset == rec.charset and meta.preprocess == rec.spec
+    images, _ = CASES[name][0]()
+    batch, _ = collate([prepare(img, rec.spec) for img in images[:4]], rec.spec)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(rec.logits(batch), expected, atol=0.05, rtol=0.01)
