@@ -52,13 +52,13 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-2
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     warmup: float = 0.1  # fraction of steps (one-cycle)
-    patience: int = 10  # epochs without a better validation CER before stopping
+    patience: int = 15  # epochs without a better validation CER before stopping
     min_delta: float = 0.0
     grad_clip: float = 5.0
     seed: int = 0
