@@ -145,10 +145,13 @@ def logical_permutation(visual: str) -> list[int]:
     attached to drawn characters, such as confidences, can follow them)."""
     if not _needs_bidi(visual):
         return list(range(len(visual)))
-    levels = _visual_levels(visual, base_direction(visual) == "rtl")
-    order = list(range(len(visual)))
-    # Rule L2, which undoes itself: from the highest level down, reverse every run at or
-    # above that level.
+    return _l2_order(_visual_levels(visual, base_direction(visual) == "rtl"))
+
+
+def _l2_order(levels: Sequence[int]) -> list[int]:
+    """Rule L2, which undoes itself: from the highest level down, reverse every run at or
+    above that level."""
+    order = list(range(len(levels)))
     for level in range(max(levels, default=0), 0, -1):
         i = 0
         while i < len(order):
@@ -175,7 +178,7 @@ def to_logical(visual: str) -> str:
     if not _needs_bidi(visual):
         return visual
     levels = _visual_levels(visual, base_direction(visual) == "rtl")
-    order = logical_permutation(visual)
+    order = _l2_order(levels)
     return _mirror_rtl("".join(visual[k] for k in order), [levels[k] for k in order])
 
 

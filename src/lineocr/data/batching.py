@@ -162,6 +162,10 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
         self.synth = tuple(synth)
         self.charset = charset
         self.epoch = 0
+        # Real lines keep their width across epochs: computed once.
+        self._real_widths = [
+            target_width(e.image.shape[1], e.image.shape[0], spec) for e in examples
+        ]
 
     def __len__(self) -> int:
         return len(self.examples) + sum(m.per_epoch for m in self.synth)
@@ -179,13 +183,12 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
 
     def widths(self) -> list[int]:
         """Resized widths of this epoch's lines (estimated for synthetic ones)."""
-        real = [target_width(e.image.shape[1], e.image.shape[0], self.spec) for e in self.examples]
         synthetic = [
             estimated_width(mix.source.text(mix.index(self.epoch, i)), self.spec)
             for mix in self.synth
             for i in range(mix.per_epoch)
         ]
-        return real + synthetic
+        return self._real_widths + synthetic
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, tuple[int, ...], int]:
         if index >= len(self.examples):

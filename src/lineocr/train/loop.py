@@ -42,7 +42,6 @@ from lineocr.data.batching import (
 from lineocr.decode import greedy_batch
 from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
-from lineocr.preprocess import target_width
 from lineocr.train import distributed, finetune
 from lineocr.train.checkpoint import ModelMeta, build_from_meta, save_checkpoint
 from lineocr.train.report import TensorBoard, plot_history, print_table
@@ -112,9 +111,13 @@ def _to_device(batch: Batch, device: str) -> Batch:
 
 
 def ctc_loss(logits: torch.Tensor, batch: Batch, loss_fn: nn.CTCLoss) -> torch.Tensor:
-    log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, N, C)
-    input_lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[0])
-    return loss_fn(log_probs, batch.targets, input_lengths, batch.target_lengths)
+    return _ctc_from_log_probs(logits.float().log_softmax(2), batch, loss_fn)
+
+
+def _ctc_from_log_probs(log_probs: torch.Tensor, batch: Batch, loss_fn: nn.CTCLoss) -> torch.Tensor:
+    """CTC loss of (N, T, C) log-probabilities; each line counts only its own frames."""
+    input_lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1])
+    return loss_fn(log_probs.transpose(0, 1), batch.targets, input_lengths, batch.target_lengths)
 
 
 def _optim_to_tensors(
@@ -157,14 +160,14 @@ def validate(
     total_loss, batches = 0.0, 0
     with torch.no_grad():
         for batch in loader:
-            images_dev = batch.images.to(device)
+            batch_dev = _to_device(batch, device)
             with _autocast(device, amp):
-                logits = model(images_dev)
-            total_loss += float(ctc_loss(logits, _to_device(batch, device), loss_fn))
+                logits = model(batch_dev.images)
+            log_probs = logits.float().log_softmax(2)
+            total_loss += float(_ctc_from_log_probs(log_probs, batch_dev, loss_fn))
             batches += 1
-            log_probs = logits.float().log_softmax(2).cpu().numpy()
             lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1]).numpy()
-            decoded = greedy_batch(log_probs, lengths)
+            decoded = greedy_batch(log_probs.cpu().numpy(), lengths)
             for row, (idx, dec) in enumerate(zip(batch.indices, decoded, strict=True)):
                 refs.append(charset.normalize(examples[idx].text))
                 hyps.append(charset.decode(dec.indices))
@@ -253,13 +256,13 @@ class Trainer:
             num_workers=config.train.workers,
             persistent_workers=config.train.workers > 0,
         )
-        val_widths = [target_width(e.image.shape[1], e.image.shape[0], spec) for e in val]
+        val_set = LineDataset(val, spec)
         self.val_loader: DataLoader[Any] = DataLoader(
-            LineDataset(val, spec),
+            val_set,
             collate_fn=collate_fn,
             num_workers=0,
             batch_sampler=BucketBatchSampler(
-                val_widths, max(32, config.train.batch_size), shuffle=False
+                val_set.widths(), max(32, config.train.batch_size), shuffle=False
             ),
         )
         self.epoch = 0

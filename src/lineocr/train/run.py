@@ -20,7 +20,7 @@ from lineocr.charset import Charset
 from lineocr.config import Config, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
-from lineocr.train.checkpoint import ModelMeta, load_checkpoint, resolve
+from lineocr.train.checkpoint import ModelMeta, load_checkpoint, load_meta, resolve
 from lineocr.train.loop import FitResult, InitFrom, fit
 
 
@@ -281,8 +281,7 @@ def train(
     base_charset: Charset | None = None
     charset = Charset.from_string(alphabet, config.charset) if alphabet is not None else None
     if resume:
-        saved = json.loads((out / "last.json").read_text(encoding="utf-8"))
-        saved_meta = ModelMeta.from_dict(saved)
+        saved_meta = load_meta(out / "last.json")
         # The saved run defines the model and data; how it runs now may change: more
         # epochs, other threads or workers, a new time budget.
         defaults = TrainConfig()
