@@ -61,6 +61,23 @@ def test_arabic_indic_number_groups_are_laid_out_right_to_left():
         assert to_logical(to_visual(text)) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "drawn"),
+    [
+        ("(٣٣٤) ٩٤١-٧٧١٣", "(٣٣٤) ٧٧١٣-٩٤١"),
+        ("٣٣٤ (٥٦٦) ٧٧", "٧٧ (٥٦٦) ٣٣٤"),
+        ("067-195-8979 أبئن", "نئبأ 067-195-8979"),
+        ("تتعليا 2007-09-10", "10-09-2007 ايلعتت"),
+        ("$48.52 متكسر", "رسكتم $48.52"),
+    ],
+)
+def test_bidi_layout_and_its_inverse(text, drawn):
+    """Cases the old pure-Python layout got wrong (no bracket pairs, rule N0) or the
+    inverse could not undo (European numbers and currency signs in Arabic lines)."""
+    assert to_visual(text) == drawn
+    assert to_logical(drawn) == text
+
+
 def test_mapped_digits_come_out_in_the_right_order():
     cs = Charset.from_texts(["٠١٢٣٤٥٦٧٨٩-"], CharsetOptions(map_digits=True))
     indices = cs.encode("١٩٥٧-٠٩-٠٣")
@@ -90,6 +107,11 @@ def test_visual_order_matches_the_renderer_pixel_for_pixel():
         "(رقم) ١٢٣",
         "الرقم القومي: 29801011234567",
         "قال 5%",
+        "(٣٣٤) ٩٤١-٧٧١٣",  # a bracket pair keeps the line's direction (rule N0)
+        "tel (٥٦٦) ٦٩٤-٠٨٩٢",
+        "067-195-8979 أبئن",  # European number at the start of an Arabic line (W2, W4)
+        "تتعليا 2007-09-10",  # after an Arabic letter the same digits are Arabic numbers
+        "$48.52 متكسر لكل",  # a currency sign joins its number (W5)
     ):
         direction = base_direction(text)
         forced = "\u202d" + to_visual(text) + "\u202c"

@@ -9,12 +9,13 @@ converts back. Everything here is stored with the model, so a model file alone i
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from bidi.algorithm import get_display
+from bidi import get_display
 from bidi.mirror import MIRRORED
 
 BLANK = 0
@@ -67,15 +68,16 @@ def _visual_levels(visual: str, rtl: bool) -> list[int]:
     """Bidi levels of a visual-order line, rebuilt from its characters.
 
     Right-to-left paragraph (level 1): Arabic letters 1, Latin letters and digits 2. Digits
-    count as Latin after a Latin letter in the same run (rule W7) and as Arabic numbers
-    otherwise (W2). A neutral is at level 2 only between a Latin-like character and a Latin
-    letter or digit (N1).
+    count as Latin after a Latin letter in the same run (rule W7), as Arabic numbers after
+    an Arabic letter (W2) and as European numbers otherwise, which a ``-`` joins (W4) and a
+    ``$`` or ``%`` next to them joins (W5). A neutral is at level 2 only between a
+    Latin-like character and a Latin letter or digit (N1).
 
     Left-to-right paragraph (level 0): Latin letters and European digits 0, Arabic-Indic
     digits 2 (I1), and a neutral between two Arabic-Indic numbers 1 (N1: numbers act as
     right-to-left there), which is why ``١٩٥٧-٠٩-٠٣`` is drawn ``٠٣-٠٩-١٩٥٧``.
 
-    In both, one separator between two Arabic numbers joins them (W4).
+    In both, one separator between two numbers joins them (W4: ``٤٧٫٠٠``, ``067-195``).
     """
     classes = [unicodedata.bidirectional(c) for c in visual]
     if rtl:
@@ -91,14 +93,35 @@ def _visual_levels(visual: str, rtl: bool) -> list[int]:
                 latin_seen = True
             elif cls == "EN" and latin_seen:
                 kinds[i] = "L"
+        for i, cls in enumerate(classes):
+            # W2: digits stay European unless an Arabic letter precedes them (to the right).
+            if cls == "EN" and kinds[i] == "AN":
+                before = next((c for c in classes[i + 1 :] if c in ("R", "AL", "L")), "R")
+                kinds[i] = "AN" if before == "AL" else "EN"
+        for i, cls in enumerate(classes):
+            # W5: currency and percent signs next to European digits join them.
+            if cls == "ET":
+                j, k = i, i
+                while j > 0 and classes[j - 1] == "ET":
+                    j -= 1
+                while k < len(classes) - 1 and classes[k + 1] == "ET":
+                    k += 1
+                near = {kinds[j - 1] if j > 0 else "", kinds[k + 1] if k + 1 < len(kinds) else ""}
+                if "EN" in near:
+                    kinds[i] = "EN"
     else:
         kinds = [
             "AN" if c == "AN" else "R" if c in _RTL_CLASSES else "L" if c in ("L", "EN") else "N"
             for c in classes
         ]
     for i in range(1, len(kinds) - 1):
-        if classes[i] == "CS" and kinds[i - 1] == kinds[i + 1] == "AN":
-            kinds[i] = "AN"
+        kind, numbers = kinds[i - 1], {classes[i - 1], classes[i + 1]}
+        if kind != kinds[i + 1] or kind not in ("AN", "EN", "L") or not numbers <= {"EN", "AN"}:
+            continue
+        if classes[i] == "CS" or (classes[i] == "ES" and kind != "AN" and numbers == {"EN"}):
+            kinds[i] = kind
+    if not rtl:
+        _keep_ltr_bracket_pairs(visual, kinds)
     if rtl:
         levels = [1 if kind == "R" else 2 for kind in kinds]
     else:
@@ -117,6 +140,26 @@ def _visual_levels(visual: str, rtl: bool) -> list[int]:
     return levels
 
 
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _keep_ltr_bracket_pairs(visual: str, kinds: list[str]) -> None:
+    """Rule N0 seen from the drawn side, in a left-to-right line: a bracket pair around
+    Arabic numbers or letters, after Latin text or at the start, takes the line's direction,
+    so it is drawn in place around its (reversed) content: ``(٣٣٤) ...``. Marks such
+    pairs as left-to-right in ``kinds``."""
+    stack: list[int] = []
+    for j, ch in enumerate(visual):
+        if ch in _BRACKETS:
+            stack.append(j)
+        elif stack and ch == _BRACKETS[visual[stack[-1]]]:
+            i = stack.pop()
+            inner = kinds[i + 1 : j]
+            before = next((k for k in reversed(kinds[:i]) if k != "N"), "L")
+            if before == "L" and ("AN" in inner or "R" in inner):
+                kinds[i] = kinds[j] = "L"
+
+
 def _mirror_rtl(chars: str, levels: Sequence[int]) -> str:
     return "".join(
         MIRRORED.get(c, c) if lvl % 2 else c for c, lvl in zip(chars, levels, strict=True)
@@ -127,17 +170,54 @@ def _needs_bidi(text: str) -> bool:
     return base_direction(text) == "rtl" or _has_arabic_numbers(text)
 
 
+_LEVELS_BLOCK = re.compile(r"levels: \[(.*?)\]", re.S)
+_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+
+
+def bidi_levels(text: str, rtl: bool) -> list[int]:
+    """Resolved embedding level of each character of a one-line paragraph.
+
+    From python-bidi's Rust core (the ``unicode-bidi`` crate, which passes the Unicode
+    conformance tests, bracket pairs (rule N0) included, as FriBiDi does behind Pillow's
+    raqm). That core exposes levels only through its debug report, one per UTF-8 byte;
+    this reads the first byte of each character and applies rule L1 (trailing whitespace
+    at the paragraph level). A report in another shape raises instead of guessing.
+    """
+    report = str(get_display(text, base_dir="R" if rtl else "L", debug=True))
+    block = _LEVELS_BLOCK.search(report)
+    per_byte = [int(v) for v in _LEVEL.findall(block.group(1))] if block else []
+    offsets: list[int] = []
+    position = 0
+    for ch in text:
+        offsets.append(position)
+        position += len(ch.encode("utf-8"))
+    if position != len(per_byte):
+        raise RuntimeError(
+            "python-bidi's debug report changed shape; pin python-bidi to a tested version"
+        )
+    levels = [per_byte[k] for k in offsets]
+    i = len(text)
+    while i > 0 and unicodedata.bidirectional(text[i - 1]) in ("WS", "S", "B"):
+        i -= 1
+        levels[i] = 1 if rtl else 0
+    return levels
+
+
 def to_visual(text: str) -> str:
     """Logical order -> the left-to-right order of the glyphs as drawn.
 
-    The Unicode bidi algorithm of python-bidi (its pure-Python implementation, which
-    mirrors brackets and agrees with FriBiDi, the layout behind Pillow's raqm renderer), so
-    ``"(رقم)"`` is seen as ``"(مقر)"`` and, in a left-to-right line, the groups of an
-    Arabic-Indic number such as ``١٩٥٧-٠٩-٠٣`` are drawn right to left: ``٠٣-٠٩-١٩٥٧``.
+    The Unicode bidi algorithm (:func:`bidi_levels`), reordering by rule L2 and mirroring
+    brackets at right-to-left levels (L4), as FriBiDi lays out Pillow's raqm text. So
+    ``"(رقم)"`` is seen as ``"(مقر)"``; in a left-to-right line the groups of an
+    Arabic-Indic number such as ``١٩٥٧-٠٩-٠٣`` are drawn right to left (``٠٣-٠٩-١٩٥٧``),
+    while a bracket pair keeps the line's direction: ``(٣٣٤) ٩٤١-٧٧١٣`` is drawn
+    ``(٣٣٤) ٧٧١٣-٩٤١``.
     """
     if not _needs_bidi(text):
         return text
-    return str(get_display(text, base_dir="R" if base_direction(text) == "rtl" else "L"))
+    levels = bidi_levels(text, base_direction(text) == "rtl")
+    order = _l2_order(levels)
+    return _mirror_rtl("".join(text[k] for k in order), [levels[k] for k in order])
 
 
 def logical_permutation(visual: str) -> list[int]:
