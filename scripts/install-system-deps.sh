@@ -8,6 +8,10 @@ PACKAGES=(
   libfribidi0 libraqm0 fontconfig
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf
   fonts-noto-core fonts-hosny-amiri fonts-kacst
+  fonts-arabeyes fonts-sil-scheherazade fonts-sil-lateef fonts-sil-harmattan fonts-farsiweb
+  fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea
+  fonts-open-sans fonts-lato fonts-cantarell fonts-texgyre fonts-linuxlibertine
+  fonts-inconsolata fonts-ebgaramond fonts-comic-neue fonts-roboto-unhinted
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
   chromium

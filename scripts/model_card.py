@@ -41,8 +41,13 @@ DATA = {
 LICENCES = (
     "Fonts drawn into synthetic training images (Debian packages): DejaVu (Bitstream Vera "
     "licence), Liberation (GPL-2 with font exception), FreeFont (GPL-3+ with font "
-    "exception), Noto (SIL OFL 1.1), Amiri (SIL OFL 1.1), KACST (GPL-2), and the captcha "
-    "package's DroidSansMono (Apache-2.0). Word lists: wamerican (SCOWL, permissive) and "
+    "exception), Noto (SIL OFL 1.1), Amiri (SIL OFL 1.1), KACST (GPL-2), Arabeyes (GPL-2), "
+    "Scheherazade, Lateef, Harmattan (SIL OFL 1.1), FarsiWeb (GPL-2), URW base35 (AGPL-3 "
+    "with font exception), Carlito, Lato, Cantarell, Inconsolata, EB Garamond, Comic Neue "
+    "(SIL OFL 1.1), Caladea, Open Sans, Roboto (Apache-2.0), TeX Gyre (GUST Font License), "
+    "Linux Libertine (GPL-2 with font exception / OFL), and the captcha package's "
+    "DroidSansMono (Apache-2.0), for the models trained after these fonts were added (see "
+    "the card's command and date). Word lists: wamerican (SCOWL, permissive) and "
     "hunspell-ar (Ayaspell, GPL-2.0/LGPL-2.1/MPL-1.1). No font or word-list file is "
     "redistributed in the model. See docs/synth.md."
 )

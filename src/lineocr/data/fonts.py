@@ -75,6 +75,15 @@ EXCLUDED_FAMILIES = frozenset(
         "kacsttitle",
         "kacsttitlel",
         "kacstscreen",
+        # URW / Libertine symbol, dingbat and key-cap faces map ASCII to pictures.
+        "standard symbols ps",
+        "d050000l",
+        "linux biolinum keyboard o",
+        # Arabeyes faces drawn in outline/shadow, unjoined, or with wrong letter forms.
+        "shado",
+        "thabit",
+        "almanzomah",
+        "hor",
     }
 )
 EXCLUDED_FOR_SCRIPT = {"arabic": frozenset({"freemono"})}
