@@ -70,7 +70,25 @@ def test_beam_agrees_with_greedy_on_peaked_inputs() -> None:
         assert text(LATIN, g) == text(LATIN, b) == line
         # The same labelling: character confidences come from the same best alignment.
         assert b.char_confidences == pytest.approx(g.char_confidences)
-        assert b.confidence >= g.confidence - 1e-12  # all alignments >= the best one
+        # Both are the probability of the same text over its alignments; the beam prunes
+        # unlikely labels per frame, so it sums a subset of what greedy's exact sum has.
+        assert g.confidence >= b.confidence - 1e-12
+        assert g.confidence == pytest.approx(b.confidence, rel=0.02)
+
+
+def test_greedy_line_confidence_is_the_text_probability() -> None:
+    """Not the best path's probability: every alignment of the decoded text counts, which
+    is what the temperature is fitted for (exp(-ctc_nll) of the decoded labels)."""
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        lp = random_log_probs(rng, 30, LATIN.num_classes, 3.0)
+        g = greedy(lp)
+        best_path = float(np.exp(lp.max(axis=1).sum()))
+        exact = float(np.exp(-ctc_nll([lp], [list(g.indices)])))
+        assert g.confidence == pytest.approx(exact, rel=1e-9)
+        assert g.confidence >= best_path - 1e-15
+    two = frames(LATIN, [{"a": 0.55, "": 0.4}, {"a": 0.55, "": 0.4}])
+    assert greedy(two).confidence == pytest.approx(0.55 * 0.55 + 2 * 0.55 * 0.4)
 
 
 def test_beam_beats_greedy_on_a_crafted_example() -> None:

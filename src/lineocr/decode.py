@@ -74,13 +74,9 @@ def _check_2d(log_probs: np.ndarray) -> None:
         raise ValueError(f"expected (T, C) log-probabilities, got shape {log_probs.shape}")
 
 
-def greedy(log_probs: np.ndarray) -> Decoded:
-    """Best path: argmax per frame, merge repeats, drop blanks.
-
-    A character's confidence is the highest frame probability in its run; the line's is
-    the product of the best-path frame probabilities (the best path's probability).
-    """
-    _check_2d(log_probs)
+def _best_path(log_probs: np.ndarray) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Argmax per frame, repeats merged, blanks dropped; each character's confidence is the
+    highest frame probability in its run."""
     best = log_probs.argmax(axis=1)
     best_lp = log_probs[np.arange(len(best)), best]
     indices: list[int] = []
@@ -94,15 +90,40 @@ def greedy(log_probs: np.ndarray) -> Decoded:
             else:
                 confs[-1] = max(confs[-1], float(np.exp(lp)))
         prev = label
-    line = float(np.exp(best_lp.sum())) if len(best_lp) else 0.0
-    return Decoded(tuple(indices), tuple(confs), min(1.0, max(0.0, line)))
+    return tuple(indices), tuple(confs)
+
+
+def greedy(log_probs: np.ndarray) -> Decoded:
+    """Best path: argmax per frame, merge repeats, drop blanks.
+
+    A character's confidence is the highest frame probability in its run. The line's is the
+    probability of the decoded text, summed over all its CTC alignments (as in
+    :func:`beam_search`): the quantity the calibration temperature is fitted for, so a
+    threshold on it means what it says. (The best path alone is one alignment among many
+    and underestimates it, more so on longer lines.)
+    """
+    _check_2d(log_probs)
+    return greedy_batch(log_probs[None])[0]
 
 
 def greedy_batch(log_probs: np.ndarray, lengths: np.ndarray | None = None) -> list[Decoded]:
-    """Greedy decoding of (N, T, C) log-probabilities, each cut to its valid length."""
+    """Greedy decoding of (N, T, C) log-probabilities, each cut to its valid length; the
+    line probabilities of the whole batch come from one batched CTC forward pass."""
     n, t, _ = log_probs.shape
     lens = lengths if lengths is not None else np.full(n, t)
-    return [greedy(log_probs[i, : int(lens[i])]) for i in range(n)]
+    rows = [log_probs[i, : int(lens[i])] for i in range(n)]
+    paths = [_best_path(row) for row in rows]
+    usable = [i for i, row in enumerate(rows) if len(row)]
+    line = np.zeros(n)
+    if usable:
+        ll = _ctc_log_likelihoods(
+            [rows[i] for i in usable], [np.asarray(paths[i][0], dtype=np.int64) for i in usable]
+        )
+        line[usable] = np.exp(ll)
+    return [
+        Decoded(indices, confs, min(1.0, max(0.0, float(p))))
+        for (indices, confs), p in zip(paths, line, strict=True)
+    ]
 
 
 # -- constraints ---------------------------------------------------------------------------
@@ -641,6 +662,8 @@ class Decoder:
         logits are divided by the calibration ``temperature`` first."""
         scaled = logits.astype(np.float64) / float(temperature)
         log_probs = log_softmax(scaled)
+        if self.name == "greedy":
+            return greedy_batch(log_probs, np.asarray(lengths))
         return [self(log_probs[i, : int(n)]) for i, n in enumerate(lengths)]
 
 
@@ -662,12 +685,13 @@ def _min_frames(target: np.ndarray) -> int:
 
 
 def _ctc_log_likelihoods(
-    logits: Sequence[np.ndarray], targets: Sequence[np.ndarray], temperature: float
+    logits: Sequence[np.ndarray], targets: Sequence[np.ndarray], temperature: float = 1.0
 ) -> np.ndarray:
-    """log P(target | logits / temperature) per line (CTC forward algorithm, batched)."""
+    """log P(target | logits / temperature) per line (CTC forward algorithm, batched).
+    Log-probabilities may be passed as ``logits`` (their log-softmax is themselves)."""
     n = len(logits)
     t_max = max(len(x) for x in logits)
-    l_max = max(len(y) for y in targets)
+    l_max = max(1, max(len(y) for y in targets))
     n_states = 2 * l_max + 1
     ext = np.zeros((n, n_states), dtype=np.int64)
     skip = np.zeros((n, n_states), dtype=bool)
