@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_captcha import make_set
 
+from bench_captcha import make_set
 from lineocr.decode import expected_calibration_error, greedy_batch, log_softmax
 from lineocr.images import load_image
 from lineocr.preprocess import collate, prepare

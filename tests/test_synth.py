@@ -15,6 +15,7 @@ from lineocr.charset import TATWEEL, base_direction, to_visual
 from lineocr.cli import app
 from lineocr.data import corpora, degrade
 from lineocr.data.fonts import (
+    FontCache,
     FontError,
     family_split,
     fonts_split,
@@ -581,3 +582,15 @@ def test_stream_is_deterministic_per_seed_and_worker():
     assert [next(it)[1] for _ in range(3)] == [endless.synthesizer.text(i) for i in range(3)]
     with pytest.raises(TypeError):
         len(endless)
+
+
+def test_font_cache_keeps_the_most_recently_used():
+    face = load_faces([str(DEJAVU)], "abc")[0]
+    cache = FontCache(maxsize=2)
+    first = cache.get(face, 20)
+    assert cache.get(face, 20) is first  # loaded once
+    cache.get(face, 21)
+    cache.get(face, 20)  # used again: now the most recent
+    cache.get(face, 22)  # evicts size 21, the least recently used
+    assert cache.get(face, 20) is first
+    assert len(cache._fonts) == 2 and (face.path, face.index, 21) not in cache._fonts

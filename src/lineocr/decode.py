@@ -691,7 +691,7 @@ def _ctc_log_likelihoods(
     Log-probabilities may be passed as ``logits`` (their log-softmax is themselves)."""
     n = len(logits)
     t_max = max(len(x) for x in logits)
-    l_max = max(1, max(len(y) for y in targets))
+    l_max = max([1, *(len(y) for y in targets)])
     n_states = 2 * l_max + 1
     ext = np.zeros((n, n_states), dtype=np.int64)
     skip = np.zeros((n, n_states), dtype=bool)
