@@ -60,7 +60,9 @@ model-arabic-digits: install system-deps
 	$(BIN)/python scripts/bundle_model.py runs/arabic-digits arabic-digits
 
 model-captcha: install system-deps
-	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha
+	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha --threads 1 \
+	  --report benchmarks/out/captcha-bundled.json -- --synth captcha:0.5 \
+	  --synth-per-epoch 3000 --synth-val 300 --epochs 60 --patience 100 --max-minutes 30
 	$(BIN)/python scripts/bundle_model.py runs/captcha captcha
 
 model-handwritten-digits: install system-deps

@@ -4,7 +4,10 @@ The Kaggle CAPTCHA v2 layout: 200x50 images named by their 5-character answer ov
 19-character alphabet 2345678bcdefgmnpwxy, drawn with the `captcha` PyPI package. Runs the
 real commands (`lineocr train`, `lineocr eval --json`) and times the training wall clock.
 
-    python benchmarks/bench_captcha.py [--threads N] [--out runs/captcha]
+    python benchmarks/bench_captcha.py [--threads N] [--out runs/captcha] [-- TRAIN OPTIONS]
+
+Options after ``--`` go to `lineocr train` as they are: the bundled model adds synthetic
+CAPTCHAs in other fonts (see the Makefile's model-captcha).
 
 The images' noise comes from the captcha package's own unseeded random source, so two runs
 differ slightly; the answers (file names) are seeded.
@@ -44,15 +47,17 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1040)
     parser.add_argument("--test", type=int, default=300)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/out/captcha.json"))
+    parser.add_argument("train_options", nargs="*", help="after --: passed to lineocr train")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         train_dir, test_dir = Path(tmp, "train"), Path(tmp, "test")
         make_set(train_dir, args.train, seed=1)
         make_set(test_dir, args.test, seed=2)
+        extra = " ".join(args.train_options) or "defaults"
         train_and_evaluate(
-            "captcha (1,040 train / 300 fresh test, defaults)",
-            ["--data", str(train_dir)],
+            f"captcha ({args.train:,} train / {args.test} fresh test, {extra})",
+            ["--data", str(train_dir), *args.train_options],
             args.out,
             test_dir,
             args.report,

@@ -137,9 +137,32 @@ def test_lexicon_file(tiny_onnx_model, images, tmp_path: Path) -> None:
     )
 
 
+def test_language_model_built_and_used(tiny_onnx_model, images, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc key\nkey abc 12\n\u2603 snowman\n", encoding="utf-8")
+    lm = tmp_path / "lm.json"
+    built = invoke("lm", "-m", tiny_onnx_model, "--text", corpus, "--order", "3", "-o", lm)
+    assert built.exit_code == 0, built.output
+    assert "2 lines (1 with characters the model cannot write skipped)" in built.stdout
+    assert json.loads(lm.read_text(encoding="utf-8"))["order"] == 3
+    plain = invoke("read", "-m", tiny_onnx_model, "--decoder", "beam", images["a"], images["c"])
+    unweighted = invoke(
+        "read", "-m", tiny_onnx_model, "--lm", lm, "--lm-weight", "0", images["a"], images["c"]
+    )
+    assert plain.exit_code == unweighted.exit_code == 0
+    assert unweighted.stdout == plain.stdout  # weight 0: the plain beam search
+    fused = invoke("read", "-m", tiny_onnx_model, "--lm", lm, "--lm-weight", "2", images["a"])
+    assert fused.exit_code == 0, fused.output
+    nothing = invoke("lm", "-m", tiny_onnx_model, "-o", lm)
+    assert nothing.exit_code == 2 and "--text" in nothing.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--lm", "/no/such/lm.json"], "cannot read the language model"),
+        (["--lm", "/no/such/lm.json", "--server", "http://127.0.0.1:9"], "not with --server"),
+        (["--lm-weight", "-1", "--lm", "/no/such/lm.json"], "lm_weight must be >= 0"),
         (["--pattern", "("], "bad pattern"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),
         (["--batch-size", "0"], "--batch-size"),

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from lineocr.charset import Charset, is_rtl_char, to_visual
+from lineocr.lm import BOUNDARY, CharNgramLM, LMError
 
 BLANK = 0
 NEG_INF = -math.inf
@@ -455,6 +456,9 @@ def beam_search(
     *,
     constraint: Constraint | None = None,
     charset: Charset | None = None,
+    lm: CharNgramLM | None = None,
+    lm_weight: float = 0.5,
+    length_bonus: float = 0.0,
 ) -> Decoded:
     """CTC prefix beam search (Hannun et al. 2014) on one line's (T, C) log-probabilities.
 
@@ -464,18 +468,24 @@ def beam_search(
     ``charset``, must pass ``constraint.accepts_text``); if none is, the result is empty with
     confidence 0. The line confidence is the sequence's probability (all its alignments);
     character confidences come from its best alignment (as in :func:`greedy`).
+
+    With a character language model ``lm`` (shallow fusion), prefixes are ranked by
+    ``log P_ctc + lm_weight * log P_lm + length_bonus * length`` (the language model also
+    scores the end of the line); the confidence stays the CTC probability of the text.
     """
     _check_2d(log_probs)
     if beam_width < 1:
         raise DecodeError(f"beam_width must be >= 1, got {beam_width}")
-    if constraint is not None and charset is None:
-        raise DecodeError("a constrained beam search needs the charset")
+    if (constraint is not None or lm is not None) and charset is None:
+        raise DecodeError("a constrained or language-model beam search needs the charset")
     lp = np.asarray(log_probs, dtype=np.float64)
     n_frames = lp.shape[0]
     initial = constraint.initial if constraint is not None else 0
     all_labels = np.arange(1, lp.shape[1])
-    # prefix -> [log P(prefix, ends in blank), log P(prefix, ends in its last label), state]
-    beams: dict[tuple[int, ...], list[Any]] = {(): [0.0, NEG_INF, initial]}
+    fusion = _Fusion(lm, charset, lm_weight, length_bonus) if lm is not None else None
+    # prefix -> [log P(prefix, ends in blank), log P(prefix, ends in its last label), state,
+    #            language-model bonus of the prefix]
+    beams: dict[tuple[int, ...], list[Any]] = {(): [0.0, NEG_INF, initial, 0.0]}
     for t in range(n_frames):
         row = lp[t]
         row_list = row.tolist()
@@ -485,11 +495,11 @@ def beam_search(
         if constraint is None:
             frame_options[0] = [(int(c), 0) for c in _top_labels(row, all_labels, beam_width, 0)]
         nxt: dict[tuple[int, ...], list[Any]] = {}
-        for prefix, (p_b, p_nb, state) in beams.items():
+        for prefix, (p_b, p_nb, state, _) in beams.items():
             total = _lse(p_b, p_nb)
             entry = nxt.get(prefix)
             if entry is None:
-                entry = nxt[prefix] = [NEG_INF, NEG_INF, state]
+                entry = nxt[prefix] = [NEG_INF, NEG_INF, state, beams[prefix][3]]
             entry[0] = _lse(entry[0], total + blank)
             last = prefix[-1] if prefix else -1
             if last > 0:  # the last label repeated without a blank: same prefix
@@ -506,14 +516,18 @@ def beam_search(
                 extended = (*prefix, label)
                 target = nxt.get(extended)
                 if target is None:
-                    nxt[extended] = [NEG_INF, add, new_state]
+                    bonus = fusion.extend(prefix, label) if fusion is not None else 0.0
+                    nxt[extended] = [NEG_INF, add, new_state, beams[prefix][3] + bonus]
                 else:
                     target[1] = _lse(target[1], add)
         if len(nxt) > beam_width:
-            nxt = dict(heapq.nlargest(beam_width, nxt.items(), key=lambda kv: _lse(*kv[1][:2])))
+            nxt = dict(heapq.nlargest(beam_width, nxt.items(), key=_rank))
         beams = nxt
-    ranked = sorted(beams.items(), key=lambda kv: _lse(*kv[1][:2]), reverse=True)
-    for prefix, (p_b, p_nb, state) in ranked:
+    if fusion is not None:
+        for prefix, entry in beams.items():
+            entry[3] += fusion.finish(prefix)
+    ranked = sorted(beams.items(), key=_rank, reverse=True)
+    for prefix, (p_b, p_nb, state, _) in ranked:
         if constraint is not None:
             assert charset is not None
             if not constraint.is_final(state) or not constraint.accepts_text(
@@ -523,6 +537,34 @@ def beam_search(
         confidence = min(1.0, max(0.0, math.exp(_lse(p_b, p_nb))))
         return Decoded(prefix, _char_confidences(lp, prefix), confidence)
     return EMPTY
+
+
+def _rank(item: tuple[tuple[int, ...], list[Any]]) -> float:
+    p_b, p_nb, _, bonus = item[1]
+    return _lse(p_b, p_nb) + bonus
+
+
+class _Fusion:
+    """Language-model bonus of extending a prefix by one label (shallow fusion)."""
+
+    def __init__(
+        self, lm: CharNgramLM, charset: Charset | None, weight: float, length_bonus: float
+    ) -> None:
+        assert charset is not None
+        self.lm, self.chars = lm, charset.chars
+        self.weight, self.length_bonus = float(weight), float(length_bonus)
+        self.span = max(lm.order - 1, 1)
+
+    def _context(self, prefix: tuple[int, ...]) -> str:
+        tail = "".join(self.chars[label - 1] for label in prefix[-self.span :])
+        return tail if len(prefix) >= self.span else BOUNDARY + tail
+
+    def extend(self, prefix: tuple[int, ...], label: int) -> float:
+        char = self.chars[label - 1]
+        return self.weight * self.lm.logprob(self._context(prefix), char) + self.length_bonus
+
+    def finish(self, prefix: tuple[int, ...]) -> float:
+        return self.weight * self.lm.logprob(self._context(prefix), BOUNDARY)
 
 
 def _top_labels(row: np.ndarray, labels: np.ndarray, k: int, min_keep: int) -> np.ndarray:
@@ -574,13 +616,21 @@ def _char_confidences(log_probs: np.ndarray, labels: Sequence[int]) -> tuple[flo
 
 # -- the decoder used by the runtime, the CLI, the server and evaluation ---------------------
 
-DECODE_OPTIONS = ("decoder", "beam_width", "lexicon", "pattern")
+DECODE_OPTIONS = ("decoder", "beam_width", "lexicon", "pattern", "lm", "lm_weight", "length_bonus")
 DECODERS = ("greedy", "beam")
 
 
 @functools.lru_cache(maxsize=32)
 def _pattern_constraint(pattern: str, charset: Charset) -> PatternConstraint:
     return PatternConstraint(pattern, charset)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_lm(path: str) -> CharNgramLM:
+    try:
+        return CharNgramLM.load(path)
+    except LMError as exc:
+        raise DecodeError(str(exc)) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -605,7 +655,10 @@ class Decoder:
 
     ``decoder``: ``"greedy"`` (default) or ``"beam"``; ``beam_width`` (default 10);
     ``lexicon``: words (a sequence) or a word-list file path; ``pattern``: a regex or a name
-    from :data:`NAMED_PATTERNS`. A lexicon or a pattern implies the beam search.
+    from :data:`NAMED_PATTERNS`; ``lm``: a character language model
+    (:class:`~lineocr.lm.CharNgramLM` or its JSON file) fused with weight ``lm_weight`` and a
+    per-character ``length_bonus``. A lexicon, a pattern or a language model implies the
+    beam search.
     """
 
     def __init__(
@@ -616,6 +669,9 @@ class Decoder:
         beam_width: int = 10,
         lexicon: Sequence[str] | str | Path | None = None,
         pattern: str | None = None,
+        lm: CharNgramLM | str | Path | None = None,
+        lm_weight: float = 0.5,
+        length_bonus: float = 0.0,
     ) -> None:
         if decoder not in DECODERS:
             raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")
@@ -636,7 +692,17 @@ class Decoder:
             else:
                 words = tuple(str(w) for w in lexicon)
             self.constraint = _lexicon_constraint(words, charset)
-        self.name = "beam" if self.constraint is not None else decoder
+        for option, value in (("lm_weight", lm_weight), ("length_bonus", length_bonus)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise DecodeError(f"{option} must be a number, not {value!r}")
+            if not math.isfinite(value):
+                raise DecodeError(f"{option} must be a finite number, not {value!r}")
+        if lm_weight < 0:
+            raise DecodeError(f"lm_weight must be >= 0, not {lm_weight!r}")
+        self.lm = _load_lm(str(lm)) if isinstance(lm, (str, Path)) else lm
+        self.lm_weight, self.length_bonus = float(lm_weight), float(length_bonus)
+        uses_beam = self.constraint is not None or self.lm is not None
+        self.name = "beam" if uses_beam else decoder
 
     @classmethod
     def from_options(cls, charset: Charset, **options: Any) -> Decoder:
@@ -652,7 +718,13 @@ class Decoder:
         if self.name == "greedy":
             return greedy(log_probs)
         return beam_search(
-            log_probs, self.beam_width, constraint=self.constraint, charset=self.charset
+            log_probs,
+            self.beam_width,
+            constraint=self.constraint,
+            charset=self.charset,
+            lm=self.lm,
+            lm_weight=self.lm_weight,
+            length_bonus=self.length_bonus,
         )
 
     def decode_logits(

@@ -4,4 +4,4 @@ One module per area so that the owners of training, reading, synthesis and servi
 edit their own file.
 """
 
-from lineocr.commands import read, serve, synth, train  # noqa: F401
+from lineocr.commands import lm, read, serve, synth, train  # noqa: F401

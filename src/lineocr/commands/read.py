@@ -143,6 +143,12 @@ def read(
             "national-id, date, time, amount, decimal."
         ),
     ] = None,
+    lm: Annotated[
+        Optional[Path],
+        typer.Option(help="Character language model (from `lineocr lm`): beam search with it."),
+    ] = None,
+    lm_weight: Annotated[float, typer.Option(help="Weight of the language model.")] = 0.5,
+    length_bonus: Annotated[float, typer.Option(help="Score added per character with --lm.")] = 0.0,
     batch_size: Annotated[int, typer.Option(help="Lines per model run.")] = 32,
     threads: Annotated[
         Optional[int], typer.Option(help="ONNX Runtime threads (default: all cores).")
@@ -176,6 +182,10 @@ def read(
         options["lexicon"] = str(lexicon)
     if pattern is not None:
         options["pattern"] = pattern
+    if lm is not None:
+        if server is not None:
+            raise fail("--lm reads a local file: not with --server")
+        options.update(lm=str(lm), lm_weight=lm_weight, length_bonus=length_bonus)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         from lineocr.serve.client import ClientError, read_on_server
 

@@ -196,6 +196,11 @@ def evaluate_command(
     worst: Annotated[int, typer.Option(help="Show the N worst lines.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Lines per batch.")] = 64,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
+    lm: Annotated[
+        Optional[Path], typer.Option(help="Character language model (beam search with it).")
+    ] = None,
+    lm_weight: Annotated[float, typer.Option(help="Weight of the language model.")] = 0.5,
+    length_bonus: Annotated[float, typer.Option(help="Score per character with --lm.")] = 0.0,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
     label_regex: RegexOpt = None,
@@ -210,14 +215,18 @@ def evaluate_command(
     from lineocr.runtime import ModelNotFoundError, Recognizer
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
+    options: dict[str, Any] = {"decoder": decoder}
+    if lm is not None:
+        options.update(lm=str(lm), lm_weight=lm_weight, length_bonus=length_bonus)
     try:
         rec = Recognizer.load(model)
+        rec.decoder(**options)  # bad options fail here, before any image is read
         samples = [s for path in data for s in reader.read(path).samples]
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
 
     def predict(images: list[Any]) -> list[tuple[str, float]]:
-        preds = rec.read_batch(images, batch_size=batch_size, decoder=decoder)
+        preds = rec.read_batch(images, batch_size=batch_size, **options)
         return [(p.text, p.confidence) for p in preds]
 
     report = evaluate(samples, predict, rec.charset.normalize, batch_size=batch_size, worst=worst)

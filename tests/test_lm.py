@@ -1,0 +1,113 @@
+"""The character n-gram language model and its fusion into the beam search."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lineocr.charset import Charset, CharsetOptions, to_visual
+from lineocr.decode import DecodeError, Decoder, beam_search, greedy
+from lineocr.lm import BOUNDARY, CharNgramLM, LMError
+from tests.test_decode import ARABIC, LATIN, frames, text
+
+WORDS = ["the cat sat", "a cat ate", "cats and hats", "that cat", "the mat"]
+
+
+@pytest.fixture(scope="module")
+def lm() -> CharNgramLM:
+    return CharNgramLM.fit(WORDS * 3, LATIN, order=4)
+
+
+@pytest.mark.parametrize("context", ["", BOUNDARY, "ca", "the c", "zzz", "t m"])
+def test_probabilities_sum_to_one(lm: CharNgramLM, context: str) -> None:
+    """Over every seen character, the line end and one unseen character (which stands for
+    the unknown bucket), whatever the context: seen, partly seen or never seen."""
+    unseen = "q"
+    assert unseen not in lm.vocab
+    total = sum(math.exp(lm.logprob(context, c)) for c in lm.vocab | {unseen})
+    assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def test_context_matters(lm: CharNgramLM) -> None:
+    assert lm.logprob("the c", "a") > lm.logprob("the c", "h")
+    assert lm.logprob(BOUNDARY + "tha", "t") > lm.logprob("zzz", "t")
+    assert lm.score_line("the cat") > lm.score_line("teh cta")
+
+
+def test_learns_drawn_order_for_right_to_left_text() -> None:
+    """The beam spells a right-to-left word as drawn (reversed), so that is what is learnt."""
+    lm = CharNgramLM.fit(["سلام"] * 5, ARABIC, order=3)
+    drawn = to_visual("سلام")
+    assert drawn == "مالس"
+    assert lm.logprob(BOUNDARY + "م", "ا") > lm.logprob(BOUNDARY + "م", "ل")
+    assert lm.score_line(drawn) > lm.score_line("سلام")
+
+
+def test_json_round_trip_and_bad_files(lm: CharNgramLM, tmp_path) -> None:
+    path = lm.save(tmp_path / "lm.json")
+    again = CharNgramLM.load(path)
+    for context, char in [("the c", "a"), ("", "z"), ("ca", BOUNDARY)]:
+        assert again.logprob(context, char) == pytest.approx(lm.logprob(context, char))
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something"}))
+    (tmp_path / "broken.json").write_text("{not json")
+    for name in ("other.json", "broken.json", "missing.json"):
+        with pytest.raises(LMError, match=name):
+            CharNgramLM.load(tmp_path / name)
+    with pytest.raises(LMError, match="no text"):
+        CharNgramLM.fit(["", "  "], LATIN)
+
+
+def test_fusion_prefers_the_likely_text() -> None:
+    """The model leans to "cst" (s .45 > a .40); a language model of cat-words tips it to
+    "cat". The confidence stays the CTC probability of the chosen text."""
+    lm = CharNgramLM.fit(WORDS * 3, LATIN, order=4)
+    lp = frames(
+        LATIN,
+        [
+            {"": 0.9},
+            {"c": 0.9},
+            {"": 0.9},
+            {"s": 0.45, "a": 0.40},
+            {"": 0.9},
+            {"t": 0.9},
+            {"": 0.9},
+        ],
+    )
+    assert text(LATIN, greedy(lp)) == "cst"
+    plain = beam_search(lp, 8, charset=LATIN)
+    fused = beam_search(lp, 8, charset=LATIN, lm=lm, lm_weight=1.0)
+    assert text(LATIN, plain) == "cst" and text(LATIN, fused) == "cat"
+    assert fused.confidence < plain.confidence  # the CTC probability, not the fused score
+    assert text(LATIN, beam_search(lp, 8, charset=LATIN, lm=lm, lm_weight=0.0)) == "cst"
+
+
+def test_length_bonus_counters_deletions() -> None:
+    """Two frames that may hold one 'a' or nothing: a strong bonus per character keeps it."""
+    lm = CharNgramLM.fit(["a", "b"], LATIN, order=2)
+    lp = frames(LATIN, [{"": 0.6, "a": 0.35}, {"": 0.6, "a": 0.35}])
+    kept = beam_search(lp, 4, charset=LATIN, lm=lm, lm_weight=0.1, length_bonus=3.0)
+    dropped = beam_search(lp, 4, charset=LATIN, lm=lm, lm_weight=0.1, length_bonus=-3.0)
+    assert text(LATIN, kept) == "a" and text(LATIN, dropped) == ""
+
+
+def test_decoder_options(lm: CharNgramLM, tmp_path) -> None:
+    dec = Decoder(LATIN, lm=lm)
+    assert dec.name == "beam"  # a language model implies the beam search
+    path = lm.save(tmp_path / "lm.json")
+    assert Decoder.from_options(LATIN, lm=str(path), lm_weight=0.3).lm is not None
+    for bad in ({"lm_weight": -1}, {"lm_weight": float("nan")}, {"length_bonus": "x"}):
+        with pytest.raises(DecodeError):
+            Decoder(LATIN, lm=lm, **bad)
+    with pytest.raises(DecodeError, match="missing"):
+        Decoder(LATIN, lm=str(tmp_path / "missing.json"))
+    with pytest.raises(DecodeError, match="charset"):
+        beam_search(np.log(np.full((3, LATIN.num_classes), 1 / LATIN.num_classes)), lm=lm)
+
+
+def test_normalisation_follows_the_charset() -> None:
+    cs = Charset.from_texts(["ABC"], CharsetOptions(case="upper"))
+    lm = CharNgramLM.fit(["abc abc"], cs, order=2)
+    assert "A" in lm.vocab and "a" not in lm.vocab
