@@ -109,10 +109,38 @@ def generate_lines(task: Task, n: int, seed: int = SEED) -> list[tuple[np.ndarra
 
     The one place lines come from: swap this function to benchmark on other data.
     """
+
+    return [(s.image, s.text) for s in generate_samples(task, n, seed)]
+
+
+def generate_samples(task: Task, n: int, seed: int = SEED) -> list[Any]:
+    """Like :func:`generate_lines`, with the font of each line (``SynthSample``)."""
     from lineocr.data.synth import LineSynthesizer, SynthConfig
 
     synth = LineSynthesizer(SynthConfig(**task.synth), seed=seed, split="val")
-    return [synth.sample(i) for i in range(n)]
+    return [synth.sample_info(i) for i in range(n)]
+
+
+def by_family(
+    fonts: Sequence[str],
+    refs: Sequence[str],
+    hyps: dict[str, Sequence[str]],
+    normalize: Callable[[str], str],
+) -> list[dict[str, Any]]:
+    """Exact match and CER per held-out font family, per system."""
+    from lineocr.data.fonts import font_family
+
+    families: dict[str, list[int]] = {}
+    for i, font in enumerate(fonts):
+        families.setdefault(font_family(font), []).append(i)
+    rows = []
+    for family, idx in sorted(families.items()):
+        row: dict[str, Any] = {"family": family, "lines": len(idx)}
+        for system, texts in hyps.items():
+            s = score([refs[i] for i in idx], [texts[i] for i in idx], normalize)
+            row[system] = {"cer": s.cer, "exact_match": s.exact_match}
+        rows.append(row)
+    return rows
 
 
 def normalizer(charset: Charset, task: Task) -> Callable[[str], str]:
@@ -412,7 +440,23 @@ def write_report(report: dict[str, Any], md_path: Path, png_name: str) -> None:
                 f"| {s['peak_rss_mb']:.0f} MB | {r['targets'] if system == 'lineocr' else ''} |"
             )
     lines += ["", f"![CER, exact match and speed per task]({png_name})", ""]
-    lines += ["## `lineocr read` start-up to first result (one image)", ""]
+    lines += [
+        "## By held-out font family",
+        "",
+        "Exact match (CER) per family of the held-out split: where the errors are.",
+        "",
+        "| task | family | lines | lineocr | tesseract |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        for f in r.get("families", []):
+            ours, theirs = f["lineocr"], f["tesseract"]
+            lines.append(
+                f"| {r['task']} | {f['family']} | {f['lines']} "
+                f"| {pct(ours['exact_match'])} ({pct(ours['cer'])}) "
+                f"| {pct(theirs['exact_match'])} ({pct(theirs['cer'])}) |"
+            )
+    lines += ["", "## `lineocr read` start-up to first result (one image)", ""]
     lines += ["| model | best | median | peak memory |", "|---|---:|---:|---:|"]
     for name, s in report["startup"].items():
         lines.append(
@@ -548,7 +592,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rec = Recognizer.load(model_file, threads=len(cpus))
             normalize = normalizer(rec.charset, task)
             print(f"[{task.key}] generating {opts.lines} lines", file=sys.stderr, flush=True)
-            samples = generate_lines(task, opts.lines)
+            infos = generate_samples(task, opts.lines)
+            samples = [(info.image, info.text) for info in infos]
             folder = workdir / task.key
             folder.mkdir()
             paths = []
@@ -558,10 +603,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 paths.append(path)
             refs = [text for _, text in samples]
             print(f"[{task.key}] lineocr ({model_file.name})", file=sys.stderr, flush=True)
-            ours, _ = bench_lineocr(str(model_file), paths, refs, normalize, cpus)
+            ours, our_hyps = bench_lineocr(str(model_file), paths, refs, normalize, cpus)
             print(f"[{task.key}] tesseract -l {task.tesseract_lang}", file=sys.stderr, flush=True)
-            theirs, _ = bench_tesseract(
+            theirs, their_hyps = bench_tesseract(
                 tesseract, task.tesseract_lang, paths, refs, normalize, cpus, workdir
+            )
+            families = by_family(
+                [info.font for info in infos],
+                refs,
+                {"lineocr": our_hyps, "tesseract": their_hyps},
+                normalize,
             )
             report["results"].append(
                 {
@@ -572,6 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "targets": task.targets,
                     "lineocr": asdict(ours),
                     "tesseract": asdict(theirs),
+                    "families": families,
                 }
             )
             if task.model not in report["startup"]:

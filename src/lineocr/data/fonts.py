@@ -197,6 +197,11 @@ def _read_records(path: str) -> tuple[_FontRecord, ...]:
         raise FontError(f"{path}: cannot read font: {exc}") from None
 
 
+def font_family(path: str | Path, index: int = 0) -> str:
+    """The normalised family of a font file's face: the unit of the train/val split."""
+    return _read_records(str(path))[index].family
+
+
 def _record(path: str, index: int, font: object) -> _FontRecord:
     cmap = font.getBestCmap() or {}  # type: ignore[attr-defined]
     names = font["name"]  # type: ignore[index]
