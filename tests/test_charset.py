@@ -69,6 +69,10 @@ def test_arabic_indic_number_groups_are_laid_out_right_to_left():
         ("067-195-8979 أبئن", "نئبأ 067-195-8979"),
         ("تتعليا 2007-09-10", "10-09-2007 ايلعتت"),
         ("$48.52 متكسر", "رسكتم $48.52"),
+        ("الذكاء الاصطناعي (AI) هو", "وه (AI) يعانطصالا ءاكذلا"),
+        ("الملف report.pdf (2 MB) جاهز", "زهاج report.pdf (2 MB) فلملا"),
+        ("see (abc) and (رقم)", "(مقر) see (abc) and"),
+        ("قال: (نعم) و(لا)", "(ال)و (معن) :لاق"),
     ],
 )
 def test_bidi_layout_and_its_inverse(text, drawn):
@@ -112,6 +116,7 @@ def test_visual_order_matches_the_renderer_pixel_for_pixel():
         "067-195-8979 أبئن",  # European number at the start of an Arabic line (W2, W4)
         "تتعليا 2007-09-10",  # after an Arabic letter the same digits are Arabic numbers
         "$48.52 متكسر لكل",  # a currency sign joins its number (W5)
+        "الملف report.pdf (2 MB) جاهز",  # a bracket pair inside a Latin run
     ):
         direction = base_direction(text)
         forced = "\u202d" + to_visual(text) + "\u202c"
