@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lineocr.charset import Charset, UnknownCharactersError
-from lineocr.data.batching import BucketBatchSampler, load_examples
+from lineocr.data.batching import BucketBatchSampler, load_examples, make_collate, padding_step
 from lineocr.images import ImageError
 from lineocr.preprocess import PreprocessSpec
 from tests.render import ArraySample, render
@@ -69,3 +69,26 @@ def test_epochs_reshuffle_deterministically():
     second = list(s)
     s.set_epoch(0)
     assert list(s) == first and second != first
+
+
+def test_training_batches_are_padded_to_few_widths():
+    """Training batches snap to a coarse grid of widths (few shapes for PyTorch's kernel
+    cache); the true widths are kept, and evaluation batches are padded as at inference."""
+    spec = PreprocessSpec()
+    assert [padding_step(w) for w in (40, 100, 200, 900)] == [4, 8, 16, 32]
+    widths = [97, 301, 530, 61]
+    items = [(np.ones((spec.height, w), np.float32), (1, 2), i) for i, w in enumerate(widths)]
+    for group in ([items[0]], [items[1]], [items[2], items[3]], [items[3]]):
+        longest = max(item[0].shape[1] for item in group)
+        batch = make_collate(spec, bucket_widths=True)(group)
+        padded = batch.images.shape[-1]
+        assert padded % padding_step(longest) == 0 and longest <= padded < longest * 1.13
+        assert batch.widths.tolist() == [item[0].shape[1] for item in group]
+        assert make_collate(spec)(group).images.shape[-1] == -(-longest // 4) * 4
+    seen = {
+        make_collate(spec, bucket_widths=True)(
+            [(np.ones((spec.height, w), np.float32), (1,), 0)]
+        ).images.shape[-1]
+        for w in range(300, 1000)
+    }
+    assert len(seen) == 23  # 320, 352, ..., 1024 instead of 175 widths in steps of 4

@@ -49,7 +49,13 @@ def tiny_config(**changes):
 def test_tiny_model_overfits_32_samples(tmp_path):
     cs, examples = make_examples(32)
     result = fit(
-        tiny_config(), cs, examples, examples, tmp_path, show_progress=False, tensorboard=False
+        tiny_config(train__epochs=80, train__patience=80),
+        cs,
+        examples,
+        examples,
+        tmp_path,
+        show_progress=False,
+        tensorboard=False,
     )
     assert result.best["val_exact_match"] == 1.0, result.history[-1]
     _, meta = load_checkpoint(tmp_path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -213,12 +213,28 @@ class Batch:
     indices: list[int]
 
 
+def padding_step(width: int) -> int:
+    """Training batches (``bucket_widths``) are padded to a multiple of this many
+    columns: 4 up to 64, 8 up to 128, 16 up to 256, 32 beyond (at most about 12 % padding).
+    PyTorch's CPU kernels (oneDNN) build and cache a primitive per input shape: with widths
+    in steps of 4 a run kept meeting new shapes and its memory grew without bound (1.1 ->
+    2.2 GB over 400 steps of a width sweep, still rising, against a flat 1.1 GB in steps of
+    32, which also ran 10 % faster). The model ignores the padding (output lengths come
+    from the true widths)."""
+    return 4 if width <= 64 else 8 if width <= 128 else 16 if width <= 256 else 32
+
+
 def make_collate(
-    spec: PreprocessSpec,
+    spec: PreprocessSpec, *, bucket_widths: bool = False
 ) -> Callable[[list[tuple[np.ndarray, tuple[int, ...], int]]], Batch]:
+    specs: dict[int, PreprocessSpec] = {1: spec}
+
     def collate_fn(items: list[tuple[np.ndarray, tuple[int, ...], int]]) -> Batch:
         lines = [item[0] for item in items]
-        images, widths = collate(lines, spec)
+        step = padding_step(max(line.shape[1] for line in lines)) if bucket_widths else 1
+        if step not in specs:
+            specs[step] = replace(spec, width_multiple=math.lcm(spec.width_multiple, step))
+        images, widths = collate(lines, specs[step])
         targets = [t for item in items for t in item[1]]
         return Batch(
             images=torch.from_numpy(images),

@@ -248,18 +248,17 @@ class Trainer:
             rank=self.ctx.rank,
             world_size=self.ctx.world_size,
         )
-        collate_fn = make_collate(spec)
         self.train_loader: DataLoader[Any] = DataLoader(
             self.train_set,
             batch_sampler=self.sampler,
-            collate_fn=collate_fn,
+            collate_fn=make_collate(spec, bucket_widths=True),
             num_workers=config.train.workers,
             persistent_workers=config.train.workers > 0,
         )
         val_set = LineDataset(val, spec)
         self.val_loader: DataLoader[Any] = DataLoader(
             val_set,
-            collate_fn=collate_fn,
+            collate_fn=make_collate(spec),  # as padded at inference (a fixed set of shapes)
             num_workers=0,
             batch_sampler=BucketBatchSampler(
                 val_set.widths(), max(32, config.train.batch_size), shuffle=False
