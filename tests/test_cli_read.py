@@ -161,7 +161,6 @@ def test_language_model_built_and_used(tiny_onnx_model, images, tmp_path: Path) 
     ("args", "message"),
     [
         (["--lm", "/no/such/lm.json"], "cannot read the language model"),
-        (["--lm", "/no/such/lm.json", "--server", "http://127.0.0.1:9"], "not with --server"),
         (["--lm-weight", "-1", "--lm", "/no/such/lm.json"], "lm_weight must be >= 0"),
         (["--pattern", "("], "bad pattern"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),

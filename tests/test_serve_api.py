@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lineocr.lm import CharNgramLM
 from lineocr.preprocess import PreprocessSpec
 from lineocr.serve import Settings, SettingsError, create_app
 from lineocr.serve.errors import image_error
@@ -130,10 +131,12 @@ def stub() -> StubRecognizer:
 async def client(stub: StubRecognizer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     words = tmp_path / "cities.txt"
     words.write_text("paris\nlondon\n\nparis\n", encoding="utf-8")
+    lm = CharNgramLM.fit(["paris london", "london paris"], order=3).save(tmp_path / "lm.json")
     load, _ = counting_loader(stub, StubRecognizer("other"))
     settings = Settings(
         models=("stub", "other"),
         lexicons={"cities": str(words)},
+        language_models={"cities": str(lm)},
         max_images_per_request=4,
         batch_timeout_ms=2,
     )
@@ -205,6 +208,7 @@ async def test_health_ready_and_models(client: httpx.AsyncClient) -> None:
     assert card["version"] == "1.2.3" and card["height"] == 32
     assert card["card"]["metrics"] == {"cer": 0.01}
     assert body["lexicons"] == ["cities"]
+    assert body["language_models"] == ["cities"]
     assert "otsu" in body["preprocess_ops"]
     assert body["limits"]["max_images_per_request"] == 4
     assert body["limits"]["formats"] == ["PNG", "JPEG", "WEBP", "TIFF", "BMP"]
@@ -423,6 +427,25 @@ async def test_options(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
         "/v1/ocr", json={"images": [{"data": b64(png())}], "preprocess": []}
     )
     assert response.status_code == 200 and stub.calls[-1]["ops"] == ()
+
+
+async def test_named_language_model(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
+    img = files(("a.png", png()))
+    response = await client.post(
+        "/v1/ocr", files=img, data={"lm": "cities", "lm_weight": "0.7", "length_bonus": "-0.5"}
+    )
+    assert response.status_code == 200, response.text
+    options = stub.calls[-1]["options"]
+    assert isinstance(options["lm"], CharNgramLM) and "l" in options["lm"].vocab
+    assert options["lm_weight"] == 0.7 and options["length_bonus"] == -0.5
+    response = await client.post("/v1/ocr", json={"images": [{"data": b64(png())}], "lm": "cities"})
+    assert response.status_code == 200 and "lm_weight" not in stub.calls[-1]["options"]
+    assert_error(await client.post("/v1/ocr", files=img, data={"lm": "nope"}), 422, "unknown_lm")
+    assert_error(
+        await client.post("/v1/ocr", files=img, data={"lm": "cities", "lm_weight": "9"}),
+        422,
+        "invalid_request",
+    )
 
 
 async def test_pattern_compile_budget(stub: StubRecognizer) -> None:
@@ -744,10 +767,12 @@ def test_settings() -> None:
         "LINEOCR_SERVE_BATCH_TIMEOUT_MS": "2.5",
         "LINEOCR_SERVE_THREADS": "2",
         "LINEOCR_SERVE_LEXICONS": "cities=/tmp/c.txt",
+        "LINEOCR_SERVE_LANGUAGE_MODELS": "ar=/tmp/ar.json, en=/tmp/en.json",
     }
     s = Settings.from_env(env)
     assert s.models == ("printed", "digits") and s.max_batch == 8 and not s.batching
     assert s.batch_timeout_ms == 2.5 and s.threads == 2 and s.lexicons == {"cities": "/tmp/c.txt"}
+    assert s.language_models == {"ar": "/tmp/ar.json", "en": "/tmp/en.json"}
     assert Settings.from_env({"LINEOCR_SERVE_SETTINGS": s.to_json()}) == s
     # The JSON is complete: single variables do not override it (the CLI already merged them).
     assert (
@@ -766,6 +791,8 @@ def test_settings() -> None:
         Settings(max_batch=0)
     with pytest.raises(SettingsError):
         Settings(lexicons={"x": "/nonexistent/words.txt"}).lexicon_words()
+    with pytest.raises(SettingsError, match="language model 'x'"):
+        Settings(language_models={"x": "/nonexistent/lm.json"}).load_language_models()
     default = Settings()
     assert default.host == "127.0.0.1" and default.max_pixels == 25_000_000
 
@@ -863,6 +890,7 @@ def test_serve_command_merges_environment_and_options(
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: captured.update(run=kw))
     words = tmp_path / "w.txt"
     words.write_text("alpha\n")
+    lm = CharNgramLM.fit(["alpha"], order=2).save(tmp_path / "lm.json")
     monkeypatch.setenv("LINEOCR_SERVE_MAX_BATCH", "8")
     monkeypatch.setenv("LINEOCR_SERVE_PORT", "9001")
     result = CliRunner().invoke(
@@ -880,6 +908,8 @@ def test_serve_command_merges_environment_and_options(
             "1",
             "--lexicon",
             f"w={words}",
+            "--lm",
+            f"ar={lm}",
             "--timeout",
             "5",
         ],
@@ -889,7 +919,7 @@ def test_serve_command_merges_environment_and_options(
     assert s.models == ("a.onnx", "b", "c") and s.max_batch == 8 and not s.batching
     assert s.port == 9100 and s.host == "127.0.0.1"  # the option wins over the environment
     assert s.max_body_bytes == 1024 * 1024 and s.request_timeout_s == 5.0
-    assert s.lexicons == {"w": str(words)}
+    assert s.lexicons == {"w": str(words)} and s.language_models == {"ar": str(lm)}
     assert captured["run"]["port"] == 9100 and captured["run"]["timeout_graceful_shutdown"] == 30
     bad = CliRunner().invoke(app, ["serve", "--lexicon", "nofile"])
     assert bad.exit_code == 2 and "NAME=FILE" in bad.output

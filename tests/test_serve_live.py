@@ -137,6 +137,9 @@ def test_read_command_with_server(live: LiveServer, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no model 'nope'" in missing.output
     down = runner.invoke(app, ["read", "--server", "http://127.0.0.1:9", str(good)])
     assert down.exit_code == 2 and "cannot reach" in down.output
+    # --lm names a language model of the server's; this one has none configured.
+    no_lm = runner.invoke(app, ["read", "--server", live.url, "--lm", "arabic", str(good)])
+    assert no_lm.exit_code == 2 and "unknown language model 'arabic'" in no_lm.output
 
 
 # -- the web page in a real browser -----------------------------------------------------

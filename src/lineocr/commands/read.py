@@ -145,7 +145,9 @@ def read(
     ] = None,
     lm: Annotated[
         Optional[Path],
-        typer.Option(help="Character language model (from `lineocr lm`): beam search with it."),
+        typer.Option(
+            help="Character language model file (from `lineocr lm`): beam search with it."
+        ),
     ] = None,
     lm_weight: Annotated[float, typer.Option(help="Weight of the language model.")] = 0.5,
     length_bonus: Annotated[float, typer.Option(help="Score added per character with --lm.")] = 0.0,
@@ -165,7 +167,8 @@ def read(
         Optional[str],
         typer.Option(
             help="Read on a lineocr server (e.g. http://127.0.0.1:8000) instead of here; "
-            "--model and --lexicon then name the server's models and lexicons."
+            "--model, --lexicon and --lm then name the server's models, lexicons and "
+            "language models."
         ),
     ] = None,
 ) -> None:
@@ -182,9 +185,7 @@ def read(
         options["lexicon"] = str(lexicon)
     if pattern is not None:
         options["pattern"] = pattern
-    if lm is not None:
-        if server is not None:
-            raise fail("--lm reads a local file: not with --server")
+    if lm is not None:  # with --server: the name of one of the server's language models
         options.update(lm=str(lm), lm_weight=lm_weight, length_bonus=length_bonus)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         from lineocr.serve.client import ClientError, read_on_server

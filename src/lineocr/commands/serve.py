@@ -52,6 +52,12 @@ def serve(
         Opt[list[str]],
         typer.Option(help="A named lexicon NAME=FILE (one word per line); repeatable."),
     ] = None,
+    lm: Annotated[
+        Opt[list[str]],
+        typer.Option(
+            "--lm", help="A named character language model NAME=FILE (`lineocr lm`); repeatable."
+        ),
+    ] = None,
     log_level: Annotated[
         Opt[str], typer.Option(help="debug, info, warning, error (default: info).")
     ] = None,
@@ -87,14 +93,19 @@ def serve(
         changes["batching"] = False
     if max_body_mb is not None:
         changes["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
-    if lexicon:
-        lexicons = {}
-        for item in lexicon:
+    for option, items, setting in (
+        ("--lexicon", lexicon, "lexicons"),
+        ("--lm", lm, "language_models"),
+    ):
+        if not items:
+            continue
+        named = {}
+        for item in items:
             name, sep, path = item.partition("=")
             if not sep or not name.strip() or not path.strip():
-                raise fail(f"--lexicon {item!r}: expected NAME=FILE")
-            lexicons[name.strip()] = path.strip()
-        changes["lexicons"] = lexicons
+                raise fail(f"{option} {item!r}: expected NAME=FILE")
+            named[name.strip()] = path.strip()
+        changes[setting] = named
     if workers < 1:
         raise fail("--workers must be at least 1")
     try:
@@ -103,6 +114,7 @@ def serve(
             {**base.__dict__, **{k: v for k, v in changes.items() if v is not None}}
         )
         settings.lexicon_words()  # a bad lexicon file fails here, before the server starts
+        settings.load_language_models()
     except SettingsError as exc:
         raise fail(str(exc)) from None
     configure_logging(settings.log_level)

@@ -39,7 +39,7 @@ from lineocr.serve.batcher import Batcher, Outcome
 from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
 from lineocr.serve.limits import BodyLimitMiddleware, decode_image
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
-from lineocr.serve.models import Loader, ModelSet, ReadOptions, check_ops
+from lineocr.serve.models import Loader, ModelSet, ReadOptions, Resources, check_ops
 from lineocr.serve.schemas import (
     ErrorResponse,
     Health,
@@ -53,7 +53,19 @@ from lineocr.serve.settings import Settings
 
 log = logging.getLogger("lineocr.serve")
 STATIC_DIR = Path(__file__).parent / "static"
-FORM_FIELDS = frozenset({"model", "decoder", "beam_width", "pattern", "lexicon", "preprocess"})
+FORM_FIELDS = frozenset(
+    {
+        "model",
+        "decoder",
+        "beam_width",
+        "pattern",
+        "lexicon",
+        "preprocess",
+        "lm",
+        "lm_weight",
+        "length_bonus",
+    }
+)
 FILE_FIELDS = frozenset({"files", "file"})
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
@@ -69,7 +81,7 @@ class ServerState:
     settings: Settings
     metrics: Metrics
     batcher: Batcher
-    lexicons: dict[str, tuple[str, ...]]
+    resources: Resources
     loader: Loader | None
     models: ModelSet = field(default_factory=ModelSet)
     started: bool = False
@@ -91,7 +103,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Malformed request: empty body, no images, bad base64 or multipart",
         413: "Body, image or image count over the limits",
         415: "Content type or image format not accepted",
-        422: "Invalid options (model, decoder, pattern, lexicon, preprocess) or unreadable image",
+        422: "Invalid options (model, decoder, pattern, lexicon, lm, preprocess) or unreadable "
+        "image",
         503: "Not ready, overloaded, timed out or shutting down",
     }.items()
 }
@@ -114,6 +127,9 @@ _OCR_BODY = {
                     "beam_width": {"type": "integer", "minimum": 1},
                     "pattern": {"type": "string"},
                     "lexicon": {"type": "string"},
+                    "lm": {"type": "string"},
+                    "lm_weight": {"type": "number", "minimum": 0, "maximum": 5},
+                    "length_bonus": {"type": "number", "minimum": -5, "maximum": 5},
                     "preprocess": {
                         "type": "array",
                         "items": {"type": "string"},
@@ -144,7 +160,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
             enabled=settings.batching,
             metrics=metrics,
         ),
-        lexicons=settings.lexicon_words(),
+        resources=Resources(settings.lexicon_words(), settings.load_language_models()),
         loader=loader,
     )
 
@@ -236,13 +252,15 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
 
     @app.get("/v1/models", response_model=ModelsResponse, tags=["ocr"])
     async def list_models() -> dict[str, Any]:
-        """The loaded models with their cards, the named lexicons and the limits."""
+        """The loaded models with their cards, the named lexicons and language models, and
+        the limits."""
         from lineocr.preprocess import OPS
 
         default = state.models.default
         return {
             "models": [m.card(m is default) for m in state.models.models.values()],
-            "lexicons": sorted(state.lexicons),
+            "lexicons": sorted(state.resources.lexicons),
+            "language_models": sorted(state.resources.language_models),
             "preprocess_ops": sorted(
                 settings.allowed_ops if settings.allowed_ops is not None else OPS
             ),
@@ -314,7 +332,7 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     options = ReadOptions(**{**options.__dict__, "model": model.name})
 
     # Options the decoder refuses fail the whole request, before any image is decoded.
-    kwargs = model.decode_options(options, state.lexicons)
+    kwargs = model.decode_options(options, state.resources)
     if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
         async with state.compile_slot:
             await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
@@ -327,7 +345,7 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
     outcomes: dict[int, Outcome] = {}
     if good:
-        run = model.runner(options, state.lexicons)
+        run = model.runner(options, state.resources)
         results = await state.batcher.submit(
             options, run, [decoded[i][0] for i in good], model.name
         )
@@ -479,9 +497,13 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         opts = OcrOptions.model_validate(raw)
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", validation_message(exc.errors())) from None
-    if opts.lexicon is not None and opts.lexicon not in state.lexicons:
-        known = ", ".join(sorted(state.lexicons)) or "none configured"
+    lexicons, lms = state.resources.lexicons, state.resources.language_models
+    if opts.lexicon is not None and opts.lexicon not in lexicons:
+        known = ", ".join(sorted(lexicons)) or "none configured"
         raise ApiError(422, "unknown_lexicon", f"unknown lexicon {opts.lexicon!r}; known: {known}")
+    if opts.lm is not None and opts.lm not in lms:
+        known = ", ".join(sorted(lms)) or "none configured"
+        raise ApiError(422, "unknown_lm", f"unknown language model {opts.lm!r}; known: {known}")
     if opts.pattern is not None and len(opts.pattern) > settings.max_pattern_length:
         raise ApiError(
             422, "invalid_pattern", f"pattern longer than {settings.max_pattern_length} characters"
@@ -490,7 +512,15 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         raise ApiError(422, "invalid_request", f"beam_width at most {settings.max_beam_width}")
     ops = check_ops(opts.preprocess, settings) if opts.preprocess is not None else None
     return ReadOptions(
-        opts.model or "", opts.decoder, opts.beam_width, opts.pattern, opts.lexicon, ops
+        opts.model or "",
+        opts.decoder,
+        opts.beam_width,
+        opts.pattern,
+        opts.lexicon,
+        ops,
+        opts.lm,
+        opts.lm_weight,
+        opts.length_bonus,
     )
 
 

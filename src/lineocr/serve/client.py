@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-OPTION_FIELDS = ("model", "decoder", "beam_width", "pattern", "lexicon", "preprocess")
+OPTION_FIELDS = (
+    "model",
+    "decoder",
+    "beam_width",
+    "pattern",
+    "lexicon",
+    "preprocess",
+    "lm",
+    "lm_weight",
+    "length_bonus",
+)
 
 
 class ClientError(RuntimeError):
@@ -55,7 +65,7 @@ class OcrClient:
 
     def read(self, paths: Iterable[str | Path], **options: Any) -> list[dict[str, Any]]:
         """Read image files; options as the API's (model, decoder, beam_width, pattern,
-        lexicon, preprocess)."""
+        lexicon, preprocess, lm, lm_weight, length_bonus)."""
         unknown = set(options) - set(OPTION_FIELDS)
         if unknown:
             raise ValueError(f"unknown options {sorted(unknown)}; known: {list(OPTION_FIELDS)}")
@@ -173,8 +183,9 @@ def read_on_server(
     """``lineocr read --server URL``: read ``paths`` on a server, calling back per path in
     order. ``model`` is a model loaded there; the bundled default name ("printed") falls
     back to the server's default model when the server does not have it. ``lexicon`` names
-    one of the server's lexicons. Raises :class:`ClientError` when the server cannot be
-    used at all (unreachable, unknown model, bad options)."""
+    one of the server's lexicons, ``lm`` one of its language models. Raises
+    :class:`ClientError` when the server cannot be used at all (unreachable, unknown model,
+    bad options)."""
     client = OcrClient(url)
     info = client.models()
     names = [m["name"] for m in info.get("models", [])]
@@ -184,8 +195,9 @@ def read_on_server(
         if model != DEFAULT_MODEL:
             raise ClientError(f"{url} has no model {model!r}; it has: {', '.join(names)}")
         model = None
-    if options.get("lexicon") is not None:
-        options["lexicon"] = str(options["lexicon"])
+    for name in ("lexicon", "lm"):  # names of the server's lexicons and language models
+        if options.get(name) is not None:
+            options[name] = str(options[name])
     sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
     for path, result in zip(paths, client.read(paths, **sent), strict=True):
         if result.get("ok"):

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,17 @@ class ReadOptions:
     pattern: str | None = None
     lexicon: str | None = None
     ops: tuple[str, ...] | None = None
+    lm: str | None = None
+    lm_weight: float | None = None
+    length_bonus: float | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What requests may name: the server's lexicons and language models."""
+
+    lexicons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    language_models: dict[str, Any] = field(default_factory=dict)
 
 
 class LoadedModel:
@@ -84,9 +95,7 @@ class LoadedModel:
                 self._variants.popitem(last=False)
             return variant
 
-    def decode_options(
-        self, options: ReadOptions, lexicons: dict[str, tuple[str, ...]]
-    ) -> dict[str, Any]:
+    def decode_options(self, options: ReadOptions, resources: Resources) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if options.decoder is not None:
             kwargs["decoder"] = options.decoder
@@ -95,7 +104,13 @@ class LoadedModel:
         if options.pattern is not None:
             kwargs["pattern"] = options.pattern
         if options.lexicon is not None:
-            kwargs["lexicon"] = list(lexicons[options.lexicon])
+            kwargs["lexicon"] = list(resources.lexicons[options.lexicon])
+        if options.lm is not None:
+            kwargs["lm"] = resources.language_models[options.lm]
+            if options.lm_weight is not None:
+                kwargs["lm_weight"] = options.lm_weight
+            if options.length_bonus is not None:
+                kwargs["length_bonus"] = options.length_bonus
         return kwargs
 
     def check_decoder(self, kwargs: dict[str, Any], budget_s: float) -> None:
@@ -118,10 +133,10 @@ class LoadedModel:
             raise ApiError(422, "invalid_options", str(exc)) from None
 
     def runner(
-        self, options: ReadOptions, lexicons: dict[str, tuple[str, ...]]
+        self, options: ReadOptions, resources: Resources
     ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
         rec = self.with_ops(options.ops)
-        kwargs = self.decode_options(options, lexicons)
+        kwargs = self.decode_options(options, resources)
 
         def run(images: Sequence[np.ndarray]) -> list[Any]:
             return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))

@@ -23,6 +23,13 @@ class OcrOptions(_Strict):
         description="A regular expression or a named pattern the text must match",
     )
     lexicon: str | None = Field(None, max_length=200, description="A server-side lexicon name")
+    lm: str | None = Field(
+        None, max_length=200, description="A server-side character language model name"
+    )
+    lm_weight: float | None = Field(None, ge=0, le=5, description="Language model weight")
+    length_bonus: float | None = Field(
+        None, ge=-5, le=5, description="Score per character with a language model"
+    )
     preprocess: list[str] | None = Field(
         None,
         max_length=32,
@@ -102,6 +109,7 @@ class ModelCard(BaseModel):
 class ModelsResponse(BaseModel):
     models: list[ModelCard]
     lexicons: list[str]
+    language_models: list[str]
     preprocess_ops: list[str]
     limits: dict[str, Any]
 

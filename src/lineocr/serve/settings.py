@@ -53,6 +53,8 @@ class Settings:
     max_beam_width: int = 64
     # Named lexicons clients may ask for: name -> a word-list file (one word per line).
     lexicons: Mapping[str, str] = field(default_factory=dict)
+    # Named character language models (`lineocr lm` files): name -> file.
+    language_models: Mapping[str, str] = field(default_factory=dict)
     # Shutdown: seconds uvicorn waits for in-flight requests after SIGTERM.
     shutdown_timeout_s: float = 30.0
     log_level: str = "info"
@@ -63,6 +65,7 @@ class Settings:
         if self.allowed_ops is not None:
             object.__setattr__(self, "allowed_ops", tuple(self.allowed_ops))
         object.__setattr__(self, "lexicons", dict(self.lexicons))
+        object.__setattr__(self, "language_models", dict(self.language_models))
         for name in (
             "max_batch",
             "max_queue",
@@ -95,7 +98,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``LINEOCR_SERVE_<NAME>`` variables over the defaults, e.g.
         ``LINEOCR_SERVE_MODELS=printed,digits``, ``LINEOCR_SERVE_MAX_BATCH=16``,
-        ``LINEOCR_SERVE_LEXICONS=cities=/data/cities.txt``; or, when it is set, from
+        ``LINEOCR_SERVE_LEXICONS=cities=/data/cities.txt``,
+        ``LINEOCR_SERVE_LANGUAGE_MODELS=arabic=/data/ar.lm.json``; or, when it is set, from
         ``LINEOCR_SERVE_SETTINGS`` alone (the complete settings as JSON, which
         ``lineocr serve --workers`` hands to its worker processes)."""
         env = os.environ if environ is None else environ
@@ -127,10 +131,22 @@ class Settings:
             out[name] = words
         return out
 
+    def load_language_models(self) -> dict[str, Any]:
+        """Read the named language model files (at start-up, once)."""
+        from lineocr.lm import CharNgramLM, LMError
+
+        out: dict[str, Any] = {}
+        for name, path in self.language_models.items():
+            try:
+                out[name] = CharNgramLM.load(path)
+            except LMError as exc:
+                raise SettingsError(f"language model {name!r}: {exc}") from None
+        return out
+
 
 def _parse_env(name: str, raw: str, current: Any) -> Any:
     try:
-        if name == "lexicons":
+        if name in ("lexicons", "language_models"):
             pairs = [item.partition("=") for item in raw.split(",") if item.strip()]
             return {k.strip(): v.strip() for k, _, v in pairs}
         if isinstance(current, bool):
