@@ -61,8 +61,8 @@ model-arabic-digits: install system-deps
 
 model-captcha: install system-deps
 	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha --threads 1 \
-	  --report benchmarks/out/captcha-bundled.json -- --synth captcha:0.5 \
-	  --synth-per-epoch 3000 --synth-val 300 --epochs 60 --patience 100 --max-minutes 30
+	  --report benchmarks/out/captcha-bundled.json -- --config configs/captcha.yaml \
+	  --synth captcha:0.5 --synth-per-epoch 3000 --synth-val 300
 	$(BIN)/python scripts/bundle_model.py runs/captcha captcha
 
 model-handwritten-digits: install system-deps
