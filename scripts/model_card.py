@@ -28,12 +28,23 @@ DATA = {
     "printed": "synthetic lines only (`lineocr synth` generator): Latin, Arabic and mixed "
     "Arabic/Latin/number lines from Debian's word lists (wamerican, hunspell-ar) and form "
     "patterns, drawn in the *train* split of the Debian fonts with the `mix` degradations "
-    "(clean, scan, photo, blurred, sharpened); validated on held-out font families",
+    "(clean, scan, photo, blurred, sharpened); validated on held-out font families. Two "
+    "stages (`make model-printed`): 75 minutes from scratch (45 % Latin, 35 % Arabic, 20 % "
+    "mixed lines), then 125 minutes of fine-tuning from it at peak learning rate 1e-3 with "
+    "more Arabic (35/45/20) on the larger font set (39 Arabic and 60 Latin training "
+    "families; the first stage of this file saw the 16 Arabic / 20 Latin families installed "
+    "before 2026-11-21), one CPU thread each",
     "arabic-digits": "synthetic Arabic-Indic digit strings (IDs, phone numbers, dates, "
     "amounts, times), half blurred and half sharpened, train split of the fonts; labels "
-    "mapped to Western digits; validated on held-out font families",
+    "mapped to Western digits; validated on held-out font families. Two stages "
+    "(`make model-arabic-digits`): 20 minutes from scratch, then 70 minutes of fine-tuning "
+    "at peak learning rate 1e-3 on the larger font set (44 training families) with the "
+    "corrected bidi layout of bracketed phone numbers, one CPU thread each",
     "captcha": "1,040 CAPTCHAs of 200x50 drawn with the `captcha` PyPI package, named by "
-    "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout)",
+    "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout), plus "
+    "as many synthetic CAPTCHAs per epoch (lineocr's `captcha` style, 3,000 per epoch, "
+    "train-split fonts); validated on 10 % of the package images and 300 synthetic CAPTCHAs "
+    "in held-out fonts; 30 minutes on one CPU thread (configs/captcha.yaml)",
     "handwritten-digits": "scikit-learn's `load_digits` (real handwriting, 8x8 scans of "
     "digits by 43 people, UCI ML hand-written digits, CC BY 4.0): 1,200 for training "
     "(10 % of them for validation), 597 held out",
