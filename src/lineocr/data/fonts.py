@@ -129,7 +129,28 @@ def _is_arabic_letter(ch: str) -> bool:
     return "\u0600" <= ch <= "\u06ff" and unicodedata.category(ch).startswith("L")
 
 
+# Families that are the same design under another name (URW's PostScript clones and the TeX
+# Gyre fonts made from them) share one split unit, so a held-out family never has its twin
+# in training.
+_SAME_DESIGN = {
+    "nimbus sans": "tex gyre heros",
+    "tex gyre heros cn": "tex gyre heros",
+    "nimbus roman": "tex gyre termes",
+    "nimbus mono ps": "tex gyre cursor",
+    "z003": "tex gyre chorus",
+    "p052": "tex gyre pagella",
+    "c059": "tex gyre schola",
+    "urw bookman": "tex gyre bonum",
+    "urw gothic": "tex gyre adventor",
+}
+
+
 def normalize_family(name: str) -> str:
+    family = _normalize_words(name)
+    return _SAME_DESIGN.get(family, family)
+
+
+def _normalize_words(name: str) -> str:
     words = [w for w in name.lower().replace("-", " ").split() if w not in _STYLE_WORDS]
     return " ".join(words) or name.lower()
 
