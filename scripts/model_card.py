@@ -31,7 +31,7 @@ DATA = {
     "(clean, scan, photo, blurred, sharpened); validated on held-out font families. Two "
     "stages (`make model-printed`): 75 minutes from scratch (45 % Latin, 35 % Arabic, 20 % "
     "mixed lines), then 125 minutes of fine-tuning from it at peak learning rate 1e-3 with "
-    "more Arabic (35/45/20) on the larger font set (39 Arabic and 60 Latin training "
+    "more Arabic (35/45/20) on the larger font set (about 40 Arabic and 60 Latin training "
     "families; the first stage of this file saw the 16 Arabic / 20 Latin families installed "
     "before 2026-11-21), one CPU thread each",
     "arabic-digits": "synthetic Arabic-Indic digit strings (IDs, phone numbers, dates, "
