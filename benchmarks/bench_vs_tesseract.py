@@ -313,11 +313,20 @@ def int8_vs_fp32(
     model_file: Path, images: list[np.ndarray], refs: list[str], task: Task, threads: int,
     workdir: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    """The same lines through the fp32 file and its int8 dynamic quantisation, in-process."""
-    from lineocr.export import quantize_onnx
+    """The same lines through the fp32 file and its int8 dynamic quantisation, in-process.
+    When the model file is itself int8 (a bundled model shipped quantised), the fp32 file is
+    exported from its shipped training weights."""
+    from lineocr import zoo
+    from lineocr.export import export_onnx, quantize_onnx
     from lineocr.runtime import Recognizer
 
-    int8_file = quantize_onnx(model_file, workdir / f"{model_file.stem}.int8.onnx")
+    if Recognizer.load(model_file).metadata.get("onnx", {}).get("quantization") == "int8":
+        int8_file = model_file
+        model_file = export_onnx(
+            zoo.weights_path(task.model), workdir / f"{model_file.stem}.fp32.onnx"
+        )
+    else:
+        int8_file = quantize_onnx(model_file, workdir / f"{model_file.stem}.int8.onnx")
     out: dict[str, Any] = {}
     for label, path in (("fp32", model_file), ("int8", int8_file)):
         rec = Recognizer.load(path, threads=threads)

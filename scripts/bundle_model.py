@@ -1,13 +1,16 @@
 """Bundle a trained run as a lineocr model: NAME.onnx (inference, parity-checked export)
 plus NAME.safetensors + NAME.json (fp16 weights, for `lineocr train --init-from NAME`).
 
-    python scripts/bundle_model.py RUN_DIR NAME
+    python scripts/bundle_model.py RUN_DIR NAME [--quantize int8]
+
+``--quantize int8`` ships the dynamically quantised ONNX file (where the benchmark shows it
+faster and within 0.3 CER points of fp32: docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
@@ -18,11 +21,14 @@ from lineocr.zoo import BUNDLED, MODELS_DIR
 
 
 def main() -> None:
-    run, name = Path(sys.argv[1]), sys.argv[2]
-    if name not in BUNDLED:
-        sys.exit(f"unknown bundled name {name!r}; known: {', '.join(BUNDLED)}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("name", choices=sorted(BUNDLED))
+    parser.add_argument("--quantize", choices=["int8"], default=None)
+    args = parser.parse_args()
+    run, name = args.run, args.name
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
-    onnx_path = export_onnx(run, MODELS_DIR / f"{name}.onnx")
+    onnx_path = export_onnx(run, MODELS_DIR / f"{name}.onnx", quantize=args.quantize)
     weights = resolve(run)
     state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(weights).items()}
     save_file(state, MODELS_DIR / f"{name}.safetensors")

@@ -95,4 +95,10 @@ def test_shipped_training_weights_match_the_onnx_model(name):
     batch, _ = collate([prepare(img, rec.spec) for img in images[:4]], rec.spec)
     with torch.no_grad():
         expected = model(torch.from_numpy(batch)).numpy()
-    np.testing.assert_allclose(rec.logits(batch), expected, atol=0.05, rtol=0.01)
+    got = rec.logits(batch)
+    if rec.metadata.get("onnx", {}).get("quantization") == "int8":
+        # A dynamically quantised file: lossy by design, so the frame decisions must agree.
+        agree = (got.argmax(-1) == expected.argmax(-1)).mean()
+        assert agree >= 0.98 and np.abs(got - expected).mean() < 0.5, agree
+    else:
+        np.testing.assert_allclose(got, expected, atol=0.05, rtol=0.01)
