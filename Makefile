@@ -57,7 +57,8 @@ model-printed: install system-deps
 	  --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix \
 	  --synth-per-epoch 8000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 125 \
 	  --out runs/printed2
-	$(BIN)/python scripts/bundle_model.py runs/printed2 printed --quantize int8
+	$(BIN)/python scripts/bundle_model.py runs/printed2 printed --quantize int8 \
+	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
 
 model-arabic-digits: install system-deps
 	$(LINEOCR) train --config configs/arabic-digits.yaml --synth arabic-digits:0.5:blurred \
@@ -67,13 +68,14 @@ model-arabic-digits: install system-deps
 	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
 	  --synth-per-epoch 6000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 70 \
 	  --out runs/arabic-digits2
-	$(BIN)/python scripts/bundle_model.py runs/arabic-digits2 arabic-digits --quantize int8
+	$(BIN)/python scripts/bundle_model.py runs/arabic-digits2 arabic-digits --quantize int8 \
+	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened
 
 model-captcha: install system-deps
 	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha --threads 1 \
 	  --report benchmarks/out/captcha-bundled.json -- --config configs/captcha.yaml \
 	  --synth captcha:0.5 --synth-per-epoch 3000 --synth-val 300
-	$(BIN)/python scripts/bundle_model.py runs/captcha captcha --quantize int8
+	$(BIN)/python scripts/bundle_model.py runs/captcha captcha --quantize int8 --calibrate captcha
 
 model-handwritten-digits: install system-deps
 	$(BIN)/python benchmarks/bench_digits.py --out runs/handwritten-digits

@@ -86,7 +86,8 @@ def main() -> None:
     chars = meta["charset"]["chars"]
     onnx_card = Recognizer.load(MODELS_DIR / f"{name}.onnx").metadata.get("onnx", {})
     precision = (
-        "int8 dynamic quantisation: faster, CER within 0.3 points of fp32, see docs/benchmarks.md"
+        f"int8, {onnx_card.get('int8', 'dynamic')}: faster, CER within 0.3 points of fp32, "
+        "see docs/benchmarks.md"
         if onnx_card.get("quantization") == "int8"
         else "fp32"
     )

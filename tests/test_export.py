@@ -21,6 +21,7 @@ from lineocr.export import (
     export_onnx,
     quantize_onnx,
     read_metadata,
+    sample_lines,
 )
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.train.checkpoint import save_checkpoint
@@ -101,6 +102,26 @@ def test_export_from_a_checkpoint_directory_and_int8(tmp_path: Path, tiny_onnx_m
     assert np.abs(got - expected).max() < 0.5  # lossy, but the same network
     with pytest.raises(ExportError, match="quantize"):
         export_onnx((model, meta), tmp_path / "x.onnx", quantize="int4")  # type: ignore[arg-type]
+
+
+def test_int8_with_calibration_quantises_the_convolutions(tmp_path: Path) -> None:
+    model, meta = make_tiny_model(seed=2)
+    calibration = sample_lines(meta.preprocess, [60, 90, 120, 150, 80, 100, 70, 130, 110])
+    out = export_onnx(
+        (model, meta), tmp_path / "static.onnx", quantize="int8", calibration=calibration
+    )
+    card = read_metadata(out)
+    assert card["onnx"]["quantization"] == "int8"
+    assert card["onnx"]["int8"].startswith("static, 9 calibration lines")
+    ops = {node.op_type for node in onnx.load(str(out)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLSTM"} <= ops
+    batch = np.stack([np.zeros((1, 32, 120), np.float32)] * 2)
+    batch[:, :, 8:24, 10:110] = 1.0  # a bar of ink, inside the calibrated range
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    expected = _torch_logits(model, batch)
+    assert got.shape == expected.shape and np.abs(got - expected).mean() < 0.5
+    assert not list(tmp_path.glob("*.qdq.onnx"))  # the intermediate file is gone
 
 
 def test_quantize_an_exported_file_keeps_its_card(tmp_path: Path, tiny_onnx_model: Path) -> None:
