@@ -198,6 +198,19 @@ def test_export_command(tmp_path: Path) -> None:
     assert not (tmp_path / "x.onnx").exists()
 
 
+def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:
+    model, meta = make_tiny_model(seed=4)
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    folder = images["a"].parent.parent  # three line images, one of them nested, and a .txt
+    out = tmp_path / "int8.onnx"
+    args = ("export", tmp_path / "run", "-o", out, "--quantize", "int8", "--calibration", folder)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert zoo.read_card(out)["onnx"]["int8"].startswith("static, 3 calibration lines")
+    alone = invoke("export", tmp_path / "run", "-o", out, "--calibration", folder)
+    assert alone.exit_code == 2 and "--quantize int8" in alone.stderr
+
+
 def test_models_command_copes_with_unbuilt_models(
     tmp_path: Path, monkeypatch, tiny_onnx_model: Path
 ) -> None:
