@@ -47,7 +47,7 @@ def synthetic_samples(lang, style, n, seed=424242):
 
 CASES = {
     # name: (samples, minimum exact match, maximum CER)
-    "captcha": (lambda: captcha_samples(N), 0.85, 0.05),
+    "captcha": (lambda: captcha_samples(N), 0.95, 0.02),
     "handwritten-digits": (lambda: handwritten_samples(N), 0.9, 0.1),
     "arabic-digits": (lambda: synthetic_samples("arabic-digits", "blurred", N), 0.8, 0.05),
     "printed": (lambda: synthetic_samples("latin", "scan", N), 0.5, 0.05),
