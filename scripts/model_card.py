@@ -33,7 +33,7 @@ DATA = {
     "stages (`make model-printed`): 75 minutes from scratch (45 % Latin, 35 % Arabic, 20 % "
     "mixed lines), then 125 minutes of fine-tuning from it at peak learning rate 1e-3 with "
     "more Arabic (35/45/20) on the larger font set (about 40 Arabic and 60 Latin training "
-    "families; the first stage of this file saw the 16 Arabic / 20 Latin families installed "
+    "families; the first stage of this file saw the 9 Arabic / 9 Latin families installed "
     "before 2026-11-21), one CPU thread each",
     "arabic-digits": "synthetic Arabic-Indic digit strings (IDs, phone numbers, dates, "
     "amounts, times), half blurred and half sharpened, train split of the fonts; labels "

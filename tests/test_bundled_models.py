@@ -50,7 +50,7 @@ CASES = {
     "captcha": (lambda: captcha_samples(N), 0.95, 0.02),
     "handwritten-digits": (lambda: handwritten_samples(N), 0.9, 0.1),
     "arabic-digits": (lambda: synthetic_samples("arabic-digits", "blurred", N), 0.8, 0.05),
-    "printed": (lambda: synthetic_samples("latin", "scan", N), 0.5, 0.05),
+    "printed": (lambda: synthetic_samples("latin", "scan", N), 0.8, 0.02),
 }
 
 
@@ -77,7 +77,7 @@ def test_printed_model_reads_arabic_in_logical_order():
     images, texts = synthetic_samples("arabic", "clean", N)
     preds = rec.read_batch(images, batch_size=1)
     refs = [rec.charset.normalize(t) for t in texts]
-    assert Scores.compute(refs, [p.text for p in preds]).cer <= 0.3  # measured 23.5 %
+    assert Scores.compute(refs, [p.text for p in preds]).cer <= 0.12  # measured 5.8 %
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
