@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   libfribidi0 libraqm0 fontconfig
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf
-  fonts-noto-core fonts-hosny-amiri fonts-kacst
+  fonts-noto-core fonts-noto-ui-core fonts-hosny-amiri fonts-kacst
   fonts-arabeyes fonts-sil-scheherazade fonts-sil-lateef fonts-sil-harmattan fonts-farsiweb
   fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-open-sans fonts-lato fonts-cantarell fonts-texgyre fonts-linuxlibertine
