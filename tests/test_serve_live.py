@@ -82,9 +82,19 @@ def stubs() -> tuple[StubRecognizer, StubRecognizer]:
 
 
 @pytest.fixture(scope="module")
-def live(stubs: tuple[StubRecognizer, StubRecognizer]) -> Iterator[LiveServer]:
+def live(
+    stubs: tuple[StubRecognizer, StubRecognizer], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    from lineocr.lm import CharNgramLM
+
+    lm = CharNgramLM.fit(["paris london"], order=2).save(tmp_path_factory.mktemp("lm") / "lm.json")
     load, _ = counting_loader(*stubs)
-    settings = Settings(models=("stub", "other"), max_images_per_request=3, batch_timeout_ms=2)
+    settings = Settings(
+        models=("stub", "other"),
+        max_images_per_request=3,
+        batch_timeout_ms=2,
+        language_models={"cities": str(lm)},
+    )
     with LiveServer(settings, load) as server:
         yield server
 
@@ -227,11 +237,15 @@ def test_page_model_choice(
     page: Any, tmp_path: Path, stubs: tuple[StubRecognizer, StubRecognizer]
 ) -> None:
     page.select_option("#model", "other")
+    page.click("details.options summary")  # the options panel opens
+    assert page.locator("#lm option").all_text_contents() == ["none", "cities"]
+    page.select_option("#lm", "cities")
     before = len(stubs[1].calls)
     page.set_input_files("#files", [str(line_png(tmp_path / "a.png", 30, 15))])
     page.wait_for_selector(".result[data-state=done]")
     assert "other" in page.locator(".result .conf").inner_text()
     assert len(stubs[1].calls) > before
+    assert "lm" in stubs[1].calls[-1]["options"]  # the language model went with the request
 
 
 @pytest.mark.browser

@@ -34,12 +34,14 @@ async function loadModels() {
       opt.selected = m.default;
       select.append(opt);
     }
-    const lex = $("lexicon");
-    for (const name of body.lexicons || []) {
-      const opt = document.createElement("option");
-      opt.value = name;
-      opt.textContent = name;
-      lex.append(opt);
+    for (const [id, names] of [["lexicon", body.lexicons], ["lm", body.language_models]]) {
+      const list = $(id);
+      for (const name of names || []) {
+        const opt = document.createElement("option");
+        opt.value = name;
+        opt.textContent = name;
+        list.append(opt);
+      }
     }
     if (body.models.length === 0) {
       const opt = document.createElement("option");
@@ -63,6 +65,8 @@ function readOptions(form) {
   if (decoder) form.append("decoder", decoder);
   const lexicon = $("lexicon").value;
   if (lexicon) form.append("lexicon", lexicon);
+  const lm = $("lm").value;
+  if (lm) form.append("lm", lm);
   const pattern = $("pattern").value.trim();
   if (pattern) form.append("pattern", pattern);
 }
