@@ -126,6 +126,14 @@ def test_pattern_and_decoder_options(tiny_onnx_model, images) -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_pattern_compile_budget(tiny_onnx_model, images, monkeypatch) -> None:
+    from lineocr.commands import read
+
+    monkeypatch.setattr(read, "PATTERN_BUDGET_S", 0.3)
+    result = invoke("read", "-m", tiny_onnx_model, "--pattern", "(0|1)*0(0|1){16}", images["a"])
+    assert result.exit_code == 2 and "takes more than 0.3 s to compile" in result.stderr
+
+
 def test_lexicon_file(tiny_onnx_model, images, tmp_path: Path) -> None:
     words = tmp_path / "words.txt"
     words.write_text("abc\nkey\n", encoding="utf-8")

@@ -22,6 +22,8 @@ import functools
 import heapq
 import math
 import re
+import sys
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -612,6 +614,35 @@ def _char_confidences(log_probs: np.ndarray, labels: Sequence[int]) -> tuple[flo
             best[k] = max(best[k], float(np.exp(log_probs[t, ext[state]])))
         state -= int(back[t, state])
     return tuple(best)
+
+
+class DeadlineExceeded(BaseException):  # not Exception: no `except Exception` swallows it
+    """Raised inside a traced computation that ran past its deadline."""
+
+
+def run_with_deadline(fn: Callable[[], Any], seconds: float) -> Any:
+    """Run pure-Python ``fn`` in this thread, interrupting it after ``seconds``.
+
+    A trace function (this thread only) checks the clock every few hundred line events and
+    raises :class:`DeadlineExceeded` into the running code; Python threads cannot be killed
+    otherwise. Only for short, untrusted compilations: tracing slows code down a few times.
+    """
+    deadline = time.monotonic() + seconds
+    events = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal events
+        events += 1
+        if events % 256 == 0 and time.monotonic() > deadline:
+            raise DeadlineExceeded
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        return fn()
+    finally:
+        sys.settrace(previous)
 
 
 # -- the decoder used by the runtime, the CLI, the server and evaluation ---------------------

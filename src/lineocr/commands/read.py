@@ -43,6 +43,9 @@ class QuantizeName(str, Enum):
     int8 = "int8"
 
 
+PATTERN_BUDGET_S = 10.0  # seconds a --pattern may take to compile
+
+
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
     """Files as given, directories searched recursively for images (sorted), ``-`` replaced
     by the paths listed on stdin (one per line). Missing paths are kept: reading reports them."""
@@ -199,9 +202,17 @@ def read(
             typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
             raise typer.Exit(1)
         return
+    from lineocr.decode import DeadlineExceeded, run_with_deadline
+
     try:
         recognizer = Recognizer.load(model, threads=threads)
-        recognizer.decoder(**options)  # bad options fail here, before any image is read
+        # Bad options fail here, before any image is read; a regex can compile to an
+        # automaton exponential in its size, so its compilation gets a time budget.
+        run_with_deadline(lambda: recognizer.decoder(**options), PATTERN_BUDGET_S)
+    except DeadlineExceeded:
+        raise fail(
+            f"the pattern takes more than {PATTERN_BUDGET_S:g} s to compile; simplify it"
+        ) from None
     except (ModelNotFoundError, ModelError, DecodeError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     paths = expand_inputs(inputs)

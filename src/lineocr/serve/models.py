@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lineocr.decode import DeadlineExceeded, run_with_deadline
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
 
@@ -192,35 +191,6 @@ class ModelSet:
         if not out.models:
             log.error("no model loaded; /readyz answers 503 until one is configured")
         return out
-
-
-class DeadlineExceeded(BaseException):  # not Exception: no `except Exception` swallows it
-    """Raised inside a traced computation that ran past its deadline."""
-
-
-def run_with_deadline(fn: Callable[[], Any], seconds: float) -> Any:
-    """Run pure-Python ``fn`` in this thread, interrupting it after ``seconds``.
-
-    A trace function (this thread only) checks the clock every few hundred line events and
-    raises :class:`DeadlineExceeded` into the running code; Python threads cannot be killed
-    otherwise. Only for short, untrusted compilations: tracing slows code down a few times.
-    """
-    deadline = time.monotonic() + seconds
-    events = 0
-
-    def tracer(frame: Any, event: str, arg: Any) -> Any:
-        nonlocal events
-        events += 1
-        if events % 256 == 0 and time.monotonic() > deadline:
-            raise DeadlineExceeded
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        return fn()
-    finally:
-        sys.settrace(previous)
 
 
 def _bundled_names(failed: dict[str, str]) -> list[str]:
