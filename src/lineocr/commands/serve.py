@@ -113,18 +113,27 @@ def serve(
         settings = Settings.from_mapping(
             {**base.__dict__, **{k: v for k, v in changes.items() if v is not None}}
         )
-        settings.lexicon_words()  # a bad lexicon file fails here, before the server starts
-        settings.load_language_models()
     except SettingsError as exc:
         raise fail(str(exc)) from None
     configure_logging(settings.log_level)
+    # A bad lexicon or language-model file fails here, before the server starts: read by
+    # the app itself with one process, checked once here when worker processes read them.
+    target: Any = "lineocr.serve.app:create_app_from_env"
+    try:
+        if workers > 1:
+            settings.lexicon_words()
+            settings.load_language_models()
+        else:
+            target = create_app(settings)
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
     if workers > 1:
         # Worker processes build the app themselves; the settings travel as JSON.
         import os
 
         os.environ[SETTINGS_ENV] = settings.to_json()
     uvicorn.run(
-        "lineocr.serve.app:create_app_from_env" if workers > 1 else create_app(settings),
+        target,
         factory=workers > 1,
         workers=workers if workers > 1 else None,
         host=settings.host,
