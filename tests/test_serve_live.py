@@ -102,6 +102,13 @@ def live(
 # -- the Python client ------------------------------------------------------------------
 
 
+def test_client_knows_every_request_option() -> None:
+    from lineocr.serve.client import OPTION_FIELDS
+    from lineocr.serve.schemas import OcrOptions
+
+    assert sorted(OPTION_FIELDS) == sorted(OcrOptions.model_fields)
+
+
 def test_client_reads_files(live: LiveServer, tmp_path: Path) -> None:
     paths = [line_png(tmp_path / f"{w}.png", w, 20) for w in (30, 40, 50, 60)]
     notes = tmp_path / "notes.txt"

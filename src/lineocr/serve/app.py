@@ -53,19 +53,7 @@ from lineocr.serve.settings import Settings
 
 log = logging.getLogger("lineocr.serve")
 STATIC_DIR = Path(__file__).parent / "static"
-FORM_FIELDS = frozenset(
-    {
-        "model",
-        "decoder",
-        "beam_width",
-        "pattern",
-        "lexicon",
-        "preprocess",
-        "lm",
-        "lm_weight",
-        "length_bonus",
-    }
-)
+FORM_FIELDS = frozenset(OcrOptions.model_fields)  # the same options as the JSON body
 FILE_FIELDS = frozenset({"files", "file"})
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "

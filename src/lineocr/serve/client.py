@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The fields of lineocr.serve.schemas.OcrOptions (the client needs no pydantic; a test keeps
+# the two equal).
 OPTION_FIELDS = (
     "model",
     "decoder",
