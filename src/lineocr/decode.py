@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 
 from lineocr.charset import Charset, is_rtl_char, to_visual
-from lineocr.lm import BOUNDARY, CharNgramLM, LMError
+from lineocr.lm import (
+    BOUNDARY,
+    DEFAULT_LENGTH_BONUS,
+    DEFAULT_LM_WEIGHT,
+    CharNgramLM,
+    LMError,
+)
 
 BLANK = 0
 NEG_INF = -math.inf
@@ -459,8 +465,8 @@ def beam_search(
     constraint: Constraint | None = None,
     charset: Charset | None = None,
     lm: CharNgramLM | None = None,
-    lm_weight: float = 0.5,
-    length_bonus: float = 0.0,
+    lm_weight: float = DEFAULT_LM_WEIGHT,
+    length_bonus: float = DEFAULT_LENGTH_BONUS,
 ) -> Decoded:
     """CTC prefix beam search (Hannun et al. 2014) on one line's (T, C) log-probabilities.
 
@@ -701,8 +707,8 @@ class Decoder:
         lexicon: Sequence[str] | str | Path | None = None,
         pattern: str | None = None,
         lm: CharNgramLM | str | Path | None = None,
-        lm_weight: float = 0.5,
-        length_bonus: float = 0.0,
+        lm_weight: float = DEFAULT_LM_WEIGHT,
+        length_bonus: float = DEFAULT_LENGTH_BONUS,
     ) -> None:
         if decoder not in DECODERS:
             raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")

@@ -28,6 +28,9 @@ from typing import Any
 from lineocr.charset import Charset, to_visual
 
 BOUNDARY = "\n"  # start and end of a line; never a character of a line (spaces collapse)
+# Shallow fusion defaults (decoders and command-line options alike).
+DEFAULT_LM_WEIGHT = 0.5
+DEFAULT_LENGTH_BONUS = 0.0
 FORMAT = "lineocr-char-ngram-1"
 
 

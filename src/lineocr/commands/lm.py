@@ -9,9 +9,32 @@ from typing import Annotated, Optional
 import typer
 
 from lineocr.cli import app, fail
+from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
 # typer needs Optional[...] on Python 3.10
 # ruff: noqa: UP045
+
+# Decoding with a language model: the same options on `lineocr read` and `lineocr eval`.
+LmOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        help="Character language model file (from `lineocr lm`): beam search with it "
+        "(with read --server: the name of one of the server's)."
+    ),
+]
+LmWeightOpt = Annotated[float, typer.Option(help="Weight of the language model.")]
+LengthBonusOpt = Annotated[float, typer.Option(help="Score added per character with --lm.")]
+
+
+def lm_decode_options(
+    lm: Path | None,
+    lm_weight: float = DEFAULT_LM_WEIGHT,
+    length_bonus: float = DEFAULT_LENGTH_BONUS,
+) -> dict[str, object]:
+    """The decode options for --lm, --lm-weight and --length-bonus (none without --lm)."""
+    if lm is None:
+        return {}
+    return {"lm": str(lm), "lm_weight": lm_weight, "length_bonus": length_bonus}
 
 
 @app.command("lm")

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lineocr.cli import app, fail
+from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
+from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -146,14 +148,9 @@ def read(
             "national-id, date, time, amount, decimal."
         ),
     ] = None,
-    lm: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="Character language model file (from `lineocr lm`): beam search with it."
-        ),
-    ] = None,
-    lm_weight: Annotated[float, typer.Option(help="Weight of the language model.")] = 0.5,
-    length_bonus: Annotated[float, typer.Option(help="Score added per character with --lm.")] = 0.0,
+    lm: LmOpt = None,
+    lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,
+    length_bonus: LengthBonusOpt = DEFAULT_LENGTH_BONUS,
     batch_size: Annotated[int, typer.Option(help="Lines per model run.")] = 32,
     threads: Annotated[
         Optional[int], typer.Option(help="ONNX Runtime threads (default: all cores).")
@@ -188,8 +185,7 @@ def read(
         options["lexicon"] = str(lexicon)
     if pattern is not None:
         options["pattern"] = pattern
-    if lm is not None:  # with --server: the name of one of the server's language models
-        options.update(lm=str(lm), lm_weight=lm_weight, length_bonus=length_bonus)
+    options.update(lm_decode_options(lm, lm_weight, length_bonus))
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         from lineocr.serve.client import ClientError, read_on_server
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lineocr.cli import app, fail
+from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
+from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -196,11 +198,9 @@ def evaluate_command(
     worst: Annotated[int, typer.Option(help="Show the N worst lines.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Lines per batch.")] = 64,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
-    lm: Annotated[
-        Optional[Path], typer.Option(help="Character language model (beam search with it).")
-    ] = None,
-    lm_weight: Annotated[float, typer.Option(help="Weight of the language model.")] = 0.5,
-    length_bonus: Annotated[float, typer.Option(help="Score per character with --lm.")] = 0.0,
+    lm: LmOpt = None,
+    lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,
+    length_bonus: LengthBonusOpt = DEFAULT_LENGTH_BONUS,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
     label_regex: RegexOpt = None,
@@ -215,9 +215,7 @@ def evaluate_command(
     from lineocr.runtime import ModelNotFoundError, Recognizer
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
-    options: dict[str, Any] = {"decoder": decoder}
-    if lm is not None:
-        options.update(lm=str(lm), lm_weight=lm_weight, length_bonus=length_bonus)
+    options: dict[str, Any] = {"decoder": decoder, **lm_decode_options(lm, lm_weight, length_bonus)}
     try:
         rec = Recognizer.load(model)
         rec.decoder(**options)  # bad options fail here, before any image is read
