@@ -12,11 +12,13 @@ Needs PyTorch and ``onnx`` (the ``train`` extra); running the file needs neither
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import logging
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -327,8 +329,6 @@ def _quantize_int8_static(
     the LSTM's weights to int8 dynamically. On arabic-digits (one thread): 1.56x the fp32
     speed at the same CER, where dynamic quantisation alone (convolutions stay fp32, about
     70-80 % of the time) gave 1.1-1.2x."""
-    import logging
-
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -348,50 +348,51 @@ def _quantize_int8_static(
             batch = next(self._batches, None)
             return None if batch is None else {INPUT_NAME: batch}
 
-    def not_preprocess_advice(record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
-
-    root = logging.getLogger()
-    root.addFilter(not_preprocess_advice)
     staged = dst.with_name(dst.stem + ".qdq.onnx")
     try:
-        quantize_static(
-            str(src),
-            str(staged),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["Conv", "MatMul", "Gemm"],
-        )
-        quantize_dynamic(
-            str(staged), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"]
-        )
+        with _quiet_quantizer():
+            quantize_static(
+                str(src),
+                str(staged),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            )
+            quantize_dynamic(
+                str(staged), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"]
+            )
     finally:
-        root.removeFilter(not_preprocess_advice)
         staged.unlink(missing_ok=True)
 
 
 def _quantize_int8(src: Path, dst: Path) -> None:
-    import logging
-
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def not_preprocess_advice(record: logging.LogRecord) -> bool:
-        # Shape-inference pre-processing matters for static quantisation, not this.
-        return "pre-processing before quantization" not in record.getMessage()
-
-    root = logging.getLogger()
-    root.addFilter(not_preprocess_advice)
-    try:
-        # Weights of the LSTM and the linear layers to int8; convolutions stay fp32 (dynamic
-        # ConvInteger is slower than fp32 Conv on ONNX Runtime's CPU kernels).
+    # Weights of the LSTM and the linear layers to int8; convolutions stay fp32 (dynamic
+    # ConvInteger is slower than fp32 Conv on ONNX Runtime's CPU kernels).
+    with _quiet_quantizer():
         quantize_dynamic(
             str(src),
             str(dst),
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["MatMul", "Gemm", "LSTM"],
         )
+
+
+@contextlib.contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    """Hide the quantiser's advice to run its shape-inference pre-processing first (logged
+    on the root logger at every call); the exported graphs already carry their shapes."""
+
+    def not_preprocess_advice(record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+    root = logging.getLogger()
+    root.addFilter(not_preprocess_advice)
+    try:
+        yield
     finally:
         root.removeFilter(not_preprocess_advice)
