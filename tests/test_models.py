@@ -1,12 +1,17 @@
 import pytest
 import torch
+from torch import nn
+
+from lineocr.charset import Charset
 
 from lineocr.models.crnn import CRNN, PRESETS, output_lengths
 from lineocr.models.registry import build_model
+from lineocr.train.finetune import transfer_weights
 
 
 @pytest.mark.parametrize(
-    ("preset", "low", "high"), [("tiny", 0.2e6, 0.5e6), ("small", 1.2e6, 1.8e6), ("base", 4e6, 6e6)]
+    ("preset", "low", "high"),
+    [("tiny", 0.2e6, 0.5e6), ("small", 1.2e6, 1.8e6), ("base", 4e6, 6e6), ("fast", 1.1e6, 1.5e6)],
 )
 def test_preset_sizes(preset, low, high):
     model = CRNN(num_classes=80, height=32, preset=preset)
@@ -37,3 +42,37 @@ def test_registry_raises_on_unknown_names():
         build_model("crnnn", num_classes=5, height=32)
     with pytest.raises(ValueError, match="unknown CRNN preset"):
         build_model("crnn", num_classes=5, height=32, preset="huge")
+
+
+def _conv_macs_per_frame(model: CRNN, height: int = 32) -> int:
+    """Multiply-adds of the convolutions per output frame (4 input columns)."""
+    total = 0
+
+    def count(module, inputs, output) -> None:
+        nonlocal total
+        _, c_out, h, w = output.shape
+        total += c_out * h * w * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 1, height, 400))
+    for hook in hooks:
+        hook.remove()
+    return total // 100
+
+
+def test_fast_preset_halves_the_convolutions_and_starts_from_small() -> None:
+    charset = Charset.from_string("abc")
+    small, fast = CRNN(charset.num_classes, 32, "small"), CRNN(charset.num_classes, 32, "fast")
+    assert _conv_macs_per_frame(fast) < 0.56 * _conv_macs_per_frame(small)
+    for tensor in small.state_dict().values():  # batch norm starts at 0/1 in both: vary it
+        if tensor.is_floating_point():
+            tensor.copy_(torch.rand_like(tensor) + 0.5)
+    before = {k: v.clone() for k, v in fast.state_dict().items()}
+    transfer_weights(small, charset, fast, charset)
+    after, source = fast.state_dict(), small.state_dict()
+    # Every tensor came from small (none kept its fresh initialisation)...
+    assert not [k for k, v in after.items() if v.numel() > 1 and torch.equal(v, before[k])]
+    # ... the n-th convolution from the n-th: fast's last (backbone.16) is small's fifth.
+    assert torch.equal(after["backbone.16.weight"], source["backbone.15.weight"])
+    assert torch.equal(after["rnn.weight_hh_l1"], source["rnn.weight_hh_l1"])

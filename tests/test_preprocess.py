@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from lineocr.preprocess import OPS, PreprocessError, PreprocessSpec, collate, prepare
+from lineocr.preprocess import (
+    OPS,
+    PreprocessError,
+    PreprocessSpec,
+    _median_uint8,
+    collate,
+    prepare,
+)
 from tests.render import render
 
 
@@ -28,6 +35,16 @@ def test_auto_invert_makes_light_on_dark_dark_on_light():
     img = render("Hi")
     spec = PreprocessSpec(ops=("auto_invert",))
     np.testing.assert_allclose(prepare(255 - img, spec), prepare(img, spec), atol=1e-6)
+
+
+def test_auto_invert_median_is_numpys_median() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        shape = (int(rng.integers(1, 6)), int(rng.integers(1, 7)))
+        img = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        if rng.random() < 0.5:  # few levels: ties at the middle, e.g. 127 and 128
+            img = rng.choice(np.array([0, 127, 128, 255], np.uint8), size=shape)
+        assert _median_uint8(img) == np.median(img)
 
 
 @pytest.mark.parametrize("op", sorted(OPS))

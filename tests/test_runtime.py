@@ -21,6 +21,7 @@ from lineocr.images import ImageError
 from lineocr.models.crnn import output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
+    available_cpus,
     CharConfidence,
     DecodeError,
     ModelError,
@@ -137,6 +138,16 @@ def test_with_spec_shares_the_model(recognizer: Recognizer) -> None:
     assert variant.read(img).text == recognizer.with_spec(variant.spec).read(img).text
     with pytest.raises(ValueError, match="height"):
         recognizer.with_spec(PreprocessSpec(height=48))
+
+
+def test_batches_in_parallel_give_the_serial_results(
+    tiny_onnx_model: Path, recognizer: Recognizer
+) -> None:
+    parallel = Recognizer.load(tiny_onnx_model, threads=3)
+    images = sample_lines(recognizer.spec, [40 + 37 * i for i in range(23)], seed=11)
+    serial = recognizer.read_batch(images, batch_size=4)  # threads=1: one batch at a time
+    assert parallel.read_batch(images, batch_size=4) == serial  # 6 batches on 3 threads
+    assert Recognizer.load(tiny_onnx_model).threads == available_cpus()
 
 
 def test_threads_and_errors_on_load(tiny_onnx_model: Path, tmp_path: Path) -> None:

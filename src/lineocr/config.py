@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "crnn"
-    preset: Literal["tiny", "small", "base"] = "small"
+    preset: Literal["tiny", "small", "base", "fast"] = "small"
     dropout: float = 0.2
 
 

@@ -126,7 +126,9 @@ def greedy_batch(log_probs: np.ndarray, lengths: np.ndarray | None = None) -> li
     line = np.zeros(n)
     if usable:
         ll = _ctc_log_likelihoods(
-            [rows[i] for i in usable], [np.asarray(paths[i][0], dtype=np.int64) for i in usable]
+            [rows[i] for i in usable],
+            [np.asarray(paths[i][0], dtype=np.int64) for i in usable],
+            normalized=True,
         )
         line[usable] = np.exp(ll)
     return [
@@ -794,10 +796,15 @@ def _min_frames(target: np.ndarray) -> int:
 
 
 def _ctc_log_likelihoods(
-    logits: Sequence[np.ndarray], targets: Sequence[np.ndarray], temperature: float = 1.0
+    logits: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    temperature: float = 1.0,
+    *,
+    normalized: bool = False,
 ) -> np.ndarray:
     """log P(target | logits / temperature) per line (CTC forward algorithm, batched).
-    Log-probabilities may be passed as ``logits`` (their log-softmax is themselves)."""
+    ``normalized=True``: ``logits`` are log-probabilities already (temperature applied),
+    used as they are."""
     n = len(logits)
     t_max = max(len(x) for x in logits)
     l_max = max([1, *(len(y) for y in targets)])
@@ -811,7 +818,7 @@ def _ctc_log_likelihoods(
         ext[i, 1 : 2 * len(y) : 2] = y
         if len(y) > 1:
             skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
-        lp = log_softmax(np.asarray(x, dtype=np.float64) / temperature)
+        lp = x if normalized else log_softmax(np.asarray(x, dtype=np.float64) / temperature)
         emit[i, : len(x)] = lp[:, ext[i]]
     alpha = np.full((n, n_states), NEG_INF)
     alpha[:, 0] = emit[:, 0, 0]

@@ -359,7 +359,7 @@ def _quantize_int8_static(
                 per_channel=True,
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
-                op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                op_types_to_quantize=["Conv", "MatMul", "Gemm", "Relu", "MaxPool"],
             )
             quantize_dynamic(
                 str(staged), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"]

@@ -37,7 +37,19 @@ def _parse_op(op: str) -> tuple[str, dict[str, float]]:
 
 def auto_invert(img: np.ndarray) -> np.ndarray:
     """Light text on a dark background becomes dark on light (the median is the paper)."""
-    return 255 - img if np.median(img) < 128 else img
+    return 255 - img if _median_uint8(img) < 128 else img
+
+
+def _median_uint8(img: np.ndarray) -> float:
+    """``np.median`` of a uint8 image from its histogram: O(pixels), no sort (the
+    partition was a tenth of ``lineocr read``'s non-model time)."""
+    cumulative = np.cumsum(np.bincount(img.ravel(), minlength=256))
+    n = int(cumulative[-1])
+    upper = int(np.searchsorted(cumulative, n // 2 + 1))  # the (n // 2)-th smallest, 0-based
+    if n % 2:
+        return float(upper)
+    lower = int(np.searchsorted(cumulative, n // 2))  # the (n // 2 - 1)-th smallest
+    return (lower + upper) / 2
 
 
 def otsu(img: np.ndarray) -> np.ndarray:

@@ -8,9 +8,11 @@ This module imports no torch: the inference path runs on ONNX Runtime and numpy 
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import hashlib
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import onnxruntime as ort
 from lineocr.charset import Charset, logical_permutation
 from lineocr.decode import Decoded, DecodeError, Decoder
 from lineocr.images import ImageError, ImageSource, load_image
-from lineocr.preprocess import PreprocessSpec, collate, prepare
+from lineocr.preprocess import PreprocessSpec, collate, prepare, target_width
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
 from lineocr.zoo import model_path as bundled_model_path
 
@@ -65,8 +67,24 @@ class Prediction:
         }
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class Recognizer:
-    """A loaded model. Thread-safe: ONNX Runtime sessions may be run concurrently."""
+    """A loaded model. Thread-safe: ONNX Runtime sessions may be run concurrently.
+
+    ``threads`` (default: the CPUs this process may use) is how many batches run at once,
+    each on one ONNX Runtime thread, rather than one batch at a time on all of them: a
+    batch's preprocessing and decoding (Python, numpy) then overlap another's network, and
+    small convolutions do not pay for splitting across threads. On this project's 2-core
+    benchmark machine, ``read_batch`` of 1,500 decoded Latin lines with the bundled printed
+    model: 1.5 s this way, 2.0 s one batch at a time on 2 ONNX Runtime threads.
+    """
 
     name: str
     version: str
@@ -82,7 +100,7 @@ class Recognizer:
         ):
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        options.intra_op_num_threads = 1  # parallel across batches instead: see the class
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
@@ -103,7 +121,7 @@ class Recognizer:
         self.name = name
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
-        self.threads = threads
+        self.threads = threads or available_cpus()
         onnx_info = self.metadata.get("onnx", {})
         self.time_stride = int(onnx_info.get("time_stride", DEFAULT_TIME_STRIDE))
         self.temperature = float(self.metadata.get("calibration", {}).get("temperature", 1.0))
@@ -184,17 +202,28 @@ class Recognizer:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         decoder = self.decoder(**decode_options)
-        lines = [prepare(load_image(image), self.spec) for image in images]
-        order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
-        results: list[Prediction | None] = [None] * len(lines)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            batch, widths = collate([lines[i] for i in chunk], self.spec)
+        arrays = [load_image(image) for image in images]
+        widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
+        order = sorted(range(len(arrays)), key=widths.__getitem__)
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def read_chunk(chunk: list[int]) -> list[Prediction]:
+            batch, lengths = collate([prepare(arrays[i], self.spec) for i in chunk], self.spec)
             logits = self.logits(batch)
-            frames = np.minimum(-(-widths // self.time_stride), logits.shape[1])
+            frames = np.minimum(-(-lengths // self.time_stride), logits.shape[1])
             decoded = decoder.decode_logits(logits, frames, self.temperature)
-            for i, d in zip(chunk, decoded, strict=True):
-                results[i] = self.prediction(d)
+            return [self.prediction(d) for d in decoded]
+
+        results: list[Prediction | None] = [None] * len(arrays)
+        workers = min(self.threads, len(chunks))
+        if workers > 1:
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                done = list(pool.map(read_chunk, chunks))
+        else:
+            done = [read_chunk(chunk) for chunk in chunks]
+        for chunk, predictions in zip(chunks, done, strict=True):
+            for i, prediction in zip(chunk, predictions, strict=True):
+                results[i] = prediction
         return [r for r in results if r is not None]
 
     def logits(self, batch: np.ndarray) -> np.ndarray:

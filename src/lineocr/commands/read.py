@@ -6,6 +6,7 @@ imports happen inside the commands so that ``lineocr --help`` starts fast.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -98,6 +99,20 @@ class _Writer:
             typer.echo(f"error: {path}: {reason}", err=True)
 
 
+def _load(path: str) -> tuple[str, Any]:
+    """("ok", the image as an array) or ("error", why it cannot be read)."""
+    from lineocr.images import ImageError, load_image
+
+    if Path(path).is_dir():
+        return ("error", "no images in this directory")
+    try:
+        return ("ok", load_image(path))
+    except ImageError as exc:
+        return ("error", exc.reason)
+    except OSError as exc:
+        return ("error", exc.strerror or str(exc))
+
+
 def _progress(total: int, enabled: bool | None) -> Any:
     from contextlib import nullcontext
 
@@ -173,7 +188,6 @@ def read(
     ] = None,
 ) -> None:
     """Read text lines from images. Exit status 1 if any input could not be read."""
-    from lineocr.images import ImageError, load_image
     from lineocr.runtime import DecodeError, ModelError, ModelNotFoundError, Recognizer
 
     if batch_size < 1:
@@ -215,32 +229,25 @@ def read(
     if not paths:
         raise fail("no inputs (stdin was empty)")
     writer = _Writer(output_format)
-    with _progress(len(paths), progress) as bar:
+    with (
+        _progress(len(paths), progress) as bar,
+        concurrent.futures.ThreadPoolExecutor(recognizer.threads) as pool,
+    ):
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
         for start in range(0, len(paths), CHUNK_IMAGES):
             chunk = paths[start : start + CHUNK_IMAGES]
-            loaded: list[tuple[str, Any]] = []
-            outcomes: dict[int, tuple[str, Any]] = {}
-            for i, path in enumerate(chunk):
-                if Path(path).is_dir():
-                    outcomes[i] = ("error", "no images in this directory")
-                    continue
-                try:
-                    loaded.append((str(i), load_image(path)))
-                except ImageError as exc:
-                    outcomes[i] = ("error", exc.reason)
-                except OSError as exc:
-                    outcomes[i] = ("error", exc.strerror or str(exc))
+            # Decoding files releases the GIL: as many at once as the model has threads.
+            outcomes = list(pool.map(_load, chunk))
+            loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
             try:
                 predictions = recognizer.read_batch(
-                    [image for _, image in loaded], batch_size=batch_size, **options
+                    [outcomes[i][1] for i in loaded], batch_size=batch_size, **options
                 )
             except Exception as exc:  # never a traceback: one clear line
                 raise fail(f"recognition failed: {exc}") from None
-            for (key, _), prediction in zip(loaded, predictions, strict=True):
-                outcomes[int(key)] = ("ok", prediction)
-            for i, path in enumerate(chunk):
-                kind, value = outcomes[i]
+            for i, prediction in zip(loaded, predictions, strict=True):
+                outcomes[i] = ("ok", prediction)
+            for path, (kind, value) in zip(chunk, outcomes, strict=True):
                 if kind == "ok":
                     writer.result(path, value)
                 else:

@@ -1,7 +1,9 @@
 """Fine-tuning: start from a trained model, grow its charset, optionally freeze the CNN.
 
 New characters get new output rows (freshly initialised); known characters keep their
-trained rows, so a model fine-tuned on a few labelled images keeps what it knew.
+trained rows, so a model fine-tuned on a few labelled images keeps what it knew. The target
+may be another preset of the same architecture (``small`` -> ``fast``): its backbone layers
+are paired with the source's in order, and every pair of the same shape is copied.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ def transfer_weights(
     """Copy every matching tensor; remap classifier rows by character."""
     src_state = source.state_dict()
     tgt_state = target.state_dict()
+    renamed = _paired_backbone_keys(source, target)
     for key, value in src_state.items():
         if key.startswith("classifier."):
             continue
+        key = renamed.get(key, key)
         if key in tgt_state and tgt_state[key].shape == value.shape:
             tgt_state[key] = value.clone()
     weight, bias = src_state["classifier.weight"], src_state["classifier.bias"]
@@ -35,6 +39,23 @@ def transfer_weights(
         new_b[tgt_row] = bias[src_row]
     tgt_state["classifier.weight"], tgt_state["classifier.bias"] = new_w, new_b
     target.load_state_dict(tgt_state)
+
+
+def _paired_backbone_keys(source: nn.Module, target: nn.Module) -> dict[str, str]:
+    """Source backbone tensor names -> the target's, pairing the n-th convolution (batch
+    norm) of one with the n-th of the other; empty when either has no backbone."""
+    src_bb, tgt_bb = getattr(source, "backbone", None), getattr(target, "backbone", None)
+    if not isinstance(src_bb, nn.Module) or not isinstance(tgt_bb, nn.Module):
+        return {}
+    renamed: dict[str, str] = {}
+    for kind in (nn.Conv2d, nn.BatchNorm2d):
+        src_layers = [name for name, m in src_bb.named_modules() if isinstance(m, kind)]
+        tgt_layers = [name for name, m in tgt_bb.named_modules() if isinstance(m, kind)]
+        for src_name, tgt_name in zip(src_layers, tgt_layers, strict=False):
+            layer = dict(src_bb.named_modules())[src_name]
+            for tensor in layer.state_dict():
+                renamed[f"backbone.{src_name}.{tensor}"] = f"backbone.{tgt_name}.{tensor}"
+    return renamed
 
 
 def freeze_backbone(model: nn.Module) -> None:

@@ -271,6 +271,7 @@ def train(
     skip_unknown: bool = False,
     device: str = "cpu",
     name: str = "model",
+    preset: str | None = None,
     console: Console | None = None,
     show_progress: bool = True,
     synth: SynthOptions | None = None,
@@ -303,10 +304,13 @@ def train(
     elif init_from is not None:
         init, init_meta = load_init(init_from)
         base_charset = init_meta.charset
-        # The architecture must match the weights; keep the user's training settings.
-        config = replace(
-            config, model=init_meta.config.model, preprocess=init_meta.config.preprocess
-        )
+        # The weights' architecture and input (unless ``preset`` asks for another size of
+        # it: matching layers are copied, see finetune.transfer_weights); the user's
+        # training settings.
+        model = init_meta.config.model
+        if preset is not None:
+            model = replace(model, preset=preset)
+        config = replace(config, model=model, preprocess=init_meta.config.preprocess)
     prepared = prepare_data(
         config,
         data,
