@@ -21,6 +21,7 @@ from lineocr.decode import (
     expected_calibration_error,
     fit_temperature,
     greedy,
+    greedy_batch,
     log_softmax,
 )
 
@@ -89,6 +90,19 @@ def test_greedy_line_confidence_is_the_text_probability() -> None:
         assert g.confidence >= best_path - 1e-15
     two = frames(LATIN, [{"a": 0.55, "": 0.4}, {"a": 0.55, "": 0.4}])
     assert greedy(two).confidence == pytest.approx(0.55 * 0.55 + 2 * 0.55 * 0.4)
+
+
+def test_batched_line_probabilities_match_the_log_space_forward() -> None:
+    """greedy_batch computes them in scaled probability space; lines of different lengths
+    in one batch, and logits sharp enough that unscaled products would underflow."""
+    rng = np.random.default_rng(8)
+    for sharpness in (0.5, 3.0, 40.0, 200.0):
+        lengths = rng.integers(1, 90, size=7)
+        batch = np.stack([random_log_probs(rng, 90, LATIN.num_classes, sharpness) for _ in lengths])
+        decoded = greedy_batch(batch, lengths)
+        for row, n, d in zip(batch, lengths, decoded, strict=True):
+            exact = -ctc_nll([row[:n]], [list(d.indices)])
+            assert math.log(d.confidence) == pytest.approx(exact, rel=1e-9, abs=1e-9)
 
 
 def test_beam_beats_greedy_on_a_crafted_example() -> None:

@@ -125,10 +125,8 @@ def greedy_batch(log_probs: np.ndarray, lengths: np.ndarray | None = None) -> li
     usable = [i for i, row in enumerate(rows) if len(row)]
     line = np.zeros(n)
     if usable:
-        ll = _ctc_log_likelihoods(
-            [rows[i] for i in usable],
-            [np.asarray(paths[i][0], dtype=np.int64) for i in usable],
-            normalized=True,
+        ll = _best_path_log_likelihoods(
+            [rows[i] for i in usable], [np.asarray(paths[i][0], dtype=np.int64) for i in usable]
         )
         line[usable] = np.exp(ll)
     return [
@@ -795,6 +793,42 @@ def _min_frames(target: np.ndarray) -> int:
     return len(target) + int(np.sum(target[1:] == target[:-1])) if len(target) else 0
 
 
+def _ctc_lattice(
+    logits: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    temperature: float = 1.0,
+    *,
+    normalized: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The batched CTC lattice: per line and frame, the log-probability of each state of
+    the blank-extended target (N, T, 2L+1; -inf beyond a line's frames or states), which
+    states may skip the blank before them, and the frame and label counts.
+    ``normalized=True``: ``logits`` are log-probabilities already (temperature applied)."""
+    n = len(logits)
+    t_max = max(len(x) for x in logits)
+    n_states = 2 * max([1, *(len(y) for y in targets)]) + 1
+    skip = np.zeros((n, n_states), dtype=bool)
+    emit = np.full((n, t_max, n_states), NEG_INF)
+    for i, (x, y) in enumerate(zip(logits, targets, strict=True)):
+        ext = np.zeros(2 * len(y) + 1, dtype=np.int64)
+        ext[1::2] = y
+        if len(y) > 1:
+            skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
+        lp = x if normalized else log_softmax(np.asarray(x, dtype=np.float64) / temperature)
+        emit[i, : len(x), : len(ext)] = lp[:, ext]
+    lengths = np.array([len(x) for x in logits])
+    label_lengths = np.array([len(y) for y in targets])
+    return emit, skip, lengths, label_lengths
+
+
+def _final_states(alpha: np.ndarray, label_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's last two lattice states (the last label, the blank after it)."""
+    rows = np.arange(len(alpha))
+    last = alpha[rows, 2 * label_lengths]
+    before = alpha[rows, np.maximum(2 * label_lengths - 1, 0)]
+    return last, before
+
+
 def _ctc_log_likelihoods(
     logits: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
@@ -802,25 +836,13 @@ def _ctc_log_likelihoods(
     *,
     normalized: bool = False,
 ) -> np.ndarray:
-    """log P(target | logits / temperature) per line (CTC forward algorithm, batched).
-    ``normalized=True``: ``logits`` are log-probabilities already (temperature applied),
-    used as they are."""
-    n = len(logits)
-    t_max = max(len(x) for x in logits)
-    l_max = max([1, *(len(y) for y in targets)])
-    n_states = 2 * l_max + 1
-    ext = np.zeros((n, n_states), dtype=np.int64)
-    skip = np.zeros((n, n_states), dtype=bool)
-    lengths = np.array([len(x) for x in logits])
-    label_lengths = np.array([len(y) for y in targets])
-    emit = np.full((n, t_max, n_states), NEG_INF)
-    for i, (x, y) in enumerate(zip(logits, targets, strict=True)):
-        ext[i, 1 : 2 * len(y) : 2] = y
-        if len(y) > 1:
-            skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
-        lp = x if normalized else log_softmax(np.asarray(x, dtype=np.float64) / temperature)
-        emit[i, : len(x)] = lp[:, ext[i]]
-    alpha = np.full((n, n_states), NEG_INF)
+    """log P(target | logits / temperature) per line (CTC forward algorithm in log space,
+    batched): exact for any target, however improbable."""
+    emit, skip, lengths, label_lengths = _ctc_lattice(
+        logits, targets, temperature, normalized=normalized
+    )
+    n, t_max, _ = emit.shape
+    alpha = np.full(emit.shape[::2], NEG_INF)
     alpha[:, 0] = emit[:, 0, 0]
     alpha[:, 1] = np.where(label_lengths > 0, emit[:, 0, 1], NEG_INF)
     pad = np.full((n, 1), NEG_INF)
@@ -831,10 +853,53 @@ def _ctc_log_likelihoods(
             new = np.logaddexp(np.logaddexp(alpha, shifted1), shifted2) + emit[:, t]
         active = (t < lengths)[:, None]
         alpha = np.where(active, new, alpha)
-    rows = np.arange(n)
-    last = alpha[rows, 2 * label_lengths]
-    before = np.where(label_lengths > 0, alpha[rows, np.maximum(2 * label_lengths - 1, 0)], NEG_INF)
-    result: np.ndarray = np.logaddexp(last, before)
+    last, before = _final_states(alpha, label_lengths)
+    result: np.ndarray = np.logaddexp(last, np.where(label_lengths > 0, before, NEG_INF))
+    return result
+
+
+def _best_path_log_likelihoods(
+    log_probs: Sequence[np.ndarray], paths: Sequence[np.ndarray]
+) -> np.ndarray:
+    """:func:`_ctc_log_likelihoods` of each line's own best path (greedy output), about
+    twice as fast: the recursion runs on probabilities, each frame divided by its largest
+    emission and alpha renormalised every step (Rabiner's scaling) instead of on logs.
+    Exact here because every frame's most probable class lies on the lattice (it is the
+    blank or a label of the path), so a frame's largest emission is 1 after the division
+    and nothing underflows; other targets use the log-space version."""
+    emit, skip, lengths, label_lengths = _ctc_lattice(log_probs, paths, normalized=True)
+    n, t_max, _ = emit.shape
+    frame_max = emit.max(axis=2)
+    valid = np.isfinite(frame_max)  # frames beyond a line's end: emit 1 (ignored anyway)
+    frame_max = np.where(valid, frame_max, 0.0)
+    prob = np.exp(emit - frame_max[:, :, None]).transpose(1, 0, 2).copy()  # (T, N, S)
+    prob[~valid.T] = 1.0
+    skipping = skip[:, 2:].astype(np.float64)
+    alpha = np.zeros((n, emit.shape[2]))
+    alpha[:, :2] = prob[0, :, :2]
+    totals = np.empty((t_max, n))
+    final = np.empty(n)  # each line's final-state share, read at its last frame
+    ends: dict[int, list[int]] = {}
+    for i, length in enumerate(lengths.tolist()):
+        ends.setdefault(length - 1, []).append(i)
+    for t in range(t_max):
+        if t:
+            skipped = alpha[:, :-2] * skipping
+            alpha[:, 1:] += alpha[:, :-1]  # numpy buffers the overlap: the old values add
+            alpha[:, 2:] += skipped
+            alpha *= prob[t]
+        totals[t] = alpha.sum(axis=1)
+        alpha /= totals[t][:, None]
+        for i in ends.get(t, ()):
+            final[i] = alpha[i, 2 * label_lengths[i]]
+            if label_lengths[i]:
+                final[i] += alpha[i, 2 * label_lengths[i] - 1]
+    # log P = sum over a line's frames of (its largest emission + log of the step's total)
+    # + log of the final states' share.
+    steps = np.arange(t_max)[:, None] < lengths[None, :]
+    with np.errstate(divide="ignore"):
+        scale = np.where(steps, np.log(totals) + frame_max.T, 0.0).sum(axis=0)
+        result: np.ndarray = scale + np.log(final)
     return result
 
 
