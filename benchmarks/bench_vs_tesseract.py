@@ -55,6 +55,8 @@ class Task:
     tesseract_lang: str
     synth: dict[str, Any]  # SynthConfig fields
     targets: str  # the issue's targets, quoted in the report
+    alternatives: tuple[str, ...] = ()  # other bundled models measured too, when built
+    speed: bool = False  # a throughput target: also measured on --speed-lines lines
 
 
 TASKS = (
@@ -65,6 +67,8 @@ TASKS = (
         "eng",
         {"lang": "latin"},
         "CER no worse than Tesseract's, >= 5x its lines/s",
+        alternatives=("printed-fast",),
+        speed=True,
     ),
     Task(
         "arabic",
@@ -73,6 +77,7 @@ TASKS = (
         "ara",
         {"lang": "arabic"},
         "CER <= 2 %, exact match >= 90 %",
+        alternatives=("printed-fast",),
     ),
     Task(
         "digits-sharp",
@@ -297,6 +302,26 @@ def bench_tesseract(
     return result, hyps
 
 
+def throughput(systems: dict[str, Callable[[], float]], repeats: int) -> dict[str, dict[str, Any]]:
+    """Each system's wall time for the same lines, ``repeats`` times, interleaved so that
+    a slow moment of the machine hits every system alike; lines/s from the median."""
+    walls: dict[str, list[float]] = {name: [] for name in systems}
+    for _ in range(repeats):
+        for name, run in systems.items():
+            walls[name].append(run())
+    return {name: {"walls_s": w, "median_s": sorted(w)[len(w) // 2]} for name, w in walls.items()}
+
+
+def write_pngs(samples: Sequence[tuple[np.ndarray, str]], folder: Path) -> list[Path]:
+    folder.mkdir()
+    paths = []
+    for i, (image, _) in enumerate(samples):
+        path = folder / f"{i:05d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(path)
+    return paths
+
+
 def startup(model: str, image: Path, cpus: set[int], repeats: int) -> dict[str, float]:
     """``lineocr read`` on one image, process start to exit (best and median of repeats)."""
     argv = [*lineocr_argv(), "read", "-m", model, "--threads", str(len(cpus)), str(image)]
@@ -428,7 +453,8 @@ def write_report(report: dict[str, Any], md_path: Path, png_name: str) -> None:
         "- Both systems read PNG files from a file list, one process start per system and task: "
         "`lineocr read --format jsonl --threads N -` (paths on stdin) and Tesseract "
         "(`--psm 7`, `-l eng` or `-l ara`) as N parallel processes with `OMP_THREAD_LIMIT=1`, "
-        "each reading a list file. Lines/s = lines / wall time including start-up. "
+        "each reading a list file. Lines/s = lines / wall time including start-up "
+        "(and, for the task with a speed target, on a larger set below). "
         "Peak memory = maximum resident set (summed over Tesseract's processes).",
         "- Text is compared after NFKC and the model's own normalisation (digit mapping, "
         "spaces) for both systems. CER = edits / reference characters.",
@@ -439,16 +465,39 @@ def write_report(report: dict[str, Any], md_path: Path, png_name: str) -> None:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for r in report["results"]:
-        for system in ("lineocr", "tesseract"):
-            s = r.get(system)
+        rows = [(f"lineocr ({r['model']})", r.get("lineocr"), r["targets"])]
+        rows += [(f"lineocr ({a['model']})", a, "") for a in r.get("alternatives", [])]
+        rows += [(f"tesseract ({r['lang']})", r.get("tesseract"), "")]
+        for system, s, targets in rows:
             if not s:
                 continue
             lines.append(
-                f"| {r['title']} | {system} ({r['model'] if system == 'lineocr' else r['lang']}) "
-                f"| {pct(s['cer'])} | {pct(s['exact_match'])} | {s['lines_per_s']:.1f} "
-                f"| {s['peak_rss_mb']:.0f} MB | {r['targets'] if system == 'lineocr' else ''} |"
+                f"| {r['title']} | {system} | {pct(s['cer'])} | {pct(s['exact_match'])} "
+                f"| {s['lines_per_s']:.1f} | {s['peak_rss_mb']:.0f} MB | {targets} |"
             )
     lines += ["", f"![CER, exact match and speed per task]({png_name})", ""]
+    for t in report.get("throughput", []):
+        lines += [
+            f"## Throughput: {t['title']}, {t['lines']} lines",
+            "",
+            "The lines/s above include each process's start-up (see below) in a "
+            "few hundred lines' wall time. Here the same way of running both systems reads "
+            f"{t['lines']} other held-out lines (seed {SEED + 1}); each system runs "
+            f"{len(next(iter(t['systems'].values()))['walls_s'])} times, interleaved; "
+            "lines/s from the median wall time.",
+            "",
+            "| system | wall times | lines/s | vs Tesseract |",
+            "|---|---|---:|---:|",
+        ]
+        theirs = [v for k, v in t["systems"].items() if k.startswith("tesseract")]
+        base = theirs[0]["lines_per_s"] if theirs else float("nan")
+        for name, row in t["systems"].items():
+            walls = ", ".join(f"{w:.2f} s" for w in row["walls_s"])
+            lines.append(
+                f"| {name} | {walls} | {row['lines_per_s']:.0f} "
+                f"| {row['lines_per_s'] / base:.2f}x |"
+            )
+        lines.append("")
     lines += [
         "## By held-out font family",
         "",
@@ -514,6 +563,8 @@ class Options:
     model_for_all: str | None = None
     tesseract: str = "tesseract"
     startup_repeats: int = 5
+    speed_lines: int = 2000
+    speed_repeats: int = 3
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -534,6 +585,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     p.add_argument("--model-for-all", metavar="PATH", help="one model for every task (smoke tests)")
     p.add_argument("--tesseract", default="tesseract", help="the tesseract executable")
+    p.add_argument(
+        "--speed-lines", type=int, help="lines for the throughput runs (default 2000; 48 quick)"
+    )
     args = p.parse_args(argv)  # fmt: skip
     models = {}
     for item in args.model:
@@ -556,6 +610,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         model_for_all=args.model_for_all,
         tesseract=args.tesseract,
         startup_repeats=2 if args.quick else 5,
+        speed_lines=args.speed_lines or (48 if args.quick else 2000),
+        speed_repeats=1 if args.quick else 3,
     )
 
 
@@ -572,14 +628,49 @@ def find_tesseract(name: str) -> str:
     return found
 
 
-def resolve_model(name: str, opts: Options) -> Path:
+def resolve_model(name: str, opts: Options, *, required: bool = True) -> Path | None:
+    """The file for a bundled model name (``--model NAME=PATH`` overrides); ``None`` when
+    it is not built and not ``required``."""
     from lineocr import zoo
 
     if opts.model_for_all:
         return Path(opts.model_for_all)
     if name in opts.models:
         return Path(opts.models[name])
+    if not required and not (zoo.is_bundled(name) and zoo.bundled_file(name).is_file()):
+        return None
     return zoo.model_path(name)
+
+
+def bench_throughput(
+    task: Task, model_file: Path, tesseract: str, opts: Options, cpus: set[int], workdir: Path
+) -> dict[str, Any]:
+    """Lines/s on ``opts.speed_lines`` fresh lines, where start-up (about 0.3 s for lineocr)
+    is a small part of the wall time, unlike on a few hundred lines."""
+    n = opts.speed_lines
+    print(f"[{task.key}] throughput: {n} lines", file=sys.stderr, flush=True)
+    samples = generate_lines(task, n, seed=SEED + 1)
+    paths = write_pngs(samples, workdir / f"{task.key}-speed")
+    refs = [text for _, text in samples]
+    keep = str  # the scores are not reported here: no normalisation
+    models = {task.model: model_file}
+    for name in task.alternatives:
+        alt = resolve_model(name, opts, required=False)
+        if alt is not None and not opts.model_for_all:
+            models[name] = alt
+    systems: dict[str, Callable[[], float]] = {
+        f"lineocr ({name})": (
+            lambda path=path: bench_lineocr(str(path), paths, refs, keep, cpus)[0].wall_s
+        )
+        for name, path in models.items()
+    }
+    systems[f"tesseract ({task.tesseract_lang})"] = lambda: (
+        bench_tesseract(tesseract, task.tesseract_lang, paths, refs, keep, cpus, workdir)[0].wall_s
+    )
+    measured = throughput(systems, opts.speed_repeats)
+    for row in measured.values():
+        row["lines_per_s"] = n / row["median_s"]
+    return {"task": task.key, "title": task.title, "lines": n, "systems": measured}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -600,24 +691,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results": [],
         "startup": {},
         "quantization": [],
+        "throughput": [],
     }
     quantized: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="lineocr-bench-") as tmp:
         workdir = Path(tmp)
         for task in (t for t in TASKS if t.key in opts.tasks):
             model_file = resolve_model(task.model, opts)
+            assert model_file is not None
             rec = Recognizer.load(model_file, threads=len(cpus))
             normalize = normalizer(rec.charset, task)
             print(f"[{task.key}] generating {opts.lines} lines", file=sys.stderr, flush=True)
             infos = generate_samples(task, opts.lines)
             samples = [(info.image, info.text) for info in infos]
-            folder = workdir / task.key
-            folder.mkdir()
-            paths = []
-            for i, (image, _) in enumerate(samples):
-                path = folder / f"{i:05d}.png"
-                Image.fromarray(image).save(path)
-                paths.append(path)
+            paths = write_pngs(samples, workdir / task.key)
             refs = [text for _, text in samples]
             print(f"[{task.key}] lineocr ({model_file.name})", file=sys.stderr, flush=True)
             ours, our_hyps = bench_lineocr(str(model_file), paths, refs, normalize, cpus)
@@ -625,6 +712,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             theirs, their_hyps = bench_tesseract(
                 tesseract, task.tesseract_lang, paths, refs, normalize, cpus, workdir
             )
+            alternatives = []
+            for name in task.alternatives:
+                alt_file = resolve_model(name, opts, required=False)
+                if alt_file is None or opts.model_for_all:
+                    continue
+                print(f"[{task.key}] lineocr ({alt_file.name})", file=sys.stderr, flush=True)
+                alt, _ = bench_lineocr(str(alt_file), paths, refs, normalize, cpus)
+                alternatives.append({"model": name, **asdict(alt)})
             families = by_family(
                 [info.font for info in infos],
                 refs,
@@ -640,9 +735,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "targets": task.targets,
                     "lineocr": asdict(ours),
                     "tesseract": asdict(theirs),
+                    "alternatives": alternatives,
                     "families": families,
                 }
             )
+            if task.speed:
+                report["throughput"].append(
+                    bench_throughput(task, model_file, tesseract, opts, cpus, workdir)
+                )
             if task.model not in report["startup"]:
                 report["startup"][task.model] = startup(
                     str(model_file), paths[0], cpus, opts.startup_repeats

@@ -3,7 +3,6 @@ import torch
 from torch import nn
 
 from lineocr.charset import Charset
-
 from lineocr.models.crnn import CRNN, PRESETS, output_lengths
 from lineocr.models.registry import build_model
 from lineocr.train.finetune import transfer_weights

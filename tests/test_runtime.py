@@ -21,13 +21,13 @@ from lineocr.images import ImageError
 from lineocr.models.crnn import output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
-    available_cpus,
     CharConfidence,
     DecodeError,
     ModelError,
     ModelNotFoundError,
     Prediction,
     Recognizer,
+    available_cpus,
 )
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model

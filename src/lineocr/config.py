@@ -23,10 +23,13 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key."""
 
 
+Preset = Literal["tiny", "small", "base", "fast"]  # lineocr.models.crnn.PRESETS
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "crnn"
-    preset: Literal["tiny", "small", "base", "fast"] = "small"
+    preset: Preset = "small"
     dropout: float = 0.2
 
 

@@ -137,8 +137,8 @@ def train(
     from lineocr.data.sources import DatasetError
     from lineocr.data.synth import SynthError
     from lineocr.images import ImageError
-    from lineocr.preprocess import PreprocessError
     from lineocr.models.crnn import PRESETS
+    from lineocr.preprocess import PreprocessError
     from lineocr.train.checkpoint import CheckpointError
     from lineocr.train.run import SynthOptions
     from lineocr.train.run import train as run_training
@@ -174,7 +174,7 @@ def train(
             reader=_reader(fmt, strip_suffix, label_regex, label_map, transpose),
             alphabet=alphabet,
             init_from=init_from,
-            preset=preset,
+            preset=cfg.model.preset if preset is not None else None,
             resume=resume,
             skip_unknown=skip_unknown,
             device=device,

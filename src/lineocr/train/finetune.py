@@ -24,9 +24,9 @@ def transfer_weights(
     for key, value in src_state.items():
         if key.startswith("classifier."):
             continue
-        key = renamed.get(key, key)
-        if key in tgt_state and tgt_state[key].shape == value.shape:
-            tgt_state[key] = value.clone()
+        target_key = renamed.get(key, key)
+        if target_key in tgt_state and tgt_state[target_key].shape == value.shape:
+            tgt_state[target_key] = value.clone()
     weight, bias = src_state["classifier.weight"], src_state["classifier.bias"]
     new_w, new_b = tgt_state["classifier.weight"].clone(), tgt_state["classifier.bias"].clone()
     rows = {0: 0} | {

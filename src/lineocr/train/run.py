@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 
 from lineocr.charset import Charset
-from lineocr.config import Config, TrainConfig
+from lineocr.config import Config, Preset, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint, load_meta, resolve
@@ -271,7 +271,7 @@ def train(
     skip_unknown: bool = False,
     device: str = "cpu",
     name: str = "model",
-    preset: str | None = None,
+    preset: Preset | None = None,
     console: Console | None = None,
     show_progress: bool = True,
     synth: SynthOptions | None = None,
