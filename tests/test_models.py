@@ -72,6 +72,6 @@ def test_fast_preset_halves_the_convolutions_and_starts_from_small() -> None:
     after, source = fast.state_dict(), small.state_dict()
     # Every tensor came from small (none kept its fresh initialisation)...
     assert not [k for k, v in after.items() if v.numel() > 1 and torch.equal(v, before[k])]
-    # ... the n-th convolution from the n-th: fast's last (backbone.16) is small's fifth.
-    assert torch.equal(after["backbone.16.weight"], source["backbone.15.weight"])
+    # ... the n-th convolution from the n-th: fast's third (backbone.7) is small's (.8).
+    assert torch.equal(after["backbone.7.weight"], source["backbone.8.weight"])
     assert torch.equal(after["rnn.weight_hh_l1"], source["rnn.weight_hh_l1"])
