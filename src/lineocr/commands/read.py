@@ -28,7 +28,7 @@ IMAGE_SUFFIXES = frozenset(
      ".pnm"}
 )  # fmt: skip
 PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
-CHUNK_IMAGES = 512  # images decoded and held in memory at once
+CHUNK_IMAGES = 512  # images recognised at once (two chunks are held in memory)
 
 
 class OutputFormat(str, Enum):
@@ -234,10 +234,14 @@ def read(
         concurrent.futures.ThreadPoolExecutor(recognizer.threads) as pool,
     ):
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
-        for start in range(0, len(paths), CHUNK_IMAGES):
-            chunk = paths[start : start + CHUNK_IMAGES]
-            # Decoding files releases the GIL: as many at once as the model has threads.
-            outcomes = list(pool.map(_load, chunk))
+        chunks = [paths[i : i + CHUNK_IMAGES] for i in range(0, len(paths), CHUNK_IMAGES)]
+        loading = [pool.submit(_load, path) for path in chunks[0]]
+        for k, chunk in enumerate(chunks):
+            outcomes = [future.result() for future in loading]
+            # The next chunk's files are decoded while this one is recognised.
+            loading = (
+                [pool.submit(_load, path) for path in chunks[k + 1]] if k + 1 < len(chunks) else []
+            )
             loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
             try:
                 predictions = recognizer.read_batch(
