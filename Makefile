@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: install system-deps test quality unit serve bench models clean model-printed model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: install system-deps test quality unit serve bench models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,10 @@ clean:
 MODELS_DATA := src/lineocr/models_data
 LINEOCR := $(BIN)/lineocr
 
-models: model-printed model-arabic-digits model-captcha model-handwritten-digits
+models: model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
-# Two stages each, as the bundled files were made: a first run from scratch, then a
-# fine-tune from it at a lower peak learning rate (docs/models/NAME.md).
+# In stages, as the bundled files were made: a first run from scratch, then fine-tunes
+# from it at lower peak learning rates (docs/models/NAME.md).
 model-printed: install system-deps
 	$(LINEOCR) train --config configs/printed.yaml --synth latin:0.45:mix \
 	  --synth arabic:0.35:mix --synth mixed:0.2:mix --synth-per-epoch 8000 \
@@ -57,7 +57,22 @@ model-printed: install system-deps
 	  --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix \
 	  --synth-per-epoch 8000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 125 \
 	  --out runs/printed2
-	$(BIN)/python scripts/bundle_model.py runs/printed2 printed --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 \
+	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
+	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0007 --epochs 200 --max-minutes 110 \
+	  --out runs/printed3
+	$(BIN)/python scripts/bundle_model.py runs/printed3 printed --quantize int8 \
+	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
+
+# Starts from model-printed's second stage (runs/printed2), its layers copied into the
+# faster preset (docs/training.md, "Fine-tuning").
+model-printed-fast: install system-deps
+	test -f runs/printed2/best.json || $(MAKE) model-printed
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 --preset fast \
+	  --synth latin:0.45:mix --synth arabic:0.35:mix --synth mixed:0.2:mix \
+	  --synth-per-epoch 8000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 100 \
+	  --out runs/printed-fast
+	$(BIN)/python scripts/bundle_model.py runs/printed-fast printed-fast --quantize int8 \
 	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
 
 model-arabic-digits: install system-deps

@@ -252,7 +252,7 @@ def bench_lineocr(
     model: str, paths: list[Path], refs: list[str], normalize: Callable[[str], str], cpus: set[int]
 ) -> tuple[SystemResult, list[str]]:
     argv = [*lineocr_argv(), "read", "-m", model, "--format", "jsonl"]
-    argv += ["--threads", str(len(cpus)), "--batch-size", "32", "--no-progress", "-"]
+    argv += ["--threads", str(len(cpus)), "--no-progress", "-"]  # the default batch size
     run = run_measured(argv, stdin_text="\n".join(map(str, paths)) + "\n")
     records = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     by_path = {r["path"]: r.get("text", "") for r in records}

@@ -51,6 +51,7 @@ CASES = {
     "handwritten-digits": (lambda: handwritten_samples(N), 0.9, 0.1),
     "arabic-digits": (lambda: synthetic_samples("arabic-digits", "blurred", N), 0.8, 0.05),
     "printed": (lambda: synthetic_samples("latin", "scan", N), 0.8, 0.02),
+    "printed-fast": (lambda: synthetic_samples("latin", "scan", N), 0.8, 0.02),
 }
 
 

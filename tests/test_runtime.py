@@ -206,7 +206,13 @@ def test_zoo_lists_unbuilt_models(tmp_path: Path, monkeypatch, tiny_onnx_model: 
     shutil.copy(tiny_onnx_model, tmp_path / "captcha.onnx")
     (tmp_path / "arabic-digits.onnx").write_bytes(b"broken")
     infos = {info.name: info for info in zoo.list_models()}
-    assert list(infos) == ["printed", "arabic-digits", "captcha", "handwritten-digits"]
+    assert list(infos) == [
+        "printed",
+        "arabic-digits",
+        "captcha",
+        "handwritten-digits",
+        "printed-fast",
+    ]
     assert not infos["printed"].built and infos["printed"].card is None
     assert infos["captcha"].built and infos["captcha"].card["name"] == "tiny"
     assert infos["arabic-digits"].built and infos["arabic-digits"].error
