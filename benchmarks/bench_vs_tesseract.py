@@ -6,7 +6,7 @@ CAPTCHAs) the script renders lines with lineocr's synthetic generator in the hel
 both systems: CER, exact match, lines per second and peak memory, each system run as one
 process reading every line from a file list on the same pinned cores (Tesseract as one
 process per core with ``OMP_THREAD_LIMIT=1``, reading a list file: its fastest fair set-up;
-lineocr as ``lineocr read --threads CORES``). Also ``lineocr read`` start-up to the first
+lineocr as ``lineocr read --workers CORES``). Also ``lineocr read`` start-up to the first
 result on one image, and int8 against fp32 (speed, CER) for each model.
 
 Writes a Markdown report with a table and a plot (default ``docs/benchmarks.md`` and
@@ -252,7 +252,8 @@ def bench_lineocr(
     model: str, paths: list[Path], refs: list[str], normalize: Callable[[str], str], cpus: set[int]
 ) -> tuple[SystemResult, list[str]]:
     argv = [*lineocr_argv(), "read", "-m", model, "--format", "jsonl"]
-    argv += ["--threads", str(len(cpus)), "--no-progress", "-"]  # the default batch size
+    # As Tesseract runs: one process per core (forked by lineocr read after its start-up).
+    argv += ["--workers", str(len(cpus)), "--no-progress", "-"]
     run = run_measured(argv, stdin_text="\n".join(map(str, paths)) + "\n")
     records = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     by_path = {r["path"]: r.get("text", "") for r in records}
@@ -451,7 +452,8 @@ def write_report(report: dict[str, Any], md_path: Path, png_name: str) -> None:
         f"- {report['lines_per_task']} lines per task from `lineocr.data.synth.LineSynthesizer`, "
         f"split `val` (font families held out of training, a separate text stream), seed {SEED}.",
         "- Both systems read PNG files from a file list, one process start per system and task: "
-        "`lineocr read --format jsonl --threads N -` (paths on stdin) and Tesseract "
+        "`lineocr read --format jsonl --workers N -` (paths on stdin; N forked processes) "
+        "and Tesseract "
         "(`--psm 7`, `-l eng` or `-l ara`) as N parallel processes with `OMP_THREAD_LIMIT=1`, "
         "each reading a list file. Lines/s = lines / wall time including start-up "
         "(and, for the task with a speed target, on a larger set below). "

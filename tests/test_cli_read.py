@@ -116,6 +116,24 @@ def test_corrupt_and_missing_inputs_are_reported_others_read(
     assert "Traceback" not in result.output
 
 
+def test_workers_read_in_order_like_one_process(
+    tiny_onnx_model, images, tmp_path: Path, monkeypatch
+) -> None:
+    from lineocr.commands import read as read_command
+
+    bad = tmp_path / "corrupt.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    inputs = [images["a"], bad, images["c"], images["b"], tmp_path / "missing.png"] * 3
+    monkeypatch.setattr(read_command, "WORKER_CHUNK", 4)  # 4 tasks over 2 processes
+    one = invoke("read", "-m", tiny_onnx_model, "--format", "jsonl", *inputs)
+    two = invoke("read", "-m", tiny_onnx_model, "--format", "jsonl", "--workers", "2", *inputs)
+    assert two.exit_code == one.exit_code == 1
+    assert two.stdout == one.stdout and len(two.stdout.splitlines()) == len(inputs)
+    assert "6 of 15 inputs could not be read" in two.stderr
+    result = invoke("read", "-m", tiny_onnx_model, "--workers", "0", images["a"])
+    assert result.exit_code == 2 and "--workers" in result.stderr
+
+
 def test_pattern_and_decoder_options(tiny_onnx_model, images) -> None:
     result = invoke("read", "-m", tiny_onnx_model, "--pattern", "digits", images["b"], images["c"])
     assert result.exit_code == 0, result.output

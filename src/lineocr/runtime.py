@@ -103,7 +103,7 @@ class Recognizer:
         ):
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
         self.threads = threads or available_cpus()
-        self._model_bytes = model_bytes
+        self.model_bytes = model_bytes  # the ONNX file, e.g. for a copy in another process
         try:
             self._session = _session(model_bytes, threads or 0)  # 0: ORT's choice
         except Exception as exc:
@@ -238,7 +238,7 @@ class Recognizer:
     def _one_thread_session(self) -> ort.InferenceSession:
         with self._lock:
             if self._one_thread is None:
-                self._one_thread = _session(self._model_bytes, 1)
+                self._one_thread = _session(self.model_bytes, 1)
             return self._one_thread
 
     def prediction(self, decoded: Decoded) -> Prediction:
