@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import multiprocessing
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from enum import Enum
@@ -31,6 +31,7 @@ IMAGE_SUFFIXES = frozenset(
 PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
 CHUNK_IMAGES = 512  # images recognised at once (two chunks are held in memory)
 WORKER_CHUNK = CHUNK_IMAGES  # images a --workers process reads per task
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class OutputFormat(str, Enum):
@@ -101,7 +102,10 @@ class _Writer:
             typer.echo(f"error: {path}: {reason}", err=True)
 
 
-def _load(path: str) -> tuple[str, Any]:
+Outcome = tuple[str, Any]  # ("ok", image or Prediction) or ("error", reason)
+
+
+def _load(path: str) -> Outcome:
     """("ok", the image as an array) or ("error", why it cannot be read)."""
     from lineocr.images import ImageError, load_image
 
@@ -113,9 +117,6 @@ def _load(path: str) -> tuple[str, Any]:
         return ("error", exc.reason)
     except OSError as exc:
         return ("error", exc.strerror or str(exc))
-
-
-Outcome = tuple[str, Any]  # ("ok", image or Prediction) or ("error", reason)
 
 
 def _recognise(
@@ -136,7 +137,7 @@ def _read_here(
     recognizer: Any, paths: list[str], batch_size: int, options: dict[str, Any]
 ) -> Iterator[tuple[list[str], list[Outcome]]]:
     """(paths, outcomes) chunk by chunk; the next chunk's files are decoded (on a thread
-    pool: decoding releases the GIL) while one is recognised."""
+    pool) while one is recognised."""
     chunks = [paths[i : i + CHUNK_IMAGES] for i in range(0, len(paths), CHUNK_IMAGES)]
     with concurrent.futures.ThreadPoolExecutor(recognizer.threads) as pool:
         loading = [pool.submit(_load, path) for path in chunks[0]]
@@ -151,12 +152,34 @@ _worker: dict[str, Any] = {}  # a --workers process's recognizer and options
 
 
 def _worker_start(
-    model_bytes: bytes, name: str, source: str, threads: int, batch_size: int, options: dict
+    parent: int,
+    model_bytes: bytes,
+    name: str,
+    source: str,
+    threads: int,
+    batch_size: int,
+    options: dict,
 ) -> None:
     from lineocr.runtime import Recognizer
 
+    _exit_with(parent)
     recognizer = Recognizer(model_bytes, name=name, source=source, threads=threads)
     _worker.update(recognizer=recognizer, batch_size=batch_size, options=options)
+
+
+def _exit_with(parent: int) -> None:
+    """Linux: have the kernel end this worker when the parent process dies (were the
+    parent killed outright, its workers would otherwise wait for work for ever)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # it died before the call
+        os._exit(1)
 
 
 def _worker_read(paths: list[str]) -> list[Outcome]:
@@ -176,10 +199,15 @@ def _read_in_workers(
     lock), results in input order."""
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    start = (recognizer.model_bytes, recognizer.name, recognizer.source, threads, batch_size)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, _worker_start, (*start, options)) as pool:
-        yield from zip(chunks, pool.imap(_worker_read, chunks), strict=True)
+    start = (os.getpid(), recognizer.model_bytes, recognizer.name, recognizer.source, threads)
+    import multiprocessing
+
+    # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of memory)
+    # fails the run with BrokenProcessPool instead of hanging it.
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, multiprocessing.get_context("fork"), _worker_start, (*start, batch_size, options)
+    ) as pool:
+        yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
 
 
 def _progress(total: int, enabled: bool | None) -> Any:
@@ -278,8 +306,11 @@ def read(
         raise fail("--batch-size must be at least 1")
     if workers < 1:
         raise fail("--workers must be at least 1")
-    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
-        raise fail("--workers needs the 'fork' start method (Linux, macOS)")
+    if workers > 1:
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise fail("--workers needs the 'fork' start method (Linux, macOS)")
     if threads is not None and threads < 1:
         raise fail("--threads must be at least 1")
     options: dict[str, Any] = {"decoder": decoder.value, "beam_width": beam_width}
