@@ -1,8 +1,11 @@
+import typing
+
 import pytest
 import torch
 from torch import nn
 
 from lineocr.charset import Charset
+from lineocr.config import Preset
 from lineocr.models.crnn import CRNN, PRESETS, output_lengths
 from lineocr.models.registry import build_model
 from lineocr.train.finetune import transfer_weights
@@ -75,3 +78,8 @@ def test_fast_preset_halves_the_convolutions_and_starts_from_small() -> None:
     # ... the n-th convolution from the n-th: fast's third (backbone.7) is small's (.8).
     assert torch.equal(after["backbone.7.weight"], source["backbone.8.weight"])
     assert torch.equal(after["rnn.weight_hh_l1"], source["rnn.weight_hh_l1"])
+
+
+def test_config_presets_are_the_models_presets() -> None:
+    """config.Preset (a Literal, for validation and types) lists exactly crnn.PRESETS."""
+    assert set(typing.get_args(Preset)) == set(PRESETS)

@@ -891,10 +891,10 @@ def _best_path_log_likelihoods(
             alpha *= prob[t]
         totals[t] = alpha.sum(axis=1)
         alpha /= totals[t][:, None]
-        for i in ends.get(t, ()):
-            final[i] = alpha[i, 2 * label_lengths[i]]
-            if label_lengths[i]:
-                final[i] += alpha[i, 2 * label_lengths[i] - 1]
+        rows = ends.get(t)
+        if rows:
+            last, before = _final_states(alpha[rows], label_lengths[rows])
+            final[rows] = last + np.where(label_lengths[rows] > 0, before, 0.0)
     # log P = sum over a line's frames of (its largest emission + log of the step's total)
     # + log of the final states' share.
     steps = np.arange(t_max)[:, None] < lengths[None, :]

@@ -326,9 +326,11 @@ def _quantize_int8_static(
 ) -> None:
     """Int8 convolutions and linear layers with scales calibrated on ``calibration`` lines
     (QDQ, per-channel weights: ONNX Runtime runs them on the CPU's int8 instructions), then
-    the LSTM's weights to int8 dynamically. On arabic-digits (one thread): 1.56x the fp32
-    speed at the same CER, where dynamic quantisation alone (convolutions stay fp32, about
-    70-80 % of the time) gave 1.1-1.2x."""
+    the LSTM's weights to int8 dynamically. ReLU and max-pooling are in the quantised op
+    types so that each ReLU folds into its convolution's output and activations stay int8
+    between convolutions (without them: a dequantise/quantise round trip per layer, 29 % of
+    the time). About 2x the fp32 speed at the same CER (docs/benchmarks.md), where dynamic
+    quantisation alone (convolutions stay fp32, 70-80 % of the time) gave 1.1-1.2x."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,

@@ -197,11 +197,11 @@ def _read_in_workers(
 ) -> Iterator[tuple[list[str], list[Outcome]]]:
     """Like :func:`_read_here`, in forked processes (each its own session and interpreter
     lock), results in input order."""
+    import multiprocessing
+
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     start = (os.getpid(), recognizer.model_bytes, recognizer.name, recognizer.source, threads)
-    import multiprocessing
-
     # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of memory)
     # fails the run with BrokenProcessPool instead of hanging it.
     with concurrent.futures.ProcessPoolExecutor(
