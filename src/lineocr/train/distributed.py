@@ -48,7 +48,11 @@ def setup(device: str) -> DistContext:
 
 
 def teardown(ctx: DistContext) -> None:
+    """Leave the process group together: a rank that destroys it while another still
+    works (rank 0 writing its summary) can abort at exit in gloo's threads ("terminate
+    called without an active exception", seen once in CI), so every rank waits first."""
     if ctx.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
