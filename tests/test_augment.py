@@ -11,7 +11,9 @@ def line():
     return render("Augment 42", size=28)
 
 
-@pytest.mark.parametrize("name", ["affine", "elastic", "morph", "blur", "noise", "contrast"])
+@pytest.mark.parametrize(
+    "name", ["affine", "elastic", "warp", "morph", "blur", "noise", "contrast"]
+)
 def test_each_transform_changes_the_image_and_keeps_its_type(line, name):
     out = getattr(augment, name)(line, np.random.default_rng(1))
     assert out.dtype == np.uint8 and out.ndim == 2
@@ -24,6 +26,56 @@ def test_affine_keeps_all_ink(line):
     ink_in = (line < 128).sum()
     ink_out = (out < 128).sum()
     assert ink_out > 0.8 * ink_in  # the canvas grows: nothing is cut off
+
+
+def test_warp_moves_ink_by_at_most_its_amount():
+    """A dot of ink lands within ``amount`` line heights of where it was (plus the pixel
+    of interpolation), and a shape keeps about its ink: the glyph bends, it is not cut."""
+    h, w = 40, 200
+    for seed in range(5):
+        img = np.full((h, w), 255, np.uint8)
+        img[18:22, 98:102] = 0
+        out = augment.warp(img, np.random.default_rng(seed), amount=0.1)
+        assert out.shape == img.shape
+        ys, xs = np.nonzero(out < 128)
+        assert len(ys) > 0
+        assert np.abs(xs - 99.5).max() <= 0.1 * h + 2 + 1
+        assert np.abs(ys - 19.5).max() <= 0.1 * h + 2 + 1
+    line = render("Warp 1234", size=28)
+    out = augment.warp(line, np.random.default_rng(3))
+    assert 0.7 < (out < 128).sum() / (line < 128).sum() < 1.3
+
+
+def test_augmenter_applies_warp_only_when_asked(line):
+    plain = augment.Augmenter(
+        AugmentConfig(
+            probability=1.0,
+            rotate=0,
+            shear=0,
+            scale=0,
+            perspective=0,
+            morph=0,
+            contrast=0,
+            blur=0,
+            noise=0,
+        )
+    )
+    warped = augment.Augmenter(
+        AugmentConfig(
+            probability=1.0,
+            rotate=0,
+            shear=0,
+            scale=0,
+            perspective=0,
+            morph=0,
+            contrast=0,
+            blur=0,
+            noise=0,
+            warp=1.0,
+        )
+    )
+    assert np.array_equal(plain(line, np.random.default_rng(2)), line)
+    assert not np.array_equal(warped(line, np.random.default_rng(2)), line)
 
 
 def test_augmenter_is_deterministic_per_seed_and_off_when_disabled(line):

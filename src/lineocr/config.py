@@ -37,7 +37,8 @@ class ModelConfig:
 class AugmentConfig:
     """On-the-fly augmentation of training images; each value is a probability or a range.
 
-    Off at evaluation time. ``elastic`` is meant for handwriting.
+    Off at evaluation time. ``elastic`` is meant for handwriting, ``warp`` for printed
+    glyphs in designs the training fonts lack.
     """
 
     enabled: bool = True
@@ -48,6 +49,8 @@ class AugmentConfig:
     perspective: float = 0.02  # max corner displacement, fraction of height
     scale: float = 0.1  # max relative change in size
     elastic: float = 0.0  # probability of elastic distortion
+    warp: float = 0.0  # probability of grid warping (glyph shapes unlike the training fonts)
+    warp_amount: float = 0.06  # its largest displacement, fraction of the line height
     morph: float = 0.15  # probability of erosion or dilation
     contrast: float = 0.3  # probability of a contrast / brightness change
     probability: float = 0.8  # probability that a sample is augmented at all

@@ -3,8 +3,9 @@
 :class:`Augmenter` draws random parameters according to an
 :class:`~lineocr.config.AugmentConfig` and applies the image operations of
 :mod:`lineocr.data.degrade` (the same ones the synthetic renderer uses), plus elastic
-distortion for handwriting. Augmentation runs before :func:`lineocr.preprocess.prepare`, so
-the model still sees exactly the inference preprocessing. It is off at evaluation.
+distortion for handwriting and grid warping for glyph designs unlike the training fonts.
+Augmentation runs before :func:`lineocr.preprocess.prepare`, so the model still sees
+exactly the inference preprocessing. It is off at evaluation.
 """
 
 from __future__ import annotations
@@ -51,6 +52,28 @@ def elastic(
     )
 
 
+def warp(
+    img: np.ndarray, rng: np.random.Generator, *, amount: float = 0.06, cell: float = 0.5
+) -> np.ndarray:
+    """Grid distortion: a smooth displacement field of up to ``amount`` line heights that
+    changes every ``cell`` line heights, so each glyph bends, stretches and leans a little
+    differently, like a design not among the training fonts. Unlike :func:`elastic` (fine
+    wobble of handwriting strokes), the amplitude does not fall with the smoothness."""
+    h, w = img.shape
+    step = max(2, round(cell * h))
+    reach = amount * h
+    dx = (degrade.smooth_noise(rng, h, w, step) * 2 - 1) * reach
+    dy = (degrade.smooth_noise(rng, h, w, step) * 2 - 1) * reach
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(
+        img,
+        xs + dx,
+        ys + dy,
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
 def morph(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Erode (bolder ink) or dilate (thinner ink), as ink bleed or fading does."""
     k = max(2, round(img.shape[0] / 32) + int(rng.integers(0, 2)))
@@ -94,6 +117,8 @@ class Augmenter:
             img = degrade.perspective(img, rng, strength=c.perspective * 4)
         if rng.random() < c.elastic:
             img = elastic(img, rng)
+        if rng.random() < c.warp:
+            img = warp(img, rng, amount=c.warp_amount)
         if rng.random() < c.morph:
             img = morph(img, rng)
         if rng.random() < c.contrast:

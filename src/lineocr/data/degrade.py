@@ -97,7 +97,7 @@ def ink_bleed(img: np.ndarray, rng: np.random.Generator, amount: float = 0.6) ->
 def fade(img: np.ndarray, rng: np.random.Generator, amount: float = 0.4) -> np.ndarray:
     """Patchy faded ink (worn toner, dry pen): lighten ink by up to ``amount`` in blotches."""
     h, w = img.shape
-    field = _smooth_noise(rng, h, w, cell=max(4, h // 2))
+    field = smooth_noise(rng, h, w, cell=max(4, h // 2))
     paper = _paper_value(img)
     f = img.astype(np.float32)
     return _u8(f + (paper - f) * float(amount) * field)
@@ -117,7 +117,7 @@ def invert(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # -- background -------------------------------------------------------------------------
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
     """Low-frequency noise in [0, 1]: random values on a coarse grid, bicubically enlarged."""
     gh, gw = max(2, h // cell + 2), max(2, w // cell + 2)
     grid = rng.random((gh, gw), dtype=np.float32)
@@ -131,7 +131,7 @@ def _paper_bank() -> tuple[np.ndarray, ...]:
     bank = []
     for _ in range(4):
         h, w = 192, 1536
-        tex = 0.5 * _smooth_noise(rng, h, w, 48) + 0.3 * _smooth_noise(rng, h, w, 12)
+        tex = 0.5 * smooth_noise(rng, h, w, 48) + 0.3 * smooth_noise(rng, h, w, 12)
         tex += 0.2 * cv2.GaussianBlur(rng.random((h, w), dtype=np.float32), (0, 0), 0.7)
         for _ in range(60):  # fibres
             x, y = int(rng.integers(w)), int(rng.integers(h))
