@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from lineocr.config import (
@@ -54,3 +56,18 @@ def test_invalid_values_in_nested_sections_are_config_errors(tmp_path):
     path.write_text("preprocess:\n  height: 4\n")
     with pytest.raises(ConfigError, match="height"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_shipped_configs_load_and_name_only_known_keys(path, tmp_path):
+    """The configs the Makefile trains the bundled models with load; the same file with a
+    misspelt key does not (so a typo there cannot silently fall back to a default)."""
+    assert isinstance(load_config(path), Config)
+    typo = tmp_path / path.name
+    typo.write_text(path.read_text(encoding="utf-8") + "augmnt: {warp: 0.5}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="augmnt"):
+        load_config(typo)
