@@ -84,7 +84,8 @@ def test_read_batch_restores_input_order(recognizer: Recognizer) -> None:
     forward = recognizer.read_batch(images, batch_size=3)
     backward = recognizer.read_batch(images[::-1], batch_size=3)
     assert [p.text for p in forward] == [p.text for p in backward[::-1]]
-    # Lines of one width need no padding: batched and one-at-a-time agree exactly.
+    # Lines of one width need no padding: in an fp32 model (this one) batched and
+    # one-at-a-time agree exactly (an int8 LSTM need not: docs/runtime.md).
     same = sample_lines(recognizer.spec, [160] * 5, seed=4)
     batched = recognizer.read_batch(same, batch_size=4)
     single = [recognizer.read(img) for img in same]
