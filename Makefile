@@ -83,7 +83,13 @@ model-arabic-digits: install system-deps
 	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
 	  --synth-per-epoch 6000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 70 \
 	  --out runs/arabic-digits2
-	$(BIN)/python scripts/bundle_model.py runs/arabic-digits2 arabic-digits --quantize int8 \
+	$(LINEOCR) train --config configs/arabic-digits-shapes.yaml --init-from runs/arabic-digits2 \
+	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
+	  --synth-per-epoch 6000 --synth-val 300 --lr 0.001 --out runs/arabic-digits3
+	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits3 \
+	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
+	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0003 --out runs/arabic-digits4
+	$(BIN)/python scripts/bundle_model.py runs/arabic-digits4 arabic-digits --quantize int8 \
 	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened
 
 model-captcha: install system-deps

@@ -46,10 +46,17 @@ DATA = {
     "1e-3 (45 % Latin, 35 % Arabic, 20 % mixed lines) on one CPU thread",
     "arabic-digits": "synthetic Arabic-Indic digit strings (IDs, phone numbers, dates, "
     "amounts, times), half blurred and half sharpened, train split of the fonts; labels "
-    "mapped to Western digits; validated on held-out font families. Two stages "
+    "mapped to Western digits; validated on held-out font families. Three stages "
     "(`make model-arabic-digits`): 20 minutes from scratch, then 70 minutes of fine-tuning "
     "at peak learning rate 1e-3 on the larger font set (44 training families) with the "
-    "corrected bidi layout of bracketed phone numbers, one CPU thread each",
+    "corrected bidi layout of bracketed phone numbers, then 85 minutes more with grid "
+    "warping and stroke-weight changes (configs/arabic-digits-shapes.yaml: the second stage "
+    "had fitted its training fonts, train loss 0.005 against val loss 0.24), one CPU thread "
+    "each, then 35 minutes on two threads with gentler warping at peak learning rate 3e-4 "
+    "(configs/arabic-digits-polish.yaml: the strong warp had taught the third stage to see "
+    "a 3 in DejaVu Sans Bold's 2); best epoch by validation CER. On a selection set of 800 "
+    "held-out lines (seed 777, not the benchmark's) the stages read 84.1 %, 87.4 % and "
+    "88.3 % exactly (fp32; CER 3.5, 2.7 and 2.6 %)",
     "captcha": "1,040 CAPTCHAs of 200x50 drawn with the `captcha` PyPI package, named by "
     "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout), plus "
     "as many synthetic CAPTCHAs per epoch (lineocr's `captcha` style, 3,000 per epoch, "
