@@ -428,6 +428,9 @@ class Trainer:
         )
         if main:
             self._final_summary(result)
+        # Drop the DDP wrapper (its reducer holds the process group) so the group is freed
+        # here, not at interpreter exit where gloo's threads can abort the process.
+        self.net = self.model
         distributed.teardown(self.ctx)
         return result
 
