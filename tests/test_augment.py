@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -47,33 +49,12 @@ def test_warp_moves_ink_by_at_most_its_amount():
 
 
 def test_augmenter_applies_warp_only_when_asked(line):
-    plain = augment.Augmenter(
-        AugmentConfig(
-            probability=1.0,
-            rotate=0,
-            shear=0,
-            scale=0,
-            perspective=0,
-            morph=0,
-            contrast=0,
-            blur=0,
-            noise=0,
-        )
-    )
-    warped = augment.Augmenter(
-        AugmentConfig(
-            probability=1.0,
-            rotate=0,
-            shear=0,
-            scale=0,
-            perspective=0,
-            morph=0,
-            contrast=0,
-            blur=0,
-            noise=0,
-            warp=1.0,
-        )
-    )
+    nothing_else = AugmentConfig(
+        probability=1.0, rotate=0, shear=0, scale=0, perspective=0, morph=0, contrast=0,
+        blur=0, noise=0,
+    )  # fmt: skip
+    plain = augment.Augmenter(nothing_else)
+    warped = augment.Augmenter(dataclasses.replace(nothing_else, warp=1.0))
     assert np.array_equal(plain(line, np.random.default_rng(2)), line)
     assert not np.array_equal(warped(line, np.random.default_rng(2)), line)
 

@@ -10,6 +10,8 @@ exactly the inference preprocessing. It is off at evaluation.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -41,15 +43,7 @@ def elastic(
     a, s = alpha * h * 8, max(1.0, sigma * h)
     dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), s) * a
     dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), s) * a
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(
-        img,
-        xs + dx,
-        ys + dy,
-        interpolation=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=int(np.median(img)),
-    )
+    return _displace(img, dx, dy, borderMode=cv2.BORDER_CONSTANT, borderValue=int(np.median(img)))
 
 
 def warp(
@@ -64,14 +58,15 @@ def warp(
     reach = amount * h
     dx = (degrade.smooth_noise(rng, h, w, step) * 2 - 1) * reach
     dy = (degrade.smooth_noise(rng, h, w, step) * 2 - 1) * reach
+    return _displace(img, dx, dy, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _displace(img: np.ndarray, dx: np.ndarray, dy: np.ndarray, **border: Any) -> np.ndarray:
+    """Each pixel of ``img`` taken from (x + dx, y + dy), bilinearly; ``border`` says what
+    lies outside (cv2.remap's borderMode / borderValue)."""
+    h, w = img.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(
-        img,
-        xs + dx,
-        ys + dy,
-        interpolation=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    return cv2.remap(img, xs + dx, ys + dy, interpolation=cv2.INTER_LINEAR, **border)
 
 
 def morph(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
