@@ -47,11 +47,11 @@ def main() -> None:
     parser.add_argument("--lang", default="latin", help="synthetic lines of this kind")
     parser.add_argument("--lines", type=int, default=256)
     args = parser.parse_args()
-    height = 32
+    images = lines_for(args.lang, args.lines)
     print(f"{'model':<28} {'case':<16} {'texts differ':>14} {'max conf diff':>14}")
     for name in args.models:
         rec = Recognizer.load(name, threads=1)
-        images = lines_for(args.lang, args.lines)
+        height = rec.spec.height
         width = int(np.median([img.shape[1] * height / img.shape[0] for img in images]))
         same = [cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA) for img in images]
         for case, batch in (("natural widths", images), (f"one width ({width})", same)):
