@@ -78,6 +78,15 @@ def _clean(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
 
+def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
+    """One input's output line (without the newline)."""
+    if output_format is OutputFormat.jsonl:
+        return json.dumps({"path": path, **prediction.to_dict()}, ensure_ascii=False)
+    if output_format is OutputFormat.tsv:
+        return f"{_clean(path)}\t{_clean(prediction.text)}\t{prediction.confidence:.4f}"
+    return str(prediction.text)
+
+
 class _Writer:
     """Writes one result or error per input in the chosen format; counts errors."""
 
@@ -86,13 +95,7 @@ class _Writer:
         self.errors = 0
 
     def result(self, path: str, prediction: Any) -> None:
-        if self.format is OutputFormat.jsonl:
-            record = {"path": path, **prediction.to_dict()}
-            typer.echo(json.dumps(record, ensure_ascii=False))
-        elif self.format is OutputFormat.tsv:
-            typer.echo(f"{_clean(path)}\t{_clean(prediction.text)}\t{prediction.confidence:.4f}")
-        else:
-            typer.echo(prediction.text)
+        typer.echo(format_result(self.format, path, prediction))
 
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
@@ -102,7 +105,7 @@ class _Writer:
             typer.echo(f"error: {path}: {reason}", err=True)
 
 
-Outcome = tuple[str, Any]  # ("ok", image or Prediction) or ("error", reason)
+Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 
 
 def _load(path: str) -> Outcome:
@@ -120,21 +123,31 @@ def _load(path: str) -> Outcome:
 
 
 def _recognise(
-    recognizer: Any, outcomes: list[Outcome], batch_size: int, options: dict[str, Any]
+    recognizer: Any,
+    paths: list[str],
+    outcomes: list[Outcome],
+    output_format: OutputFormat,
+    batch_size: int,
+    options: dict[str, Any],
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read; the errors left as they are."""
+    """The loaded images among ``outcomes`` read, each result formatted as its output
+    line (in the worker, under --workers: the parent only writes); errors left as they are."""
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     predictions = recognizer.read_batch(
         [outcomes[i][1] for i in loaded], batch_size=batch_size, **options
     )
     done = list(outcomes)
     for i, prediction in zip(loaded, predictions, strict=True):
-        done[i] = ("ok", prediction)
+        done[i] = ("ok", format_result(output_format, paths[i], prediction))
     return done
 
 
 def _read_here(
-    recognizer: Any, paths: list[str], batch_size: int, options: dict[str, Any]
+    recognizer: Any,
+    paths: list[str],
+    output_format: OutputFormat,
+    batch_size: int,
+    options: dict[str, Any],
 ) -> Iterator[tuple[list[str], list[Outcome]]]:
     """(paths, outcomes) chunk by chunk; the next chunk's files are decoded (on a thread
     pool) while one is recognised."""
@@ -145,7 +158,7 @@ def _read_here(
             outcomes = [future.result() for future in loading]
             following = chunks[k + 1] if k + 1 < len(chunks) else []
             loading = [pool.submit(_load, path) for path in following]
-            yield chunk, _recognise(recognizer, outcomes, batch_size, options)
+            yield chunk, _recognise(recognizer, chunk, outcomes, output_format, batch_size, options)
 
 
 _worker: dict[str, Any] = {}  # a --workers process's recognizer and options
@@ -157,6 +170,7 @@ def _worker_start(
     name: str,
     source: str,
     threads: int,
+    output_format: OutputFormat,
     batch_size: int,
     options: dict,
 ) -> None:
@@ -164,7 +178,9 @@ def _worker_start(
 
     _exit_with(parent)
     recognizer = Recognizer(model_bytes, name=name, source=source, threads=threads)
-    _worker.update(recognizer=recognizer, batch_size=batch_size, options=options)
+    _worker.update(
+        recognizer=recognizer, output_format=output_format, batch_size=batch_size, options=options
+    )
 
 
 def _exit_with(parent: int) -> None:
@@ -184,12 +200,16 @@ def _exit_with(parent: int) -> None:
 
 def _worker_read(paths: list[str]) -> list[Outcome]:
     outcomes = [_load(path) for path in paths]
-    return _recognise(_worker["recognizer"], outcomes, _worker["batch_size"], _worker["options"])
+    w = _worker
+    return _recognise(
+        w["recognizer"], paths, outcomes, w["output_format"], w["batch_size"], w["options"]
+    )
 
 
 def _read_in_workers(
     recognizer: Any,
     paths: list[str],
+    output_format: OutputFormat,
     workers: int,
     threads: int,
     batch_size: int,
@@ -201,11 +221,12 @@ def _read_in_workers(
 
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    start = (os.getpid(), recognizer.model_bytes, recognizer.name, recognizer.source, threads)
+    model = (recognizer.model_bytes, recognizer.name, recognizer.source)
+    start = (os.getpid(), *model, threads, output_format, batch_size, options)
     # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of memory)
     # fails the run with BrokenProcessPool instead of hanging it.
     with concurrent.futures.ProcessPoolExecutor(
-        workers, multiprocessing.get_context("fork"), _worker_start, (*start, batch_size, options)
+        workers, multiprocessing.get_context("fork"), _worker_start, start
     ) as pool:
         yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
 
@@ -351,9 +372,11 @@ def read(
         raise fail("no inputs (stdin was empty)")
     writer = _Writer(output_format)
     results = (
-        _read_in_workers(recognizer, paths, workers, threads or 1, batch_size, options)
+        _read_in_workers(
+            recognizer, paths, output_format, workers, threads or 1, batch_size, options
+        )
         if workers > 1
-        else _read_here(recognizer, paths, batch_size, options)
+        else _read_here(recognizer, paths, output_format, batch_size, options)
     )
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
@@ -361,7 +384,7 @@ def read(
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
                     if kind == "ok":
-                        writer.result(path, value)
+                        typer.echo(value)
                     else:
                         writer.error(path, value)
                 if bar is not None:

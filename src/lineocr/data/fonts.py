@@ -84,6 +84,9 @@ EXCLUDED_FAMILIES = frozenset(
         "thabit",
         "almanzomah",
         "hor",
+        # Letter-spaced: the gap between letters is nearly a word space, so where a label's
+        # spaces fall is ambiguous in the image (its Arabic is stretched the same way).
+        "freefarsi monospace",
     }
 )
 EXCLUDED_FOR_SCRIPT = {"arabic": frozenset({"freemono"})}
@@ -142,6 +145,11 @@ _SAME_DESIGN = {
     "c059": "tex gyre schola",
     "urw bookman": "tex gyre bonum",
     "urw gothic": "tex gyre adventor",
+    # PakType Naskh Basic ships one design under per-language names (localised forms).
+    "paktype naskh basic farsi": "paktype naskh basic",
+    "paktype naskh basic sa": "paktype naskh basic",
+    "paktype naskh basic sindhi": "paktype naskh basic",
+    "paktype naskh basic urdu": "paktype naskh basic",
 }
 
 
