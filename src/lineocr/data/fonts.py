@@ -145,11 +145,16 @@ _SAME_DESIGN = {
     "c059": "tex gyre schola",
     "urw bookman": "tex gyre bonum",
     "urw gothic": "tex gyre adventor",
-    # PakType Naskh Basic ships one design under per-language names (localised forms).
-    "paktype naskh basic farsi": "paktype naskh basic",
-    "paktype naskh basic sa": "paktype naskh basic",
-    "paktype naskh basic sindhi": "paktype naskh basic",
-    "paktype naskh basic urdu": "paktype naskh basic",
+    # PakType's faces share their Latin letters and digits (and Naskh Basic ships one
+    # design under per-language names): one split unit.
+    "paktype naskh basic": "paktype",
+    "paktype naskh basic farsi": "paktype",
+    "paktype naskh basic sa": "paktype",
+    "paktype naskh basic sindhi": "paktype",
+    "paktype naskh basic urdu": "paktype",
+    "paktype ajrak": "paktype",
+    "paktype naqsh": "paktype",
+    "paktype tehreer": "paktype",
 }
 
 
