@@ -125,11 +125,15 @@ def test_workers_read_in_order_like_one_process(
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     inputs = [images["a"], bad, images["c"], images["b"], tmp_path / "missing.png"] * 3
     monkeypatch.setattr(read_command, "WORKER_CHUNK", 4)  # 4 tasks over 2 processes
-    one = invoke("read", "-m", tiny_onnx_model, "--format", "jsonl", *inputs)
-    two = invoke("read", "-m", tiny_onnx_model, "--format", "jsonl", "--workers", "2", *inputs)
-    assert two.exit_code == one.exit_code == 1
-    assert two.stdout == one.stdout and len(two.stdout.splitlines()) == len(inputs)
-    assert "6 of 15 inputs could not be read" in two.stderr
+    for output_format, lines in (("jsonl", len(inputs)), ("tsv", 9), ("text", 9)):
+        # Results are formatted in the workers: every format comes out as in one process.
+        one = invoke("read", "-m", tiny_onnx_model, "--format", output_format, *inputs)
+        two = invoke(
+            "read", "-m", tiny_onnx_model, "--format", output_format, "--workers", "2", *inputs
+        )
+        assert two.exit_code == one.exit_code == 1
+        assert two.stdout == one.stdout and len(two.stdout.splitlines()) == lines
+        assert two.stderr == one.stderr and "6 of 15 inputs could not be read" in two.stderr
     result = invoke("read", "-m", tiny_onnx_model, "--workers", "0", images["a"])
     assert result.exit_code == 2 and "--workers" in result.stderr
 
