@@ -61,7 +61,11 @@ model-printed: install system-deps
 	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
 	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0007 --epochs 200 --max-minutes 110 \
 	  --out runs/printed3
-	$(BIN)/python scripts/bundle_model.py runs/printed3 printed --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed3 \
+	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
+	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0005 --epochs 200 --max-minutes 85 \
+	  --out runs/printed5
+	$(BIN)/python scripts/bundle_model.py runs/printed5 printed --quantize int8 \
 	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
