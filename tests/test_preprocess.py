@@ -45,6 +45,8 @@ def test_auto_invert_median_is_numpys_median() -> None:
         if rng.random() < 0.5:  # few levels: ties at the middle, e.g. 127 and 128
             img = rng.choice(np.array([0, 127, 128, 255], np.uint8), size=shape)
         assert _median_uint8(img) == np.median(img)
+        view = img[:, ::2]  # a strided view (as a crop or flip can pass on)
+        assert _median_uint8(view) == np.median(view)
 
 
 @pytest.mark.parametrize("op", sorted(OPS))

