@@ -99,7 +99,8 @@ def deblur(img: np.ndarray, sigma: float = 1.5, iterations: float = 10) -> np.nd
 
 def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
     """Rotate so that the ink's principal axis is horizontal (small angles only)."""
-    ink = (255 - img) if np.median(img) >= 128 else img
+    paper = _median_uint8(img)
+    ink = (255 - img) if paper >= 128 else img
     ys, xs = np.nonzero(ink > 64)
     if len(xs) < 10:
         return img
@@ -117,7 +118,7 @@ def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
         return img
     h, w = img.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    border = int(np.median(img))
+    border = int(paper)
     return cv2.warpAffine(
         img,
         matrix,
@@ -130,7 +131,7 @@ def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
 
 def crop(img: np.ndarray, margin: float = 2) -> np.ndarray:
     """Trim paper margins around the ink, keeping ``margin`` pixels."""
-    ink = (255 - img) if np.median(img) >= 128 else img
+    ink = (255 - img) if _median_uint8(img) >= 128 else img
     ys, xs = np.nonzero(ink > 48)
     if len(xs) == 0:
         return img
