@@ -18,6 +18,7 @@ install: $(STAMP)
 
 system-deps:
 	bash scripts/install-system-deps.sh
+	bash scripts/fetch-fonts.sh
 
 quality: install
 	$(BIN)/ruff check $(SRC)

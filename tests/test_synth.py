@@ -322,6 +322,7 @@ def test_font_split_is_deterministic_disjoint_and_held_out(synths):
     # Faces sharing glyphs are one split unit: no held-out twin in training.
     for name in ("Naskh Basic", "Naskh Basic Urdu", "Naskh Basic SA", "Tehreer", "Ajrak"):
         assert normalize_family(f"PakType {name}") == "paktype"
+    assert family_split("Scheherazade New") == family_split("Scheherazade")
     held_out = LineSynthesizer(SynthConfig(), split="val")
     assert {f.family for f in held_out.faces} == {f.family for f in val}
     for lang in ("arabic",):

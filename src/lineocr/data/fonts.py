@@ -155,6 +155,8 @@ _SAME_DESIGN = {
     "paktype ajrak": "paktype",
     "paktype naqsh": "paktype",
     "paktype tehreer": "paktype",
+    # SIL's redesign keeps the letter shapes of the Scheherazade that Debian ships.
+    "scheherazade new": "scheherazade",
 }
 
 
