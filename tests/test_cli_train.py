@@ -117,3 +117,20 @@ def test_eval_reports_a_missing_model_clearly(folder):
     result = runner.invoke(app, ["eval", "--model", "no-such-model", "--data", str(folder)])
     assert result.exit_code == 2
     assert "no-such-model" in result.output and "Traceback" not in result.output
+
+
+def test_synthetic_data_summary_names_the_fonts_of_each_split():
+    """A run on synthetic lines records which font families it trained on and which
+    held-out ones it validated on (the model card states both), disjoint by family."""
+    from rich.console import Console
+
+    from lineocr.config import Config
+    from lineocr.train.run import SynthOptions, prepare_data
+
+    options = SynthOptions(specs=("digits:1:clean",), per_epoch=10, val=4)
+    prepared = prepare_data(Config(), [], synth=options, console=Console(quiet=True))
+    (mix,) = prepared.info["synth"]
+    trained, held_out = set(mix["fonts"]), set(prepared.info["synth_val_fonts"])
+    assert mix["spec"] == "digits:1:clean" and mix["per_epoch"] == 10
+    assert trained and held_out and trained.isdisjoint(held_out)
+    assert "dejavu sans" in held_out  # the split is by a hash of the family (docs/synth.md)

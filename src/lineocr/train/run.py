@@ -88,6 +88,12 @@ def _synth_val_examples(
     return examples
 
 
+def _font_families(source: Any) -> list[str]:
+    """The font families a synthetic source draws with (recorded in the checkpoint, so a
+    model card can say which fonts a model saw and which it was validated on)."""
+    return sorted({face.family for face in getattr(source, "faces", ())})
+
+
 def _read_all(
     paths: Sequence[str | Path], reader: ReaderOptions, console: Console, show: bool
 ) -> Dataset:
@@ -148,6 +154,7 @@ def prepare_data(
         charset = base_charset.union(found.chars) if base_charset is not None else found
 
     spec = config.preprocess
+    val_fonts: list[str] = []
     train_report = load_examples(
         train_set.samples if train_set else [], charset, spec, skip_unknown=skip_unknown
     )
@@ -161,9 +168,9 @@ def prepare_data(
         train_examples, val_examples = split(examples, config.train.val_split, seed)
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
-        val_examples = _synth_val_examples(
-            synth.synthesizers(seed + 1, "val"), charset, spec, synth.val
-        )
+        val_synths = synth.synthesizers(seed + 1, "val")
+        val_examples = _synth_val_examples(val_synths, charset, spec, synth.val)
+        val_fonts = sorted({f for _, gen, _ in val_synths for f in _font_families(gen)})
     mixes = _mixes(synths, len(train_examples), synth.per_epoch)
     if not train_examples and not mixes:
         raise ValueError("no usable training samples (see the skipped files above)")
@@ -173,12 +180,17 @@ def prepare_data(
         "train_sources": [str(p) for p in data],
         "val_sources": [str(p) for p in val],
         "format": train_set.format if train_set else "synthetic",
-        "synth": [{"spec": m.name, "per_epoch": m.per_epoch} for m in mixes],
+        "synth": [
+            {"spec": m.name, "per_epoch": m.per_epoch, "fonts": _font_families(m.source)}
+            for m in mixes
+        ],
         "train_samples": len(train_examples),
         "val_samples": len(val_examples),
         "skipped": len(train_report.skipped) + (len(train_set.skipped) if train_set else 0),
         "charset_size": len(charset),
     }
+    if val_fonts:
+        info["synth_val_fonts"] = val_fonts
     return PreparedData(charset, train_examples, val_examples, info, mixes)
 
 
