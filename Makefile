@@ -49,7 +49,8 @@ LINEOCR := $(BIN)/lineocr
 models: model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 # In stages, as the bundled files were made: a first run from scratch, then fine-tunes
-# from it at lower peak learning rates (docs/models/NAME.md).
+# from it at lower peak learning rates (docs/models/NAME.md). A stage's fonts are those
+# installed when it runs (docs/synth.md): the last stages saw the Google Fonts families.
 model-printed: install system-deps
 	$(LINEOCR) train --config configs/printed.yaml --synth latin:0.45:mix \
 	  --synth arabic:0.35:mix --synth mixed:0.2:mix --synth-per-epoch 8000 \
@@ -66,7 +67,11 @@ model-printed: install system-deps
 	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
 	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0005 --epochs 200 --max-minutes 85 \
 	  --out runs/printed5
-	$(BIN)/python scripts/bundle_model.py runs/printed5 printed --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed5 \
+	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
+	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0005 --epochs 200 --max-minutes 85 \
+	  --threads 1 --out runs/printed7
+	$(BIN)/python scripts/bundle_model.py runs/printed7 printed --quantize int8 \
 	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
