@@ -99,7 +99,13 @@ model-arabic-digits: install system-deps
 	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits3 \
 	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
 	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0003 --out runs/arabic-digits4
-	$(BIN)/python scripts/bundle_model.py runs/arabic-digits4 arabic-digits --quantize int8 \
+	$(LINEOCR) train --config configs/arabic-digits-shapes.yaml --init-from runs/arabic-digits4 \
+	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
+	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0005 --max-minutes 80 --out runs/arabic-digits6
+	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits6 \
+	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
+	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0003 --max-minutes 30 --out runs/arabic-digits7
+	$(BIN)/python scripts/bundle_model.py runs/arabic-digits7 arabic-digits --quantize int8 \
 	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened
 
 model-captcha: install system-deps
