@@ -138,6 +138,34 @@ def test_workers_read_in_order_like_one_process(
     assert result.exit_code == 2 and "--workers" in result.stderr
 
 
+def test_workers_never_free_the_parents_garbage_sessions(tiny_onnx_model, images) -> None:
+    """A session left in a reference cycle before the fork (its thread pool alive here
+    only) is freed in this process, never in a worker: freed in a fork, its destructor
+    waits for threads that do not exist there, and the run hung (seen in CI)."""
+    import gc
+    import weakref
+
+    from lineocr.runtime import Recognizer
+
+    class Holder:
+        pass
+
+    gc.disable()  # only an explicit collection may free the cycle
+    try:
+        holder = Holder()
+        holder.recognizer = Recognizer.load(tiny_onnx_model, threads=2)
+        holder.self = holder  # a cycle: reference counting alone never frees it
+        alive = weakref.ref(holder)
+        del holder
+        assert alive() is not None
+        result = invoke("read", "-m", tiny_onnx_model, "--workers", "2", images["a"], images["b"])
+        assert result.exit_code == 0, result.output
+        assert alive() is None  # collected here, before the workers were forked
+        assert gc.get_freeze_count() == 0  # and nothing left frozen afterwards
+    finally:
+        gc.enable()
+
+
 def test_pattern_and_decoder_options(tiny_onnx_model, images) -> None:
     result = invoke("read", "-m", tiny_onnx_model, "--pattern", "digits", images["b"], images["c"])
     assert result.exit_code == 0, result.output

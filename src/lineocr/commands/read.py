@@ -217,18 +217,29 @@ def _read_in_workers(
 ) -> Iterator[tuple[list[str], list[Outcome]]]:
     """Like :func:`_read_here`, in forked processes (each its own session and interpreter
     lock), results in input order."""
+    import gc
     import multiprocessing
 
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     model = (recognizer.model_bytes, recognizer.name, recognizer.source)
     start = (os.getpid(), *model, threads, output_format, batch_size, options)
-    # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of memory)
-    # fails the run with BrokenProcessPool instead of hanging it.
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, multiprocessing.get_context("fork"), _worker_start, start
-    ) as pool:
-        yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
+    # An ONNX Runtime session that is garbage here (in a reference cycle, not yet collected:
+    # a library caller's, a test's) must not be freed in a worker: its destructor waits for
+    # a thread pool that does not exist in the fork, for ever. So collect it here, where its
+    # threads live, and freeze what is left so that no worker's collector touches the
+    # parent's objects (gc.freeze's documented use before fork).
+    gc.collect()
+    gc.freeze()
+    try:
+        # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of
+        # memory) fails the run with BrokenProcessPool instead of hanging it.
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, multiprocessing.get_context("fork"), _worker_start, start
+        ) as pool:
+            yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
+    finally:
+        gc.unfreeze()
 
 
 def _progress(total: int, enabled: bool | None) -> Any:
