@@ -51,60 +51,55 @@ models: model-printed model-printed-fast model-arabic-digits model-captcha model
 # In stages, as the bundled files were made: a first run from scratch, then fine-tunes
 # from it at lower peak learning rates (docs/models/NAME.md). A stage's fonts are those
 # installed when it runs (docs/synth.md): the last stages saw the Google Fonts families.
+# Synthetic data of the stages: lines per epoch and held-out validation lines, with the
+# language mixes (Latin / Arabic / mixed shares) and the calibration sets.
+PRINTED_DATA := --synth-per-epoch 8000 --synth-val 300
+PRINTED_MIX := --synth latin:0.45:mix --synth arabic:0.35:mix --synth mixed:0.2:mix
+PRINTED_MIX_ARABIC := --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix
+PRINTED_CALIBRATE := --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
+DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
+  --synth-per-epoch 6000 --synth-val 300
+
 model-printed: install system-deps
-	$(LINEOCR) train --config configs/printed.yaml --synth latin:0.45:mix \
-	  --synth arabic:0.35:mix --synth mixed:0.2:mix --synth-per-epoch 8000 \
-	  --synth-val 300 --out runs/printed
+	$(LINEOCR) train --config configs/printed.yaml $(PRINTED_MIX) $(PRINTED_DATA) \
+	  --out runs/printed
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed \
-	  --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix \
-	  --synth-per-epoch 8000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 125 \
-	  --out runs/printed2
+	  --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix $(PRINTED_DATA) \
+	  --lr 0.001 --epochs 200 --max-minutes 125 --out runs/printed2
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 \
-	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
-	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0007 --epochs 200 --max-minutes 110 \
+	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0007 --epochs 200 --max-minutes 110 \
 	  --out runs/printed3
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed3 \
-	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
-	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0005 --epochs 200 --max-minutes 85 \
+	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
 	  --out runs/printed5
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed5 \
-	  --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix \
-	  --synth-per-epoch 8000 --synth-val 300 --lr 0.0005 --epochs 200 --max-minutes 85 \
-	  --threads 1 --out runs/printed7
+	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
+	  --out runs/printed7
 	$(BIN)/python scripts/bundle_model.py runs/printed7 printed --quantize int8 \
-	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
+	  $(PRINTED_CALIBRATE)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
 # faster preset (docs/training.md, "Fine-tuning").
 model-printed-fast: install system-deps
 	test -f runs/printed2/best.json || $(MAKE) model-printed
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 --preset fast \
-	  --synth latin:0.45:mix --synth arabic:0.35:mix --synth mixed:0.2:mix \
-	  --synth-per-epoch 8000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 100 \
+	  $(PRINTED_MIX) $(PRINTED_DATA) --lr 0.001 --epochs 200 --max-minutes 100 \
 	  --out runs/printed-fast
 	$(BIN)/python scripts/bundle_model.py runs/printed-fast printed-fast --quantize int8 \
-	  --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
+	  $(PRINTED_CALIBRATE)
 
 model-arabic-digits: install system-deps
-	$(LINEOCR) train --config configs/arabic-digits.yaml --synth arabic-digits:0.5:blurred \
-	  --synth arabic-digits:0.5:sharpened --synth-per-epoch 6000 --synth-val 300 \
-	  --out runs/arabic-digits
+	$(LINEOCR) train --config configs/arabic-digits.yaml $(DIGITS_DATA) --out runs/arabic-digits
 	$(LINEOCR) train --config configs/arabic-digits.yaml --init-from runs/arabic-digits \
-	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
-	  --synth-per-epoch 6000 --synth-val 300 --lr 0.001 --epochs 200 --max-minutes 70 \
-	  --out runs/arabic-digits2
+	  $(DIGITS_DATA) --lr 0.001 --epochs 200 --max-minutes 70 --out runs/arabic-digits2
 	$(LINEOCR) train --config configs/arabic-digits-shapes.yaml --init-from runs/arabic-digits2 \
-	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
-	  --synth-per-epoch 6000 --synth-val 300 --lr 0.001 --out runs/arabic-digits3
+	  $(DIGITS_DATA) --lr 0.001 --out runs/arabic-digits3
 	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits3 \
-	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
-	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0003 --out runs/arabic-digits4
+	  $(DIGITS_DATA) --lr 0.0003 --out runs/arabic-digits4
 	$(LINEOCR) train --config configs/arabic-digits-shapes.yaml --init-from runs/arabic-digits4 \
-	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
-	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0005 --max-minutes 80 --out runs/arabic-digits6
+	  $(DIGITS_DATA) --lr 0.0005 --max-minutes 80 --out runs/arabic-digits6
 	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits6 \
-	  --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
-	  --synth-per-epoch 6000 --synth-val 300 --lr 0.0003 --max-minutes 30 --out runs/arabic-digits7
+	  $(DIGITS_DATA) --lr 0.0003 --max-minutes 30 --out runs/arabic-digits7
 	$(BIN)/python scripts/bundle_model.py runs/arabic-digits7 arabic-digits --quantize int8 \
 	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened
 

@@ -154,12 +154,12 @@ def prepare_data(
         charset = base_charset.union(found.chars) if base_charset is not None else found
 
     spec = config.preprocess
-    val_fonts: list[str] = []
     train_report = load_examples(
         train_set.samples if train_set else [], charset, spec, skip_unknown=skip_unknown
     )
     _report_skips(train_report, console, "training data")
     examples = train_report.examples
+    val_fonts: list[str] = []  # held-out font families, when validation lines are synthetic
     if val_set is not None:
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
         _report_skips(val_report, console, "validation data")
