@@ -52,7 +52,11 @@ while read -r name version sha; do
   [ -n "$name" ] || continue
   [ -f "$DEST/$name/LICENSE-$version.txt" ] && continue
   tarball="$tmp/$name.tgz"
-  curl -fsSL --retry 3 "$REGISTRY/@expo-google-fonts/$name/-/$name-$version.tgz" -o "$tarball"
+  url="$REGISTRY/@expo-google-fonts/$name/-/$name-$version.tgz"
+  curl -fsSL --retry 3 "$url" -o "$tarball" || {
+    echo "lineocr: cannot download the $name font family from $url" >&2
+    exit 1
+  }
   if ! echo "$sha  $tarball" | sha256sum -c --status; then
     echo "lineocr: $name-$version.tgz from $REGISTRY does not match its pinned SHA-256" >&2
     exit 1
