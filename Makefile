@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-system-deps:
+# Debian packages (fonts, Tesseract, a browser for the page test), then the Google Fonts
+# families Debian lacks (merged from web subsets with the environment's fontTools).
+system-deps: install
 	bash scripts/install-system-deps.sh
-	bash scripts/fetch-fonts.sh
+	PYTHON=$(BIN)/python bash scripts/fetch-fonts.sh
 
 quality: install
 	$(BIN)/ruff check $(SRC)
