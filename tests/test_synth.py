@@ -302,6 +302,24 @@ def test_fonts_that_draw_western_digits_as_arabic_indic_are_refused_for_them():
     assert face.can_render("ب ١٢٣") and not face.can_render("ب 123")
 
 
+def test_families_with_unclear_arabic_indic_digits_never_draw_them(monkeypatch):
+    from lineocr.data import fonts as fonts_mod
+
+    chars = "abc ٠١٢٣٤٥٦٧٨٩"
+    (plain,) = load_faces([str(DEJAVU)], chars)
+    assert plain.covers("٢٣") and plain.family == "dejavu sans"
+    monkeypatch.setattr(fonts_mod, "UNCLEAR_ARABIC_DIGITS", frozenset({"dejavu sans"}))
+    fonts_mod._check_cached.cache_clear()
+    try:
+        (face,) = load_faces([str(DEJAVU)], chars)
+        assert face.covers("abc") and not face.covers("٢") and not face.can_render("a ٣")
+        # so no digit line is ever drawn with it
+        with pytest.raises(SynthError, match="no font"):
+            LineSynthesizer(SynthConfig(lang="arabic-digits", fonts=(str(DEJAVU),)))
+    finally:
+        fonts_mod._check_cached.cache_clear()
+
+
 def test_missing_glyphs_and_fonts_give_clear_errors():
     with pytest.raises(FontError, match="not a file, a folder or an installed family"):
         load_faces(["No Such Font Family"], "abc")
