@@ -102,8 +102,8 @@ while read -r name version sha weights; do
   [ -n "$name" ] || continue
   [ -f "$DEST/$name/LICENSE-$version.txt" ] && continue
   fetch fontsource "$name" "$version" "$sha"
+  files="$tmp/package/files/$name"
   for weight in ${weights//,/ }; do
-    files="$tmp/package/files/$name"
     "$PYTHON" "$merge" "$DEST/$name/$name-$weight.ttf" \
       "$files-arabic-$weight-normal.woff" "$files-latin-$weight-normal.woff" || exit 1
   done

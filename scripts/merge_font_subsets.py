@@ -19,8 +19,8 @@ from fontTools.merge import Merger
 from fontTools.ttLib import TTFont
 
 
-def merge_subsets(out: Path, subsets: list[Path]) -> int:
-    """Write the merged face to ``out``; return the number of characters it maps."""
+def merge_subsets(out: Path, subsets: list[Path]) -> None:
+    """Write the face merged from ``subsets`` (WOFF or TrueType) to ``out``."""
     with tempfile.TemporaryDirectory() as tmp:
         plain = []
         for i, path in enumerate(subsets):
@@ -31,7 +31,6 @@ def merge_subsets(out: Path, subsets: list[Path]) -> int:
             plain.append(str(target))
         merged = Merger().merge(plain) if len(plain) > 1 else TTFont(plain[0])
         merged.save(out)
-        return len(merged.getBestCmap() or {})
 
 
 def main(argv: list[str]) -> int:

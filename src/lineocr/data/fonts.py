@@ -24,6 +24,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFont, features
 
+from lineocr.data.corpora import ARABIC_INDIC_DIGITS
+
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 FONT_DIRS = (
     "/usr/share/fonts",
@@ -96,7 +98,6 @@ EXCLUDED_FOR_SCRIPT = {"arabic": frozenset({"freemono"})}
 # Playpen Sans Arabic draws 3 as the two-toothed shape most fonts give 2. Trained on, they
 # taught the arabic-digits model to read 2 as 3 (docs/synth.md).
 UNCLEAR_ARABIC_DIGITS = frozenset({"badeen", "playpen sans arabic"})
-_ARABIC_INDIC_DIGITS = frozenset("٠١٢٣٤٥٦٧٨٩")
 _MISSING_PROBE = "\U0010fffd"  # a private-use code point no font maps: draws .notdef
 _PROBE_SIZE = 24
 
@@ -332,12 +333,12 @@ def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
             continue  # drawn as the missing-glyph box
         covered.add(ch)
     if record.family in UNCLEAR_ARABIC_DIGITS:
-        covered -= _ARABIC_INDIC_DIGITS
+        covered -= set(ARABIC_INDIC_DIGITS)
     localized = False
-    if "ب" in covered and all(d in covered for d in "0123456789٠١٢٣٤٥٦٧٨٩"):
+    if "ب" in covered and all(d in covered for d in "0123456789" + ARABIC_INDIC_DIGITS):
         # Some Arabic fonts substitute Arabic-Indic shapes for 0-9 in Arabic context.
         western = _bitmap(font, "ب 0123456789", "rtl")
-        eastern = _bitmap(font, "ب ٠١٢٣٤٥٦٧٨٩", "rtl")
+        eastern = _bitmap(font, "ب " + ARABIC_INDIC_DIGITS, "rtl")
         localized = western.shape == eastern.shape and np.array_equal(western, eastern)
     return FontFace(
         record.path, record.index, record.family, record.name, frozenset(covered), localized
