@@ -37,6 +37,7 @@ DEJAVU = FONTS / "dejavu/DejaVuSans.ttf"
 LIBERATION = FONTS / "liberation/LiberationSans-Regular.ttf"
 NASKH = FONTS / "noto/NotoNaskhArabic-Regular.ttf"
 KACST_ONE = FONTS / "kacst-one/KacstOne.ttf"
+NADA = FONTS / "fonts-arabeyes/ae_Nada.ttf"
 
 needs = pytest.mark.skipif(
     not (DEJAVU.is_file() and LIBERATION.is_file() and NASKH.is_file()),
@@ -302,22 +303,29 @@ def test_fonts_that_draw_western_digits_as_arabic_indic_are_refused_for_them():
     assert face.can_render("ب ١٢٣") and not face.can_render("ب 123")
 
 
-def test_families_with_unclear_arabic_indic_digits_never_draw_them(monkeypatch):
+def test_families_with_unclear_digits_never_draw_them(monkeypatch):
     from lineocr.data import fonts as fonts_mod
 
-    chars = "abc ٠١٢٣٤٥٦٧٨٩"
+    chars = "abc 0123456789٠١٢٣٤٥٦٧٨٩"
     (plain,) = load_faces([str(DEJAVU)], chars)
     assert plain.covers("٢٣") and plain.family == "dejavu sans"
-    monkeypatch.setattr(fonts_mod, "UNCLEAR_ARABIC_DIGITS", frozenset({"dejavu sans"}))
+    monkeypatch.setattr(fonts_mod, "UNCLEAR_DIGITS", {"dejavu sans": "٠١٢٣٤٥٦٧٨٩"})
     fonts_mod._check_cached.cache_clear()
     try:
         (face,) = load_faces([str(DEJAVU)], chars)
         assert face.covers("abc") and not face.covers("٢") and not face.can_render("a ٣")
-        # so no digit line is ever drawn with it
+        assert face.can_render("abc 123")  # the other digit set is still drawn
+        # so no Arabic-Indic digit line is ever drawn with it
         with pytest.raises(SynthError, match="no font"):
             LineSynthesizer(SynthConfig(lang="arabic-digits", fonts=(str(DEJAVU),)))
     finally:
         fonts_mod._check_cached.cache_clear()
+
+
+@pytest.mark.skipif(not NADA.is_file(), reason="fonts-arabeyes not installed")
+def test_nada_whose_four_is_drawn_as_its_two_draws_no_arabic_indic_digit_line():
+    (face,) = load_faces([str(NADA)], "ب 0123456789٠١٢٣٤٥٦٧٨٩")
+    assert face.covers("ب 123") and not face.covers("٢") and not face.covers("٤")
 
 
 def test_missing_glyphs_and_fonts_give_clear_errors():

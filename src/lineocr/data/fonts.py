@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFont, features
 
-from lineocr.data.corpora import ARABIC_INDIC_DIGITS
+from lineocr.data.corpora import ARABIC_INDIC_DIGITS, DIGITS
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 FONT_DIRS = (
@@ -92,12 +92,18 @@ EXCLUDED_FAMILIES = frozenset(
     }
 )
 EXCLUDED_FOR_SCRIPT = {"arabic": frozenset({"freemono"})}
-# Families whose Arabic-Indic digits (U+0660-0669) are drawn so that one reads as another
-# digit of most fonts: they are never used for a line with such digits (their letters are).
-# Badeen Display draws 2 and 3 as two and three bars in a black block (one blur apart);
-# Playpen Sans Arabic draws 3 as the two-toothed shape most fonts give 2. Trained on, they
-# taught the arabic-digits model to read 2 as 3 (docs/synth.md).
-UNCLEAR_ARABIC_DIGITS = frozenset({"badeen", "playpen sans arabic"})
+# Digits a family draws so that one reads as another digit (of its own or of most fonts):
+# such a face never draws a line with them (its letters and other digits are still used).
+# Badeen Display draws 2 and 3 as two and three bars in a black block, one blur apart, in
+# both digit sets; Playpen Sans Arabic draws Arabic-Indic 3 as the two-toothed shape most
+# fonts give 2 (trained on, the two taught the arabic-digits model to read 2 as 3); Nada
+# (Arabeyes) draws Arabic-Indic 4 with the same outline as its 2, so no reader can tell
+# them apart (docs/synth.md).
+UNCLEAR_DIGITS: dict[str, str] = {
+    "badeen": ARABIC_INDIC_DIGITS + DIGITS,
+    "playpen sans arabic": ARABIC_INDIC_DIGITS,
+    "nada": ARABIC_INDIC_DIGITS,
+}
 _MISSING_PROBE = "\U0010fffd"  # a private-use code point no font maps: draws .notdef
 _PROBE_SIZE = 24
 
@@ -332,12 +338,11 @@ def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
         if glyph.shape == notdef.shape and np.array_equal(glyph, notdef):
             continue  # drawn as the missing-glyph box
         covered.add(ch)
-    if record.family in UNCLEAR_ARABIC_DIGITS:
-        covered -= set(ARABIC_INDIC_DIGITS)
+    covered -= set(UNCLEAR_DIGITS.get(record.family, ""))
     localized = False
-    if "ب" in covered and all(d in covered for d in "0123456789" + ARABIC_INDIC_DIGITS):
+    if "ب" in covered and all(d in covered for d in DIGITS + ARABIC_INDIC_DIGITS):
         # Some Arabic fonts substitute Arabic-Indic shapes for 0-9 in Arabic context.
-        western = _bitmap(font, "ب 0123456789", "rtl")
+        western = _bitmap(font, "ب " + DIGITS, "rtl")
         eastern = _bitmap(font, "ب " + ARABIC_INDIC_DIGITS, "rtl")
         localized = western.shape == eastern.shape and np.array_equal(western, eastern)
     return FontFace(
