@@ -154,6 +154,28 @@ def test_early_stopping_and_time_budget(tmp_path):
     assert budget.stopped == "time-budget" and budget.epochs < 1000
 
 
+def test_a_resumed_run_counts_its_earlier_time_against_the_budget(tmp_path):
+    cs, examples = make_examples(16)
+    first = fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path, show_progress=False)
+    saved = json.loads((tmp_path / "last.json").read_text())
+    assert 0 < saved["extra"]["elapsed_s"] < 60
+    saved["extra"]["elapsed_s"] = 90.0  # the run had trained for 1.5 minutes
+    (tmp_path / "last.json").write_text(json.dumps(saved))
+    resumed = fit(
+        tiny_config(train__epochs=50, train__max_minutes=1),
+        cs,
+        examples,
+        examples,
+        tmp_path,
+        show_progress=False,
+        resume=True,
+    )
+    # out of time after one step, at the end of its schedule (not a fresh minute of it)
+    assert resumed.stopped == "time-budget" and resumed.step == first.step + 1
+    assert resumed.history[-1]["elapsed_s"] > 90.0
+    assert resumed.history[-1]["lr"] < 1e-3 * tiny_config().train.lr
+
+
 def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
     cs, examples = make_examples(16, alphabet="0123")
     fit(

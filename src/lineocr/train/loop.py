@@ -266,7 +266,9 @@ class Trainer:
         )
         self.epoch = 0
         self.step = 0
-        self.elapsed = 0.0
+        self.elapsed = 0.0  # see _tick
+        self._fit_started = time.perf_counter()
+        self._elapsed_before = 0.0
         self.best_cer = float("inf")
         self.best_loss = float("inf")
         self.best_epoch = 0
@@ -309,7 +311,13 @@ class Trainer:
             frac = max(frac, self.elapsed / (budget * 60.0))
         return frac
 
-    def _train_epoch(self, progress: Progress | None, started: float) -> tuple[float, bool]:
+    def _tick(self) -> None:
+        """``elapsed``: the run's wall time, validation included, summed over resumes. The
+        schedule and ``max_minutes`` both read it, so a resumed run finishes the schedule it
+        began and stops when the budget of the whole run is spent."""
+        self.elapsed = self._elapsed_before + time.perf_counter() - self._fit_started
+
+    def _train_epoch(self, progress: Progress | None) -> tuple[float, bool]:
         cfg = self.config.train
         self.net.train()
         finetune.keep_frozen_in_eval(self.model)
@@ -327,7 +335,6 @@ class Trainer:
             else None
         )
         total, count, out_of_time = 0.0, 0, False
-        base_elapsed = self.elapsed
         epoch_start = last_line = time.perf_counter()
         for cpu_batch in self.train_loader:
             lr = learning_rate(
@@ -352,7 +359,7 @@ class Trainer:
             total += float(loss.detach())
             count += 1
             self.samples_seen += len(batch.indices) * self.ctx.world_size
-            self.elapsed = base_elapsed + time.perf_counter() - epoch_start
+            self._tick()
             if progress is not None and task is not None:
                 progress.update(task, advance=1, loss=f"loss {total / count:.3f} lr {lr:.1e}")
                 if not self.console.is_terminal and time.perf_counter() - last_line > 60:
@@ -363,7 +370,7 @@ class Trainer:
                         f"loss {total / count:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]",
                         soft_wrap=True,
                     )
-            if cfg.max_minutes and (time.perf_counter() - started) > cfg.max_minutes * 60:
+            if cfg.max_minutes and self.elapsed > cfg.max_minutes * 60:
                 out_of_time = True
                 break
         self.train_time += time.perf_counter() - epoch_start
@@ -392,14 +399,15 @@ class Trainer:
         main = self.ctx.is_main
         tb = TensorBoard(self.run_dir / "tb", enabled=self.tensorboard)
         stopped = "completed"
-        started = time.perf_counter()
+        self._fit_started, self._elapsed_before = time.perf_counter(), self.elapsed
         progress = self._make_progress() if self.show_progress else None
         try:
             with progress or contextlib.nullcontext():
                 while self.epoch < cfg.epochs:
-                    train_loss, out_of_time = self._train_epoch(progress, started)
+                    train_loss, out_of_time = self._train_epoch(progress)
                     self.epoch += 1
                     stop = self._end_epoch(train_loss, tb) if main else False
+                    self._tick()
                     if out_of_time:
                         stop, stopped = True, "time-budget"
                     elif stop:
@@ -454,6 +462,7 @@ class Trainer:
             cfg.amp,
             keep_images=cfg.log_images,
         )
+        self._tick()
         s = val.scores
         record = {
             "epoch": float(self.epoch),
