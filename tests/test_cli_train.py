@@ -55,11 +55,15 @@ def test_train_then_eval(folder, tmp_path):
 
 
 def test_resume_continues_the_run(folder, tmp_path):
-    out = tmp_path / "run"
+    base, out = tmp_path / "base", tmp_path / "run"
     assert (
-        runner.invoke(app, ["train", "--data", str(folder), "--out", str(out), *FAST]).exit_code
+        runner.invoke(app, ["train", "--data", str(folder), "--out", str(base), *FAST]).exit_code
         == 0
     )
+    started = runner.invoke(
+        app, ["train", "--data", str(folder), "--out", str(out), "--init-from", str(base), *FAST]
+    )
+    assert started.exit_code == 0, started.output
     result = runner.invoke(
         app,
         [
@@ -84,6 +88,7 @@ def test_resume_continues_the_run(folder, tmp_path):
     assert saved["epoch"] == 3
     assert saved["config"]["model"]["preset"] == "tiny"  # the run defines the model
     assert saved["config"]["train"]["max_minutes"] == 30  # how it runs may change
+    assert saved["data"]["init_from"] == str(base)  # where the run began, kept on resume
 
 
 @pytest.mark.parametrize(

@@ -335,6 +335,8 @@ def train(
         synth=synth,
     )
     prepared.info["init_from"] = str(init_from) if init_from else None
+    if resume:  # the weights the run started from, not this resumption's (none)
+        prepared.info["init_from"] = saved_meta.data.get("init_from")
     result = fit(
         config,
         prepared.charset,
