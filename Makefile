@@ -77,7 +77,10 @@ model-printed: install system-deps
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed5 \
 	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
 	  --out runs/printed7
-	$(BIN)/python scripts/bundle_model.py runs/printed7 printed --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed7 \
+	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0004 --epochs 200 --max-minutes 105 \
+	  --out runs/printed8
+	$(BIN)/python scripts/bundle_model.py runs/printed8 printed --quantize int8 \
 	  $(PRINTED_CALIBRATE)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
