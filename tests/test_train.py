@@ -207,16 +207,25 @@ def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
 
 
 DDP_SCRIPT = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     sys.path.insert(0, {root!r})
     from tests.test_train import make_examples, tiny_config
     from lineocr.train.loop import fit
     cs, examples = make_examples(64, seed=1)
-    cfg = tiny_config(train__epochs=4, train__batch_size=16, train__threads=1)
+    budget = float(sys.argv[3]) if len(sys.argv) > 3 else None
+    if budget is not None and os.environ.get("RANK") == "1":  # a clock running 3x fast
+        import time
+        from lineocr.train import loop
+        start, real = time.perf_counter(), time.perf_counter
+        loop.time = type("Clock", (), {{"perf_counter": staticmethod(
+            lambda: start + 3 * (real() - start))}})
+    cfg = tiny_config(train__epochs=4 if budget is None else 10_000, train__batch_size=16,
+                      train__threads=1, train__max_minutes=budget)
     result = fit(cfg, cs, examples, examples[:16], sys.argv[1], show_progress=False,
                  tensorboard=False)
     if result.history:
-        json.dump([h["train_loss"] for h in result.history], open(sys.argv[2], "w"))
+        json.dump({{"losses": [h["train_loss"] for h in result.history],
+                    "stopped": result.stopped, "step": result.step}}, open(sys.argv[2], "w"))
 """)
 
 
@@ -249,8 +258,35 @@ def test_two_process_ddp_matches_one_process(tmp_path):
         env=env,
         timeout=180,
     )
-    one = json.loads((tmp_path / "one.json").read_text())
-    two = json.loads((tmp_path / "two.json").read_text())
+    one = json.loads((tmp_path / "one.json").read_text())["losses"]
+    two = json.loads((tmp_path / "two.json").read_text())["losses"]
     assert len(one) == len(two) == 4
     np.testing.assert_allclose(two, one, rtol=0.02)
     assert one[-1] < one[0]
+
+
+@pytest.mark.slow
+def test_two_process_ddp_stops_together_on_its_time_budget(tmp_path):
+    """Every rank reads rank 0's clock: both run out of time at the same step, even with
+    rank 1's clock running three times as fast (a rank that stopped alone would leave the
+    other waiting in DDP's gradient exchange)."""
+    script = tmp_path / "run.py"
+    script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(script),
+            str(tmp_path / "run"),
+            str(tmp_path / "run.json"),
+            "0.05",  # three seconds
+        ],
+        check=True,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )
+    result = json.loads((tmp_path / "run.json").read_text())
+    assert result["stopped"] == "time-budget" and 0 < result["step"] < 10_000 * 2

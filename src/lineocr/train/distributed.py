@@ -65,6 +65,15 @@ def broadcast_flag(ctx: DistContext, flag: bool) -> bool:
     return bool(t.item())
 
 
+def broadcast_value(ctx: DistContext, value: float) -> float:
+    """Rank 0's value (e.g. the run's clock), seen by every rank."""
+    if not ctx.enabled:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=ctx.device)
+    dist.broadcast(t, src=0)
+    return float(t.item())
+
+
 def mean_across(ctx: DistContext, value: float) -> float:
     if not ctx.enabled:
         return value

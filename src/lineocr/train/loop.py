@@ -311,11 +311,15 @@ class Trainer:
             frac = max(frac, self.elapsed / (budget * 60.0))
         return frac
 
-    def _tick(self) -> None:
+    def _tick(self, *, every_rank: bool = True) -> None:
         """``elapsed``: the run's wall time, validation included, summed over resumes. The
         schedule and ``max_minutes`` both read it, so a resumed run finishes the schedule it
-        began and stops when the budget of the whole run is spent."""
+        began and stops when the budget of the whole run is spent. Under DDP every rank
+        takes rank 0's clock at each step (``every_rank``), so all ranks use one learning
+        rate and run out of time at the same step."""
         self.elapsed = self._elapsed_before + time.perf_counter() - self._fit_started
+        if every_rank:
+            self.elapsed = distributed.broadcast_value(self.ctx, self.elapsed)
 
     def _train_epoch(self, progress: Progress | None) -> tuple[float, bool]:
         cfg = self.config.train
@@ -462,7 +466,7 @@ class Trainer:
             cfg.amp,
             keep_images=cfg.log_images,
         )
-        self._tick()
+        self._tick(every_rank=False)  # rank 0 alone validates
         s = val.scores
         record = {
             "epoch": float(self.epoch),
