@@ -229,37 +229,36 @@ DDP_SCRIPT = textwrap.dedent("""
 """)
 
 
+def _run_ddp_script(
+    tmp_path, name: str, *budget: str, processes: int = 2, timeout: int = 180
+) -> dict:
+    """DDP_SCRIPT run as ``processes`` processes (torchrun when more than one); its JSON."""
+    script = tmp_path / "run.py"
+    script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
+    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    subprocess.run(
+        [
+            sys.executable,
+            *(launcher if processes > 1 else []),
+            str(script),
+            str(tmp_path / name),
+            str(tmp_path / f"{name}.json"),
+            *budget,
+        ],
+        check=True,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        timeout=timeout,
+    )
+    return json.loads((tmp_path / f"{name}.json").read_text())
+
+
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path):
     """Same global batches (each rank takes half of every batch), gradients averaged by
     DDP: the loss curve matches a single process within 2 % (batch-norm statistics are
     per process, the one expected difference)."""
-    script = tmp_path / "run.py"
-    script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
-    subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "one"), str(tmp_path / "one.json")],
-        check=True,
-        env=env,
-        timeout=180,
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(script),
-            str(tmp_path / "two"),
-            str(tmp_path / "two.json"),
-        ],
-        check=True,
-        env=env,
-        timeout=180,
-    )
-    one = json.loads((tmp_path / "one.json").read_text())["losses"]
-    two = json.loads((tmp_path / "two.json").read_text())["losses"]
+    one = _run_ddp_script(tmp_path, "one", processes=1)["losses"]
+    two = _run_ddp_script(tmp_path, "two")["losses"]
     assert len(one) == len(two) == 4
     np.testing.assert_allclose(two, one, rtol=0.02)
     assert one[-1] < one[0]
@@ -270,23 +269,5 @@ def test_two_process_ddp_stops_together_on_its_time_budget(tmp_path):
     """Every rank reads rank 0's clock: both run out of time at the same step, even with
     rank 1's clock running three times as fast (a rank that stopped alone would leave the
     other waiting in DDP's gradient exchange)."""
-    script = tmp_path / "run.py"
-    script.write_text(DDP_SCRIPT.format(root=str(ROOT)))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=2",
-            str(script),
-            str(tmp_path / "run"),
-            str(tmp_path / "run.json"),
-            "0.05",  # three seconds
-        ],
-        check=True,
-        env=os.environ | {"OMP_NUM_THREADS": "1"},
-        timeout=120,
-    )
-    result = json.loads((tmp_path / "run.json").read_text())
+    result = _run_ddp_script(tmp_path, "run", "0.05", timeout=120)  # a 3-second budget
     assert result["stopped"] == "time-budget" and 0 < result["step"] < 10_000 * 2

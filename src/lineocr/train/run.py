@@ -334,9 +334,10 @@ def train(
         console=console,
         synth=synth,
     )
-    prepared.info["init_from"] = str(init_from) if init_from else None
     if resume:  # the weights the run started from, not this resumption's (none)
         prepared.info["init_from"] = saved_meta.data.get("init_from")
+    else:
+        prepared.info["init_from"] = str(init_from) if init_from else None
     result = fit(
         config,
         prepared.charset,
