@@ -9,8 +9,10 @@ import re
 import numpy as np
 import pytest
 
+from lineocr import decode
 from lineocr.charset import Charset, to_visual
 from lineocr.decode import (
+    EMPTY,
     NAMED_PATTERNS,
     DecodeError,
     Decoder,
@@ -103,6 +105,35 @@ def test_batched_line_probabilities_match_the_log_space_forward() -> None:
         for row, n, d in zip(batch, lengths, decoded, strict=True):
             exact = -ctc_nll([row[:n]], [list(d.indices)])
             assert math.log(d.confidence) == pytest.approx(exact, rel=1e-9, abs=1e-9)
+
+
+def test_line_probabilities_of_long_lines_survive_the_rescaling() -> None:
+    """Lines of a thousand frames (many rescalings of the forward pass), peaked and flat
+    frames mixed. Compared in log space: these probabilities are far below float range."""
+    rng = np.random.default_rng(21)
+    batch = np.stack([random_log_probs(rng, 1200, LATIN.num_classes, 40.0) for _ in range(3)])
+    flat = rng.random(batch.shape[:2]) < 0.5
+    batch[flat] = log_softmax(rng.normal(0, 0.3, (int(flat.sum()), LATIN.num_classes)))
+    lengths = np.array([1200, 1200, 16])
+    labels, scores, lse = decode._frame_scores(batch)
+    paths, _ = decode._best_paths(labels, lse, lengths)
+    fast = decode._best_path_log_likelihoods(scores, lse, lengths, paths)
+    for row, n, path, ll in zip(batch, lengths, paths, fast, strict=True):
+        assert ll == pytest.approx(-ctc_nll([row[:n]], [path.tolist()]), rel=1e-9)
+
+
+def test_decoder_on_float32_logits_matches_the_float64_decoding() -> None:
+    """Decoder.decode_logits works in float32 from raw logits and a temperature."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 4, (6, 120, LATIN.num_classes)).astype(np.float32)
+    lengths = np.array([120, 119, 64, 30, 2, 0])
+    fast = Decoder(LATIN).decode_logits(logits, lengths, temperature=1.3)
+    reference = greedy_batch(log_softmax(logits.astype(np.float64) / 1.3), lengths)
+    for f, r in zip(fast, reference, strict=True):
+        assert f.indices == r.indices
+        assert f.char_confidences == pytest.approx(r.char_confidences, rel=1e-5)
+        assert f.confidence == pytest.approx(r.confidence, rel=1e-4, abs=1e-12)
+    assert fast[-1] == EMPTY
 
 
 def test_beam_beats_greedy_on_a_crafted_example() -> None:

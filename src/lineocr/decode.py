@@ -43,6 +43,7 @@ from lineocr.lm import (
 
 BLANK = 0
 NEG_INF = -math.inf
+RESCALE_EVERY = 16  # frames between rescalings of the greedy line probability's forward pass
 _LTR_BIDI = frozenset({"L", "EN", "AN"})
 
 # Named patterns, written for logical order (all are left-to-right). ``\d`` matches every
@@ -83,23 +84,40 @@ def _check_2d(log_probs: np.ndarray) -> None:
         raise ValueError(f"expected (T, C) log-probabilities, got shape {log_probs.shape}")
 
 
-def _best_path(log_probs: np.ndarray) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Argmax per frame, repeats merged, blanks dropped; each character's confidence is the
-    highest frame probability in its run."""
-    best = log_probs.argmax(axis=1)
-    best_lp = log_probs[np.arange(len(best)), best]
-    indices: list[int] = []
-    confs: list[float] = []
-    prev = BLANK
-    for label, lp in zip(best.tolist(), best_lp.tolist(), strict=True):
-        if label != BLANK:
-            if label != prev:
-                indices.append(label)
-                confs.append(float(np.exp(lp)))
-            else:
-                confs[-1] = max(confs[-1], float(np.exp(lp)))
-        prev = label
-    return tuple(indices), tuple(confs)
+def _frame_scores(
+    logits: np.ndarray, temperature: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, T, C) logits -> each frame's best label (N, T), its scores ``(x - max) /
+    temperature`` (N, T, C; 0 at the best label) and their log-sum-exp (N, T): the
+    log-probabilities are ``scores - lse``, never written out (greedy decoding needs only
+    the best label, the blank and the path's labels of each frame). float64 input stays
+    float64; anything else is computed in float32, as the network's output."""
+    x = np.asarray(logits)
+    if x.dtype != np.float64:
+        x = x.astype(np.float32, copy=False)
+    labels = x.argmax(axis=2)
+    scores = x - np.take_along_axis(x, labels[:, :, None], axis=2)
+    if temperature != 1.0:
+        scores *= scores.dtype.type(1.0 / temperature)
+    lse: np.ndarray = np.log(np.exp(scores).sum(axis=2))
+    return labels, scores, lse
+
+
+def _best_paths(
+    labels: np.ndarray, lse: np.ndarray, lengths: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per line, the best path (frames' best labels, repeats merged, blanks dropped) and
+    each character's confidence: the highest probability of its label in its run of
+    frames. The whole batch in a few array operations."""
+    n, t = labels.shape
+    ink = (labels != BLANK) & (np.arange(t)[None, :] < lengths[:, None])
+    previous = np.concatenate([np.full((n, 1), BLANK, labels.dtype), labels[:, :-1]], axis=1)
+    starts = ink & (labels != previous)  # a character's first frame
+    frame_conf = np.exp(-lse[ink])  # the best label's probability, per inked frame
+    runs = np.flatnonzero(starts[ink])  # row-major: each line's frames in order
+    confs = np.maximum.reduceat(frame_conf, runs) if len(runs) else frame_conf
+    bounds = np.cumsum(starts.sum(axis=1))[:-1]
+    return np.split(labels[starts], bounds), np.split(confs, bounds)
 
 
 def greedy(log_probs: np.ndarray) -> Decoded:
@@ -118,20 +136,25 @@ def greedy(log_probs: np.ndarray) -> Decoded:
 def greedy_batch(log_probs: np.ndarray, lengths: np.ndarray | None = None) -> list[Decoded]:
     """Greedy decoding of (N, T, C) log-probabilities, each cut to its valid length; the
     line probabilities of the whole batch come from one batched CTC forward pass."""
-    n, t, _ = log_probs.shape
-    lens = lengths if lengths is not None else np.full(n, t)
-    rows = [log_probs[i, : int(lens[i])] for i in range(n)]
-    paths = [_best_path(row) for row in rows]
-    usable = [i for i, row in enumerate(rows) if len(row)]
+    return _greedy(*_frame_scores(log_probs), lengths)
+
+
+def _greedy(
+    labels: np.ndarray, scores: np.ndarray, lse: np.ndarray, lengths: np.ndarray | None
+) -> list[Decoded]:
+    n, t = labels.shape
+    lens = np.full(n, t) if lengths is None else np.minimum(np.asarray(lengths), t)
+    paths, confs = _best_paths(labels, lse, lens)
+    usable = np.flatnonzero(lens > 0)
     line = np.zeros(n)
-    if usable:
+    if len(usable):
         ll = _best_path_log_likelihoods(
-            [rows[i] for i in usable], [np.asarray(paths[i][0], dtype=np.int64) for i in usable]
+            scores[usable], lse[usable], lens[usable], [paths[i] for i in usable]
         )
         line[usable] = np.exp(ll)
     return [
-        Decoded(indices, confs, min(1.0, max(0.0, float(p))))
-        for (indices, confs), p in zip(paths, line, strict=True)
+        Decoded(tuple(path.tolist()), tuple(conf.tolist()), min(1.0, max(0.0, float(p))))
+        for path, conf, p in zip(paths, confs, line, strict=True)
     ]
 
 
@@ -769,11 +792,12 @@ class Decoder:
     ) -> list[Decoded]:
         """(N, T, C) raw logits -> one :class:`Decoded` per line, each cut to its length;
         logits are divided by the calibration ``temperature`` first."""
-        # float32, as the network's output: 4x faster than float64 here, and the error
-        # (~1e-6 per log-probability) is far below the calibration's.
-        log_probs = log_softmax(logits.astype(np.float32) / np.float32(temperature))
         if self.name == "greedy":
-            return greedy_batch(log_probs, np.asarray(lengths))
+            # float32, as the network's output: 4x faster than float64 here, and the error
+            # (~1e-6 per log-probability) is far below the calibration's.
+            labels, scores, lse = _frame_scores(logits.astype(np.float32), temperature)
+            return _greedy(labels, scores, lse, np.asarray(lengths))
+        log_probs = log_softmax(logits.astype(np.float32) / np.float32(temperature))
         return [self(log_probs[i, : int(n)]) for i, n in enumerate(lengths)]
 
 
@@ -798,13 +822,10 @@ def _ctc_lattice(
     logits: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
     temperature: float = 1.0,
-    *,
-    normalized: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The batched CTC lattice: per line and frame, the log-probability of each state of
     the blank-extended target (N, T, 2L+1; -inf beyond a line's frames or states), which
-    states may skip the blank before them, and the frame and label counts.
-    ``normalized=True``: ``logits`` are log-probabilities already (temperature applied)."""
+    states may skip the blank before them, and the frame and label counts."""
     n = len(logits)
     t_max = max(len(x) for x in logits)
     n_states = 2 * max([1, *(len(y) for y in targets)]) + 1
@@ -815,7 +836,7 @@ def _ctc_lattice(
         ext[1::2] = y
         if len(y) > 1:
             skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
-        lp = x if normalized else log_softmax(np.asarray(x, dtype=np.float64) / temperature)
+        lp = log_softmax(np.asarray(x, dtype=np.float64) / temperature)
         emit[i, : len(x), : len(ext)] = lp[:, ext]
     lengths = np.array([len(x) for x in logits])
     label_lengths = np.array([len(y) for y in targets])
@@ -834,14 +855,10 @@ def _ctc_log_likelihoods(
     logits: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
     temperature: float = 1.0,
-    *,
-    normalized: bool = False,
 ) -> np.ndarray:
     """log P(target | logits / temperature) per line (CTC forward algorithm in log space,
     batched): exact for any target, however improbable."""
-    emit, skip, lengths, label_lengths = _ctc_lattice(
-        logits, targets, temperature, normalized=normalized
-    )
+    emit, skip, lengths, label_lengths = _ctc_lattice(logits, targets, temperature)
     n, t_max, _ = emit.shape
     alpha = np.full(emit.shape[::2], NEG_INF)
     alpha[:, 0] = emit[:, 0, 0]
@@ -860,48 +877,58 @@ def _ctc_log_likelihoods(
 
 
 def _best_path_log_likelihoods(
-    log_probs: Sequence[np.ndarray], paths: Sequence[np.ndarray]
+    scores: np.ndarray, lse: np.ndarray, lengths: np.ndarray, paths: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """:func:`_ctc_log_likelihoods` of each line's own best path (greedy output), about
-    twice as fast: the recursion runs on probabilities, each frame divided by its largest
-    emission and alpha renormalised every step (Rabiner's scaling) instead of on logs.
-    Exact here because every frame's most probable class lies on the lattice (it is the
-    blank or a label of the path), so a frame's largest emission is 1 after the division
-    and nothing underflows; other targets use the log-space version."""
-    emit, skip, lengths, label_lengths = _ctc_lattice(log_probs, paths, normalized=True)
-    n, t_max, _ = emit.shape
-    frame_max = emit.max(axis=2)
-    valid = np.isfinite(frame_max)  # frames beyond a line's end: emit 1 (ignored anyway)
-    frame_max = np.where(valid, frame_max, 0.0)
-    prob = np.exp(emit - frame_max[:, :, None]).transpose(1, 0, 2).copy()  # (T, N, S)
-    prob[~valid.T] = 1.0
-    skipping = skip[:, 2:].astype(np.float64)
-    alpha = np.zeros((n, emit.shape[2]))
-    alpha[:, :2] = prob[0, :, :2]
-    totals = np.empty((t_max, n))
-    final = np.empty(n)  # each line's final-state share, read at its last frame
+    """:func:`_ctc_log_likelihoods` of each line's own best path (greedy output), from
+    :func:`_frame_scores`' output, several times faster: the recursion runs on
+    probabilities, each frame divided by its largest (``exp(scores)``), with alpha
+    renormalised every :data:`RESCALE_EVERY` frames and at each line's last frame
+    (Rabiner's scaling) instead of on logs. Exact here because every frame's most probable
+    class lies on the lattice (it is the blank or a label of the path): the best
+    alignment's state is multiplied by 1 at every frame, so the total stays at least that
+    alignment's share and does not underflow, and it grows at most 3x a frame, so it does
+    not overflow between rescalings. Other targets use the log-space version."""
+    n, t_max, _ = scores.shape
+    n_states = 2 * max([1, *(len(p) for p in paths)]) + 1
+    # (T, N, S); frames beyond a line's end emit 1 (their alpha is never read).
+    prob = np.ones((t_max, n, n_states))
+    skipping = np.zeros((n, n_states))
+    for i, (path, frames) in enumerate(zip(paths, lengths.tolist(), strict=True)):
+        ext = np.zeros(2 * len(path) + 1, dtype=np.int64)
+        ext[1::2] = path
+        prob[:frames, i, : len(ext)] = np.exp(scores[i, :frames][:, ext])
+        prob[:frames, i, len(ext) :] = 0.0
+        skipping[i, 3 : 2 * len(path) : 2] = path[1:] != path[:-1]
+    skipping = skipping[:, 2:]
+    label_lengths = np.array([len(p) for p in paths])
+    alpha = prob[0].copy()
+    alpha[:, 2:] = 0.0
+    log_scale = np.zeros(n)
+    result = np.empty(n)
     ends: dict[int, list[int]] = {}
-    for i, length in enumerate(lengths.tolist()):
-        ends.setdefault(length - 1, []).append(i)
+    for i, frames in enumerate(lengths.tolist()):
+        ends.setdefault(frames - 1, []).append(i)
     for t in range(t_max):
         if t:
             skipped = alpha[:, :-2] * skipping
             alpha[:, 1:] += alpha[:, :-1]  # numpy buffers the overlap: the old values add
             alpha[:, 2:] += skipped
             alpha *= prob[t]
-        totals[t] = alpha.sum(axis=1)
-        alpha /= totals[t][:, None]
         rows = ends.get(t)
-        if rows:
+        if rows is not None or t % RESCALE_EVERY == RESCALE_EVERY - 1:
+            total = alpha.sum(axis=1)
+            alpha /= total[:, None]
+            log_scale += np.log(total)
+        if rows is not None:  # each line's final states (last label, blank after it)
             last, before = _final_states(alpha[rows], label_lengths[rows])
-            final[rows] = last + np.where(label_lengths[rows] > 0, before, 0.0)
-    # log P = sum over a line's frames of (its largest emission + log of the step's total)
-    # + log of the final states' share.
-    steps = np.arange(t_max)[:, None] < lengths[None, :]
-    with np.errstate(divide="ignore"):
-        scale = np.where(steps, np.log(totals) + frame_max.T, 0.0).sum(axis=0)
-        result: np.ndarray = scale + np.log(final)
-    return result
+            final = last + np.where(label_lengths[rows] > 0, before, 0.0)
+            with np.errstate(divide="ignore"):
+                result[rows] = log_scale[rows] + np.log(final)
+    # log P = the scaling (of probabilities divided by each frame's largest) less the
+    # frames' log-sum-exp, which turns that largest into its probability.
+    frames_used = np.arange(t_max)[None, :] < lengths[:, None]
+    out: np.ndarray = result - np.where(frames_used, lse, 0.0).sum(axis=1)
+    return out
 
 
 def ctc_nll(
