@@ -58,6 +58,7 @@ models: model-printed model-printed-fast model-arabic-digits model-captcha model
 PRINTED_DATA := --synth-per-epoch 8000 --synth-val 300
 PRINTED_MIX := --synth latin:0.45:mix --synth arabic:0.35:mix --synth mixed:0.2:mix
 PRINTED_MIX_ARABIC := --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix
+PRINTED_MIX_ARABIC2 := --synth latin:0.2:mix --synth arabic:0.6:mix --synth mixed:0.2:mix
 PRINTED_CALIBRATE := --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
 DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
   --synth-per-epoch 6000 --synth-val 300
@@ -80,7 +81,10 @@ model-printed: install system-deps
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed7 \
 	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0004 --epochs 200 --max-minutes 105 \
 	  --out runs/printed8
-	$(BIN)/python scripts/bundle_model.py runs/printed8 printed --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed8 \
+	  $(PRINTED_MIX_ARABIC2) $(PRINTED_DATA) --lr 0.0003 --epochs 200 --max-minutes 60 \
+	  --out runs/printed10
+	$(BIN)/python scripts/bundle_model.py runs/printed10 printed --quantize int8 \
 	  $(PRINTED_CALIBRATE)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
