@@ -795,7 +795,7 @@ class Decoder:
         if self.name == "greedy":
             # float32, as the network's output: 4x faster than float64 here, and the error
             # (~1e-6 per log-probability) is far below the calibration's.
-            labels, scores, lse = _frame_scores(logits.astype(np.float32), temperature)
+            labels, scores, lse = _frame_scores(np.asarray(logits, dtype=np.float32), temperature)
             return _greedy(labels, scores, lse, np.asarray(lengths))
         log_probs = log_softmax(logits.astype(np.float32) / np.float32(temperature))
         return [self(log_probs[i, : int(n)]) for i, n in enumerate(lengths)]
