@@ -145,13 +145,7 @@ def _greedy(
     n, t = labels.shape
     lens = np.full(n, t) if lengths is None else np.minimum(np.asarray(lengths), t)
     paths, confs = _best_paths(labels, lse, lens)
-    usable = np.flatnonzero(lens > 0)
-    line = np.zeros(n)
-    if len(usable):
-        ll = _best_path_log_likelihoods(
-            scores[usable], lse[usable], lens[usable], [paths[i] for i in usable]
-        )
-        line[usable] = np.exp(ll)
+    line = np.exp(_best_path_log_likelihoods(scores, lse, lens, paths))
     return [
         Decoded(tuple(path.tolist()), tuple(conf.tolist()), min(1.0, max(0.0, float(p))))
         for path, conf, p in zip(paths, confs, line, strict=True)
@@ -818,6 +812,21 @@ def _min_frames(target: np.ndarray) -> int:
     return len(target) + int(np.sum(target[1:] == target[:-1])) if len(target) else 0
 
 
+def _n_states(targets: Sequence[np.ndarray]) -> int:
+    """Lattice width of a batch: the longest blank-extended target (at least one label)."""
+    return 2 * max([1, *(len(y) for y in targets)]) + 1
+
+
+def _extended(target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The blank-extended target (blank, y1, blank, y2, ..., blank) and, per state, whether
+    it may skip the blank before it (a label unlike the label two states back)."""
+    ext = np.zeros(2 * len(target) + 1, dtype=np.int64)
+    ext[1::2] = target
+    skip = np.zeros(len(ext), dtype=bool)
+    skip[3::2] = target[1:] != target[:-1]
+    return ext, skip
+
+
 def _ctc_lattice(
     logits: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
@@ -828,14 +837,12 @@ def _ctc_lattice(
     states may skip the blank before them, and the frame and label counts."""
     n = len(logits)
     t_max = max(len(x) for x in logits)
-    n_states = 2 * max([1, *(len(y) for y in targets)]) + 1
+    n_states = _n_states(targets)
     skip = np.zeros((n, n_states), dtype=bool)
     emit = np.full((n, t_max, n_states), NEG_INF)
     for i, (x, y) in enumerate(zip(logits, targets, strict=True)):
-        ext = np.zeros(2 * len(y) + 1, dtype=np.int64)
-        ext[1::2] = y
-        if len(y) > 1:
-            skip[i, 3 : 2 * len(y) : 2] = y[1:] != y[:-1]
+        ext, can_skip = _extended(y)
+        skip[i, : len(ext)] = can_skip
         lp = log_softmax(np.asarray(x, dtype=np.float64) / temperature)
         emit[i, : len(x), : len(ext)] = lp[:, ext]
     lengths = np.array([len(x) for x in logits])
@@ -889,22 +896,22 @@ def _best_path_log_likelihoods(
     alignment's share and does not underflow, and it grows at most 3x a frame, so it does
     not overflow between rescalings. Other targets use the log-space version."""
     n, t_max, _ = scores.shape
-    n_states = 2 * max([1, *(len(p) for p in paths)]) + 1
+    result = np.full(n, NEG_INF)  # a line without frames: probability 0
+    if t_max == 0:
+        return result
     # (T, N, S); frames beyond a line's end emit 1 (their alpha is never read).
-    prob = np.ones((t_max, n, n_states))
-    skipping = np.zeros((n, n_states))
+    prob = np.ones((t_max, n, _n_states(paths)))
+    skipping = np.zeros(prob.shape[1:])
     for i, (path, frames) in enumerate(zip(paths, lengths.tolist(), strict=True)):
-        ext = np.zeros(2 * len(path) + 1, dtype=np.int64)
-        ext[1::2] = path
+        ext, can_skip = _extended(path)
+        skipping[i, : len(ext)] = can_skip
         prob[:frames, i, : len(ext)] = np.exp(scores[i, :frames][:, ext])
         prob[:frames, i, len(ext) :] = 0.0
-        skipping[i, 3 : 2 * len(path) : 2] = path[1:] != path[:-1]
     skipping = skipping[:, 2:]
     label_lengths = np.array([len(p) for p in paths])
     alpha = prob[0].copy()
     alpha[:, 2:] = 0.0
     log_scale = np.zeros(n)
-    result = np.empty(n)
     ends: dict[int, list[int]] = {}
     for i, frames in enumerate(lengths.tolist()):
         ends.setdefault(frames - 1, []).append(i)
