@@ -57,33 +57,26 @@ models: model-printed model-printed-fast model-arabic-digits model-captcha model
 # language mixes (Latin / Arabic / mixed shares) and the calibration sets.
 PRINTED_DATA := --synth-per-epoch 8000 --synth-val 300
 PRINTED_MIX := --synth latin:0.45:mix --synth arabic:0.35:mix --synth mixed:0.2:mix
+PRINTED_MIX_STAGE2 := --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix
 PRINTED_MIX_ARABIC := --synth latin:0.3:mix --synth arabic:0.5:mix --synth mixed:0.2:mix
 PRINTED_MIX_ARABIC2 := --synth latin:0.2:mix --synth arabic:0.6:mix --synth mixed:0.2:mix
 PRINTED_CALIBRATE := --calibrate latin:mix --calibrate arabic:mix --calibrate mixed:mix
+# A fine-tuning stage of the printed model:
+#   $(call PRINTED_STAGE,FROM_RUN,MIX,PEAK_LR,MINUTES,OUT_RUN)
+PRINTED_STAGE = $(LINEOCR) train --config configs/printed.yaml --init-from runs/$(1) $(2) \
+  $(PRINTED_DATA) --lr $(3) --epochs 200 --max-minutes $(4) --out runs/$(5)
 DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
   --synth-per-epoch 6000 --synth-val 300
 
 model-printed: install system-deps
 	$(LINEOCR) train --config configs/printed.yaml $(PRINTED_MIX) $(PRINTED_DATA) \
 	  --out runs/printed
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed \
-	  --synth latin:0.35:mix --synth arabic:0.45:mix --synth mixed:0.2:mix $(PRINTED_DATA) \
-	  --lr 0.001 --epochs 200 --max-minutes 125 --out runs/printed2
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 \
-	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0007 --epochs 200 --max-minutes 110 \
-	  --out runs/printed3
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed3 \
-	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
-	  --out runs/printed5
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed5 \
-	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
-	  --out runs/printed7
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed7 \
-	  $(PRINTED_MIX_ARABIC) $(PRINTED_DATA) --lr 0.0004 --epochs 200 --max-minutes 105 \
-	  --out runs/printed8
-	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed8 \
-	  $(PRINTED_MIX_ARABIC2) $(PRINTED_DATA) --lr 0.0003 --epochs 200 --max-minutes 60 \
-	  --out runs/printed10
+	$(call PRINTED_STAGE,printed,$(PRINTED_MIX_STAGE2),0.001,125,printed2)
+	$(call PRINTED_STAGE,printed2,$(PRINTED_MIX_ARABIC),0.0007,110,printed3)
+	$(call PRINTED_STAGE,printed3,$(PRINTED_MIX_ARABIC),0.0005,85,printed5)
+	$(call PRINTED_STAGE,printed5,$(PRINTED_MIX_ARABIC),0.0005,85,printed7)
+	$(call PRINTED_STAGE,printed7,$(PRINTED_MIX_ARABIC),0.0004,105,printed8)
+	$(call PRINTED_STAGE,printed8,$(PRINTED_MIX_ARABIC2),0.0003,60,printed10)
 	$(BIN)/python scripts/bundle_model.py runs/printed10 printed --quantize int8 \
 	  $(PRINTED_CALIBRATE)
 
