@@ -81,13 +81,17 @@ model-printed: install system-deps
 	  $(PRINTED_CALIBRATE)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
-# faster preset (docs/training.md, "Fine-tuning").
+# faster preset (docs/training.md, "Fine-tuning"); then the same again from that into the
+# preset with one LSTM layer (fast1).
 model-printed-fast: install system-deps
 	test -f runs/printed2/best.json || $(MAKE) model-printed
 	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed2 --preset fast \
 	  $(PRINTED_MIX) $(PRINTED_DATA) --lr 0.001 --epochs 200 --max-minutes 100 \
 	  --out runs/printed-fast
-	$(BIN)/python scripts/bundle_model.py runs/printed-fast printed-fast --quantize int8 \
+	$(LINEOCR) train --config configs/printed.yaml --init-from runs/printed-fast --preset fast1 \
+	  $(PRINTED_MIX) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
+	  --out runs/printed-fast1
+	$(BIN)/python scripts/bundle_model.py runs/printed-fast1 printed-fast --quantize int8 \
 	  $(PRINTED_CALIBRATE)
 
 model-arabic-digits: install system-deps

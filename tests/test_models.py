@@ -13,7 +13,13 @@ from lineocr.train.finetune import transfer_weights
 
 @pytest.mark.parametrize(
     ("preset", "low", "high"),
-    [("tiny", 0.2e6, 0.5e6), ("small", 1.2e6, 1.8e6), ("base", 4e6, 6e6), ("fast", 1.1e6, 1.5e6)],
+    [
+        ("tiny", 0.2e6, 0.5e6),
+        ("small", 1.2e6, 1.8e6),
+        ("base", 4e6, 6e6),
+        ("fast", 1.1e6, 1.5e6),
+        ("fast1", 0.8e6, 1.05e6),
+    ],
 )
 def test_preset_sizes(preset, low, high):
     model = CRNN(num_classes=80, height=32, preset=preset)
@@ -78,6 +84,22 @@ def test_fast_preset_halves_the_convolutions_and_starts_from_small() -> None:
     # ... the n-th convolution from the n-th: fast's third (backbone.7) is small's (.8).
     assert torch.equal(after["backbone.7.weight"], source["backbone.8.weight"])
     assert torch.equal(after["rnn.weight_hh_l1"], source["rnn.weight_hh_l1"])
+
+
+def test_fast1_is_fast_with_one_lstm_layer_and_starts_from_fast() -> None:
+    charset = Charset.from_string("abc")
+    fast, fast1 = CRNN(charset.num_classes, 32, "fast"), CRNN(charset.num_classes, 32, "fast1")
+    assert (fast.rnn.num_layers, fast1.rnn.num_layers) == (2, 1)
+    assert _conv_macs_per_frame(fast1) == _conv_macs_per_frame(fast)
+    for tensor in fast.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(torch.rand_like(tensor) + 0.5)
+    transfer_weights(fast, charset, fast1, charset)
+    after, source = fast1.state_dict(), fast.state_dict()
+    # Every tensor of fast1 is fast's tensor of that name (the first LSTM layer's too);
+    # fast's second LSTM layer has no place in fast1.
+    assert set(after) == {k for k in source if "_l1" not in k}
+    assert all(torch.equal(v, source[k]) for k, v in after.items())
 
 
 def test_config_presets_are_the_models_presets() -> None:

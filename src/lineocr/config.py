@@ -23,7 +23,7 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key."""
 
 
-Preset = Literal["tiny", "small", "base", "fast"]  # lineocr.models.crnn.PRESETS
+Preset = Literal["tiny", "small", "base", "fast", "fast1"]  # lineocr.models.crnn.PRESETS
 
 
 @dataclass(frozen=True)
