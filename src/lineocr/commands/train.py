@@ -83,9 +83,9 @@ def train(
     preset: Annotated[
         Optional[str],
         typer.Option(
-            help="Model size: tiny|small|base|fast (fast: small with 46 % fewer convolution "
-            "multiply-adds). With --init-from: another preset than the weights' (matching "
-            "layers are copied)."
+            help="Model size: tiny|small|base|fast|fast1 (fast: small with 46 % fewer "
+            "convolution multiply-adds; fast1: fast with one LSTM layer). With --init-from: "
+            "another preset than the weights' (matching layers are copied)."
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/model"),
