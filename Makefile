@@ -65,6 +65,9 @@ PRINTED_CALIBRATE := --calibrate latin:mix --calibrate arabic:mix --calibrate mi
 #   $(call PRINTED_STAGE,FROM_RUN,MIX,PEAK_LR,MINUTES,OUT_RUN)
 PRINTED_STAGE = $(LINEOCR) train --config configs/printed.yaml --init-from runs/$(1) $(2) \
   $(PRINTED_DATA) --lr $(3) --epochs 200 --max-minutes $(4) --out runs/$(5)
+# Shipped preprocessing of the line models: trained without `trim`, they ship with it so
+# that loosely cut lines read (docs/runtime.md, "Wide margins").
+LINE_OPS := --ops auto_invert --ops trim
 DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
   --synth-per-epoch 6000 --synth-val 300
 
@@ -78,7 +81,7 @@ model-printed: install system-deps
 	$(call PRINTED_STAGE,printed7,$(PRINTED_MIX_ARABIC),0.0004,105,printed8)
 	$(call PRINTED_STAGE,printed8,$(PRINTED_MIX_ARABIC2),0.0003,60,printed10)
 	$(BIN)/python scripts/bundle_model.py runs/printed10 printed --quantize int8 \
-	  $(PRINTED_CALIBRATE)
+	  $(PRINTED_CALIBRATE) $(LINE_OPS)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
 # faster preset (docs/training.md, "Fine-tuning"); then the same again from that into the
@@ -92,7 +95,7 @@ model-printed-fast: install system-deps
 	  $(PRINTED_MIX) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
 	  --out runs/printed-fast1
 	$(BIN)/python scripts/bundle_model.py runs/printed-fast1 printed-fast --quantize int8 \
-	  $(PRINTED_CALIBRATE)
+	  $(PRINTED_CALIBRATE) $(LINE_OPS)
 
 model-arabic-digits: install system-deps
 	$(LINEOCR) train --config configs/arabic-digits.yaml $(DIGITS_DATA) --out runs/arabic-digits
@@ -107,7 +110,7 @@ model-arabic-digits: install system-deps
 	$(LINEOCR) train --config configs/arabic-digits-polish.yaml --init-from runs/arabic-digits6 \
 	  $(DIGITS_DATA) --lr 0.0003 --max-minutes 30 --out runs/arabic-digits7
 	$(BIN)/python scripts/bundle_model.py runs/arabic-digits7 arabic-digits --quantize int8 \
-	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened
+	  --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened $(LINE_OPS)
 
 model-captcha: install system-deps
 	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha --threads 1 \

@@ -2,16 +2,21 @@
 plus NAME.safetensors + NAME.json (fp16 weights, for `lineocr train --init-from NAME`).
 
     python scripts/bundle_model.py RUN_DIR NAME [--quantize int8 [--calibrate SPEC]...]
+        [--ops OP...]
 
 ``--quantize int8`` ships the quantised ONNX file (where the benchmark shows it faster and
 within 0.3 CER points of fp32: docs/benchmarks.md). ``--calibrate LANG[:STYLE]`` (as for
 ``lineocr train --synth``; repeatable) calibrates int8 convolutions on 64 synthetic lines
 per spec from the training fonts; without it only the LSTM and linear layers are int8.
+``--ops OP`` (repeatable) replaces the run's preprocessing ops in the shipped files, e.g.
+``--ops auto_invert --ops trim`` for a model trained before ``trim`` existed (the bundled
+models' cards give the measured effect: benchmarks/bench_margins.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from lineocr.data.synth import LineSynthesizer, parse_synth_spec
 from lineocr.export import export_onnx
-from lineocr.train.checkpoint import resolve
+from lineocr.train.checkpoint import load_checkpoint, resolve
 from lineocr.zoo import BUNDLED, MODELS_DIR
 
 
@@ -29,8 +34,15 @@ def main() -> None:
     parser.add_argument("name", choices=sorted(BUNDLED))
     parser.add_argument("--quantize", choices=["int8"], default=None)
     parser.add_argument("--calibrate", action="append", default=[], metavar="SPEC")
+    parser.add_argument("--ops", action="append", default=None, metavar="OP")
     args = parser.parse_args()
     run, name = args.run, args.name
+    model, meta = load_checkpoint(run)
+    if args.ops is not None:
+        preprocess = meta.preprocess.with_ops(args.ops)
+        meta = dataclasses.replace(
+            meta, config=dataclasses.replace(meta.config, preprocess=preprocess)
+        )
     calibration = []
     for spec in args.calibrate:
         config, _ = parse_synth_spec(spec)
@@ -38,15 +50,15 @@ def main() -> None:
         calibration += [synth.sample(i)[0] for i in range(64)]
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(
-        run, MODELS_DIR / f"{name}.onnx", quantize=args.quantize, calibration=calibration
+        (model, meta), MODELS_DIR / f"{name}.onnx", quantize=args.quantize, calibration=calibration
     )
     weights = resolve(run)
     state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(weights).items()}
     save_file(state, MODELS_DIR / f"{name}.safetensors")
-    meta = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
-    meta["name"] = name
-    meta["extra"] = {}  # optimiser state and early-stopping bookkeeping are not shipped
-    (MODELS_DIR / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    # Optimiser state and early-stopping bookkeeping (extra) are not shipped; the
+    # preprocessing is the shipped one, so fine-tuning from it sees what it reads.
+    card = dataclasses.replace(meta, name=name, extra={}).to_dict()
+    (MODELS_DIR / f"{name}.json").write_text(json.dumps(card, ensure_ascii=False, indent=1))
     for path in (onnx_path, MODELS_DIR / f"{name}.safetensors"):
         print(f"{path}: {path.stat().st_size / 1e6:.2f} MB")
 

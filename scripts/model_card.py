@@ -26,6 +26,10 @@ REBUILD = {
     "captcha": "make model-captcha",
     "handwritten-digits": "make model-handwritten-digits",
 }
+TRIM_NOTE = (
+    " (`trim` added at bundling, `make` passes `--ops`: the run trained without it; "
+    "see docs/runtime.md, Wide margins)"
+)
 DATA = {
     "printed": "synthetic lines only (`lineocr synth` generator): Latin, Arabic and mixed "
     "Arabic/Latin/number lines from Debian's word lists (wamerican, hunspell-ar) and form "
@@ -159,6 +163,7 @@ def main() -> None:
     onnx_size = (MODELS_DIR / f"{name}.onnx").stat().st_size
     weights = MODELS_DIR / f"{name}.safetensors"
     cfg = meta["config"]
+    ops = cfg["preprocess"]["ops"]
     chars = meta["charset"]["chars"]
     onnx_card = Recognizer.load(MODELS_DIR / f"{name}.onnx").metadata.get("onnx", {})
     precision = (
@@ -178,7 +183,7 @@ def main() -> None:
         f"`{name}.safetensors` {weights.stat().st_size / 1e6:.1f} MB (fp16, for "
         f"`--init-from {name}`) |",
         f"| input | grayscale line, height {cfg['preprocess']['height']}, "
-        f"ops {cfg['preprocess']['ops']} |",
+        f"ops {ops}{TRIM_NOTE if 'trim' in ops else ''} |",
         f"| charset | {len(chars)} characters: `{chars}` |",
         f"| charset options | {meta['charset']['options']} |",
         f"| seed | {cfg['train']['seed']} |",

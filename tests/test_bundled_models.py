@@ -81,6 +81,23 @@ def test_printed_model_reads_arabic_in_logical_order():
     assert Scores.compute(refs, [p.text for p in preds]).cer <= 0.12  # measured 5.8 %
 
 
+@pytest.mark.parametrize("name", ["printed", "printed-fast", "arabic-digits"])
+def test_line_models_read_lines_with_wide_paper_margins(name):
+    """A line cut loosely from a page (a line height of paper on every side) reads as well
+    as a tight crop: the shipped preprocessing trims the margins (measured in
+    benchmarks/bench_margins.py: without it, 0-4 % exact)."""
+    make, min_exact, max_cer = CASES[name]
+    rec = Recognizer.load(name)
+    images, texts = make()
+    padded = [np.pad(img, img.shape[0], constant_values=int(np.median(img))) for img in images]
+    preds = rec.read_batch(padded)
+    refs = [rec.charset.normalize(t) for t in texts]
+    scores = Scores.compute(refs, [p.text for p in preds])
+    assert scores.exact_match >= min_exact - 0.1 and scores.cer <= 2 * max_cer, (
+        f"{name}: exact {scores.exact_match:.2f}, CER {scores.cer:.3f}"
+    )
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_shipped_training_weights_match_the_onnx_model(name):
     """`--init-from NAME` starts from the same network the ONNX file runs (fp16 weights)."""

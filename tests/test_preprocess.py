@@ -7,7 +7,9 @@ from lineocr.preprocess import (
     PreprocessSpec,
     _median_uint8,
     collate,
+    ink_box,
     prepare,
+    trim,
 )
 from tests.render import render
 
@@ -67,6 +69,49 @@ def test_crop_trims_margins():
     img[20:30, 50:120] = 0
     out = OPS["crop"](img, margin=2)
     assert out.shape == (14, 74)
+
+
+def test_ink_box_finds_the_text_in_noise_and_uneven_light():
+    rng = np.random.default_rng(0)
+    line = render("Wide margins", size=28)
+    h, w = line.shape
+    img = np.full((5 * h, w + 200), 255, np.float32)
+    img[2 * h : 3 * h, 100 : 100 + w] = line
+    img *= np.linspace(0.55, 1.0, img.shape[1])[None, :]  # a shadow over the left side
+    img += rng.normal(0, 8, img.shape)
+    noisy = np.clip(img, 0, 255).astype(np.uint8)
+    ys, xs = np.nonzero(line < 128)
+    top, bottom, left, right = ink_box(noisy)
+    assert abs(top - (2 * h + ys.min())) <= 2 and abs(bottom - (2 * h + ys.max() + 1)) <= 2
+    assert abs(left - (100 + xs.min())) <= 2 and abs(right - (100 + xs.max() + 1)) <= 2
+    assert ink_box(np.full((40, 100), 200, np.uint8)) is None  # blank paper: no ink
+
+
+def test_trim_cuts_wide_margins_and_leaves_training_like_crops_alone():
+    img = np.full((300, 600), 255, np.uint8)
+    img[100:140, 200:400] = 0  # ink 40 px tall: a frame of 3-px strokes
+    img[103:137, 203:397] = 255
+    out = trim(img, top=0.2, bottom=0.25, side=0.5, over=0.75)
+    # 8 and 10 px above and below, 20 px left and right (the 3x3 filter adds a pixel round).
+    assert abs(out.shape[0] - (40 + 8 + 10)) <= 3 and abs(out.shape[1] - (200 + 20 + 20)) <= 5
+    tight = img[90:150, 180:420]  # margins 10 and 20 px: what training lines have
+    assert trim(tight).shape == tight.shape
+    blank = np.full((50, 80), 255, np.uint8)
+    assert trim(blank) is blank
+
+
+def test_trim_restores_a_line_in_a_wide_canvas_to_its_crop_scale():
+    line = render("Scale", size=28)
+    h, w = line.shape
+    canvas = np.full((6 * h, w + 6 * h), 255, np.uint8)
+    canvas[3 * h : 4 * h, 3 * h : 3 * h + w] = line
+    # In the model's 32-px input the text fills about 1 / (1 + 0.2 + 0.25) of the height,
+    # as in training lines (70-90 %), instead of a sixth of it.
+    rows = {
+        ops: int((prepare(canvas, PreprocessSpec(ops=ops)) > 0.5).any(axis=1).sum())
+        for ops in (("auto_invert",), ("auto_invert", "trim"))
+    }
+    assert rows[("auto_invert",)] <= 8 and 18 <= rows[("auto_invert", "trim")] <= 28
 
 
 def test_deskew_straightens_a_rotated_line():
