@@ -20,11 +20,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from lineocr.data.synth import LineSynthesizer, parse_synth_spec
 from lineocr.export import export_onnx
-from lineocr.train.checkpoint import load_checkpoint, resolve
+from lineocr.train.checkpoint import load_checkpoint
 from lineocr.zoo import BUNDLED, MODELS_DIR
 
 
@@ -52,8 +52,7 @@ def main() -> None:
     onnx_path = export_onnx(
         (model, meta), MODELS_DIR / f"{name}.onnx", quantize=args.quantize, calibration=calibration
     )
-    weights = resolve(run)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(weights).items()}
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     save_file(state, MODELS_DIR / f"{name}.safetensors")
     # Optimiser state and early-stopping bookkeeping (extra) are not shipped; the
     # preprocessing is the shipped one, so fine-tuning from it sees what it reads.
