@@ -9,18 +9,21 @@ right), each with the model's shipped preprocessing and with it minus `trim`.
 
     python benchmarks/bench_margins.py [--lines 300] [--threads 2]
 
-Prints a Markdown table (exact match and CER per model, task, layout and preprocessing).
+Prints a Markdown table (exact match and CER per model, task, layout and preprocessing),
+then the time `trim` takes a line (one thread, the Latin lines as rendered).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 
 import numpy as np
 
 from lineocr.data.synth import LineSynthesizer, SynthConfig
 from lineocr.metrics import cer
+from lineocr.preprocess import trim
 from lineocr.runtime import Recognizer
 
 SEED = 4242
@@ -83,6 +86,12 @@ def main() -> None:
                         f"| {100 * cer(refs, hyps):.2f} % |",
                         flush=True,
                     )
+    synth = LineSynthesizer(SynthConfig(lang="latin", style="mix"), seed=SEED, split="val")
+    lines = [synth.sample(i)[0] for i in range(args.lines)]
+    start = time.perf_counter()
+    for line in lines:
+        trim(line)
+    print(f"\ntrim: {1e6 * (time.perf_counter() - start) / len(lines):.0f} us a line")
 
 
 if __name__ == "__main__":

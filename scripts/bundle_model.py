@@ -38,10 +38,13 @@ def main() -> None:
     args = parser.parse_args()
     run, name = args.run, args.name
     model, meta = load_checkpoint(run)
-    if args.ops is not None:
+    if args.ops is not None and tuple(args.ops) != meta.preprocess.ops:
         preprocess = meta.preprocess.with_ops(args.ops)
         meta = dataclasses.replace(
-            meta, config=dataclasses.replace(meta.config, preprocess=preprocess)
+            meta,
+            config=dataclasses.replace(meta.config, preprocess=preprocess),
+            # The card says what the run trained with (scripts/model_card.py).
+            data={**meta.data, "trained_preprocess_ops": list(meta.preprocess.ops)},
         )
     calibration = []
     for spec in args.calibrate:

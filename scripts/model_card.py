@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from safetensors import safe_open
 
@@ -26,10 +27,6 @@ REBUILD = {
     "captcha": "make model-captcha",
     "handwritten-digits": "make model-handwritten-digits",
 }
-TRIM_NOTE = (
-    " (`trim` added at bundling, `make` passes `--ops`: the run trained without it; "
-    "see docs/runtime.md, Wide margins)"
-)
 DATA = {
     "printed": "synthetic lines only (`lineocr synth` generator): Latin, Arabic and mixed "
     "Arabic/Latin/number lines from Debian's word lists (wamerican, hunspell-ar) and form "
@@ -153,6 +150,17 @@ def params(path: Path) -> int:
         return sum(math.prod(f.get_slice(k).get_shape()) for k in names)
 
 
+def ops_note(meta: dict[str, Any]) -> str:
+    """Where the shipped preprocessing ops are not those the run trained with."""
+    trained = meta["data"].get("trained_preprocess_ops")
+    if trained is None:
+        return ""
+    return (
+        f" (set at bundling, `scripts/bundle_model.py --ops`: the run trained with {trained}; "
+        "see docs/runtime.md, Wide margins)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("name", choices=sorted(BUNDLED))
@@ -183,7 +191,7 @@ def main() -> None:
         f"`{name}.safetensors` {weights.stat().st_size / 1e6:.1f} MB (fp16, for "
         f"`--init-from {name}`) |",
         f"| input | grayscale line, height {cfg['preprocess']['height']}, "
-        f"ops {ops}{TRIM_NOTE if 'trim' in ops else ''} |",
+        f"ops {ops}{ops_note(meta)} |",
         f"| charset | {len(chars)} characters: `{chars}` |",
         f"| charset options | {meta['charset']['options']} |",
         f"| seed | {cfg['train']['seed']} |",

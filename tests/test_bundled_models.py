@@ -83,8 +83,8 @@ def test_printed_model_reads_arabic_in_logical_order():
 
 @pytest.mark.parametrize("name", ["printed", "printed-fast", "arabic-digits"])
 def test_line_models_read_lines_with_wide_paper_margins(name):
-    """A line cut loosely from a page (a line height of paper on every side) reads as well
-    as a tight crop: the shipped preprocessing trims the margins (measured in
+    """A line cut loosely from a page (a line height of paper on every side) reads almost as
+    well as a tight crop: the shipped preprocessing trims the margins (measured in
     benchmarks/bench_margins.py: without it, 0-4 % exact)."""
     make, min_exact, max_cer = CASES[name]
     rec = Recognizer.load(name)
