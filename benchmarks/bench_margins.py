@@ -3,9 +3,12 @@
 Synthetic lines are cropped close to their text, as line detectors and most datasets crop;
 a user's line cut from a page, a screenshot or a form field often has much more paper
 around it. This reads the same held-out lines (font families never trained on, seed 4242,
-not the other benchmarks') three ways: as rendered, with paper added on every side (one
-line height), and in a tall canvas (two line heights above and below, half one left and
-right), each with the model's shipped preprocessing and with it minus `trim`.
+not the other benchmarks') four ways: as rendered; with flat paper added on every side (one
+line height; a screenshot or a form field); in a tall canvas of flat paper (two line
+heights above and below, half one left and right); and cut loosely from a page (the
+synthesizer's ``loose`` option: 0.5-2 line heights of paper above and below, 0.25-1 at the
+sides, drawn before the degradations so that grain, shading and specks cover it), each with
+the model's shipped preprocessing and with it minus `trim`.
 
     python benchmarks/bench_margins.py [--lines 300] [--threads 2]
 
@@ -53,9 +56,10 @@ def tall(img: np.ndarray) -> np.ndarray:
 
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "as rendered": lambda img: img,
-    "+1 line height of paper": padded,
+    "+1 line height of flat paper": padded,
     "tall canvas": tall,
 }
+LOOSE = "loose crop from a page"  # drawn by the synthesizer: the same texts, fonts and sizes
 
 
 def main() -> None:
@@ -76,8 +80,12 @@ def main() -> None:
             synth = LineSynthesizer(SynthConfig(lang=lang, style=style), seed=SEED, split="val")
             samples = [synth.sample(i) for i in range(args.lines)]
             refs = [shipped.charset.normalize(text) for _, text in samples]
-            for layout, change in LAYOUTS.items():
-                images = [change(img) for img, _ in samples]
+            loose = LineSynthesizer(
+                SynthConfig(lang=lang, style=style, loose=1.0), seed=SEED, split="val"
+            )
+            layouts = {k: [change(img) for img, _ in samples] for k, change in LAYOUTS.items()}
+            layouts[LOOSE] = [loose.sample(i)[0] for i in range(args.lines)]
+            for layout, images in layouts.items():
                 for ops, rec in variants.items():
                     hyps = [p.text for p in rec.read_batch(images)]
                     exact = np.mean([h == r for h, r in zip(hyps, refs, strict=True)])

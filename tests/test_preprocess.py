@@ -92,12 +92,37 @@ def test_trim_cuts_wide_margins_and_leaves_training_like_crops_alone():
     img[100:140, 200:400] = 0  # ink 40 px tall: a frame of 3-px strokes
     img[103:137, 203:397] = 255
     out = trim(img, top=0.2, bottom=0.25, side=0.5, over=0.75)
-    # 8 and 10 px above and below, 20 px left and right (the 3x3 filter adds a pixel round).
+    # 8 and 10 px above and below, 20 px left and right (the 5x5 filter adds up to 2 px).
     assert abs(out.shape[0] - (40 + 8 + 10)) <= 3 and abs(out.shape[1] - (200 + 20 + 20)) <= 5
-    tight = img[90:150, 180:420]  # margins 10 and 20 px: what training lines have
+    tight = img[94:148, 190:410]  # margins of 0.15-0.25 ink heights, as training lines have
     assert trim(tight).shape == tight.shape
+    # A margin of 0.6 ink heights (a loosely cut line) is cut to the defaults' 0.1 / 0.15 /
+    # 0.3 of the ink height; the 0.25 one below it is left as it is.
+    loose = img[76:150, 176:424]
+    out = trim(loose)
+    assert abs(out.shape[0] - (40 + 4 + 10)) <= 4 and abs(out.shape[1] - (200 + 12 + 12)) <= 5
     blank = np.full((50, 80), 255, np.uint8)
     assert trim(blank) is blank
+
+
+def test_ink_box_ignores_specks_on_the_paper():
+    rng = np.random.default_rng(1)
+    line = render("Specks", size=28)
+    h, w = line.shape
+    img = np.full((5 * h, w + 4 * h), 235, np.uint8)
+    img[2 * h : 3 * h, 2 * h : 2 * h + w] = np.minimum(line, 235)
+    ys, xs = np.nonzero(line < 128)
+    specks = rng.integers(0, (img.shape[0] - 2, img.shape[1] - 2), size=(60, 2))
+    for y, x in specks:
+        if not (h <= y < 4 * h and h <= x < 3 * h + w):  # a line height or more away
+            img[y : y + 2, x : x + 2] = 30  # scanner dust: dark 2x2 specks
+    top, bottom, left, right = ink_box(img)
+    assert abs(top - (2 * h + ys.min())) <= 2 and abs(bottom - (2 * h + ys.max() + 1)) <= 2
+    assert abs(left - (2 * h + xs.min())) <= 2 and abs(right - (2 * h + xs.max() + 1)) <= 2
+    # A dot as small, but close under the text (a diacritic, a full stop), is ink.
+    dot = 2 * h + ys.max() + h // 4
+    img[dot : dot + 3, 2 * h + w // 2 : 2 * h + w // 2 + 3] = 30
+    assert abs(ink_box(img)[1] - (dot + 3)) <= 2
 
 
 def test_trim_restores_a_line_in_a_wide_canvas_to_its_crop_scale():
@@ -105,7 +130,7 @@ def test_trim_restores_a_line_in_a_wide_canvas_to_its_crop_scale():
     h, w = line.shape
     canvas = np.full((6 * h, w + 6 * h), 255, np.uint8)
     canvas[3 * h : 4 * h, 3 * h : 3 * h + w] = line
-    # In the model's 32-px input the text fills about 1 / (1 + 0.2 + 0.25) of the height,
+    # In the model's 32-px input the text fills about 1 / (1 + 0.1 + 0.15) of the height,
     # as in training lines (70-90 %), instead of a sixth of it.
     rows = {
         ops: int((prepare(canvas, PreprocessSpec(ops=ops)) > 0.5).any(axis=1).sum())

@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 
 from lineocr import zoo
-from lineocr.decode import greedy_batch, log_softmax
+from lineocr.charset import Charset, CharsetOptions
+from lineocr.decode import Decoded, greedy_batch, log_softmax
 from lineocr.export import export_onnx, sample_lines
 from lineocr.images import ImageError
 from lineocr.models.crnn import output_lengths
@@ -115,6 +116,19 @@ def test_prediction_shape_and_confidences(recognizer: Recognizer) -> None:
             assert json.loads(json.dumps(d)) == d
             if "pattern" in options and p.text:
                 assert p.text.isdigit()
+
+
+def test_spaces_no_label_has_are_left_out_with_their_confidences(recognizer: Recognizer) -> None:
+    """Labels have no space at either end or two in a row (collapse_spaces), so decoded ones
+    (a wide blank margin read as a space) are dropped, each with its own confidence."""
+    space = recognizer.charset.chars.index(" ") + 1
+    a, b = (recognizer.charset.chars.index(c) + 1 for c in "ab")
+    decoded = Decoded((space, a, space, space, b, space), (0.1, 0.9, 0.8, 0.2, 0.7, 0.3), 0.5)
+    p = recognizer.prediction(decoded)
+    assert p.text == "a b" and [c.confidence for c in p.chars] == [0.9, 0.8, 0.7]
+    assert recognizer.charset.tidy("  a  b ") == "a b"
+    keep = Charset(recognizer.charset.chars, CharsetOptions(collapse_spaces=False))
+    assert keep.tidy(" a  b ") == " a  b "
 
 
 def test_bad_inputs_and_options(recognizer: Recognizer, tmp_path: Path) -> None:

@@ -169,6 +169,28 @@ def test_blurred_and_sharpened_are_pairs_of_the_same_line():
         assert grad_s > grad_b
 
 
+def test_loose_lines_are_the_same_line_with_paper_drawn_round_it():
+    tight = LineSynthesizer(SynthConfig(lang="latin", style="scan"), seed=3)
+    loose = LineSynthesizer(SynthConfig(lang="latin", style="scan", loose=1.0), seed=3)
+    half = LineSynthesizer(SynthConfig(lang="latin", style="scan", loose=0.5), seed=3)
+    grown = 0
+    for i in range(12):
+        t, lo = tight.sample_info(i), loose.sample_info(i)
+        assert lo.text == t.text and lo.font == t.font
+        h, w = t.image.shape
+        # 0.5-2 line heights above and below, 0.25-1 at each side (rounding aside).
+        assert 2 * h - 2 <= lo.image.shape[0] <= 5 * h + 2
+        assert w + h // 2 - 2 <= lo.image.shape[1] <= w + 2 * h + 2
+        # The degradations cover the added paper: its grain is not a flat fill.
+        assert lo.image[: h // 2].std() > 0.5
+        grown += half.sample_info(i).image.shape[0] > h
+    assert 2 <= grown <= 10  # about half the lines
+    with pytest.raises(SynthError, match="loose must be in"):
+        SynthConfig(loose=1.5)
+    with pytest.raises(SynthError, match="fixed size"):
+        SynthConfig(lang="captcha", loose=0.5)
+
+
 def test_mix_uses_several_styles():
     synth = LineSynthesizer(SynthConfig(style="mix"), seed=2)
     assert len({synth.style_of(i) for i in range(40)}) >= 4

@@ -405,6 +405,25 @@ class Charset:
     def decode_visual(self, indices: Sequence[int]) -> str:
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)
 
+    def kept_positions(self, text: str) -> list[int]:
+        """Positions of a decoded ``text`` that belong in the output. With
+        ``collapse_spaces`` no label has a space at either end or two in a row, so such
+        decoded spaces are artefacts (a wide blank margin read as a space) and are left out;
+        otherwise every position is kept."""
+        if not self.options.collapse_spaces:
+            return list(range(len(text)))
+        kept: list[int] = []
+        for i, ch in enumerate(text):
+            if not ch.isspace() or (kept and not text[kept[-1]].isspace()):
+                kept.append(i)
+        if kept and text[kept[-1]].isspace():
+            kept.pop()
+        return kept
+
+    def tidy(self, text: str) -> str:
+        """``text`` without the positions :meth:`kept_positions` leaves out."""
+        return "".join(text[i] for i in self.kept_positions(text))
+
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"chars": "".join(self.chars), "options": asdict(self.options)}

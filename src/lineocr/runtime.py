@@ -243,15 +243,16 @@ class Recognizer:
 
     def prediction(self, decoded: Decoded) -> Prediction:
         """Decoded labels (visual order) -> text in logical order, with each character's
-        confidence moved along with it."""
+        confidence moved along with it; spaces no label has (at either end, doubled) left
+        out (:meth:`Charset.kept_positions`)."""
         visual = self.charset.decode_visual(decoded.indices)
         text = self.charset.decode(decoded.indices)
         order = logical_permutation(visual)
         chars = tuple(
-            CharConfidence(ch, float(decoded.char_confidences[k]))
-            for ch, k in zip(text, order, strict=True)
+            CharConfidence(text[i], float(decoded.char_confidences[order[i]]))
+            for i in self.charset.kept_positions(text)
         )
-        return Prediction(text, float(decoded.confidence), chars)
+        return Prediction("".join(c.char for c in chars), float(decoded.confidence), chars)
 
     def __repr__(self) -> str:
         return f"Recognizer(name={self.name!r}, version={self.version!r}, source={self.source!r})"

@@ -51,6 +51,13 @@ def synth(
     alphabet: Annotated[
         Optional[str], typer.Option(help="Only these characters may appear in lines.")
     ] = None,
+    loose: Annotated[
+        float,
+        typer.Option(
+            help="Share of lines cut loosely, as from a page: 0.5-2 line heights of paper "
+            "above and below, 0.25-1 left and right (default: cropped close to the text)."
+        ),
+    ] = 0.0,
     fmt: Annotated[str, typer.Option("--format", help="sidecar | tsv | filename")] = "sidecar",
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same dataset.")] = 0,
     preview: Annotated[
@@ -112,6 +119,7 @@ def synth(
                 min_chars=min_chars,
                 max_chars=max_chars,
                 alphabet=alphabet,
+                loose=loose,
             )
         if n < 1:
             raise fail("--n must be at least 1")

@@ -152,6 +152,9 @@ class SynthConfig:
     - ``diacritics``/``tatweel``: share of Arabic lines with harakat / kashida
     - ``min_height``/``max_height``: target image height in pixels
     - ``degrade``: degradation steps replacing the style's (see :mod:`lineocr.data.degrade`)
+    - ``loose``: share of lines cut loosely, as from a page or a form field: paper 0.5-2
+      line heights deep above and below and 0.25-1 left and right, added before the
+      degradations so that they cover it (lines are otherwise cropped close to the text)
     """
 
     lang: str = "latin"
@@ -172,6 +175,7 @@ class SynthConfig:
     min_height: int = 32
     max_height: int = 64
     degrade: tuple[str, ...] = ()
+    loose: float = 0.0
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -214,7 +218,7 @@ class SynthConfig:
             raise SynthError(f"length_dist must be one of {', '.join(LENGTH_DISTS)}")
         if self.corpus_mode not in CORPUS_MODES:
             raise SynthError(f"corpus_mode must be one of {', '.join(CORPUS_MODES)}")
-        for name in ("random_ratio", "pattern_ratio", "diacritics", "tatweel"):
+        for name in ("random_ratio", "pattern_ratio", "diacritics", "tatweel", "loose"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise SynthError(f"{name} must be in [0, 1], got {value}")
@@ -226,6 +230,8 @@ class SynthConfig:
             raise SynthError(
                 f"unknown pattern kinds {sorted(bad)}; known: {', '.join(PATTERN_KINDS)}"
             )
+        if self.loose and self.style == "captcha":
+            raise SynthError("CAPTCHAs are drawn at a fixed size; loose must be 0 for them")
         if not 8 <= self.min_height <= self.max_height <= 512:
             raise SynthError("need 8 <= min_height <= max_height <= 512")
         if self.alphabet is not None and not self.alphabet.strip():
@@ -290,6 +296,18 @@ def parse_synth_spec(spec: str) -> tuple[SynthConfig, float]:
     if not 0.0 < ratio <= 1.0:
         raise SynthError(f"bad synth spec {spec!r}: the ratio must be in (0, 1], got {ratio:g}")
     return SynthConfig(lang=lang, style=style), ratio
+
+
+def _loosen(image: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """With probability ``share``, white paper around a rendered line (before degradation):
+    0.5-2 line heights above and below, 0.25-1 left and right. Draws from its own stream."""
+    loose = rng.random() < share
+    above, below, left, right = rng.uniform((0.5, 0.5, 0.25, 0.25), (2.0, 2.0, 1.0, 1.0))
+    if not loose:
+        return image
+    h = image.shape[0]
+    widths = ((round(above * h), round(below * h)), (round(left * h), round(right * h)))
+    return np.pad(image, widths, constant_values=255)
 
 
 @dataclass(frozen=True)
@@ -649,6 +667,7 @@ class LineSynthesizer:
                 image = self.renderer.render(
                     text, face, layout, min_height=cfg.min_height, max_height=cfg.max_height
                 )
+                image = _loosen(image, self._rng(index, 4), cfg.loose)
                 image = apply_steps(
                     image, self._pipelines[style], self._rng(index, 2), geometry_rng=layout
                 )

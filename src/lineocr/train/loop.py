@@ -170,7 +170,7 @@ def validate(
             decoded = greedy_batch(log_probs.cpu().numpy(), lengths)
             for row, (idx, dec) in enumerate(zip(batch.indices, decoded, strict=True)):
                 refs.append(charset.normalize(examples[idx].text))
-                hyps.append(charset.decode(dec.indices))
+                hyps.append(charset.tidy(charset.decode(dec.indices)))
                 if len(images) < keep_images:
                     images.append(batch.images[row, 0, :, : int(batch.widths[row])].numpy())
     return Validation(total_loss / max(1, batches), Scores.compute(refs, hyps), refs, hyps, images)
