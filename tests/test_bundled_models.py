@@ -46,13 +46,18 @@ def synthetic_samples(lang, style, n, seed=424242, loose=0.0):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+LINE_TASKS = {  # the line models: (lang, style) of their samples
+    "printed": ("latin", "scan"),
+    "printed-fast": ("latin", "scan"),
+    "arabic-digits": ("arabic-digits", "blurred"),
+}
 CASES = {
     # name: (samples, minimum exact match, maximum CER)
     "captcha": (lambda: captcha_samples(N), 0.95, 0.02),
     "handwritten-digits": (lambda: handwritten_samples(N), 0.9, 0.1),
-    "arabic-digits": (lambda: synthetic_samples("arabic-digits", "blurred", N), 0.8, 0.05),
-    "printed": (lambda: synthetic_samples("latin", "scan", N), 0.8, 0.02),
-    "printed-fast": (lambda: synthetic_samples("latin", "scan", N), 0.8, 0.02),
+    "arabic-digits": (lambda: synthetic_samples(*LINE_TASKS["arabic-digits"], N), 0.8, 0.05),
+    "printed": (lambda: synthetic_samples(*LINE_TASKS["printed"], N), 0.8, 0.02),
+    "printed-fast": (lambda: synthetic_samples(*LINE_TASKS["printed-fast"], N), 0.8, 0.02),
 }
 
 
@@ -80,10 +85,6 @@ def test_printed_model_reads_arabic_in_logical_order():
     preds = rec.read_batch(images, batch_size=1)
     refs = [rec.charset.normalize(t) for t in texts]
     assert Scores.compute(refs, [p.text for p in preds]).cer <= 0.12  # measured 5.8 %
-
-
-LINE_TASKS = {"printed": ("latin", "scan"), "printed-fast": ("latin", "scan")}
-LINE_TASKS["arabic-digits"] = ("arabic-digits", "blurred")
 
 
 @pytest.mark.parametrize("layout", ["flat paper", "loose crop"])
