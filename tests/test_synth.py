@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import string
 from pathlib import Path
 
@@ -89,6 +90,32 @@ def test_config_round_trips_and_rejects_unknown_keys():
 def test_parse_synth_spec(spec, lang, ratio, style):
     config, got = parse_synth_spec(spec)
     assert (config.lang, got, config.style) == (lang, ratio, style)
+    assert config.loose == 0.0
+
+
+def test_parse_synth_spec_options_set_numeric_config_fields():
+    config, ratio = parse_synth_spec("latin:0.4:mix:loose=0.25:max_chars = 20")
+    assert (config.lang, ratio, config.style) == ("latin", 0.4, "mix")
+    assert (config.loose, config.max_chars) == (0.25, 20)
+    config, ratio = parse_synth_spec("arabic:diacritics=0")  # no ratio or style given
+    assert (ratio, config.style, config.diacritics) == (0.5, "scan", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("latin:0.5:mix:fonts=x", "unknown option 'fonts'"),
+        ("latin:loose=abc", "loose needs a number"),
+        ("latin:max_chars=2.5", "max_chars needs an integer"),
+        ("latin:loose=0.1:loose=0.2", "loose given twice"),
+        ("latin:loose=0.1:mix", "expected LANG"),  # options come last
+        ("latin:loose=2", "loose must be in [0, 1]"),
+        ("captcha:loose=0.5", "loose must be 0"),
+    ],
+)
+def test_parse_synth_spec_option_errors_name_the_problem(spec, message):
+    with pytest.raises(SynthError, match=re.escape(message)):
+        parse_synth_spec(spec)
 
 
 @pytest.mark.parametrize("spec", ["", "klingon:0.5", "latin:1.5", "latin:0", "latin:0.5:scan:x"])

@@ -62,7 +62,8 @@ def train(
         Optional[list[str]],
         typer.Option(
             "--synth",
-            help="Mix in synthetic lines: LANG[:RATIO][:STYLE], e.g. arabic:0.5 (repeatable; "
+            help="Mix in synthetic lines: LANG[:RATIO][:STYLE][:KEY=VALUE...], e.g. arabic:0.5 or "
+            "latin:0.4:mix:loose=0.2 (repeatable; "
             "see docs/synth.md).",
         ),
     ] = None,

@@ -268,18 +268,37 @@ class SynthConfig:
         return cls(**kwargs)
 
 
+# Fields a training spec may set after its style (``KEY=VALUE``): the numeric options.
+SPEC_OPTIONS: dict[str, type] = {
+    "loose": float,
+    "diacritics": float,
+    "tatweel": float,
+    "random_ratio": float,
+    "pattern_ratio": float,
+    "min_chars": int,
+    "max_chars": int,
+    "min_height": int,
+    "max_height": int,
+}
+_SPEC_FORM = "LANG[:RATIO][:STYLE][:KEY=VALUE...]"
+
+
 def parse_synth_spec(spec: str) -> tuple[SynthConfig, float]:
-    """``LANG[:RATIO][:STYLE]`` -> (config, ratio).
+    """``LANG[:RATIO][:STYLE][:KEY=VALUE...]`` -> (config, ratio).
 
     ``RATIO`` is the share of training samples drawn from the synthetic stream (0 < r <= 1,
-    default 0.5); ``STYLE`` defaults to the language's. Examples: ``arabic:0.5``, ``latin``,
-    ``captcha:1.0``, ``mixed:0.3:scan``, ``digits:photo``.
+    default 0.5); ``STYLE`` defaults to the language's; ``KEY=VALUE`` sets one of the
+    numeric :class:`SynthConfig` options named in :data:`SPEC_OPTIONS`. Examples:
+    ``arabic:0.5``, ``latin``, ``captcha:1.0``, ``mixed:0.3:scan``, ``digits:photo``,
+    ``latin:0.4:mix:loose=0.2``.
     """
     parts = [p.strip() for p in spec.strip().split(":")]
-    if not parts[0] or len(parts) > 3:
+    first = next((i for i, p in enumerate(parts) if "=" in p), len(parts))
+    parts, options = parts[:first], parts[first:]
+    if not parts or not parts[0] or len(parts) > 3 or any("=" not in p for p in options):
         raise SynthError(
-            f"bad synth spec {spec!r}: expected LANG[:RATIO][:STYLE], "
-            f"e.g. arabic:0.5 or mixed:0.3:scan"
+            f"bad synth spec {spec!r}: expected {_SPEC_FORM}, "
+            f"e.g. arabic:0.5 or mixed:0.3:scan:loose=0.2"
         )
     lang, ratio, style = parts[0], DEFAULT_RATIO, None
     rest = parts[1:]
@@ -292,10 +311,30 @@ def parse_synth_spec(spec: str) -> tuple[SynthConfig, float]:
     if rest:
         style = rest[0]
         if len(rest) > 1:
-            raise SynthError(f"bad synth spec {spec!r}: expected LANG[:RATIO][:STYLE]")
+            raise SynthError(f"bad synth spec {spec!r}: expected {_SPEC_FORM}")
     if not 0.0 < ratio <= 1.0:
         raise SynthError(f"bad synth spec {spec!r}: the ratio must be in (0, 1], got {ratio:g}")
-    return SynthConfig(lang=lang, style=style), ratio
+    return SynthConfig(lang=lang, style=style, **_spec_options(spec, options)), ratio
+
+
+def _spec_options(spec: str, options: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for option in options:
+        key, _, text = (s.strip() for s in option.partition("="))
+        kind = SPEC_OPTIONS.get(key)
+        if kind is None:
+            raise SynthError(
+                f"bad synth spec {spec!r}: unknown option {key!r}; known: {', '.join(SPEC_OPTIONS)}"
+            )
+        if key in out:
+            raise SynthError(f"bad synth spec {spec!r}: {key} given twice")
+        try:
+            out[key] = kind(text)
+        except ValueError:
+            wanted = "an integer" if kind is int else "a number"
+            message = f"bad synth spec {spec!r}: {key} needs {wanted}, got {text!r}"
+            raise SynthError(message) from None
+    return out
 
 
 def _loosen(image: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
@@ -698,6 +737,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LANGS",
+    "SPEC_OPTIONS",
     "STYLES",
     "LineSynthesizer",
     "SynthConfig",

@@ -56,7 +56,7 @@ class PreparedData:
 
 @dataclass(frozen=True)
 class SynthOptions:
-    """Synthetic lines mixed into training: ``specs`` as ``LANG[:RATIO][:STYLE]``.
+    """Synthetic lines mixed into training: ``specs`` as ``LANG[:RATIO][:STYLE][:KEY=VALUE...]``.
 
     With real data, the ratios are the synthetic share of each epoch (their sum below 1);
     without, each epoch has ``per_epoch`` synthetic lines shared by ratio, and validation
