@@ -146,7 +146,8 @@ def ink_box(img: np.ndarray, min_contrast: float = 40) -> tuple[int, int, int, i
     noise, specks and uneven light: each pixel's darkness is measured against the paper
     around it (a grey-level closing takes the strokes away: over 15 px, or an eighth of the
     image height if more, so the thick strokes of a large image go too), box-filtered 5x5,
-    and ink is what reaches a quarter of the darkest spot. The box spans the band of rows
+    and ink is what reaches a quarter of the way from the paper's typical (median) darkness
+    to the darkest spot. The box spans the band of rows
     with the most ink and the columns of ink within it; a run of ink rows or columns no
     wider than a filtered speck (7 px) counts only within half the band's height of larger
     ink: a diacritic dot or a full stop is kept, dust on the paper is not. None when nothing
@@ -158,7 +159,10 @@ def ink_box(img: np.ndarray, min_contrast: float = 40) -> tuple[int, int, int, i
     level = int(dark.max())
     if level < min_contrast:
         return None
-    _, mask = cv2.threshold(dark, level // 4, 1, cv2.THRESH_BINARY)
+    # The closing lifts grainy paper to its brightest grains, so paper itself measures dark
+    # (by 20-35 levels under a photo's grain): measure from the median, which is paper.
+    base = _median_uint8(dark)
+    _, mask = cv2.threshold(dark, base + (level - base) / 4, 1, cv2.THRESH_BINARY)
     row_ink = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
     runs = _runs(row_ink)
     sums = np.add.reduceat(row_ink, [r0 for r0, _ in runs])  # whole runs: ink rows only
