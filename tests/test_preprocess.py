@@ -140,6 +140,17 @@ def test_ink_box_finds_loosely_cut_lines_under_photo_grain():
     assert found >= 20  # 23 here; 14 with the threshold measured from zero
 
 
+def test_ink_box_of_a_uniform_pattern_is_the_pattern():
+    # Stripes: most of the image is as dark as the darkest spot, so the paper's median
+    # darkness is the maximum; the box is still found (it was an empty mask and a crash).
+    for step in (2, 3, 4):
+        img = np.full((40, 64), 255, np.uint8)
+        img[:, ::step] = 0
+        top, bottom, left, right = ink_box(img)
+        assert (top, bottom) == (0, 40) and left <= 2 and right >= 56
+        assert trim(img).shape == img.shape
+
+
 def test_trim_restores_a_line_in_a_wide_canvas_to_its_crop_scale():
     line = render("Scale", size=28)
     h, w = line.shape

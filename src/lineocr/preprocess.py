@@ -161,8 +161,10 @@ def ink_box(img: np.ndarray, min_contrast: float = 40) -> tuple[int, int, int, i
         return None
     # The closing lifts grainy paper to its brightest grains, so paper itself measures dark
     # (by 20-35 levels under a photo's grain): measure from the median, which is paper.
+    # (Below the darkest level always, so that the darkest spot is ink even where most of
+    # the image is as dark: a pattern of stripes.)
     base = _median_uint8(dark)
-    _, mask = cv2.threshold(dark, base + (level - base) / 4, 1, cv2.THRESH_BINARY)
+    _, mask = cv2.threshold(dark, min(base + (level - base) / 4, level - 1), 1, cv2.THRESH_BINARY)
     row_ink = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
     runs = _runs(row_ink)
     sums = np.add.reduceat(row_ink, [r0 for r0, _ in runs])  # whole runs: ink rows only
