@@ -162,6 +162,8 @@ def test_duplicate_characters_rejected():
         ("(رقم) ١٢٣", "١٢٣ (مقر)"),  # brackets mirrored as drawn
         ('قال "نعم" - 5%', '%5 - "معن" لاق'),
         ("رقم abc 123", "abc 123 مقر"),
+        ("رقم abc 5%", "abc 5% مقر"),  # W5 before W7: the sign stays with its digits
+        ("abc 50% def رقم", "مقر abc 50% def"),
     ],
 )
 def test_bidi_visual_and_back(logical, visual):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lineocr import decode
-from lineocr.charset import Charset, to_visual
+from lineocr.charset import Charset, CharsetOptions, to_visual
 from lineocr.decode import (
     EMPTY,
     NAMED_PATTERNS,
@@ -279,6 +279,55 @@ def test_mixed_direction_pattern_checks_logical_text() -> None:
     line = "رقم 123"
     d = Decoder(ARABIC, pattern=r"رقم \d+", beam_width=16)(peaked(ARABIC, to_visual(line)))
     assert ARABIC.decode(d.indices) == line
+
+
+DIGITS_MAPPED = Charset.from_string("٠١٢٣٤٥٦٧٨٩-/ ", CharsetOptions(map_digits=True))
+
+
+@pytest.mark.parametrize(
+    ("line", "pattern"),
+    [("٣-٩-١٩٥٧", "date"), ("٠٣/٠٩/١٩٥٧", "date"), ("١٢ ٣٤٥", r"\d{2} \d{3}")],
+)
+def test_pattern_over_arabic_indic_numbers_follows_their_drawn_order(line, pattern) -> None:
+    """A separator or space between Arabic-Indic numbers is drawn right to left even in a
+    left-to-right line (the groups of ``٣-٩-١٩٥٧`` are drawn ``١٩٥٧-٩-٣``): the pattern
+    is checked on the logical text, and a model with map_digits is matched as it returns
+    digits (0-9)."""
+    constraint = PatternConstraint(pattern, DIGITS_MAPPED)
+    assert constraint.direction == "mixed"
+    lp = peaked(DIGITS_MAPPED, to_visual(line))
+    d = Decoder(DIGITS_MAPPED, pattern=pattern, beam_width=16)(lp)
+    assert DIGITS_MAPPED.decode(d.indices) == DIGITS_MAPPED.normalize(line)
+    unconstrained = Decoder(DIGITS_MAPPED, decoder="beam")(lp)
+    assert d.confidence == pytest.approx(unconstrained.confidence, rel=1e-3)
+
+
+def test_pattern_on_digits_alone_keeps_its_automaton_and_sees_mapped_digits() -> None:
+    for pattern in (r"\d{4}", "[0-9]{4}"):
+        constraint = PatternConstraint(pattern, DIGITS_MAPPED)
+        assert constraint.direction == "ltr"
+        d = Decoder(DIGITS_MAPPED, pattern=pattern)(peaked(DIGITS_MAPPED, "٢٩٠١"))
+        assert DIGITS_MAPPED.decode(d.indices) == "2901"
+    with pytest.raises(DecodeError, match="cannot match any text"):
+        PatternConstraint("[٠-٩]+", DIGITS_MAPPED)  # the model returns 0-9, never these
+
+
+def test_pattern_is_checked_on_the_text_as_returned() -> None:
+    """With collapse_spaces the runtime drops an edge space, so "abc " (raw) would come back
+    as "abc", which a pattern of four characters does not match: a hypothesis whose returned
+    text matches is chosen instead."""
+    charset = Charset.from_string("abc ", CharsetOptions(collapse_spaces=True))
+    spec = [{"a": 0.9}, {"b": 0.9}, {"c": 0.9}, {"": 0.5, " ": 0.3, "a": 0.1}]
+    d = Decoder(charset, pattern="[a-c ]{4}", beam_width=16)(frames(charset, spec))
+    returned = charset.tidy(charset.decode(d.indices))
+    assert re.fullmatch("[a-c ]{4}", returned), returned
+    assert returned == "abca"
+
+
+def test_right_to_left_pattern_needing_a_missing_mirror_is_a_decode_error() -> None:
+    # Drawn right to left, "(" is the glyph ")", which this charset lacks.
+    with pytest.raises(DecodeError, match="cannot match any text"):
+        PatternConstraint(r"ب\(", Charset.from_string("ابت( "))
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,13 +267,13 @@ def resolve_pattern(pattern: str) -> str:
     return NAMED_PATTERNS.get(pattern, pattern)
 
 
-def _expand_classes(regex: str, charset: Charset) -> str:
+def _expand_classes(regex: str, chars: Iterable[str]) -> str:
     """Rewrite ``\\d``, ``\\w``, ``\\s`` (and ``\\D`` ``\\W`` ``\\S`` outside brackets) as
-    explicit sets of the charset's characters, with Python's Unicode meaning (the regex
-    engine that builds the automaton knows only ASCII ones). Strips ``^``/``$`` anchors:
-    the pattern always has to match the whole line."""
+    explicit sets of ``chars`` (the characters a model returns), with Python's Unicode
+    meaning (the regex engine that builds the automaton knows only ASCII ones). Strips
+    ``^``/``$`` anchors: the pattern always has to match the whole line."""
     members = {
-        key: "".join(re.escape(c) for c in charset.chars if re.fullmatch(rf"\{key}", c))
+        key: "".join(re.escape(c) for c in sorted(chars) if re.fullmatch(rf"\{key}", c))
         for key in "dws"
     }
     out: list[str] = []
@@ -329,15 +329,21 @@ class PatternConstraint(Constraint):
     with states that can no longer reach acceptance removed, so the beam only holds prefixes
     that can still complete a match. The model reads in visual order:
 
-    * patterns whose characters are all left-to-right or neutral (digits, Latin, dates,
-      amounts) are matched as written — visual order is logical order for such text;
+    * patterns whose characters are all left-to-right or neutral (Western digits, Latin,
+      dates, amounts) are matched as written — visual order is logical order for such text;
     * patterns of right-to-left letters and neutrals only are matched reversed (visual order
       of a right-to-left line is its logical order reversed, brackets mirrored);
     * patterns mixing right-to-left letters with digits or Latin (whose runs keep their
-      left-to-right order inside a right-to-left line) cannot be followed by an automaton on
-      visual order: the beam search runs unconstrained and the most probable hypothesis in
-      the final beam whose logical text matches is returned — always a match, but the best
-      match may be missed if it fell out of the beam (see docs/decoding.md).
+      left-to-right order inside a right-to-left line), and patterns that put a separator
+      or space between Arabic-Indic numbers (drawn right to left even in a left-to-right
+      line), cannot be followed by an automaton on visual order: the beam search runs
+      unconstrained and the most probable hypothesis in the final beam whose logical text
+      matches is returned — always a match, but the best match may be missed if it fell
+      out of the beam (see docs/decoding.md).
+
+    Characters are matched as the model returns them: with the charset's ``map_digits``,
+    ``\\d`` and ``[0-9]`` match the Arabic-Indic digits it reads (returned as 0-9). A match
+    is checked on the returned text, without the edge and doubled spaces the runtime drops.
     """
 
     edges: list[dict[int, int]]  # state -> {label: next state}
@@ -353,7 +359,9 @@ class PatternConstraint(Constraint):
             self.compiled = re.compile(self.regex)
         except re.error as exc:
             raise DecodeError(f"bad pattern {pattern!r}: {exc}") from None
-        expanded = _expand_classes(self.regex, charset)
+        chars = charset.chars
+        shown = charset.map_digits  # a label's character as the model returns it
+        expanded = _expand_classes(self.regex, {shown(c) for c in chars})
         try:
             fsm = interegular.parse_pattern(expanded).to_fsm()
         except Exception as exc:  # interegular raises its own types for unsupported syntax
@@ -361,16 +369,23 @@ class PatternConstraint(Constraint):
                 f"pattern {pattern!r} uses regex features that cannot constrain decoding "
                 f"({exc}); use literals, classes, groups, alternation and repetition"
             ) from None
-        chars = charset.chars
-        accepted = self._accepted_chars(fsm, chars, lambda c: c)
+        accepted = self._accepted_chars(fsm, chars, shown)
         if not accepted:
             raise DecodeError(
                 f"pattern {pattern!r} cannot match any text this model can write "
                 f"(charset: {''.join(chars)!r})"
             )
+        classes = {unicodedata.bidirectional(c) for c in accepted}
         has_rtl = any(is_rtl_char(c) for c in accepted)
-        has_ltr = any(unicodedata.bidirectional(c) in _LTR_BIDI for c in accepted)
-        self.direction = "rtl" if has_rtl and not has_ltr else "mixed" if has_rtl else "ltr"
+        has_ltr = bool(classes & _LTR_BIDI)
+        # Arabic-Indic digits in a left-to-right line: a separator or space between two such
+        # numbers is drawn right-to-left (``٠٣-٠٩-١٩٥٧`` as ``١٩٥٧-٠٩-٠٣``), so visual order
+        # is logical order only for digits alone.
+        numbers_reordered = "AN" in classes and not classes <= {"AN", "EN"}
+        if (has_rtl and has_ltr) or numbers_reordered:
+            self.direction = "mixed"
+        else:
+            self.direction = "rtl" if has_rtl else "ltr"
         if self.direction == "mixed":  # one state, every label: a filter on the n-best
             self.initial, self.finals = 0, {0}
             self.edges = [dict.fromkeys(range(1, len(chars) + 1), 0)]
@@ -378,7 +393,7 @@ class PatternConstraint(Constraint):
             symbol_char: Callable[[str], str] = lambda c: MIRRORED.get(c, c)  # noqa: E731
             self._build(fsm.reversed(), chars, symbol_char)
         else:
-            self._build(fsm, chars, lambda c: c)
+            self._build(fsm, chars, shown)
         self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
 
     @staticmethod
@@ -431,6 +446,11 @@ class PatternConstraint(Constraint):
 
     def _build(self, fsm: Any, chars: Sequence[str], symbol_char: Callable[[str], str]) -> None:
         live = self._live_states(fsm, chars, symbol_char)
+        if fsm.initial not in live:  # e.g. a bracket whose mirror image the charset lacks
+            raise DecodeError(
+                f"pattern {self.source!r} cannot match any text this model can write, as "
+                f"drawn right to left (charset: {''.join(chars)!r})"
+            )
         ids = {state: i for i, state in enumerate(sorted(live, key=repr))}
         self.initial = ids[fsm.initial]
         self.finals = {ids[s] for s in fsm.finals if s in ids}
@@ -555,8 +575,9 @@ def beam_search(
     for prefix, (p_b, p_nb, state, _) in ranked:
         if constraint is not None:
             assert charset is not None
+            # Checked as returned: the runtime leaves out edge and doubled spaces.
             if not constraint.is_final(state) or not constraint.accepts_text(
-                charset.decode(prefix)
+                charset.tidy(charset.decode(prefix))
             ):
                 continue
         confidence = min(1.0, max(0.0, math.exp(_lse(p_b, p_nb))))
