@@ -294,12 +294,23 @@ def test_pattern_over_arabic_indic_numbers_follows_their_drawn_order(line, patte
     is checked on the logical text, and a model with map_digits is matched as it returns
     digits (0-9)."""
     constraint = PatternConstraint(pattern, DIGITS_MAPPED)
-    assert constraint.direction == "mixed"
+    assert constraint.direction == "numbers"
     lp = peaked(DIGITS_MAPPED, to_visual(line))
     d = Decoder(DIGITS_MAPPED, pattern=pattern, beam_width=16)(lp)
     assert DIGITS_MAPPED.decode(d.indices) == DIGITS_MAPPED.normalize(line)
     unconstrained = Decoder(DIGITS_MAPPED, decoder="beam")(lp)
     assert d.confidence == pytest.approx(unconstrained.confidence, rel=1e-3)
+
+
+def test_pattern_over_arabic_indic_numbers_also_filters_the_beam() -> None:
+    """``١٢-٣٤`` is drawn ``٣٤-١٢``: neither that nor its reverse matches ``1\\d-\\d{2}``
+    (the automaton's best is an improbable ``١٤-١٢``, "12-14"); filtering the unconstrained
+    beam on the logical text finds the line as read, which is more probable."""
+    constraint = PatternConstraint(r"1\d-\d{2}", DIGITS_MAPPED)
+    assert constraint.direction == "numbers" and constraint.alternative is not None
+    lp = peaked(DIGITS_MAPPED, to_visual("١٢-٣٤"))
+    d = Decoder(DIGITS_MAPPED, pattern=r"1\d-\d{2}", beam_width=16)(lp)
+    assert DIGITS_MAPPED.decode(d.indices) == "12-34"
 
 
 def test_pattern_on_digits_alone_keeps_its_automaton_and_sees_mapped_digits() -> None:

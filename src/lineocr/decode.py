@@ -18,6 +18,7 @@ See docs/decoding.md for the semantics, including right-to-left text.
 
 from __future__ import annotations
 
+import copy
 import functools
 import heapq
 import math
@@ -164,6 +165,8 @@ class Constraint:
     """
 
     initial: int = 0
+    # A second search whose result is returned instead when it is more probable.
+    alternative: Constraint | None = None
 
     def step(self, state: int) -> tuple[np.ndarray, tuple[int, ...]]:
         raise NotImplementedError
@@ -334,12 +337,14 @@ class PatternConstraint(Constraint):
     * patterns of right-to-left letters and neutrals only are matched reversed (visual order
       of a right-to-left line is its logical order reversed, brackets mirrored);
     * patterns mixing right-to-left letters with digits or Latin (whose runs keep their
-      left-to-right order inside a right-to-left line), and patterns that put a separator
-      or space between Arabic-Indic numbers (drawn right to left even in a left-to-right
-      line), cannot be followed by an automaton on visual order: the beam search runs
-      unconstrained and the most probable hypothesis in the final beam whose logical text
-      matches is returned — always a match, but the best match may be missed if it fell
-      out of the beam (see docs/decoding.md).
+      left-to-right order inside a right-to-left line) cannot be followed by an automaton on
+      visual order: the beam search runs unconstrained and the most probable hypothesis in
+      the final beam whose logical text matches is returned — always a match, but the best
+      match may be missed if it fell out of the beam (see docs/decoding.md);
+    * patterns that can put a separator or space between Arabic-Indic numbers (drawn right
+      to left even in a left-to-right line: ``١٩٥٧-٠٩-٠٣`` for ``٠٣-٠٩-١٩٥٧``) follow the
+      pattern or its reverse, with the logical text checked at the end; the unconstrained
+      beam is filtered as for mixed patterns too, and the more probable match is returned.
 
     Characters are matched as the model returns them: with the charset's ``map_digits``,
     ``\\d`` and ``[0-9]`` match the Arabic-Indic digits it reads (returned as 0-9). A match
@@ -382,19 +387,36 @@ class PatternConstraint(Constraint):
         # numbers is drawn right-to-left (``٠٣-٠٩-١٩٥٧`` as ``١٩٥٧-٠٩-٠٣``), so visual order
         # is logical order only for digits alone.
         numbers_reordered = "AN" in classes and not classes <= {"AN", "EN"}
-        if (has_rtl and has_ltr) or numbers_reordered:
+        if has_rtl and has_ltr:
             self.direction = "mixed"
+        elif numbers_reordered:
+            self.direction = "numbers"
         else:
             self.direction = "rtl" if has_rtl else "ltr"
-        if self.direction == "mixed":  # one state, every label: a filter on the n-best
-            self.initial, self.finals = 0, {0}
-            self.edges = [dict.fromkeys(range(1, len(chars) + 1), 0)]
+        self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
+        if self.direction == "mixed":
+            self._any_labels(len(chars))
+        elif self.direction == "numbers":
+            # Drawn as written (``٠٣/٠٩/١٩٥٧``: a slash joins the numbers) or with the groups
+            # right to left (``١٩٥٧-٠٩-٠٣``), which for classes like \d{4} is the reversed
+            # pattern: the beam follows either, with the logical text checked at the end. A
+            # layout neither covers (``١٢-٣٤`` for 1\d-\d\d) can still be found by filtering
+            # the unconstrained beam: both are searched, the more probable match wins.
+            self._build(fsm.union(fsm.reversed()), chars, shown)
+            self.alternative = copy.copy(self)
+            self.alternative._any_labels(len(chars))
         elif self.direction == "rtl":
             symbol_char: Callable[[str], str] = lambda c: MIRRORED.get(c, c)  # noqa: E731
             self._build(fsm.reversed(), chars, symbol_char)
         else:
             self._build(fsm, chars, shown)
-        self._step_cache: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
+
+    def _any_labels(self, n_labels: int) -> None:
+        """One state, every label: the pattern only filters the final beam (logical text)."""
+        self.initial, self.finals = 0, {0}
+        self.edges = [dict.fromkeys(range(1, n_labels + 1), 0)]
+        self._step_cache = {}
+        self.alternative = None
 
     @staticmethod
     def _symbol(fsm: Any, ch: str) -> Any:
@@ -792,15 +814,23 @@ class Decoder:
     def __call__(self, log_probs: np.ndarray) -> Decoded:
         if self.name == "greedy":
             return greedy(log_probs)
-        return beam_search(
-            log_probs,
-            self.beam_width,
-            constraint=self.constraint,
-            charset=self.charset,
-            lm=self.lm,
-            lm_weight=self.lm_weight,
-            length_bonus=self.length_bonus,
-        )
+        best: Decoded | None = None
+        constraint = self.constraint
+        while True:
+            decoded = beam_search(
+                log_probs,
+                self.beam_width,
+                constraint=constraint,
+                charset=self.charset,
+                lm=self.lm,
+                lm_weight=self.lm_weight,
+                length_bonus=self.length_bonus,
+            )
+            if best is None or decoded.confidence > best.confidence:
+                best = decoded
+            if constraint is None or constraint.alternative is None:
+                return best
+            constraint = constraint.alternative
 
     def decode_logits(
         self, logits: np.ndarray, lengths: Sequence[int] | np.ndarray, temperature: float = 1.0
