@@ -116,6 +116,47 @@ def test_corrupt_and_missing_inputs_are_reported_others_read(
     assert "Traceback" not in result.output
 
 
+def test_an_image_the_batch_cannot_take_is_reported_the_rest_read(
+    tiny_onnx_model, images, expected, tmp_path: Path, monkeypatch
+) -> None:
+    """If preprocessing or the model fails on one image of a batch (here a 40x40,000 strip,
+    made to fail as OpenCV did on a 1x25,000,000 one), that file gets an error naming it
+    and the others in its batch are still read."""
+    import cv2
+    import numpy as np
+
+    from lineocr import runtime
+
+    strip = tmp_path / "strip.png"
+    Image.fromarray(np.full((40_000, 40), 255, np.uint8)).save(strip)
+    real_prepare = runtime.prepare
+
+    def prepare(img, spec):
+        if img.shape == (40_000, 40):
+            raise cv2.error("Failed to allocate 9765631250001 bytes")
+        return real_prepare(img, spec)
+
+    monkeypatch.setattr(runtime, "prepare", prepare)
+    result = invoke(
+        "read",
+        "-m",
+        tiny_onnx_model,
+        "--batch-size",
+        "8",
+        images["a"],
+        strip,
+        images["c"],
+        "--format",
+        "jsonl",
+    )
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(images["a"]), str(strip), str(images["c"])]
+    assert records[0]["text"] == expected["a"] and records[2]["text"] == expected["c"]
+    assert "Failed to allocate" in records[1]["error"]
+    assert "1 of 3 inputs could not be read" in result.stderr
+
+
 def test_workers_read_in_order_like_one_process(
     tiny_onnx_model, images, tmp_path: Path, monkeypatch
 ) -> None:

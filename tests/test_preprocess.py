@@ -2,10 +2,15 @@ import numpy as np
 import pytest
 
 from lineocr.preprocess import (
+    MAX_OPS_HEIGHT,
+    MAX_OPS_PIXELS,
     OPS,
+    PARAM_RANGES,
     PreprocessError,
     PreprocessSpec,
     _median_uint8,
+    apply_ops,
+    bounded,
     collate,
     ink_box,
     prepare,
@@ -190,6 +195,45 @@ def test_spec_parses_and_validates_ops():
         PreprocessSpec(ops=("sauvola:k=abc",))
     with pytest.raises(PreprocessError, match="unknown preprocess keys"):
         PreprocessSpec.from_dict({"hieght": 32})
+    # Values an op fails on (OpenCV asserts on a zero sigma) or that cost without bound.
+    for op in (
+        "unsharp:sigma=0",
+        "deblur:sigma=-1",
+        "crop:margin=-5",
+        "trim:over=0",
+        "deblur:iterations=1e9",
+        "sauvola:k=nan",
+        "unsharp:amount=inf",
+    ):
+        with pytest.raises(PreprocessError, match="must be within"):
+            PreprocessSpec(ops=(op,))
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op not in ("otsu", "auto_invert")])
+def test_every_op_runs_at_the_ends_of_its_parameter_ranges(op):
+    img = render("Range 42", size=30)
+    for (name, key), (low, high) in PARAM_RANGES.items():
+        if name == op:
+            for value in (low, high):
+                out = apply_ops(img, [f"{op}:{key}={value:g}"])
+                assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+
+
+def test_extreme_shapes_are_scaled_down_before_the_ops():
+    """A 40x40,000 strip took trim a minute, a 1x25,000,000 one asked OpenCV for terabytes:
+    the ops see at most MAX_OPS_HEIGHT rows and about MAX_OPS_PIXELS pixels, aspect kept."""
+    spec = PreprocessSpec(ops=("auto_invert", "trim", "deskew"))
+    for shape in [(40_000, 40), (2_000_000, 1), (3000, 3000), (1200, 9000)]:
+        img = np.full(shape, 230, np.uint8)
+        img[shape[0] // 3 : shape[0] // 2, shape[1] // 4 : shape[1] // 2] = 20
+        small = bounded(img)
+        assert small.shape[0] <= MAX_OPS_HEIGHT
+        assert small.size <= MAX_OPS_PIXELS or small.shape[0] == 1
+        if min(small.shape) > 100:  # aspect kept
+            assert small.shape[1] / small.shape[0] == pytest.approx(shape[1] / shape[0], rel=0.01)
+        assert prepare(img, spec).shape[0] == spec.height
+    line = render("Normal line", size=36)
+    assert bounded(line) is line
 
 
 def test_collate_pads_with_paper_to_width_multiple():

@@ -8,6 +8,7 @@ zeros is padding with paper). :func:`prepare` does one image; :func:`collate` pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,10 +30,35 @@ def _parse_op(op: str) -> tuple[str, dict[str, float]]:
         if not sep:
             raise PreprocessError(f"op {op!r}: parameter {item!r} is not key=value")
         try:
-            kwargs[key.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise PreprocessError(f"op {op!r}: {key}={value!r} is not a number") from None
+        low, high = PARAM_RANGES.get((name.strip(), key.strip()), (-math.inf, math.inf))
+        if not low <= number <= high:  # NaN fails too
+            raise PreprocessError(f"op {op!r}: {key.strip()} must be within [{low:g}, {high:g}]")
+        kwargs[key.strip()] = number
     return name.strip(), kwargs
+
+
+# Each op parameter's valid range: outside it an op fails (a zero or negative sigma, a
+# negative margin) or costs without bound (deblur's iterations).
+PARAM_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("sauvola", "window"): (3, 255),
+    ("sauvola", "k"): (-1, 1),
+    ("sauvola", "r"): (1, 255),
+    ("unsharp", "sigma"): (0.1, 20),
+    ("unsharp", "amount"): (0, 10),
+    ("denoise", "strength"): (0, 100),
+    ("normalize_contrast", "clip"): (0.1, 40),
+    ("deblur", "sigma"): (0.1, 20),
+    ("deblur", "iterations"): (0, 100),
+    ("deskew", "max_angle"): (0, 45),
+    ("crop", "margin"): (0, 1000),
+    ("trim", "top"): (0, 10),
+    ("trim", "bottom"): (0, 10),
+    ("trim", "side"): (0, 10),
+    ("trim", "over"): (0.05, 10),
+}
 
 
 def auto_invert(img: np.ndarray) -> np.ndarray:
@@ -305,11 +331,29 @@ def target_width(width: int, height: int, spec: PreprocessSpec) -> int:
     return int(min(spec.max_width, max(spec.min_width, scaled)))
 
 
+MAX_OPS_HEIGHT = 1024  # px: a line is read at 32; ops see at most this much
+MAX_OPS_PIXELS = 4_000_000
+
+
+def bounded(img: np.ndarray) -> np.ndarray:
+    """``img`` scaled down (aspect kept) to at most :data:`MAX_OPS_HEIGHT` pixels high and
+    :data:`MAX_OPS_PIXELS` in all, so that what the ops cost is bounded: a 40x40,000 strip
+    took ``trim`` a minute (a closing the eighth of its height wide) and a 1x25,000,000
+    one asked OpenCV for terabytes. The model reads lines 32 px high, so nothing it sees
+    is lost on a line image."""
+    h, w = img.shape
+    scale = min(1.0, MAX_OPS_HEIGHT / h, math.sqrt(MAX_OPS_PIXELS / (h * w)))
+    if scale >= 1.0:
+        return img
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
 def prepare(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
     if img.dtype != np.uint8 or img.ndim != 2:
         raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
-    img = apply_ops(img, spec.ops)
+    img = apply_ops(bounded(img), spec.ops)
     h, w = img.shape
     new_w = target_width(w, h, spec)
     interpolation = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR

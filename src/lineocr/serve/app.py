@@ -549,5 +549,11 @@ def _read_error(exc: BaseException, name: str) -> ApiError:
         return exc
     if isinstance(exc, (ValueError, LookupError)):  # DecodeError, PreprocessError, ...
         return ApiError(422, "invalid_options", f"{name}: {exc}")
+    # Whatever else fails on one image (an OpenCV assertion on an odd shape) is that image's
+    # error, not the server's: the other images are read, and no 500 is answered.
     log.error("reading %s failed: %s: %s", name, type(exc).__name__, exc)
-    return ApiError(500, "internal_error", f"{name}: internal error; the server log has details")
+    return ApiError(
+        422,
+        "unprocessable_image",
+        f"{name}: cannot recognise this image ({type(exc).__name__}); the server log has details",
+    )
