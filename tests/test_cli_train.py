@@ -99,6 +99,11 @@ def test_resume_continues_the_run(folder, tmp_path):
         (["--alphabet", "0123"], "characters not in the charset"),
         (["--resume"], "nothing to resume"),
         (["--synth", "klingon"], "unknown lang"),
+        (["--device", "banana"], "expected cpu, cuda, cuda:N or mps"),
+        (["--device", "cuda:99"], "--device cuda:99"),  # no CUDA, or not 100 GPUs
+        (["--init-from", "nosuch"], "no bundled model named 'nosuch'"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--epochs", "0"], "--epochs"),
     ],
 )
 def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):

@@ -131,6 +131,29 @@ def test_client_reads_files(live: LiveServer, tmp_path: Path) -> None:
     assert not OcrClient("http://127.0.0.1:9", timeout=2).ready()  # nothing listens there
 
 
+def test_client_keeps_requests_under_the_body_limit_and_loses_only_a_file_too_large(
+    stubs: tuple[StubRecognizer, StubRecognizer], tmp_path: Path
+) -> None:
+    """Files are packed into requests the server takes; a file over the body limit alone is
+    refused by name (413 or a reset connection), and the files beside it are read."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for k, width in enumerate((30, 40, 50, 60, 70)):
+        path = tmp_path / f"{k}.png"
+        noise = rng.integers(0, 256, (20 if k != 2 else 900, width if k != 2 else 900))
+        Image.fromarray(noise.astype(np.uint8)).save(path)  # noise: PNG cannot shrink it
+        paths.append(path)
+    sizes = [p.stat().st_size for p in paths]
+    assert sizes[2] > 200_000 and sum(sizes) - sizes[2] < 10_000
+    load, _ = counting_loader(*stubs)
+    settings = Settings(models=("stub",), max_body_bytes=100_000, batch_timeout_ms=2)
+    with LiveServer(settings, load) as server:
+        results = OcrClient(server.url).read(paths)
+    assert [r.get("text") for r in results] == ["30x20", "40x20", None, "60x20", "70x20"]
+    assert not results[2]["ok"] and results[2]["name"] == str(paths[2])
+    assert results[2]["error"]["message"].startswith(f"{paths[2]}: ")
+
+
 def test_read_command_with_server(live: LiveServer, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

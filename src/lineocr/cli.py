@@ -7,6 +7,7 @@ non-zero exit, never as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -28,6 +29,17 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` on stderr; raise the returned Exit."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def check_output_file(path: Path, what: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Fail before any work if ``path`` cannot be written as ``what``: a directory, a
+    folder that does not exist, or (with ``suffixes``) another extension."""
+    if path.is_dir():
+        raise fail(f"{what} {path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise fail(f"{what} {path}: the folder {path.parent} does not exist")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise fail(f"{what} {path}: the file name must end in {', '.join(suffixes)}")
 
 
 def _version(value: bool) -> None:
@@ -56,6 +68,19 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # the reader of the output went away (| head): stop, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except Exception as exc:  # a case no command names: still one line, never a traceback
+        if os.environ.get("LINEOCR_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        typer.echo(
+            f"error: {type(exc).__name__}{': ' + message if message else ''} "
+            "(LINEOCR_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(2)
 
 
-__all__ = ["Path", "app", "fail", "main"]
+__all__ = ["Path", "app", "check_output_file", "fail", "main"]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineocr.cli import app, fail
+from lineocr.cli import app, check_output_file, fail
 from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
 # typer needs Optional[...] on Python 3.10
@@ -71,6 +71,7 @@ def build_lm(
 
     if not text and not synth:
         raise fail("give --text FILE and/or --synth LANG")
+    check_output_file(out, "--out")
     try:
         charset = Recognizer.load(model).charset
     except (ModelNotFoundError, ModelError, OSError, ValueError) as exc:
@@ -95,7 +96,10 @@ def build_lm(
         lm = CharNgramLM.fit(usable, charset, order=order, min_count=min_count)
     except LMError as exc:
         raise fail(str(exc)) from None
-    lm.save(out)
+    try:
+        lm.save(out)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
     size = out.stat().st_size / 1e6
     typer.echo(
         f"{out}: order {order}, {len(usable):,} lines ({len(lines) - len(usable):,} with "

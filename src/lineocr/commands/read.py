@@ -410,6 +410,8 @@ def read(
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
+        except BrokenPipeError:  # the reader went away (| head): lineocr.cli.main stops quietly
+            raise
         except Exception as exc:  # never a traceback: one clear line
             raise fail(f"recognition failed: {exc}") from None
     if writer.errors:

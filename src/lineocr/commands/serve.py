@@ -92,7 +92,9 @@ def serve(
     if no_batching:
         changes["batching"] = False
     if max_body_mb is not None:
-        changes["max_body_bytes"] = int(max_body_mb * 1024 * 1024)
+        if not 0 < max_body_mb < 1e6:  # NaN fails too
+            raise fail(f"--max-body-mb must be a positive number of MB, got {max_body_mb}")
+        changes["max_body_bytes"] = max(1, int(max_body_mb * 1024 * 1024))
     for option, items, setting in (
         ("--lexicon", lexicon, "lexicons"),
         ("--lm", lm, "language_models"),

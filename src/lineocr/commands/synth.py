@@ -8,10 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineocr.cli import app, fail
+from lineocr.cli import app, check_output_file, fail
 
 # typer needs Optional[...] on Python 3.10
 # ruff: noqa: UP045
+
+
+PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 @app.command()
@@ -94,6 +97,8 @@ def synth(
         write_dataset,
     )
 
+    if preview is not None:  # before the dataset is written, not after
+        check_output_file(preview, "--preview", PREVIEW_SUFFIXES)
     try:
         if replay is not None:
             settings = replay_settings(replay)
@@ -160,7 +165,13 @@ def synth(
             )
         if preview is not None:
             samples = [synthesizer.sample_info(i) for i in range(min(result.written, 24))]
-            contact_sheet(samples, preview)
+            try:
+                contact_sheet(samples, preview)
+            except OSError as exc:
+                raise fail(
+                    f"wrote the dataset to {out}, but not the preview {preview}: "
+                    f"{exc.strerror or exc}"
+                ) from None
     except SynthError as exc:
         raise fail(str(exc)) from None
     skipped = f" ({result.skipped} repeated labels skipped)" if result.skipped else ""

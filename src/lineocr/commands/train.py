@@ -90,8 +90,8 @@ def train(
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/model"),
-    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.", min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.", min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
     height: Annotated[Optional[int], typer.Option(help="Input height (multiple of 16).")] = None,
     max_minutes: Annotated[
@@ -124,7 +124,8 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes.")] = None,
     threads: Annotated[
-        Optional[int], typer.Option(help="CPU threads for training (default: all cores).")
+        Optional[int],
+        typer.Option(help="CPU threads for training (default: all cores).", min=1),
     ] = None,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
@@ -143,7 +144,9 @@ def train(
     from lineocr.train.checkpoint import CheckpointError
     from lineocr.train.run import SynthOptions
     from lineocr.train.run import train as run_training
+    from lineocr.zoo import ModelNotFoundError
 
+    _check_device(device)
     try:
         cfg = load_config(config) if config else Config()
         changes: dict[str, Any] = {
@@ -190,12 +193,34 @@ def train(
         ImageError,
         PreprocessError,
         CheckpointError,
+        ModelNotFoundError,
         FileNotFoundError,
         ValueError,
     ) as exc:
         raise fail(str(exc)) from None
     if result.stopped == "interrupted":
         raise typer.Exit(130)
+
+
+def _check_device(device: str) -> None:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and one this machine has."""
+    import re
+
+    import torch
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+        raise fail(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise fail(
+                f"--device {device}: CUDA is not available here (a CPU build of PyTorch, or no "
+                "GPU visible); train with --device cpu"
+            )
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise fail(f"--device {device}: only {torch.cuda.device_count()} GPU(s) here")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise fail("--device mps: MPS is not available here; train with --device cpu")
 
 
 @app.command("eval")
@@ -206,7 +231,7 @@ def evaluate_command(
     data: Annotated[list[Path], typer.Option("--data", help="Labelled data; repeatable.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     worst: Annotated[int, typer.Option(help="Show the N worst lines.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Lines per batch.")] = 64,
+    batch_size: Annotated[int, typer.Option(help="Lines per batch.", min=1)] = 64,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
     lm: LmOpt = None,
     lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,

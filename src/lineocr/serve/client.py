@@ -16,6 +16,7 @@ import json
 import mimetypes
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ class ClientError(RuntimeError):
 
 class OcrClient:
     def __init__(self, url: str, *, timeout: float = 60.0, batch: int | None = None) -> None:
+        try:
+            parts = urllib.parse.urlsplit(url)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ClientError(f"{url!r} is not a valid URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ClientError(f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:8000")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._batch = batch
@@ -78,12 +86,11 @@ class OcrClient:
                 items.append((str(p), p.read_bytes(), None))
             except OSError as exc:
                 items.append((str(p), None, exc.strerror or str(exc)))
-        batch = self._batch or self._server_batch()
+        batch, max_body = self._server_limits()
         results: list[dict[str, Any]] = []
-        for start in range(0, len(items), batch):
-            chunk = items[start : start + batch]
+        for chunk in _chunks(items, self._batch or batch, max_body):
             sendable = [(name, data) for name, data, _ in chunk if data is not None]
-            answers = iter(self.read_bytes(sendable, **options) if sendable else [])
+            answers = iter(self._read_each_if_refused(sendable, options) if sendable else [])
             for name, data, error in chunk:
                 if data is None:
                     results.append(
@@ -115,11 +122,40 @@ class OcrClient:
             answer = exc.body
         return list(answer["results"])
 
-    def _server_batch(self) -> int:
+    def _read_each_if_refused(
+        self, files: Sequence[tuple[str, bytes]], options: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """:meth:`read_bytes`; a request refused for its size or time (too large, a reset
+        connection, a timeout) is sent again one file at a time, so only the file that
+        cannot be read is lost, with an error naming it. Refusals of the options (an unknown
+        model, a bad pattern) still raise: they would refuse every file."""
         try:
-            return int(self.models()["limits"]["max_images_per_request"])
-        except (ClientError, KeyError, TypeError, ValueError):
-            return 16
+            return self.read_bytes(files, **options)
+        except ClientError as exc:
+            if exc.status not in _REQUEST_SIZE_OR_TIME:
+                raise
+            if len(files) > 1:
+                return [r for one in files for r in self._read_each_if_refused([one], options)]
+            name = files[0][0]
+            code = exc.code or ("request_failed" if exc.status is None else f"http_{exc.status}")
+            error = {"status": exc.status, "code": code, "message": f"{name}: {exc}"}
+            return [{"name": name, "ok": False, "error": error}]
+
+    def _server_limits(self) -> tuple[int, int | None]:
+        """(images per request, body bytes per request) the server takes."""
+        try:
+            limits = self.models()["limits"]
+        except (ClientError, KeyError, TypeError):
+            return 16, None
+        try:
+            batch = int(limits["max_images_per_request"])
+        except (KeyError, TypeError, ValueError):
+            batch = 16
+        try:
+            max_body: int | None = int(limits["max_body_bytes"])
+        except (KeyError, TypeError, ValueError):
+            max_body = None
+        return batch, max_body
 
     def _request(
         self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
@@ -210,6 +246,33 @@ def read_on_server(
             for prefix in (f"{name}: ", f"{Path(name).name}: "):
                 message = message.removeprefix(prefix)
             on_error(path, message)
+
+
+# Statuses (None: no answer, the connection dropped) of a request refused for its size or the
+# time it took rather than for its options.
+_REQUEST_SIZE_OR_TIME = frozenset({None, 408, 413, 502, 503, 504})
+_PART_OVERHEAD = 512  # bytes of multipart headers per file, generously
+
+
+def _chunks(
+    items: list[tuple[str, bytes | None, str | None]], batch: int, max_body: int | None
+) -> list[list[tuple[str, bytes | None, str | None]]]:
+    """``items`` in order, in requests of at most ``batch`` files and (files that fit at
+    all) ``max_body`` bytes; a file larger than the limit goes alone."""
+    chunks: list[list[tuple[str, bytes | None, str | None]]] = []
+    size = 0
+    for item in items:
+        cost = len(item[1] or b"") + _PART_OVERHEAD
+        if (
+            not chunks
+            or len(chunks[-1]) >= batch
+            or (max_body is not None and size + cost > max_body)
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += cost
+    return chunks
 
 
 def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> tuple[bytes, str]:

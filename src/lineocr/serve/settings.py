@@ -21,6 +21,9 @@ ENV_PREFIX = "LINEOCR_SERVE_"
 SETTINGS_ENV = "LINEOCR_SERVE_SETTINGS"  # the whole settings as JSON (used by --workers)
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
 class SettingsError(ValueError):
     """A bad setting; the message names it."""
 
@@ -77,8 +80,14 @@ class Settings:
         ):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.batch_timeout_ms < 0 or self.request_timeout_s <= 0:
+        if not (self.batch_timeout_ms >= 0 and self.request_timeout_s > 0):  # NaN fails too
             raise SettingsError("batch_timeout_ms must be >= 0 and request_timeout_s > 0")
+        if not 0 <= int(self.port) <= 65535:
+            raise SettingsError(f"port must be within 0-65535, got {self.port}")
+        if str(self.log_level).lower() not in LOG_LEVELS:
+            raise SettingsError(
+                f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
+            )
         bad = {f for f in self.allowed_formats if f in {"EPS", "PS", "PDF"}}
         if bad:
             raise SettingsError(f"formats {sorted(bad)} are never served (they run Ghostscript)")
@@ -125,6 +134,8 @@ class Settings:
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
                 raise SettingsError(f"lexicon {name!r}: cannot read {path}: {exc}") from None
+            except UnicodeDecodeError:
+                raise SettingsError(f"lexicon {name!r}: {path} is not UTF-8 text") from None
             words = tuple(dict.fromkeys(w.strip() for w in text.splitlines() if w.strip()))
             if not words:
                 raise SettingsError(f"lexicon {name!r}: {path} has no words")

@@ -1,0 +1,89 @@
+"""Bad command-line input anywhere is one clear ``error:`` line and exit status 2, never a
+traceback: option values, output paths, server URLs and settings, and (the safety net in
+``lineocr.cli.main``) whatever a command does not name itself."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lineocr import cli
+from lineocr.cli import app
+
+runner = CliRunner()
+
+
+def one_error_line(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "port must be within 0-65535"),
+        (["--max-body-mb", "nan"], "--max-body-mb must be a positive number"),
+        (["--log-level", "loud"], "log_level must be one of"),
+    ],
+)
+def test_serve_settings_are_checked_before_serving(args, message) -> None:
+    one_error_line(runner.invoke(app, ["serve", *args]), message)
+
+
+def test_serve_lexicon_that_is_not_text(tmp_path: Path) -> None:
+    binary = tmp_path / "words.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x81")
+    result = runner.invoke(app, ["serve", "--lexicon", f"w={binary}"])
+    one_error_line(result, "is not UTF-8 text")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("notaurl", "is not an http(s) URL"), ("http://[::1", "is not a valid URL")],
+)
+def test_read_server_url_is_checked(url: str, message: str, tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"")
+    one_error_line(runner.invoke(app, ["read", "--server", url, str(image)]), message)
+
+
+def test_synth_preview_path_is_checked_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "set"
+    args = ["synth", "-o", str(out), "--n", "3"]
+    one_error_line(
+        runner.invoke(app, [*args, "--preview", str(tmp_path / "p.xyz")]), "must end in .png"
+    )
+    one_error_line(
+        runner.invoke(app, [*args, "--preview", str(tmp_path / "no" / "p.png")]), "does not exist"
+    )
+    assert not out.exists()  # nothing written before the error
+
+
+def test_lm_output_that_is_a_directory(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello world\n", encoding="utf-8")
+    result = runner.invoke(app, ["lm", "-o", str(tmp_path), "--text", str(corpus)])
+    one_error_line(result, "is a directory")
+
+
+def test_main_turns_any_unnamed_error_into_one_line(monkeypatch, capsys) -> None:
+    def broken() -> None:
+        raise RuntimeError("something no command names\nsecond line")
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setattr(sys, "argv", ["lineocr"])
+    monkeypatch.delenv("LINEOCR_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: RuntimeError: something no command names (LINEOCR_DEBUG=1 shows the traceback)"
+    )
+    monkeypatch.setenv("LINEOCR_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main()
