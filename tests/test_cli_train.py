@@ -2,6 +2,7 @@
 bad inputs that must give one clear line and never a traceback."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def test_train_then_eval(folder, tmp_path):
     assert meta["calibration"]["temperature"] > 0
 
     result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(folder), "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # scored, but one file could not be read
     report = json.loads(result.output)
     assert report["n"] == 24
     for key in ("cer", "wer", "exact_match", "ece"):
@@ -51,7 +52,7 @@ def test_train_then_eval(folder, tmp_path):
     result = runner.invoke(
         app, ["eval", "--model", str(out), "--data", str(folder), "--worst", "3"]
     )
-    assert result.exit_code == 0 and "CER" in result.output
+    assert result.exit_code == 1 and "CER" in result.output
 
 
 def test_resume_continues_the_run(folder, tmp_path):
@@ -144,3 +145,40 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     assert mix["spec"] == "digits:1:clean" and mix["per_epoch"] == 10
     assert trained and held_out and trained.isdisjoint(held_out)
     assert "dejavu sans" in held_out  # the split is by a hash of the family (docs/synth.md)
+
+
+def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):
+    """Every sample left out is named (a missing or empty label, an orphan label file, a
+    corrupt image), label characters outside the charset are warned about, and the exit
+    status is 1 as for `lineocr read`; with nothing readable it is an error."""
+    root = tmp_path / "side"
+    root.mkdir()
+    for name, text in (("a", "abc"), ("b", "cab"), ("c", "ab漢")):
+        Image.fromarray(render(text)).save(root / f"{name}.png")
+        (root / f"{name}.gt.txt").write_text(text, encoding="utf-8")
+    Image.fromarray(render("nolabel")).save(root / "d.png")
+    Image.fromarray(render("empty")).save(root / "e.png")
+    (root / "e.gt.txt").write_text("", encoding="utf-8")
+    (root / "f.gt.txt").write_text("orphan", encoding="utf-8")
+    (root / "g.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (root / "g.gt.txt").write_text("abc", encoding="utf-8")
+    args = ["eval", "-m", str(tiny_onnx_model), "--data", str(root), "--format", "sidecar"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["n"] == 3
+    skipped = {Path(s["source"]).name: s["reason"] for s in report["skipped"]}
+    assert set(skipped) == {"d.png", "e.png", "f.gt.txt", "g.png"}
+    assert "no label file" in skipped["d.png"] and "empty label" in skipped["e.png"]
+    assert report["unwritable_characters"] == {"漢": 1}
+    text = runner.invoke(app, args)
+    assert text.exit_code == 1 and "4 skipped" in text.stdout
+    assert "cannot write" in text.stderr and "'漢' (1)" in text.stderr
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (bad / "x.gt.txt").write_text("abc", encoding="utf-8")
+    nothing = runner.invoke(app, ["eval", "-m", str(tiny_onnx_model), "--data", str(bad)])
+    assert nothing.exit_code == 2 and "nothing to score" in nothing.output
+    assert "Traceback" not in nothing.output

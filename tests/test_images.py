@@ -227,8 +227,11 @@ def test_pixel_limit_is_configurable() -> None:
 
 def test_pillow_decompression_bomb_is_refused() -> None:
     data = png_with_header(20_000, 20_000, zlib.compress(b"\0" * 100))
-    with pytest.raises(ImageError, match="too large"):
+    with pytest.raises(ImageError, match="too large") as info:
         load_image(data, max_pixels=10**9)
+    assert f"limit of {Image.MAX_IMAGE_PIXELS:,} pixels" in str(info.value)
+    with pytest.raises(ImageError, match="limit of 25,000,000 pixels"):
+        load_image(data)  # the default limit, not Pillow's, is named
 
 
 def test_eps_is_refused_although_pillow_recognises_it() -> None:

@@ -97,8 +97,12 @@ def _decode(data: bytes, label: str, max_pixels: int) -> Image.Image:
                 "not a supported image, or its header is corrupt "
                 "(supported: PNG, JPEG, BMP, TIFF, WebP, GIF, PPM)",
             ) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(label, f"image too large: {exc}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            # Pillow's message quotes its own limit; name the one that applies.
+            limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+            raise ImageError(
+                label, f"image too large: more than the limit of {limit:,} pixels"
+            ) from None
         except Exception as exc:  # Pillow raises many types on hostile headers
             raise ImageError(label, f"cannot read image header: {exc}") from None
         _check_size(img.width, img.height, max_pixels, label)

@@ -254,19 +254,50 @@ def evaluate_command(
     try:
         rec = Recognizer.load(model)
         rec.decoder(**options)  # bad options fail here, before any image is read
-        samples = [s for path in data for s in reader.read(path).samples]
+        datasets = [reader.read(path) for path in data]
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    samples = [s for dataset in datasets for s in dataset.samples]
+    unwritable = _unwritable_characters(samples, rec.charset)
 
     def predict(images: list[Any]) -> list[tuple[str, float]]:
         preds = rec.read_batch(images, batch_size=batch_size, **options)
         return [(p.text, p.confidence) for p in preds]
 
     report = evaluate(samples, predict, rec.charset.normalize, batch_size=batch_size, worst=worst)
+    # Missing labels, rows naming no image...: found by the reader, reported with the images
+    # that would not decode.
+    report.skipped[:0] = [(s.source, s.reason) for dataset in datasets for s in dataset.skipped]
+    if report.scores.n == 0:
+        reasons = "; ".join(f"{src}: {why}" for src, why in report.skipped[:3])
+        raise fail(f"nothing to score: no readable labelled line ({reasons or 'no samples'})")
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        return
-    _print_report(report, model, Console())
+        typer.echo(
+            json.dumps(report.to_dict() | {"unwritable_characters": unwritable}, ensure_ascii=False)
+        )
+    else:
+        _print_report(report, model, Console())
+        if unwritable:
+            shown = ", ".join(f"{c!r} ({n})" for c, n in list(unwritable.items())[:10])
+            typer.echo(
+                f"warning: {sum(unwritable.values())} label character(s) this model cannot "
+                f"write, counted as errors: {shown}",
+                err=True,
+            )
+    if report.skipped:  # as `lineocr read`: the report stands, but not every line was read
+        raise typer.Exit(1)
+
+
+def _unwritable_characters(samples: list[Any], charset: Any) -> dict[str, int]:
+    """Characters of the (normalised) labels outside the model's charset, most common
+    first: the model can never read them, so each is an error in the scores."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for sample in samples:
+        counts.update(c for c in charset.normalize_label(sample.text) if c not in charset)
+    counts.pop(" ", None)
+    return dict(counts.most_common())
 
 
 def _print_report(report: Any, model: str, console: Any) -> None:
@@ -275,7 +306,7 @@ def _print_report(report: Any, model: str, console: Any) -> None:
     s = report.scores
     console.print(
         f"[bold]{model}[/bold] on {s.n} lines"
-        + (f" ({len(report.skipped)} unreadable, skipped)" if report.skipped else "")
+        + (f" ({len(report.skipped)} skipped: listed below)" if report.skipped else "")
     )
     table = Table(show_header=True)
     for col in ("CER", "WER", "exact match", "ECE", "lines/s"):
@@ -305,3 +336,5 @@ def _print_report(report: Any, model: str, console: Any) -> None:
         console.print(conf)
     for source, reason in report.skipped[:10]:
         console.print(f"[yellow]skipped {source}: {reason}[/yellow]")
+    if len(report.skipped) > 10:
+        console.print(f"[yellow]... and {len(report.skipped) - 10} more[/yellow]")
