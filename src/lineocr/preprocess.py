@@ -24,20 +24,22 @@ class PreprocessError(ValueError):
 def _parse_op(op: str) -> tuple[str, dict[str, float]]:
     """``"sauvola:window=25,k=0.2"`` -> ``("sauvola", {"window": 25.0, "k": 0.2})``."""
     name, _, params = op.partition(":")
+    name = name.strip()
     kwargs: dict[str, float] = {}
     for item in filter(None, (p.strip() for p in params.split(","))):
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep:
             raise PreprocessError(f"op {op!r}: parameter {item!r} is not key=value")
         try:
             number = float(value)
         except ValueError:
             raise PreprocessError(f"op {op!r}: {key}={value!r} is not a number") from None
-        low, high = PARAM_RANGES.get((name.strip(), key.strip()), (-math.inf, math.inf))
+        low, high = PARAM_RANGES.get((name, key), (-math.inf, math.inf))
         if not low <= number <= high:  # NaN fails too
-            raise PreprocessError(f"op {op!r}: {key.strip()} must be within [{low:g}, {high:g}]")
-        kwargs[key.strip()] = number
-    return name.strip(), kwargs
+            raise PreprocessError(f"op {op!r}: {key} must be within [{low:g}, {high:g}]")
+        kwargs[key] = number
+    return name, kwargs
 
 
 # Each op parameter's valid range: outside it an op fails (a zero or negative sigma, a

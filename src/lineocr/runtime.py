@@ -14,7 +14,7 @@ import hashlib
 import importlib.util
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "ModelNotFoundError",
     "Prediction",
     "Recognizer",
+    "run_isolated",
 ]
 
 DEFAULT_TIME_STRIDE = 4
@@ -256,6 +257,28 @@ class Recognizer:
 
     def __repr__(self) -> str:
         return f"Recognizer(name={self.name!r}, version={self.version!r}, source={self.source!r})"
+
+
+def run_isolated(run: Callable[[list[Any]], Sequence[Any]], images: list[Any]) -> list[Any]:
+    """``run(images)``; if it fails, each image alone, so that an image that breaks
+    something costs only its own result: one result per image, a failure as the exception
+    (``lineocr read``'s batches, the server's groups, which may hold several requests'
+    images)."""
+    try:
+        results = list(run(images))
+        if len(results) != len(images):
+            raise RuntimeError(f"runner returned {len(results)} results for {len(images)} images")
+        return results
+    except Exception as exc:
+        if len(images) == 1:
+            return [exc]
+    out: list[Any] = []
+    for image in images:
+        try:
+            out.append(run([image])[0])
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 def _session(model_bytes: bytes, threads: int) -> ort.InferenceSession:

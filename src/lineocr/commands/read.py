@@ -132,23 +132,21 @@ def _recognise(
 ) -> list[Outcome]:
     """The loaded images among ``outcomes`` read, each result formatted as its output
     line (in the worker, under --workers: the parent only writes); errors left as they are."""
+    from lineocr.runtime import run_isolated
+
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
+    # An image the preprocessing or the model cannot take costs only its own result.
+    predictions = run_isolated(
+        lambda images: recognizer.read_batch(images, batch_size=batch_size, **options),
+        [outcomes[i][1] for i in loaded],
+    )
     done = list(outcomes)
-    try:
-        predictions = recognizer.read_batch(
-            [outcomes[i][1] for i in loaded], batch_size=batch_size, **options
-        )
-    except Exception:  # an image the preprocessing or the model cannot take: find it
-        for i in loaded:
-            try:
-                prediction = recognizer.read(outcomes[i][1], **options)
-            except Exception as exc:
-                done[i] = ("error", f"cannot recognise: {type(exc).__name__}: {exc}"[:300])
-            else:
-                done[i] = ("ok", format_result(output_format, paths[i], prediction))
-        return done
     for i, prediction in zip(loaded, predictions, strict=True):
-        done[i] = ("ok", format_result(output_format, paths[i], prediction))
+        if isinstance(prediction, Exception):
+            reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
+            done[i] = ("error", reason[:300])
+        else:
+            done[i] = ("ok", format_result(output_format, paths[i], prediction))
     return done
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from lineocr.runtime import run_isolated
 from lineocr.serve.errors import ApiError
 from lineocr.serve.metrics import Metrics
 
@@ -186,7 +187,7 @@ class Batcher:
     ) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        results = await loop.run_in_executor(self._executor, _run_isolated, run, images)
+        results = await loop.run_in_executor(self._executor, run_isolated, run, images)
         seconds = time.perf_counter() - t0
         self.batches_run += 1
         if self.metrics is not None:
@@ -230,24 +231,3 @@ def _fail(jobs: list[Job], exc: BaseException) -> None:
     for job in jobs:
         if not job.future.done():
             job.future.set_exception(exc)
-
-
-def _run_isolated(run: Runner, images: list[np.ndarray]) -> list[Any]:
-    """Run the group; if it fails, run each image alone, so that an image that breaks
-    something (the group may hold several requests' images) costs only its own result.
-    Options are checked before images are queued, so a failing group is rare."""
-    try:
-        results = list(run(images))
-        if len(results) != len(images):
-            raise RuntimeError(f"runner returned {len(results)} results for {len(images)} images")
-        return results
-    except Exception as exc:
-        if len(images) == 1:
-            return [exc]
-    out: list[Any] = []
-    for image in images:
-        try:
-            out.append(run([image])[0])
-        except Exception as exc:
-            out.append(exc)
-    return out
