@@ -88,6 +88,26 @@ def test_tsv_and_paths_on_stdin(tiny_onnx_model, images, expected) -> None:
     assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
 
 
+def test_a_directory_listed_on_stdin_is_searched(tiny_onnx_model, images, expected) -> None:
+    listing = f"{images['a'].parent}\n{images['c']}\n"
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "tsv", "-", stdin=listing)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t")[:2] for line in result.stdout.splitlines()]
+    assert rows == [[str(images[k]), expected[k]] for k in ("a", "b", "c")]
+
+
+def test_multi_frame_file_reads_its_first_frame_with_a_warning(
+    tiny_onnx_model, images, expected, tmp_path: Path
+) -> None:
+    first = Image.open(images["c"]).convert("L")
+    pages = tmp_path / "pages.tif"
+    first.save(pages, save_all=True, append_images=[Image.new("L", first.size, 0)])
+    result = invoke("read", "-m", tiny_onnx_model, pages)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [expected["c"]]
+    assert f"warning: {pages}: 2 frames; only the first is read" in result.stderr
+
+
 def test_corrupt_and_missing_inputs_are_reported_others_read(
     tiny_onnx_model, images, expected, tmp_path: Path
 ) -> None:
@@ -295,6 +315,10 @@ def test_export_command(tmp_path: Path) -> None:
     result = invoke("export", tmp_path / "nothing-here", "-o", tmp_path / "x.onnx")
     assert result.exit_code == 2 and "no such checkpoint" in result.stderr
     assert not (tmp_path / "x.onnx").exists()
+    picture = tmp_path / "line.png"
+    picture.write_bytes(b"\x89PNG")
+    result = invoke("export", picture, "-o", tmp_path / "x.onnx")
+    assert result.exit_code == 2 and "line.png: not a checkpoint" in result.stderr
 
 
 def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:

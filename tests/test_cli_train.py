@@ -105,6 +105,7 @@ def test_resume_continues_the_run(folder, tmp_path):
         (["--init-from", "nosuch"], "no bundled model named 'nosuch'"),
         (["--batch-size", "0"], "--batch-size"),
         (["--epochs", "0"], "--epochs"),
+        (["--max-minutes", "0"], "--max-minutes"),
     ],
 )
 def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):

@@ -249,6 +249,35 @@ def test_pdf_is_refused() -> None:
         load_image(pdf)
 
 
+def test_formats_restrict_what_is_opened_and_the_message_names_them() -> None:
+    gif = encode(Image.fromarray(RAMP), "GIF")
+    assert load_image(gif).shape == RAMP.shape
+    with pytest.raises(ImageError, match=r"\(supported: PNG, WebP\)$"):
+        load_image(gif, formats=("WEBP", "PNG"))
+    # Only formats lineocr allows can be asked for: EPS stays refused.
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+    with pytest.raises(ImageError, match="not a supported image"):
+        load_image(eps, formats=("EPS", "PNG"))
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "GIF", "WEBP"])
+def test_multi_frame_images_read_the_first_frame_and_say_so(fmt: str) -> None:
+    first = np.full((12, 30), 255, np.uint8)
+    first[3:9, 2:10] = 0
+    second = np.zeros((12, 30), np.uint8)
+    buf = io.BytesIO()
+    frames = [Image.fromarray(first), Image.fromarray(second)]
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], **options)
+    notes: list[str] = []
+    image = load_image(buf.getvalue(), notes=notes)
+    assert np.array_equal(image, first)
+    assert notes == ["2 frames; only the first is read"]
+    single: list[str] = []
+    load_image(encode(Image.fromarray(first), fmt), notes=single)
+    assert single == []
+
+
 def test_lazily_opened_truncated_pil_image_gives_image_error() -> None:
     noise = np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)
     data = encode(Image.fromarray(noise), "PNG")

@@ -277,6 +277,41 @@ async def test_read_json_base64(client: httpx.AsyncClient) -> None:
     assert not c["ok"] and c["error"]["status"] == 400 and c["error"]["code"] == "invalid_base64"
 
 
+async def test_wrapped_base64_is_read(client: httpx.AsyncClient) -> None:
+    # `base64` without -w0 and MIME wrap lines at 76 characters; the whitespace is not data.
+    wrapped = base64.encodebytes(png(50, 10)).decode()
+    assert "\n" in wrapped
+    response = await client.post("/v1/ocr", json={"images": [{"data": wrapped}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["text"] == "50x10"
+
+
+async def test_query_parameters_are_refused_not_ignored(client: httpx.AsyncClient) -> None:
+    body = assert_error(
+        await client.post("/v1/ocr?model=nosuch", files=files(("a.png", png()))),
+        422,
+        "invalid_request",
+    )
+    assert "query" in body["error"]["message"] and "model" in body["error"]["message"]
+
+
+async def test_text_in_the_files_field(client: httpx.AsyncClient) -> None:
+    body = assert_error(
+        await client.post("/v1/ocr", data={"files": "line.png"}, files=files(("a.png", png()))),
+        422,
+        "invalid_request",
+    )
+    assert "not a file" in body["error"]["message"]
+
+
+async def test_broken_image_names_only_the_servers_formats(client: httpx.AsyncClient) -> None:
+    # WebP's first bytes with a broken body: the message lists what the server takes.
+    data = b"RIFF\x20\x00\x00\x00WEBP"
+    body = assert_error(await client.post("/v1/ocr", files=files(("x.webp", data))), 422)
+    message = body["error"]["message"]
+    assert "WebP" in message and "GIF" not in message and "PPM" not in message
+
+
 async def test_per_image_errors_keep_the_others(client: httpx.AsyncClient) -> None:
     good = png(40, 20)
     response = await client.post(

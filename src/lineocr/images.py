@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,18 @@ def describe(source: ImageSource) -> str:
 
 
 def load_image(
-    source: ImageSource, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    formats: Iterable[str] = ALLOWED_FORMATS,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Return the image as a 2-D uint8 array (0 black .. 255 white).
 
+    Files and bytes are opened only as one of ``formats`` (Pillow's names, a subset of
+    :data:`ALLOWED_FORMATS`). A file of several frames (a multi-page TIFF, an animated GIF
+    or WebP) is read as its first frame; when ``notes`` is given, that is said there.
     Raises :class:`ImageError` for unreadable, unsupported, empty or oversized images.
     """
     label = name or describe(source)
@@ -61,7 +70,11 @@ def load_image(
     data = _read_bytes(Path(source), label) if isinstance(source, (str, Path)) else source
     if not data:
         raise ImageError(label, "empty file")
-    return _pil_to_gray(_decode(data, label, max_pixels), label)
+    img = _decode(data, label, max_pixels, ALLOWED_FORMATS.intersection(formats))
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1 and notes is not None:
+        notes.append(f"{frames} frames; only the first is read")
+    return _pil_to_gray(img, label)
 
 
 def _read_bytes(path: Path, label: str) -> bytes:
@@ -85,17 +98,24 @@ def _check_size(width: int, height: int, max_pixels: int, label: str) -> None:
         )
 
 
-def _decode(data: bytes, label: str, max_pixels: int) -> Image.Image:
+def format_names(formats: Iterable[str]) -> str:
+    """``PNG, JPEG, WebP``: Pillow's format names as people write them, in a stable order."""
+    order = ["PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"]
+    ranked = sorted(formats, key=lambda f: (order.index(f) if f in order else len(order), f))
+    return ", ".join("WebP" if f == "WEBP" else f for f in ranked)
+
+
+def _decode(data: bytes, label: str, max_pixels: int, formats: frozenset[str]) -> Image.Image:
     """Open from the header, check the size, and only then decode the pixels."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
+            img = Image.open(io.BytesIO(data), formats=sorted(formats))
         except UnidentifiedImageError:
             raise ImageError(
                 label,
                 "not a supported image, or its header is corrupt "
-                "(supported: PNG, JPEG, BMP, TIFF, WebP, GIF, PPM)",
+                f"(supported: {format_names(formats)})",
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             # Pillow's message quotes its own limit; name the one that applies.

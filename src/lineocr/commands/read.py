@@ -59,7 +59,8 @@ def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = Non
     for item in inputs:
         if item == "-":
             lines = stdin_lines if stdin_lines is not None else iter(sys.stdin)
-            paths.extend(line.strip() for line in lines if line.strip())
+            listed = [line.strip() for line in lines if line.strip()]
+            paths.extend(expand_inputs([p for p in listed if p != "-"]))
             continue
         path = Path(item)
         if path.is_dir():
@@ -114,8 +115,12 @@ def _load(path: str) -> Outcome:
 
     if Path(path).is_dir():
         return ("error", "no images in this directory")
+    notes: list[str] = []
     try:
-        return ("ok", load_image(path))
+        image = load_image(path, notes=notes)
+        for note in notes:  # e.g. a multi-page TIFF: said, not silently cut
+            typer.echo(f"warning: {path}: {note}", err=True)
+        return ("ok", image)
     except ImageError as exc:
         return ("error", exc.reason)
     except OSError as exc:

@@ -95,7 +95,8 @@ def train(
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
     height: Annotated[Optional[int], typer.Option(help="Input height (multiple of 16).")] = None,
     max_minutes: Annotated[
-        Optional[float], typer.Option(help="Time budget; the schedule completes within it.")
+        Optional[float],
+        typer.Option(help="Time budget; the schedule completes within it.", min=0.01),
     ] = None,
     alphabet: Annotated[
         Optional[str], typer.Option(help="Fixed character set (default: from the training labels).")

@@ -303,6 +303,15 @@ def configure_logging(level: str) -> None:
 
 async def _ocr(request: Request, state: ServerState, started: float) -> JSONResponse:
     settings = state.settings
+    if request.query_params:
+        # Options are read from the body only; a query string would be silently ignored.
+        names = ", ".join(sorted(set(request.query_params.keys())))
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"query parameters are not read ({names}): send options as form fields "
+            "(multipart) or JSON fields beside 'images'",
+        )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         uploads, raw_options = await _read_multipart(request, settings)
@@ -414,6 +423,13 @@ async def _read_multipart(
                     Upload(value.filename or f"image {len(uploads) + 1}", await value.read())
                 )
                 continue
+            if key in FILE_FIELDS:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"field {key!r} holds text, not a file: send each image as a file part "
+                    "(curl -F 'files=@line.png')",
+                )
             if key not in FORM_FIELDS:
                 raise ApiError(
                     422,
@@ -469,6 +485,8 @@ async def _read_json(request: Request, settings: Settings) -> tuple[list[Upload]
         data = item.data
         if data.startswith("data:"):
             data = data.partition(",")[2]
+        # MIME and PEM base64 wrap lines (RFC 2045: 76 characters): whitespace is not data.
+        data = "".join(data.split())
         try:
             uploads.append(Upload(name, base64.b64decode(data, validate=True)))
         except (binascii.Error, ValueError):

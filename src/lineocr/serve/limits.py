@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.images import ImageError, load_image
+from lineocr.images import ImageError, format_names, load_image
 from lineocr.serve.errors import ApiError, error_body, image_error
 
 # First bytes -> format name (Pillow's names). EPS/PS/PDF are recognised to refuse them.
@@ -57,16 +57,16 @@ def decode_image(
         raise ApiError(
             415,
             "unsupported_format",
-            f"{name}: not a supported image; send {', '.join(allowed_formats)}",
+            f"{name}: not a supported image; send {format_names(allowed_formats)}",
         )
     if fmt not in allowed_formats:
         raise ApiError(
             415,
             "unsupported_format",
-            f"{name}: {fmt} images are not accepted; send {', '.join(allowed_formats)}",
+            f"{name}: {fmt} images are not accepted; send {format_names(allowed_formats)}",
         )
     try:
-        return load_image(data, name=name, max_pixels=max_pixels)
+        return load_image(data, name=name, max_pixels=max_pixels, formats=allowed_formats)
     except ImageError as exc:
         error = image_error(exc)
         if error.status == 415:  # its first bytes say it is an image we take: it is broken

@@ -128,6 +128,11 @@ def resolve(path: str | Path) -> Path:
             if (p / f"{tag}.safetensors").is_file():
                 return p / f"{tag}.safetensors"
         raise CheckpointError(f"{p}: no best.safetensors or last.safetensors in this directory")
+    if p.suffix not in {".json", ".safetensors"} and p.exists():
+        raise CheckpointError(
+            f"{p}: not a checkpoint: give a training run directory, or its .safetensors "
+            "or .json file"
+        )
     if p.suffix == ".json":
         p = p.with_suffix(".safetensors")
     if not p.is_file():
