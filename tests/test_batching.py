@@ -29,6 +29,23 @@ def test_bad_samples_are_skipped_with_reasons():
     assert "too narrow" in reasons["narrow.png"]
 
 
+def test_too_narrow_is_judged_after_the_ops_and_large_images_are_stored_small():
+    cs = Charset.from_string("abcdefghij")
+    spec = PreprocessSpec(ops=("auto_invert", "trim"))
+    # A 10-character line at the left of a wide canvas: trimmed, 29 frames for 30 labels.
+    line = render("abcdefghij", size=20)
+    cramped = np.full((40, 600), 255, np.uint8)
+    cramped[5 : 5 + line.shape[0], 2 : 2 + line.shape[1]] = line
+    tall = np.full((2000, 3000), 255, np.uint8)
+    tall[900:1100, 200:2800] = 0
+    samples = [ArraySample("abcdefghij" * 3, cramped, "cramped.png"), ArraySample("ab", tall, "t")]
+    report = load_examples(samples, cs, spec)
+    assert "too narrow" in dict(report.skipped)["cramped.png"]
+    (kept,) = report.examples
+    assert kept.image.shape == (256, 384)  # 8x the model height, aspect kept
+    assert load_examples(samples, cs, PreprocessSpec()).skipped == []  # no trim: wide enough
+
+
 def test_unknown_characters_list_files_or_are_counted():
     cs = Charset.from_string("abc")
     samples = [

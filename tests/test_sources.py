@@ -21,6 +21,7 @@ from lineocr.data.sources import (
     DatasetError,
     Sample,
     Skipped,
+    _read_maybe_gzip,
     detect_format,
     histogram,
     parse_label_map,
@@ -287,10 +288,12 @@ def test_csv_bad_rows_are_skipped_and_the_rest_read(tmp_path: Path) -> None:
         b"a.png,\n"
         b"a.png,\xff\xfe\n"
         b'a.png,"never closed\n'
-        b"a.png,swallowed\n"
+        b"a.png,not swallowed\n"
+        b'a.png,"quoted, with comma"\n'
     )
     dataset = read_dataset(manifest, "csv")
-    assert [s.text for s in dataset.samples] == ["good"]
+    # An unclosed quote costs its own line only (CSV would read on to the end of the file).
+    assert [s.text for s in dataset.samples] == ["good", "not swallowed", "quoted, with comma"]
     why = reasons(dataset)
     assert "wrong number of fields: expected 2, found 3" in why[f"{manifest}:line 3"]
     assert why[f"{manifest}:line 4"] == f"image not found: {tmp_path / 'missing.png'}"
@@ -507,6 +510,76 @@ def test_idx_errors_name_the_file(tmp_path: Path) -> None:
     write_idx(tmp_path / "b", IDX_IMAGES, [1, 2, 3, 4], prefix="t10k")
     with pytest.raises(DatasetError, match="several IDX image files"):
         read_dataset(tmp_path / "b", "idx")
+
+
+def test_idx_gzip_is_inflated_only_as_far_as_the_header_reaches(tmp_path: Path) -> None:
+    image_path, _ = write_idx(tmp_path, IDX_IMAGES, [1, 2, 3, 4])
+    # 4 images declared, 64 MB of zeros after them: only the 4 images are inflated.
+    image_path.write_bytes(gzip.compress(idx_images(IDX_IMAGES) + bytes(64 << 20)))
+    assert image_path.stat().st_size < 1 << 20
+    data, complete = _read_maybe_gzip(image_path, 3)
+    assert complete and len(data) == 16 + IDX_IMAGES.size
+    assert [s.text for s in read_dataset(tmp_path).samples] == ["1", "2", "3", "4"]
+    # A header declaring more than lineocr reads is refused before anything is inflated.
+    image_path.write_bytes(gzip.compress(struct.pack(">HBBIII", 0, 8, 3, 10**9, 784, 784)))
+    with pytest.raises(DatasetError, match=r"header declares .* more than the limit"):
+        read_dataset(tmp_path)
+
+
+def test_idx_concatenated_gzip_members_are_read_whole(tmp_path: Path) -> None:
+    image_path, _ = write_idx(tmp_path, IDX_IMAGES, [1, 2, 3, 4])
+    data = idx_images(IDX_IMAGES)
+    image_path.write_bytes(gzip.compress(data[:500]) + gzip.compress(data[500:]))  # cat a b
+    dataset = read_dataset(tmp_path)
+    assert [s.text for s in dataset.samples] == ["1", "2", "3", "4"]
+    assert dataset.skipped == []
+
+
+def test_idx_images_of_no_pixels_are_an_error_naming_the_file(tmp_path: Path) -> None:
+    image_path, _ = write_idx(tmp_path, IDX_IMAGES, [1, 2, 3, 4])
+    image_path.write_bytes(struct.pack(">HBBIII", 0, 8, 3, 4, 0, 28))
+    with pytest.raises(DatasetError, match=rf"{image_path.name}: IDX images of 0 x 28: empty"):
+        read_dataset(tmp_path)
+
+
+def test_file_names_that_are_not_utf8_are_skipped_and_named(tmp_path: Path) -> None:
+    import os
+
+    write_png(tmp_path / "good.png")
+    bad = os.fsdecode(b"caf\xe9.png")
+    write_png(tmp_path / bad)
+    dataset = read_dataset(tmp_path, "filename")
+    assert labels_of(dataset) == {"good.png": "good"}
+    assert reasons(dataset) == {
+        str(tmp_path / "caf\ufffd.png"): "file name is not valid UTF-8: rename it"
+    }
+
+
+def test_manifest_rows_naming_impossible_paths_are_skipped(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png")
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text(f"{'x' * 300}.png\tlong\na.png\tok\n", encoding="utf-8")
+    dataset = read_dataset(manifest, "tsv")
+    assert labels_of(dataset) == {"a.png": "ok"}
+    assert "image not found" in reasons(dataset)[f"{manifest}:line 1"]
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv"])
+def test_utf16_manifests_are_named_as_such(tmp_path: Path, fmt: str) -> None:
+    manifest = tmp_path / f"m.{fmt}"
+    manifest.write_bytes("a.png\tx\n".encode("utf-16"))
+    with pytest.raises(DatasetError, match="is UTF-16; save it as UTF-8"):
+        read_dataset(manifest, fmt)
+
+
+def test_label_maps_refuse_surrogates_and_files_that_are_not_utf8(tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.txt"
+    mapping.write_text("0 48\n1 55296\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 2: code point 55296 is a surrogate"):
+        parse_label_map(str(mapping))
+    mapping.write_bytes(b"0 48\n1 \xe9\n")
+    with pytest.raises(DatasetError, match=r"mapping\.txt: the label mapping file is not UTF-8"):
+        parse_label_map(str(mapping))
 
 
 def test_idx_large_labels_need_a_map(tmp_path: Path) -> None:

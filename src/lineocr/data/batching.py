@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -22,7 +23,7 @@ from torch.utils.data import Dataset, Sampler
 from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.augment import Augmenter
 from lineocr.images import ImageError
-from lineocr.preprocess import PreprocessSpec, collate, prepare, target_width
+from lineocr.preprocess import MAX_OPS_PIXELS, PreprocessSpec, collate, prepare, target_width
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,13 @@ def load_examples(
         except ImageError as exc:
             report.skipped.append((sample.source, exc.reason))
             continue
-        frames = math.ceil(target_width(image.shape[1], image.shape[0], spec) / 4)
+        image = stored(image, spec)
+        try:
+            width = prepare(image, spec).shape[1]  # after the ops: trim may cut it
+        except Exception as exc:  # an op failing on this image costs only this image
+            report.skipped.append((sample.source, f"preprocessing failed: {exc}"))
+            continue
+        frames = math.ceil(width / 4)
         if frames < _min_frames(target):
             report.skipped.append(
                 (sample.source, f"image too narrow for its {len(target)}-character label")
@@ -103,6 +110,26 @@ def load_examples(
             + "\n  ".join(lines),
         )
     return report
+
+
+STORED_HEIGHT_FACTOR = 8  # training images are kept at most 8x the model's input height
+
+
+def stored(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """A training image as kept in memory for the whole run: scaled down (aspect kept) to
+    at most 8 times the model's input height and a quarter of the ops' pixel bound, so a
+    folder of photos does not hold gigabytes (a 5000x5000 line image was 25 MB; now at
+    most 1 MB). Augmentation and the ops still see 8x the resolution the model reads."""
+    h, w = image.shape
+    scale = min(
+        1.0,
+        STORED_HEIGHT_FACTOR * spec.height / h,
+        math.sqrt(MAX_OPS_PIXELS / 4 / (h * w)),
+    )
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _min_frames(target: Sequence[int]) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import itertools
 import math
 import os
@@ -246,6 +245,29 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def _has_surrogates(text: str) -> bool:
+    """Python's stand-ins for bytes that are not UTF-8 (``surrogateescape``), or surrogate
+    code points: text that cannot be written as UTF-8 (a label, a checkpoint's charset)."""
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def _printable(path: Path | str) -> str:
+    """A path for messages: bytes that are not UTF-8 shown as U+FFFD."""
+    return os.fsencode(path).decode("utf-8", errors="replace")
+
+
+def _usable_images(files: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
+    """The image files among ``files``; one whose name is not UTF-8 cannot give a label or
+    be named in a report or a checkpoint: skipped, said."""
+    images = []
+    for path in filter(_is_image, files):
+        if _has_surrogates(str(path)):
+            skipped.append(Skipped(_printable(path), "file name is not valid UTF-8: rename it"))
+        else:
+            images.append(path)
+    return images
+
+
 def _clean_label(text: str) -> str:
     return text.strip()
 
@@ -289,7 +311,7 @@ def _read_sidecar(root: Path) -> Dataset:
     samples: list[Sample] = []
     skipped: list[Skipped] = []
     claimed: set[Path] = set()
-    for image in filter(_is_image, files):
+    for image in _usable_images(files, skipped):
         candidates = _sidecar_candidates(image)
         claimed.update(candidates)
         label_file = _find_sidecar(image, file_set)
@@ -303,7 +325,9 @@ def _read_sidecar(root: Path) -> Dataset:
         else:
             samples.append(Sample(text, str(image), path=image))
     for orphan in sorted(f for f in files if f.name.endswith(".txt") and f not in claimed):
-        skipped.append(Skipped(str(orphan), "no image for this label file: none of the same name"))
+        skipped.append(
+            Skipped(_printable(orphan), "no image for this label file: none of the same name")
+        )
     return Dataset(samples, skipped, "sidecar", root)
 
 
@@ -341,7 +365,7 @@ def _read_filename(root: Path, strip_suffix: bool, label_regex: str | None) -> D
     pattern = _compile_label_regex(label_regex)
     samples: list[Sample] = []
     skipped: list[Skipped] = []
-    for image in filter(_is_image, _walk_files(root)):
+    for image in _usable_images(_walk_files(root), skipped):
         label, problem = _label_from_stem(image.stem, strip_suffix, pattern)
         if problem:
             skipped.append(Skipped(str(image), problem))
@@ -376,6 +400,7 @@ def _manifest_lines(manifest: Path) -> Iterator[tuple[int, str | None]]:
         data = manifest.read_bytes()
     except OSError as exc:
         raise DatasetError(f"{manifest}: cannot read: {exc.strerror or exc}") from None
+    _refuse_utf16(data, manifest)
     data = data.removeprefix(b"\xef\xbb\xbf")
     for number, raw in enumerate(data.splitlines(), start=1):
         try:
@@ -386,13 +411,16 @@ def _manifest_lines(manifest: Path) -> Iterator[tuple[int, str | None]]:
 
 def _resolve_image(root: Path, raw_path: str) -> Path | None:
     """The image a manifest names (relative to the manifest's folder), if it exists."""
-    image = root / raw_path
-    if image.is_file():
-        return image
+    candidates = [raw_path]
     if "\\" in raw_path:  # a manifest written on Windows
-        image = root / raw_path.replace("\\", "/")
-        if image.is_file():
-            return image
+        candidates.append(raw_path.replace("\\", "/"))
+    for candidate in candidates:
+        image = root / candidate
+        try:
+            if image.is_file():
+                return image
+        except (OSError, ValueError):  # a name too long for the system, a NUL byte
+            continue
     return None
 
 
@@ -451,26 +479,31 @@ def _read_csv(manifest: Path) -> Dataset:
 
 def _csv_rows(manifest: Path) -> Iterator[tuple[str, list[str] | None, str]]:
     """(where, fields or None, error) for each non-empty CSV row; a broken row does not
-    stop the rest."""
+    stop the rest. Each line is parsed alone: a label is one line, so a quoted field may
+    not run on (CSV would let an unclosed quote swallow every line after it)."""
     try:
-        text = manifest.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+        data = manifest.read_bytes()
     except OSError as exc:
         raise DatasetError(f"{manifest}: cannot read: {exc.strerror or exc}") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    start = 1
-    while True:
-        where = f"{manifest}:line {start}"
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield where, None, f"unreadable CSV row: {exc}"
-            start = reader.line_num + 1
+    _refuse_utf16(data, manifest)
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+        where = f"{manifest}:line {number}"
+        line = raw.decode("utf-8", errors="surrogateescape")
+        if not line.strip():
             continue
-        start = reader.line_num + 1
+        try:
+            row = next(csv.reader([line], strict=True))
+        except csv.Error as exc:
+            problem = "an unclosed quote" if "unexpected end" in str(exc) else str(exc)
+            yield where, None, f"unreadable CSV row: {problem}"
+            continue
         if any(field.strip() for field in row):
             yield where, row, ""
+
+
+def _refuse_utf16(data: bytes, path: Path) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DatasetError(f"{path}: the file is UTF-16; save it as UTF-8")
 
 
 def _has_undecodable(fields: Sequence[str]) -> bool:
@@ -500,8 +533,6 @@ def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
                 f"wrong number of fields: expected {n_fields}, found {len(row)} "
                 "(a text with commas must be in double quotes)",
             )
-        elif "\n" in row[columns[1]] or "\r" in row[columns[1]]:
-            yield Skipped(where, "text spans several lines (an unclosed quote?)")
         else:
             yield _manifest_sample(root, row[columns[0]], row[columns[1]], where)
 
@@ -565,6 +596,8 @@ def _parse_map_item(item: str, spec: str) -> dict[int, str]:
     first = int(match.group(1))
     last = int(match.group(2)) if match.group(2) else first
     values = match.group(3)
+    if _has_surrogates(values):
+        raise DatasetError(_label_map_help(spec, f"maps to a surrogate code point in {item!r}"))
     if first == last:
         return {first: values}
     chars = _char_range(values)
@@ -586,16 +619,23 @@ def _char_range(values: str) -> str | None:
 
 def _read_mapping_file(path: Path) -> dict[int, str]:
     mapping: dict[int, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: the label mapping file is not UTF-8 text") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
         try:
-            mapping[int(fields[0])] = chr(int(fields[1]))
+            char = chr(int(fields[1]))
         except (IndexError, ValueError, OverflowError):
             raise DatasetError(
                 f"{path}:line {number}: expected 'LABEL CODEPOINT' (an EMNIST mapping line)"
             ) from None
+        if _has_surrogates(char):
+            raise DatasetError(f"{path}:line {number}: code point {fields[1]} is a surrogate")
+        mapping[int(fields[0])] = char
     if not mapping:
         raise DatasetError(f"{path}: empty label mapping file")
     return mapping
@@ -821,20 +861,60 @@ def _idx_pair(path: Path) -> tuple[Path, Path]:
     return (path, partner) if _IDX_IMAGES.search(path.name) else (partner, path)
 
 
-def _read_maybe_gzip(path: Path) -> tuple[bytes, bool]:
-    """(data, complete); a truncated gzip stream gives what it holds and complete=False."""
+MAX_IDX_BYTES = 4 << 30  # what an IDX file may declare: EMNIST's largest is 0.64 GB
+_INFLATE_CHUNK = 16 << 20
+
+
+def _read_maybe_gzip(path: Path, ndim: int) -> tuple[bytes, bool]:
+    """(data, complete) of an IDX file, gzipped or not; a truncated gzip stream gives what
+    it holds and complete=False. A gzip stream is inflated only as far as the header says
+    the file reaches (a small file cannot inflate to gigabytes), across concatenated
+    members (``cat a.gz b.gz``, bgzip)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not data.startswith(_GZIP_MAGIC):
+        _idx_size(data, path, ndim)
         return data, True
+    out = bytearray()
+    needed: int | None = None
+    rest = data
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = inflater.decompress(data)
+        while needed is None or len(out) < needed:
+            head = 4 + 4 * ndim
+            room = head - len(out) if needed is None else min(_INFLATE_CHUNK, needed - len(out))
+            out += inflater.decompress(rest, room)
+            rest = inflater.unconsumed_tail
+            if needed is None and len(out) >= head:
+                needed = _idx_size(bytes(out), path, ndim)
+            if inflater.eof:
+                if not inflater.unused_data.startswith(_GZIP_MAGIC):
+                    break
+                rest = inflater.unused_data
+                inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            elif not rest:
+                break  # the stream ends early: truncated
     except zlib.error as exc:
         raise DatasetError(f"{path}: corrupt gzip data: {exc}") from None
-    return out, inflater.eof
+    complete = inflater.eof or (needed is not None and len(out) >= needed)
+    return bytes(out), complete
+
+
+def _idx_size(head: bytes, path: Path, ndim: int) -> int:
+    """The bytes an IDX file's header says it holds; more than :data:`MAX_IDX_BYTES` or
+    items of no pixels are refused."""
+    dims, offset = _idx_header(head, path, ndim)
+    if ndim > 1 and math.prod(dims[1:]) == 0:
+        raise DatasetError(f"{path}: IDX images of {' x '.join(map(str, dims[1:]))}: empty")
+    size = offset + math.prod(dims)
+    if size > MAX_IDX_BYTES:
+        raise DatasetError(
+            f"{path}: the header declares {size:,} bytes of data, more than the limit of "
+            f"{MAX_IDX_BYTES:,}"
+        )
+    return size
 
 
 def _idx_header(data: bytes, path: Path, ndim: int) -> tuple[tuple[int, ...], int]:
@@ -855,7 +935,7 @@ def _idx_header(data: bytes, path: Path, ndim: int) -> tuple[tuple[int, ...], in
 
 def _idx_items(path: Path, ndim: int) -> tuple[np.ndarray, list[Skipped]]:
     """The items of an IDX file; items cut off by truncation become one Skipped."""
-    data, complete = _read_maybe_gzip(path)
+    data, complete = _read_maybe_gzip(path, ndim)
     dims, offset = _idx_header(data, path, ndim)
     item_size = math.prod(dims[1:])
     declared = dims[0]
