@@ -337,14 +337,16 @@ MAX_OPS_HEIGHT = 1024  # px: a line is read at 32; ops see at most this much
 MAX_OPS_PIXELS = 4_000_000
 
 
-def bounded(img: np.ndarray) -> np.ndarray:
-    """``img`` scaled down (aspect kept) to at most :data:`MAX_OPS_HEIGHT` pixels high and
-    :data:`MAX_OPS_PIXELS` in all, so that what the ops cost is bounded: a 40x40,000 strip
+def bounded(
+    img: np.ndarray, max_height: int = MAX_OPS_HEIGHT, max_pixels: int = MAX_OPS_PIXELS
+) -> np.ndarray:
+    """``img`` scaled down (aspect kept) to at most ``max_height`` pixels high and
+    ``max_pixels`` in all, so that what the ops cost is bounded: a 40x40,000 strip
     took ``trim`` a minute (a closing the eighth of its height wide) and a 1x25,000,000
     one asked OpenCV for terabytes. The model reads lines 32 px high, so nothing it sees
     is lost on a line image."""
     h, w = img.shape
-    scale = min(1.0, MAX_OPS_HEIGHT / h, math.sqrt(MAX_OPS_PIXELS / (h * w)))
+    scale = min(1.0, max_height / h, math.sqrt(max_pixels / (h * w)))
     if scale >= 1.0:
         return img
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

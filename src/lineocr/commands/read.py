@@ -59,20 +59,24 @@ def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = Non
     for item in inputs:
         if item == "-":
             lines = stdin_lines if stdin_lines is not None else iter(sys.stdin)
-            listed = [line.strip() for line in lines if line.strip()]
-            paths.extend(expand_inputs([p for p in listed if p != "-"]))
-            continue
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(
-                str(p)
-                for p in path.rglob("*")
-                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-            )
-            paths.extend(found if found else [item])  # an empty directory is reported
+            for line in lines:  # a directory listed here is searched too
+                if line.strip():
+                    paths.extend(_expand_path(line.strip()))
         else:
-            paths.append(item)
+            paths.extend(_expand_path(item))
     return paths
+
+
+def _expand_path(item: str) -> list[str]:
+    """A file as given; a directory's images (recursively, sorted), or the directory itself
+    when it has none, so that reading reports it."""
+    path = Path(item)
+    if not path.is_dir():
+        return [item]
+    found = sorted(
+        str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    return found or [item]
 
 
 def _clean(text: str) -> str:

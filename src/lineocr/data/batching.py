@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -23,7 +22,14 @@ from torch.utils.data import Dataset, Sampler
 from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.augment import Augmenter
 from lineocr.images import ImageError
-from lineocr.preprocess import MAX_OPS_PIXELS, PreprocessSpec, collate, prepare, target_width
+from lineocr.preprocess import (
+    MAX_OPS_PIXELS,
+    PreprocessSpec,
+    bounded,
+    collate,
+    prepare,
+    target_width,
+)
 
 
 @dataclass(frozen=True)
@@ -120,16 +126,7 @@ def stored(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     at most 8 times the model's input height and a quarter of the ops' pixel bound, so a
     folder of photos does not hold gigabytes (a 5000x5000 line image was 25 MB; now at
     most 1 MB). Augmentation and the ops still see 8x the resolution the model reads."""
-    h, w = image.shape
-    scale = min(
-        1.0,
-        STORED_HEIGHT_FACTOR * spec.height / h,
-        math.sqrt(MAX_OPS_PIXELS / 4 / (h * w)),
-    )
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return bounded(image, STORED_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS // 4)
 
 
 def _min_frames(target: Sequence[int]) -> int:

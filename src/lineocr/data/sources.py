@@ -481,14 +481,11 @@ def _csv_rows(manifest: Path) -> Iterator[tuple[str, list[str] | None, str]]:
     """(where, fields or None, error) for each non-empty CSV row; a broken row does not
     stop the rest. Each line is parsed alone: a label is one line, so a quoted field may
     not run on (CSV would let an unclosed quote swallow every line after it)."""
-    try:
-        data = manifest.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"{manifest}: cannot read: {exc.strerror or exc}") from None
-    _refuse_utf16(data, manifest)
-    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+    for number, line in _manifest_lines(manifest):
         where = f"{manifest}:line {number}"
-        line = raw.decode("utf-8", errors="surrogateescape")
+        if line is None:
+            yield where, None, "row is not valid UTF-8"
+            continue
         if not line.strip():
             continue
         try:
@@ -506,10 +503,6 @@ def _refuse_utf16(data: bytes, path: Path) -> None:
         raise DatasetError(f"{path}: the file is UTF-16; save it as UTF-8")
 
 
-def _has_undecodable(fields: Sequence[str]) -> bool:
-    return any(0xDC80 <= ord(c) <= 0xDCFF for f in fields for c in f)
-
-
 def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
     root = manifest.parent
     columns: tuple[int, int] = (0, 1)
@@ -525,9 +518,7 @@ def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
             if header is not None and _resolve_image(root, row[header[0]]) is None:
                 columns, n_fields = header, len(row)
                 continue
-        if _has_undecodable(row):
-            yield Skipped(where, "row is not valid UTF-8")
-        elif len(row) != n_fields:
+        if len(row) != n_fields:
             yield Skipped(
                 where,
                 f"wrong number of fields: expected {n_fields}, found {len(row)} "
@@ -880,10 +871,10 @@ def _read_maybe_gzip(path: Path, ndim: int) -> tuple[bytes, bool]:
     out = bytearray()
     needed: int | None = None
     rest = data
+    head = 4 + 4 * ndim
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         while needed is None or len(out) < needed:
-            head = 4 + 4 * ndim
             room = head - len(out) if needed is None else min(_INFLATE_CHUNK, needed - len(out))
             out += inflater.decompress(rest, room)
             rest = inflater.unconsumed_tail
@@ -939,7 +930,7 @@ def _idx_items(path: Path, ndim: int) -> tuple[np.ndarray, list[Skipped]]:
     dims, offset = _idx_header(data, path, ndim)
     item_size = math.prod(dims[1:])
     declared = dims[0]
-    available = min(declared, (len(data) - offset) // item_size) if item_size else 0
+    available = min(declared, (len(data) - offset) // item_size)  # _idx_size: item_size > 0
     array = np.frombuffer(data, np.uint8, available * item_size, offset).reshape(-1, *dims[1:])
     skipped = []
     if available < declared:
