@@ -96,6 +96,26 @@ def test_a_directory_listed_on_stdin_is_searched(tiny_onnx_model, images, expect
     assert rows == [[str(images[k]), expected[k]] for k in ("a", "b", "c")]
 
 
+def test_a_directory_search_reports_unsupported_images_and_skips_hidden_files(
+    tiny_onnx_model, images, expected, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    shutil.copy(images["a"], folder / "a.png")
+    (folder / "._a.png").write_bytes(b"AppleDouble")  # macOS companion: not an input
+    (folder / "b.avif").write_bytes(b"\0\0\0\x1cftypavif")
+    (folder / "linked").symlink_to(images["b"].parent, target_is_directory=True)
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "tsv", folder)
+    assert result.exit_code == 1, result.output
+    rows = [line.split("\t")[:2] for line in result.stdout.splitlines()]
+    assert rows == [
+        [str(folder / "a.png"), expected["a"]],
+        [str(folder / "linked" / "b.jpg"), expected["b"]],
+    ]
+    assert f"error: {folder / 'b.avif'}: not a supported image" in result.stderr
+    assert "._a.png" not in result.output
+
+
 def test_multi_frame_file_reads_its_first_frame_with_a_warning(
     tiny_onnx_model, images, expected, tmp_path: Path
 ) -> None:

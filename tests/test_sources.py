@@ -104,6 +104,49 @@ def test_sidecar_bad_inputs_are_skipped_and_the_rest_read(tmp_path: Path) -> Non
     assert len(dataset.skipped) == 5
 
 
+def test_sidecar_suffix_case_does_not_matter(tmp_path: Path) -> None:
+    write_png(tmp_path / "0009.png")
+    (tmp_path / "0009.GT.TXT").write_text("upper", encoding="utf-8")
+    write_png(tmp_path / "0010.PNG")
+    (tmp_path / "0010.Txt").write_text("mixed", encoding="utf-8")
+    write_png(tmp_path / "0011.png")
+    (tmp_path / "0011.gt.txt").write_text("exact", encoding="utf-8")
+    (tmp_path / "0011.GT.TXT").write_text("variant", encoding="utf-8")
+    dataset = read_dataset(tmp_path)
+    assert dataset.format == "sidecar"
+    assert labels_of(dataset) == {"0009.png": "upper", "0010.PNG": "mixed", "0011.png": "exact"}
+    assert dataset.skipped == []  # 0011.GT.TXT is 0011.png's other label file, not an orphan
+
+
+def test_linked_folders_are_followed_once_and_loops_end(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write_png(elsewhere / "b.png")
+    (elsewhere / "b.gt.txt").write_text("linked", encoding="utf-8")
+    root = tmp_path / "data"
+    write_png(root / "a.png")
+    (root / "a.gt.txt").write_text("here", encoding="utf-8")
+    (root / "more").symlink_to(elsewhere, target_is_directory=True)
+    (root / "again").symlink_to(elsewhere, target_is_directory=True)  # the same folder twice
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)  # back up the tree
+    dataset = read_dataset(root, "sidecar")
+    assert sorted(s.text for s in dataset.samples) == ["here", "linked"]
+    assert dataset.skipped == []
+
+
+def test_images_in_formats_not_read_are_listed_as_skipped(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png")
+    write_png(tmp_path / "b.jfif")  # JPEG by another name: read (Pillow reads by content)
+    (tmp_path / "c.avif").write_bytes(b"\0\0\0\x1cftypavif")
+    (tmp_path / "d.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    (tmp_path / ".e.png").write_bytes(b"AppleDouble")  # macOS companion file: hidden
+    dataset = read_dataset(tmp_path, "filename")
+    assert sorted(labels_of(dataset)) == ["a.png", "b.jfif"]
+    assert reasons(dataset) == {
+        str(tmp_path / "c.avif"): "unsupported image format: .avif (convert it to PNG or JPEG)",
+        str(tmp_path / "d.HEIC"): "unsupported image format: .HEIC (convert it to PNG or JPEG)",
+    }
+
+
 def test_sample_load_decodes_the_image(tmp_path: Path) -> None:
     write_png(tmp_path / "a.png", width=30, height=10, value=40)
     (tmp_path / "a.gt.txt").write_text("x", encoding="utf-8")
@@ -235,6 +278,23 @@ def test_tsv_bad_rows_are_skipped_with_line_numbers(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize("sep", ["\t", ","])
+def test_manifest_rows_naming_an_image_again_are_skipped(tmp_path: Path, sep: str) -> None:
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(tmp_path / "img" / name)
+    manifest = tmp_path / ("labels.tsv" if sep == "\t" else "labels.csv")
+    rows = [("img/a.png", "one"), ("img/b.png", "two"), ("img/a.png", "uno"), ("img/b.png", "two")]
+    rows.append(("img/c.png", "three"))
+    manifest.write_text("".join(f"{path}{sep}{text}\n" for path, text in rows), encoding="utf-8")
+    dataset = read_dataset(manifest)
+    assert labels_of(dataset) == {"a.png": "one", "b.png": "two", "c.png": "three"}
+    assert reasons(dataset) == {
+        f"{manifest}:line 3": "conflicting label: img/a.png is 'uno' here but 'one' on line 1 "
+        "(that one is used)",
+        f"{manifest}:line 4": "listed again: img/b.png (first on line 2)",
+    }
+
+
 def test_tsv_accepts_windows_separators(tmp_path: Path) -> None:
     write_png(tmp_path / "img" / "a.png")
     manifest = tmp_path / "m.tsv"
@@ -278,7 +338,8 @@ def test_csv_header_columns_are_found_by_name(tmp_path: Path) -> None:
 
 
 def test_csv_bad_rows_are_skipped_and_the_rest_read(tmp_path: Path) -> None:
-    write_png(tmp_path / "a.png")
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(tmp_path / name)
     manifest = tmp_path / "m.csv"
     manifest.write_bytes(
         b"path,text\n"
@@ -288,8 +349,8 @@ def test_csv_bad_rows_are_skipped_and_the_rest_read(tmp_path: Path) -> None:
         b"a.png,\n"
         b"a.png,\xff\xfe\n"
         b'a.png,"never closed\n'
-        b"a.png,not swallowed\n"
-        b'a.png,"quoted, with comma"\n'
+        b"b.png,not swallowed\n"
+        b'c.png,"quoted, with comma"\n'
     )
     dataset = read_dataset(manifest, "csv")
     # An unclosed quote costs its own line only (CSV would read on to the end of the file).
@@ -387,6 +448,66 @@ def test_pixel_csv_text_labels_are_used_as_they_are(tmp_path: Path) -> None:
     manifest = tmp_path / "p.csv"
     manifest.write_text(pixel_row("B", glyph(0)) + "\n", encoding="utf-8")
     assert [s.text for s in read_dataset(manifest, "pixel-csv").samples] == ["B"]
+
+
+def test_pixel_csv_values_normalised_to_0_1_are_scaled_not_read_as_blank(tmp_path: Path) -> None:
+    images = [glyph(i) for i in range(3)]
+    manifest = tmp_path / "normalised.csv"
+    rows = [
+        ",".join([str(n), *(f"{v / 255:.6f}" for v in img.ravel())]) for n, img in enumerate(images)
+    ]
+    bad = ",".join(["1", "2.0", *("0.5" for _ in range(783))])  # 2.0 in a 0-1 file
+    manifest.write_text("\n".join([*rows, bad]) + "\n", encoding="utf-8")
+    dataset = read_dataset(manifest)
+    assert dataset.format == "pixel-csv"
+    for sample, image in zip(dataset.samples, images, strict=True):
+        np.testing.assert_array_equal(sample.load(), 255 - image)
+    assert reasons(dataset) == {
+        f"{manifest}:line 4": "pixel values must be 0-1, as in the file's first rows"
+    }
+
+
+def test_pixel_csv_quoted_fields_and_trailing_commas_are_read(tmp_path: Path) -> None:
+    image = glyph(0)
+    quoted = tmp_path / "quoted.csv"  # pandas QUOTE_ALL, R's write.csv
+    header = ",".join(f'"{name}"' for name in ["label", *(f"pixel{i}" for i in range(784))])
+    quoted.write_text(
+        header + "\n" + ",".join(f'"{v}"' for v in [4, *image.ravel().tolist()]) + "\n",
+        encoding="utf-8",
+    )
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text(pixel_row(4, image) + ",\n" + pixel_row(5, image) + ",\n")
+    for manifest in (quoted, trailing):
+        dataset = read_dataset(manifest)
+        assert dataset.format == "pixel-csv", manifest
+        assert dataset.samples[0].text == "4"
+        np.testing.assert_array_equal(dataset.samples[0].load(), 255 - image)
+        assert dataset.skipped == []
+
+
+def test_pixel_csv_bad_first_row_is_not_taken_for_a_header(tmp_path: Path) -> None:
+    manifest = tmp_path / "p.csv"
+    garbage = ",".join(["5", *("x" for _ in range(784))])
+    manifest.write_text(garbage + "\n" + pixel_row(1, glyph(0)) + "\n", encoding="utf-8")
+    dataset = read_dataset(manifest, "pixel-csv")
+    assert [s.text for s in dataset.samples] == ["1"]
+    assert reasons(dataset) == {f"{manifest}:line 1": "non-numeric pixel value"}
+
+
+def test_pixel_csv_numeric_labels_that_are_not_class_numbers_are_skipped(tmp_path: Path) -> None:
+    manifest = tmp_path / "p.csv"
+    labels = ["3", "3.5", "nan", "-1", "7.0"]
+    manifest.write_text(
+        "\n".join(pixel_row(label, glyph(i)) for i, label in enumerate(labels)) + "\n",
+        encoding="utf-8",
+    )
+    dataset = read_dataset(manifest)  # -1 does not make the file need a label map
+    assert [s.text for s in dataset.samples] == ["3", "7"]
+    assert reasons(dataset) == {
+        f"{manifest}:line 2": "label is not a whole number: 3.5",
+        f"{manifest}:line 3": "label is not a whole number: nan",
+        f"{manifest}:line 4": "negative label: -1 (not a class number)",
+    }
 
 
 def test_parse_label_map_forms(tmp_path: Path) -> None:
@@ -711,6 +832,12 @@ def test_nothing_readable_names_the_path_and_top_reasons(tmp_path: Path) -> None
 def test_missing_source_is_a_dataset_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no such file or directory"):
         read_dataset(tmp_path / "nope", "sidecar")
+
+
+@pytest.mark.parametrize("fmt", [None, "tsv", "csv", "sidecar"])
+def test_a_device_is_a_dataset_error_naming_it(fmt: str | None) -> None:
+    with pytest.raises(DatasetError, match=r"^/dev/null: "):
+        read_dataset("/dev/null", fmt)
 
 
 def test_sample_equality_ignores_pixel_arrays() -> None:

@@ -17,6 +17,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"})
+# File name suffixes of those formats: what a folder is searched for (.jfif and .jpe are JPEG).
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+    | {".ppm", ".pgm", ".pbm", ".pnm"}
+)
+# Image files lineocr does not read: a folder search lists them too, so that each is reported
+# as unsupported instead of passed over in silence.
+OTHER_IMAGE_SUFFIXES = frozenset({".avif", ".heic", ".heif", ".jxl", ".jp2", ".svg"})
 DEFAULT_MAX_PIXELS = 25_000_000  # 25 MP
 
 ImageSource = str | Path | bytes | np.ndarray | Image.Image

@@ -24,10 +24,6 @@ from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
 
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm",
-     ".pnm"}
-)  # fmt: skip
 PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
 CHUNK_IMAGES = 512  # images recognised at once (two chunks are held in memory)
 WORKER_CHUNK = CHUNK_IMAGES  # images a --workers process reads per task
@@ -68,14 +64,16 @@ def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = Non
 
 
 def _expand_path(item: str) -> list[str]:
-    """A file as given; a directory's images (recursively, sorted), or the directory itself
-    when it has none, so that reading reports it."""
+    """A file as given; a directory's images (recursively, sorted, as a dataset folder is
+    searched), or the directory itself when it has none, so that reading reports it."""
+    from lineocr.data.sources import walk_files
+    from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
+
     path = Path(item)
     if not path.is_dir():
         return [item]
-    found = sorted(
-        str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
+    wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES  # the others are reported as unsupported
+    found = [str(p) for p in walk_files(path) if p.suffix.lower() in wanted]
     return found or [item]
 
 

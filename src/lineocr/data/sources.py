@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from lineocr.images import ImageError, load_image
+from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, ImageError, load_image
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("sidecar", "filename", "tsv", "csv", "pixel-csv", "idx")
 
-IMAGE_SUFFIXES = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-    | {".ppm", ".pgm", ".pbm", ".pnm"}
-)
 SIDECAR_SUFFIXES = (".gt.txt", ".txt")  # in order of preference
 # kraken / OCR-D line images carry a processing step in their name: line.bin.png + line.gt.txt
 _PROCESSING_SUFFIXES = (".bin", ".nrm", ".raw", ".dew")
@@ -211,7 +207,7 @@ def _nothing_readable_message(path: Path, dataset: Dataset) -> str:
 
 def _require_dir(path: Path, fmt: str) -> Path:
     if not path.is_dir():
-        raise DatasetError(f"{path}: the {fmt} format reads a folder, and this is a file")
+        raise DatasetError(f"{path}: the {fmt} format reads a folder, and this is not one")
     return path
 
 
@@ -220,6 +216,8 @@ def _manifest_file(path: Path, fmt: str, suffixes: tuple[str, ...]) -> Path:
     of preference: a folder with one .tsv and a README.txt means the .tsv)."""
     if path.is_file():
         return path
+    if not path.is_dir():  # /dev/null, a pipe, a socket
+        raise DatasetError(f"{path}: not a file or folder (a device or pipe)")
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     for suffix in suffixes:
         found = [p for p in files if p.suffix.lower() == suffix]
@@ -231,11 +229,20 @@ def _manifest_file(path: Path, fmt: str, suffixes: tuple[str, ...]) -> Path:
     raise DatasetError(f"{path}: no {'/'.join(suffixes)} manifest for the {fmt} format")
 
 
-def _walk_files(root: Path) -> list[Path]:
-    """Every file under ``root``, sorted, skipping hidden files and folders."""
+def walk_files(root: Path) -> list[Path]:
+    """Every file under ``root``, sorted, skipping hidden files and folders (``.git``, macOS'
+    ``._x.png`` companions). Linked folders are followed, each real folder once: a link back
+    up the tree (a loop) or a second link to a folder already searched adds nothing."""
     files: list[Path] = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    seen = {os.path.realpath(root)}
+    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            real = os.path.realpath(Path(folder, name))
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        dirnames[:] = kept
         base = Path(folder)
         files.extend(base / name for name in filenames if not name.startswith("."))
     return sorted(files)
@@ -257,11 +264,17 @@ def _printable(path: Path | str) -> str:
 
 
 def _usable_images(files: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
-    """The image files among ``files``; one whose name is not UTF-8 cannot give a label or
-    be named in a report or a checkpoint: skipped, said."""
+    """The image files among ``files``. Skipped, said: an image in a format lineocr does not
+    read (``.avif``, ``.heic``), and one whose name is not UTF-8 (it cannot give a label or be
+    named in a report or a checkpoint)."""
     images = []
-    for path in filter(_is_image, files):
-        if _has_surrogates(str(path)):
+    for path in files:
+        if path.suffix.lower() in OTHER_IMAGE_SUFFIXES:
+            reason = f"unsupported image format: {path.suffix} (convert it to PNG or JPEG)"
+            skipped.append(Skipped(_printable(path), reason))
+        elif not _is_image(path):
+            continue
+        elif _has_surrogates(str(path)):
             skipped.append(Skipped(_printable(path), "file name is not valid UTF-8: rename it"))
         else:
             images.append(path)
@@ -284,8 +297,33 @@ def _sidecar_candidates(image: Path) -> list[Path]:
     return [image.with_name(stem + suffix) for stem in stems for suffix in SIDECAR_SUFFIXES]
 
 
-def _find_sidecar(image: Path, files: set[Path]) -> Path | None:
-    return next((c for c in _sidecar_candidates(image) if c in files), None)
+def _label_files(files: Sequence[Path]) -> dict[Path, list[Path]]:
+    """The label files among ``files``, keyed by the name :func:`_sidecar_candidates` asks
+    for: the suffix compared lower-cased, so ``0009.GT.TXT`` (Windows tools, upper-case
+    exports) belongs to ``0009.png``. A file named exactly as asked comes before case variants."""
+    index: dict[Path, list[Path]] = {}
+    for path in files:
+        lower = path.name.lower()
+        suffix = next((s for s in SIDECAR_SUFFIXES if lower.endswith(s)), None)
+        if suffix is not None:
+            key = path.with_name(path.name[: -len(suffix)] + suffix)
+            group = index.setdefault(key, [])
+            group.insert(0 if path == key else len(group), path)
+    return index
+
+
+def _find_sidecar(image: Path, label_files: dict[Path, list[Path]]) -> Path | None:
+    return next((label_files[c][0] for c in _sidecar_candidates(image) if c in label_files), None)
+
+
+def _claimed(images: Sequence[Path], label_files: dict[Path, list[Path]]) -> set[Path]:
+    """Every label file that belongs to one of ``images``, used or an alternative."""
+    return {
+        path
+        for image in images
+        for candidate in _sidecar_candidates(image)
+        for path in label_files.get(candidate, ())
+    }
 
 
 def _read_label_file(path: Path) -> tuple[str, str | None]:
@@ -306,17 +344,15 @@ def _read_label_file(path: Path) -> tuple[str, str | None]:
 
 
 def _read_sidecar(root: Path) -> Dataset:
-    files = _walk_files(root)
-    file_set = set(files)
+    files = walk_files(root)
+    label_files = _label_files(files)
     samples: list[Sample] = []
     skipped: list[Skipped] = []
-    claimed: set[Path] = set()
-    for image in _usable_images(files, skipped):
-        candidates = _sidecar_candidates(image)
-        claimed.update(candidates)
-        label_file = _find_sidecar(image, file_set)
+    images = _usable_images(files, skipped)
+    for image in images:
+        label_file = _find_sidecar(image, label_files)
         if label_file is None:
-            looked_for = " or ".join(c.name for c in candidates[:2])
+            looked_for = " or ".join(c.name for c in _sidecar_candidates(image)[:2])
             skipped.append(Skipped(str(image), f"no label file: looked for {looked_for}"))
             continue
         text, problem = _read_label_file(label_file)
@@ -324,7 +360,8 @@ def _read_sidecar(root: Path) -> Dataset:
             skipped.append(Skipped(str(image), problem))
         else:
             samples.append(Sample(text, str(image), path=image))
-    for orphan in sorted(f for f in files if f.name.endswith(".txt") and f not in claimed):
+    claimed = _claimed(images, label_files)
+    for orphan in sorted(f for f in files if f.name.lower().endswith(".txt") and f not in claimed):
         skipped.append(
             Skipped(_printable(orphan), "no image for this label file: none of the same name")
         )
@@ -365,7 +402,7 @@ def _read_filename(root: Path, strip_suffix: bool, label_regex: str | None) -> D
     pattern = _compile_label_regex(label_regex)
     samples: list[Sample] = []
     skipped: list[Skipped] = []
-    for image in _usable_images(_walk_files(root), skipped):
+    for image in _usable_images(walk_files(root), skipped):
         label, problem = _label_from_stem(image.stem, strip_suffix, pattern)
         if problem:
             skipped.append(Skipped(str(image), problem))
@@ -424,7 +461,13 @@ def _resolve_image(root: Path, raw_path: str) -> Path | None:
     return None
 
 
-def _manifest_sample(root: Path, raw_path: str, text: str, where: str) -> Sample | Skipped:
+# The first row that named each image in a manifest: (label, "line N").
+_Listed = dict[Path, tuple[str, str]]
+
+
+def _manifest_sample(
+    root: Path, raw_path: str, text: str, where: str, listed: _Listed
+) -> Sample | Skipped:
     raw_path = raw_path.strip()
     if not raw_path:
         return Skipped(where, "empty image path")
@@ -434,6 +477,18 @@ def _manifest_sample(root: Path, raw_path: str, text: str, where: str) -> Sample
     image = _resolve_image(root, raw_path)
     if image is None:
         return Skipped(where, f"image not found: {root / raw_path}")
+    # A second row for the same image would weigh it twice in training, or put it on both
+    # sides of a train/validation split; with another label, one of the two rows is wrong.
+    row = where.rpartition(":")[2]
+    first_label, first_row = listed.setdefault(image, (label, row))
+    if first_row != row:
+        if first_label == label:
+            return Skipped(where, f"listed again: {raw_path} (first on {first_row})")
+        return Skipped(
+            where,
+            f"conflicting label: {raw_path} is {label!r} here but {first_label!r} on "
+            f"{first_row} (that one is used)",
+        )
     return Sample(label, str(image), path=image)
 
 
@@ -454,6 +509,7 @@ def _read_tsv(manifest: Path) -> Dataset:
 
 def _tsv_items(manifest: Path) -> Iterator[Sample | Skipped]:
     root = manifest.parent
+    listed: _Listed = {}
     first = True
     for number, line in _manifest_lines(manifest):
         where = f"{manifest}:line {number}"
@@ -470,7 +526,7 @@ def _tsv_items(manifest: Path) -> Iterator[Sample | Skipped]:
         if not tab:
             yield Skipped(where, "no tab between the image path and the text")
             continue
-        yield _manifest_sample(root, raw_path, text, where)
+        yield _manifest_sample(root, raw_path, text, where, listed)
 
 
 def _read_csv(manifest: Path) -> Dataset:
@@ -507,6 +563,7 @@ def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
     root = manifest.parent
     columns: tuple[int, int] = (0, 1)
     n_fields = 2
+    listed: _Listed = {}
     first = True
     for where, row, error in _csv_rows(manifest):
         if row is None:
@@ -525,7 +582,7 @@ def _csv_items(manifest: Path) -> Iterator[Sample | Skipped]:
                 "(a text with commas must be in double quotes)",
             )
         else:
-            yield _manifest_sample(root, row[columns[0]], row[columns[1]], where)
+            yield _manifest_sample(root, row[columns[0]], row[columns[1]], where, listed)
 
 
 # --- label maps (pixel-csv, idx) ------------------------------------------------------------
@@ -701,10 +758,10 @@ def _looks_like_pixel_row(fields: Sequence[str]) -> bool:
 
 
 def _is_pixel_header(line: str) -> bool:
-    """A header such as ``label,1x1,1x2,…`` or ``label,pixel0,…``: mostly not numbers (a
-    data row with one bad value is not a header)."""
-    fields = line.split(",")[1:]
-    return sum(map(_is_number, fields)) < len(fields) / 2
+    """A header such as ``label,1x1,1x2,…`` or ``label,pixel0,…``: a name first and mostly
+    not numbers after it (a data row with bad values, such as ``5,x,x,…``, is not a header)."""
+    label, *fields = line.split(",")
+    return not _is_number(label) and sum(map(_is_number, fields)) < len(fields) / 2
 
 
 def _pixel_count(lines: Sequence[str], manifest: Path) -> int:
@@ -736,8 +793,9 @@ def _stream_lines(handle: BinaryIO) -> Iterator[tuple[int, str | None]]:
             yield number, None
 
 
-def _parse_pixel_values(text: str, n_pixels: int) -> np.ndarray | str:
-    """The values of one row (ink high, as in the file), or why they are unusable."""
+def _parse_pixel_values(text: str, n_pixels: int, top: int) -> np.ndarray | str:
+    """The values of one row scaled to 0-255 (ink high, as in the file), or why they are
+    unusable; ``top`` is the file's largest value, 255 or 1 (values normalised to 0-1)."""
     with warnings.catch_warnings():
         # numpy warns, and with "error" raises, when a value is not a number
         warnings.simplefilter("error", DeprecationWarning)
@@ -747,47 +805,83 @@ def _parse_pixel_values(text: str, n_pixels: int) -> np.ndarray | str:
             return "non-numeric pixel value"
     if values.size != n_pixels:  # "1,,2" stops early
         return "non-numeric pixel value"
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
-        return "pixel values must be 0-255"
-    return values
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() > top:
+        if top == 255:
+            return "pixel values must be 0-255"
+        return "pixel values must be 0-1, as in the file's first rows"
+    return values * (255 / top)
 
 
-def _parse_pixel_row(line: str, n_pixels: int, transpose: bool) -> PixelRow | str:
+def _parse_pixel_label(label: str) -> tuple[str | int, str | None]:
+    """(class number or text label, None), or (label, why it is unusable)."""
+    if not label:
+        return label, "empty label"
+    number = _parse_int_label(label)
+    if number is not None:
+        return number, f"negative label: {number} (not a class number)" if number < 0 else None
+    if _is_number(label):  # "3.5", "nan": a numeric column that is not class numbers
+        return label, f"label is not a whole number: {label}"
+    return label, None
+
+
+def _parse_pixel_row(line: str, n_pixels: int, transpose: bool, top: int) -> PixelRow | str:
     """(label, image with ink 0 on 255 paper) or the reason the row is unusable."""
     found = line.count(",")
     if found != n_pixels:
         return f"wrong number of pixel values: expected {n_pixels}, found {found}"
     raw_label, _, text = line.partition(",")
-    label = _clean_label(raw_label).strip('"')
-    if not label:
-        return "empty label"
-    values = _parse_pixel_values(text, n_pixels)
+    label, problem = _parse_pixel_label(_clean_label(raw_label))
+    if problem:
+        return problem
+    values = _parse_pixel_values(text, n_pixels, top)
     if isinstance(values, str):
         return values
     side = math.isqrt(n_pixels)
     image = (255 - np.round(values)).astype(np.uint8).reshape(side, side)
     if transpose:
         image = np.ascontiguousarray(image.T)
-    number = _parse_int_label(label)
-    return (label if number is None else number), image
+    return label, image
+
+
+def _plain_pixel_line(line: str) -> str:
+    """A pixel row as ``label,p0,p1,…``: quotes around fields (pandas' ``QUOTE_ALL``, R's
+    ``write.csv``) and a trailing comma (some exporters) removed; labels hold no commas."""
+    return line.replace('"', "").removesuffix(",")
+
+
+def _pixel_scale(lines: Sequence[str]) -> int:
+    """255, or 1 when most rows read ahead have every value within 0-1 and some ink
+    (normalised pixels, as ``X / 255.0`` writes them): such rows would otherwise be read as
+    blank images. A stray row does not decide it; it is skipped as out of range."""
+    tops = []
+    for line in lines:
+        values = _parse_pixel_values(line.partition(",")[2], line.count(","), 255)
+        if not isinstance(values, str) and values.size:
+            tops.append(values.max())
+    return 1 if tops and 0 < float(np.median(tops)) <= 1 else 255
 
 
 def _pixel_csv_rows(
     manifest: Path, handle: BinaryIO, transpose: bool
 ) -> Iterator[tuple[str, PixelRow | str]]:
     """(where, row or the reason it is unusable) for each data row, streamed."""
-    lines = _stream_lines(handle)
+    lines = (
+        (number, None if text is None else _plain_pixel_line(text))
+        for number, text in _stream_lines(handle)
+    )
     head = list(itertools.islice(lines, _PIXEL_LOOKAHEAD))
     first = head[0][1] if head else None
     has_header = first is not None and _is_pixel_header(first)
     rows = head[1:] if has_header else head
-    n_pixels = _pixel_count([text for _, text in rows if text is not None], manifest)
+    texts = [text for _, text in rows if text is not None]
+    n_pixels = _pixel_count(texts, manifest)
+    top = _pixel_scale(texts)
     for number, line in itertools.chain(rows, lines):
         where = f"{manifest}:line {number}"
         if line is None:
             yield where, "line is not valid UTF-8"
         else:
-            yield where, _parse_pixel_row(line, n_pixels, transpose)
+            yield where, _parse_pixel_row(line, n_pixels, transpose, top)
 
 
 def _read_pixel_csv(
@@ -980,6 +1074,8 @@ def detect_format(path: str | Path) -> str:
         raise DatasetError(f"{path}: no such file or directory")
     if path.is_file():
         return _detect_file_format(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a file or folder (a device or pipe)")
     candidates = _folder_candidates(path)
     if len(candidates) == 1:
         return next(iter(candidates))
@@ -1017,7 +1113,7 @@ def _sniff_text_format(path: Path) -> str | None:
         return None
     if "\t" in lines[0]:
         return "tsv"
-    if any(_looks_like_pixel_row(line.split(",")) for line in lines):
+    if any(_looks_like_pixel_row(_plain_pixel_line(line).split(",")) for line in lines):
         return "pixel-csv"
     if "," in lines[0]:
         return "csv"
@@ -1047,11 +1143,11 @@ def _detect_file_format(path: Path) -> str:
 
 def _folder_candidates(folder: Path) -> dict[str, str]:
     """Each format the folder could be in, with the evidence for it."""
-    files = _walk_files(folder)
-    file_set = set(files)
+    files = walk_files(folder)
+    label_files = _label_files(files)
     images = [f for f in files if _is_image(f)]
-    with_label = sum(_find_sidecar(image, file_set) is not None for image in images)
-    claimed = {c for image in images for c in _sidecar_candidates(image)}
+    with_label = sum(_find_sidecar(image, label_files) is not None for image in images)
+    claimed = _claimed(images, label_files)
     candidates: dict[str, str] = {}
     if with_label:
         candidates["sidecar"] = f"{with_label} of {len(images)} images have a .gt.txt/.txt file"
