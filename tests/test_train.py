@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ import torch
 
 from lineocr.charset import Charset
 from lineocr.config import Config, override
-from lineocr.data.batching import load_examples
+from lineocr.data.batching import Batch, load_examples
 from lineocr.train.checkpoint import load_checkpoint
-from lineocr.train.loop import InitFrom, fit
+from lineocr.train.loop import InitFrom, fit, too_narrow
 from tests.render import ArraySample, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +93,34 @@ def test_run_directory_contents_and_resume_continues_from_saved_step(tmp_path):
     )
     assert resumed.epochs == 4 and resumed.step == first.step + 2 * 2
     assert [h["epoch"] for h in resumed.history] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_too_narrow_counts_lines_ctc_cannot_align() -> None:
+    # "aab" needs 4 frames (a blank between the repeated a's); a frame is 4 columns
+    batch = Batch(
+        images=torch.zeros(3, 1, 32, 16),
+        widths=torch.tensor([12, 16, 4]),
+        targets=torch.tensor([1, 1, 2, 1, 1, 2, 3]),
+        target_lengths=torch.tensor([3, 3, 1]),
+        indices=[0, 1, 2],
+    )
+    assert too_narrow(batch) == 1  # 3 frames for "aab"; 4 frames and 1 frame for "c" fit
+
+
+def test_an_epoch_reports_lines_too_narrow_to_learn(tmp_path, capsys):
+    cs, examples = make_examples(16)
+    squeezed = replace(examples[0], image=examples[0].image[:, :8])  # 2 frames, 3+ labels
+    result = fit(
+        tiny_config(train__epochs=2),
+        cs,
+        [squeezed, *examples[1:]],
+        examples[1:],
+        tmp_path,
+        show_progress=False,
+        tensorboard=False,
+    )
+    assert [h["train_too_narrow"] for h in result.history] == [1.0, 1.0]
+    assert "1 training lines were too narrow for their labels" in capsys.readouterr().err
 
 
 def test_resume_refuses_a_different_charset(tmp_path):

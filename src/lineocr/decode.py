@@ -858,9 +858,11 @@ def _check_targets(targets: Sequence[Sequence[int]]) -> list[np.ndarray]:
     return out
 
 
-def _min_frames(target: np.ndarray) -> int:
-    """Frames a CTC alignment of ``target`` needs: one per label, one blank per repeat."""
-    return len(target) + int(np.sum(target[1:] == target[:-1])) if len(target) else 0
+def min_frames(target: Sequence[int] | np.ndarray) -> int:
+    """Frames a CTC alignment of ``target`` needs: one per label, one blank per repeat. A
+    line with fewer frames has no alignment: its CTC loss is infinite."""
+    labels = np.asarray(target)
+    return len(labels) + int(np.sum(labels[1:] == labels[:-1])) if len(labels) else 0
 
 
 def _n_states(targets: Sequence[np.ndarray]) -> int:
@@ -1003,7 +1005,7 @@ def ctc_nll(
     if len(ys) != len(logits_list):
         raise DecodeError("logits_list and targets differ in length")
     pairs = [
-        (x, y) for x, y in zip(logits_list, ys, strict=True) if len(x) >= max(1, _min_frames(y))
+        (x, y) for x, y in zip(logits_list, ys, strict=True) if len(x) >= max(1, min_frames(y))
     ]
     if not pairs:
         raise DecodeError("no line has enough frames for its target")

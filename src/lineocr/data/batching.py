@@ -9,7 +9,6 @@ data-parallel ranks.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from torch.utils.data import Dataset, Sampler
 
 from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.augment import Augmenter
+from lineocr.decode import min_frames
 from lineocr.images import ImageError
 from lineocr.preprocess import (
     MAX_OPS_PIXELS,
@@ -99,7 +99,7 @@ def load_examples(
             report.skipped.append((sample.source, f"preprocessing failed: {exc}"))
             continue
         frames = math.ceil(width / 4)
-        if frames < _min_frames(target):
+        if frames < min_frames(target):
             report.skipped.append(
                 (sample.source, f"image too narrow for its {len(target)}-character label")
             )
@@ -127,12 +127,6 @@ def stored(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     folder of photos does not hold gigabytes (a 5000x5000 line image was 25 MB; now at
     most 1 MB). Augmentation and the ops still see 8x the resolution the model reads."""
     return bounded(image, STORED_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS // 4)
-
-
-def _min_frames(target: Sequence[int]) -> int:
-    """CTC needs a frame per label plus one between repeated labels."""
-    repeats = sum(a == b for a, b in itertools.pairwise(target))
-    return len(target) + repeats
 
 
 class SynthSource(Protocol):

@@ -39,7 +39,7 @@ from lineocr.data.batching import (
     SynthMix,
     make_collate,
 )
-from lineocr.decode import greedy_batch
+from lineocr.decode import greedy_batch, min_frames
 from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
 from lineocr.train import distributed, finetune
@@ -118,6 +118,15 @@ def _ctc_from_log_probs(log_probs: torch.Tensor, batch: Batch, loss_fn: nn.CTCLo
     """CTC loss of (N, T, C) log-probabilities; each line counts only its own frames."""
     input_lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1])
     return loss_fn(log_probs.transpose(0, 1), batch.targets, input_lengths, batch.target_lengths)
+
+
+def too_narrow(batch: Batch) -> int:
+    """Lines of ``batch`` with fewer frames than their label needs (augmentation that shrinks
+    a line can make one): CTC has no alignment for them, their loss is infinite and
+    ``zero_infinity`` drops it, so they teach nothing. Counted per epoch and reported."""
+    frames = output_lengths(batch.widths).tolist()
+    labels = torch.split(batch.targets.cpu(), batch.target_lengths.tolist())
+    return sum(n < min_frames(t.numpy()) for n, t in zip(frames, labels, strict=True))
 
 
 def _optim_to_tensors(
@@ -275,6 +284,7 @@ class Trainer:
         self.bad_epochs = 0
         self.history: list[dict[str, float]] = []
         self.samples_seen = 0
+        self.epoch_too_narrow = 0  # lines of this epoch that could not be learned (too_narrow)
         self.train_time = 0.0
 
     # -- resume ---------------------------------------------------------------------------
@@ -338,9 +348,10 @@ class Trainer:
             if progress
             else None
         )
-        total, count, out_of_time = 0.0, 0, False
+        total, count, out_of_time, narrow = 0.0, 0, False, 0
         epoch_start = last_line = time.perf_counter()
         for cpu_batch in self.train_loader:
+            narrow += too_narrow(cpu_batch)
             lr = learning_rate(
                 self._progress_fraction(total_steps),
                 base_lr=cfg.lr,
@@ -378,6 +389,9 @@ class Trainer:
                 out_of_time = True
                 break
         self.train_time += time.perf_counter() - epoch_start
+        self.epoch_too_narrow = round(
+            distributed.mean_across(self.ctx, narrow) * self.ctx.world_size
+        )
         if progress is not None and task is not None:
             progress.remove_task(task)
         return distributed.mean_across(self.ctx, total / max(1, count)), out_of_time
@@ -478,6 +492,7 @@ class Trainer:
             "val_exact_match": s.exact_match,
             "lr": float(self.optimizer.param_groups[0]["lr"]),
             "elapsed_s": self.elapsed,
+            "train_too_narrow": float(self.epoch_too_narrow),
         }
         self.history.append(record)
         improved = s.cer < self.best_cer - cfg.min_delta or (
@@ -505,6 +520,7 @@ class Trainer:
                 "val/wer": s.wer,
                 "val/exact_match": s.exact_match,
                 "train/lr": record["lr"],
+                "train/too_narrow_lines": record["train_too_narrow"],
             },
             self.step,
         )
@@ -517,6 +533,13 @@ class Trainer:
             f"exact {100 * s.exact_match:6.2f}%  [{self.elapsed:5.0f}s]{mark}",
             soft_wrap=True,  # one line per epoch, also in 80-column logs
         )
+        if self.epoch_too_narrow:
+            self.console.print(
+                f"[yellow]  {self.epoch_too_narrow} training lines were too narrow for their "
+                "labels after augmentation (CTC cannot align them: not learned); lower "
+                "augment.scale, or check the data's widths[/yellow]",
+                soft_wrap=True,
+            )
         return self.bad_epochs >= cfg.patience
 
     def _make_progress(self) -> Progress:
