@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from lineocr.charset import Charset, UnknownCharactersError
-from lineocr.data.batching import BucketBatchSampler, load_examples, make_collate, padding_step
+from lineocr.data.batching import (
+    BucketBatchSampler,
+    LineDataset,
+    load_examples,
+    make_collate,
+    padding_step,
+)
 from lineocr.images import ImageError
 from lineocr.preprocess import PreprocessSpec
 from tests.render import ArraySample, render
@@ -44,6 +50,18 @@ def test_too_narrow_is_judged_after_the_ops_and_large_images_are_stored_small():
     (kept,) = report.examples
     assert kept.image.shape == (256, 384)  # 8x the model height, aspect kept
     assert load_examples(samples, cs, PreprocessSpec()).skipped == []  # no trim: wide enough
+
+
+def test_real_lines_are_bucketed_by_the_width_the_model_sees():
+    cs = Charset.from_string("abc")
+    spec = PreprocessSpec(ops=("auto_invert", "trim"))
+    line = render("abc", size=20)
+    canvas = np.full((40, 800), 255, np.uint8)  # the line at the left of a wide canvas
+    canvas[5 : 5 + line.shape[0], 2 : 2 + line.shape[1]] = line
+    (example,) = load_examples([ArraySample("abc", canvas, "wide.png")], cs, spec).examples
+    dataset = LineDataset([example], spec)
+    assert dataset.widths() == [example.width] == [dataset[0][0].shape[-1]]
+    assert example.width < 200  # the raw canvas would have been estimated at 640 columns
 
 
 def test_unknown_characters_list_files_or_are_counted():

@@ -38,6 +38,7 @@ class Example:
     text: str  # the label as given (logical order)
     target: tuple[int, ...]  # encoded label (visual order)
     source: str
+    width: int = 0  # columns the model sees (after the ops, at its height); 0: not measured
 
 
 @dataclass
@@ -104,7 +105,7 @@ def load_examples(
                 (sample.source, f"image too narrow for its {len(target)}-character label")
             )
             continue
-        report.examples.append(Example(image, sample.text, tuple(target), sample.source))
+        report.examples.append(Example(image, sample.text, tuple(target), sample.source, width))
     if unknown_sources and not skip_unknown:
         lines = [
             f"{ch!r} (U+{ord(ch):04X}) in {len(src)} file(s), e.g. {', '.join(src[:3])}"
@@ -180,9 +181,10 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
         self.synth = tuple(synth)
         self.charset = charset
         self.epoch = 0
-        # Real lines keep their width across epochs: computed once.
+        # Real lines keep their width across epochs: measured at load time, after the ops
+        # (trim can cut a wide canvas to a fraction), else estimated from the image's size.
         self._real_widths = [
-            target_width(e.image.shape[1], e.image.shape[0], spec) for e in examples
+            e.width or target_width(e.image.shape[1], e.image.shape[0], spec) for e in examples
         ]
 
     def __len__(self) -> int:
