@@ -27,6 +27,7 @@ from lineocr.data.sources import (
     parse_label_map,
     print_summary,
     read_dataset,
+    read_datasets,
     summarize,
 )
 from lineocr.images import ImageError
@@ -816,6 +817,22 @@ def test_options_that_do_not_fit_the_format_are_errors(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="unknown dataset format 'jsonl'"):
         read_dataset(tmp_path, "jsonl")
     assert set(FORMATS) == {"sidecar", "filename", "tsv", "csv", "pixel-csv", "idx"}
+
+
+def test_several_sources_each_take_the_options_their_format_uses(tmp_path: Path) -> None:
+    letters = tmp_path / "az.csv"  # Kaggle A-Z: labels 0-25
+    letters.write_text(pixel_row(25, glyph(0)) + "\n" + pixel_row(0, glyph(1)) + "\n")
+    lines = tmp_path / "lines"
+    write_png(lines / "a.png")
+    (lines / "a.gt.txt").write_text("hello", encoding="utf-8")
+    az, folder = read_datasets([letters, lines], label_map="az")
+    assert [s.text for s in az.samples] == ["Z", "A"]
+    assert (folder.format, [s.text for s in folder.samples]) == ("sidecar", ["hello"])
+    # an option that no source's format uses is still an error
+    with pytest.raises(DatasetError, match=r"--strip-suffix applies to the filename.*pixel-csv"):
+        read_datasets([letters, lines], strip_suffix=True)
+    with pytest.raises(DatasetError, match="--label-map applies to the pixel-csv and idx"):
+        read_datasets([lines], label_map="az")
 
 
 def test_nothing_readable_names_the_path_and_top_reasons(tmp_path: Path) -> None:

@@ -255,7 +255,7 @@ def evaluate_command(
     try:
         rec = Recognizer.load(model)
         rec.decoder(**options)  # bad options fail here, before any image is read
-        datasets = [reader.read(path) for path in data]
+        datasets = reader.read(data)
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     samples = [s for dataset in datasets for s in dataset.samples]

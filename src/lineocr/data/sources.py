@@ -159,33 +159,53 @@ def read_dataset(
     return dataset
 
 
+def read_datasets(
+    srcs: Sequence[str | Path],
+    fmt: str | None = None,
+    *,
+    strip_suffix: bool = False,
+    label_regex: str | None = None,
+    label_map: str | dict[int, str] | None = None,
+    transpose: bool = False,
+) -> list[Dataset]:
+    """Several sources read with one set of options, as ``train --data A --data B`` gives
+    them. With ``fmt`` detected, each source gets the options its format uses: a Kaggle
+    A-Z pixel CSV beside a folder of line images takes ``--label-map az``, the folder
+    nothing. An option that no source's format uses is an error, as for one source."""
+    options: dict[str, Any] = {
+        "strip_suffix": strip_suffix,
+        "label_regex": label_regex,
+        "label_map": label_map,
+        "transpose": transpose,
+    }
+    if fmt is not None or len(srcs) < 2:
+        return [read_dataset(src, fmt, **options) for src in srcs]
+    formats = [detect_format(src) for src in srcs]
+    for name, value in options.items():
+        if value and not any(f in _OPTION_FORMATS[name] for f in formats):
+            found = ", ".join(sorted(set(formats)))
+            _check_options_fit(found, True, **{name: value})  # raises, naming the flag
+    return [
+        read_dataset(src, **{k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
+        for src, f in zip(srcs, formats, strict=True)
+    ]
+
+
+# The formats each reading option applies to.
 _OPTION_FORMATS = {
-    "--strip-suffix": ("filename",),
-    "--label-regex": ("filename",),
-    "--label-map": ("pixel-csv", "idx"),
-    "--transpose": ("pixel-csv", "idx"),
+    "strip_suffix": ("filename",),
+    "label_regex": ("filename",),
+    "label_map": ("pixel-csv", "idx"),
+    "transpose": ("pixel-csv", "idx"),
 }
 
 
-def _check_options_fit(
-    fmt: str,
-    detected: bool,
-    *,
-    strip_suffix: bool,
-    label_regex: str | None,
-    label_map: str | dict[int, str] | None,
-    transpose: bool,
-) -> None:
+def _check_options_fit(fmt: str, detected: bool, **options: Any) -> None:
     """An option that the format ignores is an error, not a silent no-op."""
-    given = {
-        "--strip-suffix": strip_suffix,
-        "--label-regex": label_regex is not None,
-        "--label-map": label_map is not None,
-        "--transpose": transpose,
-    }
-    for flag, is_given in given.items():
-        if is_given and fmt not in _OPTION_FORMATS[flag]:
-            allowed = " and ".join(_OPTION_FORMATS[flag])
+    for name, value in options.items():
+        if value not in (None, False) and fmt not in _OPTION_FORMATS[name]:
+            flag = "--" + name.replace("_", "-")
+            allowed = " and ".join(_OPTION_FORMATS[name])
             how = f" (detected: {fmt}; pass --format to choose)" if detected else ""
             raise DatasetError(f"{flag} applies to the {allowed} format(s), not to {fmt}{how}")
 

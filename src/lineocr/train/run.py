@@ -19,7 +19,7 @@ from rich.console import Console
 from lineocr.charset import Charset
 from lineocr.config import Config, Preset, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
-from lineocr.data.sources import Dataset, print_summary, read_dataset, summarize
+from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint, load_meta, resolve
 from lineocr.train.loop import FitResult, InitFrom, fit
 
@@ -34,9 +34,10 @@ class ReaderOptions:
     label_map: str | None = None
     transpose: bool = False
 
-    def read(self, src: str | Path) -> Dataset:
-        return read_dataset(
-            src,
+    def read(self, srcs: Sequence[str | Path]) -> list[Dataset]:
+        """Each source with the options its format uses (see :func:`read_datasets`)."""
+        return read_datasets(
+            srcs,
             self.fmt,
             strip_suffix=self.strip_suffix,
             label_regex=self.label_regex,
@@ -94,10 +95,7 @@ def _font_families(source: Any) -> list[str]:
     return sorted({face.family for face in getattr(source, "faces", ())})
 
 
-def _read_all(
-    paths: Sequence[str | Path], reader: ReaderOptions, console: Console, show: bool
-) -> Dataset:
-    datasets = [reader.read(p) for p in paths]
+def _merged(datasets: Sequence[Dataset], console: Console, show: bool) -> Dataset:
     merged = Dataset(
         samples=[s for d in datasets for s in d.samples],
         skipped=[s for d in datasets for s in d.skipped],
@@ -139,8 +137,9 @@ def prepare_data(
     synth = synth or SynthOptions()
     if not data and not synth.specs:
         raise ValueError("no training data: give --data, --synth or both")
-    train_set = _read_all(data, reader, console, show_summary) if data else None
-    val_set = _read_all(val, reader, console, show_summary) if val else None
+    datasets = reader.read([*data, *val])  # options apply where a format uses them
+    train_set = _merged(datasets[: len(data)], console, show_summary) if data else None
+    val_set = _merged(datasets[len(data) :], console, show_summary) if val else None
     seed = config.train.seed
     synths = synth.synthesizers(seed, "train")
 
