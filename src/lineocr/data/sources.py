@@ -182,7 +182,7 @@ def read_datasets(
         return [read_dataset(src, fmt, **options) for src in srcs]
     formats = [detect_format(src) for src in srcs]
     for name, value in options.items():
-        if value and not any(f in _OPTION_FORMATS[name] for f in formats):
+        if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
             found = ", ".join(sorted(set(formats)))
             _check_options_fit(found, True, **{name: value})  # raises, naming the flag
     return [
@@ -200,10 +200,15 @@ _OPTION_FORMATS = {
 }
 
 
+def _given(value: Any) -> bool:
+    """An option is given unless None or False (an empty --label-regex is given)."""
+    return value is not None and value is not False
+
+
 def _check_options_fit(fmt: str, detected: bool, **options: Any) -> None:
     """An option that the format ignores is an error, not a silent no-op."""
     for name, value in options.items():
-        if value not in (None, False) and fmt not in _OPTION_FORMATS[name]:
+        if _given(value) and fmt not in _OPTION_FORMATS[name]:
             flag = "--" + name.replace("_", "-")
             allowed = " and ".join(_OPTION_FORMATS[name])
             how = f" (detected: {fmt}; pass --format to choose)" if detected else ""
