@@ -92,6 +92,35 @@ def test_resume_continues_the_run(folder, tmp_path):
     assert saved["data"]["init_from"] == str(base)  # where the run began, kept on resume
 
 
+def test_a_run_in_out_is_not_replaced_unless_asked(folder, tmp_path):
+    out = tmp_path / "run"
+    train = ["train", "--data", str(folder), "--out", str(out), *FAST]
+    assert runner.invoke(app, train).exit_code == 0
+    weights = (out / "best.safetensors").read_bytes()
+    again = runner.invoke(app, train)
+    assert again.exit_code == 2
+    assert "holds a training run" in again.output and "--overwrite" in again.output
+    assert (out / "best.safetensors").read_bytes() == weights  # untouched
+    same = runner.invoke(app, [*train, "--init-from", str(out), "--overwrite"])
+    assert same.exit_code == 2 and "replace the weights it starts from" in same.output
+    assert (out / "best.safetensors").read_bytes() == weights
+    (out / "tb" / "stale-events").write_text("an earlier run's events")
+    replaced = runner.invoke(app, [*train, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert not (out / "tb" / "stale-events").exists()  # no mixing of two runs' events
+    assert (out / "best.safetensors").is_file()
+
+
+def test_an_out_that_cannot_be_a_directory_fails_before_reading_data(folder, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out in (blocker, blocker / "run"):
+        result = runner.invoke(app, ["train", "--data", str(folder), "--out", str(out), *FAST])
+        assert result.exit_code == 2
+        assert f"--out {out}: cannot use it as the run directory" in result.output
+        assert "training summary" not in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

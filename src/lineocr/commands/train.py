@@ -114,6 +114,10 @@ def train(
         ),
     ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace the run already in --out (default: refuse)."),
+    ] = False,
     skip_unknown: Annotated[
         bool,
         typer.Option("--skip-unknown", help="Skip lines with characters outside a fixed charset."),
@@ -171,6 +175,8 @@ def train(
             raise fail(f"unknown preset {cfg.model.preset!r}; choose {', '.join(PRESETS)}")
         if resume and not (out / "last.json").is_file():
             raise fail(f"{out}: nothing to resume (no last.json)")
+        if not resume:
+            _prepare_out(out, overwrite, init_from)
         result = run_training(
             cfg,
             data or [],
@@ -201,6 +207,48 @@ def train(
         raise fail(str(exc)) from None
     if result.stopped == "interrupted":
         raise typer.Exit(130)
+
+
+# What a training run writes in its directory (docs/training.md, "The run directory").
+RUN_FILES = (
+    "best.safetensors",
+    "best.json",
+    "last.safetensors",
+    "last.json",
+    "last.optim.safetensors",
+    "history.png",
+)
+
+
+def _prepare_out(out: Path, overwrite: bool, init_from: str | None) -> None:
+    """The run directory, checked before any data is read: a run already there is not
+    replaced unless ``--overwrite`` (its files and TensorBoard events are removed first, so
+    two runs never mix); a path that cannot be a directory is an error naming it."""
+    import shutil
+
+    existing = [name for name in RUN_FILES if (out / name).is_file()]
+    if existing and init_from is not None:
+        source = Path(init_from).resolve()
+        if out.resolve() in (source, source.parent):
+            raise fail(
+                f"--init-from {init_from} is the run in --out {out}: fine-tuning would "
+                "replace the weights it starts from; give a new --out"
+            )
+    if existing and not overwrite:
+        raise fail(
+            f"{out} holds a training run ({', '.join(existing)}): continue it with --resume, "
+            "give a new --out, or pass --overwrite to replace it"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in existing:
+            (out / name).unlink()
+        if existing and (out / "tb").is_dir():
+            shutil.rmtree(out / "tb")
+    except OSError as exc:
+        raise fail(
+            f"--out {out}: cannot use it as the run directory: {exc.strerror or exc}"
+        ) from None
 
 
 def _check_device(device: str) -> None:

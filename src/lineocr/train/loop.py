@@ -437,8 +437,9 @@ class Trainer:
             if main:
                 self._save("last", with_optim=True)
                 self.console.print(
-                    f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; "
-                    f"continue with --resume {self.run_dir}[/yellow]"
+                    f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; continue with "
+                    f"lineocr train --resume --out {self.run_dir} and the same --data / --synth "
+                    "options[/yellow]"
                 )
         finally:
             tb.close()
