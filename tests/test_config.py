@@ -59,6 +59,47 @@ def test_invalid_values_in_nested_sections_are_config_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("train: {batch_size: -4}", r"train\.batch_size: -4 is out of range \(1 to 65536\)"),
+        ("train: {batch_size: 0}", r"train\.batch_size: 0 is out of range"),
+        ("train: {epochs: 0}", r"train\.epochs: 0 is out of range \(at least 1\)"),
+        ("train: {lr: 0}", r"train\.lr: 0\.0 is out of range"),
+        ("train: {lr: .inf}", r"train\.lr: inf is out of range"),
+        ("train: {lr: .nan}", r"train\.lr: nan is out of range"),
+        ("train: {grad_clip: -1}", r"train\.grad_clip: -1\.0 is out of range"),
+        ("train: {patience: 0}", r"train\.patience"),
+        ("train: {max_minutes: -1}", r"train\.max_minutes"),
+        ("train: {max_minutes: 0}", r"train\.max_minutes"),
+        ("train: {warmup: -1}", r"train\.warmup"),
+        ("train: {seed: -1}", r"train\.seed"),
+        ("train: {workers: -1}", r"train\.workers"),
+        ("train: {weight_decay: -5}", r"train\.weight_decay"),
+        ("model: {dropout: 2}", r"model\.dropout: 2\.0 is out of range \(0\.0 to 0\.95\)"),
+        ("augment: {probability: 5}", r"augment\.probability"),
+        ("augment: {rotate: 1000}", r"augment\.rotate"),
+        ("preprocess: {height: 100000}", r"height must be 8 to 256"),
+    ],
+)
+def test_values_out_of_range_are_refused_naming_the_key(tmp_path, yaml_text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_override_checks_ranges_and_yaml_1e_3_is_a_number(tmp_path):
+    with pytest.raises(ConfigError, match=r"train\.lr"):
+        override(Config(), train__lr=-0.01)
+    path = tmp_path / "c.yaml"
+    path.write_text("train: {lr: 1e-3}\n")  # YAML 1.1 reads this as the string '1e-3'
+    assert load_config(path).train.lr == 1e-3
+    path.write_bytes(b"train: {lr: 0.001} # caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: not UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
     "path",
     sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
     ids=lambda p: p.name,

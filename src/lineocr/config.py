@@ -25,12 +25,60 @@ class ConfigError(ValueError):
 
 Preset = Literal["tiny", "small", "base", "fast", "fast1"]  # lineocr.models.crnn.PRESETS
 
+_PROBABILITY = (0.0, 1.0)
+# The values each numeric key may take (inclusive; None: no bound). The types are checked on
+# loading; these catch what a type cannot: a negative batch size, a NaN or infinite learning
+# rate, a negative clip norm (gradient ascent), a probability of 5. A bound is the edge of
+# what makes sense, not of what is wise: lr 0.5 is allowed, lr 0 or inf is not.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "model.dropout": (0.0, 0.95),
+    **{
+        f"augment.{name}": _PROBABILITY
+        for name in ("blur", "noise", "elastic", "warp", "morph", "contrast", "probability")
+    },
+    "augment.rotate": (0.0, 45.0),
+    "augment.shear": (0.0, 1.0),
+    "augment.perspective": (0.0, 0.3),
+    "augment.scale": (0.0, 0.5),
+    "augment.warp_amount": (0.0, 0.3),
+    "train.epochs": (1, None),
+    "train.batch_size": (1, 65536),
+    "train.lr": (1e-15, 10.0),  # above 0 (a test freezes learning with 1e-12)
+    "train.weight_decay": (0.0, 10.0),
+    "train.warmup": (0.0, 0.99),
+    "train.patience": (1, None),
+    "train.min_delta": (0.0, 1.0),
+    "train.grad_clip": (1e-15, None),
+    "train.seed": (0, 2**32 - 1),
+    "train.workers": (0, 256),
+    "train.val_split": (0.0, 0.99),
+    "train.max_minutes": (1e-6, None),  # above 0: 0 would mean no budget at all
+    "train.threads": (1, 1024),
+    "train.log_images": (0, 1000),
+}
+
+
+def _check_ranges(section: str, obj: Any) -> None:
+    """Raise :class:`ConfigError` naming the key when a value is outside :data:`RANGES`."""
+    for f in dataclasses.fields(obj):
+        key = f"{section}.{f.name}"
+        value = getattr(obj, f.name)
+        if key not in RANGES or value is None:
+            continue
+        low, high = RANGES[key]
+        if not ((low is None or value >= low) and (high is None or value <= high)):  # NaN too
+            allowed = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{key}: {value!r} is out of range ({allowed})")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "crnn"
     preset: Preset = "small"
     dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check_ranges("model", self)
 
 
 @dataclass(frozen=True)
@@ -55,6 +103,9 @@ class AugmentConfig:
     contrast: float = 0.3  # probability of a contrast / brightness change
     probability: float = 0.8  # probability that a sample is augmented at all
 
+    def __post_init__(self) -> None:
+        _check_ranges("augment", self)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -76,6 +127,9 @@ class TrainConfig:
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
     threads: int | None = None
     log_images: int = 8  # sample predictions written to TensorBoard per validation
+
+    def __post_init__(self) -> None:
+        _check_ranges("train", self)
 
 
 @dataclass(frozen=True)
@@ -118,6 +172,11 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a list")
         return tuple(_convert(args[0], v, key) for v in value)
     if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)
@@ -151,6 +210,8 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     kwargs = {k: _convert(hints[k], v, prefix + k) for k, v in data.items()}
     try:
         return cls(**kwargs)
+    except ConfigError:
+        raise  # names its key already
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{prefix.rstrip('.') or cls.__name__}: {exc}") from None
 
@@ -184,6 +245,8 @@ def override(config: T, **changes: Any) -> T:
 def load_config(path: str | Path) -> Config:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (a YAML config is UTF-8)") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return from_dict(Config, data)

@@ -271,6 +271,9 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+MAX_HEIGHT = 256  # px: the largest model input height (lineocr's presets read 32 to 64)
+
+
 @dataclass(frozen=True)
 class PreprocessSpec:
     """How a grayscale line image becomes a model input; serialised with every model.
@@ -286,8 +289,8 @@ class PreprocessSpec:
     ops: tuple[str, ...] = ("auto_invert",)
 
     def __post_init__(self) -> None:
-        if self.height < 8:
-            raise PreprocessError(f"height must be at least 8, got {self.height}")
+        if not 8 <= self.height <= MAX_HEIGHT:
+            raise PreprocessError(f"height must be 8 to {MAX_HEIGHT}, got {self.height}")
         if not 1 <= self.min_width <= self.max_width:
             raise PreprocessError("need 1 <= min_width <= max_width")
         if self.width_multiple < 1:
