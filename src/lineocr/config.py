@@ -7,6 +7,7 @@ error, not a silent default) and wrong types.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -26,11 +27,11 @@ class ConfigError(ValueError):
 Preset = Literal["tiny", "small", "base", "fast", "fast1"]  # lineocr.models.crnn.PRESETS
 
 _PROBABILITY = (0.0, 1.0)
-# The values each numeric key may take (inclusive; None: no bound). The types are checked on
-# loading; these catch what a type cannot: a negative batch size, a NaN or infinite learning
-# rate, a negative clip norm (gradient ascent), a probability of 5. A bound is the edge of
-# what makes sense, not of what is wise: lr 0.5 is allowed, lr 0 or inf is not.
-RANGES: dict[str, tuple[float | None, float | None]] = {
+# The values each numeric key may take (inclusive, as preprocess.PARAM_RANGES). The types
+# are checked on loading; these catch what a type cannot: a negative batch size, a NaN or
+# infinite learning rate, a negative clip norm (gradient ascent), a probability of 5. A bound
+# is the edge of what makes sense, not of what is wise: lr 0.5 is allowed, lr 0 or inf is not.
+RANGES: dict[str, tuple[float, float]] = {
     "model.dropout": (0.0, 0.95),
     **{
         f"augment.{name}": _PROBABILITY
@@ -41,18 +42,18 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "augment.perspective": (0.0, 0.3),
     "augment.scale": (0.0, 0.5),
     "augment.warp_amount": (0.0, 0.3),
-    "train.epochs": (1, None),
+    "train.epochs": (1, math.inf),
     "train.batch_size": (1, 65536),
     "train.lr": (1e-15, 10.0),  # above 0 (a test freezes learning with 1e-12)
     "train.weight_decay": (0.0, 10.0),
     "train.warmup": (0.0, 0.99),
-    "train.patience": (1, None),
+    "train.patience": (1, math.inf),
     "train.min_delta": (0.0, 1.0),
-    "train.grad_clip": (1e-15, None),
+    "train.grad_clip": (1e-15, math.inf),
     "train.seed": (0, 2**32 - 1),
     "train.workers": (0, 256),
     "train.val_split": (0.0, 0.99),
-    "train.max_minutes": (1e-6, None),  # above 0: 0 would mean no budget at all
+    "train.max_minutes": (1e-6, math.inf),  # above 0: 0 would mean no budget at all
     "train.threads": (1, 1024),
     "train.log_images": (0, 1000),
 }
@@ -66,8 +67,8 @@ def _check_ranges(section: str, obj: Any) -> None:
         if key not in RANGES or value is None:
             continue
         low, high = RANGES[key]
-        if not ((low is None or value >= low) and (high is None or value <= high)):  # NaN too
-            allowed = f"{low} to {high}" if high is not None else f"at least {low}"
+        if not low <= value <= high:  # NaN fails too
+            allowed = f"{low} to {high}" if high != math.inf else f"at least {low}"
             raise ConfigError(f"{key}: {value!r} is out of range ({allowed})")
 
 

@@ -209,22 +209,13 @@ def train(
         raise typer.Exit(130)
 
 
-# What a training run writes in its directory (docs/training.md, "The run directory").
-RUN_FILES = (
-    "best.safetensors",
-    "best.json",
-    "last.safetensors",
-    "last.json",
-    "last.optim.safetensors",
-    "history.png",
-)
-
-
 def _prepare_out(out: Path, overwrite: bool, init_from: str | None) -> None:
     """The run directory, checked before any data is read: a run already there is not
     replaced unless ``--overwrite`` (its files and TensorBoard events are removed first, so
     two runs never mix); a path that cannot be a directory is an error naming it."""
     import shutil
+
+    from lineocr.train.checkpoint import RUN_FILES
 
     existing = [name for name in RUN_FILES if (out / name).is_file()]
     if existing and init_from is not None:

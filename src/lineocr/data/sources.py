@@ -185,8 +185,8 @@ def read_datasets(
         if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
             found = ", ".join(sorted(set(formats)))
             _check_options_fit(found, True, **{name: value})  # raises, naming the flag
-    return [
-        read_dataset(src, **{k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
+    return [  # each with its format as detected above (not detected again)
+        read_dataset(src, f, **{k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
         for src, f in zip(srcs, formats, strict=True)
     ]
 

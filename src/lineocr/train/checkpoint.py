@@ -26,6 +26,16 @@ from lineocr.models.registry import build_model
 from lineocr.preprocess import PreprocessSpec
 
 FORMAT = "lineocr-checkpoint/1"
+# What a training run writes in its directory, besides TensorBoard's tb/ (the loop adds the
+# plot): what `lineocr train` will not replace without --overwrite.
+RUN_FILES = (
+    "best.safetensors",
+    "best.json",
+    "last.safetensors",
+    "last.json",
+    "last.optim.safetensors",
+    "history.png",
+)
 
 
 class CheckpointError(ValueError):
