@@ -61,10 +61,17 @@ def test_resume_continues_the_run(folder, tmp_path):
         runner.invoke(app, ["train", "--data", str(folder), "--out", str(base), *FAST]).exit_code
         == 0
     )
-    started = runner.invoke(
-        app, ["train", "--data", str(folder), "--out", str(out), "--init-from", str(base), *FAST]
-    )
+    config = tmp_path / "ft.yaml"  # what a fine-tune may change: ops and dropout
+    config.write_text("preprocess: {ops: [auto_invert, trim]}\nmodel: {dropout: 0.5}\n")
+    fine_tune = ["train", "--data", str(folder), "--out", str(out), "--init-from", str(base)]
+    started = runner.invoke(app, [*fine_tune, "--config", str(config), *FAST])
     assert started.exit_code == 0, started.output
+    assert "(the weights of" in started.output and "were trained with ['auto_invert'])" in (
+        " ".join(started.output.split())
+    )
+    begun = json.loads((out / "last.json").read_text())
+    assert begun["preprocess"]["ops"] == ["auto_invert", "trim"]
+    assert begun["config"]["model"]["dropout"] == 0.5
     result = runner.invoke(
         app,
         [
@@ -90,6 +97,10 @@ def test_resume_continues_the_run(folder, tmp_path):
     assert saved["config"]["model"]["preset"] == "tiny"  # the run defines the model
     assert saved["config"]["train"]["max_minutes"] == 30  # how it runs may change
     assert saved["data"]["init_from"] == str(base)  # where the run began, kept on resume
+    assert saved["preprocess"]["ops"] == ["auto_invert", "trim"]
+    taller = runner.invoke(app, [*fine_tune, "--height", "48", "--overwrite", *FAST])
+    assert taller.exit_code == 2 and "read lines of height 32" in taller.output
+    assert json.loads((out / "last.json").read_text()) == saved  # --overwrite lost nothing
 
 
 def test_a_run_in_out_is_not_replaced_unless_asked(folder, tmp_path):
@@ -135,6 +146,8 @@ def test_an_out_that_cannot_be_a_directory_fails_before_reading_data(folder, tmp
         (["--batch-size", "0"], "--batch-size"),
         (["--epochs", "0"], "--epochs"),
         (["--max-minutes", "0"], "--max-minutes"),
+        (["--freeze-backbone"], "--freeze-backbone keeps a trained CNN fixed"),
+        (["--synth", "latin:0.3", "--alphabet", "0123456789"], "--synth latin:0.3 draws"),
     ],
 )
 def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):

@@ -246,6 +246,18 @@ def test_random_strings_and_digit_patterns_stay_in_their_alphabets(synths):
         assert digits.isdigit() and 6 <= len(digits) <= 9
 
 
+def test_a_narrower_alphabet_keeps_whole_words():
+    lower = "abcdefghijklmnopqrstuvwxyz "
+    synth = LineSynthesizer(SynthConfig(lang="latin", alphabet=lower, random_ratio=0.0), seed=3)
+    words = {w for i in range(40) for w in synth.text(i).split()}
+    assert set("".join(words)) <= set(lower)
+    known = set(corpora.read_words(corpora.system_wordlist("latin")))
+    # capitalised words lower-cased, not cut ("Acoustics" -> "acoustics", never "coustics");
+    # a word keeps its letters (only an apostrophe or other punctuation may be dropped)
+    unknown = {w for w in words if w not in known and w.lower() not in {k.lower() for k in known}}
+    assert len(unknown) <= len(words) // 10, sorted(unknown)
+
+
 def test_pattern_kinds():
     rng = np.random.default_rng(0)
     for kind in corpora.PATTERN_KINDS:

@@ -47,3 +47,28 @@ def test_a_model_trained_on_synthetic_digits_reads_held_out_fonts(tmp_path):
     assert len(examples) == 800 and len(val) == 120
     result = fit(cfg, charset, examples, val, tmp_path, show_progress=False, tensorboard=False)
     assert result.best["val_cer"] < 0.05, result.history[-1]
+
+
+def test_a_fixed_charset_narrows_what_synthetic_lines_draw():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lineocr.charset import Charset
+    from lineocr.data.synth import SynthError
+    from lineocr.train.run import SynthOptions
+
+    said = StringIO()
+    digits = Charset.from_string("0123456789 ")
+    ((_, gen, _),) = SynthOptions(("digits:0.3",)).synthesizers(
+        0, "train", digits, Console(file=said, width=200)
+    )
+    assert set(gen.alphabet) == set("0123456789 ")
+    assert all(set(gen.sample(i)[1]) <= set("0123456789 ") for i in range(20))
+    assert "--synth digits:0.3: lines of the 11 characters" in said.getvalue()
+    assert "left out: - / . , : + ( )" in said.getvalue()
+    # before training starts, naming the spec: no line can be made, or none drawn at all
+    with pytest.raises(SynthError, match=r"--synth latin:0.3 draws characters outside .* no word"):
+        SynthOptions(("latin:0.3",)).synthesizers(0, "train", Charset.from_string("0123"))
+    with pytest.raises(SynthError, match="--synth latin: none of the characters it draws"):
+        SynthOptions(("latin",)).synthesizers(0, "val", Charset.from_string("٠١"))

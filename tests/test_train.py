@@ -123,6 +123,86 @@ def test_an_epoch_reports_lines_too_narrow_to_learn(tmp_path, capsys):
     assert "1 training lines were too narrow for their labels" in capsys.readouterr().err
 
 
+def test_a_step_with_a_nan_loss_is_skipped_not_applied(tmp_path, monkeypatch, capsys):
+    from lineocr.train import loop
+
+    calls = {"n": 0}
+    real = loop.ctc_loss
+
+    def nan_on_second_step(*args):
+        calls["n"] += 1
+        loss = real(*args)
+        return loss * float("nan") if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(loop, "ctc_loss", nan_on_second_step)
+    cs, examples = make_examples(16)
+    result = fit(
+        tiny_config(train__epochs=2), cs, examples, examples, tmp_path, show_progress=False
+    )
+    assert result.stopped == "completed"
+    assert [h["train_skipped_steps"] for h in result.history] == [1.0, 0.0]
+    assert all(np.isfinite(h["train_loss"]) for h in result.history)  # the NaN left out
+    model, _ = load_checkpoint(tmp_path / "last.safetensors")
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    assert "1 steps skipped: their loss or gradient was not finite" in capsys.readouterr().err
+
+
+def test_a_run_of_non_finite_steps_stops_as_diverged(tmp_path, monkeypatch, capsys):
+    from lineocr.train import loop
+
+    monkeypatch.setattr(loop, "DIVERGED_STEPS", 3)
+    cs, examples = make_examples(48)
+    poisoned, _ = make_model_with_nan(cs)
+    result = fit(
+        tiny_config(train__epochs=5),
+        cs,
+        examples,
+        examples,
+        tmp_path,
+        show_progress=False,
+        tensorboard=False,
+        init_from=InitFrom(poisoned, cs),
+    )
+    assert result.stopped == "diverged" and result.epochs == 1
+    assert result.step == 3  # stopped at the third bad step in a row, not at the epoch's end
+    err = " ".join(capsys.readouterr().err.split())
+    assert "training diverged: 3 steps in a row had a NaN or infinite loss" in err
+    assert "--lr, now 0.003" in err
+
+
+def test_amp_on_the_cpu_is_said_to_be_slow(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lineocr.train.loop import Trainer
+
+    cs, examples = make_examples(4)
+    out = StringIO()
+    Trainer(
+        tiny_config(train__amp="fp16"),
+        cs,
+        examples,
+        examples,
+        tmp_path,
+        console=Console(file=out, width=200),
+    )
+    assert "amp: fp16 on the CPU" in out.getvalue() and "slower than fp32" in out.getvalue()
+    quiet = StringIO()
+    Trainer(tiny_config(), cs, examples, examples, tmp_path, console=Console(file=quiet))
+    assert quiet.getvalue() == ""
+
+
+def make_model_with_nan(charset):
+    from lineocr.train.checkpoint import ModelMeta, build_from_meta
+
+    meta = ModelMeta(charset=charset, config=tiny_config())
+    model = build_from_meta(meta)
+    with torch.no_grad():
+        model.classifier.weight.fill_(float("nan"))
+    return model, meta
+
+
 def test_resume_refuses_a_different_charset(tmp_path):
     cs, examples = make_examples(16)
     fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path, show_progress=False)
@@ -233,6 +313,33 @@ def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
     for key, value in base_model.state_dict().items():
         if key.startswith("backbone."):
             torch.testing.assert_close(model.state_dict()[key], value)
+
+
+def test_a_fine_tune_keeps_the_weights_input_and_charset_but_takes_ops_and_dropout():
+    from lineocr.train.run import fine_tune_config
+
+    trained = override(Config(), preprocess__ops=("auto_invert", "trim"), charset__map_digits=True)
+    # nothing asked for: the weights' settings, the user's training settings
+    cfg = fine_tune_config(override(Config(), train__lr=5e-4), trained, "base")
+    assert cfg.preprocess == trained.preprocess and cfg.charset == trained.charset
+    assert cfg.model == trained.model and cfg.train.lr == 5e-4
+    # what may change: the dropout, the ops (said), the preset
+    asked = override(Config(), model__dropout=0.5, preprocess__ops=("auto_invert",))
+    asked = override(asked, preprocess__ops=("sauvola",))
+    lines = []
+    console = type("C", (), {"print": lambda self, *a, **k: lines.append(a[0])})()
+    cfg = fine_tune_config(asked, trained, "base", preset="fast", console=console)
+    assert cfg.model.dropout == 0.5 and cfg.model.preset == "fast"
+    assert cfg.preprocess.ops == ("sauvola",) and cfg.preprocess.height == 32
+    assert "['sauvola'] (the weights of base were trained with ['auto_invert', 'trim'])" in lines[0]
+    # what cannot: the height (the CNN's output size), the charset options
+    with pytest.raises(ValueError, match="height 48: the weights of base read lines of height 32"):
+        fine_tune_config(override(Config(), preprocess__height=48), trained, "base")
+    with pytest.raises(ValueError, match=r"map_digits False \(the weights': True\)"):
+        fine_tune_config(override(Config(), charset__case="lower"), trained, "base")
+    # the weights' own values asked for again are no change
+    same = override(Config(), preprocess__height=32, charset__map_digits=True)
+    assert fine_tune_config(same, trained, "base").charset == trained.charset
 
 
 DDP_SCRIPT = textwrap.dedent("""

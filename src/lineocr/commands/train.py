@@ -187,6 +187,7 @@ def train(
             init_from=init_from,
             preset=cfg.model.preset if preset is not None else None,
             resume=resume,
+            overwrite=overwrite,
             skip_unknown=skip_unknown,
             device=device,
             name=out.name,
@@ -207,14 +208,15 @@ def train(
         raise fail(str(exc)) from None
     if result.stopped == "interrupted":
         raise typer.Exit(130)
+    if result.stopped == "diverged":  # said by the training loop
+        raise typer.Exit(1)
 
 
 def _prepare_out(out: Path, overwrite: bool, init_from: str | None) -> None:
     """The run directory, checked before any data is read: a run already there is not
-    replaced unless ``--overwrite`` (its files and TensorBoard events are removed first, so
-    two runs never mix); a path that cannot be a directory is an error naming it."""
-    import shutil
-
+    replaced unless ``--overwrite`` (its files and TensorBoard events are removed once the
+    new run's data is ready, just before it trains: a run that fails to start loses
+    nothing); a path that cannot be a directory is an error naming it."""
     from lineocr.train.checkpoint import RUN_FILES
 
     existing = [name for name in RUN_FILES if (out / name).is_file()]
@@ -232,10 +234,6 @@ def _prepare_out(out: Path, overwrite: bool, init_from: str | None) -> None:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name in existing:
-            (out / name).unlink()
-        if existing and (out / "tb").is_dir():
-            shutil.rmtree(out / "tb")
     except OSError as exc:
         raise fail(
             f"--out {out}: cannot use it as the run directory: {exc.strerror or exc}"

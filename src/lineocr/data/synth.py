@@ -11,6 +11,7 @@ drawing from :mod:`~lineocr.data.render`, degradations from :mod:`~lineocr.data.
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -413,10 +414,27 @@ class _TextMaker:
                     text = corpora.add_diacritics(text, rng)
                 if rng.random() < (cfg.tatweel or 0.0):
                     text = corpora.add_tatweel(text, rng, places=int(rng.integers(1, 3)))
-            text = corpora.normalize_text("".join(c for c in text if c in self._allowed))
+            text = corpora.normalize_text(self._fitted(text))
             if text:
                 return text
         raise SynthError(f"cannot make text over the alphabet {self.alphabet!r}; widen it")
+
+    def _fitted(self, text: str) -> str:
+        """``text`` over the alphabet: a word whose letters it lacks is lower-cased if that
+        fits (``Acoustics`` in a lower-case alphabet), else left out; other characters it
+        lacks (punctuation, marks, separators) are dropped from the word."""
+        if set(text) <= self._allowed:
+            return text
+
+        def letters_fit(word: str) -> bool:
+            return all(c in self._allowed for c in word if unicodedata.category(c)[0] == "L")
+
+        words = []
+        for word in text.split(" "):
+            fitting = word if letters_fit(word) else word.lower()
+            if letters_fit(fitting):
+                words.append("".join(c for c in fitting if c in self._allowed))
+        return " ".join(words)
 
     def _draft(self, rng: np.random.Generator, target: int) -> str:
         cfg = self.config

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,16 @@ RUN_FILES = (
     "last.optim.safetensors",
     "history.png",
 )
+
+
+def clear_run(run_dir: str | Path) -> None:
+    """Remove a training run's files (:data:`RUN_FILES`) and TensorBoard events from
+    ``run_dir``, so that a new run there does not mix with it; other files stay."""
+    run_dir = Path(run_dir)
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    if (run_dir / "tb").is_dir():
+        shutil.rmtree(run_dir / "tb")
 
 
 class CheckpointError(ValueError):

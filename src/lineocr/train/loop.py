@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import random
 import time
@@ -47,6 +48,10 @@ from lineocr.train.checkpoint import ModelMeta, build_from_meta, save_checkpoint
 from lineocr.train.report import TensorBoard, plot_history, print_table
 from lineocr.train.schedule import learning_rate
 
+# Steps in a row whose gradient is NaN or infinite (each skipped) after which a run is taken
+# to have diverged and stops: a few such steps are survivable, a run of them is not.
+DIVERGED_STEPS = 50
+
 
 @dataclass
 class FitResult:
@@ -54,7 +59,7 @@ class FitResult:
     best: dict[str, float]
     epochs: int
     step: int
-    stopped: str  # completed | early-stop | time-budget | interrupted
+    stopped: str  # completed | early-stop | time-budget | diverged | interrupted
     elapsed_s: float
     samples_per_s: float
     history: list[dict[str, float]] = field(default_factory=list)
@@ -222,6 +227,13 @@ class Trainer:
         self.meta = ModelMeta(charset=charset, config=config, name=name, data=data_info or {})
         configure_threads(config, self.ctx)
         seed_everything(config.train.seed)
+        if config.train.amp in ("fp16", "bf16") and not self.device.startswith("cuda"):
+            self.console.print(
+                f"[yellow]amp: {config.train.amp} on the CPU: PyTorch's half-precision CPU "
+                "kernels are slower than fp32 on most CPUs (19x measured here for fp16); amp is "
+                "for GPUs, and 'auto' (the default) uses full precision on a CPU[/yellow]",
+                soft_wrap=True,
+            )
 
         self.model = build_from_meta(self.meta)
         if init_from is not None:
@@ -285,6 +297,8 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.samples_seen = 0
         self.epoch_too_narrow = 0  # lines of this epoch that could not be learned (too_narrow)
+        self.epoch_skipped_steps = 0  # steps of this epoch skipped: non-finite gradients
+        self.nonfinite_run = 0  # such steps in a row (DIVERGED_STEPS of them stop the run)
         self.train_time = 0.0
 
     # -- resume ---------------------------------------------------------------------------
@@ -348,7 +362,7 @@ class Trainer:
             if progress
             else None
         )
-        total, count, out_of_time, narrow = 0.0, 0, False, 0
+        total, count, out_of_time, narrow, skipped = 0.0, 0, False, 0, 0
         epoch_start = last_line = time.perf_counter()
         for cpu_batch in self.train_loader:
             narrow += too_narrow(cpu_batch)
@@ -367,12 +381,21 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            self.scaler.step(self.optimizer)
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            # A NaN or infinite gradient would spoil every weight: skip the update. The norm
+            # is of the all-reduced gradients, the same on every rank.
+            if torch.isfinite(norm):
+                self.scaler.step(self.optimizer)
+                self.nonfinite_run = 0
+            else:
+                skipped += 1
+                self.nonfinite_run += 1
             self.scaler.update()
             self.step += 1
-            total += float(loss.detach())
-            count += 1
+            value = float(loss.detach())
+            if math.isfinite(value):
+                total += value
+                count += 1
             self.samples_seen += len(batch.indices) * self.ctx.world_size
             self._tick()
             if progress is not None and task is not None:
@@ -388,13 +411,21 @@ class Trainer:
             if cfg.max_minutes and self.elapsed > cfg.max_minutes * 60:
                 out_of_time = True
                 break
+            if self.diverged:
+                break
         self.train_time += time.perf_counter() - epoch_start
         self.epoch_too_narrow = round(
             distributed.mean_across(self.ctx, narrow) * self.ctx.world_size
         )
+        self.epoch_skipped_steps = skipped
         if progress is not None and task is not None:
             progress.remove_task(task)
-        return distributed.mean_across(self.ctx, total / max(1, count)), out_of_time
+        mean = total / count if count else float("nan")
+        return distributed.mean_across(self.ctx, mean), out_of_time
+
+    @property
+    def diverged(self) -> bool:
+        return self.nonfinite_run >= DIVERGED_STEPS
 
     # -- checkpoints ---------------------------------------------------------------------
     def _save(self, tag: str, with_optim: bool) -> None:
@@ -426,7 +457,11 @@ class Trainer:
                     self.epoch += 1
                     stop = self._end_epoch(train_loss, tb) if main else False
                     self._tick()
-                    if out_of_time:
+                    if self.diverged:
+                        stop, stopped = True, "diverged"
+                        if main:
+                            self._say_diverged()
+                    elif out_of_time:
                         stop, stopped = True, "time-budget"
                     elif stop:
                         stopped = "early-stop"
@@ -494,6 +529,7 @@ class Trainer:
             "lr": float(self.optimizer.param_groups[0]["lr"]),
             "elapsed_s": self.elapsed,
             "train_too_narrow": float(self.epoch_too_narrow),
+            "train_skipped_steps": float(self.epoch_skipped_steps),
         }
         self.history.append(record)
         improved = s.cer < self.best_cer - cfg.min_delta or (
@@ -522,6 +558,7 @@ class Trainer:
                 "val/exact_match": s.exact_match,
                 "train/lr": record["lr"],
                 "train/too_narrow_lines": record["train_too_narrow"],
+                "train/skipped_steps": record["train_skipped_steps"],
             },
             self.step,
         )
@@ -541,7 +578,29 @@ class Trainer:
                 "augment.scale, or check the data's widths[/yellow]",
                 soft_wrap=True,
             )
+        if self.epoch_skipped_steps and not self.diverged:
+            self.console.print(
+                f"[yellow]  {self.epoch_skipped_steps} steps skipped: their loss or gradient "
+                "was not finite (NaN or inf)[/yellow]",
+                soft_wrap=True,
+            )
         return self.bad_epochs >= cfg.patience
+
+    def _say_diverged(self) -> None:
+        cfg = self.config.train
+        kept = (
+            f"the best checkpoint (epoch {self.best_epoch}) is kept"
+            if self.best_epoch
+            else "no epoch was good enough to keep"
+        )
+        self.console.print(
+            f"[red]training diverged: {self.nonfinite_run} steps in a row had a NaN or infinite "
+            f"loss or gradient, so the run stopped; {kept}. Lower the learning rate (--lr, now "
+            f"{cfg.lr:g}) or train.grad_clip (now {cfg.grad_clip:g})"
+            + (f", or set train.amp: off (now {cfg.amp})" if cfg.amp != "off" else "")
+            + "[/red]",
+            soft_wrap=True,
+        )
 
     def _make_progress(self) -> Progress:
         return Progress(

@@ -7,6 +7,7 @@ and fits the confidence temperature on the validation set.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from lineocr.charset import Charset
 from lineocr.config import Config, Preset, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
-from lineocr.train.checkpoint import ModelMeta, load_checkpoint, load_meta, resolve
+from lineocr.train.checkpoint import ModelMeta, clear_run, load_checkpoint, load_meta, resolve
 from lineocr.train.loop import FitResult, InitFrom, fit
 
 
@@ -68,14 +69,62 @@ class SynthOptions:
     per_epoch: int = 20000
     val: int = 500
 
-    def synthesizers(self, seed: int, split: str) -> list[tuple[str, Any, float]]:
-        from lineocr.data.synth import LineSynthesizer, parse_synth_spec
+    def synthesizers(
+        self,
+        seed: int,
+        split: str,
+        charset: Charset | None = None,
+        console: Console | None = None,
+    ) -> list[tuple[str, Any, float]]:
+        """(spec, synthesizer, ratio) for each spec. With a fixed ``charset`` (``--alphabet``,
+        a resumed run), a synthesizer whose language draws characters outside it draws only
+        those inside (see :func:`outside_charset`), said on ``console``."""
+        from lineocr.data.synth import LineSynthesizer, SynthError, parse_synth_spec
 
         out = []
         for spec in self.specs:
-            config, ratio = parse_synth_spec(spec)
-            out.append((spec, LineSynthesizer(config, seed=seed, split=split), ratio))
+            config, ratio = parse_synth_spec(spec)  # its errors name the spec
+            try:
+                gen = LineSynthesizer(config, seed=seed, split=split)
+            except SynthError as exc:
+                raise SynthError(f"--synth {spec}: {exc}") from None
+            outside = outside_charset(gen.alphabet, charset) if charset is not None else ""
+            if outside:
+                inside = "".join(c for c in gen.alphabet if c not in outside)
+                fixed = "the charset (--alphabet or the resumed run's)"
+                if not inside.strip():
+                    raise SynthError(
+                        f"--synth {spec}: none of the characters it draws is in {fixed}: "
+                        f"{_shown(outside)}"
+                    )
+                try:
+                    gen = LineSynthesizer(replace(config, alphabet=inside), seed=seed, split=split)
+                    gen.sample(0)  # texts are made lazily: one line shows they can be
+                except SynthError as exc:
+                    raise SynthError(
+                        f"--synth {spec} draws characters outside {fixed}: {_shown(outside)}; "
+                        f"its lines cannot be made of the others: {exc}"
+                    ) from None
+                if console is not None:
+                    console.print(
+                        f"--synth {spec}: lines of the {len(inside)} characters it draws that "
+                        f"the charset has (left out: {_shown(outside)})"
+                    )
+            out.append((spec, gen, ratio))
         return out
+
+
+def outside_charset(alphabet: str, charset: Charset) -> str:
+    """The characters of a synthesizer's ``alphabet`` that ``charset`` cannot encode (a line
+    containing one would fail to encode in the middle of training)."""
+    return "".join(
+        c for c in alphabet if any(n not in charset for n in charset.normalize_label(c).strip())
+    )
+
+
+def _shown(chars: str, limit: int = 20) -> str:
+    shown = " ".join(chars[:limit])
+    return shown + (f" ... ({len(chars)} in all)" if len(chars) > limit else "")
 
 
 def _synth_val_examples(
@@ -141,7 +190,7 @@ def prepare_data(
     train_set = _merged(datasets[: len(data)], console, show_summary) if data else None
     val_set = _merged(datasets[len(data) :], console, show_summary) if val else None
     seed = config.train.seed
-    synths = synth.synthesizers(seed, "train")
+    synths = synth.synthesizers(seed, "train", charset, console)
 
     if charset is None:
         options = base_charset.options if base_charset is not None else config.charset
@@ -167,7 +216,7 @@ def prepare_data(
         train_examples, val_examples = split(examples, config.train.val_split, seed)
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
-        val_synths = synth.synthesizers(seed + 1, "val")
+        val_synths = synth.synthesizers(seed + 1, "val", charset)
         val_examples = _synth_val_examples(val_synths, charset, spec, synth.val)
         val_fonts = sorted({f for _, gen, _ in val_synths for f in _font_families(gen)})
     mixes = _mixes(synths, len(train_examples), synth.per_epoch)
@@ -233,6 +282,57 @@ def load_init(model: str | Path) -> tuple[InitFrom, ModelMeta]:
     return InitFrom(torch_model, meta.charset), meta
 
 
+def fine_tune_config(
+    config: Config,
+    trained: Config,
+    source: str,
+    preset: Preset | None = None,
+    console: Console | None = None,
+) -> Config:
+    """The configuration a fine-tune from weights trained with ``trained`` runs with.
+
+    The weights fix the architecture (another ``preset`` of it may be asked for: matching
+    layers are copied, see finetune.transfer_weights), the input height (the CNN's output
+    size depends on it) and the charset options (what the output rows mean). What ``config``
+    asks for beyond the defaults is used for what can change: the dropout and the
+    preprocessing ops (adding ``trim`` to a model, say) and every training and augmentation
+    setting. Asking for another height or other charset options is an error, not silently
+    ignored; a change of ops is reported on ``console``.
+    """
+    defaults = Config()
+    height, trained_height = config.preprocess.height, trained.preprocess.height
+    if height not in (defaults.preprocess.height, trained_height):
+        raise ValueError(
+            f"preprocess.height {height}: the weights of {source} read lines of height "
+            f"{trained_height}, and a fine-tune keeps it (train from scratch for another height)"
+        )
+    if config.charset not in (defaults.charset, trained.charset):
+        changed = [
+            f"{f.name} {getattr(config.charset, f.name)!r} (the weights': "
+            f"{getattr(trained.charset, f.name)!r})"
+            for f in dataclasses.fields(config.charset)
+            if getattr(config.charset, f.name) != getattr(trained.charset, f.name)
+        ]
+        raise ValueError(
+            f"charset options {', '.join(changed)}: a fine-tune of {source} keeps the charset "
+            "options its output rows were trained with (train from scratch to change them)"
+        )
+    model = trained.model
+    if preset is not None:
+        model = replace(model, preset=preset)
+    if config.model.dropout != defaults.model.dropout:
+        model = replace(model, dropout=config.model.dropout)
+    preprocess = trained.preprocess
+    if config.preprocess.ops not in (defaults.preprocess.ops, preprocess.ops):
+        if console is not None:
+            console.print(
+                f"preprocessing ops: {list(config.preprocess.ops)} "
+                f"(the weights of {source} were trained with {list(preprocess.ops)})"
+            )
+        preprocess = preprocess.with_ops(config.preprocess.ops)
+    return replace(config, model=model, preprocess=preprocess, charset=trained.charset)
+
+
 def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> float | None:
     """Fit the softmax temperature on validation data; store it in best.json."""
     from lineocr import decode
@@ -279,6 +379,7 @@ def train(
     alphabet: str | None = None,
     init_from: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     skip_unknown: bool = False,
     device: str = "cpu",
     name: str = "model",
@@ -289,6 +390,11 @@ def train(
 ) -> FitResult:
     console = console or Console(stderr=True)
     out = Path(out)
+    if config.train.freeze_backbone and init_from is None and not resume:
+        raise ValueError(
+            "--freeze-backbone keeps a trained CNN fixed while fine-tuning: it needs "
+            "--init-from (without it the CNN would be frozen at its random start)"
+        )
     init: InitFrom | None = None
     base_charset: Charset | None = None
     charset = Charset.from_string(alphabet, config.charset) if alphabet is not None else None
@@ -315,13 +421,7 @@ def train(
     elif init_from is not None:
         init, init_meta = load_init(init_from)
         base_charset = init_meta.charset
-        # The weights' architecture and input (unless ``preset`` asks for another size of
-        # it: matching layers are copied, see finetune.transfer_weights); the user's
-        # training settings.
-        model = init_meta.config.model
-        if preset is not None:
-            model = replace(model, preset=preset)
-        config = replace(config, model=model, preprocess=init_meta.config.preprocess)
+        config = fine_tune_config(config, init_meta.config, str(init_from), preset, console)
     prepared = prepare_data(
         config,
         data,
@@ -337,6 +437,8 @@ def train(
         prepared.info["init_from"] = saved_meta.data.get("init_from")
     else:
         prepared.info["init_from"] = str(init_from) if init_from else None
+    if overwrite and not resume:  # only now: a run that fails to start replaces nothing
+        clear_run(out)
     result = fit(
         config,
         prepared.charset,
