@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from lineocr import zoo
 from lineocr.cli import app
 from lineocr.export import sample_lines
+from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model
@@ -294,6 +295,36 @@ def test_language_model_built_and_used(tiny_onnx_model, images, tmp_path: Path) 
     assert fused.exit_code == 0, fused.output
     nothing = invoke("lm", "-m", tiny_onnx_model, "-o", lm)
     assert nothing.exit_code == 2 and "--text" in nothing.stderr
+
+
+def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images, tmp_path):
+    corpus, lm = tmp_path / "corpus.txt", tmp_path / "lm.json"
+    corpus.write_bytes(b"abc key\ncaf\xe9 latin-1\nkey abc\n")  # one stray Latin-1 byte
+    built = invoke("lm", "-m", tiny_onnx_model, "--text", corpus, "-o", lm)
+    assert built.exit_code == 0, built.output
+    assert f"{corpus}: 1 line(s) not UTF-8 skipped (line 2)" in built.stderr
+    assert "2 lines" in built.stdout
+    snow = tmp_path / "snow.txt"
+    snow.write_text("\u2603\u2604\n", encoding="utf-8")
+    nothing = invoke("lm", "-m", tiny_onnx_model, "--text", snow, "-o", tmp_path / "x.json")
+    assert nothing.exit_code == 2
+    assert "no usable text: the 1 lines read all have characters" in nothing.stderr
+    assert "\u2603 \u2604" in nothing.stderr
+    big = invoke("lm", "-m", tiny_onnx_model, "--text", corpus, "--order", "100", "-o", lm)
+    assert big.exit_code == 2 and "--order" in big.output  # refused before counting
+    # a model built for other characters is used, with a warning naming what it cannot write
+    other = CharNgramLM.fit(["\u0645\u0631\u062d\u0628\u0627 abc"] * 3, None, order=3)
+    other.save(tmp_path / "other.json")
+    read = invoke("read", "-m", tiny_onnx_model, "--lm", tmp_path / "other.json", images["a"])
+    assert read.exit_code == 0, read.output
+    assert "was built for another model: 5 of its characters" in read.stderr
+    # counts of zero (a hand-edited file) are the file's fault, not each image's
+    data = json.loads(lm.read_text(encoding="utf-8"))
+    data["counts"][""] = {c: 0 for c in data["counts"][""]}
+    (tmp_path / "zero.json").write_text(json.dumps(data), encoding="utf-8")
+    zero = invoke("read", "-m", tiny_onnx_model, "--lm", tmp_path / "zero.json", images["a"])
+    assert zero.exit_code == 2 and "zero.json" in zero.stderr
+    assert "counts must be positive" in zero.stderr
 
 
 @pytest.mark.parametrize(

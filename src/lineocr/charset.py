@@ -450,3 +450,10 @@ class Charset:
         if bad:
             raise CharsetError(f"unknown charset options: {sorted(bad)}")
         return cls(tuple(data["chars"]), CharsetOptions(**options))
+
+
+def shown_chars(chars: Iterable[str], limit: int = 20) -> str:
+    """Characters for a message: the first ``limit``, space-separated, and how many in all."""
+    chars = list(chars)
+    shown = " ".join(chars[:limit])
+    return shown + (f" ... ({len(chars)} in all)" if len(chars) > limit else "")

@@ -55,6 +55,12 @@ class CharNgramLM:
             raise LMError(f"discount must lie in (0, 1), not {self.discount}")
         if "" not in self.counts or not self.counts[""]:
             raise LMError("the language model has no unigram counts (empty training text?)")
+        bad = next(
+            ((ctx, c, k) for ctx, nxt in self.counts.items() for c, k in nxt.items() if k < 1),
+            None,
+        )
+        if bad is not None:
+            raise LMError(f"counts must be positive: {bad[2]} for {bad[1]!r} after {bad[0]!r}")
         self._totals = {ctx: sum(nxt.values()) for ctx, nxt in self.counts.items()}
         self.vocab = frozenset(self.counts[""]) | {BOUNDARY}
 
@@ -125,6 +131,12 @@ class CharNgramLM:
                 + self.discount * len(followers) / seen * p
             )
         return p
+
+    def foreign_chars(self, charset: Charset) -> str:
+        """The characters this model has counts for that ``charset`` cannot write: a model
+        built for another recogniser's characters (``lineocr lm`` keeps only lines the
+        recogniser can write, so one built for it has none)."""
+        return "".join(sorted(c for c in self.vocab if c != BOUNDARY and c not in charset))
 
     def score_line(self, visual: str) -> float:
         """log P of a whole drawn line, boundaries included."""

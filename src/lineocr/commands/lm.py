@@ -58,14 +58,15 @@ def build_lm(
             "repeatable.",
         ),
     ] = None,
-    synth_lines: Annotated[int, typer.Option(help="Generated lines per --synth.")] = 50_000,
-    order: Annotated[int, typer.Option(help="n: characters of context + 1.")] = 5,
+    synth_lines: Annotated[int, typer.Option(help="Generated lines per --synth.", min=1)] = 50_000,
+    order: Annotated[int, typer.Option(help="n: characters of context + 1.", min=1, max=12)] = 5,
     min_count: Annotated[
-        int, typer.Option(help="Drop contexts (of 2+ characters) seen fewer times.")
+        int, typer.Option(help="Drop contexts (of 2+ characters) seen fewer times.", min=1)
     ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the generated texts.")] = 1,
 ) -> None:
     """Build a character n-gram language model; use it with `lineocr read --lm FILE`."""
+    from lineocr.charset import shown_chars
     from lineocr.lm import CharNgramLM, LMError
     from lineocr.runtime import ModelError, ModelNotFoundError, Recognizer
 
@@ -79,9 +80,10 @@ def build_lm(
     lines: list[str] = []
     for path in text or []:
         try:
-            lines += path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise fail(f"{path}: cannot read: {exc}") from None
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise fail(f"{path}: cannot read: {exc.strerror or exc}") from None
+        lines += _utf8_lines(path, raw)
     for lang in synth or []:
         from lineocr.data.synth import LineSynthesizer, SynthConfig, SynthError
 
@@ -92,6 +94,12 @@ def build_lm(
         lines += [gen.text(i) for i in range(synth_lines)]
     known = set(charset.chars)
     usable = [line for line in lines if set(charset.normalize_label(line)) <= known]
+    if lines and not any(line.strip() for line in usable):
+        unknown = sorted({c for line in lines for c in charset.normalize_label(line)} - known)
+        raise fail(
+            f"no usable text: the {len(lines):,} lines read all have characters {model} cannot "
+            f"write ({shown_chars(unknown)})"
+        )
     try:
         lm = CharNgramLM.fit(usable, charset, order=order, min_count=min_count)
     except LMError as exc:
@@ -105,3 +113,21 @@ def build_lm(
         f"{out}: order {order}, {len(usable):,} lines ({len(lines) - len(usable):,} with "
         f"characters the model cannot write skipped), {len(lm.counts):,} contexts, {size:.1f} MB"
     )
+
+
+def _utf8_lines(path: Path, raw: bytes) -> list[str]:
+    """The lines of a text file; a line that is not UTF-8 is skipped and said (one stray
+    Latin-1 byte should not cost the whole corpus)."""
+    lines, bad = [], []
+    for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad.append(number)
+    if bad:
+        typer.echo(
+            f"warning: {path}: {len(bad):,} line(s) not UTF-8 skipped (line "
+            f"{', '.join(map(str, bad[:5]))}{', ...' if len(bad) > 5 else ''})",
+            err=True,
+        )
+    return lines

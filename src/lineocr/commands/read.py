@@ -386,13 +386,22 @@ def read(
         recognizer = Recognizer.load(model, threads=1 if workers > 1 else threads)
         # Bad options fail here, before any image is read; a regex can compile to an
         # automaton exponential in its size, so its compilation gets a time budget.
-        run_with_deadline(lambda: recognizer.decoder(**options), PATTERN_BUDGET_S)
+        checked = run_with_deadline(lambda: recognizer.decoder(**options), PATTERN_BUDGET_S)
     except DeadlineExceeded:
         raise fail(
             f"the pattern takes more than {PATTERN_BUDGET_S:g} s to compile; simplify it"
         ) from None
     except (ModelNotFoundError, ModelError, DecodeError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    from lineocr.charset import shown_chars
+
+    if checked.lm is not None and (foreign := checked.lm.foreign_chars(recognizer.charset)):
+        typer.echo(
+            f"warning: {lm} was built for another model: {len(foreign)} of its characters "
+            f"{model} cannot write ({shown_chars(foreign)}); "
+            f"build one for it with lineocr lm -m {model}",
+            err=True,
+        )
     paths = expand_inputs(inputs)
     if not paths:
         raise fail("no inputs (stdin was empty)")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from lineocr.charset import Charset
+from lineocr.charset import Charset, shown_chars
 from lineocr.config import Config, Preset, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
@@ -95,20 +95,20 @@ class SynthOptions:
                 if not inside.strip():
                     raise SynthError(
                         f"--synth {spec}: none of the characters it draws is in {fixed}: "
-                        f"{_shown(outside)}"
+                        f"{shown_chars(outside)}"
                     )
                 try:
                     gen = LineSynthesizer(replace(config, alphabet=inside), seed=seed, split=split)
                     gen.sample(0)  # texts are made lazily: one line shows they can be
                 except SynthError as exc:
                     raise SynthError(
-                        f"--synth {spec} draws characters outside {fixed}: {_shown(outside)}; "
+                        f"--synth {spec} draws characters outside {fixed}: {shown_chars(outside)}; "
                         f"its lines cannot be made of the others: {exc}"
                     ) from None
                 if console is not None:
                     console.print(
                         f"--synth {spec}: lines of the {len(inside)} characters it draws that "
-                        f"the charset has (left out: {_shown(outside)})"
+                        f"the charset has (left out: {shown_chars(outside)})"
                     )
             out.append((spec, gen, ratio))
         return out
@@ -120,11 +120,6 @@ def outside_charset(alphabet: str, charset: Charset) -> str:
     return "".join(
         c for c in alphabet if any(n not in charset for n in charset.normalize_label(c).strip())
     )
-
-
-def _shown(chars: str, limit: int = 20) -> str:
-    shown = " ".join(chars[:limit])
-    return shown + (f" ... ({len(chars)} in all)" if len(chars) > limit else "")
 
 
 def _synth_val_examples(
