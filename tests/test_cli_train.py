@@ -147,6 +147,8 @@ def test_an_out_that_cannot_be_a_directory_fails_before_reading_data(folder, tmp
         (["--epochs", "0"], "--epochs"),
         (["--max-minutes", "0"], "--max-minutes"),
         (["--freeze-backbone"], "--freeze-backbone keeps a trained CNN fixed"),
+        (["--synth", "digits:1e-9"], "--synth digits:1e-9 gives no line per epoch"),
+        (["--synth", "digits:0.3:loose=2"], "bad synth spec 'digits:0.3:loose=2': loose must"),
         (["--synth", "latin:0.3", "--alphabet", "0123456789"], "--synth latin:0.3 draws"),
     ],
 )
@@ -158,6 +160,33 @@ def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_validation_lines_that_are_training_lines_are_pointed_out(folder, tmp_path):
+    out = tmp_path / "run"
+    train = ["train", "--data", str(folder), "--out", str(out), *FAST, "--epochs", "1"]
+    result = runner.invoke(app, [*train, "--val", str(folder)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "25 of the 25 validation lines are also training lines" in said  # as listed, unread
+
+
+def test_broken_checkpoint_files_are_named(folder, tmp_path):
+    out = tmp_path / "run"
+    train = ["train", "--data", str(folder), *FAST, "--epochs", "1"]
+    assert runner.invoke(app, [*train, "--out", str(out)]).exit_code == 0
+    weights = out / "last.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # a copy cut short
+    resumed = runner.invoke(app, [*train, "--out", str(out), "--resume", "--epochs", "2"])
+    assert resumed.exit_code == 2, resumed.output
+    assert f"{weights}: cannot read it as a safetensors file" in " ".join(resumed.output.split())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "best.json").write_text("{}")
+    (empty / "best.safetensors").write_bytes(b"")
+    started = runner.invoke(app, [*train, "--out", str(tmp_path / "ft"), "--init-from", str(empty)])
+    assert started.exit_code == 2
+    assert f"{empty / 'best.json'}: not a lineocr checkpoint" in " ".join(started.output.split())
 
 
 def test_unknown_config_key_names_it(folder, tmp_path):

@@ -68,10 +68,11 @@ def train(
         ),
     ] = None,
     synth_per_epoch: Annotated[
-        int, typer.Option(help="Synthetic lines per epoch when there is no --data.")
+        int, typer.Option(help="Synthetic lines per epoch when there is no --data.", min=1)
     ] = 20000,
     synth_val: Annotated[
-        int, typer.Option(help="Validation lines per --synth spec (held-out fonts), no --data.")
+        int,
+        typer.Option(help="Validation lines per --synth spec (held-out fonts), no --data.", min=1),
     ] = 500,
     val: Annotated[
         Optional[list[Path]],

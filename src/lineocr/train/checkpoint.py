@@ -166,9 +166,24 @@ def load_meta(path: str | Path) -> ModelMeta:
     meta_path = weights.with_suffix(".json")
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{meta_path}: {exc}") from None
-    return ModelMeta.from_dict(data)
+    try:
+        return ModelMeta.from_dict(data)
+    except KeyError as exc:
+        raise CheckpointError(f"{meta_path}: not a lineocr checkpoint (no {exc})") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # CheckpointError, ConfigError too
+        raise CheckpointError(f"{meta_path}: {exc}") from None
+
+
+def load_tensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a truncated or foreign file is an error naming it."""
+    try:
+        return load_file(str(path), device=device)
+    except Exception as exc:  # safetensors raises its own SafetensorError, OSError, ...
+        raise CheckpointError(
+            f"{path}: cannot read it as a safetensors file (truncated, or another format?): {exc}"
+        ) from None
 
 
 def build_from_meta(meta: ModelMeta) -> nn.Module:
@@ -186,8 +201,9 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, M
     weights = resolve(path)
     meta = load_meta(weights)
     model = build_from_meta(meta)
+    tensors = load_tensors(weights, device)
     try:
-        model.load_state_dict(load_file(str(weights), device=device))
+        model.load_state_dict(tensors)
     except Exception as exc:
         raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
     return model.to(device).eval(), meta

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import random
@@ -25,7 +24,6 @@ import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from safetensors.torch import load_file
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -44,7 +42,14 @@ from lineocr.decode import greedy_batch, min_frames
 from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
 from lineocr.train import distributed, finetune
-from lineocr.train.checkpoint import ModelMeta, build_from_meta, save_checkpoint
+from lineocr.train.checkpoint import (
+    CheckpointError,
+    ModelMeta,
+    build_from_meta,
+    load_meta,
+    load_tensors,
+    save_checkpoint,
+)
 from lineocr.train.report import TensorBoard, plot_history, print_table
 from lineocr.train.schedule import learning_rate
 
@@ -306,18 +311,19 @@ class Trainer:
         last = self.run_dir / "last.json"
         if not last.is_file():
             raise FileNotFoundError(f"{self.run_dir}: nothing to resume (no last.json)")
-        data = json.loads(last.read_text(encoding="utf-8"))
-        saved = ModelMeta.from_dict(data)
+        saved = load_meta(last)
         if saved.charset != self.charset:
             raise ValueError(f"{self.run_dir}: the saved charset differs from this data's")
-        self.model.load_state_dict(
-            load_file(str(self.run_dir / "last.safetensors"), device=str(self.device))
-        )
+        weights = self.run_dir / "last.safetensors"
+        try:
+            self.model.load_state_dict(load_tensors(weights, str(self.device)))
+        except RuntimeError as exc:  # shapes or names
+            raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
         extra = saved.extra
         optim_path = self.run_dir / "last.optim.safetensors"
         if optim_path.is_file() and "optim_param_groups" in extra:
             _optim_from_tensors(
-                self.optimizer, load_file(str(optim_path)), extra["optim_param_groups"]
+                self.optimizer, load_tensors(optim_path), extra["optim_param_groups"]
             )
         self.epoch, self.step = saved.epoch, saved.step
         self.history = saved.history

@@ -184,6 +184,8 @@ def prepare_data(
     datasets = reader.read([*data, *val])  # options apply where a format uses them
     train_set = _merged(datasets[: len(data)], console, show_summary) if data else None
     val_set = _merged(datasets[len(data) :], console, show_summary) if val else None
+    if train_set is not None and val_set is not None:
+        _warn_overlap(train_set, val_set, console)
     seed = config.train.seed
     synths = synth.synthesizers(seed, "train", charset, console)
 
@@ -237,6 +239,19 @@ def prepare_data(
     return PreparedData(charset, train_examples, val_examples, info, mixes)
 
 
+def _warn_overlap(train: Dataset, val: Dataset, console: Console) -> None:
+    """Validation images that are also training images measure memory, not reading."""
+    key = lambda s: (s.path.resolve() if s.path is not None else s.source, s.text)  # noqa: E731
+    seen = {key(s) for s in train.samples}
+    shared = sum(key(s) in seen for s in val.samples)
+    if shared:
+        console.print(
+            f"[yellow]{shared} of the {len(val.samples)} validation lines are also training "
+            "lines (--val and --data overlap): validation scores will flatter the model[/yellow]",
+            soft_wrap=True,
+        )
+
+
 def _mixes(synths: list[tuple[str, Any, float]], n_real: int, per_epoch: int) -> list[SynthMix]:
     if not synths:
         return []
@@ -248,8 +263,16 @@ def _mixes(synths: list[tuple[str, Any, float]], n_real: int, per_epoch: int) ->
                 "they are the synthetic share of each epoch"
             )
         scale = n_real / (1.0 - total)
-        return [SynthMix(gen, round(scale * r), name) for name, gen, r in synths]
-    return [SynthMix(gen, round(per_epoch * r / total), name) for name, gen, r in synths]
+        mixes = [SynthMix(gen, round(scale * r), name) for name, gen, r in synths]
+    else:
+        mixes = [SynthMix(gen, round(per_epoch * r / total), name) for name, gen, r in synths]
+    for mix in mixes:
+        if not mix.per_epoch:
+            raise ValueError(
+                f"--synth {mix.name} gives no line per epoch (its share of "
+                f"{n_real or per_epoch:,} lines rounds to 0): give it a larger ratio"
+            )
+    return mixes
 
 
 def split(
