@@ -200,6 +200,8 @@ def test_eval_reports_a_missing_model_clearly(folder):
     result = runner.invoke(app, ["eval", "--model", "no-such-model", "--data", str(folder)])
     assert result.exit_code == 2
     assert "no-such-model" in result.output and "Traceback" not in result.output
+    negative = runner.invoke(app, ["eval", "--data", str(folder), "--worst", "-5"])
+    assert negative.exit_code == 2 and "--worst" in negative.output  # was a Python slice
 
 
 def test_synthetic_data_summary_names_the_fonts_of_each_split():

@@ -661,6 +661,36 @@ def test_cli_errors_are_one_clear_line(tmp_path, args, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+def test_a_corpus_no_font_can_draw_is_an_error_not_other_text(tmp_path):
+    corpus = tmp_path / "cjk.txt"
+    corpus.write_text("\u65e5\u672c\u8a9e\n\u4e2d\u6587\n", encoding="utf-8")
+    out = tmp_path / "o"
+    args = ["synth", "--out", str(out), "--n", "3", "--lang", "latin", "--corpus", str(corpus)]
+    fonts = ["--fonts", str(DEJAVU), "--font-split", "all"]  # drawn with fonts without CJK
+    result = CliRunner().invoke(app, [*args, *fonts])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "no font in the all split draws any character of the corpus" in said
+    assert not out.exists()
+
+
+def test_ctrl_c_says_what_is_left_behind(tmp_path, monkeypatch):
+    from lineocr.data import synth_output
+
+    def interrupted(out, n, synth, fmt, *, workers, progress):
+        out.mkdir()
+        progress(7)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth_output, "write_dataset", interrupted)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["synth", "--out", str(out), "--n", "50", "--lang", "digits"])
+    assert result.exit_code == 130
+    said = " ".join(result.output.split())
+    assert f"interrupted: {out} holds 7 of 50 lines and no synth.json" in said
+    assert f"rm -r {out}" in said
+
+
 # -- streaming ----------------------------------------------------------------------------
 def test_stream_is_deterministic_per_seed_and_worker():
     torch = pytest.importorskip("torch")

@@ -153,16 +153,26 @@ def synth(
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
+        done = [0]
+
+        def advance(k: int) -> None:
+            done[0] += k
+            progress.advance(task, k)
+
         with progress:
             task = progress.add_task("lines", total=n)
-            result = write_dataset(
-                out,
-                n,
-                synthesizer,
-                fmt,
-                workers=max(1, n_workers),
-                progress=lambda k: progress.advance(task, k),
-            )
+            try:
+                result = write_dataset(
+                    out, n, synthesizer, fmt, workers=max(1, n_workers), progress=advance
+                )
+            except KeyboardInterrupt:
+                progress.stop()
+                typer.echo(
+                    f"interrupted: {out} holds {done[0]} of {n} lines and no synth.json (an "
+                    f"incomplete dataset); remove it (rm -r {out}) to write it again",
+                    err=True,
+                )
+                raise typer.Exit(130) from None
         if preview is not None:
             samples = [synthesizer.sample_info(i) for i in range(min(result.written, 24))]
             try:

@@ -269,7 +269,7 @@ def evaluate_command(
     ],
     data: Annotated[list[Path], typer.Option("--data", help="Labelled data; repeatable.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    worst: Annotated[int, typer.Option(help="Show the N worst lines.")] = 10,
+    worst: Annotated[int, typer.Option(help="Show the N worst lines.", min=0)] = 10,
     batch_size: Annotated[int, typer.Option(help="Lines per batch.", min=1)] = 64,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
     lm: LmOpt = None,

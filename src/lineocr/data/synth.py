@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lineocr.charset import shown_chars
 from lineocr.data import corpora
 from lineocr.data.corpora import (
     ARABIC_INDIC_DIGITS,
@@ -595,6 +596,14 @@ class LineSynthesizer:
             if config.alphabet is not None:
                 raise SynthError(message + "; add fonts (--fonts) or change the alphabet")
             warnings.warn(message + "; lines will not contain them", stacklevel=2)
+        if config.corpus and config.alphabet is None:
+            own = set(corpora.corpus_chars(config.corpus)) - {" "}
+            if own and not own & drawable:
+                raise SynthError(
+                    f"no font in the {split} split draws any character of the corpus "
+                    f"{config.corpus} ({shown_chars(sorted(own), 10)}): its lines would be "
+                    "empty; add fonts that draw them (--fonts)"
+                )
         self.alphabet = "".join(c for c in wanted if c in drawable)
         # Characters every face draws: texts made only of these skip the per-face checks.
         self._common = frozenset.intersection(*(f.covered for f in self.faces))
