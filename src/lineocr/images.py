@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"})
+FORMAT_ORDER = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM")  # as messages list them
+ALLOWED_FORMATS = frozenset(FORMAT_ORDER)
 # File name suffixes of those formats: what a folder is searched for (.jfif and .jpe are JPEG).
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -108,7 +109,7 @@ def _check_size(width: int, height: int, max_pixels: int, label: str) -> None:
 
 def format_names(formats: Iterable[str]) -> str:
     """``PNG, JPEG, WebP``: Pillow's format names as people write them, in a stable order."""
-    order = ["PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"]
+    order = FORMAT_ORDER
     ranked = sorted(formats, key=lambda f: (order.index(f) if f in order else len(order), f))
     return ", ".join("WebP" if f == "WEBP" else f for f in ranked)
 
