@@ -331,11 +331,13 @@ def test_a_fine_tune_keeps_the_weights_input_and_charset_but_takes_ops_and_dropo
     cfg = fine_tune_config(asked, trained, "base", preset="fast", console=console)
     assert cfg.model.dropout == 0.5 and cfg.model.preset == "fast"
     assert cfg.preprocess.ops == ("sauvola",) and cfg.preprocess.height == 32
+    wider = fine_tune_config(override(Config(), preprocess__max_width=4096), trained, "base")
+    assert wider.preprocess.max_width == 4096 and wider.preprocess.ops == ("auto_invert", "trim")
     assert "['sauvola'] (the weights of base were trained with ['auto_invert', 'trim'])" in lines[0]
     # what cannot: the height (the CNN's output size), the charset options
     with pytest.raises(ValueError, match="height 48: the weights of base read lines of height 32"):
         fine_tune_config(override(Config(), preprocess__height=48), trained, "base")
-    with pytest.raises(ValueError, match=r"map_digits False \(the weights': True\)"):
+    with pytest.raises(ValueError, match=r"options case 'lower' \(the weights': 'keep'\):"):
         fine_tune_config(override(Config(), charset__case="lower"), trained, "base")
     # the weights' own values asked for again are no change
     same = override(Config(), preprocess__height=32, charset__map_digits=True)

@@ -241,7 +241,11 @@ def prepare_data(
 
 def _warn_overlap(train: Dataset, val: Dataset, console: Console) -> None:
     """Validation images that are also training images measure memory, not reading."""
-    key = lambda s: (s.path.resolve() if s.path is not None else s.source, s.text)  # noqa: E731
+
+    def key(sample: Any) -> tuple[Any, str]:
+        where = sample.path.resolve() if sample.path is not None else sample.source
+        return where, sample.text
+
     seen = {key(s) for s in train.samples}
     shared = sum(key(s) in seen for s in val.samples)
     if shared:
@@ -324,13 +328,12 @@ def fine_tune_config(
             f"preprocess.height {height}: the weights of {source} read lines of height "
             f"{trained_height}, and a fine-tune keeps it (train from scratch for another height)"
         )
-    if config.charset not in (defaults.charset, trained.charset):
-        changed = [
-            f"{f.name} {getattr(config.charset, f.name)!r} (the weights': "
-            f"{getattr(trained.charset, f.name)!r})"
-            for f in dataclasses.fields(config.charset)
-            if getattr(config.charset, f.name) != getattr(trained.charset, f.name)
-        ]
+    changed = [
+        f"{name} {value!r} (the weights': {getattr(trained.charset, name)!r})"
+        for name, value in _asked(config.charset, defaults.charset).items()
+        if value != getattr(trained.charset, name)
+    ]
+    if changed:
         raise ValueError(
             f"charset options {', '.join(changed)}: a fine-tune of {source} keeps the charset "
             "options its output rows were trained with (train from scratch to change them)"
@@ -340,15 +343,24 @@ def fine_tune_config(
         model = replace(model, preset=preset)
     if config.model.dropout != defaults.model.dropout:
         model = replace(model, dropout=config.model.dropout)
-    preprocess = trained.preprocess
-    if config.preprocess.ops not in (defaults.preprocess.ops, preprocess.ops):
-        if console is not None:
-            console.print(
-                f"preprocessing ops: {list(config.preprocess.ops)} "
-                f"(the weights of {source} were trained with {list(preprocess.ops)})"
-            )
-        preprocess = preprocess.with_ops(config.preprocess.ops)
+    asked = _asked(config.preprocess, defaults.preprocess)
+    asked.pop("height", None)  # checked above
+    preprocess = replace(trained.preprocess, **asked)
+    if preprocess.ops != trained.preprocess.ops and console is not None:
+        console.print(
+            f"preprocessing ops: {list(preprocess.ops)} "
+            f"(the weights of {source} were trained with {list(trained.preprocess.ops)})"
+        )
     return replace(config, model=model, preprocess=preprocess, charset=trained.charset)
+
+
+def _asked(section: Any, default: Any) -> dict[str, Any]:
+    """The fields of a config section set to something other than their default."""
+    return {
+        f.name: getattr(section, f.name)
+        for f in dataclasses.fields(section)
+        if getattr(section, f.name) != getattr(default, f.name)
+    }
 
 
 def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> float | None:
