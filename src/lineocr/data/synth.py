@@ -316,11 +316,10 @@ def parse_synth_spec(spec: str) -> tuple[SynthConfig, float]:
             raise SynthError(f"bad synth spec {spec!r}: expected {_SPEC_FORM}")
     if not 0.0 < ratio <= 1.0:
         raise SynthError(f"bad synth spec {spec!r}: the ratio must be in (0, 1], got {ratio:g}")
+    values = _spec_options(spec, options)  # its errors name the spec
     try:
-        return SynthConfig(lang=lang, style=style, **_spec_options(spec, options)), ratio
+        return SynthConfig(lang=lang, style=style, **values), ratio
     except SynthError as exc:
-        if repr(spec) in str(exc):
-            raise
         raise SynthError(f"bad synth spec {spec!r}: {exc}") from None
 
 
