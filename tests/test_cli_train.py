@@ -256,3 +256,16 @@ def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_mo
     nothing = runner.invoke(app, ["eval", "-m", str(tiny_onnx_model), "--data", str(bad)])
     assert nothing.exit_code == 2 and "nothing to score" in nothing.output
     assert "Traceback" not in nothing.output
+
+
+def test_a_label_that_normalises_to_nothing_is_skipped_not_scored():
+    from lineocr.charset import Charset, CharsetOptions
+    from lineocr.data.sources import Sample
+    from lineocr.evaluate import evaluate
+
+    charset = Charset.from_string("ab", CharsetOptions(strip_tatweel=True))
+    image = render("ab")
+    samples = [Sample("ab", "one", pixels=image), Sample("\u0640\u0640", "two", pixels=image)]
+    report = evaluate(samples, lambda images: [("ab", 0.9)] * len(images), charset.normalize)
+    assert report.skipped == [("two", "label '\u0640\u0640' is empty once normalised")]
+    assert report.scores.cer == 0.0  # was scored as a CER of 200 % against ""

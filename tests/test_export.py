@@ -4,6 +4,7 @@ metadata, failures leave no file, int8 quantisation, export from a checkpoint di
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,37 @@ def test_parity_failure_raises_and_leaves_no_file(tmp_path: Path, monkeypatch) -
     with pytest.raises(ExportError, match="parity check failed"):
         export_onnx((model, meta), out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_with_nan_weights_fails_its_parity_check(tmp_path: Path) -> None:
+    model, meta = make_tiny_model()
+    with torch.no_grad():
+        model.classifier.bias.fill_(float("nan"))
+    with pytest.raises(ExportError, match="logits are not finite"):
+        export_onnx((model, meta), tmp_path / "nan.onnx")
+    assert list(tmp_path.iterdir()) == []  # max(worst, nan) passed it as exact before
+
+
+def test_export_refuses_outputs_it_must_not_replace_before_any_work(tmp_path: Path) -> None:
+    model, meta = make_tiny_model()
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    weights = tmp_path / "run" / "best.safetensors"
+    kept = weights.read_bytes()
+    for out, message in (
+        (weights, "must end in .onnx"),  # the checkpoint itself (was replaced, exit 0)
+        (tmp_path / "model.txt", "must end in .onnx"),
+        (tmp_path / "run", "must end in .onnx"),
+    ):
+        with pytest.raises(ExportError, match=message):
+            export_onnx(tmp_path / "run", out)
+    (tmp_path / "folder.onnx").mkdir()
+    with pytest.raises(ExportError, match="not a regular file"):
+        export_onnx(tmp_path / "run", tmp_path / "folder.onnx")
+    assert weights.read_bytes() == kept
+    cold = replace(meta, calibration={"temperature": 0.0})
+    with pytest.raises(ExportError, match=r"calibration temperature 0\.0"):
+        export_onnx((model, cold), tmp_path / "cold.onnx")
+    assert not (tmp_path / "cold.onnx").exists()
 
 
 def test_export_from_a_checkpoint_directory_and_int8(tmp_path: Path, tiny_onnx_model: Path) -> None:

@@ -333,7 +333,8 @@ def test_16_bit_and_float_colour_arrays_are_scaled_not_clipped() -> None:
         (np.array([[0.0, np.inf]]), "NaN or infinite"),
         (np.zeros((2, 2, 2, 2), dtype=np.uint8), "expected a 2-D"),
         (np.zeros((2, 2, 5), dtype=np.uint8), "expected a 2-D"),
-        (np.zeros(5, dtype=np.uint8), "zero-size|expected a 2-D"),
+        (np.zeros(5, dtype=np.uint8), "not an image: a 1-D array"),
+        (np.array(7, dtype=np.uint8), "not an image: a 0-D array"),  # was an IndexError
         (np.zeros((2, 2), dtype=np.complex64), "unsupported array dtype"),
         (np.array([["a", "b"]]), "unsupported array dtype"),
     ],
@@ -341,6 +342,24 @@ def test_16_bit_and_float_colour_arrays_are_scaled_not_clipped() -> None:
 def test_bad_arrays_are_refused(array: np.ndarray, message: str) -> None:
     with pytest.raises(ImageError, match=message):
         load_image(array, name="arr")
+
+
+def test_bytes_like_sources_are_read_and_other_objects_refused() -> None:
+    data = encode(Image.fromarray(RAMP), "PNG")
+    for source in (bytearray(data), memoryview(data)):
+        np.testing.assert_array_equal(load_image(source), RAMP)
+    for other in (None, 5, [[0, 255]]):  # an AttributeError from describe() before
+        with pytest.raises(ImageError, match="not an image: expected a file path"):
+            load_image(other)  # type: ignore[arg-type]
+
+
+def test_a_file_too_large_for_any_image_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    with big.open("wb") as f:  # sparse: takes no disk, would take 101 MB of memory
+        f.write(encode(Image.fromarray(RAMP), "PNG"))
+        f.truncate(101_000_000)
+    with pytest.raises(ImageError, match=r"big.png: file too large: 101 MB"):
+        load_image(big, max_pixels=10_000_000)  # within the pixel limit: at most 81 MB
 
 
 def test_array_pixel_limit() -> None:

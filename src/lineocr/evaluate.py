@@ -81,8 +81,8 @@ def evaluate(
     worst: int = 10,
     progress: Callable[[int], None] | None = None,
 ) -> EvalReport:
-    """Read every sample, compare with its (normalised) label. Unreadable images are
-    reported in ``skipped`` and do not count."""
+    """Read every sample, compare with its (normalised) label. Unreadable images, and labels
+    that normalise to nothing, are reported in ``skipped`` and do not count."""
     from lineocr.decode import expected_calibration_error
 
     results: list[LineResult] = []
@@ -90,16 +90,20 @@ def evaluate(
     started = time.perf_counter()
     for start in range(0, len(samples), batch_size):
         chunk = samples[start : start + batch_size]
-        images, kept = [], []
+        images, kept, labels = [], [], []
         for sample in chunk:
+            ref = normalize(sample.text)
+            if not ref.strip():  # a label of tatweel or marks only, stripped by the options
+                skipped.append((sample.source, f"label {sample.text!r} is empty once normalised"))
+                continue
             try:
                 images.append(sample.load())
                 kept.append(sample)
+                labels.append(ref)
             except ImageError as exc:
                 skipped.append((sample.source, exc.reason))
         if images:
-            for sample, (text, conf) in zip(kept, predict(images), strict=True):
-                ref = normalize(sample.text)
+            for sample, ref, (text, conf) in zip(kept, labels, predict(images), strict=True):
                 results.append(LineResult(sample.source, ref, text, conf, char_errors(ref, text)))
         if progress:
             progress(min(len(samples), start + batch_size))

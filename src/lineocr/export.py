@@ -16,6 +16,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -75,7 +76,14 @@ def export_onnx(
     if quantize not in (None, "int8"):
         raise ExportError(f"quantize must be None or 'int8', not {quantize!r}")
     model, meta = _resolve(source)
+    temperature = meta.calibration.get("temperature", 1.0)
+    if not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
+        raise ExportError(
+            f"calibration temperature {temperature!r}: must be a positive number (the runtime "
+            "would refuse the file)"
+        )
     out = Path(out_path)
+    _check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
@@ -270,6 +278,12 @@ def check_parity(
         got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
         if got.shape != expected.shape:
             raise ExportError(f"ONNX output shape {got.shape} != PyTorch {expected.shape}")
+        if not (np.isfinite(expected).all() and np.isfinite(got).all()):
+            # max() would pass a NaN over: a model of NaN weights would export as exact
+            raise ExportError(
+                "the model's logits are not finite (NaN or inf: its weights are broken, a "
+                "training run that diverged?); nothing exported"
+            )
         worst = max(worst, float(np.abs(got - expected).max()))
         lengths = np.minimum(-(-widths // TIME_STRIDE), expected.shape[1])
         for decoded_list, texts in ((expected, texts_torch), (got, texts_onnx)):
@@ -289,6 +303,15 @@ def _resolve(source: ModelSource) -> tuple[nn.Module, ModelMeta]:
             raise ExportError("expected (model, ModelMeta)")
         return model, meta
     return load_checkpoint(source)
+
+
+def _check_output(out: Path) -> None:
+    """Before any work: ``out`` is an ``.onnx`` file name (never a checkpoint's own
+    .safetensors or .json) that is not a folder or a device: export replaces it."""
+    if out.suffix.lower() != ".onnx":
+        raise ExportError(f"{out}: the output file name must end in .onnx")
+    if out.exists() and not out.is_file():
+        raise ExportError(f"{out}: exists and is not a regular file (a folder or a device)")
 
 
 def _cpu_eval_copy(model: nn.Module) -> nn.Module:

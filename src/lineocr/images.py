@@ -47,11 +47,13 @@ class ImageError(ValueError):
 def describe(source: ImageSource) -> str:
     if isinstance(source, (str, Path)):
         return str(source)
-    if isinstance(source, bytes):
+    if isinstance(source, (bytes, bytearray, memoryview)):
         return f"<{len(source)} bytes>"
     if isinstance(source, np.ndarray):
         return f"<array {source.shape} {source.dtype}>"
-    return f"<PIL image {source.size}>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.size}>"
+    return f"<{type(source).__name__}>"
 
 
 def load_image(
@@ -70,13 +72,21 @@ def load_image(
     Raises :class:`ImageError` for unreadable, unsupported, empty or oversized images.
     """
     label = name or describe(source)
+    if isinstance(source, (bytearray, memoryview)):
+        source = bytes(source)
     if isinstance(source, np.ndarray):
-        _check_size(source.shape[1] if source.ndim > 1 else 0, source.shape[0], max_pixels, label)
+        if source.ndim < 2:
+            raise ImageError(label, f"not an image: a {source.ndim}-D array (want HxW or HxWxC)")
+        _check_size(source.shape[1], source.shape[0], max_pixels, label)
         return _array_to_gray(source, label)
     if isinstance(source, Image.Image):
         _check_size(source.width, source.height, max_pixels, label)
         return _pil_to_gray(source, label)
-    data = _read_bytes(Path(source), label) if isinstance(source, (str, Path)) else source
+    if not isinstance(source, (str, Path, bytes)):
+        raise ImageError(
+            label, "not an image: expected a file path, bytes, a NumPy array or a PIL image"
+        )
+    data = source if isinstance(source, bytes) else _read_bytes(Path(source), label, max_pixels)
     if not data:
         raise ImageError(label, "empty file")
     img = _decode(data, label, max_pixels, ALLOWED_FORMATS.intersection(formats))
@@ -86,12 +96,22 @@ def load_image(
     return _pil_to_gray(img, label)
 
 
-def _read_bytes(path: Path, label: str) -> bytes:
+def _read_bytes(path: Path, label: str, max_pixels: int) -> bytes:
     if not path.exists():
         raise ImageError(label, "no such file")
     if not path.is_file():
         raise ImageError(label, "not a file")
     try:
+        size = path.stat().st_size
+        # Checked before reading it all into memory: an image within the pixel limit, even
+        # uncompressed at 8 bytes a pixel (16-bit RGBA), with 1 MB of metadata, is smaller.
+        limit = 8 * max_pixels + 2**20
+        if size > limit:
+            raise ImageError(
+                label,
+                f"file too large: {size / 1e6:,.0f} MB, more than an image of the pixel limit "
+                f"({max_pixels:,}) can take ({limit / 1e6:,.0f} MB)",
+            )
         return path.read_bytes()
     except OSError as exc:
         raise ImageError(label, f"cannot read file: {exc.strerror or exc}") from None
