@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--calibrate", action="append", default=[], metavar="SPEC")
     parser.add_argument("--ops", action="append", default=None, metavar="OP")
     args = parser.parse_args()
+    if args.calibrate and args.quantize is None:
+        parser.error("--calibrate goes with --quantize int8 (it calibrates int8 convolutions)")
     run, name = args.run, args.name
     model, meta = load_checkpoint(run)
     if args.ops is not None and tuple(args.ops) != meta.preprocess.ops:

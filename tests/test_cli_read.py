@@ -332,6 +332,7 @@ def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images,
     [
         (["--lm", "/no/such/lm.json"], "cannot read the language model"),
         (["--lm-weight", "-1", "--lm", "/no/such/lm.json"], "lm_weight must be >= 0"),
+        (["--lm-weight", "2"], "--lm-weight go with --lm"),  # was ignored
         (["--pattern", "("], "bad pattern"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),
         (["--batch-size", "0"], "--batch-size"),

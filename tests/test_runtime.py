@@ -143,6 +143,10 @@ def test_bad_inputs_and_options(recognizer: Recognizer, tmp_path: Path) -> None:
         recognizer.read(good, pattern="(")
     with pytest.raises(ValueError, match="batch_size"):
         recognizer.read_batch([good], batch_size=0)
+    # a cached decoder for an equal value of another type does not skip the check
+    recognizer.read(good, decoder="beam", beam_width=5)
+    with pytest.raises(DecodeError, match=r"beam_width must be a positive integer, not 5\.0"):
+        recognizer.read(good, decoder="beam", beam_width=5.0)
 
 
 def test_with_spec_shares_the_model(recognizer: Recognizer) -> None:

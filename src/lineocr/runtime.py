@@ -169,8 +169,13 @@ class Recognizer:
     def decoder(self, **decode_options: Any) -> Decoder:
         """The decoder for these options (checked and compiled once, then cached); raises
         :class:`DecodeError` for unknown options, a bad regex or an unusable lexicon."""
+        # The value's type is part of the key: 5.0 == 5 == True would otherwise find the
+        # decoder checked for another value and skip the check (beam_width=5.0 is refused).
         key = tuple(
-            sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in decode_options.items())
+            sorted(
+                (k, type(v).__name__, tuple(v) if isinstance(v, list) else v)
+                for k, v in decode_options.items()
+            )
         )
         try:
             hash(key)

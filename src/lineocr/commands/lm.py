@@ -31,8 +31,19 @@ def lm_decode_options(
     lm_weight: float = DEFAULT_LM_WEIGHT,
     length_bonus: float = DEFAULT_LENGTH_BONUS,
 ) -> dict[str, object]:
-    """The decode options for --lm, --lm-weight and --length-bonus (none without --lm)."""
+    """The decode options for --lm, --lm-weight and --length-bonus (none without --lm:
+    then a weight or bonus given is an error, not ignored)."""
     if lm is None:
+        given = [
+            name
+            for name, value, default in (
+                ("--lm-weight", lm_weight, DEFAULT_LM_WEIGHT),
+                ("--length-bonus", length_bonus, DEFAULT_LENGTH_BONUS),
+            )
+            if value != default
+        ]
+        if given:
+            raise fail(f"{' and '.join(given)} go with --lm (a language model file)")
         return {}
     return {"lm": str(lm), "lm_weight": lm_weight, "length_bonus": length_bonus}
 
