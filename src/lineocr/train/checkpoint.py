@@ -201,9 +201,15 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, M
     weights = resolve(path)
     meta = load_meta(weights)
     model = build_from_meta(meta)
+    load_weights(model, weights, device)
+    return model.to(device).eval(), meta
+
+
+def load_weights(model: nn.Module, weights: str | Path, device: str = "cpu") -> None:
+    """Load a safetensors file into ``model``; a file that cannot be read or does not fit
+    the model (other names or shapes) is a :class:`CheckpointError` naming it."""
     tensors = load_tensors(weights, device)
     try:
         model.load_state_dict(tensors)
     except Exception as exc:
         raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
-    return model.to(device).eval(), meta

@@ -43,11 +43,11 @@ from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
 from lineocr.train import distributed, finetune
 from lineocr.train.checkpoint import (
-    CheckpointError,
     ModelMeta,
     build_from_meta,
     load_meta,
     load_tensors,
+    load_weights,
     save_checkpoint,
 )
 from lineocr.train.report import TensorBoard, plot_history, print_table
@@ -314,11 +314,7 @@ class Trainer:
         saved = load_meta(last)
         if saved.charset != self.charset:
             raise ValueError(f"{self.run_dir}: the saved charset differs from this data's")
-        weights = self.run_dir / "last.safetensors"
-        try:
-            self.model.load_state_dict(load_tensors(weights, str(self.device)))
-        except RuntimeError as exc:  # shapes or names
-            raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
+        load_weights(self.model, self.run_dir / "last.safetensors", str(self.device))
         extra = saved.extra
         optim_path = self.run_dir / "last.optim.safetensors"
         if optim_path.is_file() and "optim_param_groups" in extra:
