@@ -333,6 +333,7 @@ def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images,
         (["--lm", "/no/such/lm.json"], "cannot read the language model"),
         (["--lm-weight", "-1", "--lm", "/no/such/lm.json"], "lm_weight must be >= 0"),
         (["--lm-weight", "2"], "--lm-weight go with --lm"),  # was ignored
+        (["--beam-width", "5"], "the greedy decoder has no beam"),  # was ignored
         (["--pattern", "("], "bad pattern"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),
         (["--batch-size", "0"], "--batch-size"),
@@ -371,6 +372,26 @@ def test_export_command(tmp_path: Path) -> None:
     picture.write_bytes(b"\x89PNG")
     result = invoke("export", picture, "-o", tmp_path / "x.onnx")
     assert result.exit_code == 2 and "line.png: not a checkpoint" in result.stderr
+    # Like the other commands' outputs: a missing folder is an error, not made silently;
+    # a name too long for the file system is refused before the export, not after it.
+    result = invoke("export", tmp_path / "run", "-o", tmp_path / "new" / "x.onnx")
+    assert result.exit_code == 2 and "the folder" in result.stderr
+    assert "does not exist" in result.stderr and not (tmp_path / "new").exists()
+    result = invoke("export", tmp_path / "run", "-o", tmp_path / ("x" * 300 + ".onnx"))
+    assert result.exit_code == 2 and "too long" in result.stderr
+    assert "Traceback" not in result.output and "OSError" not in result.output
+
+
+def test_export_of_a_bundled_name_uses_its_training_weights(tmp_path: Path, monkeypatch) -> None:
+    model, meta = make_tiny_model(seed=4)
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path / "models")
+    save_checkpoint(tmp_path / "models", "captcha", model, meta)  # NAME.safetensors + .json
+    out = tmp_path / "captcha-again.onnx"
+    result = invoke("export", "captcha", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert Recognizer.load(out).charset == meta.charset
+    result = invoke("export", "printed", "-o", tmp_path / "p.onnx")  # no weights shipped
+    assert result.exit_code == 2 and "no training weights" in result.stderr
 
 
 def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:
@@ -384,6 +405,10 @@ def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:
     assert zoo.read_card(out)["onnx"]["int8"].startswith("static, 3 calibration lines")
     alone = invoke("export", tmp_path / "run", "-o", out, "--calibration", folder)
     assert alone.exit_code == 2 and "--quantize int8" in alone.stderr
+    (tmp_path / "empty").mkdir()
+    empty = invoke(*args[:-1], tmp_path / "empty")
+    assert empty.exit_code == 2 and "no images in this folder" in empty.stderr
+    assert "skipped" not in empty.stderr
 
 
 def test_models_command_copes_with_unbuilt_models(

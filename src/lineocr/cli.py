@@ -34,9 +34,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 def check_output_file(path: Path, what: str, suffixes: tuple[str, ...] = ()) -> None:
     """Fail before any work if ``path`` cannot be written as ``what``: a directory, a
     folder that does not exist, or (with ``suffixes``) another extension."""
-    if path.is_dir():
+    try:
+        is_dir, folder_exists = path.is_dir(), path.parent.is_dir()
+    except OSError as exc:  # a file name too long for the file system, ...
+        raise fail(f"{what} {str(path)[:80]}...: {exc.strerror}") from None
+    if is_dir:
         raise fail(f"{what} {path} is a directory; give a file name")
-    if not path.parent.is_dir():
+    if not folder_exists:
         raise fail(f"{what} {path}: the folder {path.parent} does not exist")
     if suffixes and path.suffix.lower() not in suffixes:
         raise fail(f"{what} {path}: the file name must end in {', '.join(suffixes)}")

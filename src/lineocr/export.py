@@ -17,6 +17,7 @@ import copy
 import json
 import logging
 import math
+import os
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,7 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 OPSET = 17
 PARITY_ATOL = 1e-4
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
 DIRECTION_NOTE = (
     "logits are in visual order (left to right as drawn); the charset converts the decoded "
     "labels to logical order with the Unicode bidi algorithm (python-bidi)"
@@ -85,7 +87,7 @@ def export_onnx(
     out = Path(out_path)
     _check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".lineocr-export-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         _trace(model, meta.preprocess.height, fp32, opset)
         onnx_info: dict[str, Any] = {
@@ -133,7 +135,7 @@ def quantize_onnx(in_path: str | Path, out_path: str | Path) -> Path:
     src, out = Path(in_path), Path(out_path)
     card = read_metadata(src)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".lineocr-export-") as tmp:
         staged = Path(tmp) / "int8.onnx"
         _quantize_int8(src, staged)
         card.setdefault("onnx", {})["quantization"] = "int8"
@@ -307,9 +309,12 @@ def _resolve(source: ModelSource) -> tuple[nn.Module, ModelMeta]:
 
 def _check_output(out: Path) -> None:
     """Before any work: ``out`` is an ``.onnx`` file name (never a checkpoint's own
-    .safetensors or .json) that is not a folder or a device: export replaces it."""
+    .safetensors or .json) that is not a folder or a device, short enough for the file
+    system (export replaces it at the end, after the tracing and the parity check)."""
     if out.suffix.lower() != ".onnx":
         raise ExportError(f"{out}: the output file name must end in .onnx")
+    if len(os.fsencode(out.name)) > NAME_MAX:
+        raise ExportError(f"{out.name[:40]}...: the file name is longer than {NAME_MAX} bytes")
     if out.exists() and not out.is_file():
         raise ExportError(f"{out}: exists and is not a regular file (a folder or a device)")
 
@@ -407,13 +412,20 @@ def _quantize_int8(src: Path, dst: Path) -> None:
         )
 
 
+_QUANTIZER_ADVICE = ("pre-processing before quantization", "model is already quantized")
+
+
 @contextlib.contextmanager
 def _quiet_quantizer() -> Iterator[None]:
-    """Hide the quantiser's advice to run its shape-inference pre-processing first (logged
-    on the root logger at every call); the exported graphs already carry their shapes."""
+    """Hide two pieces of the quantiser's advice, logged on the root logger at every call:
+    to run its shape-inference pre-processing first (the exported graphs already carry
+    their shapes), and, when the LSTM pass of :func:`_quantize_int8_static` meets the
+    convolutions' QDQ nodes, to "check if the model is already quantized" (it is, on
+    purpose: the LSTM's weights are the part left)."""
 
     def not_preprocess_advice(record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        message = record.getMessage()
+        return not any(advice in message for advice in _QUANTIZER_ADVICE)
 
     root = logging.getLogger()
     root.addFilter(not_preprocess_advice)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lineocr.cli import app, fail
+from lineocr.cli import app, check_output_file, fail
 from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
 from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
@@ -295,7 +295,10 @@ def read(
         ),
     ] = OutputFormat.text,
     decoder: Annotated[DecoderName, typer.Option(help="CTC decoder.")] = DecoderName.greedy,
-    beam_width: Annotated[int, typer.Option(help="Beam width (beam, lexicon, pattern).")] = 10,
+    beam_width: Annotated[
+        Optional[int],
+        typer.Option(help="Beam width (beam, lexicon, pattern, --lm; default 10).", min=1),
+    ] = None,
     lexicon: Annotated[
         Optional[Path],
         typer.Option(help="Word list (UTF-8, one word per line): words must come from it."),
@@ -360,7 +363,9 @@ def read(
             raise fail("--workers needs the 'fork' start method (Linux, macOS)")
     if threads is not None and threads < 1:
         raise fail("--threads must be at least 1")
-    options: dict[str, Any] = {"decoder": decoder.value, "beam_width": beam_width}
+    options: dict[str, Any] = {"decoder": decoder.value}
+    if beam_width is not None:
+        options["beam_width"] = beam_width
     if lexicon is not None:
         options["lexicon"] = str(lexicon)
     if pattern is not None:
@@ -436,7 +441,11 @@ def read(
 @app.command("export")
 def export_command(
     checkpoint: Annotated[
-        Path, typer.Argument(help="Training run directory (its best checkpoint) or checkpoint.")
+        Path,
+        typer.Argument(
+            help="Training run directory (its best checkpoint), checkpoint file, or the name "
+            "of a bundled model (its shipped training weights)."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
     quantize: Annotated[
@@ -461,12 +470,16 @@ def export_command(
         from lineocr.train.checkpoint import CheckpointError
     except ImportError as exc:
         raise fail(f"export needs PyTorch and onnx: pip install 'lineocr[train]' ({exc})") from None
+    check_output_file(output, "--output", (".onnx",))
+    source = _export_source(checkpoint)
     images = []
     if calibration is not None:
         from lineocr.images import ImageError, load_image
 
         if quantize is None:
             raise fail("--calibration goes with --quantize int8")
+        if calibration.is_dir() and expand_inputs([str(calibration)]) == [str(calibration)]:
+            raise fail(f"--calibration {calibration}: no images in this folder")
         for image_path in expand_inputs([str(calibration)])[:128]:
             try:
                 images.append(load_image(image_path))
@@ -476,7 +489,7 @@ def export_command(
             raise fail(f"--calibration {calibration}: no readable images")
     try:
         path = export_onnx(
-            checkpoint,
+            source,
             output,
             quantize=quantize.value if quantize else None,
             calibration=images or None,
@@ -502,6 +515,20 @@ def export_command(
             f"int8 vs PyTorch: max |logits difference| {agreement['max_abs_diff']:.2e}, "
             f"same text on {agreement['text_agreement']:.0%} of {agreement['lines']} lines"
         )
+
+
+def _export_source(checkpoint: Path) -> Path:
+    """A checkpoint path as given, or for the name of a bundled model that is not a path here
+    its shipped training weights (``lineocr export printed -o printed.onnx`` re-exports it,
+    e.g. with other quantisation)."""
+    from lineocr.zoo import ModelNotFoundError, is_bundled, weights_path
+
+    if checkpoint.exists() or not is_bundled(str(checkpoint)):
+        return checkpoint
+    try:
+        return weights_path(str(checkpoint))
+    except ModelNotFoundError as exc:
+        raise fail(str(exc)) from None
 
 
 def _format_card(card: dict[str, Any]) -> list[str]:
