@@ -203,6 +203,21 @@ def test_load_a_training_run_directory(tmp_path: Path) -> None:
     assert isinstance(rec.read(sample_lines(meta.preprocess, [90])[0]).text, str)
     with pytest.raises(ModelNotFoundError):
         Recognizer.load(tmp_path)  # a directory without a checkpoint
+    # Found but broken: a ModelError naming the file (was "not found", with the bundled list).
+    (tmp_path / "run" / "best.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"best\.json") as info:
+        Recognizer.load(tmp_path / "run")
+    assert not isinstance(info.value, ModelNotFoundError) and "bundled" not in str(info.value)
+
+
+def test_names_that_are_not_models(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # holds a run: "" must not load the current folder
+    model, meta = make_tiny_model(seed=3)
+    save_checkpoint(tmp_path, "best", model, meta)
+    with pytest.raises(ModelNotFoundError, match="no model given"):
+        Recognizer.load("")
+    with pytest.raises(ModelNotFoundError, match=r"by its name, a string: .*load\('captcha'\)"):
+        Recognizer.load(Path("captcha"))  # a Path is a file name, here a missing one
 
 
 def test_a_run_directory_without_torch_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:

@@ -145,6 +145,8 @@ class Recognizer:
         if isinstance(model, str) and is_bundled(model):
             path = bundled_model_path(model)
             return cls(path.read_bytes(), name=model, source=str(path), threads=threads)
+        if isinstance(model, str) and not model.strip():  # Path("") is the current folder
+            raise ModelNotFoundError("no model given (an empty name)")
         path = Path(model)
         if path.is_dir() or (path.is_file() and path.suffix in _CHECKPOINT_SUFFIXES):
             return cls(_export_checkpoint(path), name=path.name, source=str(path), threads=threads)
@@ -154,6 +156,11 @@ class Recognizer:
             except OSError as exc:
                 raise ModelError(f"{path}: cannot read: {exc.strerror}") from None
             return cls(data, name=path.stem, source=str(path), threads=threads)
+        if is_bundled(str(model)):  # a Path is a file name, never a bundled name
+            raise ModelNotFoundError(
+                f"no file named {str(model)!r} (load the bundled model by its name, a string: "
+                f"Recognizer.load({str(model)!r}))"
+            )
         raise ModelNotFoundError(f"no bundled model and no file named {str(model)!r}")
 
     def with_spec(self, spec: PreprocessSpec) -> Recognizer:
@@ -303,10 +310,14 @@ def _export_checkpoint(path: Path) -> bytes:
             "(pip install 'lineocr[train]'), or export it first: "
             f"lineocr export {path} -o model.onnx"
         )
-    from lineocr.export import export_onnx_bytes
-    from lineocr.train.checkpoint import CheckpointError
+    from lineocr.export import ExportError, export_onnx_bytes
+    from lineocr.train.checkpoint import CheckpointError, resolve
 
     try:
-        return export_onnx_bytes(path)
-    except CheckpointError as exc:
+        weights = resolve(path)
+    except CheckpointError as exc:  # a folder with no checkpoint in it
         raise ModelNotFoundError(str(exc)) from None
+    try:
+        return export_onnx_bytes(weights)
+    except (CheckpointError, ExportError) as exc:  # found, but broken or failing its parity
+        raise ModelError(str(exc)) from None
