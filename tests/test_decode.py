@@ -351,6 +351,8 @@ def test_right_to_left_pattern_needing_a_missing_mirror_is_a_decode_error() -> N
         ({"decoder": "viterbi"}, "decoder must be"),
         ({"beam_width": 0}, "beam_width"),
         ({"beam_width": "10"}, "beam_width"),
+        ({"beam_width": 4}, "greedy decoder has no beam"),  # was ignored
+        ({"decoder": "greedy", "beam_width": 4}, "greedy decoder has no beam"),
         ({"lexicon": ["a"], "pattern": "a"}, "either"),
         ({"unknown": 1}, "unknown decode option"),
     ],

@@ -44,6 +44,7 @@ from lineocr.lm import (
 
 BLANK = 0
 NEG_INF = -math.inf
+DEFAULT_BEAM_WIDTH = 10
 RESCALE_EVERY = 16  # frames between rescalings of the greedy line probability's forward pass
 _LTR_BIDI = frozenset({"L", "EN", "AN"})
 
@@ -519,7 +520,7 @@ _MIN_KEEP_CONSTRAINED = 2
 
 def beam_search(
     log_probs: np.ndarray,
-    beam_width: int = 10,
+    beam_width: int = DEFAULT_BEAM_WIDTH,
     *,
     constraint: Constraint | None = None,
     charset: Charset | None = None,
@@ -750,7 +751,8 @@ def load_lexicon(path: str | Path) -> tuple[str, ...]:
 class Decoder:
     """Decoding options, checked and compiled once; call on one line or a batch.
 
-    ``decoder``: ``"greedy"`` (default) or ``"beam"``; ``beam_width`` (default 10);
+    ``decoder``: ``"greedy"`` (default) or ``"beam"``; ``beam_width`` (default 10; giving
+    it to a decoder that is greedy is an error, as it would be ignored);
     ``lexicon``: words (a sequence) or a word-list file path; ``pattern``: a regex or a name
     from :data:`NAMED_PATTERNS`; ``lm``: a character language model
     (:class:`~lineocr.lm.CharNgramLM` or its JSON file) fused with weight ``lm_weight`` and a
@@ -763,7 +765,7 @@ class Decoder:
         charset: Charset,
         *,
         decoder: str = "greedy",
-        beam_width: int = 10,
+        beam_width: int | None = None,
         lexicon: Sequence[str] | str | Path | None = None,
         pattern: str | None = None,
         lm: CharNgramLM | str | Path | None = None,
@@ -772,12 +774,13 @@ class Decoder:
     ) -> None:
         if decoder not in DECODERS:
             raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")
-        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+        width = DEFAULT_BEAM_WIDTH if beam_width is None else beam_width
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise DecodeError(f"beam_width must be a positive integer, not {beam_width!r}")
         if lexicon is not None and pattern is not None:
             raise DecodeError("give either a lexicon or a pattern, not both")
         self.charset = charset
-        self.beam_width = beam_width
+        self.beam_width = width
         self.constraint: Constraint | None = None
         if pattern is not None:
             if not isinstance(pattern, str) or not pattern:
@@ -800,6 +803,11 @@ class Decoder:
         self.lm_weight, self.length_bonus = float(lm_weight), float(length_bonus)
         uses_beam = self.constraint is not None or self.lm is not None
         self.name = "beam" if uses_beam else decoder
+        if beam_width is not None and self.name == "greedy":
+            raise DecodeError(
+                f"beam_width {beam_width} goes with the beam search (decoder 'beam', a lexicon, "
+                "a pattern or a language model); the greedy decoder has no beam"
+            )
 
     @classmethod
     def from_options(cls, charset: Charset, **options: Any) -> Decoder:
