@@ -257,6 +257,20 @@ def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_mo
     assert nothing.exit_code == 2 and "nothing to score" in nothing.output
     assert "Traceback" not in nothing.output
 
+    # One --data source with no usable line is skipped and named; the others are scored
+    # (it stopped the whole evaluation). With no source left it is still an error.
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    Image.fromarray(render("abc")).save(unlabelled / "a.png")
+    result = runner.invoke(app, [*args, "--data", str(unlabelled), "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["n"] == 3
+    reasons = {s["source"]: s["reason"] for s in report["skipped"]}
+    assert "no readable samples" in reasons[str(unlabelled)]
+    only = runner.invoke(app, [*args[:3], "--data", str(unlabelled), "--format", "sidecar"])
+    assert only.exit_code == 2 and "unlabelled" in only.output
+
 
 def test_a_label_that_normalises_to_nothing_is_skipped_not_scored():
     from lineocr.charset import Charset, CharsetOptions

@@ -290,10 +290,11 @@ def evaluate_command(
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
     options: dict[str, Any] = {"decoder": decoder, **lm_decode_options(lm, lm_weight, length_bonus)}
+    unusable: list[tuple[str, str]] = []  # sources with no usable line: reported, not fatal
     try:
         rec = Recognizer.load(model)
         rec.decoder(**options)  # bad options fail here, before any image is read
-        datasets = reader.read(data)
+        datasets = reader.read(data, unusable)
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     samples = [s for dataset in datasets for s in dataset.samples]
@@ -306,7 +307,9 @@ def evaluate_command(
     report = evaluate(samples, predict, rec.charset.normalize, batch_size=batch_size, worst=worst)
     # Missing labels, rows naming no image...: found by the reader, reported with the images
     # that would not decode.
-    report.skipped[:0] = [(s.source, s.reason) for dataset in datasets for s in dataset.skipped]
+    report.skipped[:0] = unusable + [
+        (s.source, s.reason) for dataset in datasets for s in dataset.skipped
+    ]
     if report.scores.n == 0:
         reasons = "; ".join(f"{src}: {why}" for src, why in report.skipped[:3])
         raise fail(f"nothing to score: no readable labelled line ({reasons or 'no samples'})")

@@ -167,11 +167,17 @@ def read_datasets(
     label_regex: str | None = None,
     label_map: str | dict[int, str] | None = None,
     transpose: bool = False,
+    unusable: list[tuple[str, str]] | None = None,
 ) -> list[Dataset]:
     """Several sources read with one set of options, as ``train --data A --data B`` gives
     them. With ``fmt`` detected, each source gets the options its format uses: a Kaggle
     A-Z pixel CSV beside a folder of line images takes ``--label-map az``, the folder
-    nothing. An option that no source's format uses is an error, as for one source."""
+    nothing. An option that no source's format uses is an error, as for one source.
+
+    A source that cannot be read, or has no usable line, raises :class:`DatasetError`;
+    with ``unusable`` (a list) it is appended there as ``(source, message)`` and the other
+    sources are still read (``lineocr eval``), unless none is left: then the first error
+    is raised."""
     options: dict[str, Any] = {
         "strip_suffix": strip_suffix,
         "label_regex": label_regex,
@@ -179,16 +185,31 @@ def read_datasets(
         "transpose": transpose,
     }
     if fmt is not None or len(srcs) < 2:
-        return [read_dataset(src, fmt, **options) for src in srcs]
-    formats = [detect_format(src) for src in srcs]
-    for name, value in options.items():
-        if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
-            found = ", ".join(sorted(set(formats)))
-            _check_options_fit(found, True, **{name: value})  # raises, naming the flag
-    return [  # each with its format as detected above (not detected again)
-        read_dataset(src, f, **{k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
-        for src, f in zip(srcs, formats, strict=True)
-    ]
+        jobs = [(src, fmt, options) for src in srcs]
+    else:
+        formats = [detect_format(src) for src in srcs]
+        for name, value in options.items():
+            if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
+                found = ", ".join(sorted(set(formats)))
+                _check_options_fit(found, True, **{name: value})  # raises, naming the flag
+        jobs = [  # each with its format as detected above (not detected again)
+            (src, f, {k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
+            for src, f in zip(srcs, formats, strict=True)
+        ]
+    datasets: list[Dataset] = []
+    errors: list[tuple[str, DatasetError]] = []
+    for src, src_fmt, src_options in jobs:
+        try:
+            datasets.append(read_dataset(src, src_fmt, **src_options))
+        except DatasetError as exc:
+            if unusable is None:
+                raise
+            errors.append((str(src), exc))
+    if errors and not datasets:
+        raise errors[0][1]
+    if unusable is not None:
+        unusable.extend((src, str(exc).removeprefix(f"{src}: ")) for src, exc in errors)
+    return datasets
 
 
 # The formats each reading option applies to.

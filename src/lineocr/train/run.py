@@ -35,8 +35,11 @@ class ReaderOptions:
     label_map: str | None = None
     transpose: bool = False
 
-    def read(self, srcs: Sequence[str | Path]) -> list[Dataset]:
-        """Each source with the options its format uses (see :func:`read_datasets`)."""
+    def read(
+        self, srcs: Sequence[str | Path], unusable: list[tuple[str, str]] | None = None
+    ) -> list[Dataset]:
+        """Each source with the options its format uses (see :func:`read_datasets`, also
+        for ``unusable``)."""
         return read_datasets(
             srcs,
             self.fmt,
@@ -44,6 +47,7 @@ class ReaderOptions:
             label_regex=self.label_regex,
             label_map=self.label_map,
             transpose=self.transpose,
+            unusable=unusable,
         )
 
 
