@@ -17,7 +17,7 @@ from PIL import Image
 from lineocr import zoo
 from lineocr.charset import Charset, CharsetOptions
 from lineocr.decode import Decoded, greedy_batch, log_softmax
-from lineocr.export import export_onnx, sample_lines
+from lineocr.export import export_onnx, read_metadata, sample_lines, write_metadata
 from lineocr.images import ImageError
 from lineocr.models.crnn import output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
@@ -193,6 +193,21 @@ def test_temperature_from_the_card_is_applied(tmp_path: Path, recognizer: Recogn
         assert b.confidence < a.confidence
         for ca, cb in zip(a.chars, b.chars, strict=True):
             assert cb.confidence < ca.confidence
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0, float("inf"), float("nan"), "2", True])
+def test_a_card_temperature_the_export_would_refuse_is_refused_on_loading(
+    tmp_path: Path, tiny_onnx_model: Path, temperature
+) -> None:
+    # One rule (decode.check_temperature) for both; an infinite temperature loaded before
+    # (the runtime checked only "> 0") and read every confidence as 1/C.
+    path = tmp_path / "edited.onnx"
+    shutil.copy(tiny_onnx_model, path)
+    card = read_metadata(path)
+    card["calibration"] = {"temperature": temperature}
+    write_metadata(path, card)
+    with pytest.raises(ModelError, match="edited.onnx: bad lineocr model card: calibration"):
+        Recognizer.load(path)
 
 
 def test_load_a_training_run_directory(tmp_path: Path) -> None:

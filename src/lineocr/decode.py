@@ -1035,6 +1035,15 @@ def ctc_nll(
     return total / len(pairs)
 
 
+def check_temperature(value: Any) -> float:
+    """A calibration temperature as a model card stores it: a positive finite number (not a
+    bool), else :class:`DecodeError`. One rule for the export, which refuses to write such a
+    file, and the runtime, which refuses to load one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise DecodeError(f"calibration temperature {value!r}: must be a positive finite number")
+    return float(value)
+
+
 def fit_temperature(
     logits_list: Sequence[np.ndarray],
     targets: Sequence[Sequence[int]],

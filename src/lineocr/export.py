@@ -16,7 +16,6 @@ import contextlib
 import copy
 import json
 import logging
-import math
 import os
 import tempfile
 import warnings
@@ -32,7 +31,7 @@ import torch
 from torch import nn
 
 from lineocr import __version__
-from lineocr.decode import greedy_batch, log_softmax
+from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_softmax
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
@@ -78,12 +77,10 @@ def export_onnx(
     if quantize not in (None, "int8"):
         raise ExportError(f"quantize must be None or 'int8', not {quantize!r}")
     model, meta = _resolve(source)
-    temperature = meta.calibration.get("temperature", 1.0)
-    if not (isinstance(temperature, (int, float)) and 0 < temperature < math.inf):
-        raise ExportError(
-            f"calibration temperature {temperature!r}: must be a positive number (the runtime "
-            "would refuse the file)"
-        )
+    try:
+        check_temperature(meta.calibration.get("temperature", 1.0))
+    except DecodeError as exc:
+        raise ExportError(f"{exc} (the runtime would refuse the file)") from None
     out = Path(out_path)
     _check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)

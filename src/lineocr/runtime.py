@@ -23,7 +23,7 @@ import numpy as np
 import onnxruntime as ort
 
 from lineocr.charset import Charset, logical_permutation
-from lineocr.decode import Decoded, DecodeError, Decoder
+from lineocr.decode import Decoded, DecodeError, Decoder, check_temperature
 from lineocr.images import ImageError, ImageSource, load_image
 from lineocr.preprocess import PreprocessSpec, collate, prepare, target_width
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
@@ -123,9 +123,11 @@ class Recognizer:
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
         onnx_info = self.metadata.get("onnx", {})
         self.time_stride = int(onnx_info.get("time_stride", DEFAULT_TIME_STRIDE))
-        self.temperature = float(self.metadata.get("calibration", {}).get("temperature", 1.0))
-        if not self.temperature > 0:
-            raise ModelError(f"{source}: calibration temperature must be > 0")
+        try:
+            calibration = self.metadata.get("calibration") or {}
+            self.temperature = check_temperature(calibration.get("temperature", 1.0))
+        except (DecodeError, AttributeError) as exc:  # AttributeError: not a JSON object
+            raise ModelError(f"{source}: bad lineocr model card: {exc}") from None
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
         n_out = self._session.get_outputs()[0].shape[-1]
