@@ -206,7 +206,7 @@ def test_a_card_temperature_the_export_would_refuse_is_refused_on_loading(
     card = read_metadata(path)
     card["calibration"] = {"temperature": temperature}
     write_metadata(path, card)
-    with pytest.raises(ModelError, match="edited.onnx: bad lineocr model card: calibration"):
+    with pytest.raises(ModelError, match=r"edited\.onnx: bad lineocr model card: calibration"):
         Recognizer.load(path)
 
 
