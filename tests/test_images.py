@@ -124,6 +124,18 @@ def test_la_is_composited_on_white() -> None:
     np.testing.assert_array_equal(load_image(encode(la, "PNG")), [[0, 255]])
 
 
+def test_premultiplied_la_and_lab_pil_images_are_read() -> None:
+    # Pillow converts neither to L (both were "cannot convert image mode").
+    la = Image.new("La", (3, 1))
+    la.putdata([(0, 255), (0, 0), (100, 128)])  # black, transparent, half-covered grey
+    out = load_image(la)
+    assert out[0, 0] == 0 and out[0, 1] == 255
+    assert 220 <= out[0, 2] <= 235  # un-premultiplied to ~199, then half on white paper
+    lab = Image.new("LAB", (2, 1))
+    lab.putdata([(30, 128, 128), (240, 100, 160)])  # the lightness is the grey level
+    np.testing.assert_array_equal(load_image(lab), [[30, 240]])
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
 def test_16_bit_gray_is_scaled_by_full_range_not_stretched(fmt: str) -> None:
     values = np.array([[32768, 65535, 65535]], dtype=np.uint16)

@@ -184,6 +184,10 @@ def _pil_mode_to_gray(img: Image.Image) -> np.ndarray:
         return _numbers_to_uint8(np.asarray(img), allow_unit_range=False, sixteen_bit=True)
     if mode == "F":
         return _numbers_to_uint8(np.asarray(img), allow_unit_range=True)
+    if mode == "LAB":  # no conversion to L or RGB in Pillow; L* is the lightness
+        return np.asarray(img.getchannel("L"), dtype=np.uint8)
+    if mode == "La":  # premultiplied alpha; Pillow converts it to LA only
+        img = img.convert("LA")
     if mode == "P" or "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in _ALPHA_MODES:
