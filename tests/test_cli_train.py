@@ -272,6 +272,32 @@ def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_mo
     assert only.exit_code == 2 and "unlabelled" in only.output
 
 
+def test_eval_reads_on_the_threads_it_is_given(tmp_path, tiny_onnx_model, monkeypatch):
+    from lineocr.runtime import Recognizer
+
+    root = tmp_path / "lines"
+    root.mkdir()
+    for name, text in (("a", "abc"), ("b", "cab")):
+        Image.fromarray(render(text)).save(root / f"{name}.png")
+        (root / f"{name}.gt.txt").write_text(text, encoding="utf-8")
+    args = ["eval", "-m", str(tiny_onnx_model), "--data", str(root), "--json"]
+    default = json.loads(runner.invoke(app, args).stdout)
+    loaded = []
+    real_load = Recognizer.load.__func__
+
+    def load(cls, model, *, threads=None):
+        rec = real_load(cls, model, threads=threads)
+        loaded.append(rec.threads)
+        return rec
+
+    monkeypatch.setattr(Recognizer, "load", classmethod(load))
+    result = runner.invoke(app, [*args, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert loaded == [1]
+    assert json.loads(result.stdout)["cer"] == default["cer"]
+    assert runner.invoke(app, [*args, "--threads", "0"]).exit_code == 2
+
+
 def test_a_label_that_normalises_to_nothing_is_skipped_not_scored():
     from lineocr.charset import Charset, CharsetOptions
     from lineocr.data.sources import Sample

@@ -271,6 +271,10 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     worst: Annotated[int, typer.Option(help="Show the N worst lines.", min=0)] = 10,
     batch_size: Annotated[int, typer.Option(help="Lines per batch.", min=1)] = 64,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(help="CPU threads to read with (default: all cores).", min=1),
+    ] = None,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
     lm: LmOpt = None,
     lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,
@@ -292,7 +296,7 @@ def evaluate_command(
     options: dict[str, Any] = {"decoder": decoder, **lm_decode_options(lm, lm_weight, length_bonus)}
     unusable: list[tuple[str, str]] = []  # sources with no usable line: reported, not fatal
     try:
-        rec = Recognizer.load(model)
+        rec = Recognizer.load(model, threads=threads)
         rec.decoder(**options)  # bad options fail here, before any image is read
         datasets = reader.read(data, unusable)
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
