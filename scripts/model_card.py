@@ -1,10 +1,13 @@
 """Write docs/models/NAME.md from a bundled model's own files and measured figures.
 
-    python scripts/model_card.py NAME [--figures benchmarks/out/FILE.json ...]
+    python scripts/model_card.py NAME [--figures benchmarks/out/FILE.json ...] [--out-dir DIR]
 
 Everything in the card is read from src/lineocr/models_data/NAME.{onnx,json,safetensors}
 (charset, preprocessing, training data and config, validation metrics, calibration) or from
-the benchmark JSON files given, so a card cannot drift from its model.
+the benchmark JSON files given, so a card cannot drift from its model. The card goes to
+docs/models/ of this repository wherever the script is run from (``--out-dir`` for another
+folder); the figure files are paths as given (relative to the working directory), and
+each must be a readable JSON file.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,9 @@ from safetensors import safe_open
 
 from lineocr.runtime import Recognizer
 from lineocr.zoo import BUNDLED, MODELS_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+CARDS_DIR = REPO / "docs" / "models"
 
 REBUILD = {
     "printed": "make model-printed",
@@ -150,6 +157,15 @@ def params(path: Path) -> int:
         return sum(math.prod(f.get_slice(k).get_shape()) for k in names)
 
 
+def shown(path: Path) -> str:
+    """How the card names a file: relative to the repository when it is in it, so the card
+    does not depend on where the script ran."""
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def ops_note(meta: dict[str, Any]) -> str:
     """Where the shipped preprocessing ops are not those the run trained with."""
     trained = meta["data"].get("trained_preprocess_ops")
@@ -162,11 +178,35 @@ def ops_note(meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(BUNDLED))
-    parser.add_argument("--figures", type=Path, nargs="*", default=[])
+    parser.add_argument(
+        "--figures", type=Path, nargs="*", default=[], metavar="FILE", help="benchmark JSON"
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=CARDS_DIR,
+        metavar="DIR",
+        help="where NAME.md goes (default: %(default)s)",
+    )
     args = parser.parse_args()
     name = args.name
+    for suffix in (".json", ".onnx", ".safetensors"):
+        if not (MODELS_DIR / f"{name}{suffix}").is_file():
+            parser.error(f"{MODELS_DIR / name}{suffix}: no such file (bundle {name} first)")
+    figures = []  # read before anything is written: a bad file is an error, not a card
+    for fig in args.figures:
+        try:
+            text = fig.read_text(encoding="utf-8").strip()
+            json.loads(text)
+        except OSError as exc:
+            parser.error(f"--figures {fig}: cannot read it: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            parser.error(f"--figures {fig}: not UTF-8 text")
+        except json.JSONDecodeError as exc:
+            parser.error(f"--figures {fig}: not a JSON file ({exc})")
+        figures.append((shown(fig), text))
     meta = json.loads((MODELS_DIR / f"{name}.json").read_text(encoding="utf-8"))
     onnx_size = (MODELS_DIR / f"{name}.onnx").stat().st_size
     weights = MODELS_DIR / f"{name}.safetensors"
@@ -215,11 +255,15 @@ def main() -> None:
         "[docs/benchmarks.md](../benchmarks.md).",
         "",
     ]
-    for fig in args.figures:
-        lines += [f"From `{fig}`:", "", "```json", fig.read_text().strip(), "```", ""]
+    for fig_name, text in figures:
+        lines += [f"From `{fig_name}`:", "", "```json", text, "```", ""]
     lines += ["## Licences", "", LICENCES, ""]
-    out = Path("docs/models") / f"{name}.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
+    out = args.out_dir / f"{name}.md"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines), encoding="utf-8")
+    except OSError as exc:
+        sys.exit(f"{parser.prog}: error: {exc}")
     print(out)
 
 
