@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -36,18 +35,11 @@ from torch import nn
 from lineocr.data.synth import LineSynthesizer, SynthError, parse_synth_spec
 from lineocr.export import ExportError, Quantize, export_onnx
 from lineocr.preprocess import PreprocessError
-from lineocr.train.checkpoint import CheckpointError, ModelMeta, load_checkpoint
+from lineocr.train.checkpoint import CheckpointError, ModelMeta, load_checkpoint, new_file_mode
 from lineocr.zoo import BUNDLED, MODELS_DIR
 
 SUFFIXES = (".onnx", ".safetensors", ".json")
 CALIBRATION_LINES = 64  # per --calibrate spec
-
-
-def plain_mode() -> int:
-    """The mode open() gives a new file (0o666 less the umask); safetensors writes 0o600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def write_bundle(
@@ -72,7 +64,7 @@ def write_bundle(
         # preprocessing is the shipped one, so fine-tuning from it sees what it reads.
         card = dataclasses.replace(meta, name=name, extra={}).to_dict()
         card_file.write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
-        mode = plain_mode()
+        mode = new_file_mode()  # safetensors writes 0o600
         for path in staged:
             path.chmod(mode)
         for path in staged:

@@ -16,7 +16,7 @@ import torch
 from lineocr.charset import Charset
 from lineocr.config import Config, override
 from lineocr.data.batching import Batch, load_examples
-from lineocr.train.checkpoint import load_checkpoint
+from lineocr.train.checkpoint import load_checkpoint, new_file_mode
 from lineocr.train.loop import InitFrom, fit, too_narrow
 from tests.render import ArraySample, render
 
@@ -77,6 +77,8 @@ def test_run_directory_contents_and_resume_continues_from_saved_step(tmp_path):
         "history.png",
     ):
         assert (tmp_path / name).is_file(), name
+        if name != "history.png":  # checkpoints had mkstemp's 0o600 (others could not read)
+            assert (tmp_path / name).stat().st_mode & 0o777 == new_file_mode(), name
     assert any((tmp_path / "tb").iterdir())  # TensorBoard events
     saved = json.loads((tmp_path / "last.json").read_text())
     assert saved["step"] == first.step == 2 * 2 and saved["epoch"] == 2

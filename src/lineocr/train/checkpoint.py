@@ -110,12 +110,21 @@ class ModelMeta:
         )
 
 
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file (0o666 less the umask); temporary files (and
+    safetensors' own writes) are 0o600, which other users of a shared run could not read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        Path(tmp).chmod(new_file_mode())
         Path(tmp).replace(path)
     finally:
         Path(tmp).unlink(missing_ok=True)
