@@ -92,7 +92,14 @@ def test_bundle_replaces_all_three_files_with_the_usual_mode(run_dir: Path, mode
         assert stat.S_IMODE((models / name).stat().st_mode) == plain_mode(), name
     card = json.loads((models / f"{NAME}.json").read_text(encoding="utf-8"))
     assert card["name"] == NAME
-    assert read_metadata(models / f"{NAME}.onnx")["charset"] == card["charset"]
+    onnx_card = read_metadata(models / f"{NAME}.onnx")
+    assert onnx_card["charset"] == card["charset"]
+    assert onnx_card["name"] == NAME  # was the run's name
+    assert (
+        onnx_card["data"]["run"]
+        == card["data"]["run"]
+        == json.loads((run_dir / "best.json").read_text(encoding="utf-8"))["name"]
+    )
 
 
 def load_bundle_script() -> ModuleType:
