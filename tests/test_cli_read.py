@@ -332,7 +332,9 @@ def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images,
     [
         (["--lm", "/no/such/lm.json"], "cannot read the language model"),
         (["--lm-weight", "-1", "--lm", "/no/such/lm.json"], "lm_weight must be >= 0"),
-        (["--lm-weight", "2"], "--lm-weight go with --lm"),  # was ignored
+        (["--lm-weight", "2"], "--lm-weight goes with --lm"),  # was ignored
+        (["--lm-weight", "0.5"], "--lm-weight goes with --lm"),  # the default value, given
+        (["--length-bonus", "0", "--lm-weight", "1"], "--lm-weight and --length-bonus go"),
         (["--beam-width", "5"], "the greedy decoder has no beam"),  # was ignored
         (["--pattern", "("], "bad pattern"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),

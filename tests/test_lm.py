@@ -103,6 +103,9 @@ def test_decoder_options(lm: CharNgramLM, tmp_path) -> None:
             Decoder(LATIN, lm=lm, **bad)
     with pytest.raises(DecodeError, match="missing"):
         Decoder(LATIN, lm=str(tmp_path / "missing.json"))
+    for alone in ({"lm_weight": 0.5}, {"length_bonus": 1.0}):  # were ignored without an lm
+        with pytest.raises(DecodeError, match="goes with a language model"):
+            Decoder(LATIN, **alone)
     with pytest.raises(DecodeError, match="charset"):
         beam_search(np.log(np.full((3, LATIN.num_classes), 1 / LATIN.num_classes)), lm=lm)
 

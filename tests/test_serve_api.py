@@ -484,6 +484,9 @@ async def test_named_language_model(client: httpx.AsyncClient, stub: StubRecogni
     assert options["lm_weight"] == 0.7 and options["length_bonus"] == -0.5
     response = await client.post("/v1/ocr", json={"images": [{"data": b64(png())}], "lm": "cities"})
     assert response.status_code == 200 and "lm_weight" not in stub.calls[-1]["options"]
+    # Without lm, a weight reaches the decoder (which refuses it: 422), not dropped silently.
+    response = await client.post("/v1/ocr", files=img, data={"lm_weight": "0.7"})
+    assert response.status_code == 200 and stub.calls[-1]["options"]["lm_weight"] == 0.7
     assert_error(await client.post("/v1/ocr", files=img, data={"lm": "nope"}), 422, "unknown_lm")
     assert_error(
         await client.post("/v1/ocr", files=img, data={"lm": "cities", "lm_weight": "9"}),

@@ -769,8 +769,8 @@ class Decoder:
         lexicon: Sequence[str] | str | Path | None = None,
         pattern: str | None = None,
         lm: CharNgramLM | str | Path | None = None,
-        lm_weight: float = DEFAULT_LM_WEIGHT,
-        length_bonus: float = DEFAULT_LENGTH_BONUS,
+        lm_weight: float | None = None,
+        length_bonus: float | None = None,
     ) -> None:
         if decoder not in DECODERS:
             raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")
@@ -792,15 +792,21 @@ class Decoder:
             else:
                 words = tuple(str(w) for w in lexicon)
             self.constraint = _lexicon_constraint(words, charset)
-        for option, value in (("lm_weight", lm_weight), ("length_bonus", length_bonus)):
+        if lm is None:  # given without a language model they would be ignored
+            for option, given in (("lm_weight", lm_weight), ("length_bonus", length_bonus)):
+                if given is not None:
+                    raise DecodeError(f"{option} goes with a language model (lm); none given")
+        weight = DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight
+        bonus = DEFAULT_LENGTH_BONUS if length_bonus is None else length_bonus
+        for option, value in (("lm_weight", weight), ("length_bonus", bonus)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise DecodeError(f"{option} must be a number, not {value!r}")
             if not math.isfinite(value):
                 raise DecodeError(f"{option} must be a finite number, not {value!r}")
-        if lm_weight < 0:
+        if weight < 0:
             raise DecodeError(f"lm_weight must be >= 0, not {lm_weight!r}")
         self.lm = _load_lm(str(lm)) if isinstance(lm, (str, Path)) else lm
-        self.lm_weight, self.length_bonus = float(lm_weight), float(length_bonus)
+        self.lm_weight, self.length_bonus = float(weight), float(bonus)
         uses_beam = self.constraint is not None or self.lm is not None
         self.name = "beam" if uses_beam else decoder
         if beam_width is not None and self.name == "greedy":

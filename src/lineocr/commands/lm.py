@@ -15,37 +15,42 @@ from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 # ruff: noqa: UP045
 
 # Decoding with a language model: the same options on `lineocr read` and `lineocr eval`.
-LmOpt = Annotated[
+_LM_HELP = "Character language model file (from `lineocr lm`): beam search with it"
+LmOpt = Annotated[Optional[Path], typer.Option(help=_LM_HELP + ".")]
+ReadLmOpt = Annotated[
     Optional[Path],
-    typer.Option(
-        help="Character language model file (from `lineocr lm`): beam search with it "
-        "(with read --server: the name of one of the server's)."
-    ),
+    typer.Option(help=_LM_HELP + " (with --server: the name of one of the server's)."),
 ]
-LmWeightOpt = Annotated[float, typer.Option(help="Weight of the language model.")]
-LengthBonusOpt = Annotated[float, typer.Option(help="Score added per character with --lm.")]
+LmWeightOpt = Annotated[
+    Optional[float],
+    typer.Option(help=f"Weight of the language model (with --lm; default {DEFAULT_LM_WEIGHT})."),
+]
+LengthBonusOpt = Annotated[
+    Optional[float],
+    typer.Option(help=f"Score added per character (with --lm; default {DEFAULT_LENGTH_BONUS})."),
+]
 
 
 def lm_decode_options(
-    lm: Path | None,
-    lm_weight: float = DEFAULT_LM_WEIGHT,
-    length_bonus: float = DEFAULT_LENGTH_BONUS,
+    lm: Path | None, lm_weight: float | None = None, length_bonus: float | None = None
 ) -> dict[str, object]:
     """The decode options for --lm, --lm-weight and --length-bonus (none without --lm:
-    then a weight or bonus given is an error, not ignored)."""
+    then a weight or bonus given, even at its default value, is an error, not ignored)."""
     if lm is None:
         given = [
             name
-            for name, value, default in (
-                ("--lm-weight", lm_weight, DEFAULT_LM_WEIGHT),
-                ("--length-bonus", length_bonus, DEFAULT_LENGTH_BONUS),
-            )
-            if value != default
+            for name, value in (("--lm-weight", lm_weight), ("--length-bonus", length_bonus))
+            if value is not None
         ]
         if given:
-            raise fail(f"{' and '.join(given)} go with --lm (a language model file)")
+            verb = "go" if len(given) > 1 else "goes"
+            raise fail(f"{' and '.join(given)} {verb} with --lm (a language model file)")
         return {}
-    return {"lm": str(lm), "lm_weight": lm_weight, "length_bonus": length_bonus}
+    return {
+        "lm": str(lm),
+        "lm_weight": DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight,
+        "length_bonus": DEFAULT_LENGTH_BONUS if length_bonus is None else length_bonus,
+    }
 
 
 @app.command("lm")

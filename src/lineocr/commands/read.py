@@ -18,8 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lineocr.cli import app, check_output_file, fail
-from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
-from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
+from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -310,9 +309,9 @@ def read(
             "national-id, date, time, amount, decimal."
         ),
     ] = None,
-    lm: LmOpt = None,
-    lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,
-    length_bonus: LengthBonusOpt = DEFAULT_LENGTH_BONUS,
+    lm: ReadLmOpt = None,
+    lm_weight: LmWeightOpt = None,
+    length_bonus: LengthBonusOpt = None,
     batch_size: Annotated[
         int,
         typer.Option(

@@ -10,7 +10,6 @@ import typer
 
 from lineocr.cli import app, fail
 from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
-from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -277,8 +276,8 @@ def evaluate_command(
     ] = None,
     decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
     lm: LmOpt = None,
-    lm_weight: LmWeightOpt = DEFAULT_LM_WEIGHT,
-    length_bonus: LengthBonusOpt = DEFAULT_LENGTH_BONUS,
+    lm_weight: LmWeightOpt = None,
+    length_bonus: LengthBonusOpt = None,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
     label_regex: RegexOpt = None,

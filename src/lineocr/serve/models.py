@@ -105,10 +105,10 @@ class LoadedModel:
             kwargs["lexicon"] = list(resources.lexicons[options.lexicon])
         if options.lm is not None:
             kwargs["lm"] = resources.language_models[options.lm]
-            if options.lm_weight is not None:
-                kwargs["lm_weight"] = options.lm_weight
-            if options.length_bonus is not None:
-                kwargs["length_bonus"] = options.length_bonus
+        if options.lm_weight is not None:  # without lm: the decoder refuses it (422)
+            kwargs["lm_weight"] = options.lm_weight
+        if options.length_bonus is not None:
+            kwargs["length_bonus"] = options.length_bonus
         return kwargs
 
     def check_decoder(self, kwargs: dict[str, Any], budget_s: float) -> None:
