@@ -161,7 +161,7 @@ def test_a_run_of_non_finite_steps_stops_as_diverged(tmp_path, monkeypatch, caps
         examples,
         examples,
         tmp_path,
-        show_progress=False,
+        show_progress=True,  # its loss column divided by zero finite losses (a crash)
         tensorboard=False,
         init_from=InitFrom(poisoned, cs),
     )
@@ -170,6 +170,49 @@ def test_a_run_of_non_finite_steps_stops_as_diverged(tmp_path, monkeypatch, caps
     err = " ".join(capsys.readouterr().err.split())
     assert "training diverged: 3 steps in a row had a NaN or infinite loss" in err
     assert "--lr, now 0.003" in err
+
+
+def test_only_the_main_process_of_a_launch_calibrates(monkeypatch):
+    # Every torchrun rank reached calibration after fit and rewrote best.json (racing on
+    # one temporary file); the rank is read from the environment, as torchrun sets it.
+    from lineocr.train.distributed import is_main_process
+
+    for world, rank, main in (("1", None, True), ("2", "0", True), ("2", "1", False)):
+        monkeypatch.setenv("WORLD_SIZE", world)
+        if rank is None:
+            monkeypatch.delenv("RANK", raising=False)
+        else:
+            monkeypatch.setenv("RANK", rank)
+        assert is_main_process() is main, (world, rank)
+
+
+class _EpochProbe(torch.utils.data.Dataset):
+    """Each item is the epoch the dataset was set to, as the worker reading it sees it."""
+
+    epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> int:
+        return self.epoch
+
+
+def test_loader_workers_see_each_epoch():
+    # Persistent workers kept the dataset as forked at epoch 0: every epoch then repeated
+    # the first one's augmentations and synthetic lines.
+    from lineocr.train.loop import epoch_loader
+
+    probe = _EpochProbe()
+    loader = epoch_loader(probe, [[0, 1], [2, 3]], lambda items: items, workers=1)
+    seen = []
+    for epoch in range(3):
+        probe.set_epoch(epoch)
+        seen.append(sorted({x for batch in loader for x in batch}))
+    assert seen == [[0], [1], [2]]
 
 
 def test_amp_on_the_cpu_is_said_to_be_slow(tmp_path):

@@ -118,7 +118,7 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -141,11 +141,11 @@ def save_checkpoint(
     run_dir = Path(run_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = run_dir / f"{tag}.safetensors"
-    _atomic_write(weights, lambda p: save_file(state, p, metadata={"format": FORMAT}))
+    atomic_write(weights, lambda p: save_file(state, p, metadata={"format": FORMAT}))
     if optim_state is not None:
-        _atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: save_file(optim_state, p))
+        atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: save_file(optim_state, p))
     text = json.dumps(meta.to_dict(), ensure_ascii=False, indent=1)
-    _atomic_write(run_dir / f"{tag}.json", lambda p: Path(p).write_text(text, encoding="utf-8"))
+    atomic_write(run_dir / f"{tag}.json", lambda p: Path(p).write_text(text, encoding="utf-8"))
     return weights
 
 

@@ -30,6 +30,15 @@ class DistContext:
         return self.world_size > 1
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun launch, or a process launched alone; read from the environment,
+    so it holds before the process group is set up and after it is left (the work around
+    ``fit``: the data summary, calibration)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def setup(device: str) -> DistContext:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:

@@ -195,6 +195,20 @@ def validate(
     return Validation(total_loss / max(1, batches), Scores.compute(refs, hyps), refs, hyps, images)
 
 
+def epoch_loader(dataset: Any, sampler: Any, collate: Any, workers: int) -> DataLoader[Any]:
+    """The training loader. Its workers are started afresh each epoch (not persistent): a
+    persistent worker keeps the copy of the dataset it was forked with, so the epoch set on
+    the dataset after that (augmentation seeds, the epoch's synthetic lines) never reached
+    it, and every epoch repeated the first one's."""
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=workers,
+        persistent_workers=False,
+    )
+
+
 class Trainer:
     """State of one training run; :func:`fit` is the entry point."""
 
@@ -274,12 +288,11 @@ class Trainer:
             rank=self.ctx.rank,
             world_size=self.ctx.world_size,
         )
-        self.train_loader: DataLoader[Any] = DataLoader(
+        self.train_loader = epoch_loader(
             self.train_set,
-            batch_sampler=self.sampler,
-            collate_fn=make_collate(spec, bucket_widths=True),
-            num_workers=config.train.workers,
-            persistent_workers=config.train.workers > 0,
+            self.sampler,
+            make_collate(spec, bucket_widths=True),
+            config.train.workers,
         )
         val_set = LineDataset(val, spec)
         self.val_loader: DataLoader[Any] = DataLoader(
@@ -401,13 +414,14 @@ class Trainer:
             self.samples_seen += len(batch.indices) * self.ctx.world_size
             self._tick()
             if progress is not None and task is not None:
-                progress.update(task, advance=1, loss=f"loss {total / count:.3f} lr {lr:.1e}")
+                mean = total / count if count else math.nan  # no finite loss yet this epoch
+                progress.update(task, advance=1, loss=f"loss {mean:.3f} lr {lr:.1e}")
                 if not self.console.is_terminal and time.perf_counter() - last_line > 60:
                     # No live bar in a log file: a plain line every minute instead.
                     last_line = time.perf_counter()
                     self.console.print(
                         f"  epoch {self.epoch + 1} step {count}/{steps_per_epoch}  "
-                        f"loss {total / count:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]",
+                        f"loss {mean:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]",
                         soft_wrap=True,
                     )
             if cfg.max_minutes and self.elapsed > cfg.max_minutes * 60:

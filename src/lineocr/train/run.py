@@ -21,7 +21,15 @@ from lineocr.charset import Charset, shown_chars
 from lineocr.config import Config, Preset, TrainConfig
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
-from lineocr.train.checkpoint import ModelMeta, clear_run, load_checkpoint, load_meta, resolve
+from lineocr.train.checkpoint import (
+    ModelMeta,
+    atomic_write,
+    clear_run,
+    load_checkpoint,
+    load_meta,
+    resolve,
+)
+from lineocr.train.distributed import is_main_process
 from lineocr.train.loop import FitResult, InitFrom, fit
 
 
@@ -367,15 +375,11 @@ def _asked(section: Any, default: Any) -> dict[str, Any]:
     }
 
 
-def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> float | None:
+def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> float:
     """Fit the softmax temperature on validation data; store it in best.json."""
-    from lineocr import decode
-
-    fit_temperature = getattr(decode, "fit_temperature", None)
-    if fit_temperature is None:
-        return None
     import torch
 
+    from lineocr import decode
     from lineocr.data.batching import LineDataset, make_collate
     from lineocr.models.crnn import output_lengths
 
@@ -393,13 +397,12 @@ def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> flo
             for row, idx in enumerate(batch.indices):
                 logits_list.append(logits[row, : int(lengths[row])].numpy())
                 targets.append(list(prepared.val[idx].target))
-    temperature = float(fit_temperature(logits_list, targets))
+    temperature = float(decode.fit_temperature(logits_list, targets))
     best = run_dir / "best.json"
     data = json.loads(best.read_text(encoding="utf-8"))
     data["calibration"] = {"temperature": temperature}
-    tmp = best.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(best)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    atomic_write(best, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return temperature
 
 
@@ -488,8 +491,8 @@ def train(
         show_progress=show_progress,
         synth=prepared.synth,
     )
-    if result.stopped != "interrupted" and (out / "best.json").is_file():
+    # Once, by rank 0 (every rank of a torchrun launch gets here after fit).
+    if is_main_process() and result.stopped != "interrupted" and (out / "best.json").is_file():
         temperature = calibrate(out, prepared, device="cpu")
-        if temperature is not None:
-            console.print(f"calibration: softmax temperature {temperature:.3f}")
+        console.print(f"calibration: softmax temperature {temperature:.3f}")
     return result
