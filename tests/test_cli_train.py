@@ -262,12 +262,25 @@ def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_mo
     unlabelled = tmp_path / "unlabelled"
     unlabelled.mkdir()
     Image.fromarray(render("abc")).save(unlabelled / "a.png")
-    result = runner.invoke(app, [*args, "--data", str(unlabelled), "--json"])
+    no_images = tmp_path / "no-images"
+    no_images.mkdir()
+    more = ["--data", str(unlabelled), "--data", str(no_images), "--data", str(tmp_path / "gone")]
+    result = runner.invoke(app, [*args, *more, "--json"])  # --format sidecar for all
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert report["n"] == 3
     reasons = {s["source"]: s["reason"] for s in report["skipped"]}
-    assert "no readable samples" in reasons[str(unlabelled)]
+    assert str(unlabelled) in reasons and str(no_images) in reasons
+    assert "no such file" in reasons[str(tmp_path / "gone")]
+    # Formats detected per source: one that cannot be detected (no images; a missing
+    # path) is skipped the same way (detection stopped the evaluation).
+    detected = ["eval", "-m", str(tiny_onnx_model), "--data", str(unlabelled)]
+    result = runner.invoke(app, [*detected, *more[2:], "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["n"] == 1  # unlabelled/a.png, labelled "a" by its name
+    reasons = {s["source"]: s["reason"] for s in report["skipped"]}
+    assert set(reasons) == {str(no_images), str(tmp_path / "gone")}
     only = runner.invoke(app, [*args[:3], "--data", str(unlabelled), "--format", "sidecar"])
     assert only.exit_code == 2 and "unlabelled" in only.output
 

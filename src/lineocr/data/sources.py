@@ -187,12 +187,20 @@ def read_datasets(
     if fmt is not None or len(srcs) < 2:
         jobs = [(src, fmt, options) for src in srcs]
     else:
-        formats = [detect_format(src) for src in srcs]
+        formats = []
+        for src in srcs:  # a source whose format cannot be found is left out like one unread
+            try:
+                formats.append(detect_format(src))
+            except DatasetError:
+                if unusable is None:
+                    raise
+                formats.append(None)
         for name, value in options.items():
             if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
                 found = ", ".join(sorted(set(formats)))
                 _check_options_fit(found, True, **{name: value})  # raises, naming the flag
-        jobs = [  # each with its format as detected above (not detected again)
+        jobs = [  # each with its format as detected above (not detected again; None: again,
+            # to raise its error below)
             (src, f, {k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
             for src, f in zip(srcs, formats, strict=True)
         ]
