@@ -79,6 +79,8 @@ def test_invalid_values_in_nested_sections_are_config_errors(tmp_path):
         ("augment: {probability: 5}", r"augment\.probability"),
         ("augment: {rotate: 1000}", r"augment\.rotate"),
         ("preprocess: {height: 100000}", r"height must be 8 to 256"),
+        # Refused by the network only after the data had been read:
+        ("preprocess: {height: 40}", r"preprocess\.height: the crnn .* multiple of 16"),
     ],
 )
 def test_values_out_of_range_are_refused_naming_the_key(tmp_path, yaml_text, message):
@@ -91,6 +93,8 @@ def test_values_out_of_range_are_refused_naming_the_key(tmp_path, yaml_text, mes
 def test_override_checks_ranges_and_yaml_1e_3_is_a_number(tmp_path):
     with pytest.raises(ConfigError, match=r"train\.lr"):
         override(Config(), train__lr=-0.01)
+    with pytest.raises(ConfigError, match="multiple of 16"):  # as `train --height 40`
+        override(Config(), preprocess__height=40)
     path = tmp_path / "c.yaml"
     path.write_text("train: {lr: 1e-3}\n")  # YAML 1.1 reads this as the string '1e-3'
     assert load_config(path).train.lr == 1e-3

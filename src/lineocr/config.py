@@ -19,6 +19,8 @@ import yaml
 from lineocr.charset import CharsetOptions
 from lineocr.preprocess import PreprocessSpec
 
+CRNN_HEIGHT_MULTIPLE = 16  # lineocr.models.crnn: four 2x poolings of the height
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key."""
@@ -140,6 +142,15 @@ class Config:
     charset: CharsetOptions = field(default_factory=CharsetOptions)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        # Checked here, not first when the network is built after the data has been read.
+        height = self.preprocess.height
+        if self.model.arch == "crnn" and height % CRNN_HEIGHT_MULTIPLE:
+            raise ConfigError(
+                f"preprocess.height: the crnn architecture needs a multiple of "
+                f"{CRNN_HEIGHT_MULTIPLE} (its CNN halves the height four times), got {height}"
+            )
 
 
 T = TypeVar("T")

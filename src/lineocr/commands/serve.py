@@ -43,7 +43,7 @@ def serve(
         Opt[int], typer.Option(help="Images per request at most (default: 16).")
     ] = None,
     max_body_mb: Annotated[
-        Opt[float], typer.Option(help="Request body limit in MB (default: 10).")
+        Opt[float], typer.Option(help="Request body limit in MiB (default: 10).")
     ] = None,
     timeout: Annotated[
         Opt[float], typer.Option(help="Per-request timeout, seconds (default: 30).")
@@ -59,13 +59,13 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[
-        Opt[str], typer.Option(help="debug, info, warning, error (default: info).")
+        Opt[str], typer.Option(help="debug, info, warning, error, critical (default: info).")
     ] = None,
 ) -> None:
     """Serve the HTTP API (/v1/ocr, /docs) and the web page (/) with the given models.
 
     Settings not given here come from LINEOCR_SERVE_<SETTING> environment variables
-    (LINEOCR_SERVE_MODELS=printed,digits, LINEOCR_SERVE_MAX_BATCH=16, ...; see
+    (LINEOCR_SERVE_MODELS=printed,arabic-digits, LINEOCR_SERVE_MAX_BATCH=16, ...; see
     docs/serving.md), then from the safe defaults.
     """
     try:
@@ -93,7 +93,7 @@ def serve(
         changes["batching"] = False
     if max_body_mb is not None:
         if not 0 < max_body_mb < 1e6:  # NaN fails too
-            raise fail(f"--max-body-mb must be a positive number of MB, got {max_body_mb}")
+            raise fail(f"--max-body-mb must be a positive number of MiB, got {max_body_mb}")
         changes["max_body_bytes"] = max(1, int(max_body_mb * 1024 * 1024))
     for option, items, setting in (
         ("--lexicon", lexicon, "lexicons"),

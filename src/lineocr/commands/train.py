@@ -84,7 +84,7 @@ def train(
     preset: Annotated[
         Optional[str],
         typer.Option(
-            help="Model size: tiny|small|base|fast|fast1 (fast: small with 46 % fewer "
+            help="Model size: tiny|small|base|fast|fast1 (fast: small with 47 % fewer "
             "convolution multiply-adds; fast1: fast with one LSTM layer). With --init-from: "
             "another preset than the weights' (matching layers are copied)."
         ),
@@ -125,7 +125,7 @@ def train(
     no_augment: Annotated[
         bool, typer.Option("--no-augment", help="Turn augmentation off.")
     ] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or mps.")] = "cpu",
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes.")] = None,
     threads: Annotated[

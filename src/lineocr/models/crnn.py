@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lineocr.config import CRNN_HEIGHT_MULTIPLE
+
 TIME_STRIDE = 4  # input columns per output frame
 
 
@@ -94,8 +96,10 @@ class CRNN(nn.Module):
         super().__init__()
         if preset not in PRESETS:
             raise ValueError(f"unknown CRNN preset {preset!r}; known: {sorted(PRESETS)}")
-        if height % 16:
-            raise ValueError(f"CRNN input height must be a multiple of 16, got {height}")
+        if height % CRNN_HEIGHT_MULTIPLE:
+            raise ValueError(
+                f"CRNN input height must be a multiple of {CRNN_HEIGHT_MULTIPLE}, got {height}"
+            )
         size = PRESETS[preset]
         c4, hidden = size.channels[3], size.hidden
         self.num_classes = num_classes
