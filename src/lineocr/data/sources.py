@@ -187,7 +187,7 @@ def read_datasets(
     if fmt is not None or len(srcs) < 2:
         jobs = [(src, fmt, options) for src in srcs]
     else:
-        formats = []
+        formats: list[str | None] = []
         for src in srcs:  # a source whose format cannot be found is left out like one unread
             try:
                 formats.append(detect_format(src))
@@ -197,7 +197,7 @@ def read_datasets(
                 formats.append(None)
         for name, value in options.items():
             if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
-                found = ", ".join(sorted(set(formats)))
+                found = ", ".join(sorted({f for f in formats if f is not None}))
                 _check_options_fit(found, True, **{name: value})  # raises, naming the flag
         jobs = [  # each with its format as detected above (not detected again; None: again,
             # to raise its error below)
