@@ -477,9 +477,10 @@ def export_command(
 
         if quantize is None:
             raise fail("--calibration goes with --quantize int8")
-        if calibration.is_dir() and expand_inputs([str(calibration)]) == [str(calibration)]:
+        found = expand_inputs([str(calibration)])
+        if calibration.is_dir() and found == [str(calibration)]:  # the folder itself: none
             raise fail(f"--calibration {calibration}: no images in this folder")
-        for image_path in expand_inputs([str(calibration)])[:128]:
+        for image_path in found[:128]:
             try:
                 images.append(load_image(image_path))
             except ImageError as exc:

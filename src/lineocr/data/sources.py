@@ -184,28 +184,28 @@ def read_datasets(
         "label_map": label_map,
         "transpose": transpose,
     }
+    errors: list[tuple[str, DatasetError]] = []  # sources left out, with ``unusable``
     if fmt is not None or len(srcs) < 2:
         jobs = [(src, fmt, options) for src in srcs]
     else:
-        formats: list[str | None] = []
+        detected = []
         for src in srcs:  # a source whose format cannot be found is left out like one unread
             try:
-                formats.append(detect_format(src))
-            except DatasetError:
+                detected.append((src, detect_format(src)))
+            except DatasetError as exc:
                 if unusable is None:
                     raise
-                formats.append(None)
+                errors.append((str(src), exc))
+        formats = [f for _, f in detected]
         for name, value in options.items():
             if _given(value) and not any(f in _OPTION_FORMATS[name] for f in formats):
-                found = ", ".join(sorted({f for f in formats if f is not None}))
+                found = ", ".join(sorted(set(formats)))
                 _check_options_fit(found, True, **{name: value})  # raises, naming the flag
-        jobs = [  # each with its format as detected above (not detected again; None: again,
-            # to raise its error below)
+        jobs = [  # each with its format as detected above (not detected again)
             (src, f, {k: v for k, v in options.items() if f in _OPTION_FORMATS[k]})
-            for src, f in zip(srcs, formats, strict=True)
+            for src, f in detected
         ]
     datasets: list[Dataset] = []
-    errors: list[tuple[str, DatasetError]] = []
     for src, src_fmt, src_options in jobs:
         try:
             datasets.append(read_dataset(src, src_fmt, **src_options))

@@ -144,9 +144,14 @@ def save_checkpoint(
     atomic_write(weights, lambda p: save_file(state, p, metadata={"format": FORMAT}))
     if optim_state is not None:
         atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: save_file(optim_state, p))
-    text = json.dumps(meta.to_dict(), ensure_ascii=False, indent=1)
-    atomic_write(run_dir / f"{tag}.json", lambda p: Path(p).write_text(text, encoding="utf-8"))
+    write_json(run_dir / f"{tag}.json", meta.to_dict())
     return weights
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """A checkpoint's JSON description (UTF-8, indented), atomically."""
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    atomic_write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
 
 
 def resolve(path: str | Path) -> Path:

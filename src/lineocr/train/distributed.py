@@ -30,20 +30,23 @@ class DistContext:
         return self.world_size > 1
 
 
+def _launch() -> tuple[int, int]:
+    """(world size, rank) as torchrun sets them; (1, 0) for a process launched alone."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return (world, int(os.environ["RANK"])) if world > 1 else (1, 0)
+
+
 def is_main_process() -> bool:
     """Rank 0 of a torchrun launch, or a process launched alone; read from the environment,
     so it holds before the process group is set up and after it is left (the work around
     ``fit``: the data summary, calibration)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return True
-    return int(os.environ.get("RANK", "0")) == 0
+    return _launch()[1] == 0
 
 
 def setup(device: str) -> DistContext:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world, rank = _launch()
     if world <= 1:
         return DistContext(device=device)
-    rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device.startswith("cuda"):
         torch.cuda.set_device(local_rank)

@@ -23,11 +23,11 @@ from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
 from lineocr.train.checkpoint import (
     ModelMeta,
-    atomic_write,
     clear_run,
     load_checkpoint,
     load_meta,
     resolve,
+    write_json,
 )
 from lineocr.train.distributed import is_main_process
 from lineocr.train.loop import FitResult, InitFrom, fit
@@ -401,8 +401,7 @@ def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> flo
     best = run_dir / "best.json"
     data = json.loads(best.read_text(encoding="utf-8"))
     data["calibration"] = {"temperature": temperature}
-    text = json.dumps(data, ensure_ascii=False, indent=1)
-    atomic_write(best, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_json(best, data)
     return temperature
 
 
