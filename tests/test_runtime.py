@@ -19,9 +19,10 @@ from lineocr.charset import Charset, CharsetOptions
 from lineocr.decode import Decoded, greedy_batch, log_softmax
 from lineocr.export import export_onnx, read_metadata, sample_lines, write_metadata
 from lineocr.images import ImageError
-from lineocr.models.crnn import output_lengths
+from lineocr.models.crnn import TIME_STRIDE, output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
+    DEFAULT_TIME_STRIDE,
     CharConfidence,
     DecodeError,
     ModelError,
@@ -51,6 +52,12 @@ def test_runtime_imports_no_torch() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", "torch imported on the inference path"
+
+
+def test_the_runtime_default_time_stride_is_the_networks() -> None:
+    """Files whose card has no onnx.time_stride fall back to DEFAULT_TIME_STRIDE, which the
+    torch-free runtime cannot import from lineocr.models.crnn."""
+    assert DEFAULT_TIME_STRIDE == TIME_STRIDE
 
 
 def test_load_reads_the_model_card(recognizer: Recognizer, tiny_model) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lineocr.zoo import DEFAULT_MODEL
+
 __version__ = "0.1.0"
 __all__ = ["Prediction", "Recognizer", "__version__", "read"]
 
@@ -24,7 +26,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'lineocr' has no attribute {name!r}")
 
 
-def read(image: Any, model: str = "printed", **options: Any) -> Any:
+def read(image: Any, model: str = DEFAULT_MODEL, **options: Any) -> Any:
     """Read one line image with a bundled or saved model; returns a ``Prediction``."""
     from lineocr.runtime import Recognizer
 

@@ -31,7 +31,6 @@ _ARABIC_DIACRITICS = frozenset(
     chr(c) for c in [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06DD), *range(0x06DF, 0x06E9)]
 )
 _RTL_CLASSES = frozenset({"R", "AL"})
-_LTR_CLASSES = frozenset({"L", "EN", "AN"})
 _TRAILING_SIGNS = frozenset("%‰‱٪°′″")  # bidi class ET, written after a number
 
 

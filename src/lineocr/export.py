@@ -35,9 +35,9 @@ from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_sof
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
+from lineocr.zoo import METADATA_KEY, card_from_metadata
 
 ONNX_FORMAT = "lineocr-onnx/1"
-METADATA_KEY = "lineocr"  # the model card, JSON
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 OPSET = 17
@@ -187,11 +187,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     """The model card of an exported file (with the ``onnx`` package; the runtime reads it
     through ONNX Runtime instead)."""
     proto = onnx.load(str(path), load_external_data=False)
-    props = {p.key: p.value for p in proto.metadata_props}
-    if METADATA_KEY not in props:
-        raise ExportError(f"{path}: not a lineocr model (no {METADATA_KEY!r} metadata)")
-    card: dict[str, Any] = json.loads(props[METADATA_KEY])
-    return card
+    try:
+        return card_from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
 
 
 # -- parity ----------------------------------------------------------------------------

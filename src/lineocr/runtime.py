@@ -40,6 +40,8 @@ __all__ = [
     "run_isolated",
 ]
 
+# Files whose card has no onnx.time_stride: lineocr.models.crnn.TIME_STRIDE (that module
+# needs torch; tests/test_runtime.py checks the two agree).
 DEFAULT_TIME_STRIDE = 4
 _CHECKPOINT_SUFFIXES = (".safetensors", ".json")
 
@@ -81,9 +83,11 @@ class Recognizer:
 
     ``threads`` (default: the CPUs this process may use) is how many CPU threads it reads
     with. One batch (a single image, a server's micro-batch) runs on that many ONNX Runtime
-    threads; several batches in one ``read_batch`` run that many at once, each on one
-    thread of a second, one-thread session (created when first needed): a batch's
-    preprocessing and decoding (Python, numpy) then overlap another's network, and small
+    threads, or, when ``threads`` is not given, on ONNX Runtime's own default (one per
+    physical core, as ONNX Runtime advises for hyper-threaded machines); several batches in
+    one ``read_batch`` run ``threads`` at once, each on one thread of a second, one-thread
+    session (created when first needed): a batch's preprocessing and decoding (Python,
+    numpy) then overlap another's network, and small
     convolutions do not pay for splitting across threads. On this project's 2-core
     benchmark machine, ``read_batch`` of 1,500 decoded Latin lines with the bundled printed
     model takes 1.5 s this way against 2.0 s one batch at a time on 2 threads (and 2

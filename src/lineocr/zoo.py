@@ -14,7 +14,7 @@ from typing import Any
 
 MODELS_DIR = Path(__file__).resolve().parent / "models_data"
 DEFAULT_MODEL = "printed"
-METADATA_KEY = "lineocr"  # same key as lineocr.export.METADATA_KEY (export needs torch)
+METADATA_KEY = "lineocr"  # the ONNX metadata_props key of the model card (JSON)
 
 # name -> what it reads; the file is MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md.
 BUNDLED: dict[str, str] = {
@@ -93,6 +93,8 @@ def read_card(path: str | Path) -> dict[str, Any]:
 
 
 def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
+    """The model card in an ONNX file's metadata_props (``source`` names the file in errors);
+    ValueError when it is missing or not a JSON object."""
     if METADATA_KEY not in props:
         raise ValueError(f"{source}: not a lineocr model (no {METADATA_KEY!r} metadata)")
     try:

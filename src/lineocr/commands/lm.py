@@ -10,6 +10,7 @@ import typer
 
 from lineocr.cli import app, check_output_file, fail
 from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT
+from lineocr.zoo import DEFAULT_MODEL
 
 # typer needs Optional[...] on Python 3.10
 # ruff: noqa: UP045
@@ -61,7 +62,7 @@ def build_lm(
         typer.Option(
             "--model", "-m", help="The model it will decode for: its text normalisation is used."
         ),
-    ] = "printed",
+    ] = DEFAULT_MODEL,
     text: Annotated[
         Optional[list[Path]],
         typer.Option("--text", help="UTF-8 text file, one line of text per line; repeatable."),

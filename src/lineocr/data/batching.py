@@ -22,6 +22,7 @@ from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.augment import Augmenter
 from lineocr.decode import min_frames
 from lineocr.images import ImageError
+from lineocr.models.crnn import TIME_STRIDE
 from lineocr.preprocess import (
     MAX_OPS_PIXELS,
     PreprocessSpec,
@@ -99,7 +100,7 @@ def load_examples(
         except Exception as exc:  # an op failing on this image costs only this image
             report.skipped.append((sample.source, f"preprocessing failed: {exc}"))
             continue
-        frames = math.ceil(width / 4)
+        frames = math.ceil(width / TIME_STRIDE)
         if frames < min_frames(target):
             report.skipped.append(
                 (sample.source, f"image too narrow for its {len(target)}-character label")

@@ -107,7 +107,6 @@ UNCLEAR_DIGITS: dict[str, str] = {
 _MISSING_PROBE = "\U0010fffd"  # a private-use code point no font maps: draws .notdef
 _PROBE_SIZE = 24
 
-Split = Literal["train", "val", "all"]
 SPLITS = ("train", "val", "all")
 
 

@@ -126,10 +126,6 @@ class CRNN(nn.Module):
         # Residual around the BiLSTM: the classifier also sees the local CNN features.
         return self.classifier(self.dropout(context + seq))  # (N, T, num_classes)
 
-    def head_modules(self) -> list[nn.Module]:
-        """The layers fine-tuning trains when the backbone is frozen."""
-        return [self.rnn, self.classifier]
-
 
 def output_lengths(widths: torch.Tensor) -> torch.Tensor:
     """Valid output frames for input widths (padding beyond a line's width is ignored)."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from lineocr.models.crnn import CRNN, PRESETS
+from lineocr.models.crnn import CRNN
 
 Factory = Callable[..., nn.Module]
 
@@ -21,9 +21,3 @@ def build_model(
     except KeyError:
         raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}") from None
     return factory(num_classes=num_classes, height=height, preset=preset, dropout=dropout)
-
-
-def presets(arch: str = "crnn") -> list[str]:
-    if arch != "crnn":
-        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
-    return sorted(PRESETS)

@@ -10,7 +10,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from lineocr.images import DEFAULT_MAX_PIXELS
@@ -127,19 +126,16 @@ class Settings:
         return replace(settings, **changes) if changes else settings
 
     def lexicon_words(self) -> dict[str, tuple[str, ...]]:
-        """Read the named lexicon files (at start-up, once)."""
+        """Read the named lexicon files (at start-up, once), as ``lineocr read --lexicon``
+        does (:func:`lineocr.decode.load_lexicon`: UTF-8, whitespace-separated words)."""
+        from lineocr.decode import DecodeError, load_lexicon
+
         out: dict[str, tuple[str, ...]] = {}
         for name, path in self.lexicons.items():
             try:
-                text = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise SettingsError(f"lexicon {name!r}: cannot read {path}: {exc}") from None
-            except UnicodeDecodeError:
-                raise SettingsError(f"lexicon {name!r}: {path} is not UTF-8 text") from None
-            words = tuple(dict.fromkeys(w.strip() for w in text.splitlines() if w.strip()))
-            if not words:
-                raise SettingsError(f"lexicon {name!r}: {path} has no words")
-            out[name] = words
+                out[name] = load_lexicon(path)
+            except DecodeError as exc:
+                raise SettingsError(f"lexicon {name!r}: {exc}") from None
         return out
 
     def load_language_models(self) -> dict[str, Any]:

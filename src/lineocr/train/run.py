@@ -135,7 +135,7 @@ def outside_charset(alphabet: str, charset: Charset) -> str:
 
 
 def _synth_val_examples(
-    synths: list[tuple[str, Any, float]], charset: Charset, spec: Any, n: int
+    synths: list[tuple[str, Any, float]], charset: Charset, n: int
 ) -> list[Example]:
     examples = []
     for name, synth, _ in synths:
@@ -226,7 +226,7 @@ def prepare_data(
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
         val_synths = synth.synthesizers(seed + 1, "val", charset)
-        val_examples = _synth_val_examples(val_synths, charset, spec, synth.val)
+        val_examples = _synth_val_examples(val_synths, charset, synth.val)
         val_fonts = sorted({f for _, gen, _ in val_synths for f in _font_families(gen)})
     mixes = _mixes(synths, len(train_examples), synth.per_epoch)
     if not train_examples and not mixes:
