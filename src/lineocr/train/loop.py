@@ -254,9 +254,17 @@ class Trainer:
                 soft_wrap=True,
             )
 
+        self._build_model(init_from)
+        self._build_loaders(train, val, synth)
+        self._reset_progress()
+
+    def _build_model(self, init_from: InitFrom | None) -> None:
+        """The network (from ``init_from``'s weights when fine-tuning), its optimiser, loss,
+        gradient scaler and, under torchrun, its DistributedDataParallel wrapper."""
+        config = self.config
         self.model = build_from_meta(self.meta)
         if init_from is not None:
-            finetune.transfer_weights(init_from.model, init_from.charset, self.model, charset)
+            finetune.transfer_weights(init_from.model, init_from.charset, self.model, self.charset)
         if config.train.freeze_backbone:
             finetune.freeze_backbone(self.model)
         self.model.to(self.device)
@@ -275,6 +283,12 @@ class Trainer:
                 self.model, device_ids=[self.ctx.local_rank] if self.device != "cpu" else None
             )
 
+    def _build_loaders(
+        self, train: Sequence[Example], val: Sequence[Example], synth: Sequence[SynthMix]
+    ) -> None:
+        """Training batches (augmented, bucketed by width, synthetic lines mixed in, this
+        rank's share) and validation batches (padded as at inference)."""
+        config, charset = self.config, self.charset
         spec = config.preprocess
         augmenter = Augmenter(config.augment) if config.augment.enabled else None
         self.train_set = LineDataset(
@@ -303,6 +317,9 @@ class Trainer:
                 val_set.widths(), max(32, config.train.batch_size), shuffle=False
             ),
         )
+
+    def _reset_progress(self) -> None:
+        """Counters and best-so-far values of a fresh run (resume() restores them)."""
         self.epoch = 0
         self.step = 0
         self.elapsed = 0.0  # see _tick
@@ -548,7 +565,17 @@ class Trainer:
             "train_skipped_steps": float(self.epoch_skipped_steps),
         }
         self.history.append(record)
-        improved = s.cer < self.best_cer - cfg.min_delta or (
+        improved = self._keep_best(val, cfg.min_delta)
+        self._save("last", with_optim=True)
+        self._log_epoch(record, val, tb)
+        self._print_epoch(train_loss, val, improved)
+        return self.bad_epochs >= cfg.patience
+
+    def _keep_best(self, val: Validation, min_delta: float) -> bool:
+        """Save ``best`` when validation improved (CER down by more than ``min_delta``, or
+        equal CER at a lower loss); count the epochs without improvement otherwise."""
+        s = val.scores
+        improved = s.cer < self.best_cer - min_delta or (
             s.cer <= self.best_cer and val.loss < self.best_loss
         )
         if improved:
@@ -564,7 +591,12 @@ class Trainer:
             self._save("best", with_optim=False)
         else:
             self.bad_epochs += 1
-        self._save("last", with_optim=True)
+        return improved
+
+    def _log_epoch(self, record: dict[str, float], val: Validation, tb: TensorBoard) -> None:
+        """The epoch's scalars and sample images to TensorBoard; the history plot."""
+        s = val.scores
+        train_loss = record["train_loss"]
         tb.scalars(
             {
                 "train/loss": train_loss,
@@ -580,6 +612,10 @@ class Trainer:
         )
         tb.samples(val.images, val.refs[: len(val.images)], val.hyps[: len(val.images)], self.step)
         plot_history(self.history, self.run_dir / "history.png")
+
+    def _print_epoch(self, train_loss: float, val: Validation, improved: bool) -> None:
+        """One console line per epoch (``*``: a new best), and what went unlearned."""
+        s = val.scores
         mark = " *" if improved else ""
         self.console.print(
             f"epoch {self.epoch:3d}  loss {train_loss:.4f}  val loss {val.loss:.4f}  "
@@ -600,7 +636,6 @@ class Trainer:
                 "was not finite (NaN or inf)[/yellow]",
                 soft_wrap=True,
             )
-        return self.bad_epochs >= cfg.patience
 
     def _say_diverged(self) -> None:
         cfg = self.config.train
