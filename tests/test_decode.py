@@ -211,6 +211,13 @@ def test_lexicon_right_to_left_words() -> None:
     assert ARABIC.decode(d.indices) == "سلام"
 
 
+def test_a_pattern_too_large_for_the_regex_engine_is_a_decode_error() -> None:
+    """re.compile raises OverflowError (not re.error) on a repetition count over its limit:
+    a client's pattern must still be a refused option, not a server error."""
+    with pytest.raises(DecodeError, match="too large"):
+        Decoder(LATIN, pattern="a{4294967296}")
+
+
 def test_lexicon_errors(tmp_path) -> None:
     with pytest.raises(DecodeError, match="none of the lexicon"):
         LexiconConstraint(["ωμέγα"], LATIN)
@@ -220,6 +227,10 @@ def test_lexicon_errors(tmp_path) -> None:
     empty.write_text("\n", encoding="utf-8")
     with pytest.raises(DecodeError, match="no words"):
         Decoder(LATIN, lexicon=str(empty))
+    binary = tmp_path / "words.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(DecodeError, match="is not UTF-8 text"):
+        Decoder(LATIN, lexicon=str(binary))
     words = tmp_path / "words.txt"
     words.write_text("hello\nworld\n", encoding="utf-8")
     assert Decoder(LATIN, lexicon=str(words)).constraint is not None

@@ -377,3 +377,28 @@ def test_a_file_too_large_for_any_image_is_refused_before_it_is_read(tmp_path: P
 def test_array_pixel_limit() -> None:
     with pytest.raises(ImageError, match="too large"):
         load_image(np.zeros((10, 10), dtype=np.uint8), max_pixels=99)
+
+
+def test_every_error_says_its_kind(tmp_path: Path) -> None:
+    """``kind`` is what code acts on (the server's status codes), whatever the wording."""
+
+    def kind(source: object, **options: object) -> str:
+        with pytest.raises(ImageError) as info:
+            load_image(source, **options)  # type: ignore[arg-type]
+        return info.value.kind
+
+    big = tmp_path / "big.png"
+    with big.open("wb") as f:
+        f.truncate(2_000_000)  # sparse; over 8 bytes a pixel + 1 MiB
+    assert kind(b"") == "empty"
+    assert kind(encode(Image.fromarray(RAMP), "PNG"), max_pixels=RAMP.size - 1) == "too_large"
+    assert kind(png_with_header(20_000, 20_000, b""), max_pixels=10**9) == "too_large"  # Pillow's
+    assert kind(np.zeros((10, 10), dtype=np.uint8), max_pixels=99) == "too_large"
+    assert kind(big, max_pixels=10) == "too_large"
+    assert kind(b"this is not an image at all") == "unsupported"
+    assert kind(encode(Image.fromarray(RAMP), "GIF"), formats=("PNG",)) == "unsupported"
+    assert kind(png_with_header(16, 16, b"definitely not zlib data")) == "unreadable"
+    assert kind(np.zeros((0, 7), dtype=np.uint8)) == "unreadable"
+    assert kind(np.zeros(5, dtype=np.uint8)) == "unreadable"
+    assert kind(tmp_path / "missing.png") == "unreadable"
+    assert ImageError("x", "anything").kind == "unreadable"  # the default

@@ -16,7 +16,7 @@ from PIL import Image
 
 from lineocr import zoo
 from lineocr.charset import Charset, CharsetOptions
-from lineocr.decode import Decoded, greedy_batch, log_softmax
+from lineocr.decode import Decoded, Decoder, greedy_batch, log_softmax
 from lineocr.export import export_onnx, read_metadata, sample_lines, write_metadata
 from lineocr.images import ImageError
 from lineocr.models.crnn import TIME_STRIDE, output_lengths
@@ -108,6 +108,20 @@ def test_every_image_source_kind(recognizer: Recognizer, tmp_path: Path) -> None
     expected = recognizer.read(img).text
     for source in (path, str(path), path.read_bytes(), Image.open(path), np.stack([img] * 3, -1)):
         assert recognizer.read(source).text == expected
+
+
+def test_a_prebuilt_decoder_reads_like_its_options(recognizer: Recognizer, tmp_path: Path) -> None:
+    images = sample_lines(recognizer.spec, [60, 250, 400], seed=6)
+    options = {"pattern": "digits"}
+    decoder = recognizer.decoder(**options)
+    assert recognizer.read_batch(images, built_decoder=decoder) == recognizer.read_batch(
+        images, **options
+    )
+    with pytest.raises(DecodeError, match="not both"):
+        recognizer.read_batch(images, built_decoder=decoder, **options)
+    other = Charset("xyz", CharsetOptions())
+    with pytest.raises(DecodeError, match="another model's charset"):
+        recognizer.read_batch(images, built_decoder=Decoder.from_options(other))
 
 
 def test_prediction_shape_and_confidences(recognizer: Recognizer) -> None:

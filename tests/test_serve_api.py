@@ -13,11 +13,13 @@ import asyncio
 import base64
 import io
 import struct
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,6 +27,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lineocr.decode import DecodeError
+from lineocr.images import ImageError
 from lineocr.lm import CharNgramLM
 from lineocr.preprocess import PreprocessSpec
 from lineocr.serve import Settings, SettingsError, create_app
@@ -69,9 +73,12 @@ class StubRecognizer:
         self.calls: list[dict[str, Any]] = []
 
     def decoder(self, **options: Any) -> None:
-        """Checks options like the runtime's (a bad regex raises; "slow" never finishes)."""
+        """Checks options like the runtime's (a bad regex raises; "slow" never finishes;
+        "bug" fails as a bug in the decoder would)."""
         if options.get("pattern") == "(":
-            raise ValueError("bad pattern '(': missing )")
+            raise DecodeError("bad pattern '(': missing )")
+        if options.get("pattern") == "bug":
+            raise KeyError("secret internal key")
         if options.get("pattern") == "slow":
             while True:  # pure Python: interruptible by the server's compile deadline
                 options = dict(options)
@@ -79,15 +86,13 @@ class StubRecognizer:
     def read_batch(self, images: list[np.ndarray], *, batch_size: int = 32, **options: Any):
         self.calls.append({"n": len(images), "options": options, "ops": self.spec.ops})
         if self.delay:
-            import time
-
             time.sleep(self.delay)
         if self.crash:
             raise RuntimeError("secret internal detail /home/x/model.onnx")
         if any(img.shape[1] == 13 for img in images):  # one image that breaks its batch
             raise ValueError("cannot read a line 13 pixels wide")
         if options.get("pattern") == "fails-late":  # an option refused while decoding
-            raise ValueError("this pattern cannot be used")
+            raise DecodeError("this pattern cannot be used")
         out = []
         for img in images:
             text = f"{img.shape[1]}x{img.shape[0]}"
@@ -112,11 +117,13 @@ def counting_loader(*recognizers: StubRecognizer) -> tuple[Callable[..., Any], l
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, loader: Callable[..., Any]
+    settings: Settings, loader: Callable[..., Any], *, raise_app_exceptions: bool = True
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app; ``raise_app_exceptions=False`` to get the 500 that Starlette
+    answers before it re-raises the exception to the server, as Uvicorn's clients do."""
     app = create_app(settings, loader=loader)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
@@ -504,6 +511,80 @@ async def test_pattern_compile_budget(stub: StubRecognizer) -> None:
         assert ok.status_code == 200
 
 
+class EvictingRecognizer(StubRecognizer):
+    """A decoder cache of one entry, which another request's options empty between this
+    request's check and its batch (a cache's eviction, made certain)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache: dict[str, object] = {}
+        self.built: list[object] = []
+        self.used: list[object] = []
+
+    def decoder(self, **options: Any) -> object:
+        key = repr(sorted(options.items()))
+        if key not in self.cache:
+            self.cache.clear()
+            self.cache[key] = decoder = SimpleNamespace(options=options)
+            self.built.append(decoder)
+        return self.cache[key]
+
+    def read_batch(
+        self,
+        images: list[np.ndarray],
+        *,
+        batch_size: int = 32,
+        built_decoder: Any = None,
+        **options: Any,
+    ):
+        self.cache.clear()  # evicted by another request's pattern
+        decoder = built_decoder if built_decoder is not None else self.decoder(**options)
+        self.used.append(decoder)
+        return super().read_batch(images, batch_size=batch_size, **decoder.options)
+
+
+async def test_the_batch_uses_the_decoder_that_was_checked() -> None:
+    """Built once, within the budget: a decoder looked up again by the batch could have left
+    the cache and be compiled anew, unchecked."""
+    rec = EvictingRecognizer()
+    load, _ = counting_loader(rec)
+    async with serving(Settings(models=("stub",)), load) as c:
+        for pattern in ("[0-9]+", "[a-z]+"):
+            response = await c.post(
+                "/v1/ocr", files=files(("a.png", png())), data={"pattern": pattern}
+            )
+            assert response.status_code == 200, response.text
+    assert len(rec.built) == 2  # one per request: at the check, never in the batch
+    assert rec.used == rec.built
+    assert [call["options"]["pattern"] for call in rec.calls] == ["[0-9]+", "[a-z]+"]
+
+
+async def test_only_the_decoders_errors_are_invalid_options(
+    stub: StubRecognizer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ValueError or KeyError that is not a DecodeError is a bug, not a bad option: not
+    "invalid_options"; logged with its traceback, answered without internals."""
+    load, _ = counting_loader(stub)
+    async with serving(Settings(models=("stub",)), load, raise_app_exceptions=False) as c:
+        late = await c.post(
+            "/v1/ocr", files=files(("a.png", png())), data={"pattern": "fails-late"}
+        )
+        assert_error(late, 422, "invalid_options")  # a DecodeError while reading
+        with caplog.at_level("ERROR", logger="lineocr.serve"):
+            broken = await c.post("/v1/ocr", files=files(("a.png", png(13, 10))))
+            at_check = await c.post(
+                "/v1/ocr", files=files(("a.png", png())), data={"pattern": "bug"}
+            )
+    body = assert_error(broken, 422, "unprocessable_image")
+    assert body["error"]["message"] == (
+        "a.png: cannot recognise this image (ValueError); the server log has details"
+    )
+    assert_error(at_check, 500, "internal_error")  # while the decoder was built: the server's
+    assert "secret" not in at_check.text and "KeyError" not in at_check.text
+    logged = [r for r in caplog.records if r.exc_info]
+    assert [r.exc_info[0] for r in logged if r.exc_info] == [ValueError, KeyError]
+
+
 async def test_disallowed_op(stub: StubRecognizer) -> None:
     load, _ = counting_loader(stub)
     async with serving(Settings(models=("stub",), allowed_ops=("otsu",)), load) as c:
@@ -699,7 +780,10 @@ async def test_a_failing_image_costs_only_its_own_result() -> None:
         "30x10",
         "40x10",
     ]
-    assert "13 pixels wide" in responses[1].json()["error"]["message"]
+    # A ValueError that is not the decoder's DecodeError is not the client's options' fault.
+    failed = assert_error(responses[1], 422, "unprocessable_image")
+    assert failed["error"]["message"].startswith("a.png: cannot recognise this image")
+    assert "13 pixels wide" not in responses[1].text
     assert max(call["n"] for call in slow.calls) > 1  # they did share a batch first
 
 
@@ -777,6 +861,53 @@ async def test_shutdown_drains_in_flight_requests() -> None:
         assert (await c.get("/readyz")).status_code == 503
 
 
+async def test_shutdown_waits_one_timeout_for_a_stuck_batch() -> None:
+    """The drain and the running batches share one deadline (it was one timeout each, and
+    then the worker threads' end, unbounded); what is not read by then gets 503."""
+    stuck = StubRecognizer(delay=1.5)
+    load, _ = counting_loader(stuck)
+    settings = Settings(models=("stub",), shutdown_timeout_s=0.3, batch_timeout_ms=0)
+    app = create_app(settings, loader=load)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with app.router.lifespan_context(app):
+            request = asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png()))))
+            for _ in range(400):  # until its batch runs
+                if stuck.calls:
+                    break
+                await asyncio.sleep(0.005)
+            assert stuck.calls
+            closing = time.perf_counter()
+        took = time.perf_counter() - closing
+        response = await request
+    assert 0.25 < took < 0.55, took  # one timeout, not two (0.6) nor the batch's 1.5 s
+    assert_error(response, 503, "shutting_down")
+
+
+async def test_shutdown_does_not_wait_for_a_batch_nobody_waits_for() -> None:
+    """Uvicorn waits for the requests in flight first, then cancels them: their stuck batch
+    costs no second timeout."""
+    stuck = StubRecognizer(delay=1.5)
+    load, _ = counting_loader(stuck)
+    settings = Settings(models=("stub",), shutdown_timeout_s=1.0, batch_timeout_ms=0)
+    app = create_app(settings, loader=load)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with app.router.lifespan_context(app):
+            request = asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png()))))
+            for _ in range(400):
+                if stuck.calls:
+                    break
+                await asyncio.sleep(0.005)
+            assert stuck.calls
+            request.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await request
+            closing = time.perf_counter()
+        took = time.perf_counter() - closing
+    assert took < 0.3, took
+
+
 # -- units ------------------------------------------------------------------------------
 
 
@@ -793,8 +924,8 @@ def test_sniff_format() -> None:
 
 
 def test_image_errors_map_to_status_codes() -> None:
-    """The loader's messages decide the status: if images.py rewords one, this fails."""
-    from lineocr.images import ImageError, load_image
+    """The loader's error kinds decide the status, not its messages."""
+    from lineocr.images import load_image
 
     def status(data: bytes, max_pixels: int = 25_000_000) -> int:
         with pytest.raises(ImageError) as info:
@@ -806,6 +937,15 @@ def test_image_errors_map_to_status_codes() -> None:
     assert status(b"hello") == 415
     assert status(b"") == 400
     assert status(png()[:-30]) == 422
+    for kind, expected in (
+        ("too_large", (413, "image_too_large")),
+        ("unsupported", (415, "unsupported_format")),
+        ("empty", (400, "empty_image")),
+        ("unreadable", (422, "unreadable_image")),
+    ):
+        error = image_error(ImageError("a.png", "reworded, in no words the server knows", kind))
+        assert (error.status, error.code) == expected
+        assert error.message == "a.png: reworded, in no words the server knows"
 
 
 def test_settings() -> None:

@@ -19,7 +19,7 @@ def test_named_lexicons_are_read_like_the_cli_reads_them(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"\xff\xfe\x00bad", "cannot read lexicon"), (b"  \n\t\n", "has no words")],
+    [(b"\xff\xfe\x00bad", "is not UTF-8 text"), (b"  \n\t\n", "has no words")],
 )
 def test_a_bad_named_lexicon_is_a_settings_error_naming_it(
     tmp_path: Path, content: bytes, problem: str

@@ -365,6 +365,8 @@ class PatternConstraint(Constraint):
             self.compiled = re.compile(self.regex)
         except re.error as exc:
             raise DecodeError(f"bad pattern {pattern!r}: {exc}") from None
+        except (OverflowError, RecursionError) as exc:  # a{4294967296}, deep nesting
+            raise DecodeError(f"bad pattern {pattern!r}: too large ({exc})") from None
         chars = charset.chars
         shown = charset.map_digits  # a label's character as the model returns it
         expanded = _expand_classes(self.regex, {shown(c) for c in chars})
@@ -740,8 +742,10 @@ def load_lexicon(path: str | Path) -> tuple[str, ...]:
     """Words of a word-list file: UTF-8, whitespace-separated (one per line is usual)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DecodeError(f"cannot read lexicon {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise DecodeError(f"lexicon {path} is not UTF-8 text") from None
     words = tuple(dict.fromkeys(text.split()))
     if not words:
         raise DecodeError(f"lexicon {path} has no words")

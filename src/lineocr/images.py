@@ -12,6 +12,7 @@ import io
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -35,12 +36,20 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _UINT16_TO_UINT8 = 255.0 / 65535.0
 
 
-class ImageError(ValueError):
-    """An image that cannot be used; the message names the source and the problem."""
+# What is wrong with an image, for code that acts on it (the server's status codes): the
+# reason is for people and may be reworded. "unreadable" is anything else: missing, corrupt,
+# truncated, zero-size, not an image.
+ImageErrorKind = Literal["empty", "too_large", "unsupported", "unreadable"]
 
-    def __init__(self, source: str, reason: str) -> None:
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the source and the problem, ``kind``
+    says which problem (:data:`ImageErrorKind`)."""
+
+    def __init__(self, source: str, reason: str, kind: ImageErrorKind = "unreadable") -> None:
         self.source = source
         self.reason = reason
+        self.kind: ImageErrorKind = kind
         super().__init__(f"{source}: {reason}")
 
 
@@ -88,7 +97,7 @@ def load_image(
         )
     data = source if isinstance(source, bytes) else _read_bytes(Path(source), label, max_pixels)
     if not data:
-        raise ImageError(label, "empty file")
+        raise ImageError(label, "empty file", kind="empty")
     img = _decode(data, label, max_pixels, ALLOWED_FORMATS.intersection(formats))
     frames = getattr(img, "n_frames", 1)
     if frames > 1 and notes is not None:
@@ -111,6 +120,7 @@ def _read_bytes(path: Path, label: str, max_pixels: int) -> bytes:
                 label,
                 f"file too large: {size / 1e6:,.0f} MB, more than an image of the pixel limit "
                 f"({max_pixels:,}) can take ({limit / 1e6:,.0f} MB)",
+                kind="too_large",
             )
         return path.read_bytes()
     except OSError as exc:
@@ -124,6 +134,7 @@ def _check_size(width: int, height: int, max_pixels: int, label: str) -> None:
         raise ImageError(
             label,
             f"image too large: {width}x{height} pixels, more than the limit of {max_pixels:,}",
+            kind="too_large",
         )
 
 
@@ -145,12 +156,13 @@ def _decode(data: bytes, label: str, max_pixels: int, formats: frozenset[str]) -
                 label,
                 "not a supported image, or its header is corrupt "
                 f"(supported: {format_names(formats)})",
+                kind="unsupported",
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             # Pillow's message quotes its own limit; name the one that applies.
             limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             raise ImageError(
-                label, f"image too large: more than the limit of {limit:,} pixels"
+                label, f"image too large: more than the limit of {limit:,} pixels", kind="too_large"
             ) from None
         except Exception as exc:  # Pillow raises many types on hostile headers
             raise ImageError(label, f"cannot read image header: {exc}") from None

@@ -209,17 +209,32 @@ class Recognizer:
         return self.read_batch([image], batch_size=1, **decode_options)[0]
 
     def read_batch(
-        self, images: Sequence[ImageSource], *, batch_size: int = 32, **decode_options: Any
+        self,
+        images: Sequence[ImageSource],
+        *,
+        batch_size: int = 32,
+        built_decoder: Decoder | None = None,
+        **decode_options: Any,
     ) -> list[Prediction]:
         """Read many line images; results in input order.
 
         Lines are sorted by width and run ``batch_size`` at a time, so little of each batch
-        is padding. Raises :class:`ImageError` on the first unusable image: callers that
-        must not lose the batch load images first with ``images.load_image``.
+        is padding. Decoding options are given as keywords, or as ``built_decoder``, built
+        beforehand with :meth:`decoder` (the server checks one within a time budget and reads
+        with that very object). Raises :class:`ImageError` on the first unusable image:
+        callers that must not lose the batch load images first with ``images.load_image``.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
-        decoder = self.decoder(**decode_options)
+        decoder = built_decoder
+        if decoder is None:
+            decoder = self.decoder(**decode_options)
+        elif decode_options:
+            raise DecodeError(
+                f"give decoding options or a decoder, not both (got {sorted(decode_options)})"
+            )
+        elif decoder.charset != self.charset:
+            raise DecodeError("the decoder was built for another model's charset")
         arrays = [load_image(image) for image in images]
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
         order = sorted(range(len(arrays)), key=widths.__getitem__)

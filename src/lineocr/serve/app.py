@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from lineocr import __version__
+from lineocr.decode import DecodeError
 from lineocr.serve.batcher import Batcher, Outcome
 from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
 from lineocr.serve.limits import BodyLimitMiddleware, decode_image
@@ -329,12 +330,17 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     options = ReadOptions(**{**options.__dict__, "model": model.name})
 
     # Options the decoder refuses fail the whole request, before any image is decoded.
+    # The decoder checked here is the one the batch uses: looked up again, it could have left
+    # the recognizer's cache and be compiled anew, outside the budget.
     kwargs = model.decode_options(options, state.resources)
+    decoder = None
     if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
         async with state.compile_slot:
-            await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+            decoder = await asyncio.to_thread(
+                model.check_decoder, kwargs, settings.pattern_budget_s
+            )
     elif kwargs:
-        await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+        decoder = await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
 
     decode_started = time.perf_counter()
     decoded = await asyncio.to_thread(_decode_all, uploads, settings)
@@ -342,7 +348,7 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
     outcomes: dict[int, Outcome] = {}
     if good:
-        run = model.runner(options, state.resources)
+        run = model.runner(options, state.resources, decoder)
         results = await state.batcher.submit(
             options, run, [decoded[i][0] for i in good], model.name
         )
@@ -565,11 +571,13 @@ def _read_error(exc: BaseException, name: str) -> ApiError:
     """An exception from reading one image -> its slot's error."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, (ValueError, LookupError)):  # DecodeError, PreprocessError, ...
+    if isinstance(exc, DecodeError):  # the decoder refused the request's options
         return ApiError(422, "invalid_options", f"{name}: {exc}")
-    # Whatever else fails on one image (an OpenCV assertion on an odd shape) is that image's
-    # error, not the server's: the other images are read, and no 500 is answered.
-    log.error("reading %s failed: %s: %s", name, type(exc).__name__, exc)
+    # Whatever else fails on one image (an OpenCV assertion on an odd shape, a bug raising
+    # ValueError or KeyError) is that image's error, not the server's: the other images are
+    # read, and no 500 is answered. Not "invalid_options": the client's options are not at
+    # fault, so the details are in the log, with the traceback, not in the answer.
+    log.error("reading %s failed: %s: %s", name, type(exc).__name__, exc, exc_info=exc)
     return ApiError(
         422,
         "unprocessable_image",

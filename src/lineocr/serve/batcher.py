@@ -8,7 +8,8 @@ call in a worker thread (ONNX Runtime releases the GIL, so the event loop keeps 
 While a batch runs, new images queue up, so batches grow with the load.
 
 With batching off, each request's images run as their own batch (the benchmark's
-baseline). Closing drains: queued images are still read before the workers stop.
+baseline). Closing drains: queued images are still read before the workers stop, all
+within one shutdown timeout.
 """
 
 from __future__ import annotations
@@ -77,8 +78,11 @@ class Batcher:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._collector: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        # Images a request still waits for (queued, gathered or running), and groups being
+        # read with batching off: what closing drains.
+        self._waiting: set[asyncio.Future[Outcome]] = set()
+        self._direct = 0
         self._closing = False
-        self._gathering: list[Job] = []  # taken from the queue, not yet running
         self.batches_run = 0
 
     async def start(self) -> None:
@@ -102,12 +106,18 @@ class Batcher:
             raise ApiError(503, "shutting_down", "the server is shutting down")
         if not self.enabled:
             async with self._slots:
-                return await self._run_group(run, list(images), time.perf_counter(), model)
+                self._direct += 1
+                try:
+                    return await self._run_group(run, list(images), time.perf_counter(), model)
+                finally:
+                    self._direct -= 1
         if self._queue.qsize() + len(images) > self.max_queue:
             raise ApiError(503, "overloaded", "too many images waiting; retry shortly")
         loop = asyncio.get_running_loop()
         jobs = [Job(key, run, img, model, loop.create_future()) for img in images]
         for job in jobs:
+            self._waiting.add(job.future)
+            job.future.add_done_callback(self._waiting.discard)
             self._queue.put_nowait(job)
         self._gauge()
         try:
@@ -126,7 +136,7 @@ class Batcher:
             except asyncio.CancelledError:
                 self._slots.release()
                 raise
-            batch = self._gathering = [first]
+            batch = [first]
             deadline = time.perf_counter() + self.timeout_s
             while len(batch) < self.max_batch:
                 try:
@@ -145,7 +155,6 @@ class Batcher:
                     self._slots.release()
                     _fail(batch, ApiError(503, "shutting_down", "the server is shutting down"))
                     raise
-            self._gathering = []
             self._gauge()
             task = asyncio.create_task(self._run_batch(batch))
             self._running.add(task)
@@ -205,29 +214,42 @@ class Batcher:
             self.metrics.queue_depth.set(self.queue_depth)
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Stop taking images, read the ones already queued, then stop the workers."""
+        """Stop taking images, read the ones requests still wait for, then stop the workers;
+        all of it within ``timeout`` seconds (one deadline). Images not read by then get 503
+        ``shutting_down``. A batch no request waits for any more (its requests timed out or
+        were cancelled by the server's own shutdown wait) is not waited for; one still
+        running is left to finish in its worker thread (a thread cannot be stopped)."""
         self._closing = True
-        if self._queue is not None:
-            deadline = time.perf_counter() + timeout
-            while (self._queue.qsize() or self._gathering or self._running) and (
-                time.perf_counter() < deadline
-            ):
-                await asyncio.sleep(0.01)
+        deadline = time.perf_counter() + max(0.0, timeout)
+        while (self._waiting or self._direct) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
         if self._collector is not None:
             self._collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._collector
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=max(0.0, timeout))
-        left: list[Job] = list(self._gathering)
-        while self._queue is not None and not self._queue.empty():
-            left.append(self._queue.get_nowait())
-        _fail(left, ApiError(503, "shutting_down", "the server is shutting down"))
+        unread = [future for future in self._waiting if not future.done()]
+        if unread:
+            log.warning(
+                "shutdown timeout (%g s): %d image(s) not read, answered 503", timeout, len(unread)
+            )
+        # Answered before the batches are cancelled: a request gets its 503, not a
+        # cancellation.
+        _fail_all(unread, ApiError(503, "shutting_down", "the server is shutting down"))
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)  # at once: each was waiting on its thread's result
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=False)
+            # Joining the threads only when none is still reading: that wait is unbounded.
+            self._executor.shutdown(wait=not running and not self._direct)
 
 
 def _fail(jobs: list[Job], exc: BaseException) -> None:
-    for job in jobs:
-        if not job.future.done():
-            job.future.set_exception(exc)
+    _fail_all([job.future for job in jobs], exc)
+
+
+def _fail_all(futures: list[asyncio.Future[Outcome]], exc: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from lineocr.images import ImageError
+from lineocr.images import ImageError, ImageErrorKind
 
 log = logging.getLogger("lineocr.serve")
 
@@ -39,17 +39,19 @@ def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, 
     return {"error": {"status": status, "code": code, "message": message}, **extra}
 
 
+_IMAGE_ERRORS: dict[ImageErrorKind, tuple[int, str]] = {
+    "too_large": (413, "image_too_large"),
+    "unsupported": (415, "unsupported_format"),
+    "empty": (400, "empty_image"),
+    "unreadable": (422, "unreadable_image"),
+}
+
+
 def image_error(exc: ImageError) -> ApiError:
-    """Map :class:`lineocr.images.ImageError` to a status: too large 413, not an image 415,
-    anything else (empty, zero-size, truncated, corrupt) 422."""
-    reason = exc.reason
-    if "pixels, more than the limit" in reason or reason.startswith("image too large"):
-        return ApiError(413, "image_too_large", str(exc))
-    if reason.startswith("not a supported image"):
-        return ApiError(415, "unsupported_format", str(exc))
-    if reason.startswith("empty"):
-        return ApiError(400, "empty_image", str(exc))
-    return ApiError(422, "unreadable_image", str(exc))
+    """Map :class:`lineocr.images.ImageError` by its ``kind``: too large 413, not an image
+    415, empty 400, anything else (zero-size, truncated, corrupt) 422."""
+    status, code = _IMAGE_ERRORS.get(exc.kind, (422, "unreadable_image"))
+    return ApiError(status, code, str(exc))
 
 
 _STATUS_CODES = {

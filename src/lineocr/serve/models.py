@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.decode import DeadlineExceeded, run_with_deadline
+from lineocr.decode import DeadlineExceeded, DecodeError, run_with_deadline
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
 
@@ -111,30 +111,40 @@ class LoadedModel:
             kwargs["length_bonus"] = options.length_bonus
         return kwargs
 
-    def check_decoder(self, kwargs: dict[str, Any], budget_s: float) -> None:
-        """Build (and let the recognizer cache) the decoder for these options, within
-        ``budget_s`` seconds of CPU work: a regex can compile to an automaton exponential
-        in its size (``(a|b)*a(a|b){14}`` takes minutes), so a pattern that takes longer is
-        refused instead of occupying a core. Raises :class:`ApiError` (422)."""
+    def check_decoder(self, kwargs: dict[str, Any], budget_s: float) -> Any:
+        """Build the decoder for these options, within ``budget_s`` seconds of CPU work, and
+        return it (None when the recognizer builds none): a regex can compile to an
+        automaton exponential in its size (``(a|b)*a(a|b){14}`` takes minutes), so a
+        pattern that takes longer is refused instead of occupying a core. Raises
+        :class:`ApiError` (422) for a pattern over the budget or options the decoder refuses
+        (:class:`DecodeError`); anything else it raises is a bug, and propagates."""
         make = getattr(self.recognizer, "decoder", None)
         if make is None or not kwargs:
-            return
+            return None
         try:
-            run_with_deadline(lambda: make(**kwargs), budget_s)
+            return run_with_deadline(lambda: make(**kwargs), budget_s)
         except DeadlineExceeded:
             raise ApiError(
                 422,
                 "pattern_too_complex",
                 f"the pattern takes more than {budget_s:g} s to compile; simplify it",
             ) from None
-        except (ValueError, LookupError) as exc:  # DecodeError: bad regex, option clash
+        except DecodeError as exc:  # a bad regex, an option clash
             raise ApiError(422, "invalid_options", str(exc)) from None
 
     def runner(
-        self, options: ReadOptions, resources: Resources
+        self, options: ReadOptions, resources: Resources, decoder: Any = None
     ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
+        """Read a group of images with these options; with ``decoder`` (what
+        :meth:`check_decoder` built and checked), with that very decoder: looked up again
+        by its options, it could have left the recognizer's cache since, and be compiled
+        anew outside the budget."""
         rec = self.with_ops(options.ops)
-        kwargs = self.decode_options(options, resources)
+        kwargs = (
+            {"built_decoder": decoder}
+            if decoder is not None
+            else self.decode_options(options, resources)
+        )
 
         def run(images: Sequence[np.ndarray]) -> list[Any]:
             return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))
