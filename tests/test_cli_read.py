@@ -430,3 +430,168 @@ def test_models_command_copes_with_unbuilt_models(
     assert listing[2]["card"]["name"] == "tiny"
     result = invoke("read", "-m", "printed", tmp_path / "captcha.onnx")
     assert result.exit_code == 2 and "not built yet" in result.stderr
+
+
+# -- read --server (the network faked: what is read from disk, sent and written, in order) --
+
+
+def fake_server(monkeypatch, *, batch: int = 2, max_body: int | None = None) -> list[tuple]:
+    """A server that takes ``batch`` images and ``max_body`` bytes a request and reads each
+    image as its file's stem; returns the log of files read, requests sent and results."""
+    from lineocr.serve import client as client_module
+
+    events: list[tuple] = []
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        events.append(("read", self.name))
+        return real_read_bytes(self)
+
+    def request(self, method, path, body=None, content_type=None):
+        assert (method, path) == ("GET", "/v1/models")
+        limits = {"max_images_per_request": batch, "max_body_bytes": max_body}
+        return {"models": [{"name": "stub"}], "limits": limits}
+
+    def send(self, files, **options):
+        events.append(("send", [Path(name).name for name, _ in files]))
+        return [
+            {
+                "ok": True,
+                "text": Path(name).stem,
+                "confidence": 0.5,
+                "chars": [{"char": c, "confidence": 0.5} for c in Path(name).stem],
+                "model": {"name": "stub"},
+            }
+            for name, _ in files
+        ]
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(client_module.OcrClient, "_request", request)
+    monkeypatch.setattr(client_module.OcrClient, "read_bytes", send)
+    return events
+
+
+def five_files(folder: Path) -> list[Path]:
+    paths = [folder / f"{name}.png" for name in "abcde"]
+    for path in paths:
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    return paths
+
+
+def test_server_read_streams_files_a_request_at_a_time(monkeypatch, tmp_path: Path) -> None:
+    """B10: each file is read just before its request is sent, and each result is written
+    when its request is answered: memory holds one request, not the whole input."""
+    from lineocr.serve.client import read_on_server
+
+    events = fake_server(monkeypatch, batch=2)
+    paths = [str(p) for p in five_files(tmp_path)]
+    read_on_server(
+        "http://server",
+        paths,
+        lambda path, prediction: events.append(("result", prediction.text)),
+        lambda path, reason: events.append(("error", reason)),
+    )
+    assert events == [
+        ("read", "a.png"),
+        ("read", "b.png"),
+        ("send", ["a.png", "b.png"]),
+        ("result", "a"),
+        ("result", "b"),
+        ("read", "c.png"),
+        ("read", "d.png"),
+        ("send", ["c.png", "d.png"]),
+        ("result", "c"),
+        ("result", "d"),
+        ("read", "e.png"),
+        ("send", ["e.png"]),
+        ("result", "e"),
+    ]
+
+
+def test_server_read_reports_each_file_and_exits_as_before(monkeypatch, tmp_path: Path) -> None:
+    """Per-file errors and the exit status as a local read; a file larger than a whole
+    request is refused by name without being read."""
+    events = fake_server(monkeypatch, batch=16, max_body=10_000)
+    a, b, *_ = five_files(tmp_path)
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 20_000)
+    missing = tmp_path / "missing.png"
+    args = ["read", "--server", "http://server", a, big, missing, b]
+    result = runner.invoke(app, [*map(str, args), "--format", "jsonl"])
+    assert result.exit_code == 1, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in records] == [str(a), str(big), str(missing), str(b)]
+    assert [r.get("text") for r in records] == ["a", None, None, "b"]
+    assert (
+        records[1]["error"]
+        == "20,008 bytes, more than the server takes in a request (10,000 bytes)"
+    )
+    assert "No such file" in records[2]["error"]
+    assert "2 of 4 inputs could not be read" in result.stderr
+    assert ("read", "big.png") not in events
+    assert ("send", ["a.png", "b.png"]) in events
+
+
+def test_server_read_warns_once_of_options_it_ignores(monkeypatch, tmp_path: Path) -> None:
+    fake_server(monkeypatch)
+    a, *_ = five_files(tmp_path)
+    base = ["read", "--server", "http://server", str(a)]
+    result = runner.invoke(app, [*base, "--batch-size", "4", "--workers", "2", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "a\n"
+    assert result.stderr == (
+        "warning: --batch-size, --threads, --workers are ignored with --server: "
+        "the server batches and threads as it was started\n"
+    )
+    result = runner.invoke(app, [*base, "--batch-size", "16"])  # given, even as the default
+    assert result.stderr.startswith("warning: --batch-size is ignored with --server")
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and result.stderr == ""
+    nothing = runner.invoke(app, ["read", "--server", "http://server", "-"], input="")
+    assert nothing.exit_code == 2 and "no inputs" in nothing.stderr  # as a local read
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unnamed_failure_while_reading_honours_lineocr_debug(
+    tiny_onnx_model, images, monkeypatch, debug: bool
+) -> None:
+    """One line without LINEOCR_DEBUG; with it, the exception itself (its traceback), as
+    every other command shows it through lineocr.cli.main."""
+    from lineocr.commands import read as read_command
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the reading loop")
+
+    monkeypatch.setattr(read_command, "_recognise", broken)
+    if debug:
+        monkeypatch.setenv("LINEOCR_DEBUG", "1")
+    else:
+        monkeypatch.delenv("LINEOCR_DEBUG", raising=False)
+    result = invoke("read", "-m", tiny_onnx_model, images["a"])
+    if debug:
+        assert isinstance(result.exception, RuntimeError)
+        assert "recognition failed" not in result.output
+    else:
+        assert result.exit_code == 2
+        assert result.stderr == "error: recognition failed: a bug in the reading loop\n"
+
+
+def test_a_closed_output_pipe_ends_quietly_with_status_141(tiny_onnx_model, tmp_path) -> None:
+    """``lineocr read ... | head``: once the reader has gone, 141 (as a shell reports for
+    ``cat``), not 1 (typer's status for a broken pipe, which says an input failed)."""
+    import subprocess
+    import sys
+
+    listing = tmp_path / "paths.txt"  # more error lines than a pipe's buffer takes
+    listing.write_text("".join(f"/no/such/line-{i}.png\n" for i in range(3_000)))
+    command = [sys.executable, "-m", "lineocr", "read", "-m", str(tiny_onnx_model), "-f", "jsonl"]
+    with listing.open("rb") as stdin:
+        process = subprocess.Popen(
+            [*command, "-"], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.read(10) == b'{"path": "'
+        process.stdout.close()  # the reader goes away, as `| head -c 10` does
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 141
+    assert stderr == b""

@@ -25,6 +25,14 @@ app = typer.Typer(
 )
 
 
+DEBUG_ENV = "LINEOCR_DEBUG"  # set (non-empty): an error no command names shows its traceback
+
+
+def debugging() -> bool:
+    """Whether ``LINEOCR_DEBUG`` asks for tracebacks instead of one-line errors."""
+    return bool(os.environ.get(DEBUG_ENV))
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` on stderr; raise the returned Exit."""
     typer.echo(f"error: {message}", err=True)
@@ -76,7 +84,7 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
     except Exception as exc:  # a case no command names: still one line, never a traceback
-        if os.environ.get("LINEOCR_DEBUG"):
+        if debugging():
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         typer.echo(
@@ -87,4 +95,4 @@ def main() -> None:
         sys.exit(2)
 
 
-__all__ = ["Path", "app", "check_output_file", "fail", "main"]
+__all__ = ["Path", "app", "check_output_file", "debugging", "fail", "main"]

@@ -4,4 +4,8 @@ One module per area so that the owners of training, reading, synthesis and servi
 edit their own file.
 """
 
-from lineocr.commands import lm, read, serve, synth, train  # noqa: F401
+# The import order is the order of the commands in `lineocr --help` (typer lists them as
+# they were registered), so it is kept as it is rather than sorted.
+# isort: off
+from lineocr.commands import lm, read, export, models, serve, synth, train  # noqa: F401
+# isort: on

@@ -1,7 +1,7 @@
-"""`lineocr read`, `lineocr export` and `lineocr models` (registered on import).
+"""`lineocr read` (registered on import): line images -> text, here or on a lineocr server.
 
-``read`` and ``models`` run without PyTorch (ONNX Runtime only); ``export`` needs it. Heavy
-imports happen inside the commands so that ``lineocr --help`` starts fast.
+Runs without PyTorch (ONNX Runtime only). Heavy imports happen inside the command so that
+``lineocr --help`` starts fast.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ import concurrent.futures
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from lineocr.cli import app, check_output_file, fail
+from lineocr.cli import app, debugging, fail
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
 
 # typer needs typing.Optional on Python 3.10.
@@ -27,6 +28,13 @@ PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
 CHUNK_IMAGES = 512  # images recognised at once (two chunks are held in memory)
 WORKER_CHUNK = CHUNK_IMAGES  # images a --workers process reads per task
 PR_SET_PDEATHSIG = 1  # prctl(2)
+BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `cat` cut off by `| head`
+# Options that only shape how this machine reads; a server reads as it was started.
+LOCAL_ONLY_OPTIONS = {"batch_size": "--batch-size", "threads": "--threads", "workers": "--workers"}
+NOT_GIVEN = (
+    "DEFAULT",
+    "DEFAULT_MAP",
+)  # an option's source (click's ParameterSource) when not given
 
 
 class OutputFormat(str, Enum):
@@ -38,10 +46,6 @@ class OutputFormat(str, Enum):
 class DecoderName(str, Enum):
     greedy = "greedy"
     beam = "beam"
-
-
-class QuantizeName(str, Enum):
-    int8 = "int8"
 
 
 PATTERN_BUDGET_S = 10.0  # seconds a --pattern may take to compile
@@ -277,6 +281,7 @@ def _progress(total: int, enabled: bool | None) -> Any:
 
 @app.command()
 def read(
+    ctx: typer.Context,
     inputs: Annotated[
         list[str],
         typer.Argument(
@@ -349,8 +354,32 @@ def read(
     ] = None,
 ) -> None:
     """Read text lines from images. Exit status 1 if any input could not be read."""
-    from lineocr.runtime import DecodeError, ModelError, ModelNotFoundError, Recognizer
+    _check_options(batch_size, workers, threads)
+    options = _decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
+    if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
+        _warn_of_options_a_server_ignores(ctx)
+        paths = _list_inputs(inputs)
+        with _quiet_exit_when_the_reader_leaves():
+            writer = _read_on_server(server, paths, model, output_format, options, progress)
+    else:
+        recognizer = _load_recognizer(model, workers, threads, options, lm)
+        paths = _list_inputs(inputs)
+        results = (
+            _read_in_workers(
+                recognizer, paths, output_format, workers, threads or 1, batch_size, options
+            )
+            if workers > 1
+            else _read_here(recognizer, paths, output_format, batch_size, options)
+        )
+        with _quiet_exit_when_the_reader_leaves():
+            writer = _write_results(results, output_format, len(paths), progress)
+    if writer.errors:
+        typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
+        raise typer.Exit(1)
 
+
+def _check_options(batch_size: int, workers: int, threads: int | None) -> None:
+    """Fail (exit status 2) on option values that cannot work, before anything is loaded."""
     if batch_size < 1:
         raise fail("--batch-size must be at least 1")
     if workers < 1:
@@ -362,6 +391,18 @@ def read(
             raise fail("--workers needs the 'fork' start method (Linux, macOS)")
     if threads is not None and threads < 1:
         raise fail("--threads must be at least 1")
+
+
+def _decode_options(
+    decoder: DecoderName,
+    beam_width: int | None,
+    lexicon: Path | None,
+    pattern: str | None,
+    lm: Path | None,
+    lm_weight: float | None,
+    length_bonus: float | None,
+) -> dict[str, Any]:
+    """The decoding options given, as ``Recognizer.read_batch`` (and the server) take them."""
     options: dict[str, Any] = {"decoder": decoder.value}
     if beam_width is not None:
         options["beam_width"] = beam_width
@@ -370,26 +411,50 @@ def read(
     if pattern is not None:
         options["pattern"] = pattern
     options.update(lm_decode_options(lm, lm_weight, length_bonus))
-    if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
-        from lineocr.serve.client import ClientError, read_on_server
+    return options
 
-        writer, paths = _Writer(output_format), expand_inputs(inputs)
-        try:
-            read_on_server(server, paths, writer.result, writer.error, model=model, **options)
-        except ClientError as exc:
-            raise fail(str(exc)) from None
-        if writer.errors:
-            typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
-            raise typer.Exit(1)
-        return
+
+def _warn_of_options_a_server_ignores(ctx: typer.Context) -> None:
+    """One warning naming the options given that only shape a local read: a server batches
+    and threads as it was started (``lineocr serve --max-batch``, ``--threads``)."""
+    # By name: typer carries its own copy of click, whose ParameterSource is not click's.
+    given = [
+        flag
+        for name, flag in LOCAL_ONLY_OPTIONS.items()
+        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in NOT_GIVEN
+    ]
+    if given:
+        typer.echo(
+            f"warning: {', '.join(given)} {'is' if len(given) == 1 else 'are'} ignored with "
+            "--server: the server batches and threads as it was started",
+            err=True,
+        )
+
+
+def _list_inputs(inputs: Sequence[str]) -> list[str]:
+    """The paths to read (see :func:`expand_inputs`); none at all is a usage error."""
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise fail("no inputs (stdin was empty)")
+    return paths
+
+
+def _load_recognizer(
+    model: str, workers: int, threads: int | None, options: dict[str, Any], lm: Path | None
+) -> Any:
+    """The model loaded and the decoding options checked, before any image is read (one
+    line and exit status 2 otherwise); a language model built for other characters is
+    warned about."""
+    from lineocr.charset import shown_chars
     from lineocr.decode import DeadlineExceeded, run_with_deadline
+    from lineocr.runtime import DecodeError, ModelError, ModelNotFoundError, Recognizer
 
     try:
         # With workers, this process only checks the model and options: one thread, so that
         # no ONNX Runtime thread exists when the workers are forked.
         recognizer = Recognizer.load(model, threads=1 if workers > 1 else threads)
-        # Bad options fail here, before any image is read; a regex can compile to an
-        # automaton exponential in its size, so its compilation gets a time budget.
+        # A regex can compile to an automaton exponential in its size, so its compilation
+        # gets a time budget.
         checked = run_with_deadline(lambda: recognizer.decoder(**options), PATTERN_BUDGET_S)
     except DeadlineExceeded:
         raise fail(
@@ -397,8 +462,6 @@ def read(
         ) from None
     except (ModelNotFoundError, ModelError, DecodeError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
-    from lineocr.charset import shown_chars
-
     if checked.lm is not None and (foreign := checked.lm.foreign_chars(recognizer.charset)):
         typer.echo(
             f"warning: {lm} was built for another model: {len(foreign)} of its characters "
@@ -406,19 +469,21 @@ def read(
             f"build one for it with lineocr lm -m {model}",
             err=True,
         )
-    paths = expand_inputs(inputs)
-    if not paths:
-        raise fail("no inputs (stdin was empty)")
+    return recognizer
+
+
+def _write_results(
+    results: Iterable[tuple[list[str], list[Outcome]]],
+    output_format: OutputFormat,
+    total: int,
+    progress: bool | None,
+) -> _Writer:
+    """Each chunk's output lines and errors written as it comes; the writer counts errors.
+    A failure outside any one image's reading is one line (exit status 2), or its traceback
+    with ``LINEOCR_DEBUG`` set."""
     writer = _Writer(output_format)
-    results = (
-        _read_in_workers(
-            recognizer, paths, output_format, workers, threads or 1, batch_size, options
-        )
-        if workers > 1
-        else _read_here(recognizer, paths, output_format, batch_size, options)
-    )
-    with _progress(len(paths), progress) as bar:
-        task = bar.add_task("reading", total=len(paths)) if bar is not None else None
+    with _progress(total, progress) as bar:
+        task = bar.add_task("reading", total=total) if bar is not None else None
         try:
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
@@ -428,155 +493,58 @@ def read(
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
-        except BrokenPipeError:  # the reader went away (| head): lineocr.cli.main stops quietly
+        except BrokenPipeError:  # the reader went away: _quiet_exit_when_the_reader_leaves
             raise
-        except Exception as exc:  # never a traceback: one clear line
+        except Exception as exc:  # never a traceback unless asked for: one clear line
+            if debugging():
+                raise
             raise fail(f"recognition failed: {exc}") from None
-    if writer.errors:
-        typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
-        raise typer.Exit(1)
+    return writer
 
 
-@app.command("export")
-def export_command(
-    checkpoint: Annotated[
-        Path,
-        typer.Argument(
-            help="Training run directory (its best checkpoint), checkpoint file, or the name "
-            "of a bundled model (its shipped training weights)."
-        ),
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
-    quantize: Annotated[
-        Optional[QuantizeName],
-        typer.Option(help="int8: quantised (smaller, usually faster; check CER first)."),
-    ] = None,
-    calibration: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="With --quantize int8: line images like the ones to read (a folder of "
-            "images; the first 128 are used) to calibrate int8 convolutions too."
-        ),
-    ] = None,
-    parity: Annotated[
-        bool,
-        typer.Option(help="Check ONNX Runtime against PyTorch and fail on a mismatch."),
-    ] = True,
-) -> None:
-    """Export a trained model to one self-describing ONNX file."""
+def _read_on_server(
+    server: str,
+    paths: list[str],
+    model: str,
+    output_format: OutputFormat,
+    options: dict[str, Any],
+    progress: bool | None,
+) -> _Writer:
+    """:func:`_write_results` for a read on a lineocr server: each result written as its
+    request is answered (files are read just before they are sent, a request at a time)."""
+    from lineocr.serve.client import ClientError, RemotePrediction, read_on_server
+
+    writer = _Writer(output_format)
+    with _progress(len(paths), progress) as bar:
+        task = bar.add_task("reading", total=len(paths)) if bar is not None else None
+
+        def on_result(path: str, prediction: RemotePrediction) -> None:
+            writer.result(path, prediction)
+            if bar is not None:
+                bar.update(task, advance=1)
+
+        def on_error(path: str, reason: str) -> None:
+            writer.error(path, reason)
+            if bar is not None:
+                bar.update(task, advance=1)
+
+        try:
+            read_on_server(server, paths, on_result, on_error, model=model, **options)
+        except ClientError as exc:
+            raise fail(str(exc)) from None
+    return writer
+
+
+@contextmanager
+def _quiet_exit_when_the_reader_leaves() -> Iterator[None]:
+    """The reader of the output went away (``| head``): stop quietly with status 141, as a
+    shell reports ``cat`` cut off by a closed pipe. (typer itself would exit 1, the status
+    that says an input could not be read.)"""
     try:
-        from lineocr.export import ExportError, export_onnx
-        from lineocr.train.checkpoint import CheckpointError
-    except ImportError as exc:
-        raise fail(f"export needs PyTorch and onnx: pip install 'lineocr[train]' ({exc})") from None
-    check_output_file(output, "--output", (".onnx",))
-    source = _export_source(checkpoint)
-    images = []
-    if calibration is not None:
-        from lineocr.images import ImageError, load_image
-
-        if quantize is None:
-            raise fail("--calibration goes with --quantize int8")
-        found = expand_inputs([str(calibration)])
-        if calibration.is_dir() and found == [str(calibration)]:  # the folder itself: none
-            raise fail(f"--calibration {calibration}: no images in this folder")
-        for image_path in found[:128]:
-            try:
-                images.append(load_image(image_path))
-            except ImageError as exc:
-                typer.echo(f"calibration: skipped {exc}", err=True)
-        if not images:
-            raise fail(f"--calibration {calibration}: no readable images")
-    try:
-        path = export_onnx(
-            source,
-            output,
-            quantize=quantize.value if quantize else None,
-            calibration=images or None,
-            parity=parity,
-        )
-    except (CheckpointError, ExportError, ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
-    from lineocr.zoo import read_card
-
-    card = read_card(path)
-    onnx_info = card.get("onnx", {})
-    size_mb = path.stat().st_size / 1e6
-    typer.echo(f"wrote {path} ({size_mb:.2f} MB, {onnx_info.get('quantization', 'none')})")
-    report = onnx_info.get("parity")
-    if report:
-        typer.echo(
-            f"parity: max |logits difference| {report['max_abs_diff']:.1e}, "
-            f"decoded text identical on {report['lines']} lines"
-        )
-    agreement = onnx_info.get("int8_agreement")
-    if agreement:
-        typer.echo(
-            f"int8 vs PyTorch: max |logits difference| {agreement['max_abs_diff']:.2e}, "
-            f"same text on {agreement['text_agreement']:.0%} of {agreement['lines']} lines"
-        )
-
-
-def _export_source(checkpoint: Path) -> Path:
-    """A checkpoint path as given, or for the name of a bundled model that is not a path here
-    its shipped training weights (``lineocr export printed -o printed.onnx`` re-exports it,
-    e.g. with other quantisation)."""
-    from lineocr.zoo import ModelNotFoundError, is_bundled, weights_path
-
-    if checkpoint.exists() or not is_bundled(str(checkpoint)):
-        return checkpoint
-    try:
-        return weights_path(str(checkpoint))
-    except ModelNotFoundError as exc:
-        raise fail(str(exc)) from None
-
-
-def _format_card(card: dict[str, Any]) -> list[str]:
-    charset = card.get("charset", {})
-    preprocess = card.get("preprocess", {})
-    onnx_info = card.get("onnx", {})
-    lines = [
-        f"charset: {len(charset.get('chars', ''))} characters "
-        f"{json.dumps(charset.get('chars', '')[:40], ensure_ascii=False)}"
-        + ("…" if len(charset.get("chars", "")) > 40 else ""),
-        f"input height: {preprocess.get('height')}, ops: {', '.join(preprocess.get('ops', []))}",
-        f"architecture: {card.get('arch')} {card.get('preset')}, epoch {card.get('epoch')}, "
-        f"quantization: {onnx_info.get('quantization', 'none')}, "
-        f"lineocr {card.get('lineocr_version')}",
-    ]
-    metrics = card.get("metrics") or {}
-    if metrics:
-        shown = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-        )
-        lines.append(f"metrics: {shown}")
-    calibration = card.get("calibration") or {}
-    if calibration:
-        lines.append(f"calibration: temperature {calibration.get('temperature')}")
-    if card.get("data"):
-        lines.append(f"data: {json.dumps(card['data'], ensure_ascii=False)[:300]}")
-    return lines
-
-
-@app.command()
-def models(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array with the cards.")] = False,
-) -> None:
-    """List the bundled models with their cards (built or not)."""
-    from lineocr.zoo import DEFAULT_MODEL, list_models
-
-    infos = list_models()
-    if as_json:
-        typer.echo(json.dumps([info.to_dict() for info in infos], ensure_ascii=False, indent=1))
-        return
-    for info in infos:
-        default = " (default)" if info.name == DEFAULT_MODEL else ""
-        if not info.built:
-            typer.echo(f"{info.name}{default}: not built — {info.description}")
-            continue
-        size = f"{(info.size_bytes or 0) / 1e6:.1f} MB"
-        typer.echo(f"{info.name}{default}: {size} — {info.description}")
-        if info.error:
-            typer.echo(f"  unreadable: {info.error}")
-        for line in _format_card(info.card or {}):
-            typer.echo(f"  {line}")
+        yield
+    except BrokenPipeError:
+        # So that flushing what is left at exit does not fail again; a stdout that is no
+        # file (a test runner's buffer) has nothing to flush there.
+        with suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(BROKEN_PIPE_STATUS) from None

@@ -5,9 +5,11 @@ works without the serve extra).
 >>> for result in client.read(["line1.png", "line2.png"], decoder="beam"):
 ...     print(result["name"], result.get("text"), result.get("error"))
 
-``read`` sends the files in requests of at most the server's images-per-request limit and
-returns one dict per path, in order: the server's result (``text``, ``confidence``,
-``chars``, ``model``, ``timings``) or ``{"ok": False, "error": {...}}`` for a refused image.
+``read`` sends the files in requests of at most the server's images-per-request and body
+limits and returns one dict per path, in order: the server's result (``text``,
+``confidence``, ``chars``, ``model``, ``timings``) or ``{"ok": False, "error": {...}}`` for
+a refused image. ``iter_read`` yields the same dicts as each request is answered, reading
+each file only just before its request, so memory stays bounded by one request.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,37 +78,47 @@ class OcrClient:
     def read(self, paths: Iterable[str | Path], **options: Any) -> list[dict[str, Any]]:
         """Read image files; options as the API's (model, decoder, beam_width, pattern,
         lexicon, preprocess, lm, lm_weight, length_bonus)."""
+        return list(self.iter_read(paths, **options))
+
+    def iter_read(self, paths: Iterable[str | Path], **options: Any) -> Iterator[dict[str, Any]]:
+        """:meth:`read`, one result per path as each request is answered. A file is read
+        just before its request is sent, so memory holds one request's files, whatever the
+        number of paths; a file larger than the server's whole request limit is refused
+        here (``body_too_large``) without being read."""
         unknown = set(options) - set(OPTION_FIELDS)
         if unknown:
             raise ValueError(f"unknown options {sorted(unknown)}; known: {list(OPTION_FIELDS)}")
-        items: list[tuple[str, bytes | None, str | None]] = []
+        limit, max_body = self._server_limits()
+        batch = self._batch or limit
+        pending: list[_File] = []
+        size = 0  # bytes of the pending request
+        # Requests of at most `batch` files and `max_body` bytes, each sent as soon as it
+        # is full, so at most one file beyond a request is held.
         for path in paths:
-            p = Path(path)
-            try:
-                items.append((str(p), p.read_bytes(), None))
-            except OSError as exc:
-                items.append((str(p), None, exc.strerror or str(exc)))
-        batch, max_body = self._server_limits()
-        results: list[dict[str, Any]] = []
-        for chunk in _chunks(items, self._batch or batch, max_body):
-            sendable = [(name, data) for name, data, _ in chunk if data is not None]
-            answers = iter(self._read_each_if_refused(sendable, options) if sendable else [])
-            for name, data, error in chunk:
-                if data is None:
-                    results.append(
-                        {
-                            "name": name,
-                            "ok": False,
-                            "error": {
-                                "status": None,
-                                "code": "unreadable_file",
-                                "message": f"{name}: {error}",
-                            },
-                        }
-                    )
-                else:
-                    results.append({**next(answers), "name": name})
-        return results
+            file = _read_file(Path(path), max_body)
+            cost = len(file.data or b"") + _PART_OVERHEAD
+            if pending and max_body is not None and size + cost > max_body:
+                yield from self._send(pending, options)
+                pending, size = [], 0
+            pending.append(file)
+            size += cost
+            if len(pending) >= batch:
+                yield from self._send(pending, options)
+                pending, size = [], 0
+        if pending:
+            yield from self._send(pending, options)
+
+    def _send(self, files: list[_File], options: dict[str, Any]) -> list[dict[str, Any]]:
+        """One request's results, in order: the server's for the files read, the reason
+        for the others."""
+        sendable = [(file.name, file.data) for file in files if file.data is not None]
+        answers = iter(self._read_each_if_refused(sendable, options) if sendable else [])
+        return [
+            {"name": file.name, "ok": False, "error": file.error}
+            if file.data is None
+            else {**next(answers), "name": file.name}
+            for file in files
+        ]
 
     def read_bytes(
         self, files: Sequence[tuple[str, bytes]], **options: Any
@@ -237,7 +249,7 @@ def read_on_server(
         if options.get(name) is not None:
             options[name] = str(options[name])
     sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
-    for path, result in zip(paths, client.read(paths, **sent), strict=True):
+    for path, result in zip(paths, client.iter_read(paths, **sent), strict=True):
         if result.get("ok"):
             on_result(path, RemotePrediction.from_result(result))
         else:
@@ -254,25 +266,31 @@ _REQUEST_SIZE_OR_TIME = frozenset({None, 408, 413, 502, 503, 504})
 _PART_OVERHEAD = 512  # bytes of multipart headers per file, generously
 
 
-def _chunks(
-    items: list[tuple[str, bytes | None, str | None]], batch: int, max_body: int | None
-) -> list[list[tuple[str, bytes | None, str | None]]]:
-    """``items`` in order, in requests of at most ``batch`` files and (files that fit at
-    all) ``max_body`` bytes; a file larger than the limit goes alone."""
-    chunks: list[list[tuple[str, bytes | None, str | None]]] = []
-    size = 0
-    for item in items:
-        cost = len(item[1] or b"") + _PART_OVERHEAD
-        if (
-            not chunks
-            or len(chunks[-1]) >= batch
-            or (max_body is not None and size + cost > max_body)
-        ):
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += cost
-    return chunks
+@dataclass(frozen=True)
+class _File:
+    """A path to send: its bytes, or (``data`` None) the error result that says why not."""
+
+    name: str
+    data: bytes | None
+    error: dict[str, Any] | None = None
+
+
+def _read_file(path: Path, max_body: int | None) -> _File:
+    """The file's bytes, unless it cannot be read or is larger than a whole request the
+    server takes (``max_body``; then it is not read: the server would refuse it)."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if max_body is not None and size > max_body:
+            message = (
+                f"{name}: {size:,} bytes, more than the server takes in a request "
+                f"({max_body:,} bytes)"
+            )
+            return _File(name, None, {"status": 413, "code": "body_too_large", "message": message})
+        return _File(name, path.read_bytes())
+    except OSError as exc:
+        message = f"{name}: {exc.strerror or exc}"
+        return _File(name, None, {"status": None, "code": "unreadable_file", "message": message})
 
 
 def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> tuple[bytes, str]:
