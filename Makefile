@@ -115,7 +115,7 @@ model-arabic-digits: install system-deps
 model-captcha: install system-deps
 	$(BIN)/python benchmarks/bench_captcha.py --out runs/captcha --threads 1 \
 	  --report benchmarks/out/captcha-bundled.json -- --config configs/captcha.yaml \
-	  --synth captcha:0.5 --synth-per-epoch 3000 --synth-val 300
+	  --synth captcha:0.5
 	$(BIN)/python scripts/bundle_model.py runs/captcha captcha --quantize int8 --calibrate captcha
 
 model-handwritten-digits: install system-deps

@@ -117,9 +117,10 @@ DATA = {
     "captcha": "1,040 CAPTCHAs of 200x50 drawn with the `captcha` PyPI package, named by "
     "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout), plus "
     "as many synthetic CAPTCHAs per epoch (lineocr's `captcha` style at ratio 0.5: 936 per "
-    "epoch, train-split fonts; with --data the Makefile's --synth-per-epoch and --synth-val "
-    "are not used); validated on 10 % of the package images (104); 30 minutes on one CPU "
-    "thread (configs/captcha.yaml)",
+    "epoch, train-split fonts; the file's command below also gave --synth-per-epoch and "
+    "--synth-val, which --data leaves unused: lineocr train now warns of them, and the "
+    "Makefile no longer passes them); validated on 10 % of the package images (104); "
+    "30 minutes on one CPU thread (configs/captcha.yaml)",
     "handwritten-digits": "scikit-learn's `load_digits` (real handwriting, 8x8 scans of "
     "digits by 43 people, UCI ML hand-written digits, CC BY 4.0): 1,200 for training "
     "(10 % of them for validation), 597 held out",

@@ -68,3 +68,33 @@ def test_augmenter_is_deterministic_per_seed_and_off_when_disabled(line):
     assert a.shape != c.shape or not np.array_equal(a, c)
     off = augment.Augmenter(AugmentConfig(enabled=False))
     assert off(line, np.random.default_rng(5)) is line
+
+
+def test_perspective_moves_corners_by_four_times_its_value_on_half_the_lines(line, monkeypatch):
+    """What docs/training.md says of ``augment.perspective``: each corner moves by up to
+    4 x perspective line heights, on about half of the augmented lines (the setting is not
+    the displacement itself)."""
+    strengths = []
+
+    def perspective(img, rng, strength):
+        strengths.append(strength)
+        return img
+
+    monkeypatch.setattr(augment.degrade, "perspective", perspective)
+    only_perspective = AugmentConfig(
+        probability=1.0, rotate=0, shear=0, scale=0, perspective=0.02, morph=0, contrast=0,
+        blur=0, noise=0,
+    )  # fmt: skip
+    aug = augment.Augmenter(only_perspective)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        aug(line, rng)
+    assert strengths == pytest.approx([0.08] * len(strengths))
+    assert 160 < len(strengths) < 240  # half of 400
+
+    # And degrade.perspective moves a corner by at most `strength` line heights per axis.
+    monkeypatch.undo()
+    h, w = line.shape
+    for seed in range(10):
+        out = augment.degrade.perspective(line, np.random.default_rng(seed), strength=0.08)
+        assert out.shape[0] <= h + 2 * 0.08 * h + 1 and out.shape[1] <= w + 2 * 0.08 * h + 1

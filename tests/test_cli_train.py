@@ -221,6 +221,22 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     assert "dejavu sans" in held_out  # the split is by a hash of the family (docs/synth.md)
 
 
+def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
+    """--data whose every line is unusable must not quietly become a synthetic-only run."""
+    from rich.console import Console
+
+    from lineocr.config import Config
+    from lineocr.train.run import SynthOptions, prepare_data
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("12_a.png", "34_b.png"):
+        (data / name).write_bytes(b"not an image")
+    options = SynthOptions(specs=("digits:0.5:clean",), per_epoch=10, val=4)
+    with pytest.raises(ValueError, match="no usable training line in --data"):
+        prepare_data(Config(), [data], synth=options, console=Console(quiet=True))
+
+
 def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):
     """Every sample left out is named (a missing or empty label, an orphan label file, a
     corrupt image), label characters outside the charset are warned about, and the exit
@@ -322,3 +338,28 @@ def test_a_label_that_normalises_to_nothing_is_skipped_not_scored():
     report = evaluate(samples, lambda images: [("ab", 0.9)] * len(images), charset.normalize)
     assert report.skipped == [("two", "label '\u0640\u0640' is empty once normalised")]
     assert report.scores.cer == 0.0  # was scored as a CER of 200 % against ""
+
+
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        (["--data", "DATA", "--synth-per-epoch", "100"], ["--synth-per-epoch"]),
+        (["--data", "DATA", "--synth", "digits:0.3", "--synth-per-epoch", "100"], ["-per-epoch"]),
+        (["--data", "DATA", "--synth-val", "50"], ["--synth-val is not used with --data"]),
+        (["--val", "DATA", "--synth", "digits", "--synth-val", "50"], ["used with --val"]),
+        (["--data", "DATA", "--synth-per-epoch", "9", "--synth-val", "9"], ["-per-epoch", "-val"]),
+        (["--synth", "digits", "--synth-per-epoch", "100", "--synth-val", "50"], []),
+        (["--data", "DATA", "--synth", "digits:0.3"], []),
+    ],
+)
+def test_synth_options_a_run_will_not_use_are_warned_about(folder, tmp_path, args, warned):
+    """--synth-per-epoch and --synth-val size synthetic-only runs; with --data (and for
+    --synth-val, --val) they were silently ignored. Each is now named once on stderr (the
+    run stops at the bad preset here, after the warnings, before reading any data)."""
+    args = [str(folder) if a == "DATA" else a for a in args]
+    result = runner.invoke(app, ["train", "--out", str(tmp_path / "r"), *args, "--preset", "x"])
+    assert result.exit_code == 2 and "unknown preset" in result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: --")]
+    assert len(warnings) == len(warned), result.stderr
+    for line, option in zip(warnings, warned, strict=True):
+        assert option in line and "not used" in line

@@ -1,18 +1,20 @@
+import cv2
 import numpy as np
 import pytest
 
 from lineocr.preprocess import (
-    MAX_OPS_HEIGHT,
+    DEFAULT_OPS,
     MAX_OPS_PIXELS,
     OPS,
+    OPS_HEIGHT_FACTOR,
     PARAM_RANGES,
     PreprocessError,
     PreprocessSpec,
     _median_uint8,
     apply_ops,
-    bounded,
     collate,
     ink_box,
+    ops_input,
     prepare,
     trim,
 )
@@ -209,6 +211,35 @@ def test_spec_parses_and_validates_ops():
             PreprocessSpec(ops=(op,))
 
 
+def test_a_spec_without_ops_gets_the_configs_default_ops(tmp_path):
+    """One default: a model card, a YAML config and the dataclass agree (a card without
+    ``ops`` gave no ops at all while a config without them gave auto_invert)."""
+    from lineocr.config import Config, load_config
+
+    (tmp_path / "c.yaml").write_text("preprocess: {height: 32}\n", encoding="utf-8")
+    assert PreprocessSpec.from_dict({"height": 32}).ops == DEFAULT_OPS
+    assert PreprocessSpec.from_dict({}) == PreprocessSpec() == Config().preprocess
+    assert load_config(tmp_path / "c.yaml").preprocess.ops == DEFAULT_OPS
+    assert PreprocessSpec.from_dict({"ops": []}).ops == ()  # no ops, when said
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"height": "32"}, "height"),
+        ({"max_width": 20.5}, "max_width"),
+        ({"width_multiple": True}, "width_multiple"),
+        ({"ops": "auto_invert"}, "ops"),
+        ({"ops": 5}, "ops"),
+        ({"ops": ["auto_invert", 7]}, "ops"),
+        (["height", 32], "preprocess"),
+    ],
+)
+def test_a_spec_of_wrong_types_is_an_error_naming_the_field(data, field):
+    with pytest.raises(PreprocessError, match=field):  # was a bare TypeError
+        PreprocessSpec.from_dict(data)
+
+
 @pytest.mark.parametrize("op", [op for op in OPS if op not in ("otsu", "auto_invert")])
 def test_every_op_runs_at_the_ends_of_its_parameter_ranges(op):
     img = render("Range 42", size=30)
@@ -221,19 +252,35 @@ def test_every_op_runs_at_the_ends_of_its_parameter_ranges(op):
 
 def test_extreme_shapes_are_scaled_down_before_the_ops():
     """A 40x40,000 strip took trim a minute, a 1x25,000,000 one asked OpenCV for terabytes:
-    the ops see at most MAX_OPS_HEIGHT rows and about MAX_OPS_PIXELS pixels, aspect kept."""
+    the ops see at most OPS_HEIGHT_FACTOR x the input height and about MAX_OPS_PIXELS
+    pixels, aspect kept."""
     spec = PreprocessSpec(ops=("auto_invert", "trim", "deskew"))
     for shape in [(40_000, 40), (2_000_000, 1), (3000, 3000), (1200, 9000)]:
         img = np.full(shape, 230, np.uint8)
         img[shape[0] // 3 : shape[0] // 2, shape[1] // 4 : shape[1] // 2] = 20
-        small = bounded(img)
-        assert small.shape[0] <= MAX_OPS_HEIGHT
+        small = ops_input(img, spec)
+        assert small.shape[0] <= OPS_HEIGHT_FACTOR * spec.height
         assert small.size <= MAX_OPS_PIXELS or small.shape[0] == 1
         if min(small.shape) > 100:  # aspect kept
             assert small.shape[1] / small.shape[0] == pytest.approx(shape[1] / shape[0], rel=0.01)
         assert prepare(img, spec).shape[0] == spec.height
     line = render("Normal line", size=36)
-    assert bounded(line) is line
+    assert ops_input(line, spec) is line
+
+
+def test_the_ops_see_a_large_image_at_the_resolution_training_stores():
+    """Training keeps images at most 8x the input height (data.batching.stored) and runs
+    the ops on that; reading must run them on the same, or ops with sizes in pixels act
+    differently on a high-resolution scan than on what the model learned from."""
+    from lineocr.data.batching import stored
+
+    spec = PreprocessSpec(ops=("auto_invert", "trim", "sauvola"))
+    small = np.pad(render("Scanned 300 dpi", size=40), 30, constant_values=255)
+    big = cv2.resize(small, None, fx=9, fy=9, interpolation=cv2.INTER_CUBIC)
+    assert big.shape[0] > OPS_HEIGHT_FACTOR * spec.height
+    kept = stored(big, spec)
+    assert kept.shape[0] == OPS_HEIGHT_FACTOR * spec.height
+    np.testing.assert_array_equal(prepare(big, spec), prepare(kept, spec))
 
 
 def test_collate_pads_with_paper_to_width_multiple():

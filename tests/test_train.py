@@ -454,3 +454,24 @@ def test_two_process_ddp_stops_together_on_its_time_budget(tmp_path):
     other waiting in DDP's gradient exchange)."""
     result = _run_ddp_script(tmp_path, "run", "0.05", timeout=120)  # a 3-second budget
     assert result["stopped"] == "time-budget" and 0 < result["step"] < 10_000 * 2
+
+
+def test_the_config_block_of_the_training_docs_is_every_key_at_its_default():
+    """docs/training.md's YAML block lists every config key with its default: a key added
+    to lineocr.config (or a default changed) without the docs fails here."""
+    import dataclasses
+    import re
+
+    import yaml
+
+    from lineocr.config import from_dict, to_dict
+
+    text = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(model:.*?)```", text, re.S)
+    assert block is not None
+    documented = yaml.safe_load(block.group(1))
+    defaults = to_dict(Config())
+    for section, values in defaults.items():
+        assert sorted(documented[section]) == sorted(values), section
+    assert from_dict(Config, documented) == Config()
+    assert [f.name for f in dataclasses.fields(Config)] == list(documented)

@@ -13,6 +13,7 @@ import numpy as np
 
 from lineocr.images import ImageError
 from lineocr.metrics import Confusions, Scores, char_errors
+from lineocr.runtime import run_isolated
 
 PredictBatch = Callable[[list[np.ndarray]], list[tuple[str, float]]]
 
@@ -64,6 +65,7 @@ class EvalReport:
             "word_errors": s.word_errors,
             "words": s.words,
             "lines_per_s": s.n / self.elapsed_s if self.elapsed_s else None,
+            "n_skipped": len(self.skipped),
             "skipped": [{"source": src, "reason": why} for src, why in self.skipped],
             "worst": [asdict(r) | {"cer": r.cer} for r in self.worst],
             "confusions": [
@@ -81,8 +83,10 @@ def evaluate(
     worst: int = 10,
     progress: Callable[[int], None] | None = None,
 ) -> EvalReport:
-    """Read every sample, compare with its (normalised) label. Unreadable images, and labels
-    that normalise to nothing, are reported in ``skipped`` and do not count."""
+    """Read every sample, compare with its (normalised) label. Unreadable images, images the
+    model cannot read (``predict`` raises for them: they are retried one by one, so one bad
+    line costs only its own result) and labels that normalise to nothing are reported in
+    ``skipped`` and do not count."""
     from lineocr.decode import expected_calibration_error
 
     results: list[LineResult] = []
@@ -102,9 +106,14 @@ def evaluate(
                 labels.append(ref)
             except ImageError as exc:
                 skipped.append((sample.source, exc.reason))
-        if images:
-            for sample, ref, (text, conf) in zip(kept, labels, predict(images), strict=True):
-                results.append(LineResult(sample.source, ref, text, conf, char_errors(ref, text)))
+        outcomes = run_isolated(predict, images) if images else []
+        for sample, ref, outcome in zip(kept, labels, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                reason = f"cannot recognise: {type(outcome).__name__}: {outcome}"
+                skipped.append((sample.source, reason[:300]))
+                continue
+            text, conf = outcome
+            results.append(LineResult(sample.source, ref, text, conf, char_errors(ref, text)))
         if progress:
             progress(min(len(samples), start + batch_size))
     elapsed = time.perf_counter() - started

@@ -272,6 +272,10 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
 
 
 MAX_HEIGHT = 256  # px: the largest model input height (lineocr's presets read 32 to 64)
+# The ops of a spec that names none: the config's default (``preprocess.ops``), and what a
+# model card without an ``ops`` key means (every lineocr version has written the key).
+DEFAULT_OPS: tuple[str, ...] = ("auto_invert",)
+_INT_FIELDS = ("height", "min_width", "max_width", "width_multiple")
 
 
 @dataclass(frozen=True)
@@ -286,9 +290,18 @@ class PreprocessSpec:
     min_width: int = 16
     max_width: int = 2048
     width_multiple: int = 4
-    ops: tuple[str, ...] = ("auto_invert",)
+    ops: tuple[str, ...] = DEFAULT_OPS
 
     def __post_init__(self) -> None:
+        for name in _INT_FIELDS:  # a string or a float would fail below with a bare TypeError
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PreprocessError(f"{name} must be an integer, got {value!r}")
+        if isinstance(self.ops, str) or not isinstance(self.ops, (list, tuple)):
+            raise PreprocessError(f"ops must be a list of op names, got {self.ops!r}")
+        bad_ops = [op for op in self.ops if not isinstance(op, str)]
+        if bad_ops:
+            raise PreprocessError(f"ops must be op names (strings), got {bad_ops[0]!r}")
         if not 8 <= self.height <= MAX_HEIGHT:
             raise PreprocessError(f"height must be 8 to {MAX_HEIGHT}, got {self.height}")
         if not 1 <= self.min_width <= self.max_width:
@@ -318,10 +331,15 @@ class PreprocessSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        """The spec of a model card (:meth:`to_dict`'s output); a key it lacks takes the
+        default, ``ops`` included (:data:`DEFAULT_OPS`, as a config without it); a wrong
+        type is a :class:`PreprocessError` naming the key."""
+        if not isinstance(data, dict):
+            raise PreprocessError(f"preprocess: expected a mapping, got {type(data).__name__}")
         bad = set(data) - set(cls.__dataclass_fields__)
         if bad:
             raise PreprocessError(f"unknown preprocess keys: {sorted(bad)}")
-        return cls(**{**data, "ops": tuple(data.get("ops", ()))})
+        return cls(**data)
 
 
 def apply_ops(img: np.ndarray, ops: Sequence[str]) -> np.ndarray:
@@ -336,18 +354,13 @@ def target_width(width: int, height: int, spec: PreprocessSpec) -> int:
     return int(min(spec.max_width, max(spec.min_width, scaled)))
 
 
-MAX_OPS_HEIGHT = 1024  # px: a line is read at 32; ops see at most this much
-MAX_OPS_PIXELS = 4_000_000
+OPS_HEIGHT_FACTOR = 8  # the ops see a line at most 8x the model's input height
+MAX_OPS_PIXELS = 1_000_000
 
 
-def bounded(
-    img: np.ndarray, max_height: int = MAX_OPS_HEIGHT, max_pixels: int = MAX_OPS_PIXELS
-) -> np.ndarray:
+def bounded(img: np.ndarray, max_height: int, max_pixels: int = MAX_OPS_PIXELS) -> np.ndarray:
     """``img`` scaled down (aspect kept) to at most ``max_height`` pixels high and
-    ``max_pixels`` in all, so that what the ops cost is bounded: a 40x40,000 strip
-    took ``trim`` a minute (a closing the eighth of its height wide) and a 1x25,000,000
-    one asked OpenCV for terabytes. The model reads lines 32 px high, so nothing it sees
-    is lost on a line image."""
+    ``max_pixels`` in all (never below one row or column)."""
     h, w = img.shape
     scale = min(1.0, max_height / h, math.sqrt(max_pixels / (h * w)))
     if scale >= 1.0:
@@ -356,11 +369,22 @@ def bounded(
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
+def ops_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """What the ops of ``spec`` are given: ``img`` scaled down to at most
+    :data:`OPS_HEIGHT_FACTOR` times the model's input height (256 rows for height 32) and
+    :data:`MAX_OPS_PIXELS`, the same at training (where images are stored so) and at
+    inference, so that ops with sizes in pixels (trim's closing, a sauvola window, a crop
+    margin) act on the resolution the model was trained with. It also bounds what the ops
+    cost: a 40x40,000 strip took ``trim`` a minute and a 1x25,000,000 one asked OpenCV for
+    terabytes. The model reads lines 32 px high, so nothing it sees is lost."""
+    return bounded(img, OPS_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS)
+
+
 def prepare(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
     if img.dtype != np.uint8 or img.ndim != 2:
         raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
-    img = apply_ops(bounded(img), spec.ops)
+    img = apply_ops(ops_input(img, spec), spec.ops)
     h, w = img.shape
     new_w = target_width(w, h, spec)
     interpolation = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR

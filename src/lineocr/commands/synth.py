@@ -49,8 +49,20 @@ def synth(
     corpus_mode: Annotated[
         str, typer.Option(help="text (windows of running text) | lines (one corpus line per image)")
     ] = "text",
-    min_chars: Annotated[Optional[int], typer.Option(help="Shortest line, in characters.")] = None,
-    max_chars: Annotated[Optional[int], typer.Option(help="Longest line, in characters.")] = None,
+    min_chars: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Shortest line, in characters (a target: Arabic harakat and tatweel are added "
+            "after it; see docs/synth.md)."
+        ),
+    ] = None,
+    max_chars: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Longest line, in characters (arabic and mixed lines with harakat or tatweel "
+            "run longer; see docs/synth.md)."
+        ),
+    ] = None,
     alphabet: Annotated[
         Optional[str], typer.Option(help="Only these characters may appear in lines.")
     ] = None,

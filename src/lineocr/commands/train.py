@@ -62,17 +62,26 @@ def train(
         typer.Option(
             "--synth",
             help="Mix in synthetic lines: LANG[:RATIO][:STYLE][:KEY=VALUE...], e.g. arabic:0.5 or "
-            "latin:0.4:mix:loose=0.2 (repeatable; "
-            "see docs/synth.md).",
+            "latin:0.4:mix:loose=0.2 (repeatable; RATIO: with --data the spec's share of each "
+            "epoch, without a weight; see docs/synth.md).",
         ),
     ] = None,
     synth_per_epoch: Annotated[
-        int, typer.Option(help="Synthetic lines per epoch when there is no --data.", min=1)
-    ] = 20000,
+        Optional[int],
+        typer.Option(
+            help="Synthetic lines per epoch when there is no --data (default 20000; with "
+            "--data the --synth ratios are shares of the epoch and this is not used).",
+            min=1,
+        ),
+    ] = None,
     synth_val: Annotated[
-        int,
-        typer.Option(help="Validation lines per --synth spec (held-out fonts), no --data.", min=1),
-    ] = 500,
+        Optional[int],
+        typer.Option(
+            help="Validation lines per --synth spec (held-out fonts) when there is neither "
+            "--data nor --val (default 500).",
+            min=1,
+        ),
+    ] = None,
     val: Annotated[
         Optional[list[Path]],
         typer.Option("--val", help="Validation data; default: a --val-split of --data."),
@@ -152,6 +161,7 @@ def train(
     from lineocr.zoo import ModelNotFoundError
 
     _check_device(device)
+    _warn_unused_synth_options(bool(data), bool(val), synth_per_epoch, synth_val)
     try:
         cfg = load_config(config) if config else Config()
         changes: dict[str, Any] = {
@@ -191,7 +201,11 @@ def train(
             skip_unknown=skip_unknown,
             device=device,
             name=out.name,
-            synth=SynthOptions(tuple(synth or ()), synth_per_epoch, synth_val),
+            synth=SynthOptions(
+                tuple(synth or ()),
+                synth_per_epoch or SynthOptions.per_epoch,
+                synth_val or SynthOptions.val,
+            ),
         )
     except (
         SynthError,
@@ -210,6 +224,31 @@ def train(
         raise typer.Exit(130)
     if result.stopped == "diverged":  # said by the training loop
         raise typer.Exit(1)
+
+
+def _warn_unused_synth_options(
+    data: bool, val: bool, synth_per_epoch: int | None, synth_val: int | None
+) -> None:
+    """A warning on stderr for each option given that the run will not use (they were
+    silently ignored): with --data an epoch's size is set by the real lines, the --synth
+    ratios being shares of it; validation lines are synthetic only without --data and --val.
+    Said once, by the first process of a torchrun launch."""
+    import os
+
+    if os.environ.get("RANK", "0") != "0":
+        return
+    if synth_per_epoch is not None and data:
+        typer.echo(
+            "warning: --synth-per-epoch is not used with --data: the real lines set the size "
+            "of an epoch and each --synth RATIO is its synthetic share (docs/synth.md)",
+            err=True,
+        )
+    if synth_val is not None and (data or val):
+        typer.echo(
+            f"warning: --synth-val is not used with {'--data' if data else '--val'}: "
+            "validation is " + ("--val or a --val-split of --data" if data else "the --val lines"),
+            err=True,
+        )
 
 
 def _prepare_out(out: Path, overwrite: bool, init_from: str | None) -> None:

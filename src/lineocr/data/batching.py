@@ -23,14 +23,7 @@ from lineocr.data.augment import Augmenter
 from lineocr.decode import min_frames
 from lineocr.images import ImageError
 from lineocr.models.crnn import TIME_STRIDE
-from lineocr.preprocess import (
-    MAX_OPS_PIXELS,
-    PreprocessSpec,
-    bounded,
-    collate,
-    prepare,
-    target_width,
-)
+from lineocr.preprocess import PreprocessSpec, collate, ops_input, prepare, target_width
 
 
 @dataclass(frozen=True)
@@ -120,15 +113,13 @@ def load_examples(
     return report
 
 
-STORED_HEIGHT_FACTOR = 8  # training images are kept at most 8x the model's input height
-
-
 def stored(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """A training image as kept in memory for the whole run: scaled down (aspect kept) to
-    at most 8 times the model's input height and a quarter of the ops' pixel bound, so a
-    folder of photos does not hold gigabytes (a 5000x5000 line image was 25 MB; now at
-    most 1 MB). Augmentation and the ops still see 8x the resolution the model reads."""
-    return bounded(image, STORED_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS // 4)
+    """A training image as kept in memory for the whole run: what the ops see at inference
+    (:func:`lineocr.preprocess.ops_input`: at most 8 times the model's input height and a
+    million pixels, aspect kept), so a folder of photos does not hold gigabytes (a 5000x5000
+    line image was 25 MB; now at most 1 MB) and augmentation and the ops see the resolution
+    they see when the model reads."""
+    return ops_input(image, spec)
 
 
 class SynthSource(Protocol):

@@ -216,6 +216,8 @@ def prepare_data(
     )
     _report_skips(train_report, console, "training data")
     examples = train_report.examples
+    if train_set is not None and not examples:  # not silently a synthetic-only run
+        raise ValueError("no usable training line in --data (see the skipped files above)")
     val_fonts: list[str] = []  # held-out font families, when validation lines are synthetic
     if val_set is not None:
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
