@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from lineocr.cli import app, check_output_file, fail
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from lineocr.data.synth import LineSynthesizer, SynthConfig
+    from lineocr.data.synth_output import WriteResult
 
 # typer needs Optional[...] on Python 3.10
 # ruff: noqa: UP045
@@ -90,8 +97,163 @@ def synth(
     ] = None,
 ) -> None:
     """Write a synthetic dataset of text-line images and labels (any format train reads)."""
+    from lineocr.data.synth import SynthError
+
+    if preview is not None:  # before the dataset is written, not after
+        check_output_file(preview, "--preview", PREVIEW_SUFFIXES)
+    try:
+        if replay is not None:
+            job = _replayed_job(replay, n)
+        elif n is None:
+            raise fail("--n is required (or --replay a synth.json)")
+        else:
+            config = _config_from_options(
+                lang=lang,
+                style=style,
+                fonts=fonts,
+                corpus=corpus,
+                corpus_mode=corpus_mode,
+                min_chars=min_chars,
+                max_chars=max_chars,
+                alphabet=alphabet,
+                loose=loose,
+            )
+            job = _Job(config, n, seed, font_split, fmt)
+        _check_job(job, out)
+        synthesizer = _synthesizer(job)
+        result = _write_with_progress(out, job, synthesizer, _worker_count(workers, job.n))
+        if preview is not None:
+            _write_preview(synthesizer, result.written, out, preview)
+    except SynthError as exc:
+        raise fail(str(exc)) from None
+    _report(result, out, job.fmt)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What to write: the generator's settings and the dataset's size and format."""
+
+    config: SynthConfig
+    n: int
+    seed: int
+    split: str
+    fmt: str
+    recorded_fonts: frozenset[str] = frozenset()  # the font files a replayed run used
+
+
+def _replayed_job(replay: Path, n: int | None) -> _Job:
+    """The job a synth.json describes, with ``--n`` (when given) for its line count."""
+    from lineocr.data.synth_output import replay_settings
+
+    settings = replay_settings(replay)
+    n = settings.n if n is None else n
+    fonts = frozenset(settings.fonts)
+    return _Job(settings.config, n, settings.seed, settings.split, settings.fmt, fonts)
+
+
+def _config_from_options(
+    *,
+    lang: str,
+    style: str | None,
+    fonts: list[str] | None,
+    corpus: Path | None,
+    corpus_mode: str,
+    min_chars: int | None,
+    max_chars: int | None,
+    alphabet: str | None,
+    loose: float,
+) -> SynthConfig:
+    """The generator's settings from the command's options, with local paths made absolute."""
+    from lineocr.data.synth import SynthConfig
+
+    font_sources = tuple(str(Path(f).resolve()) if Path(f).exists() else f for f in fonts or ())
+    return SynthConfig(
+        lang=lang,
+        style=style,
+        fonts=font_sources,
+        corpus=str(corpus.resolve()) if corpus is not None else None,
+        corpus_mode=corpus_mode,
+        min_chars=min_chars,
+        max_chars=max_chars,
+        alphabet=alphabet,
+        loose=loose,
+    )
+
+
+def _check_job(job: _Job, out: Path) -> None:
+    """Fail before any work on a line count below 1 or an output directory in use."""
+    from lineocr.data.synth_output import check_output_dir
+
+    if job.n < 1:
+        raise fail("--n must be at least 1")
+    check_output_dir(out)
+
+
+def _synthesizer(job: _Job) -> LineSynthesizer:
+    """The line generator, its warnings echoed on stderr."""
     import warnings
 
+    from lineocr.data.synth import LineSynthesizer
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        synthesizer = LineSynthesizer(job.config, seed=job.seed, split=job.split)
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+    _warn_if_fonts_differ(job, synthesizer)
+    return synthesizer
+
+
+def _warn_if_fonts_differ(job: _Job, synthesizer: LineSynthesizer) -> None:
+    """Warn when a replay draws with other font files than the recorded ones."""
+    used = {f.path for f in synthesizer.faces}
+    if job.recorded_fonts and job.recorded_fonts != used:
+        typer.echo(
+            "warning: the installed fonts differ from the recorded ones; "
+            "images will differ from the original dataset",
+            err=True,
+        )
+
+
+def _worker_count(workers: int | None, n: int) -> int:
+    """Processes to generate with: ``--workers``, else the CPU count (at most 8)."""
+    if n < 256:
+        return 1  # starting processes costs more than it saves
+    n_workers = workers if workers is not None else min(8, os.cpu_count() or 1)
+    return max(1, n_workers)
+
+
+def _write_with_progress(
+    out: Path, job: _Job, synthesizer: LineSynthesizer, workers: int
+) -> WriteResult:
+    """Write the dataset under a progress bar on stderr; exit 130 on Ctrl-C."""
+    from lineocr.data.synth_output import write_dataset
+
+    progress = _progress_bar()
+    done = [0]
+
+    def advance(k: int) -> None:
+        done[0] += k
+        progress.advance(task, k)
+
+    with progress:
+        task = progress.add_task("lines", total=job.n)
+        try:
+            return write_dataset(
+                out, job.n, synthesizer, job.fmt, workers=workers, progress=advance
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(
+                f"interrupted: {out} holds {done[0]} of {job.n} lines and no synth.json (an "
+                f"incomplete dataset); remove it (rm -r {out}) to write it again",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+
+
+def _progress_bar() -> Progress:
+    """A "synth" progress bar with a line count and time left, drawn on stderr."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -101,100 +263,29 @@ def synth(
         TimeRemainingColumn,
     )
 
-    from lineocr.data.synth import LineSynthesizer, SynthConfig, SynthError
-    from lineocr.data.synth_output import (
-        check_output_dir,
-        contact_sheet,
-        replay_settings,
-        write_dataset,
+    return Progress(
+        TextColumn("synth"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
     )
 
-    if preview is not None:  # before the dataset is written, not after
-        check_output_file(preview, "--preview", PREVIEW_SUFFIXES)
+
+def _write_preview(synthesizer: LineSynthesizer, written: int, out: Path, preview: Path) -> None:
+    """Write the contact sheet of the first (at most 24) lines written."""
+    from lineocr.data.synth_output import contact_sheet
+
+    samples = [synthesizer.sample_info(i) for i in range(min(written, 24))]
     try:
-        if replay is not None:
-            settings = replay_settings(replay)
-            config, seed, font_split, fmt = (
-                settings.config,
-                settings.seed,
-                settings.split,
-                settings.fmt,
-            )
-            n = settings.n if n is None else n
-        else:
-            if n is None:
-                raise fail("--n is required (or --replay a synth.json)")
-            font_sources = tuple(
-                str(Path(f).resolve()) if Path(f).exists() else f for f in fonts or ()
-            )
-            config = SynthConfig(
-                lang=lang,
-                style=style,
-                fonts=font_sources,
-                corpus=str(corpus.resolve()) if corpus is not None else None,
-                corpus_mode=corpus_mode,
-                min_chars=min_chars,
-                max_chars=max_chars,
-                alphabet=alphabet,
-                loose=loose,
-            )
-        if n < 1:
-            raise fail("--n must be at least 1")
-        check_output_dir(out)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            synthesizer = LineSynthesizer(config, seed=seed, split=font_split)
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
-        if replay is not None:
-            recorded = set(settings.fonts)
-            used = {f.path for f in synthesizer.faces}
-            if recorded and recorded != used:
-                typer.echo(
-                    "warning: the installed fonts differ from the recorded ones; "
-                    "images will differ from the original dataset",
-                    err=True,
-                )
-        n_workers = workers if workers is not None else min(8, os.cpu_count() or 1)
-        if n < 256:
-            n_workers = 1  # starting processes costs more than it saves
-        progress = Progress(
-            TextColumn("synth"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        done = [0]
+        contact_sheet(samples, preview)
+    except OSError as exc:
+        raise fail(
+            f"wrote the dataset to {out}, but not the preview {preview}: {exc.strerror or exc}"
+        ) from None
 
-        def advance(k: int) -> None:
-            done[0] += k
-            progress.advance(task, k)
 
-        with progress:
-            task = progress.add_task("lines", total=n)
-            try:
-                result = write_dataset(
-                    out, n, synthesizer, fmt, workers=max(1, n_workers), progress=advance
-                )
-            except KeyboardInterrupt:
-                progress.stop()
-                typer.echo(
-                    f"interrupted: {out} holds {done[0]} of {n} lines and no synth.json (an "
-                    f"incomplete dataset); remove it (rm -r {out}) to write it again",
-                    err=True,
-                )
-                raise typer.Exit(130) from None
-        if preview is not None:
-            samples = [synthesizer.sample_info(i) for i in range(min(result.written, 24))]
-            try:
-                contact_sheet(samples, preview)
-            except OSError as exc:
-                raise fail(
-                    f"wrote the dataset to {out}, but not the preview {preview}: "
-                    f"{exc.strerror or exc}"
-                ) from None
-    except SynthError as exc:
-        raise fail(str(exc)) from None
+def _report(result: WriteResult, out: Path, fmt: str) -> None:
+    """Say on stderr how many lines were written where, and how many were skipped."""
     skipped = f" ({result.skipped} repeated labels skipped)" if result.skipped else ""
     typer.echo(f"wrote {result.written} lines to {out} ({fmt}){skipped}", err=True)

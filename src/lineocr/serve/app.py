@@ -40,7 +40,14 @@ from lineocr.serve.batcher import Batcher, Outcome
 from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
 from lineocr.serve.limits import BodyLimitMiddleware, decode_image
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
-from lineocr.serve.models import Loader, ModelSet, ReadOptions, Resources, check_ops
+from lineocr.serve.models import (
+    LoadedModel,
+    Loader,
+    ModelSet,
+    ReadOptions,
+    Resources,
+    check_ops,
+)
 from lineocr.serve.schemas import (
     ErrorResponse,
     Health,
@@ -303,9 +310,37 @@ def configure_logging(level: str) -> None:
 
 
 async def _ocr(request: Request, state: ServerState, started: float) -> JSONResponse:
-    settings = state.settings
+    """Read a request's images with its options: one result slot per image, in order."""
+    uploads, raw_options = await _read_request(request, state.settings)
+    model, options = _resolve_options(raw_options, state)
+    decoder = await _checked_decoder(model, options, state)
+    decoded, decode_ms = await _decode_timed(uploads, state.settings)
+    outcomes = await _submit(decoded, model, options, decoder, state)
+    slots, errors = _slots(uploads, decoded, outcomes, model, decode_ms, state.metrics)
+    return _response(slots, errors, _model_ref(model), started)
+
+
+async def _read_request(
+    request: Request, settings: Settings
+) -> tuple[list[Upload], dict[str, Any]]:
+    """The uploads and raw options of a multipart or JSON body."""
+    _refuse_query_params(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _read_multipart(request, settings)
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return await _read_json(request, settings)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        "send multipart/form-data (field 'files') or application/json "
+        f"(base64 images), not {content_type or 'no content type'}",
+    )
+
+
+def _refuse_query_params(request: Request) -> None:
+    """Refuse a query string: options are read from the body only, so it would be ignored."""
     if request.query_params:
-        # Options are read from the body only; a query string would be silently ignored.
         names = ", ".join(sorted(set(request.query_params.keys())))
         raise ApiError(
             422,
@@ -313,94 +348,141 @@ async def _ocr(request: Request, state: ServerState, started: float) -> JSONResp
             f"query parameters are not read ({names}): send options as form fields "
             "(multipart) or JSON fields beside 'images'",
         )
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        uploads, raw_options = await _read_multipart(request, settings)
-    elif content_type == "application/json" or content_type.endswith("+json"):
-        uploads, raw_options = await _read_json(request, settings)
-    else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            "send multipart/form-data (field 'files') or application/json "
-            f"(base64 images), not {content_type or 'no content type'}",
-        )
-    options = _check_options(raw_options, state)
-    model = state.models.get(options.model)
-    options = ReadOptions(**{**options.__dict__, "model": model.name})
 
+
+def _resolve_options(raw: dict[str, Any], state: ServerState) -> tuple[LoadedModel, ReadOptions]:
+    """The checked options and the model they name (the default when they name none)."""
+    options = _check_options(raw, state)
+    model = state.models.get(options.model)
+    return model, ReadOptions(**{**options.__dict__, "model": model.name})
+
+
+async def _checked_decoder(model: LoadedModel, options: ReadOptions, state: ServerState) -> Any:
+    """The decoder the options build (None without options), checked within the budget."""
     # Options the decoder refuses fail the whole request, before any image is decoded.
     # The decoder checked here is the one the batch uses: looked up again, it could have left
     # the recognizer's cache and be compiled anew, outside the budget.
+    budget_s = state.settings.pattern_budget_s
     kwargs = model.decode_options(options, state.resources)
-    decoder = None
     if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
         async with state.compile_slot:
-            decoder = await asyncio.to_thread(
-                model.check_decoder, kwargs, settings.pattern_budget_s
-            )
-    elif kwargs:
-        decoder = await asyncio.to_thread(model.check_decoder, kwargs, settings.pattern_budget_s)
+            return await asyncio.to_thread(model.check_decoder, kwargs, budget_s)
+    if kwargs:
+        return await asyncio.to_thread(model.check_decoder, kwargs, budget_s)
+    return None
 
+
+async def _decode_timed(
+    uploads: list[Upload], settings: Settings
+) -> tuple[list[tuple[Any, ApiError | None]], float]:
+    """Each upload's image or error, decoded off the event loop, and the mean ms per image."""
     decode_started = time.perf_counter()
     decoded = await asyncio.to_thread(_decode_all, uploads, settings)
     decode_ms = (time.perf_counter() - decode_started) * 1000.0 / max(1, len(uploads))
-    good = [i for i, (img, _) in enumerate(decoded) if img is not None]
-    outcomes: dict[int, Outcome] = {}
-    if good:
-        run = model.runner(options, state.resources, decoder)
-        results = await state.batcher.submit(
-            options, run, [decoded[i][0] for i in good], model.name
-        )
-        outcomes = dict(zip(good, results, strict=True))
+    return decoded, decode_ms
 
-    model_ref = {"name": model.name, "version": model.version}
+
+async def _submit(
+    decoded: list[tuple[Any, ApiError | None]],
+    model: LoadedModel,
+    options: ReadOptions,
+    decoder: Any,
+    state: ServerState,
+) -> dict[int, Outcome]:
+    """Read the decoded images in the batcher, with the checked decoder; outcomes by index."""
+    good = [i for i, (img, _) in enumerate(decoded) if img is not None]
+    if not good:
+        return {}
+    run = model.runner(options, state.resources, decoder)
+    results = await state.batcher.submit(options, run, [decoded[i][0] for i in good], model.name)
+    return dict(zip(good, results, strict=True))
+
+
+def _model_ref(model: LoadedModel) -> dict[str, Any]:
+    """The model's name and version, as the response names it."""
+    return {"name": model.name, "version": model.version}
+
+
+def _slots(
+    uploads: list[Upload],
+    decoded: list[tuple[Any, ApiError | None]],
+    outcomes: dict[int, Outcome],
+    model: LoadedModel,
+    decode_ms: float,
+    metrics: Metrics,
+) -> tuple[list[dict[str, Any]], list[ApiError]]:
+    """One result slot per upload, each image counted in the metrics; and the errors."""
+    model_ref = _model_ref(model)
     slots: list[dict[str, Any]] = []
     errors: list[ApiError] = []
     for i, upload in enumerate(uploads):
         slot: dict[str, Any] = {"index": i, "name": upload.name}
-        error = decoded[i][1]
-        outcome = outcomes.get(i)
-        if error is None and outcome is not None and outcome.error is not None:
-            error = _read_error(outcome.error, upload.name)
-        if error is not None or outcome is None:
-            error = error or ApiError(500, "internal_error", "no result")
-            errors.append(error)
-            state.metrics.record_images(model.name, error.code)
-            slot.update(ok=False, error=error.to_dict())
+        result = _image_result(decoded[i][1], outcomes.get(i), upload.name)
+        if isinstance(result, ApiError):
+            errors.append(result)
+            metrics.record_images(model.name, result.code)
+            slot.update(ok=False, error=result.to_dict())
         else:
-            pred = outcome.value
-            state.metrics.record_images(model.name, "ok")
-            slot.update(
-                ok=True,
-                text=pred.text,
-                confidence=round(float(pred.confidence), 6),
-                chars=[
-                    {"char": c.char, "confidence": round(float(c.confidence), 6)}
-                    for c in pred.chars
-                ],
-                model=model_ref,
-                timings={
-                    "decode_ms": round(decode_ms, 3),
-                    "queue_ms": round(outcome.queue_ms, 3),
-                    "inference_ms": round(outcome.inference_ms, 3),
-                    "batch_size": outcome.batch_size,
-                },
-            )
+            metrics.record_images(model.name, "ok")
+            slot.update(ok=True, **_reading(result, model_ref, decode_ms))
         slots.append(slot)
+    return slots, errors
+
+
+def _image_result(
+    decode_error: ApiError | None, outcome: Outcome | None, name: str
+) -> Outcome | ApiError:
+    """One image's outcome when it was read, else its error (decoding, reading, or none)."""
+    if decode_error is not None:
+        return decode_error
+    if outcome is None:
+        return ApiError(500, "internal_error", "no result")
+    if outcome.error is not None:
+        return _read_error(outcome.error, name)
+    return outcome
+
+
+def _reading(outcome: Outcome, model_ref: dict[str, Any], decode_ms: float) -> dict[str, Any]:
+    """A read image's slot fields: text, confidences, model and timings."""
+    pred = outcome.value
+    return {
+        "text": pred.text,
+        "confidence": round(float(pred.confidence), 6),
+        "chars": [
+            {"char": c.char, "confidence": round(float(c.confidence), 6)} for c in pred.chars
+        ],
+        "model": model_ref,
+        "timings": {
+            "decode_ms": round(decode_ms, 3),
+            "queue_ms": round(outcome.queue_ms, 3),
+            "inference_ms": round(outcome.inference_ms, 3),
+            "batch_size": outcome.batch_size,
+        },
+    }
+
+
+def _response(
+    slots: list[dict[str, Any]], errors: list[ApiError], model_ref: dict[str, Any], started: float
+) -> JSONResponse:
+    """200 with the slots when an image was read; else the images' common error status."""
     total_ms = round((time.perf_counter() - started) * 1000.0, 3)
-    if len(errors) == len(uploads):
-        statuses = {e.status for e in errors}
-        status = statuses.pop() if len(statuses) == 1 else 422
-        first = errors[0]
-        message = (
-            first.message
-            if len(uploads) == 1
-            else (f"none of the {len(uploads)} images could be read; first: {first.message}")
-        )
-        code = first.code if status == first.status else "unreadable_images"
-        return JSONResponse(error_body(status, code, message, results=slots), status_code=status)
+    if len(errors) == len(slots):
+        return _none_read(slots, errors)
     return JSONResponse({"model": model_ref, "results": slots, "timings": {"total_ms": total_ms}})
+
+
+def _none_read(slots: list[dict[str, Any]], errors: list[ApiError]) -> JSONResponse:
+    """The error answer when no image was read: their common status (422 if they differ)."""
+    statuses = {e.status for e in errors}
+    status = statuses.pop() if len(statuses) == 1 else 422
+    first = errors[0]
+    message = (
+        first.message
+        if len(slots) == 1
+        else (f"none of the {len(slots)} images could be read; first: {first.message}")
+    )
+    code = first.code if status == first.status else "unreadable_images"
+    return JSONResponse(error_body(status, code, message, results=slots), status_code=status)
 
 
 async def _read_multipart(
