@@ -220,6 +220,41 @@ def test_workers_read_in_order_like_one_process(
     assert result.exit_code == 2 and "--workers" in result.stderr
 
 
+def test_workers_stopped_early_drop_the_work_not_started(
+    tiny_onnx_model, images, monkeypatch
+) -> None:
+    """``read --workers 2 ... | head``: once the output's reader has gone, the chunks not
+    yet started are cancelled, not read for nobody (the pool's exit waited for them all)."""
+    import concurrent.futures
+
+    from lineocr.commands import read as read_command
+    from lineocr.runtime import Recognizer
+
+    shutdowns: list[dict[str, bool]] = []
+    real_shutdown = concurrent.futures.ProcessPoolExecutor.shutdown
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        shutdowns.append({"wait": wait, "cancel_futures": cancel_futures})
+        real_shutdown(self, wait=wait, cancel_futures=cancel_futures)
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "shutdown", shutdown)
+    monkeypatch.setattr(read_command, "WORKER_CHUNK", 1)
+    rec = Recognizer.load(tiny_onnx_model, threads=1)
+    paths = [str(images["a"])] * 8
+    for early in (True, False):
+        results = read_command._read_in_workers(rec, paths, "text", 2, 1, 4, {})
+        first_paths, _ = next(results)
+        assert first_paths == paths[:1]
+        if early:
+            results.close()  # what read does when the reader of its output has gone
+        else:
+            assert len(list(results)) == 7
+    assert shutdowns == [
+        {"wait": False, "cancel_futures": True},
+        {"wait": True, "cancel_futures": False},
+    ]
+
+
 def test_workers_never_free_the_parents_garbage_sessions(tiny_onnx_model, images) -> None:
     """A session left in a reference cycle before the fork (its thread pool alive here
     only) is freed in this process, never in a worker: freed in a fork, its destructor

@@ -33,7 +33,7 @@ def test_a_line_that_fails_in_a_batch_is_skipped_by_name_and_the_others_scored()
         Sample("ab", "four", pixels=line),
     ]
     report = evaluate(samples, _predict_failing_on_wide_lines, charset.normalize, batch_size=4)
-    assert report.scores.n == 3  # the whole evaluation stopped at the first batch
+    assert report.scores.n == 3  # (the whole evaluation used to stop at the first batch)
     assert report.scores.cer == 0.0
     assert [source for source, _ in report.skipped] == ["wide"]
     assert "RuntimeError: cannot take a line this wide" in report.skipped[0][1]

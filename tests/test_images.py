@@ -402,3 +402,17 @@ def test_every_error_says_its_kind(tmp_path: Path) -> None:
     assert kind(np.zeros(5, dtype=np.uint8)) == "unreadable"
     assert kind(tmp_path / "missing.png") == "unreadable"
     assert ImageError("x", "anything").kind == "unreadable"  # the default
+
+
+def test_an_image_error_crosses_processes_whole() -> None:
+    """A --workers process's error is pickled to the parent: source, reason and kind kept."""
+    import pickle
+
+    error = ImageError("a.png", "image too large: 9x9 pixels", kind="too_large")
+    back = pickle.loads(pickle.dumps(error))
+    assert (back.source, back.reason, back.kind, str(back)) == (
+        "a.png",
+        "image too large: 9x9 pixels",
+        "too_large",
+        str(error),
+    )

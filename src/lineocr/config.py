@@ -97,7 +97,7 @@ class AugmentConfig:
     noise: float = 0.2  # probability of Gaussian noise
     rotate: float = 2.0  # max degrees
     shear: float = 0.15  # max horizontal shear factor
-    perspective: float = 0.02  # corners move up to 4x this, in line heights, on half the lines
+    perspective: float = 0.02  # corners move up to 4x this (line heights); half the augmented
     scale: float = 0.1  # max relative change in size
     elastic: float = 0.0  # probability of elastic distortion
     warp: float = 0.0  # probability of grid warping (glyph shapes unlike the training fonts)

@@ -52,6 +52,11 @@ class ImageError(ValueError):
         self.kind: ImageErrorKind = kind
         super().__init__(f"{source}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ImageError], tuple[str, str, ImageErrorKind]]:
+        # Pickled whole (a --workers process's error reaches the parent): args alone lack
+        # the reason and the kind.
+        return (ImageError, (self.source, self.reason, self.kind))
+
 
 def describe(source: ImageSource) -> str:
     if isinstance(source, (str, Path)):

@@ -296,7 +296,7 @@ def run_isolated(run: Callable[[list[Any]], Sequence[Any]], images: list[Any]) -
     """``run(images)``; if it fails, each image alone, so that an image that breaks
     something costs only its own result: one result per image, a failure as the exception
     (``lineocr read``'s batches, the server's groups, which may hold several requests'
-    images)."""
+    images, ``lineocr eval``'s batches)."""
     try:
         results = list(run(images))
         if len(results) != len(images):

@@ -10,7 +10,7 @@ import concurrent.futures
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
@@ -166,7 +166,7 @@ def _read_here(
     output_format: OutputFormat,
     batch_size: int,
     options: dict[str, Any],
-) -> Iterator[tuple[list[str], list[Outcome]]]:
+) -> Generator[tuple[list[str], list[Outcome]], None, None]:
     """(paths, outcomes) chunk by chunk; the next chunk's files are decoded (on a thread
     pool) while one is recognised."""
     chunks = [paths[i : i + CHUNK_IMAGES] for i in range(0, len(paths), CHUNK_IMAGES)]
@@ -232,7 +232,7 @@ def _read_in_workers(
     threads: int,
     batch_size: int,
     options: dict[str, Any],
-) -> Iterator[tuple[list[str], list[Outcome]]]:
+) -> Generator[tuple[list[str], list[Outcome]], None, None]:
     """Like :func:`_read_here`, in forked processes (each its own session and interpreter
     lock), results in input order."""
     import gc
@@ -249,14 +249,19 @@ def _read_in_workers(
     # parent's objects (gc.freeze's documented use before fork).
     gc.collect()
     gc.freeze()
+    # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of memory)
+    # fails the run with BrokenProcessPool instead of hanging it.
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, multiprocessing.get_context("fork"), _worker_start, start
+    )
+    finished = False
     try:
-        # concurrent.futures rather than multiprocessing.Pool: a worker killed (out of
-        # memory) fails the run with BrokenProcessPool instead of hanging it.
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, multiprocessing.get_context("fork"), _worker_start, start
-        ) as pool:
-            yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
+        yield from zip(chunks, pool.map(_worker_read, chunks), strict=True)
+        finished = True
     finally:
+        # Stopped early (the reader of the output went away, an error): the chunks not yet
+        # started are dropped, not read for nobody.
+        pool.shutdown(wait=finished, cancel_futures=not finished)
         gc.unfreeze()
 
 
@@ -371,8 +376,11 @@ def read(
             if workers > 1
             else _read_here(recognizer, paths, output_format, batch_size, options)
         )
-        with _quiet_exit_when_the_reader_leaves():
-            writer = _write_results(results, output_format, len(paths), progress)
+        try:
+            with _quiet_exit_when_the_reader_leaves():
+                writer = _write_results(results, output_format, len(paths), progress)
+        finally:
+            results.close()  # at once, not when collected: stops the workers' pending work
     if writer.errors:
         typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
         raise typer.Exit(1)
