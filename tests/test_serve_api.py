@@ -861,12 +861,16 @@ async def test_shutdown_drains_in_flight_requests() -> None:
         assert (await c.get("/readyz")).status_code == 503
 
 
-async def test_shutdown_waits_one_timeout_for_a_stuck_batch() -> None:
-    """The drain and the running batches share one deadline (it was one timeout each, and
-    then the worker threads' end, unbounded); what is not read by then gets 503."""
-    stuck = StubRecognizer(delay=3.0)
+async def shut_down_with_a_stuck_batch(
+    delay: float, shutdown_timeout_s: float, *, cancel_request: bool
+) -> tuple[float, httpx.Response | None]:
+    """Start a server whose recognizer takes ``delay`` s, send one request, and once its
+    batch runs shut the server down (cancelling the request first when ``cancel_request``,
+    as Uvicorn does to requests still in flight after its own wait). Returns how long the
+    shutdown took and the request's response (None when cancelled)."""
+    stuck = StubRecognizer(delay=delay)
     load, _ = counting_loader(stuck)
-    settings = Settings(models=("stub",), shutdown_timeout_s=0.5, batch_timeout_ms=0)
+    settings = Settings(models=("stub",), shutdown_timeout_s=shutdown_timeout_s, batch_timeout_ms=0)
     app = create_app(settings, loader=load)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
@@ -877,34 +881,28 @@ async def test_shutdown_waits_one_timeout_for_a_stuck_batch() -> None:
                     break
                 await asyncio.sleep(0.005)
             assert stuck.calls
+            if cancel_request:
+                request.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await request
             closing = time.perf_counter()
         took = time.perf_counter() - closing
-        response = await request
+        return took, None if cancel_request else await request
+
+
+async def test_shutdown_waits_one_timeout_for_a_stuck_batch() -> None:
+    """The drain and the running batches share one deadline (it was one timeout each, and
+    then the worker threads' end, unbounded); what is not read by then gets 503."""
+    took, response = await shut_down_with_a_stuck_batch(3.0, 0.5, cancel_request=False)
     assert 0.45 < took < 0.9, took  # one timeout, not two (1.0) nor the batch's 3 s
+    assert response is not None
     assert_error(response, 503, "shutting_down")
 
 
 async def test_shutdown_does_not_wait_for_a_batch_nobody_waits_for() -> None:
     """Uvicorn waits for the requests in flight first, then cancels them: their stuck batch
     costs no second timeout."""
-    stuck = StubRecognizer(delay=1.5)
-    load, _ = counting_loader(stuck)
-    settings = Settings(models=("stub",), shutdown_timeout_s=1.0, batch_timeout_ms=0)
-    app = create_app(settings, loader=load)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        async with app.router.lifespan_context(app):
-            request = asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png()))))
-            for _ in range(400):
-                if stuck.calls:
-                    break
-                await asyncio.sleep(0.005)
-            assert stuck.calls
-            request.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await request
-            closing = time.perf_counter()
-        took = time.perf_counter() - closing
+    took, _ = await shut_down_with_a_stuck_batch(1.5, 1.0, cancel_request=True)
     assert took < 0.8, took  # not the 1 s timeout (nor the batch's 1.5 s)
 
 

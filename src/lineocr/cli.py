@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,6 +33,29 @@ DEBUG_ENV = "LINEOCR_DEBUG"  # set (non-empty): an error no command names shows 
 def debugging() -> bool:
     """Whether ``LINEOCR_DEBUG`` asks for tracebacks instead of one-line errors."""
     return bool(os.environ.get(DEBUG_ENV))
+
+
+BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `cat` cut off by `| head`
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that flushing what is left at
+    exit does not fail again; a stdout that is no file (a test runner's buffer) has nothing
+    to flush there."""
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@contextmanager
+def quiet_exit_when_the_reader_leaves() -> Iterator[None]:
+    """The reader of the output went away (``| head``): stop quietly with status 141, as a
+    shell reports ``cat`` cut off by a closed pipe. Inside a command: typer itself would
+    exit 1, the status that says an input could not be read."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(BROKEN_PIPE_STATUS) from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -80,9 +105,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except BrokenPipeError:  # the reader of the output went away (| head): stop, as cat does
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+    except BrokenPipeError:  # outside a command's quiet_exit_when_the_reader_leaves
+        _silence_stdout()
+        sys.exit(BROKEN_PIPE_STATUS)
     except Exception as exc:  # a case no command names: still one line, never a traceback
         if debugging():
             raise
@@ -95,4 +120,13 @@ def main() -> None:
         sys.exit(2)
 
 
-__all__ = ["Path", "app", "check_output_file", "debugging", "fail", "main"]
+__all__ = [
+    "BROKEN_PIPE_STATUS",
+    "Path",
+    "app",
+    "check_output_file",
+    "debugging",
+    "fail",
+    "main",
+    "quiet_exit_when_the_reader_leaves",
+]

@@ -11,14 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from lineocr.cli import app, debugging, fail
+from lineocr.cli import app, debugging, fail, quiet_exit_when_the_reader_leaves
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
 
 # typer needs typing.Optional on Python 3.10.
@@ -28,7 +27,6 @@ PROGRESS_MIN_INPUTS = 50  # below this a progress bar is noise
 CHUNK_IMAGES = 512  # images recognised at once (two chunks are held in memory)
 WORKER_CHUNK = CHUNK_IMAGES  # images a --workers process reads per task
 PR_SET_PDEATHSIG = 1  # prctl(2)
-BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `cat` cut off by `| head`
 # Options that only shape how this machine reads; a server reads as it was started.
 LOCAL_ONLY_OPTIONS = {"batch_size": "--batch-size", "threads": "--threads", "workers": "--workers"}
 NOT_GIVEN = (
@@ -364,7 +362,7 @@ def read(
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
-        with _quiet_exit_when_the_reader_leaves():
+        with quiet_exit_when_the_reader_leaves():
             writer = _read_on_server(server, paths, model, output_format, options, progress)
     else:
         recognizer = _load_recognizer(model, workers, threads, options, lm)
@@ -377,7 +375,7 @@ def read(
             else _read_here(recognizer, paths, output_format, batch_size, options)
         )
         try:
-            with _quiet_exit_when_the_reader_leaves():
+            with quiet_exit_when_the_reader_leaves():
                 writer = _write_results(results, output_format, len(paths), progress)
         finally:
             results.close()  # at once, not when collected: stops the workers' pending work
@@ -501,7 +499,7 @@ def _write_results(
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
-        except BrokenPipeError:  # the reader went away: _quiet_exit_when_the_reader_leaves
+        except BrokenPipeError:  # the reader went away: quiet_exit_when_the_reader_leaves
             raise
         except Exception as exc:  # never a traceback unless asked for: one clear line
             if debugging():
@@ -541,18 +539,3 @@ def _read_on_server(
         except ClientError as exc:
             raise fail(str(exc)) from None
     return writer
-
-
-@contextmanager
-def _quiet_exit_when_the_reader_leaves() -> Iterator[None]:
-    """The reader of the output went away (``| head``): stop quietly with status 141, as a
-    shell reports ``cat`` cut off by a closed pipe. (typer itself would exit 1, the status
-    that says an input could not be read.)"""
-    try:
-        yield
-    except BrokenPipeError:
-        # So that flushing what is left at exit does not fail again; a stdout that is no
-        # file (a test runner's buffer) has nothing to flush there.
-        with suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(BROKEN_PIPE_STATUS) from None

@@ -233,9 +233,9 @@ def _warn_unused_synth_options(
     silently ignored): with --data an epoch's size is set by the real lines, the --synth
     ratios being shares of it; validation lines are synthetic only without --data and --val.
     Said once, by the first process of a torchrun launch."""
-    import os
+    from lineocr.train.distributed import is_main_process
 
-    if os.environ.get("RANK", "0") != "0":
+    if not is_main_process():
         return
     if synth_per_epoch is not None and data:
         typer.echo(
