@@ -862,40 +862,61 @@ async def test_shutdown_drains_in_flight_requests() -> None:
 
 
 async def shut_down_with_a_stuck_batch(
-    delay: float, shutdown_timeout_s: float, *, cancel_request: bool
-) -> tuple[float, httpx.Response | None]:
-    """Start a server whose recognizer takes ``delay`` s, send one request, and once its
-    batch runs shut the server down (cancelling the request first when ``cancel_request``,
-    as Uvicorn does to requests still in flight after its own wait). Returns how long the
-    shutdown took and the request's response (None when cancelled)."""
+    delay: float,
+    shutdown_timeout_s: float,
+    *,
+    cancel_request: bool,
+    images: int = 1,
+    waiting: tuple[int, ...] = (),
+    **settings: Any,
+) -> tuple[float, list[httpx.Response]]:
+    """Start a server whose recognizer takes ``delay`` s, send one request of ``images``
+    images, and once its batch runs send requests of ``waiting`` images each; once the
+    batcher holds them all, shut the server down (cancelling the first request first when
+    ``cancel_request``, as Uvicorn does to requests still in flight after its own wait).
+    ``settings`` override the server's. Returns how long the shutdown took and the responses
+    in the order sent (the cancelled request's left out)."""
     stuck = StubRecognizer(delay=delay)
     load, _ = counting_loader(stuck)
-    settings = Settings(models=("stub",), shutdown_timeout_s=shutdown_timeout_s, batch_timeout_ms=0)
-    app = create_app(settings, loader=load)
+    options: dict[str, Any] = {"batch_timeout_ms": 0, **settings}
+    app = create_app(
+        Settings(models=("stub",), shutdown_timeout_s=shutdown_timeout_s, **options), loader=load
+    )
     transport = httpx.ASGITransport(app=app)
+
+    async def send(c: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await c.post("/v1/ocr", files=files(*((f"{i}.png", png()) for i in range(n))))
+
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         async with app.router.lifespan_context(app):
-            request = asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png()))))
+            first = asyncio.create_task(send(c, images))
             for _ in range(400):  # until its batch runs
                 if stuck.calls:
                     break
                 await asyncio.sleep(0.005)
             assert stuck.calls
+            others = [asyncio.create_task(send(c, n)) for n in waiting]
+            held = app.state.lineocr.batcher._waiting  # images requests wait for
+            for _ in range(1000):
+                if len(held) == images + sum(waiting):
+                    break
+                await asyncio.sleep(0.005)
+            assert len(held) == images + sum(waiting)
             if cancel_request:
-                request.cancel()
+                first.cancel()
                 with pytest.raises(asyncio.CancelledError):
-                    await request
+                    await first
             closing = time.perf_counter()
         took = time.perf_counter() - closing
-        return took, None if cancel_request else await request
+        sent = others if cancel_request else [first, *others]
+        return took, list(await asyncio.gather(*sent))
 
 
 async def test_shutdown_waits_one_timeout_for_a_stuck_batch() -> None:
     """The drain and the running batches share one deadline (it was one timeout each, and
     then the worker threads' end, unbounded); what is not read by then gets 503."""
-    took, response = await shut_down_with_a_stuck_batch(3.0, 0.5, cancel_request=False)
+    took, [response] = await shut_down_with_a_stuck_batch(3.0, 0.5, cancel_request=False)
     assert 0.45 < took < 0.9, took  # one timeout, not two (1.0) nor the batch's 3 s
-    assert response is not None
     assert_error(response, 503, "shutting_down")
 
 
@@ -904,6 +925,33 @@ async def test_shutdown_does_not_wait_for_a_batch_nobody_waits_for() -> None:
     costs no second timeout."""
     took, _ = await shut_down_with_a_stuck_batch(1.5, 1.0, cancel_request=True)
     assert took < 0.8, took  # not the 1 s timeout (nor the batch's 1.5 s)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_shutdown_warning_counts_every_image_answered_503(
+    workers: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a stuck batch of 4 images, requests of 1 and 2 images wait: in the queue with
+    one worker (busy), or with two in the batch the collector is still gathering (its batch
+    timeout outlasts the shutdown's), which answers them 503 itself when cancelled; the
+    warning used to leave those out. It counts every image answered 503, each once."""
+    with caplog.at_level("WARNING", logger="lineocr.serve"):
+        took, responses = await shut_down_with_a_stuck_batch(
+            3.0,
+            0.5,
+            cancel_request=False,
+            images=4,
+            waiting=(1, 2),
+            inference_workers=workers,
+            max_batch=4,
+            batch_timeout_ms=60_000,
+        )
+    assert took < 2.0, took  # one deadline: neither the stuck batch's 3 s nor the gathering's
+    for response in responses:
+        assert_error(response, 503, "shutting_down")
+    refused = sum(n for n, r in zip((4, 1, 2), responses, strict=True) if r.status_code == 503)
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("shutdown")]
+    assert warnings == [f"shutdown timeout (0.5 s): {refused} image(s) not read, answered 503"]
 
 
 # -- units ------------------------------------------------------------------------------

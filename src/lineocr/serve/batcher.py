@@ -19,7 +19,7 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,7 @@ class Batcher:
         self._waiting: set[asyncio.Future[Outcome]] = set()
         self._direct = 0
         self._closing = False
+        self._refused = 0  # images answered 503 because of the shutdown, for close's warning
         self.batches_run = 0
 
     async def start(self) -> None:
@@ -151,9 +152,9 @@ class Batcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except asyncio.TimeoutError:
                     break
-                except asyncio.CancelledError:
+                except asyncio.CancelledError:  # close: the deadline passed while gathering
                     self._slots.release()
-                    _fail(batch, ApiError(503, "shutting_down", "the server is shutting down"))
+                    self._refuse(job.future for job in batch)
                     raise
             self._gauge()
             task = asyncio.create_task(self._run_batch(batch))
@@ -209,6 +210,15 @@ class Batcher:
             for r in results
         ]
 
+    def _refuse(self, futures: Iterable[asyncio.Future[Outcome]]) -> None:
+        """Answer 503 ``shutting_down`` to the images not answered yet, and count them: the
+        collector answers the batch it was gathering, close the rest."""
+        error = ApiError(503, "shutting_down", "the server is shutting down")
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+                self._refused += 1
+
     def _gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.queue_depth.set(self.queue_depth)
@@ -216,9 +226,10 @@ class Batcher:
     async def close(self, timeout: float = 30.0) -> None:
         """Stop taking images, read the ones requests still wait for, then stop the workers;
         all of it within ``timeout`` seconds (one deadline). Images not read by then get 503
-        ``shutting_down``. A batch no request waits for any more (its requests timed out or
-        were cancelled by the server's own shutdown wait) is not waited for; one still
-        running is left to finish in its worker thread (a thread cannot be stopped)."""
+        ``shutting_down``, all counted in one warning. A batch no request waits for any more
+        (its requests timed out or were cancelled by the server's own shutdown wait) is not
+        waited for; one still running is left to finish in its worker thread (a thread
+        cannot be stopped)."""
         self._closing = True
         deadline = time.perf_counter() + max(0.0, timeout)
         while (self._waiting or self._direct) and time.perf_counter() < deadline:
@@ -227,14 +238,16 @@ class Batcher:
             self._collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._collector
-        unread = [future for future in self._waiting if not future.done()]
-        if unread:
+        # The images still queued or in a batch not finished, answered before the batches
+        # are cancelled: a request gets its 503, not a cancellation. The collector, cancelled
+        # while gathering a batch, has answered that batch's images already.
+        self._refuse(list(self._waiting))
+        if self._refused:
             log.warning(
-                "shutdown timeout (%g s): %d image(s) not read, answered 503", timeout, len(unread)
+                "shutdown timeout (%g s): %d image(s) not read, answered 503",
+                timeout,
+                self._refused,
             )
-        # Answered before the batches are cancelled: a request gets its 503, not a
-        # cancellation.
-        _fail_all(unread, ApiError(503, "shutting_down", "the server is shutting down"))
         running = list(self._running)
         for task in running:
             task.cancel()
@@ -246,10 +259,6 @@ class Batcher:
 
 
 def _fail(jobs: list[Job], exc: BaseException) -> None:
-    _fail_all([job.future for job in jobs], exc)
-
-
-def _fail_all(futures: list[asyncio.Future[Outcome]], exc: BaseException) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_exception(exc)
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
