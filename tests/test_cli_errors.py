@@ -87,3 +87,68 @@ def test_main_turns_any_unnamed_error_into_one_line(monkeypatch, capsys) -> None
     monkeypatch.setenv("LINEOCR_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main()
+
+
+# -- every command, through lineocr.cli.main: a closed output pipe, Ctrl-C, usage errors --
+
+
+def run_main(monkeypatch, *args: str) -> int:
+    """``lineocr ARGS`` as the installed script runs it; returns the exit status."""
+    monkeypatch.setattr(sys, "argv", ["lineocr", *args])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    code = info.value.code
+    return code if isinstance(code, int) else 0 if code is None else 1
+
+
+@pytest.mark.parametrize(
+    "args", [["models"], ["models", "--json"], ["--help"], ["read", "--help"], ["--version"]]
+)
+def test_a_closed_output_pipe_ends_any_command_quietly_with_status_141(args) -> None:
+    """``lineocr ... | head``: 141, as a shell reports for ``cat``, and nothing on stderr;
+    typer alone exits 1 (the status that says an input failed), rich's help output too."""
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineocr", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader has gone before anything is written
+    stderr = process.stderr.read()
+    assert (process.wait(timeout=120), stderr) == (141, b"")
+
+
+def test_ctrl_c_in_any_command_says_interrupted_with_status_130(monkeypatch, capsys) -> None:
+    from lineocr import zoo
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo, "list_models", interrupted)
+    assert run_main(monkeypatch, "models") == 130
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "interrupted\n")
+
+
+def test_a_broken_pipe_in_any_command_is_status_141_in_process(monkeypatch, capsys) -> None:
+    from lineocr import zoo
+
+    def reader_gone() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(zoo, "list_models", reader_gone)
+    assert run_main(monkeypatch, "models") == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_usage_errors_help_and_version_keep_their_statuses(monkeypatch, capsys) -> None:
+    from lineocr import __version__
+
+    assert run_main(monkeypatch, "models", "--bogus") == 2
+    assert "No such option: --bogus" in capsys.readouterr().err
+    assert run_main(monkeypatch, "--version") == 0
+    assert capsys.readouterr().out == f"lineocr {__version__}\n"
+    assert run_main(monkeypatch, "models", "--help") == 0
+    assert "List the bundled models" in capsys.readouterr().out
+    assert run_main(monkeypatch) == 2  # no_args_is_help: the help, as a usage error
+    assert "Commands" in capsys.readouterr().out

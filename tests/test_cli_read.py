@@ -586,6 +586,82 @@ def test_server_read_warns_once_of_options_it_ignores(monkeypatch, tmp_path: Pat
     assert nothing.exit_code == 2 and "no inputs" in nothing.stderr  # as a local read
 
 
+def a_server_that_fails(monkeypatch, *, after: int, failure: Exception) -> list[list[str]]:
+    """A server reached through the client's own HTTP code (urllib faked): it takes 2
+    images a request and reads each as its file's stem for ``after`` requests; then
+    ``failure`` is raised where urllib raises it. Returns the files of each request."""
+    import io
+    import re
+    import urllib.request
+
+    requests: list[list[str]] = []
+
+    def urlopen(request, timeout=None):
+        if request.get_method() == "GET":
+            limits = {"max_images_per_request": 2, "max_body_bytes": None}
+            answer: dict = {"models": [{"name": "stub"}], "limits": limits}
+        else:
+            names = re.findall(r'filename="([^"]+)"', request.data.decode("latin-1"))
+            requests.append(names)
+            if len(requests) > after:
+                raise failure
+            results = [
+                {"ok": True, "text": Path(name).stem, "confidence": 0.5, "chars": []}
+                for name in names
+            ]
+            answer = {"results": results}
+        return io.BytesIO(json.dumps(answer).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return requests
+
+
+def server_error() -> Exception:
+    import io
+    import urllib.error
+    from email.message import Message
+
+    body = io.BytesIO(b'{"error": {"code": "internal", "message": "internal error"}}')
+    return urllib.error.HTTPError("http://server/v1/ocr", 500, "Server Error", Message(), body)
+
+
+def connection_refused() -> Exception:
+    import urllib.error
+
+    return urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (server_error, "http://server/v1/ocr: 500 internal error"),
+        (connection_refused, "cannot reach http://server: [Errno 111] Connection refused"),
+    ],
+)
+def test_a_server_failing_mid_run_says_how_many_inputs_were_read(
+    monkeypatch, tmp_path: Path, failure, reason: str
+) -> None:
+    """The lines read are written; then one error line that says how far the read got (the
+    inputs after those were not read), exit status 2. A server gone (connection refused)
+    ends the read too: it is not asked again file by file, as a request too large is."""
+    requests = a_server_that_fails(monkeypatch, after=1, failure=failure())
+    paths = [str(p) for p in five_files(tmp_path)]
+    result = runner.invoke(app, ["read", "--server", "http://server", *paths])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "a\nb\n"
+    assert result.stderr == f"error: read 2 of 5 inputs before the server failed: {reason}\n"
+    assert requests == [["a.png", "b.png"], ["c.png", "d.png"]]
+
+
+def test_a_server_failing_at_once_is_one_error_line(monkeypatch, tmp_path: Path) -> None:
+    a_server_that_fails(monkeypatch, after=0, failure=server_error())
+    paths = [str(p) for p in five_files(tmp_path)]
+    result = runner.invoke(app, ["read", "--server", "http://server", *paths])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == "error: http://server/v1/ocr: 500 internal error\n"
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_an_unnamed_failure_while_reading_honours_lineocr_debug(
     tiny_onnx_model, images, monkeypatch, debug: bool

@@ -12,20 +12,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from lineocr import __version__
-
-app = typer.Typer(
-    name="lineocr",
-    help="Train, evaluate, export, run and serve text-line OCR models.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 
 DEBUG_ENV = "LINEOCR_DEBUG"  # set (non-empty): an error no command names shows its traceback
 
@@ -49,13 +41,61 @@ def _silence_stdout() -> None:
 @contextmanager
 def quiet_exit_when_the_reader_leaves() -> Iterator[None]:
     """The reader of the output went away (``| head``): stop quietly with status 141, as a
-    shell reports ``cat`` cut off by a closed pipe. Inside a command: typer itself would
-    exit 1, the status that says an input could not be read."""
+    shell reports ``cat`` cut off by a closed pipe. Every command already runs inside this
+    (see :class:`_Group`); typer itself would exit 1, the status that says an input could
+    not be read."""
     try:
         yield
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(BROKEN_PIPE_STATUS) from None
+    except SystemExit as exc:  # rich's Console.on_broken_pipe (help, progress) exits 1
+        if not isinstance(exc.__context__, BrokenPipeError):
+            raise
+        _silence_stdout()
+        raise typer.Exit(BROKEN_PIPE_STATUS) from None
+
+
+INTERRUPTED_STATUS = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
+
+
+@contextmanager
+def _ends_as_a_shell_expects() -> Iterator[None]:
+    """A closed output pipe: status 141 and nothing said; Ctrl-C: ``interrupted`` and
+    status 130. typer would exit 1 silently for the one and 130 silently for the other."""
+    try:
+        with quiet_exit_when_the_reader_leaves():
+            yield
+            sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(INTERRUPTED_STATUS) from None
+
+
+class _Group(TyperGroup):
+    """The ``lineocr`` group: parsing (which prints ``--help``) and every command run
+    :func:`_ends_as_a_shell_expects`, inside typer's own handling of exits and usage
+    errors, which catches a broken pipe and Ctrl-C before :func:`main` could."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        with _ends_as_a_shell_expects():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _ends_as_a_shell_expects():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    name="lineocr",
+    cls=_Group,
+    help="Train, evaluate, export, run and serve text-line OCR models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -102,10 +142,12 @@ from lineocr import commands  # noqa: E402,F401
 def main() -> None:
     try:
         app()
+    # _Group's for parsing and commands; here, a safety net for what typer does outside
+    # them (showing a usage error on a closed stderr).
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:  # outside a command's quiet_exit_when_the_reader_leaves
+        sys.exit(INTERRUPTED_STATUS)
+    except BrokenPipeError:
         _silence_stdout()
         sys.exit(BROKEN_PIPE_STATUS)
     except Exception as exc:  # a case no command names: still one line, never a traceback
@@ -122,6 +164,7 @@ def main() -> None:
 
 __all__ = [
     "BROKEN_PIPE_STATUS",
+    "INTERRUPTED_STATUS",
     "Path",
     "app",
     "check_output_file",

@@ -517,25 +517,36 @@ def _read_on_server(
     progress: bool | None,
 ) -> _Writer:
     """:func:`_write_results` for a read on a lineocr server: each result written as its
-    request is answered (files are read just before they are sent, a request at a time)."""
+    request is answered (files are read just before they are sent, a request at a time).
+    A server that fails once some inputs are answered (exit status 2) leaves their lines
+    written, and the error says how many: the inputs after them were not read."""
     from lineocr.serve.client import ClientError, RemotePrediction, read_on_server
 
     writer = _Writer(output_format)
+    answered = 0
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
 
         def on_result(path: str, prediction: RemotePrediction) -> None:
+            nonlocal answered
             writer.result(path, prediction)
+            answered += 1
             if bar is not None:
                 bar.update(task, advance=1)
 
         def on_error(path: str, reason: str) -> None:
+            nonlocal answered
             writer.error(path, reason)
+            answered += 1
             if bar is not None:
                 bar.update(task, advance=1)
 
         try:
             read_on_server(server, paths, on_result, on_error, model=model, **options)
         except ClientError as exc:
-            raise fail(str(exc)) from None
+            if not answered:  # nothing read: the server could not be used at all
+                raise fail(str(exc)) from None
+            raise fail(
+                f"read {answered} of {len(paths)} inputs before the server failed: {exc}"
+            ) from None
     return writer

@@ -144,7 +144,9 @@ class OcrClient:
         try:
             return self.read_bytes(files, **options)
         except ClientError as exc:
-            if exc.status not in _REQUEST_SIZE_OR_TIME:
+            # A refused connection says the server is gone, not that this request was too
+            # large: every file sent alone would be refused the same way.
+            if exc.status not in _REQUEST_SIZE_OR_TIME or exc.code == _CONNECTION_REFUSED:
                 raise
             if len(files) > 1:
                 return [r for one in files for r in self._read_each_if_refused([one], options)]
@@ -189,7 +191,8 @@ class OcrClient:
             raise ClientError(message, exc.code, error.get("code"), payload) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ClientError(f"cannot reach {self.url}: {reason}") from None
+            code = _CONNECTION_REFUSED if isinstance(reason, ConnectionRefusedError) else None
+            raise ClientError(f"cannot reach {self.url}: {reason}", code=code) from None
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,7 @@ def read_on_server(
 # Statuses (None: no answer, the connection dropped) of a request refused for its size or the
 # time it took rather than for its options.
 _REQUEST_SIZE_OR_TIME = frozenset({None, 408, 413, 502, 503, 504})
+_CONNECTION_REFUSED = "connection_refused"  # a ClientError's code: no server listens there
 _PART_OVERHEAD = 512  # bytes of multipart headers per file, generously
 
 
