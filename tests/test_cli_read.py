@@ -706,3 +706,34 @@ def test_a_closed_output_pipe_ends_quietly_with_status_141(tiny_onnx_model, tmp_
         stderr = process.stderr.read()
         assert process.wait(timeout=120) == 141
     assert stderr == b""
+
+
+def test_tta_reads_each_line_as_the_library_does(tiny_onnx_model, images) -> None:
+    rec = Recognizer.load(tiny_onnx_model, threads=1)
+    paths = [images["a"], images["b"], images["c"]]
+    want = [rec.read_batch([path], tta=True, batch_size=1)[0].text for path in paths]
+    for extra in ([], ["--workers", "2"]):
+        result = invoke("read", "-m", tiny_onnx_model, "--tta", *extra, *paths)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines() == want
+
+
+def test_tta_is_sent_to_a_server(monkeypatch, tmp_path: Path) -> None:
+    from lineocr.serve import client as client_module
+
+    fake_server(monkeypatch)
+    sent: list[dict] = []
+    real_send = client_module.OcrClient.read_bytes
+
+    def send(self, files, **options):
+        sent.append(options)
+        return real_send(self, files, **options)
+
+    monkeypatch.setattr(client_module.OcrClient, "read_bytes", send)
+    a, *_ = five_files(tmp_path)
+    result = runner.invoke(app, ["read", "--server", "http://server", "--tta", str(a)])
+    assert result.exit_code == 0, result.output
+    assert sent and all(options.get("tta") is True for options in sent)
+    # as a form field the API parses: true, not Python's True
+    body, _ = client_module._multipart([("a.png", b"x")], {"tta": True})
+    assert b'name="tta"\r\n\r\ntrue\r\n' in body

@@ -363,3 +363,29 @@ def test_synth_options_a_run_will_not_use_are_warned_about(folder, tmp_path, arg
     assert len(warnings) == len(warned), result.stderr
     for line, option in zip(warnings, warned, strict=True):
         assert option in line and "not used" in line
+
+
+def test_eval_with_tta_scores_the_augmented_reading(tiny_onnx_model, tmp_path):
+    """eval --tta scores what read_batch(tta=True) reads (with the same batches)."""
+    from lineocr.runtime import Recognizer
+
+    root = tmp_path / "named"
+    root.mkdir()
+    texts = ("abc", "cab", "bca")
+    for text in texts:
+        Image.fromarray(render(text, size=26)).save(root / f"{text}.png")
+    args = ["eval", "-m", str(tiny_onnx_model), "--data", str(root), "--json"]
+    args += ["--batch-size", "1", "--worst", "3"]
+    rec = Recognizer.load(tiny_onnx_model)
+    for tta in (False, True):
+        result = runner.invoke(app, [*args, *(["--tta"] if tta else [])])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        want = {
+            t: rec.read_batch([root / f"{t}.png"], tta=tta, batch_size=1)[0].text for t in texts
+        }
+        exact = sum(want[t] == t for t in texts) / len(texts)
+        assert report["exact_match"] == pytest.approx(exact)
+        assert {w["reference"]: w["prediction"] for w in report["worst"]} == {
+            t: p for t, p in want.items() if p != t
+        }

@@ -480,6 +480,18 @@ async def test_options(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
     assert response.status_code == 200 and stub.calls[-1]["ops"] == ()
 
 
+async def test_tta_option(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
+    img = files(("a.png", png()))
+    response = await client.post("/v1/ocr", files=img, data={"tta": "true"})
+    assert response.status_code == 200, response.text
+    assert stub.calls[-1]["options"] == {"tta": True}
+    response = await client.post("/v1/ocr", json={"images": [{"data": b64(png())}], "tta": False})
+    assert response.status_code == 200 and "tta" not in stub.calls[-1]["options"]
+    response = await client.post("/v1/ocr", files=img, data={"pattern": "[0-9x]+", "tta": "1"})
+    assert stub.calls[-1]["options"] == {"pattern": "[0-9x]+", "tta": True}
+    assert_error(await client.post("/v1/ocr", files=img, data={"tta": "maybe"}), 422)
+
+
 async def test_named_language_model(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
     img = files(("a.png", png()))
     response = await client.post(
@@ -1093,6 +1105,23 @@ async def test_real_model_end_to_end(
     # The server's answer is the library's answer for the same image, read alone.
     expected = runtime.Recognizer.load(tiny_onnx_model).read(png(60, 24))
     got = alone.json()["results"][0]
+    assert got["text"] == expected.text
+    assert got["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
+
+
+async def test_tta_on_a_real_model_is_the_librarys(runtime: Any, tiny_onnx_model: Path) -> None:
+    settings = Settings(models=(str(tiny_onnx_model),), threads=1)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            response = await c.post(
+                "/v1/ocr", files=files(("a.png", png(60, 24))), data={"tta": "true"}
+            )
+    assert response.status_code == 200, response.text
+    got = response.json()["results"][0]
+    recognizer = runtime.Recognizer.load(tiny_onnx_model, threads=1)
+    expected = recognizer.read_batch([png(60, 24)], tta=True, batch_size=1)[0]
     assert got["text"] == expected.text
     assert got["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
 

@@ -1009,6 +1009,40 @@ def _best_path_log_likelihoods(
     return out
 
 
+def ctc_log_likelihoods(
+    logits_list: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    temperature: float = 1.0,
+    *,
+    max_elements: int = 4_000_000,
+) -> np.ndarray:
+    """log P(targets[i] | softmax(logits_list[i] / temperature)) for each pair, in order
+    (-inf where the line has too few frames for its target). Pairs of similar lengths are
+    processed together, in chunks of at most ``max_elements`` (lines x frames x states)."""
+    n = len(logits_list)
+    if len(targets) != n:
+        raise DecodeError("logits_list and targets differ in length")
+    order = sorted(range(n), key=lambda i: (len(logits_list[i]), len(targets[i])))
+    out = np.empty(n)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while (
+            stop < n
+            and (stop + 1 - start)
+            * len(logits_list[order[stop]])
+            * (2 * len(targets[order[stop]]) + 1)
+            <= max_elements
+        ):
+            stop += 1
+        part = order[start:stop]
+        out[part] = _ctc_log_likelihoods(
+            [logits_list[i] for i in part], [targets[i] for i in part], temperature
+        )
+        start = stop
+    return out
+
+
 def ctc_nll(
     logits_list: Sequence[np.ndarray],
     targets: Sequence[Sequence[int]],
@@ -1027,22 +1061,10 @@ def ctc_nll(
     ]
     if not pairs:
         raise DecodeError("no line has enough frames for its target")
-    pairs.sort(key=lambda xy: (len(xy[0]), len(xy[1])))  # similar lengths: little padding
-    total = 0.0
-    start = 0
-    while start < len(pairs):
-        stop = start + 1
-        while (
-            stop < len(pairs)
-            and (stop + 1 - start) * len(pairs[stop][0]) * (2 * len(pairs[stop][1]) + 1)
-            <= max_elements
-        ):
-            stop += 1
-        part = pairs[start:stop]
-        ll = _ctc_log_likelihoods([x for x, _ in part], [y for _, y in part], temperature)
-        total -= float(ll.sum())
-        start = stop
-    return total / len(pairs)
+    ll = ctc_log_likelihoods(
+        [x for x, _ in pairs], [y for _, y in pairs], temperature, max_elements=max_elements
+    )
+    return -float(ll.sum()) / len(pairs)
 
 
 def check_temperature(value: Any) -> float:

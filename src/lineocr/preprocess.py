@@ -382,9 +382,19 @@ def ops_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
 
 def prepare(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
+    return finish(processed(img, spec), spec)
+
+
+def processed(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """The first half of :func:`prepare`: the uint8 line after the ops of ``spec``."""
     if img.dtype != np.uint8 or img.ndim != 2:
         raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
-    img = apply_ops(ops_input(img, spec), spec.ops)
+    return apply_ops(ops_input(img, spec), spec.ops)
+
+
+def finish(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """The second half of :func:`prepare`: a processed uint8 line scaled to the model's
+    height, as float32 with ink 1.0 and paper 0.0."""
     h, w = img.shape
     new_w = target_width(w, h, spec)
     interpolation = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR

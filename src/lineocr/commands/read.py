@@ -320,6 +320,15 @@ def read(
     lm: ReadLmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
+    tta: Annotated[
+        bool,
+        typer.Option(
+            "--tta",
+            help="Test-time augmentation: read each line as 12 views (bolder, narrower, "
+            "turned, ...) and keep the text they agree on; fewer errors on unusual fonts, "
+            "12x the work (docs/runtime.md).",
+        ),
+    ] = False,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -359,6 +368,8 @@ def read(
     """Read text lines from images. Exit status 1 if any input could not be read."""
     _check_options(batch_size, workers, threads)
     options = _decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
+    if tta:  # a reading option, not a decoder's: read_batch and the server take it
+        options["tta"] = True
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
@@ -461,7 +472,8 @@ def _load_recognizer(
         recognizer = Recognizer.load(model, threads=1 if workers > 1 else threads)
         # A regex can compile to an automaton exponential in its size, so its compilation
         # gets a time budget.
-        checked = run_with_deadline(lambda: recognizer.decoder(**options), PATTERN_BUDGET_S)
+        decode_options = {k: v for k, v in options.items() if k != "tta"}
+        checked = run_with_deadline(lambda: recognizer.decoder(**decode_options), PATTERN_BUDGET_S)
     except DeadlineExceeded:
         raise fail(
             f"the pattern takes more than {PATTERN_BUDGET_S:g} s to compile; simplify it"

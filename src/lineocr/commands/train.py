@@ -317,6 +317,10 @@ def evaluate_command(
     lm: LmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
+    tta: Annotated[
+        bool,
+        typer.Option("--tta", help="Read with test-time augmentation, as read --tta."),
+    ] = False,
     fmt: FormatOpt = None,
     strip_suffix: StripOpt = False,
     label_regex: RegexOpt = None,
@@ -343,7 +347,7 @@ def evaluate_command(
     unwritable = _unwritable_characters(samples, rec.charset)
 
     def predict(images: list[Any]) -> list[tuple[str, float]]:
-        preds = rec.read_batch(images, batch_size=batch_size, **options)
+        preds = rec.read_batch(images, batch_size=batch_size, tta=tta, **options)
         return [(p.text, p.confidence) for p in preds]
 
     report = evaluate(samples, predict, rec.charset.normalize, batch_size=batch_size, worst=worst)

@@ -615,6 +615,7 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         opts.lm,
         opts.lm_weight,
         opts.length_bonus,
+        bool(opts.tta),
     )
 
 

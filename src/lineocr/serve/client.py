@@ -37,6 +37,7 @@ OPTION_FIELDS = (
     "lm",
     "lm_weight",
     "length_bonus",
+    "tta",
 )
 
 
@@ -314,6 +315,8 @@ def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> t
         if key == "preprocess":
             for op in value if isinstance(value, (list, tuple)) else [value]:
                 field(key, str(op))
+        elif isinstance(value, bool):  # as the API's form fields spell it
+            field(key, "true" if value else "false")
         else:
             field(key, str(value))
     for name, data in files:

@@ -41,6 +41,7 @@ class ReadOptions:
     lm: str | None = None
     lm_weight: float | None = None
     length_bonus: float | None = None
+    tta: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ class LoadedModel:
             if decoder is not None
             else self.decode_options(options, resources)
         )
+
+        if options.tta:
+            kwargs = {**kwargs, "tta": True}
 
         def run(images: Sequence[np.ndarray]) -> list[Any]:
             return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))

@@ -30,6 +30,11 @@ class OcrOptions(_Strict):
     length_bonus: float | None = Field(
         None, ge=-5, le=5, description="Score per character with a language model"
     )
+    tta: bool | None = Field(
+        None,
+        description="Test-time augmentation: read each image as 12 views and keep the text "
+        "they agree on (fewer errors on unusual fonts, 12 times the work)",
+    )
     preprocess: list[str] | None = Field(
         None,
         max_length=32,

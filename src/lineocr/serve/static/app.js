@@ -69,6 +69,7 @@ function readOptions(form) {
   if (lm) form.append("lm", lm);
   const pattern = $("pattern").value.trim();
   if (pattern) form.append("pattern", pattern);
+  if ($("tta").checked) form.append("tta", "true");
 }
 
 async function postImages(files) {
