@@ -3,6 +3,7 @@ with ``tta=True`` through the runtime."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from lineocr.charset import Charset
 from lineocr.decode import Decoded, ctc_log_likelihoods, greedy
 from lineocr.runtime import Recognizer
-from lineocr.tta import VIEWS, WORK_HEIGHT_FACTOR, views, vote
+from lineocr.tta import NARROWEST, VIEWS, WORK_HEIGHT_FACTOR, views, vote
 from tests.render import render
 from tests.test_decode import frames
 
@@ -27,7 +28,7 @@ def text(decoded: Decoded) -> str:
 
 def test_views_are_the_line_itself_then_the_others_at_the_working_height() -> None:
     line = render("12345", size=40)
-    out = views(line, height=32)
+    out = views(line, height=32, max_width=2048)
     assert len(out) == len(VIEWS) == 12
     assert out[0] is line  # the identity: exactly what a read without tta sees
     work_h = round(WORK_HEIGHT_FACTOR * 32)
@@ -39,12 +40,25 @@ def test_views_are_the_line_itself_then_the_others_at_the_working_height() -> No
     assert widths["rotate:3"] == widths["blur"] == widths["bolder"] == work_w
 
 
+def test_views_of_a_very_wide_strip_are_bounded_by_what_the_model_reads() -> None:
+    """A 1x20,000 strip stretched to 48 rows unbounded took 490 MB of views; the model
+    reads at most max_width columns, which even the narrowest view still reaches."""
+    strip = np.full((1, 20_000), 255, np.uint8)
+    strip[0, ::7] = 0
+    out = views(strip, height=32, max_width=2048)
+    widest = math.ceil(2048 * WORK_HEIGHT_FACTOR / NARROWEST)
+    named = dict(zip(VIEWS, out, strict=True))
+    assert max(v.shape[1] for v in out[1:]) <= round(1.25 * widest)
+    assert named["width:0.7"].shape[1] * 32 / named["width:0.7"].shape[0] >= 2048 - 1
+    assert sum(v.nbytes for v in out[1:]) < 40_000_000
+
+
 @pytest.mark.parametrize("light_text", [False, True])
 def test_bolder_and_thinner_follow_the_ink_whatever_its_polarity(light_text: bool) -> None:
     line = render("8080", size=40)
     if light_text:
         line = 255 - line
-    named = dict(zip(VIEWS, views(line, height=32), strict=True))
+    named = dict(zip(VIEWS, views(line, height=32, max_width=2048), strict=True))
 
     def ink(img: np.ndarray) -> int:
         return int(np.sum(img > 127) if light_text else np.sum(img < 128))
@@ -100,6 +114,15 @@ def test_a_view_too_narrow_for_a_candidate_judges_none() -> None:
     assert ctc_log_likelihoods([narrow[1]], [target])[0] == -np.inf
 
 
+def test_lines_without_frames_have_no_alignment() -> None:
+    target = np.array(DIGITS.encode("1"))
+    empty = np.zeros((0, DIGITS.num_classes))
+    assert list(ctc_log_likelihoods([empty], [target])) == [-np.inf]
+    one = frames(DIGITS, [{"1": 0.5}])
+    got = ctc_log_likelihoods([empty, one], [target, target])
+    assert got[0] == -np.inf and got[1] == pytest.approx(np.log(0.5))
+
+
 def test_when_the_identity_view_cannot_judge_its_reading_is_kept() -> None:
     narrow = view([{"5": 0.99}])
     wide = view([{"": 0.9}, {"5": 0.9}, {"": 0.9}, {"6": 0.9}, {"": 0.9}])
@@ -132,21 +155,23 @@ def test_vote_needs_one_reading_per_view() -> None:
 # -- through the runtime -----------------------------------------------------------------------
 
 
-def test_read_batch_with_tta_keeps_order_and_length(tiny_onnx_model: Path) -> None:
-    recognizer = Recognizer.load(tiny_onnx_model, threads=1)
-    lines = [render(t, size=s) for t, s in [("ab", 20), ("abc abc abc", 30), ("c", 26)]]
-    plain = recognizer.read_batch(lines)
-    # batch_size=1: no padding, which changes an untrained model's logits (a bidirectional
-    # LSTM reads the padding), so a line's reading cannot depend on its batch neighbours
-    with_tta = recognizer.read_batch(lines, tta=True, batch_size=1)
-    assert len(with_tta) == len(lines)
-    for p in with_tta:
+def test_read_batch_with_tta_reads_each_line_with_its_own_views(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lines of different sizes in one call, more than one group of TTA_LINES: each line's
+    result is its own (the bundled model reads these words right), in input order."""
+    from lineocr import runtime
+
+    words = ["harbour", "7 lanes", "Quiet", "zebra 42", "the end", "Mix"]
+    lines = [render(w, size=22 + 4 * i) for i, w in enumerate(words)]
+    recognizer = Recognizer.load("printed", threads=2)
+    monkeypatch.setattr(runtime, "TTA_LINES", 4)  # two groups
+    together = recognizer.read_batch(lines, tta=True)
+    assert [p.text for p in together] == words
+    for p in together:
         assert 0.0 <= p.confidence <= 1.0
         assert all(0.0 <= c.confidence <= 1.0 for c in p.chars)
-    # each line gets the vote of its own views: read alone, the same prediction
-    for line, p in zip(lines, with_tta, strict=True):
-        assert recognizer.read_batch([line], tta=True, batch_size=1)[0] == p
-    assert recognizer.read_batch(lines, tta=False) == plain
+    assert recognizer.read_batch([], tta=True) == []
 
 
 def test_tta_must_be_a_boolean(tiny_onnx_model: Path) -> None:

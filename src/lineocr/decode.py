@@ -936,6 +936,8 @@ def _ctc_log_likelihoods(
 ) -> np.ndarray:
     """log P(target | logits / temperature) per line (CTC forward algorithm in log space,
     batched): exact for any target, however improbable."""
+    if max(len(x) for x in logits) == 0:  # no frame at all: no alignment of any target
+        return np.full(len(logits), NEG_INF)
     emit, skip, lengths, label_lengths = _ctc_lattice(logits, targets, temperature)
     n, t_max, _ = emit.shape
     alpha = np.full(emit.shape[::2], NEG_INF)

@@ -44,6 +44,7 @@ __all__ = [
 # Files whose card has no onnx.time_stride: lineocr.models.crnn.TIME_STRIDE (that module
 # needs torch; tests/test_runtime.py checks the two agree).
 DEFAULT_TIME_STRIDE = 4
+TTA_LINES = 64  # lines whose views (12 each) and logits are held at once with tta
 _CHECKPOINT_SUFFIXES = (".safetensors", ".json")
 
 
@@ -243,29 +244,44 @@ class Recognizer:
         elif decoder.charset != self.charset:
             raise DecodeError("the decoder was built for another model's charset")
         arrays = [load_image(image) for image in images]
+        if tta:
+            return [
+                prediction
+                for start in range(0, len(arrays), TTA_LINES)
+                for prediction in self._read_views(
+                    arrays[start : start + TTA_LINES], batch_size, decoder
+                )
+            ]
 
-        def prepared(i: int) -> np.ndarray:
+        def make(i: int) -> np.ndarray:
             return prepare(arrays[i], self.spec)
 
-        make: Callable[[int], np.ndarray] = prepared
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
-        if tta:  # every view of every line, in order (VIEWS per line)
-            lines = [
-                finish(view, self.spec)
-                for a in arrays
-                for view in views(processed(a, self.spec), self.spec.height)
-            ]
-            make, widths = lines.__getitem__, [line.shape[1] for line in lines]
-        readings, logits = self._read_lines(make, widths, batch_size, decoder, keep_logits=tta)
-        if tta:
-            n = len(VIEWS)
-            per_line = range(0, len(readings), n)
-            readings = vote(
-                [readings[i : i + n] for i in per_line],
-                [logits[i : i + n] for i in per_line],
-                self.temperature,
-            )
+        readings, _ = self._read_lines(make, widths, batch_size, decoder)
         return [self.prediction(decoded) for decoded in readings]
+
+    def _read_views(
+        self, arrays: list[np.ndarray], batch_size: int, decoder: Decoder
+    ) -> list[Prediction]:
+        """:meth:`read_batch` with ``tta`` for a few lines: every view of every line (in
+        order, ``len(VIEWS)`` per line) read, then each line's views voted on."""
+        lines = [
+            finish(view, self.spec)
+            for a in arrays
+            for view in views(processed(a, self.spec), self.spec.height, self.spec.max_width)
+        ]
+        widths = [line.shape[1] for line in lines]
+        readings, logits = self._read_lines(
+            lines.__getitem__, widths, batch_size, decoder, keep_logits=True
+        )
+        n = len(VIEWS)
+        per_line = range(0, len(readings), n)
+        voted = vote(
+            [readings[i : i + n] for i in per_line],
+            [logits[i : i + n] for i in per_line],
+            self.temperature,
+        )
+        return [self.prediction(decoded) for decoded in voted]
 
     def _read_lines(
         self,
@@ -291,7 +307,8 @@ class Recognizer:
             logits = self._run(session, batch)
             frames = np.minimum(-(-lengths // self.time_stride), logits.shape[1])
             decoded = decoder.decode_logits(logits, frames, self.temperature)
-            kept = [logits[j, : frames[j]] for j in range(len(chunk))] if keep_logits else []
+            # copies: a slice would keep the whole padded batch alive
+            kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
             return decoded, kept
 
         if workers > 1:

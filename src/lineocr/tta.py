@@ -16,6 +16,7 @@ Imports no torch (the inference path).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import cv2
@@ -25,6 +26,7 @@ from lineocr.decode import Decoded, ctc_log_likelihoods, min_frames
 
 WORK_HEIGHT_FACTOR = 1.5  # views are drawn 1.5x the model's input height (48 rows for 32)
 STROKE_KERNEL = np.ones((2, 2), np.uint8)  # one step bolder or thinner at that height
+NARROWEST = 0.7  # the narrowest view's width factor
 
 
 def _light_text(img: np.ndarray) -> bool:
@@ -71,7 +73,7 @@ VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda img: img,
     "bolder": _bolder,
     "thinner": _thinner,
-    "width:0.7": _width(0.7),
+    "width:0.7": _width(NARROWEST),
     "width:0.8": _width(0.8),
     "width:0.9": _width(0.9),
     "width:1.1": _width(1.1),
@@ -83,13 +85,17 @@ VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def views(img: np.ndarray, height: int) -> list[np.ndarray]:
+def views(img: np.ndarray, height: int, max_width: int) -> list[np.ndarray]:
     """The :data:`VIEWS` of a processed uint8 line, in order, for a model ``height`` rows
-    high: the first is ``img`` itself, the others are drawn at
-    :data:`WORK_HEIGHT_FACTOR` x ``height`` (their stroke and blur sizes are in pixels)."""
+    high that reads lines at most ``max_width`` wide: the first is ``img`` itself, the
+    others are drawn at :data:`WORK_HEIGHT_FACTOR` x ``height`` (their stroke and blur sizes
+    are in pixels), at most as wide as still gives the narrowest view ``max_width`` columns
+    at the model's height (the model sees no more: a 1x20,000 strip, stretched to 48 rows
+    unbounded, took 490 MB of views)."""
     h, w = img.shape
     work_h = round(WORK_HEIGHT_FACTOR * height)
-    work_w = max(1, round(w * work_h / h))
+    widest = math.ceil(max_width * WORK_HEIGHT_FACTOR / NARROWEST)
+    work_w = max(1, min(widest, round(w * work_h / h)))
     interpolation = cv2.INTER_AREA if h > work_h else cv2.INTER_LINEAR
     work = cv2.resize(img, (work_w, work_h), interpolation=interpolation)
     return [img] + [transform(work) for name, transform in VIEWS.items() if name != "identity"]
