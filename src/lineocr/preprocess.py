@@ -65,7 +65,12 @@ PARAM_RANGES: dict[tuple[str, str], tuple[float, float]] = {
 
 def auto_invert(img: np.ndarray) -> np.ndarray:
     """Light text on a dark background becomes dark on light (the median is the paper)."""
-    return 255 - img if _median_uint8(img) < 128 else img
+    return 255 - img if light_text(img) else img
+
+
+def light_text(img: np.ndarray) -> bool:
+    """Whether a uint8 line is light ink on dark paper: its median (the paper) is dark."""
+    return _median_uint8(img) < 128
 
 
 def _median_uint8(img: np.ndarray) -> float:

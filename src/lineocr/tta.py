@@ -23,23 +23,19 @@ import cv2
 import numpy as np
 
 from lineocr.decode import Decoded, ctc_log_likelihoods, min_frames
+from lineocr.preprocess import light_text
 
 WORK_HEIGHT_FACTOR = 1.5  # views are drawn 1.5x the model's input height (48 rows for 32)
 STROKE_KERNEL = np.ones((2, 2), np.uint8)  # one step bolder or thinner at that height
 NARROWEST = 0.7  # the narrowest view's width factor
 
 
-def _light_text(img: np.ndarray) -> bool:
-    """Light ink on dark paper: the median (the paper) is dark."""
-    return float(np.median(img)) < 128
-
-
 def _bolder(img: np.ndarray) -> np.ndarray:
-    return cv2.dilate(img, STROKE_KERNEL) if _light_text(img) else cv2.erode(img, STROKE_KERNEL)
+    return cv2.dilate(img, STROKE_KERNEL) if light_text(img) else cv2.erode(img, STROKE_KERNEL)
 
 
 def _thinner(img: np.ndarray) -> np.ndarray:
-    return cv2.erode(img, STROKE_KERNEL) if _light_text(img) else cv2.dilate(img, STROKE_KERNEL)
+    return cv2.erode(img, STROKE_KERNEL) if light_text(img) else cv2.dilate(img, STROKE_KERNEL)
 
 
 def _width(scale: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -116,9 +112,10 @@ def vote(
     it judges none); the best-scored text wins: a product of experts, in which a text one
     view is sure of but the others find implausible loses to one every view finds likely.
     The winner comes as the view most confident of it decoded it: its per-character
-    confidences and its line confidence (that view's calibrated probability of the text;
-    as well calibrated as a plain read, where the identity view's probability of the winner
-    or the geometric mean over the views made the calibration error 2-5 times worse). Lines
+    confidences and its line confidence (that view's calibrated probability of the text,
+    so higher than a plain read's when the views agree; the identity view's probability of
+    the winner or the geometric mean over the views made the calibration error 2-5 times
+    worse on the selection set, docs/runtime.md). Lines
     whose views all read one text need no scoring; the others are scored together, in
     batches of similar lengths, one CTC forward pass each.
     """
@@ -132,15 +129,15 @@ def vote(
             raise ValueError("vote needs one reading per view, and at least one view")
         texts = list(dict.fromkeys(r.indices for r in line_readings))
         candidates.append(texts)
-        needed = max(max(1, min_frames(t)) for t in texts)
+        targets = [np.asarray(text, dtype=np.int64) for text in texts]
+        needed = max(max(1, min_frames(t)) for t in targets)
         if len(texts) == 1:
             chosen[k] = max(line_readings, key=lambda r: r.confidence)
         elif len(line_logits[0]) < needed:  # the identity view cannot judge: its own reading
             chosen[k] = line_readings[0]
         else:
-            for lg in (lg for lg in line_logits if len(lg) >= needed):
-                for c, text in enumerate(texts):
-                    pairs.append((k, c, lg, np.asarray(text, dtype=np.int64)))
+            judges = [lg for lg in line_logits if len(lg) >= needed]
+            pairs += [(k, c, lg, target) for lg in judges for c, target in enumerate(targets)]
     scores = [np.zeros(len(texts)) for texts in candidates]
     if pairs:  # one call: lines of similar lengths are scored together
         ll = ctc_log_likelihoods([p[2] for p in pairs], [p[3] for p in pairs], temperature)

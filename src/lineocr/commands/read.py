@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lineocr.cli import app, debugging, fail, quiet_exit_when_the_reader_leaves
+from lineocr.cli import app, debugging, fail
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
 
 # typer needs typing.Optional on Python 3.10.
@@ -373,8 +373,7 @@ def read(
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
-        with quiet_exit_when_the_reader_leaves():
-            writer = _read_on_server(server, paths, model, output_format, options, progress)
+        writer = _read_on_server(server, paths, model, output_format, options, progress)
     else:
         recognizer = _load_recognizer(model, workers, threads, options, lm)
         paths = _list_inputs(inputs)
@@ -385,9 +384,8 @@ def read(
             if workers > 1
             else _read_here(recognizer, paths, output_format, batch_size, options)
         )
-        try:
-            with quiet_exit_when_the_reader_leaves():
-                writer = _write_results(results, output_format, len(paths), progress)
+        try:  # a closed output pipe ends every command quietly (cli._Group): 141
+            writer = _write_results(results, output_format, len(paths), progress)
         finally:
             results.close()  # at once, not when collected: stops the workers' pending work
     if writer.errors:
@@ -511,7 +509,7 @@ def _write_results(
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
-        except BrokenPipeError:  # the reader went away: quiet_exit_when_the_reader_leaves
+        except BrokenPipeError:  # the reader went away: cli._Group ends the command, 141
             raise
         except Exception as exc:  # never a traceback unless asked for: one clear line
             if debugging():
@@ -539,19 +537,19 @@ def _read_on_server(
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
 
-        def on_result(path: str, prediction: RemotePrediction) -> None:
+        def answer() -> None:
             nonlocal answered
-            writer.result(path, prediction)
             answered += 1
             if bar is not None:
                 bar.update(task, advance=1)
 
+        def on_result(path: str, prediction: RemotePrediction) -> None:
+            writer.result(path, prediction)
+            answer()
+
         def on_error(path: str, reason: str) -> None:
-            nonlocal answered
             writer.error(path, reason)
-            answered += 1
-            if bar is not None:
-                bar.update(task, advance=1)
+            answer()
 
         try:
             read_on_server(server, paths, on_result, on_error, model=model, **options)
