@@ -30,6 +30,37 @@ def test_affine_keeps_all_ink(line):
     assert ink_out > 0.8 * ink_in  # the canvas grows: nothing is cut off
 
 
+def test_stretch_changes_the_width_alone_within_its_bounds_both_ways():
+    """``stretch`` 0.25 draws width factors in [0.8, 1.25], narrower as often as wider; the
+    height is kept, and with stretch 0 the random stream is the one configs had before."""
+    img = np.full((40, 200), 255, np.uint8)
+    img[10:30, 50:150] = 0  # a 100x20 block of ink
+    factors = []
+    for seed in range(40):
+        out = augment.affine(img, np.random.default_rng(seed), rotate=0, shear=0, scale=0,
+                             stretch=0.25)  # fmt: skip
+        ys, xs = np.nonzero(out < 128)
+        assert ys.max() - ys.min() + 1 == 20  # the height is the block's
+        factors.append((xs.max() - xs.min() + 1) / 100)
+    assert min(factors) >= 0.8 - 0.02 and max(factors) <= 1.25 + 0.02
+    assert min(factors) < 0.9 and max(factors) > 1.12  # both ways, not a fixed factor
+    assert 10 <= sum(f < 1 for f in factors) <= 30
+    plain = augment.affine(img, np.random.default_rng(3), rotate=2, shear=0.1, scale=0.1)
+    same = augment.affine(img, np.random.default_rng(3), rotate=2, shear=0.1, scale=0.1,
+                          stretch=0.0)  # fmt: skip
+    np.testing.assert_array_equal(plain, same)
+
+
+def test_augmenter_stretches_when_asked(line):
+    only_stretch = AugmentConfig(
+        probability=1.0, rotate=0, shear=0, scale=0, perspective=0, morph=0, contrast=0,
+        blur=0, noise=0, stretch=0.3,
+    )  # fmt: skip
+    widths = {augment.Augmenter(only_stretch)(line, np.random.default_rng(s)).shape[1]
+              for s in range(6)}  # fmt: skip
+    assert len(widths) > 1 and all(w != line.shape[1] for w in widths)
+
+
 def test_warp_moves_ink_by_at_most_its_amount():
     """A dot of ink lands within ``amount`` line heights of where it was (plus the pixel
     of interpolation), and a shape keeps about its ink: the glyph bends, it is not cut."""

@@ -43,6 +43,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "augment.shear": (0.0, 1.0),
     "augment.perspective": (0.0, 0.3),
     "augment.scale": (0.0, 0.5),
+    "augment.stretch": (0.0, 1.0),
     "augment.warp_amount": (0.0, 0.3),
     "train.epochs": (1, math.inf),
     "train.batch_size": (1, 65536),
@@ -99,6 +100,9 @@ class AugmentConfig:
     shear: float = 0.15  # max horizontal shear factor
     perspective: float = 0.02  # corners move up to 4x this (line heights); half the augmented
     scale: float = 0.1  # max relative change in size
+    # max relative change of the width alone (log-uniform: 0.25 draws x0.8 to x1.25): faces
+    # narrower or wider than the training fonts' (off by default: bundled configs set it)
+    stretch: float = 0.0
     elastic: float = 0.0  # probability of elastic distortion
     warp: float = 0.0  # probability of grid warping (glyph shapes unlike the training fonts)
     warp_amount: float = 0.06  # its largest displacement, fraction of the line height

@@ -26,12 +26,18 @@ def affine(
     rotate: float = 2.0,
     shear: float = 0.15,
     scale: float = 0.1,
+    stretch: float = 0.0,
 ) -> np.ndarray:
-    """Small rotation, horizontal shear and scaling; the canvas grows so no ink is cut."""
+    """Small rotation, horizontal shear and scaling, and with ``stretch`` a change of the
+    width alone by a factor within ``[1/(1+stretch), 1+stretch]`` (log-uniform, so narrower
+    and wider are as likely); the canvas grows so no ink is cut."""
     angle = np.deg2rad(rng.uniform(-rotate, rotate))
     sh = rng.uniform(-shear, shear)
     s = 1.0 + rng.uniform(-scale, scale)
     m = np.array([[np.cos(angle), -np.sin(angle) + sh], [np.sin(angle), np.cos(angle)]]) * s
+    if stretch:  # drawn only when set: configs without it see the same random stream
+        limit = np.log1p(stretch)
+        m[0] *= np.exp(rng.uniform(-limit, limit))
     return degrade.warp_affine(img, m)
 
 
@@ -121,8 +127,10 @@ class Augmenter:
         c = self.config
         if not c.enabled or rng.random() >= c.probability:
             return img
-        if c.rotate or c.shear or c.scale:
-            img = affine(img, rng, rotate=c.rotate, shear=c.shear, scale=c.scale)
+        if c.rotate or c.shear or c.scale or c.stretch:
+            img = affine(
+                img, rng, rotate=c.rotate, shear=c.shear, scale=c.scale, stretch=c.stretch
+            )
         if c.perspective and rng.random() < PERSPECTIVE_SHARE:
             img = degrade.perspective(img, rng, strength=c.perspective * PERSPECTIVE_SCALE)
         if rng.random() < c.elastic:
