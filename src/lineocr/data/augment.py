@@ -128,9 +128,7 @@ class Augmenter:
         if not c.enabled or rng.random() >= c.probability:
             return img
         if c.rotate or c.shear or c.scale or c.stretch:
-            img = affine(
-                img, rng, rotate=c.rotate, shear=c.shear, scale=c.scale, stretch=c.stretch
-            )
+            img = affine(img, rng, rotate=c.rotate, shear=c.shear, scale=c.scale, stretch=c.stretch)
         if c.perspective and rng.random() < PERSPECTIVE_SHARE:
             img = degrade.perspective(img, rng, strength=c.perspective * PERSPECTIVE_SCALE)
         if rng.random() < c.elastic:
