@@ -27,13 +27,21 @@ def serve(
         ),
     ] = None,
     max_batch: Annotated[
-        Opt[int], typer.Option(help="Images per ONNX batch at most (default: 32).")
+        Opt[int],
+        typer.Option(
+            help="Lines per ONNX batch at most: an image is one, with tta one per view, 12 "
+            "(default: 32)."
+        ),
     ] = None,
     batch_timeout_ms: Annotated[
         Opt[float], typer.Option(help="How long a batch waits for more images (default: 5).")
     ] = None,
     no_batching: Annotated[
         bool, typer.Option("--no-batching", help="Run each request alone (for comparison).")
+    ] = False,
+    no_tta: Annotated[
+        bool,
+        typer.Option("--no-tta", help="Refuse the tta option (12 model runs per image)."),
     ] = False,
     workers: Annotated[int, typer.Option(help="Server processes; each loads the models once.")] = 1,
     threads: Annotated[
@@ -91,6 +99,8 @@ def serve(
         )
     if no_batching:
         changes["batching"] = False
+    if no_tta:
+        changes["allow_tta"] = False
     if max_body_mb is not None:
         if not 0 < max_body_mb < 1e6:  # NaN fails too
             raise fail(f"--max-body-mb must be a positive number of MiB, got {max_body_mb}")

@@ -266,6 +266,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
                 "max_images_per_request": settings.max_images_per_request,
                 "request_timeout_s": settings.request_timeout_s,
                 "formats": list(settings.allowed_formats),
+                "tta": settings.allow_tta,
             },
         }
 
@@ -394,7 +395,9 @@ async def _submit(
     if not good:
         return {}
     run = model.runner(options, state.resources, decoder)
-    results = await state.batcher.submit(options, run, [decoded[i][0] for i in good], model.name)
+    results = await state.batcher.submit(
+        options, run, [decoded[i][0] for i in good], model.name, cost=options.lines_per_image
+    )
     return dict(zip(good, results, strict=True))
 
 
@@ -604,6 +607,10 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         )
     if opts.beam_width is not None and opts.beam_width > settings.max_beam_width:
         raise ApiError(422, "invalid_request", f"beam_width at most {settings.max_beam_width}")
+    if opts.tta and not settings.allow_tta:
+        raise ApiError(
+            422, "tta_disabled", "test-time augmentation (tta) is turned off on this server"
+        )
     ops = check_ops(opts.preprocess, settings) if opts.preprocess is not None else None
     return ReadOptions(
         opts.model or "",

@@ -7,6 +7,12 @@ inference slot, then the first waiting image, then more until the batch is full
 call in a worker thread (ONNX Runtime releases the GIL, so the event loop keeps serving).
 While a batch runs, new images queue up, so batches grow with the load.
 
+An image counts as its ``cost`` against ``max_batch`` and ``max_queue``: the lines the model
+reads for it (1; with test-time augmentation one per view, 12). A batch is full when one
+more image would take it past ``max_batch`` (that image starts the next batch; an image
+costing more than ``max_batch`` runs alone), so a batch of augmented images takes about as
+long as a full plain one and a plain image queued behind it waits no longer than that.
+
 With batching off, each request's images run as their own batch (the benchmark's
 baseline). Closing drains: queued images are still read before the workers stop, all
 within one shutdown timeout.
@@ -53,6 +59,7 @@ class Job:
     image: np.ndarray
     model: str
     future: asyncio.Future[Outcome]
+    cost: int = 1  # the lines the model reads for this image (max_batch and max_queue count them)
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -77,6 +84,8 @@ class Batcher:
         self._slots: asyncio.Semaphore | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._collector: asyncio.Task[None] | None = None
+        self._queued_cost = 0  # the cost of the images in the queue (max_queue's measure)
+        self._held: Job | None = None  # taken from the queue, the first of the next batch
         self._running: set[asyncio.Task[None]] = set()
         # Images a request still waits for (queued, gathered or running), and groups being
         # read with batching off: what closing drains.
@@ -87,7 +96,7 @@ class Batcher:
         self.batches_run = 0
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue(maxsize=self.max_queue)
+        self._queue = asyncio.Queue()  # bounded by cost in submit, not by count
         self._slots = asyncio.Semaphore(self.workers)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="lineocr-infer"
@@ -97,12 +106,21 @@ class Batcher:
 
     @property
     def queue_depth(self) -> int:
-        return self._queue.qsize() if self._queue is not None else 0
+        """Images waiting for a batch."""
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return queued + (self._held is not None)
 
     async def submit(
-        self, key: Hashable, run: Runner, images: Sequence[np.ndarray], model: str
+        self,
+        key: Hashable,
+        run: Runner,
+        images: Sequence[np.ndarray],
+        model: str,
+        cost: int = 1,
     ) -> list[Outcome]:
-        """Read ``images`` (in order); a failing image gets its error, the others their text."""
+        """Read ``images`` (in order); a failing image gets its error, the others their text.
+        Each image counts as ``cost`` (the lines the model reads for it) against
+        ``max_batch`` and ``max_queue``; a request finding the queue empty is always taken."""
         if self._queue is None or self._slots is None or self._closing:
             raise ApiError(503, "shutting_down", "the server is shutting down")
         if not self.enabled:
@@ -112,10 +130,12 @@ class Batcher:
                     return await self._run_group(run, list(images), time.perf_counter(), model)
                 finally:
                     self._direct -= 1
-        if self._queue.qsize() + len(images) > self.max_queue:
+        cost = max(1, cost)
+        if self._queued_cost and self._queued_cost + cost * len(images) > self.max_queue:
             raise ApiError(503, "overloaded", "too many images waiting; retry shortly")
         loop = asyncio.get_running_loop()
-        jobs = [Job(key, run, img, model, loop.create_future()) for img in images]
+        jobs = [Job(key, run, img, model, loop.create_future(), cost) for img in images]
+        self._queued_cost += cost * len(jobs)
         for job in jobs:
             self._waiting.add(job.future)
             job.future.add_done_callback(self._waiting.discard)
@@ -132,30 +152,39 @@ class Batcher:
         assert self._queue is not None and self._slots is not None
         while True:
             await self._slots.acquire()
-            try:
-                first = await self._queue.get()
-            except asyncio.CancelledError:
-                self._slots.release()
-                raise
-            batch = [first]
-            deadline = time.perf_counter() + self.timeout_s
-            while len(batch) < self.max_batch:
+            if self._held is not None:
+                first, self._held = self._held, None
+            else:
                 try:
-                    batch.append(self._queue.get_nowait())
-                    continue
-                except asyncio.QueueEmpty:
-                    pass
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0 or self._closing:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except asyncio.TimeoutError:
-                    break
-                except asyncio.CancelledError:  # close: the deadline passed while gathering
+                    first = await self._queue.get()
+                except asyncio.CancelledError:
                     self._slots.release()
-                    self._refuse(job.future for job in batch)
                     raise
+            batch = [first]
+            cost = first.cost
+            deadline = time.perf_counter() + self.timeout_s
+            while cost < self.max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0 or self._closing:
+                        break
+                    try:
+                        job = await asyncio.wait_for(self._queue.get(), remaining)
+                    except asyncio.TimeoutError:
+                        break
+                    except asyncio.CancelledError:  # close: the deadline passed while gathering
+                        self._slots.release()
+                        self._queued_cost -= sum(j.cost for j in batch)
+                        self._refuse(job.future for job in batch)
+                        raise
+                if cost + job.cost > self.max_batch:
+                    self._held = job  # it would overfill this batch: it starts the next one
+                    break
+                batch.append(job)
+                cost += job.cost
+            self._queued_cost -= cost
             self._gauge()
             task = asyncio.create_task(self._run_batch(batch))
             self._running.add(task)

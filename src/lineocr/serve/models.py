@@ -21,6 +21,7 @@ import numpy as np
 from lineocr.decode import DeadlineExceeded, DecodeError, run_with_deadline
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
+from lineocr.tta import VIEWS
 
 log = logging.getLogger("lineocr.serve")
 
@@ -42,6 +43,12 @@ class ReadOptions:
     lm_weight: float | None = None
     length_bonus: float | None = None
     tta: bool = False
+
+    @property
+    def lines_per_image(self) -> int:
+        """The lines the model reads for one image: one, or one per view with ``tta``. What
+        an image costs the batcher (``max_batch``, ``max_queue``)."""
+        return len(VIEWS) if self.tta else 1
 
 
 @dataclass(frozen=True)
@@ -149,9 +156,11 @@ class LoadedModel:
 
         if options.tta:
             kwargs = {**kwargs, "tta": True}
+        lines = options.lines_per_image
 
         def run(images: Sequence[np.ndarray]) -> list[Any]:
-            return list(rec.read_batch(list(images), batch_size=len(images), **kwargs))
+            # one ONNX batch for the group: every view of every image with tta
+            return list(rec.read_batch(list(images), batch_size=len(images) * lines, **kwargs))
 
         return run
 

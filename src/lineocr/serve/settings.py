@@ -38,10 +38,10 @@ class Settings:
     threads: int | None = None  # ONNX Runtime intra-op threads per model (None: its default)
     # Micro-batching: images from concurrent requests share one ONNX batch.
     batching: bool = True
-    max_batch: int = 32
+    max_batch: int = 32  # lines per ONNX batch: an image is one, a tta image one per view
     batch_timeout_ms: float = 5.0
     inference_workers: int = 1  # batches run at the same time (each in a worker thread)
-    max_queue: int = 1024  # images waiting for a batch; beyond it requests get 503
+    max_queue: int = 1024  # lines waiting for a batch (as max_batch); beyond it requests get 503
     # Limits.
     max_body_bytes: int = 10 * 1024 * 1024
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -53,6 +53,9 @@ class Settings:
     max_pattern_length: int = 200
     pattern_budget_s: float = 2.0  # CPU seconds a regex may take to compile for the decoder
     max_beam_width: int = 64
+    # Test-time augmentation (the ``tta`` option): a tta image counts as 12 lines against
+    # max_batch and max_queue; False refuses it (422 ``tta_disabled``).
+    allow_tta: bool = True
     # Named lexicons clients may ask for: name -> a word-list file (one word per line).
     lexicons: Mapping[str, str] = field(default_factory=dict)
     # Named character language models (`lineocr lm` files): name -> file.

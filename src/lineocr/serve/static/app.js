@@ -25,6 +25,12 @@ async function loadModels() {
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
     state.limits = body.limits || state.limits;
+    const tta = $("tta");
+    tta.disabled = state.limits.tta === false;  // the server refuses it (--no-tta)
+    if (tta.disabled) {
+      tta.checked = false;
+      $("tta-help").textContent = "turned off on this server";
+    }
     const select = $("model");
     select.replaceChildren();
     for (const m of body.models) {
