@@ -72,17 +72,27 @@ def test_resume_continues_the_run(folder, tmp_path):
     begun = json.loads((out / "last.json").read_text())
     assert begun["preprocess"]["ops"] == ["auto_invert", "trim"]
     assert begun["config"]["model"]["dropout"] == 0.5
+    resume = ["train", "--data", str(folder), "--out", str(out), "--resume"]
+    # The run defines what it trains: a new preset or learning rate is refused, not dropped.
+    other = runner.invoke(app, [*resume, "--preset", "small", "--lr", "0.01", "--epochs", "3"])
+    assert other.exit_code == 2, other.output
+    said = " ".join(other.output.split())
+    assert "model.preset 'small' (the run's 'tiny')" in said
+    assert "train.lr 0.01 (the run's 0.002)" in said and "train.epochs" not in said
+    assert json.loads((out / "last.json").read_text()) == begun  # nothing ran
+    # So is a --config that sets other values; the same file, or the same values, are not.
+    dropout = tmp_path / "dropout.yaml"
+    dropout.write_text("model: {dropout: 0.3}\n")
+    refused = runner.invoke(app, [*resume, "--config", str(dropout)])
+    assert refused.exit_code == 2 and "model.dropout 0.3 (the run's 0.5)" in refused.output
     result = runner.invoke(
         app,
         [
-            "train",
-            "--data",
-            str(folder),
-            "--out",
-            str(out),
-            "--resume",
+            *resume,
+            "--config",
+            str(config),
             "--preset",
-            "small",
+            "tiny",
             "--epochs",
             "3",
             "--threads",
@@ -94,7 +104,7 @@ def test_resume_continues_the_run(folder, tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((out / "last.json").read_text())
     assert saved["epoch"] == 3
-    assert saved["config"]["model"]["preset"] == "tiny"  # the run defines the model
+    assert saved["config"]["model"]["preset"] == "tiny"
     assert saved["config"]["train"]["max_minutes"] == 30  # how it runs may change
     assert saved["data"]["init_from"] == str(base)  # where the run began, kept on resume
     assert saved["preprocess"]["ops"] == ["auto_invert", "trim"]

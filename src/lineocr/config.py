@@ -259,13 +259,30 @@ def override(config: T, **changes: Any) -> T:
 
 
 def load_config(path: str | Path) -> Config:
+    return from_dict(Config, _read_yaml(path))
+
+
+def config_keys(path: str | Path) -> list[str]:
+    """The settings a config file sets itself, as ``section.key`` (``train.lr``)."""
+    data = _read_yaml(path)
+    return [
+        f"{section}.{key}"
+        for section, values in data.items()
+        if isinstance(values, dict)
+        for key in values
+    ]
+
+
+def _read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text (a YAML config is UTF-8)") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return from_dict(Config, data)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
 
 
 def dump_config(config: Config) -> str:

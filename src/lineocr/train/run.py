@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from lineocr.charset import Charset, shown_chars
-from lineocr.config import Config, Preset, TrainConfig
+from lineocr.config import Config, Preset, TrainConfig, to_dict
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
 from lineocr.train.checkpoint import (
@@ -407,6 +407,35 @@ def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> flo
     return temperature
 
 
+# What may change when a run is resumed: how it runs, not what it trains.
+RESUME_MAY_CHANGE = ("epochs", "threads", "workers", "max_minutes")
+
+
+def resume_conflicts(saved: Config, given: Config, keys: Sequence[str] | None = None) -> list[str]:
+    """The settings of ``given`` (``section.key``; with ``keys``, only those) that differ
+    from the resumed run's ``saved`` config, other than :data:`RESUME_MAY_CHANGE`: each as
+    ``"train.lr 0.001 (the run's 0.0005)"``. A resumed run keeps its own, so a caller that
+    gave other values should say so rather than drop them."""
+    out = []
+    saved_flat, given_flat = _flat(saved), _flat(given)
+    for key in keys if keys is not None else given_flat:
+        section, _, name = key.partition(".")
+        if section == "train" and name in RESUME_MAY_CHANGE:
+            continue
+        if given_flat[key] != saved_flat.get(key):
+            out.append(f"{key} {given_flat[key]!r} (the run's {saved_flat.get(key)!r})")
+    return out
+
+
+def _flat(config: Config) -> dict[str, Any]:
+    return {
+        f"{section}.{key}": value
+        for section, values in to_dict(config).items()
+        if isinstance(values, dict)
+        for key, value in values.items()
+    }
+
+
 def train(
     config: Config,
     data: Sequence[str | Path],
@@ -443,8 +472,8 @@ def train(
         defaults = TrainConfig()
         runtime = {
             key: getattr(config.train, key)
-            for key in ("threads", "workers", "max_minutes")
-            if getattr(config.train, key) != getattr(defaults, key)
+            for key in RESUME_MAY_CHANGE
+            if key != "epochs" and getattr(config.train, key) != getattr(defaults, key)
         }
         config = replace(
             saved_meta.config,
