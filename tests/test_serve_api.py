@@ -894,6 +894,36 @@ async def test_batches_count_each_image_as_its_cost() -> None:
     assert seen == [["a1", "a2"], ["b", "c"], ["huge"], ["d"]]
 
 
+async def test_a_timed_out_requests_images_take_no_room_in_a_batch() -> None:
+    from lineocr.serve.batcher import Batcher
+
+    seen: list[list[str]] = []
+
+    def run(images: Any) -> list[str]:
+        time.sleep(0.2 if images == ["busy"] else 0.0)
+        seen.append([str(img) for img in images])
+        return [str(img) for img in images]
+
+    batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
+    await batcher.start()
+    try:
+        busy = asyncio.create_task(batcher.submit("k", run, ["busy"], "m"))  # type: ignore[list-item]
+        await asyncio.sleep(0.05)  # running: what follows queues behind it
+        dead = asyncio.create_task(batcher.submit("k", run, ["dead"], "m", cost=3))  # type: ignore[list-item]
+        await asyncio.sleep(0.01)
+        dead.cancel()  # a request that timed out while its image was queued
+        live = await asyncio.gather(
+            batcher.submit("k", run, ["a", "b"], "m"),  # type: ignore[list-item]
+            batcher.submit("k", run, ["c"], "m", cost=2),  # type: ignore[list-item]
+        )
+        await busy
+    finally:
+        await batcher.close(timeout=5)
+    assert [[o.value for o in a] for a in live] == [["a", "b"], ["c"]]
+    assert seen == [["busy"], ["a", "b", "c"]]  # the dead image's 3 lines took no room
+    assert batcher._queued_cost == 0 and batcher.queue_depth == 0
+
+
 async def test_tta_images_count_as_their_views_against_batch_and_queue() -> None:
     slow = StubRecognizer(delay=0.05)
     load, _ = counting_loader(slow)

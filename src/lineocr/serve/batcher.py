@@ -152,14 +152,18 @@ class Batcher:
         assert self._queue is not None and self._slots is not None
         while True:
             await self._slots.acquire()
-            if self._held is not None:
-                first, self._held = self._held, None
-            else:
-                try:
-                    first = await self._queue.get()
-                except asyncio.CancelledError:
-                    self._slots.release()
-                    raise
+            while True:  # the first image a request still waits for
+                if self._held is not None:
+                    first, self._held = self._held, None
+                else:
+                    try:
+                        first = await self._queue.get()
+                    except asyncio.CancelledError:
+                        self._slots.release()
+                        raise
+                if not first.future.done():
+                    break
+                self._queued_cost -= first.cost  # its request timed out: nothing to read
             batch = [first]
             cost = first.cost
             deadline = time.perf_counter() + self.timeout_s
@@ -179,6 +183,9 @@ class Batcher:
                         self._queued_cost -= sum(j.cost for j in batch)
                         self._refuse(job.future for job in batch)
                         raise
+                if job.future.done():  # a timed-out request's: it takes no room
+                    self._queued_cost -= job.cost
+                    continue
                 if cost + job.cost > self.max_batch:
                     self._held = job  # it would overfill this batch: it starts the next one
                     break
