@@ -10,6 +10,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -259,30 +260,30 @@ def override(config: T, **changes: Any) -> T:
 
 
 def load_config(path: str | Path) -> Config:
-    return from_dict(Config, _read_yaml(path))
+    return load_config_and_keys(path)[0]
 
 
-def config_keys(path: str | Path) -> list[str]:
-    """The settings a config file sets itself, as ``section.key`` (``train.lr``)."""
-    data = _read_yaml(path)
-    return [
-        f"{section}.{key}"
-        for section, values in data.items()
-        if isinstance(values, dict)
-        for key in values
-    ]
-
-
-def _read_yaml(path: str | Path) -> dict[str, Any]:
+def load_config_and_keys(path: str | Path) -> tuple[Config, list[str]]:
+    """The config a YAML file describes, and the settings it sets itself, as
+    ``section.key`` (``train.lr``): the others are the defaults."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text (a YAML config is UTF-8)") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-    return data
+    return from_dict(Config, data), list(flatten(data))
+
+
+def flatten(sections: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"train": {"lr": 0.001}}`` (a config file's mapping, or :func:`to_dict` of a
+    config) as ``{"train.lr": 0.001}``."""
+    return {
+        f"{section}.{key}": value
+        for section, values in sections.items()
+        if isinstance(values, Mapping)
+        for key, value in values.items()
+    }
 
 
 def dump_config(config: Config) -> str:

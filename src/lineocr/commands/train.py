@@ -149,7 +149,7 @@ def train(
 ) -> None:
     """Train a CRNN+CTC recogniser on labelled line images."""
     from lineocr.charset import CharsetError
-    from lineocr.config import Config, ConfigError, config_keys, load_config, override
+    from lineocr.config import Config, ConfigError, load_config_and_keys, override
     from lineocr.data.sources import DatasetError
     from lineocr.data.synth import SynthError
     from lineocr.images import ImageError
@@ -163,7 +163,7 @@ def train(
     _check_device(device)
     _warn_unused_synth_options(bool(data), bool(val), synth_per_epoch, synth_val)
     try:
-        cfg = load_config(config) if config else Config()
+        cfg, file_keys = load_config_and_keys(config) if config else (Config(), [])
         changes: dict[str, Any] = {
             "model__preset": preset,
             "train__epochs": epochs,
@@ -185,9 +185,6 @@ def train(
             raise fail(f"unknown preset {cfg.model.preset!r}; choose {', '.join(PRESETS)}")
         if resume and not (out / "last.json").is_file():
             raise fail(f"{out}: nothing to resume (no last.json)")
-        if resume:
-            given = [k.replace("__", ".") for k, v in changes.items() if v is not None]
-            _check_resume(out, cfg, (config_keys(config) if config else []) + given)
         if not resume:
             _prepare_out(out, overwrite, init_from)
         result = run_training(
@@ -204,6 +201,7 @@ def train(
             skip_unknown=skip_unknown,
             device=device,
             name=out.name,
+            asked=file_keys + [k.replace("__", ".") for k, v in changes.items() if v is not None],
             synth=SynthOptions(
                 tuple(synth or ()),
                 synth_per_epoch or SynthOptions.per_epoch,
@@ -227,23 +225,6 @@ def train(
         raise typer.Exit(130)
     if result.stopped == "diverged":  # said by the training loop
         raise typer.Exit(1)
-
-
-def _check_resume(out: Path, cfg: Any, given: list[str]) -> None:
-    """Refuse a --resume whose settings (``given``: ``section.key``, set by an option or the
-    --config file) differ from what the run was started with: it continues with its own,
-    and dropping them silently hid that a new --lr or --preset did nothing."""
-    from lineocr.train.checkpoint import load_meta
-    from lineocr.train.run import resume_conflicts
-
-    conflicts = resume_conflicts(load_meta(out / "last.json").config, cfg, given)
-    if conflicts:
-        raise fail(
-            f"{out}: --resume continues the run with its own settings, and these differ: "
-            + "; ".join(conflicts)
-            + ". Leave them out (--epochs, --threads, --workers and --max-minutes may change), "
-            "or start a new run from it with --init-from"
-        )
 
 
 def _warn_unused_synth_options(

@@ -180,7 +180,7 @@ class Batcher:
                         break
                     except asyncio.CancelledError:  # close: the deadline passed while gathering
                         self._slots.release()
-                        self._queued_cost -= sum(j.cost for j in batch)
+                        self._queued_cost -= cost
                         self._refuse(job.future for job in batch)
                         raise
                 if job.future.done():  # a timed-out request's: it takes no room

@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from lineocr.charset import Charset, shown_chars
-from lineocr.config import Config, Preset, TrainConfig, to_dict
+from lineocr.config import Config, Preset, TrainConfig, flatten, to_dict
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
 from lineocr.train.checkpoint import (
@@ -411,29 +411,18 @@ def calibrate(run_dir: Path, prepared: PreparedData, device: str = "cpu") -> flo
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers", "max_minutes")
 
 
-def resume_conflicts(saved: Config, given: Config, keys: Sequence[str] | None = None) -> list[str]:
-    """The settings of ``given`` (``section.key``; with ``keys``, only those) that differ
-    from the resumed run's ``saved`` config, other than :data:`RESUME_MAY_CHANGE`: each as
+def resume_conflicts(saved: Config, given: Config, keys: Sequence[str]) -> list[str]:
+    """The settings ``keys`` (``section.key``) of ``given`` that differ from the resumed
+    run's ``saved`` config, other than :data:`RESUME_MAY_CHANGE`: each as
     ``"train.lr 0.001 (the run's 0.0005)"``. A resumed run keeps its own, so a caller that
     gave other values should say so rather than drop them."""
-    out = []
-    saved_flat, given_flat = _flat(saved), _flat(given)
-    for key in keys if keys is not None else given_flat:
-        section, _, name = key.partition(".")
-        if section == "train" and name in RESUME_MAY_CHANGE:
-            continue
-        if given_flat[key] != saved_flat.get(key):
-            out.append(f"{key} {given_flat[key]!r} (the run's {saved_flat.get(key)!r})")
-    return out
-
-
-def _flat(config: Config) -> dict[str, Any]:
-    return {
-        f"{section}.{key}": value
-        for section, values in to_dict(config).items()
-        if isinstance(values, dict)
-        for key, value in values.items()
-    }
+    saved_flat, given_flat = flatten(to_dict(saved)), flatten(to_dict(given))
+    may_change = {f"train.{name}" for name in RESUME_MAY_CHANGE}
+    return [
+        f"{key} {given_flat[key]!r} (the run's {saved_flat[key]!r})"
+        for key in keys
+        if key not in may_change and given_flat[key] != saved_flat[key]
+    ]
 
 
 def train(
@@ -454,7 +443,11 @@ def train(
     console: Console | None = None,
     show_progress: bool = True,
     synth: SynthOptions | None = None,
+    asked: Sequence[str] = (),
 ) -> FitResult:
+    """Train (or with ``resume``, continue) a run in ``out``. ``asked``: the settings
+    (``section.key``) the caller set itself; resuming, any of them that differs from the
+    run's, beyond :data:`RESUME_MAY_CHANGE`, is an error (the run would go on with its own)."""
     console = console or Console(stderr=True)
     out = Path(out)
     if config.train.freeze_backbone and init_from is None and not resume:
@@ -467,6 +460,14 @@ def train(
     charset = Charset.from_string(alphabet, config.charset) if alphabet is not None else None
     if resume:
         saved_meta = load_meta(out / "last.json")
+        conflicts = resume_conflicts(saved_meta.config, config, asked)
+        if conflicts:
+            raise ValueError(
+                f"{out}: --resume continues the run with its own settings, and these differ: "
+                + "; ".join(conflicts)
+                + ". Leave them out (--epochs, --threads, --workers and --max-minutes may "
+                "change), or start a new run from it with --init-from"
+            )
         # The saved run defines the model and data; how it runs now may change: more
         # epochs, other threads or workers, a new time budget.
         defaults = TrainConfig()
