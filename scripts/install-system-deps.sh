@@ -9,7 +9,7 @@ PACKAGES=(
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf
   fonts-noto-core fonts-noto-ui-core fonts-hosny-amiri fonts-kacst
   fonts-arabeyes fonts-sil-scheherazade fonts-sil-lateef fonts-sil-harmattan fonts-farsiweb
-  fonts-sil-alkalami fonts-paktype fonts-lemonada fonts-freefarsi
+  fonts-sil-alkalami fonts-paktype fonts-lemonada fonts-freefarsi fonts-ukij-uyghur fonts-unikurdweb
   fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-open-sans fonts-lato fonts-cantarell fonts-texgyre fonts-linuxlibertine
   fonts-inconsolata fonts-ebgaramond fonts-comic-neue fonts-roboto-unhinted

@@ -394,6 +394,36 @@ def test_families_with_unclear_digits_never_draw_them(monkeypatch):
         fonts_mod._check_cached.cache_clear()
 
 
+def test_arabic_script_only_families_draw_only_arabic_script_lines(monkeypatch):
+    from lineocr.data import fonts as fonts_mod
+
+    # DejaVu Sans under a UKIJ family name, as discovery would find it.
+    (record,) = fonts_mod._read_records(str(DEJAVU))
+    ukij = fonts_mod._FontRecord(record.path, 0, "ukij tuz", "UKIJ Tuz", record.cmap)
+    found = [(ukij, False)]
+    monkeypatch.setattr(fonts_mod, "resolve_font_sources", lambda sources=(): found)
+    latin = " " + string.ascii_letters + string.digits
+    assert load_faces((), latin, required=string.ascii_letters) == []
+    assert load_faces((), " 0123456789", required="0123456789") == []
+    (digits,) = load_faces((), " ٠١٢٣٤٥٦٧٨٩", required="٠١٢٣٤٥٦٧٨٩")
+    assert digits.family == "ukij tuz"
+    (arabic,) = load_faces((), "بت abc", required="بت")  # mixed lines may use its Latin
+    assert arabic.covers("abc")
+    found = [(ukij, True)]  # a font the user names is always used
+    assert len(load_faces((), latin, required=string.ascii_letters)) == 1
+    # and decorative UKIJ faces never come from discovery
+    tughra = fonts_mod._FontRecord(record.path, 0, "ukij tughra", "UKIJ Tughra", record.cmap)
+    found = [(tughra, False)]
+    assert load_faces((), " ٠١٢٣٤٥٦٧٨٩", required="٠١٢٣٤٥٦٧٨٩") == []
+
+
+def test_ukij_variants_are_one_split_unit():
+    # UKIJ names a dozen weights and variants of a few designs separately.
+    names = ("UKIJ Tuz", "UKIJ Tuz Basma", "UKIJ Tuz Kitab", "UKIJ Kesme Tuz", "UKIJ Nasq")
+    assert {family_split(name) for name in names} == {family_split("ukij")}
+    assert len({family_split(name) for name in ("ukij tuz", "uyghur ukij")}) == 2
+
+
 @pytest.mark.skipif(not NADA.is_file(), reason="fonts-arabeyes not installed")
 def test_nada_whose_four_is_drawn_as_its_two_draws_no_arabic_indic_digit_line():
     (face,) = load_faces([str(NADA)], "ب 0123456789٠١٢٣٤٥٦٧٨٩")

@@ -89,9 +89,28 @@ EXCLUDED_FAMILIES = frozenset(
         # Letter-spaced: the gap between letters is nearly a word space, so where a label's
         # spaces fall is ambiguous in the image (its Arabic is stretched the same way).
         "freefarsi monospace",
+        "ukij teng",
+        # UKIJ (Uyghur) faces that draw ornaments (Tughra), Old Turkic-style letters (Orqun),
+        # patterned or spiky letters (Esliye Neqish, Tiken, Chechek), or boxes for 0-9 (Mac
+        # Ekran).
+        "ukij tughra",
+        "ukij orqun basma",
+        "ukij orqun yazma",
+        "ukij esliye neqish",
+        "ukij tiken",
+        "ukij chechek",
+        "ukij_mac ekran",
     }
 )
 EXCLUDED_FOR_SCRIPT = {"arabic": frozenset({"freemono"})}
+# Families made for Arabic-script languages (Uyghur's UKIJ set, Kurdish Unikurd) whose Latin
+# letters and Western digits are borrowed or decorative: used only for lines that need an
+# Arabic-script character (Arabic letters or Arabic-Indic digits), never for Latin or 0-9
+# alone. And all UKIJ faces are one unit of the train/val split: the set holds a dozen
+# weights and variants of a few designs under separate names (Tuz, Tuz Basma, Tuz Kitab...),
+# so a held-out UKIJ family would have its twin in training.
+ARABIC_SCRIPT_ONLY_PREFIXES = ("ukij", "unikurd")
+_SPLIT_UNIT_PREFIXES = ("ukij",)
 # Digits a family draws so that one reads as another digit (of its own or of most fonts):
 # such a face never draws a line with them (its letters and other digits are still used).
 # Badeen Display draws 2 and 3 as two and three bars in a black block, one blur apart, in
@@ -361,14 +380,21 @@ def load_faces(
 
     Each face's coverage is checked for the characters of ``chars``. A face is kept only if
     it covers every character of ``required`` (the core letters of the script); faces from
-    discovery in :data:`EXCLUDED_FAMILIES` or :data:`EXCLUDED_FOR_SCRIPT` are dropped.
+    discovery in :data:`EXCLUDED_FAMILIES` or :data:`EXCLUDED_FOR_SCRIPT` are dropped, and
+    those of :data:`ARABIC_SCRIPT_ONLY_PREFIXES` unless ``required`` has an Arabic-script
+    character.
     """
     excluded_here = EXCLUDED_FOR_SCRIPT.get(script or "", frozenset())
+    arabic_script = any("\u0600" <= c <= "\u06ff" for c in required)
     alphabet = "".join(sorted(set(chars) | set(required)))
     needed = frozenset(map(ord, required))
     faces = []
     for record, explicit in resolve_font_sources(sources):
-        if not explicit and (record.family in EXCLUDED_FAMILIES or record.family in excluded_here):
+        if not explicit and (
+            record.family in EXCLUDED_FAMILIES
+            or record.family in excluded_here
+            or (not arabic_script and record.family.startswith(ARABIC_SCRIPT_ONLY_PREFIXES))
+        ):
             continue
         if not needed <= record.cmap:
             continue
@@ -379,9 +405,17 @@ def load_faces(
 
 
 # -- held-out split ----------------------------------------------------------------------
+def split_unit(family: str) -> str:
+    """The name that decides a family's side of the train/val split: the normalised family,
+    or its set's prefix for sets of variants (:data:`_SPLIT_UNIT_PREFIXES`)."""
+    family = normalize_family(family)
+    return next((p for p in _SPLIT_UNIT_PREFIXES if family.startswith(p)), family)
+
+
 def family_split(family: str) -> Literal["train", "val"]:
-    """``val`` for about :data:`VAL_FRACTION` of families, chosen by a hash of the name."""
-    digest = hashlib.sha256(f"{_SPLIT_SALT}:{normalize_family(family)}".encode()).digest()
+    """``val`` for about :data:`VAL_FRACTION` of split units (:func:`split_unit`), chosen by
+    a hash of the name."""
+    digest = hashlib.sha256(f"{_SPLIT_SALT}:{split_unit(family)}".encode()).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64
     return "val" if fraction < VAL_FRACTION else "train"
 
