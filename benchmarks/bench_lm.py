@@ -1,12 +1,13 @@
 """What a character language model buys: greedy vs beam vs beam + character n-gram LM on
 the held-out lines of bench_vs_tesseract (fonts never trained on, a separate text stream).
 
-    python benchmarks/bench_lm.py [--model printed] [--tasks latin arabic] [--n 300]
+    python benchmarks/bench_lm.py [--model printed] [--tasks latin arabic] [--n 300] [--tta]
 
 For each task the LM is built from the line generator's *training* text stream (what
 `lineocr lm --synth LANG` does: the same word lists as the test lines, other lines), so it
 is an in-domain model; its weight and length bonus are tuned on a separate tuning set (val
-fonts, another seed) and only then scored on the benchmark lines. Writes
+fonts, another seed) and only then scored on the benchmark lines; ``--tta`` adds reads with
+test-time augmentation, without and with the LM (each view's decoder and the vote use it). Writes
 benchmarks/out/lm.json and prints a Markdown table.
 """
 
@@ -46,6 +47,9 @@ def main() -> None:
     parser.add_argument("--lm-lines", type=int, default=50_000)
     parser.add_argument("--order", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--tta", action="store_true", help="also read with test-time augmentation (12x the work)"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/lm.json"))
     args = parser.parse_args()
 
@@ -78,16 +82,23 @@ def main() -> None:
             "beam": run(rec, test, norm, decoder="beam"),
             "beam+lm": run(rec, test, norm, lm=lm, lm_weight=weight, length_bonus=bonus),
         }
+        if args.tta:
+            row["tta"] = run(rec, test, norm, tta=True)
+            row["tta+beam+lm"] = run(
+                rec, test, norm, tta=True, lm=lm, lm_weight=weight, length_bonus=bonus
+            )
         results.append(row)
         print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print("\n| task | decoder | CER | exact match | lines/s |\n|---|---|---:|---:|---:|")
     for row in results:
-        for name in ("greedy", "beam", "beam+lm"):
+        for name in ("greedy", "beam", "beam+lm", "tta", "tta+beam+lm"):
+            if name not in row:
+                continue
             r = row[name]
             label = name
-            if name == "beam+lm":
+            if name.endswith("beam+lm"):
                 label += (
                     f" (weight {row['tuned']['lm_weight']}, bonus {row['tuned']['length_bonus']})"
                 )

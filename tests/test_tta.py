@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lineocr.charset import Charset
-from lineocr.decode import Decoded, ctc_log_likelihoods, greedy
+from lineocr.decode import Decoded, Decoder, _Fusion, ctc_log_likelihoods, greedy
+from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.tta import NARROWEST, VIEWS, WORK_HEIGHT_FACTOR, views, vote
 from tests.render import render
@@ -90,6 +91,26 @@ def test_the_text_every_view_finds_likely_beats_one_view_sure_of_another() -> No
     # ... and the other way round when the others barely believe it
     weak_17 = view([{"": 0.9}, {"1": 0.9}, {"": 0.9}, {"7": 0.45, "1": 0.44}, {"": 0.9}])
     assert text(vote_one(sure_11, sure_11, weak_17)) == "11"
+
+
+def test_a_language_model_judges_with_every_view_as_in_its_beam_search() -> None:
+    """The pixels favour '17' (the test above); a language model that has seen '11' far more
+    often turns the vote, its score added once per judging view as each view's beam search
+    adds it; without it, the vote is the pixels' alone."""
+    sure_11 = view([{"": 0.9}, {"1": 0.9}, {"": 0.9}, {"1": 0.6, "7": 0.39}, {"": 0.9}])
+    likely_17 = view([{"": 0.9}, {"1": 0.9}, {"": 0.9}, {"7": 0.55, "1": 0.44}, {"": 0.9}])
+    views_ = (sure_11, likely_17, likely_17)
+    lm = CharNgramLM.fit(["11"] * 50 + ["17"], DIGITS, order=3)
+    decoder = Decoder(DIGITS, lm=lm, lm_weight=1.0, length_bonus=0.5)
+    voted = vote([[d for d, _ in views_]], [[lg for _, lg in views_]], 1.0, decoder.text_bonus)
+    assert text(voted[0]) == "11"
+    assert text(vote_one(*views_)) == "17"
+    # and the score it adds is the beam search's: fusion over the characters, then the end
+    labels = tuple(DIGITS.encode("17"))
+    fusion = _Fusion(lm, DIGITS, 1.0, 0.5)
+    expected = sum(fusion.extend(labels[:i], labels[i]) for i in range(2)) + fusion.finish(labels)
+    assert decoder.text_bonus(labels) == pytest.approx(expected)
+    assert Decoder(DIGITS).text_bonus(labels) == 0.0
 
 
 def test_the_winner_comes_with_its_most_confident_reading() -> None:
@@ -172,6 +193,29 @@ def test_read_batch_with_tta_reads_each_line_with_its_own_views(
         assert 0.0 <= p.confidence <= 1.0
         assert all(0.0 <= c.confidence <= 1.0 for c in p.chars)
     assert recognizer.read_batch([], tta=True) == []
+
+
+def test_read_batch_with_tta_and_a_language_model_votes_with_it(
+    tiny_onnx_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineocr import runtime
+
+    recognizer = Recognizer.load(tiny_onnx_model, threads=1)
+    lm = CharNgramLM.fit(["abc", "cab"], recognizer.charset, order=2)
+    bonuses: list[object] = []
+
+    def spy(readings, logits, temperature, bonus=None):  # type: ignore[no-untyped-def]
+        bonuses.append(bonus)
+        return vote(readings, logits, temperature, bonus)
+
+    monkeypatch.setattr(runtime, "vote", spy)
+    line = render("abc")
+    recognizer.read_batch([line], tta=True, lm=lm, lm_weight=0.7, length_bonus=0.25)
+    recognizer.read_batch([line], tta=True, decoder="beam")
+    with_lm, without = bonuses
+    assert without is None and callable(with_lm)
+    labels = tuple(recognizer.charset.encode("ab"))
+    assert with_lm(labels) == pytest.approx(0.7 * lm.score_line("ab") + 2 * 0.25)
 
 
 def test_tta_must_be_a_boolean(tiny_onnx_model: Path) -> None:

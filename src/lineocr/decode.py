@@ -850,6 +850,15 @@ class Decoder:
                 return best
             constraint = constraint.alternative
 
+    def text_bonus(self, labels: Sequence[int]) -> float:
+        """What this decoder's beam search adds to the CTC log-likelihood of the finished
+        text ``labels``: ``lm_weight * log P_lm`` of the line (end included) plus
+        ``length_bonus`` per character; 0 without a language model."""
+        if self.lm is None:
+            return 0.0
+        visual = "".join(self.charset.chars[label - 1] for label in labels)
+        return self.lm_weight * self.lm.score_line(visual) + self.length_bonus * len(labels)
+
     def decode_logits(
         self, logits: np.ndarray, lengths: Sequence[int] | np.ndarray, temperature: float = 1.0
     ) -> list[Decoded]:

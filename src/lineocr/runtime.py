@@ -280,6 +280,7 @@ class Recognizer:
             [readings[i : i + n] for i in per_line],
             [logits[i : i + n] for i in per_line],
             self.temperature,
+            bonus=decoder.text_bonus if decoder.lm is not None else None,
         )
         return [self.prediction(decoded) for decoded in voted]
 

@@ -101,6 +101,7 @@ def vote(
     readings: Sequence[Sequence[Decoded]],
     logits: Sequence[Sequence[np.ndarray]],
     temperature: float,
+    bonus: Callable[[tuple[int, ...]], float] | None = None,
 ) -> list[Decoded]:
     """The reading of each line among its views' (``readings[k][i]`` decoded from
     ``logits[k][i]``, the raw (T, C) logits of line ``k``'s view ``i`` cut to its frames;
@@ -111,6 +112,11 @@ def vote(
     every candidate (a view squeezed too narrow for one candidate cannot judge it fairly, so
     it judges none); the best-scored text wins: a product of experts, in which a text one
     view is sure of but the others find implausible loses to one every view finds likely.
+    ``bonus``: what the decoder adds to a text's CTC log-likelihood (a language model's
+    weighted log-probability and the length bonus, :meth:`lineocr.decode.Decoder.text_bonus`),
+    added once per judging view, so each view's expert scores a text as its own beam search
+    did; without it, the readings of a language-model decode would be voted on by the
+    pixels alone.
     The winner comes as the view most confident of it decoded it: its per-character
     confidences and its line confidence (that view's calibrated probability of the text,
     so higher than a plain read's when the views agree; the identity view's probability of
@@ -141,8 +147,11 @@ def vote(
     scores = [np.zeros(len(texts)) for texts in candidates]
     if pairs:  # one call: lines of similar lengths are scored together
         ll = ctc_log_likelihoods([p[2] for p in pairs], [p[3] for p in pairs], temperature)
+        extra: dict[tuple[int, int], float] = {}
         for (k, c, _, _), value in zip(pairs, ll, strict=True):
-            scores[k][c] += value
+            if bonus is not None and (k, c) not in extra:
+                extra[k, c] = bonus(candidates[k][c])
+            scores[k][c] += value + extra.get((k, c), 0.0)
     out = []
     for k, line_readings in enumerate(readings):
         found = chosen[k]
