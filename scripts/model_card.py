@@ -113,7 +113,11 @@ DATA = {
     "stages 85.8 / 83.8 % and 86.8 / 85.5 % (CER 4.1 / 4.7 %): this file. Not kept since: "
     "75 minutes more from this file with the shapes config at peak 5e-4 and nine more "
     "Google Fonts families (runs/arabic-digits10: 86.0 / 83.8 %), and a 40-minute polish "
-    "of that at peak 3e-4 (runs/arabic-digits11: 85.5 / 84.3 %)",
+    "of that at peak 3e-4 (runs/arabic-digits11: 85.5 / 84.3 %); and on 2026-11-22, with "
+    "the 24 UKIJ and Unikurd families added to training (docs/synth.md), 45 minutes more "
+    "from this file with the shapes config at peak 5e-4, one thread (runs/ad-ukij1: its "
+    "best epoch read 89.1 / 85.5 % of the 800-line selection set, against this file's "
+    "91.4 / 88.2 %, fp32 both; Lemonada's lines 48 and 45 wrong of 55, against 35 and 36)",
     "captcha": "1,040 CAPTCHAs of 200x50 drawn with the `captcha` PyPI package, named by "
     "their 5-character answer over 2345678bcdefgmnpwxy (the Kaggle CAPTCHA v2 layout), plus "
     "as many synthetic CAPTCHAs per epoch (lineocr's `captcha` style at ratio 0.5: 936 per "
