@@ -130,6 +130,7 @@ def vote(
     chosen: list[Decoded | None] = [None] * len(readings)
     pairs: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # line, candidate, logits, target
     candidates: list[list[tuple[int, ...]]] = []
+    priors: dict[int, np.ndarray] = {}  # line -> bonus of each candidate, once per judge
     for k, (line_readings, line_logits) in enumerate(zip(readings, logits, strict=True)):
         if len(line_readings) != len(line_logits) or not line_readings:
             raise ValueError("vote needs one reading per view, and at least one view")
@@ -144,14 +145,13 @@ def vote(
         else:
             judges = [lg for lg in line_logits if len(lg) >= needed]
             pairs += [(k, c, lg, target) for lg in judges for c, target in enumerate(targets)]
-    scores = [np.zeros(len(texts)) for texts in candidates]
+            if bonus is not None:
+                priors[k] = len(judges) * np.array([bonus(text) for text in texts])
+    scores = [priors.get(k, np.zeros(len(texts))) for k, texts in enumerate(candidates)]
     if pairs:  # one call: lines of similar lengths are scored together
         ll = ctc_log_likelihoods([p[2] for p in pairs], [p[3] for p in pairs], temperature)
-        extra: dict[tuple[int, int], float] = {}
         for (k, c, _, _), value in zip(pairs, ll, strict=True):
-            if bonus is not None and (k, c) not in extra:
-                extra[k, c] = bonus(candidates[k][c])
-            scores[k][c] += value + extra.get((k, c), 0.0)
+            scores[k][c] += value
     out = []
     for k, line_readings in enumerate(readings):
         found = chosen[k]

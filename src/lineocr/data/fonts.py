@@ -160,8 +160,12 @@ class FontFace:
         return {"path": self.path, "index": self.index, "family": self.family, "name": self.name}
 
 
+def _in_arabic_block(ch: str) -> bool:
+    return "\u0600" <= ch <= "\u06ff"
+
+
 def _is_arabic_letter(ch: str) -> bool:
-    return "\u0600" <= ch <= "\u06ff" and unicodedata.category(ch).startswith("L")
+    return _in_arabic_block(ch) and unicodedata.category(ch).startswith("L")
 
 
 # Families that are the same design under another name (URW's PostScript clones and the TeX
@@ -385,7 +389,7 @@ def load_faces(
     character.
     """
     excluded_here = EXCLUDED_FOR_SCRIPT.get(script or "", frozenset())
-    arabic_script = any("\u0600" <= c <= "\u06ff" for c in required)
+    arabic_script = any(map(_in_arabic_block, required))
     alphabet = "".join(sorted(set(chars) | set(required)))
     needed = frozenset(map(ord, required))
     faces = []
