@@ -30,9 +30,11 @@ from lineocr.runtime import (
     Prediction,
     Recognizer,
     available_cpus,
+    width_chunks,
 )
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model
+from tests.render import render
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +297,31 @@ def test_zoo_lists_unbuilt_models(tmp_path: Path, monkeypatch, tiny_onnx_model: 
     assert rec.name == "captcha"
     with pytest.raises(ModelNotFoundError, match="not built yet"):
         Recognizer.load()
+
+
+def test_width_chunks_bound_the_padding() -> None:
+    widths = [100, 2000, 90, 110, 120, 130, 95, 1990, 40]
+    chunks = width_chunks(widths, batch_size=4)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(widths)))
+    assert all(len(chunk) <= 4 for chunk in chunks)
+    for chunk in chunks:  # narrowest first, no line much wider than the chunk's first
+        assert all(widths[i] >= widths[chunk[0]] for i in chunk)
+        assert max(widths[i] for i in chunk) <= widths[chunk[0]] * 1.25 + 16
+    assert [widths[i] for i in chunks[0]] == [40]  # 40 would pad 90-110 lines' batch
+    assert [1990, 2000] in [[widths[i] for i in chunk] for chunk in chunks]
+
+
+def test_a_very_wide_line_does_not_change_how_the_others_read() -> None:
+    """A batch pads to its widest line and the BiLSTM reads the padding: a 20,000-pixel
+    blank line once made short digit lines read with a space inside at a quarter of the
+    confidence. The batches are bounded by width now: each line reads as on its own."""
+    rec = Recognizer.load("printed", threads=1)
+    texts = ["12345", "1234567890123", "Harbour 42", "808"]
+    lines = [render(t, size=28) for t in texts]
+    wide = np.full((20, 20000), 255, np.uint8)
+    together = rec.read_batch([*lines, wide], batch_size=16)
+    for line, got in zip(lines, together, strict=False):
+        alone = rec.read(line)
+        assert got.text == alone.text
+        assert abs(got.confidence - alone.confidence) < 0.02
+    assert [p.text for p in together[:4]] == texts
