@@ -4,6 +4,7 @@ in logical order with confidences, errors; and the bundled-model registry."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -78,15 +79,19 @@ def test_results_match_pytorch_end_to_end(recognizer: Recognizer, tiny_model) ->
     images = sample_lines(meta.preprocess, [40, 300, 90, 500, 64, 64], seed=7)
     predictions = recognizer.read_batch(images, batch_size=6)
     lines = [prepare(img, meta.preprocess) for img in images]
-    order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])  # one batch, any order
-    batch, widths = collate([lines[i] for i in order], meta.preprocess)
-    with torch.no_grad():
-        logits = model(torch.from_numpy(batch)).numpy()
-    lengths = output_lengths(torch.from_numpy(widths)).numpy()
-    decoded = greedy_batch(log_softmax(logits.astype(np.float64)), lengths)
-    for i, d in zip(order, decoded, strict=True):
-        assert predictions[i].text == meta.charset.decode(d.indices)
-        assert predictions[i].confidence == pytest.approx(d.confidence, rel=1e-3, abs=1e-12)
+    chunks = width_chunks([line.shape[1] for line in lines], 6)  # the batches it pads alike
+    assert len(chunks) > 1
+    for chunk in chunks:
+        batch, widths = collate([lines[i] for i in chunk], meta.preprocess)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(batch)).numpy()
+        lengths = output_lengths(torch.from_numpy(widths)).numpy()
+        decoded = greedy_batch(log_softmax(logits.astype(np.float64)), lengths)
+        for i, d in zip(chunk, decoded, strict=True):
+            # the prediction leaves out spaces no label has (at either end, doubled)
+            kept = re.sub(" +", " ", meta.charset.decode(d.indices)).strip(" ")
+            assert predictions[i].text == kept
+            assert predictions[i].confidence == pytest.approx(d.confidence, rel=1e-3, abs=1e-12)
 
 
 def test_read_batch_restores_input_order(recognizer: Recognizer) -> None:
