@@ -4,8 +4,12 @@ inputs (files, directories, stdin), bad inputs and exit codes."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -13,6 +17,7 @@ from typer.testing import CliRunner
 
 from lineocr import zoo
 from lineocr.cli import app
+from lineocr.commands.read import OutputFormat, format_result
 from lineocr.export import sample_lines
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
@@ -49,7 +54,7 @@ def expected(tiny_onnx_model: Path, images: dict[str, Path]) -> dict[str, str]:
     return texts
 
 
-def invoke(*args: str, stdin: str | None = None):
+def invoke(*args: str, stdin: str | bytes | None = None):
     """Run the CLI. ``read`` runs one line per batch unless told otherwise, so each text is
     exactly what ``Recognizer.read`` gives for that image alone (a BiLSTM sees the padding of
     a batch of mixed widths; batching itself is tested in test_runtime)."""
@@ -150,9 +155,9 @@ def test_corrupt_and_missing_inputs_are_reported_others_read(
     assert "no such file" in records[2]["error"]
     assert "2 of 4 inputs could not be read" in result.stderr
 
-    result = invoke(*args)  # text: errors on stderr, results on stdout
+    result = invoke(*args)  # text: one line per input (empty if it failed), errors on stderr
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [expected["a"], expected["c"]]
+    assert result.stdout.splitlines() == [expected["a"], "", "", expected["c"]]
     assert f"error: {bad}:" in result.stderr and f"error: {missing}:" in result.stderr
     assert "Traceback" not in result.output
 
@@ -207,7 +212,7 @@ def test_workers_read_in_order_like_one_process(
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
     inputs = [images["a"], bad, images["c"], images["b"], tmp_path / "missing.png"] * 3
     monkeypatch.setattr(read_command, "WORKER_CHUNK", 4)  # 4 tasks over 2 processes
-    for output_format, lines in (("jsonl", len(inputs)), ("tsv", 9), ("text", 9)):
+    for output_format, lines in (("jsonl", 15), ("tsv", 9), ("text", 15)):
         # Results are formatted in the workers: every format comes out as in one process.
         one = invoke("read", "-m", tiny_onnx_model, "--format", output_format, *inputs)
         two = invoke(
@@ -372,6 +377,7 @@ def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images,
         (["--length-bonus", "0", "--lm-weight", "1"], "--lm-weight and --length-bonus go"),
         (["--beam-width", "5"], "the greedy decoder has no beam"),  # was ignored
         (["--pattern", "("], "bad pattern"),
+        (["--pattern", "[[:digit:]]+"], "[:digit:] is a POSIX class, not Python regex: use \\d"),
         (["--lexicon", "/no/such/words.txt"], "cannot read lexicon"),
         (["--batch-size", "0"], "--batch-size"),
         (["--threads", "0"], "--threads"),
@@ -383,6 +389,125 @@ def test_usage_errors_are_one_line_exit_2(tiny_onnx_model, images, args, message
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_a_name_too_long_is_reported_the_others_read(tiny_onnx_model, images, expected) -> None:
+    """A name longer than the file system takes (ENAMETOOLONG) is one unreadable input; it
+    aborted the whole run, nothing read."""
+    too_long = "x" * 300 + ".png"
+    listing = f"{images['a']}\n{too_long}\n{images['c']}\n"
+    for args, stdin in [([images["a"], too_long, images["c"]], None), (["-"], listing)]:
+        result = invoke("read", "-m", tiny_onnx_model, "-f", "tsv", *args, stdin=stdin)
+        assert result.exit_code == 1, result.output
+        rows = [line.split("\t")[:2] for line in result.stdout.splitlines()]
+        assert rows == [[str(images[k]), expected[k]] for k in ("a", "c")]
+        assert result.stderr == (
+            f"error: {too_long}: file name too long\n1 of 3 inputs could not be read\n"
+        )
+
+
+def test_a_folder_that_cannot_be_listed_says_why(tiny_onnx_model, tmp_path, monkeypatch) -> None:
+    """Not "no images in this directory" (the tests run as root: listing is refused here)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", locked)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"path": str(locked), "error": "permission denied"}
+
+
+def test_names_on_stdin_keep_their_spaces(
+    tiny_onnx_model, images, expected, tmp_path, monkeypatch
+) -> None:
+    """Only the line ending (\\n or \\r\\n) is removed; empty lines are skipped."""
+    shutil.copy(images["a"], tmp_path / " lead.png")
+    shutil.copy(images["c"], tmp_path / "trail.png ")
+    monkeypatch.chdir(tmp_path)
+    listing = " lead.png\ntrail.png \r\n\n"
+    result = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", "-", stdin=listing)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["path"], r["text"]) for r in records] == [
+        (" lead.png", expected["a"]),
+        ("trail.png ", expected["c"]),
+    ]
+
+
+def test_jsonl_is_utf8_and_keeps_names_that_are_not(
+    tiny_onnx_model, images, expected, tmp_path
+) -> None:
+    """A name that is not UTF-8 (from a folder, or listed on stdin as its bytes) is written
+    with \\udcXX escapes: the line is UTF-8 JSON, and the name's bytes come back."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    found = folder / os.fsdecode(b"\xff\xfe.png")
+    shutil.copy(images["a"], found)
+    gone = tmp_path / os.fsdecode(b"gone\xe9.png")
+    listing = b"".join(os.fsencode(p) + b"\n" for p in (found, gone))
+    for args, stdin in [([folder, gone], None), (["-"], listing)]:
+        result = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", *args, stdin=stdin)
+        assert result.exit_code == 1, result.output
+        lines = result.stdout_bytes.decode("utf-8").splitlines()  # strict: valid UTF-8
+        assert "\\udcff\\udcfe.png" in lines[0]
+        records = [json.loads(line) for line in lines]
+        assert [os.fsencode(r["path"]) for r in records] == [os.fsencode(found), os.fsencode(gone)]
+        assert records[0]["text"] == expected["a"] and records[1]["error"] == "no such file"
+
+
+def test_tsv_and_error_lines_escape_what_would_split_them(
+    tiny_onnx_model, images, expected, tmp_path
+) -> None:
+    """A tab in a name was written as a space (the name of another file); a newline or a NUL
+    in a path split its error line. Both columns are escaped alike."""
+    tabbed, slashed = tmp_path / "a\tb.png", tmp_path / "back\\slash.png"
+    shutil.copy(images["a"], tabbed)
+    shutil.copy(images["c"], slashed)
+    broken = tmp_path / "no\nsuch.png"
+    nul = f"{tmp_path}/nul\0.png\n"  # only stdin can carry a NUL
+    result = invoke(
+        "read", "-m", tiny_onnx_model, "-f", "tsv", tabbed, slashed, broken, "-", stdin=nul
+    )
+    assert result.exit_code == 1
+    rows = [line.split("\t")[:2] for line in result.stdout.splitlines()]
+    assert rows == [
+        [f"{tmp_path}/a\\tb.png", expected["a"]],
+        [f"{tmp_path}/back\\\\slash.png", expected["c"]],
+    ]
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path}/no\\nsuch.png: no such file",
+        f"error: {tmp_path}/nul\\x00.png: no such file",
+        "2 of 4 inputs could not be read",
+    ]
+    line = format_result(OutputFormat.tsv, "p", SimpleNamespace(text="a\tb\\c", confidence=0.5))
+    assert line == "p\ta\\tb\\\\c\t0.5000"
+
+
+def run_read(model: Path, image: Path, redirect: str) -> subprocess.CompletedProcess:
+    """``lineocr read`` in a shell, its stdout redirected as in ``lineocr read ... >&-``."""
+    command = [sys.executable, "-m", "lineocr", "read", "-m", str(model), str(image)]
+    shell = ["sh", "-c", f'"$@" {redirect}', "sh", *command]
+    return subprocess.run(shell, stderr=subprocess.PIPE, timeout=120, check=False)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_output_that_cannot_be_written_says_so(tiny_onnx_model, images) -> None:
+    """The write failed, not the recognition (as the message said); exit status 2."""
+    done = run_read(tiny_onnx_model, images["a"], ">/dev/full")
+    assert done.returncode == 2
+    assert done.stderr == b"error: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_standard_output_says_so(tiny_onnx_model, images) -> None:
+    done = run_read(tiny_onnx_model, images["a"], ">&-")
+    assert done.returncode == 2
+    assert done.stderr == b"error: cannot write the output: standard output is closed\n"
 
 
 def test_empty_stdin_and_empty_directory(tiny_onnx_model, tmp_path: Path) -> None:

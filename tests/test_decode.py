@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -350,6 +351,67 @@ def test_right_to_left_pattern_needing_a_missing_mirror_is_a_decode_error() -> N
     # Drawn right to left, "(" is the glyph ")", which this charset lacks.
     with pytest.raises(DecodeError, match="cannot match any text"):
         PatternConstraint(r"ب\(", Charset.from_string("ابت( "))
+
+
+ARABIC_DIGITS = Charset.from_string("٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"\u0661+",
+        r"\U00000661+",
+        r"\N{ARABIC-INDIC DIGIT ONE}+",
+        r"[\u0661]+",
+        r"(?#ones only)\u0661+",
+    ],
+)
+def test_pattern_escapes_and_comments_python_takes(pattern: str) -> None:
+    """\\u, \\U and \\N{...} escapes were refused ("unicode properties are not supported"),
+    a (?#...) comment failed inside the automaton library; they mean what re says."""
+    spec: list[dict[str, float]] = []
+    for ch in "١٢١":  # the model reads ٢ where the pattern wants ١, its second choice
+        spec += [{"٢": 0.6, "١": 0.3} if ch == "٢" else {ch: 0.9}, {"": 0.9}]
+    d = Decoder(ARABIC_DIGITS, pattern=pattern)(frames(ARABIC_DIGITS, spec))
+    assert ARABIC_DIGITS.decode(d.indices) == "١١١"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line"),
+    [(r"\\u0661", "\\u0661"), ("a{3", "a{3"), ("a{}", "a{}"), ("a{,2}3", "aa3"), (r"\0a", "\0a")],
+)
+def test_pattern_characters_read_as_python_reads_them(pattern: str, line: str) -> None:
+    """An escaped backslash before u is a backslash; a brace that starts no repetition is a
+    literal (``a{3`` was refused with an empty reason); ``\\0`` is NUL."""
+    assert re.fullmatch(pattern, line)
+    charset = Charset.from_string("\\u0123456a{}\0")
+    d = Decoder(charset, pattern=pattern)(peaked(charset, line))
+    assert charset.decode(d.indices) == line
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("[[:digit:]]+", r"\[:digit:\] is a POSIX class, not Python regex: use \\d"),
+        ("[^[:alpha:]]", "POSIX class"),
+        ("[[a]", r"ambiguous \(future Python reads a nested set\); escape it: \\\["),
+        ("[0--9]", r"'--' inside \[...\] is ambiguous"),
+        ("[a&&b]", r"'&&' inside \[...\] is ambiguous"),
+    ],
+)
+def test_pattern_re_warns_about_is_refused_without_the_warning(pattern: str, message: str):
+    """re printed a FutureWarning with a source line and the pattern was used as re read it
+    ([[:digit:]]+: one of "[:digt" then "]"s); now it is a clear refusal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning from re fails the test
+        with pytest.raises(DecodeError, match=message):
+            PatternConstraint(pattern, LATIN)
+
+
+def test_a_pattern_the_automaton_builder_cannot_parse_has_a_reason() -> None:
+    # interegular's own error for this one has no message: it showed as "()"
+    with pytest.raises(DecodeError, match=r"\(syntax the automaton builder does not parse\)"):
+        PatternConstraint("(?P<é>a)", LATIN)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,8 @@ def _ends_as_a_shell_expects() -> Iterator[None]:
     try:
         with quiet_exit_when_the_reader_leaves():
             yield
-            sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+            if sys.stdout is not None:  # None: started with stdout closed (`>&-`)
+                sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(INTERRUPTED_STATUS) from None

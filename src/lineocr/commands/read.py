@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from enum import Enum
@@ -51,17 +52,28 @@ PATTERN_BUDGET_S = 10.0  # seconds a --pattern may take to compile
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
     """Files as given, directories searched recursively for images (sorted), ``-`` replaced
-    by the paths listed on stdin (one per line). Missing paths are kept: reading reports them."""
+    by the paths listed on stdin (one per line; only the line ending is removed: spaces can
+    belong to a name). Missing and unusable paths are kept: reading reports them."""
     paths: list[str] = []
     for item in inputs:
         if item == "-":
-            lines = stdin_lines if stdin_lines is not None else iter(sys.stdin)
+            lines = stdin_lines if stdin_lines is not None else _stdin_lines()
             for line in lines:  # a directory listed here is searched too
-                if line.strip():
-                    paths.extend(_expand_path(line.strip()))
+                name = line.removesuffix("\n").removesuffix("\r")
+                if name:
+                    paths.extend(_expand_path(name))
         else:
             paths.extend(_expand_path(item))
     return paths
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Stdin's lines decoded as the file system decodes names, whatever the locale: a name
+    that is not UTF-8 still names its file."""
+    if sys.stdin is None:  # started with stdin closed (<&-)
+        raise fail("cannot read the paths on stdin: it is closed")
+    stream = getattr(sys.stdin, "buffer", None)
+    return iter(sys.stdin) if stream is None else (os.fsdecode(line) for line in stream)
 
 
 def _expand_path(item: str) -> list[str]:
@@ -71,23 +83,48 @@ def _expand_path(item: str) -> list[str]:
     from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 
     path = Path(item)
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a name too long for the file system: reading reports it
+        return [item]
+    if not is_dir:
         return [item]
     wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES  # the others are reported as unsupported
     found = [str(p) for p in walk_files(path) if p.suffix.lower() in wanted]
     return found or [item]
 
 
-def _clean(text: str) -> str:
-    return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
+# Backslash, tab, newline, carriage return and the other control characters, escaped.
+_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {
+    ord("\\"): "\\\\",
+    ord("\t"): "\\t",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _escaped(text: str) -> str:
+    """``text`` as one TSV field or in a one-line message: backslash escapes (``\\\\``,
+    ``\\t``, ``\\n``, ``\\r``, ``\\xNN``), so that it neither splits its line nor
+    changes (a tab shown as a space would name another file)."""
+    return text.translate(_ESCAPES)
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """``record`` as one line of UTF-8 JSON. A file name that is not UTF-8 (bytes decoded
+    with ``surrogateescape``) keeps its stand-ins as ``\\udcXX`` escapes: ``json.loads``
+    gives the same string back, ``os.fsencode`` the name's bytes."""
+    line = json.dumps(record, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
     """One input's output line (without the newline)."""
     if output_format is OutputFormat.jsonl:
-        return json.dumps({"path": path, **prediction.to_dict()}, ensure_ascii=False)
+        return _json_line({"path": path, **prediction.to_dict()})
     if output_format is OutputFormat.tsv:
-        return f"{_clean(path)}\t{_clean(prediction.text)}\t{prediction.confidence:.4f}"
+        return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
     return str(prediction.text)
 
 
@@ -99,14 +136,27 @@ class _Writer:
         self.errors = 0
 
     def result(self, path: str, prediction: Any) -> None:
-        typer.echo(format_result(self.format, path, prediction))
+        self.line(format_result(self.format, path, prediction))
 
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
         if self.format is OutputFormat.jsonl:
-            typer.echo(json.dumps({"path": path, "error": reason}, ensure_ascii=False))
-        else:
-            typer.echo(f"error: {path}: {reason}", err=True)
+            self.line(_json_line({"path": path, "error": reason}))
+            return
+        typer.echo(f"error: {_escaped(path)}: {reason}", err=True)
+        if self.format is OutputFormat.text:  # one line per input, so outputs line up
+            self.line("")
+
+    @staticmethod
+    def line(text: str) -> None:
+        """One output line. A write that fails (a full disk) ends the run, exit status 2;
+        a reader gone (a closed pipe) ends it quietly (cli._Group)."""
+        try:
+            typer.echo(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise fail(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
@@ -116,18 +166,20 @@ def _load(path: str) -> Outcome:
     """("ok", the image as an array) or ("error", why it cannot be read)."""
     from lineocr.images import ImageError, load_image
 
-    if Path(path).is_dir():
-        return ("error", "no images in this directory")
     notes: list[str] = []
     try:
+        if Path(path).is_dir():
+            os.scandir(path).close()  # a folder that cannot be listed says why
+            return ("error", "no images in this directory")
         image = load_image(path, notes=notes)
         for note in notes:  # e.g. a multi-page TIFF: said, not silently cut
-            typer.echo(f"warning: {path}: {note}", err=True)
+            typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
         return ("ok", image)
     except ImageError as exc:
         return ("error", exc.reason)
-    except OSError as exc:
-        return ("error", exc.strerror or str(exc))
+    except OSError as exc:  # "file name too long", as the other reasons are worded
+        reason = exc.strerror or str(exc)
+        return ("error", reason[:1].lower() + reason[1:])
 
 
 def _recognise(
@@ -367,6 +419,8 @@ def read(
 ) -> None:
     """Read text lines from images. Exit status 1 if any input could not be read."""
     _check_options(batch_size, workers, threads)
+    if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
+        raise fail("cannot write the output: standard output is closed")
     options = _decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
@@ -504,12 +558,13 @@ def _write_results(
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
                     if kind == "ok":
-                        typer.echo(value)
+                        writer.line(value)
                     else:
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
-        except BrokenPipeError:  # the reader went away: cli._Group ends the command, 141
+        # The reader went away (cli._Group ends the command, 141), or a write failed (said).
+        except (BrokenPipeError, typer.Exit):
             raise
         except Exception as exc:  # never a traceback unless asked for: one clear line
             if debugging():
