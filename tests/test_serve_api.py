@@ -677,7 +677,63 @@ async def test_request_timeout() -> None:
     slow = StubRecognizer(delay=0.5)
     load, _ = counting_loader(slow)
     async with serving(Settings(models=("stub",), request_timeout_s=0.1), load) as c:
-        assert_error(await c.post("/v1/ocr", files=files(("a.png", png()))), 503, "timeout")
+        two = files(("a.png", png()), ("b.png", png()))
+        assert_error(await c.post("/v1/ocr", files=two), 503, "timeout")
+        metrics = (await c.get("/metrics")).text
+    # every image under an outcome: a timed-out request's under "timeout"
+    assert 'lineocr_images_total{model="stub",outcome="timeout"} 2.0' in metrics
+
+
+async def test_a_requests_pixels_are_bounded_the_rest_is_read() -> None:
+    """Small uploads of large blank images once took 600 MB: the pixels a request's images
+    decode to are counted from their headers, and one past ``max_request_pixels`` gets a
+    413 in its slot, not decoded, while the others are read."""
+    stub = StubRecognizer()
+    load, _ = counting_loader(stub)
+    settings = Settings(models=("stub",), max_pixels=1000, max_request_pixels=2000)
+    async with serving(settings, load) as c:
+        response = await c.post(
+            "/v1/ocr",
+            files=files(("a.png", png(30, 30)), ("b.png", png(30, 30)), ("c.png", png(30, 30))),
+        )
+    assert response.status_code == 200, response.text  # as with any image that fails alone
+    results = response.json()["results"]
+    assert [r["ok"] for r in results] == [True, True, False]
+    assert results[2]["error"]["code"] == "request_too_many_pixels"
+    assert results[2]["error"]["status"] == 413
+    assert "c.png" in results[2]["error"]["message"] and "2,000" in results[2]["error"]["message"]
+    assert sum(call["n"] for call in stub.calls) == 2  # the third was never decoded or read
+
+
+async def test_pixels_in_flight_wait_for_room() -> None:
+    from lineocr.serve.limits import PixelBudget
+
+    budget = PixelBudget(100)
+    await budget.acquire(60)
+    second = asyncio.create_task(budget.acquire(60))
+    await asyncio.sleep(0.01)
+    assert not second.done() and budget.held == 60  # 120 > 100: it waits
+    budget.release(60)
+    await asyncio.wait_for(second, 1)
+    assert budget.held == 60
+    budget.release(60)
+    await budget.acquire(500)  # more than the budget, nothing held: let in
+    waiting = asyncio.create_task(budget.acquire(1))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # a request timing out while it waits takes nothing
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    budget.release(500)
+    assert budget.held == 0 and not budget._waiters
+
+
+async def test_head_is_answered_as_get_without_a_body(client: httpx.AsyncClient) -> None:
+    for path in ("/healthz", "/", "/v1/models", "/metrics", "/static/app.js"):
+        got, head = await client.get(path), await client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and got.content, path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+    assert (await client.head("/v1/ocr")).status_code == 405  # POST only, as for GET
 
 
 async def test_unexpected_errors_are_json_without_internals() -> None:
@@ -865,9 +921,9 @@ async def test_full_queue_answers_503() -> None:
 
 
 async def test_batches_count_each_image_as_its_cost() -> None:
-    """An image costs the lines the model reads for it: a batch stops before one more image
-    would take it past max_batch (that image starts the next batch, in order); an image
-    costing more than max_batch runs alone."""
+    """An image costs about how many ordinary lines' work it is: a batch stops before one more
+    image would take it past max_batch (that image starts the next batch); an image costing
+    more than max_batch runs alone. Requests take turns: one image of each in turn."""
     from lineocr.serve.batcher import Batcher
 
     seen: list[list[str]] = []
@@ -890,8 +946,39 @@ async def test_batches_count_each_image_as_its_cost() -> None:
     finally:
         await batcher.close(timeout=5)
     assert [[o.value for o in a] for a in answers] == [["a1", "a2"], ["b"], ["c"], ["huge"], ["d"]]
-    # by count the first four would share a batch (max_batch 4); by cost: 2, then 3 + 1
-    assert seen == [["a1", "a2"], ["b", "c"], ["huge"], ["d"]]
+    # by count the first four would share a batch (max_batch 4); by cost and in turns:
+    # a1 + b (4), c (huge would overfill it), huge alone, then d and the first request's a2
+    assert seen == [["a1", "b"], ["c"], ["huge"], ["d", "a2"]]
+
+
+async def test_requests_take_turns_in_the_queue() -> None:
+    """A request of many expensive images does not hold back a one-line request that came
+    after it until they are all read: the queue takes one image of each request in turn,
+    and per-image costs (the app's estimate) fill the batches."""
+    from lineocr.serve.batcher import Batcher
+
+    seen: list[list[str]] = []
+
+    def run(images: Any) -> list[str]:
+        time.sleep(0.02)
+        seen.append([str(img) for img in images])
+        return [str(img) for img in images]
+
+    batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
+    await batcher.start()
+    try:
+        big = [f"a{i}" for i in range(6)]
+        first, second = await asyncio.gather(
+            batcher.submit("k", run, big, "m", cost=[2] * 6),  # type: ignore[arg-type]
+            batcher.submit("k", run, ["b"], "m"),  # type: ignore[list-item]
+        )
+        with pytest.raises(ValueError, match="2 costs for 1 images"):
+            await batcher.submit("k", run, ["c"], "m", cost=[1, 1])  # type: ignore[list-item]
+    finally:
+        await batcher.close(timeout=5)
+    assert [o.value for o in first] == big and [o.value for o in second] == ["b"]
+    assert seen[0] == ["a0", "b"]  # not behind a0..a5 (three batches)
+    assert seen[1:] == [["a1", "a2"], ["a3", "a4"], ["a5"]]
 
 
 async def test_a_timed_out_requests_images_take_no_room_in_a_batch() -> None:
@@ -920,7 +1007,7 @@ async def test_a_timed_out_requests_images_take_no_room_in_a_batch() -> None:
     finally:
         await batcher.close(timeout=5)
     assert [[o.value for o in a] for a in live] == [["a", "b"], ["c"]]
-    assert seen == [["busy"], ["a", "b", "c"]]  # the dead image's 3 lines took no room
+    assert seen == [["busy"], ["a", "c", "b"]]  # the dead image's 3 lines took no room
     assert batcher._queued_cost == 0 and batcher.queue_depth == 0
 
 
@@ -1231,14 +1318,28 @@ async def test_tta_on_a_real_model_is_the_librarys(runtime: Any, tiny_onnx_model
     assert response.status_code == 200, response.text
     got = response.json()["results"][0]
     recognizer = runtime.Recognizer.load(tiny_onnx_model, threads=1)
-    # As `lineocr read --tta` reads one image (batch size 32): its 12 views in one batch.
-    # (Views batched apart are padded differently: this untrained model reads them apart
-    # as another text, so the server must batch a request's views together, as it does.)
+    # As `lineocr read --tta` reads one image (batch size 32): its 12 views batched as the
+    # library batches them (by width, runtime.width_chunks), so padded the same.
     expected = recognizer.read_batch([png(60, 24)], tta=True)[0]
-    apart = recognizer.read_batch([png(60, 24)], tta=True, batch_size=1)[0]
-    assert apart.text != expected.text
     assert got["text"] == expected.text
     assert got["confidence"] == pytest.approx(expected.confidence, abs=1e-5)
+
+
+def test_an_images_cost_grows_with_its_width_its_views_and_the_beam() -> None:
+    from lineocr.serve.models import LoadedModel, ReadOptions
+
+    model = LoadedModel("stub", StubRecognizer())
+    line = np.zeros((32, 600), np.uint8)  # an ordinary line at the model's height
+    wide = np.zeros((16, 20000), np.uint8)  # read at the widest, 2,048 pixels
+    plain = ReadOptions(model="stub")
+    assert model.image_cost(plain, line) == 1
+    assert model.image_cost(plain, wide) == 2
+    assert model.image_cost(ReadOptions(model="stub", tta=True), line) == 12
+    assert model.image_cost(ReadOptions(model="stub", decoder="beam"), line) == 1  # width 10
+    beam64 = ReadOptions(model="stub", decoder="beam", beam_width=64)
+    assert model.image_cost(beam64, wide) == 8
+    assert model.image_cost(ReadOptions(model="stub", pattern=r"\d+", beam_width=40), line) == 3
+    assert model.image_cost(ReadOptions(model="stub", beam_width=64), line) == 1  # greedy
 
 
 def test_preprocess_override_shares_the_session(runtime: Any, tiny_onnx_model: Path) -> None:

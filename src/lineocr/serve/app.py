@@ -38,7 +38,7 @@ from lineocr import __version__
 from lineocr.decode import DecodeError
 from lineocr.serve.batcher import Batcher, Outcome
 from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
-from lineocr.serve.limits import BodyLimitMiddleware, decode_image
+from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget, decode_image, header_pixels
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from lineocr.serve.models import (
     LoadedModel,
@@ -84,6 +84,7 @@ class ServerState:
     # One untrusted pattern compiles at a time (each within settings.pattern_budget_s).
     compile_slot: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     shutting_down: bool = False
+    pixels: PixelBudget = field(default_factory=lambda: PixelBudget(0))  # set in create_app
 
 
 @dataclass
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
         ),
         resources=Resources(settings.lexicon_words(), settings.load_language_models()),
         loader=loader,
+        pixels=PixelBudget(settings.max_pixels_in_flight),
     )
 
     @asynccontextmanager
@@ -194,6 +196,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(HeadMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
@@ -283,14 +286,40 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
         if state.shutting_down:
             raise ApiError(503, "shutting_down", "the server is shutting down")
         started = time.perf_counter()
+        pending = _Pending()
         try:
-            return await asyncio.wait_for(_ocr(request, state, started), settings.request_timeout_s)
+            return await asyncio.wait_for(
+                _ocr(request, state, started, pending), settings.request_timeout_s
+            )
         except asyncio.TimeoutError:
+            if pending.images:  # every image is counted under an outcome
+                metrics.record_images(pending.model, "timeout", pending.images)
             raise ApiError(
                 503, "timeout", f"the request took longer than {settings.request_timeout_s:g} s"
             ) from None
 
     return app
+
+
+class HeadMiddleware:
+    """Answer HEAD as GET, without the body: HTTP asks every server that serves GET to serve
+    HEAD (monitors and proxies probe ``/healthz`` so), and FastAPI's GET routes answer it
+    405. The headers are GET's, ``Content-Length`` included, as HEAD's should be."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 def create_app_from_env() -> FastAPI:
@@ -310,14 +339,31 @@ def configure_logging(level: str) -> None:
     logger.setLevel(level.upper())
 
 
-async def _ocr(request: Request, state: ServerState, started: float) -> JSONResponse:
+@dataclass
+class _Pending:
+    """The images a request has in hand and their model: what a timeout counts."""
+
+    model: str = ""
+    images: int = 0
+
+
+async def _ocr(
+    request: Request, state: ServerState, started: float, pending: _Pending
+) -> JSONResponse:
     """Read a request's images with its options: one result slot per image, in order."""
     uploads, raw_options = await _read_request(request, state.settings)
     model, options = _resolve_options(raw_options, state)
+    pending.model, pending.images = model.name, len(uploads)
     decoder = await _checked_decoder(model, options, state)
-    decoded, decode_ms = await _decode_timed(uploads, state.settings)
-    outcomes = await _submit(decoded, model, options, decoder, state)
+    pixels = _hold_request_pixels(uploads, state.settings)
+    await state.pixels.acquire(pixels)  # room for them among the requests in flight
+    try:
+        decoded, decode_ms = await _decode_timed(uploads, state.settings)
+        outcomes = await _submit(decoded, model, options, decoder, state)
+    finally:
+        state.pixels.release(pixels)
     slots, errors = _slots(uploads, decoded, outcomes, model, decode_ms, state.metrics)
+    pending.images = 0  # counted, each under its outcome
     return _response(slots, errors, _model_ref(model), started)
 
 
@@ -395,9 +441,9 @@ async def _submit(
     if not good:
         return {}
     run = model.runner(options, state.resources, decoder)
-    results = await state.batcher.submit(
-        options, run, [decoded[i][0] for i in good], model.name, cost=options.lines_per_image
-    )
+    images = [decoded[i][0] for i in good]
+    costs = [model.image_cost(options, img) for img in images]
+    results = await state.batcher.submit(options, run, images, model.name, cost=costs)
     return dict(zip(good, results, strict=True))
 
 
@@ -624,6 +670,29 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         opts.length_bonus,
         bool(opts.tta),
     )
+
+
+def _hold_request_pixels(uploads: list[Upload], settings: Settings) -> int:
+    """The pixels the request's images will decode to, from their headers, within
+    ``max_request_pixels``: an image that would take the request past it gets a 413 in its
+    slot instead (and is not decoded); the others are read."""
+    total = 0
+    for upload in uploads:
+        if upload.error is not None or not upload.data:
+            continue
+        pixels = header_pixels(upload.data)
+        if pixels > settings.max_pixels:
+            continue  # the loader refuses it (413 image_too_large) before decoding
+        if total + pixels > settings.max_request_pixels:
+            upload.error = ApiError(
+                413,
+                "request_too_many_pixels",
+                f"{upload.name}: with its {pixels:,} pixels the request's images would "
+                f"hold more than {settings.max_request_pixels:,}; send it in another request",
+            )
+            continue
+        total += pixels
+    return total
 
 
 def _decode_all(uploads: list[Upload], settings: Settings) -> list[tuple[Any, ApiError | None]]:

@@ -7,11 +7,18 @@ inference slot, then the first waiting image, then more until the batch is full
 call in a worker thread (ONNX Runtime releases the GIL, so the event loop keeps serving).
 While a batch runs, new images queue up, so batches grow with the load.
 
-An image counts as its ``cost`` against ``max_batch`` and ``max_queue``: the lines the model
-reads for it (1; with test-time augmentation one per view, 12). A batch is full when one
-more image would take it past ``max_batch`` (that image starts the next batch; an image
-costing more than ``max_batch`` runs alone), so a batch of augmented images takes about as
-long as a full plain one and a plain image queued behind it waits no longer than that.
+An image counts as its ``cost`` against ``max_batch`` and ``max_queue``: about how many
+ordinary lines' work it is (the app's estimate: 1 for a line read greedily; one per view
+with test-time augmentation, 12; more for a very wide line or a wide beam). A batch is full
+when one more image would take it past ``max_batch`` (that image starts the next batch; an
+image costing more than ``max_batch`` runs alone), so an expensive batch takes about as
+long as a full plain one, and an image queued behind it waits no longer than that.
+
+Fair turns: the queue hands out the images of the requests waiting in turn, one image of
+each request at a time, so a request of 16 expensive images does not hold back a one-line
+request that came after it until all 16 are read; and the groups of a batch run cheapest
+first. A request that has timed out has its images not yet in a batch dropped (a batch
+already running in a worker thread finishes: a thread cannot be stopped).
 
 With batching off, each request's images run as their own batch (the benchmark's
 baseline). Closing drains: queued images are still read before the workers stop, all
@@ -23,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,8 +68,41 @@ class Job:
     image: np.ndarray
     model: str
     future: asyncio.Future[Outcome]
-    cost: int = 1  # the lines the model reads for this image (max_batch and max_queue count them)
+    cost: int = 1  # ordinary lines' work (max_batch and max_queue count it)
+    request: int = 0  # the submit call it came with: the queue's unit of turns
     enqueued: float = field(default_factory=time.perf_counter)
+
+
+class _Turns:
+    """Jobs by request, handed out one request at a time in turn (``append``/``popleft``,
+    ``len``: what :class:`asyncio.Queue` asks of its container)."""
+
+    def __init__(self) -> None:
+        self._by_request: dict[int, deque[Job]] = {}  # in turn order
+        self._count = 0
+
+    def append(self, job: Job) -> None:
+        self._by_request.setdefault(job.request, deque()).append(job)
+        self._count += 1
+
+    def popleft(self) -> Job:
+        request = next(iter(self._by_request))
+        jobs = self._by_request.pop(request)
+        job = jobs.popleft()
+        if jobs:
+            self._by_request[request] = jobs  # its next image waits for the others' turns
+        self._count -= 1
+        return job
+
+    def __len__(self) -> int:
+        return self._count
+
+
+class _FairQueue(asyncio.Queue[Job]):
+    """An asyncio queue of jobs that takes turns between requests (:class:`_Turns`)."""
+
+    def _init(self, maxsize: int) -> None:
+        self._queue = _Turns()
 
 
 class Batcher:
@@ -94,9 +136,10 @@ class Batcher:
         self._closing = False
         self._refused = 0  # images answered 503 because of the shutdown, for close's warning
         self.batches_run = 0
+        self._requests = itertools.count()
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()  # bounded by cost in submit, not by count
+        self._queue = _FairQueue()  # bounded by cost in submit, not by count
         self._slots = asyncio.Semaphore(self.workers)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="lineocr-infer"
@@ -116,11 +159,12 @@ class Batcher:
         run: Runner,
         images: Sequence[np.ndarray],
         model: str,
-        cost: int = 1,
+        cost: int | Sequence[int] = 1,
     ) -> list[Outcome]:
         """Read ``images`` (in order); a failing image gets its error, the others their text.
-        Each image counts as ``cost`` (the lines the model reads for it) against
-        ``max_batch`` and ``max_queue``; a request finding the queue empty is always taken."""
+        Each image counts as its ``cost`` (one for all, or one per image: about how many
+        ordinary lines' work it is) against ``max_batch`` and ``max_queue``; a request
+        finding the queue empty is always taken."""
         if self._queue is None or self._slots is None or self._closing:
             raise ApiError(503, "shutting_down", "the server is shutting down")
         if not self.enabled:
@@ -130,12 +174,19 @@ class Batcher:
                     return await self._run_group(run, list(images), time.perf_counter(), model)
                 finally:
                     self._direct -= 1
-        cost = max(1, cost)
-        if self._queued_cost and self._queued_cost + cost * len(images) > self.max_queue:
+        costs = [cost] * len(images) if isinstance(cost, int) else list(cost)
+        if len(costs) != len(images):
+            raise ValueError(f"{len(costs)} costs for {len(images)} images")
+        costs = [max(1, c) for c in costs]
+        if self._queued_cost and self._queued_cost + sum(costs) > self.max_queue:
             raise ApiError(503, "overloaded", "too many images waiting; retry shortly")
         loop = asyncio.get_running_loop()
-        jobs = [Job(key, run, img, model, loop.create_future(), cost) for img in images]
-        self._queued_cost += cost * len(jobs)
+        request = next(self._requests)
+        jobs = [
+            Job(key, run, img, model, loop.create_future(), c, request)
+            for img, c in zip(images, costs, strict=True)
+        ]
+        self._queued_cost += sum(costs)
         for job in jobs:
             self._waiting.add(job.future)
             job.future.add_done_callback(self._waiting.discard)
@@ -204,7 +255,8 @@ class Batcher:
             groups: dict[Hashable, list[Job]] = {}
             for job in live:
                 groups.setdefault(job.key, []).append(job)
-            for jobs in groups.values():
+            # cheapest first: a one-line request waits less behind an expensive group
+            for jobs in sorted(groups.values(), key=lambda g: sum(j.cost for j in g)):
                 start = time.perf_counter()
                 outcomes = await self._run_group(
                     jobs[0].run, [j.image for j in jobs], start, jobs[0].model

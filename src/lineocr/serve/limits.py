@@ -4,15 +4,21 @@ The body limit is a pure ASGI middleware: it answers 413 from ``Content-Length``
 reading anything, and counts streamed bytes for chunked bodies. Image formats are
 recognised from their first bytes (the client's content type is not trusted), then the
 one image loader, :func:`lineocr.images.load_image`, checks the pixel count from the
-header before it decodes.
+header before it decodes. The pixels are bounded per request (``max_request_pixels``, from
+the headers) and across requests (:class:`PixelBudget`, ``max_pixels_in_flight``): a few
+small uploads of large blank images must not take the server's memory.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import warnings
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from lineocr.images import ImageError, format_names, load_image
 from lineocr.serve.errors import ApiError, error_body, image_error
@@ -72,6 +78,46 @@ def decode_image(
         if error.status == 415:  # its first bytes say it is an image we take: it is broken
             error = ApiError(422, "unreadable_image", error.message)
         raise error from None
+
+
+def header_pixels(data: bytes) -> int:
+    """Width x height as the image's header states it (nothing is decoded), or 0 when the
+    header cannot be read (decoding then says why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning
+            with Image.open(io.BytesIO(data)) as img:
+                return int(img.width) * int(img.height)
+    except Exception:  # any header Pillow cannot parse: the loader reports it
+        return 0
+
+
+class PixelBudget:
+    """The decoded pixels the requests being served may hold at once (a line image decodes
+    to one byte per pixel, more while it is converted): a request waits for room before it
+    decodes, within its timeout. A request is always let in when no other holds any, so
+    one larger than the budget is not refused here (``max_request_pixels`` bounds it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def acquire(self, pixels: int) -> None:
+        while self.held and self.held + pixels > self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+        self.held += pixels
+
+    def release(self, pixels: int) -> None:
+        self.held -= pixels
+        for waiter in self._waiters:  # each checks again whether it fits now
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class BodyTooLargeError(ApiError):

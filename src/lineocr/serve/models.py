@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.decode import DeadlineExceeded, DecodeError, run_with_deadline
+from lineocr.decode import DEFAULT_BEAM_WIDTH, DeadlineExceeded, DecodeError, run_with_deadline
+from lineocr.preprocess import target_width
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
 from lineocr.tta import VIEWS
@@ -27,6 +28,13 @@ log = logging.getLogger("lineocr.serve")
 
 Loader = Callable[..., Any]  # (model name or path, threads=...) -> a Recognizer
 MAX_VARIANTS = 32  # distinct preprocessing overrides kept per model
+# What an image costs the batcher, in ordinary lines' work (docs/serving.md, Batching): one
+# unit per COST_WIDTH pixels of the line as the model reads it (a printed line of ~40
+# characters is about 650 at height 32; the widest, 2,048, is two) times one per COST_BEAM of
+# beam width when a beam search runs (the default 10 is one, the limit 64 four: measured,
+# a 2,572-pixel line took 0.036 s greedy, 0.076 s with beam 8 and 0.157 s with beam 64).
+COST_WIDTH = 1024
+COST_BEAM = 16
 
 
 @dataclass(frozen=True)
@@ -46,9 +54,17 @@ class ReadOptions:
 
     @property
     def lines_per_image(self) -> int:
-        """The lines the model reads for one image: one, or one per view with ``tta``. What
-        an image costs the batcher (``max_batch``, ``max_queue``)."""
+        """The lines the model reads for one image: one, or one per view with ``tta``."""
         return len(VIEWS) if self.tta else 1
+
+    @property
+    def beam_units(self) -> int:
+        """The decoding work per line, in greedy lines: 1 without a beam search (a pattern,
+        a lexicon and a language model all run one), else one per :data:`COST_BEAM` of beam
+        width."""
+        if not (self.decoder == "beam" or self.pattern or self.lexicon or self.lm):
+            return 1
+        return -(-(self.beam_width or DEFAULT_BEAM_WIDTH) // COST_BEAM)
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,16 @@ class LoadedModel:
             ) from None
         except DecodeError as exc:  # a bad regex, an option clash
             raise ApiError(422, "invalid_options", str(exc)) from None
+
+    def image_cost(self, options: ReadOptions, image: np.ndarray) -> int:
+        """What reading ``image`` with ``options`` costs the batcher (``max_batch``,
+        ``max_queue``): its lines (12 with ``tta``) x its width units x the beam's units."""
+        spec = getattr(self.with_ops(options.ops), "spec", None)
+        widths = 1
+        if spec is not None and image.ndim >= 2 and min(image.shape[:2]) > 0:
+            width = target_width(int(image.shape[1]), int(image.shape[0]), spec)
+            widths = max(1, -(-width // COST_WIDTH))
+        return options.lines_per_image * widths * options.beam_units
 
     def runner(
         self, options: ReadOptions, resources: Resources, decoder: Any = None

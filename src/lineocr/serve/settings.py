@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from lineocr.images import DEFAULT_MAX_PIXELS
+from lineocr.images import DEFAULT_MAX_PIXELS, FORMAT_ORDER
 
-# What the server accepts, whatever Pillow could open: never EPS/PS/PDF (Ghostscript).
+# What the server accepts by default. ALLOWED_FORMATS may name any format lineocr.images reads
+# (FORMAT_ORDER: GIF and PPM too), never EPS/PS/PDF (Ghostscript), which it does not.
 SERVE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")
+# Names people write for a format -> Pillow's name, which the server's checks compare with.
+FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "PNM": "PPM", "PGM": "PPM", "PBM": "PPM"}
 ENV_PREFIX = "LINEOCR_SERVE_"
 SETTINGS_ENV = "LINEOCR_SERVE_SETTINGS"  # the whole settings as JSON (used by --workers)
 
@@ -44,7 +47,12 @@ class Settings:
     max_queue: int = 1024  # lines waiting for a batch (as max_batch); beyond it requests get 503
     # Limits.
     max_body_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS  # per image
+    # Decoded pixels: per request (from the headers: an image past it gets a 413 in its slot)
+    # and held by all requests at once (a request waits for room): 16 blank 25 MP PNGs are
+    # 1.3 MB to upload and took 600 MB to hold.
+    max_request_pixels: int = 2 * DEFAULT_MAX_PIXELS
+    max_pixels_in_flight: int = 4 * DEFAULT_MAX_PIXELS
     max_images_per_request: int = 16
     request_timeout_s: float = 30.0
     allowed_formats: tuple[str, ...] = SERVE_FORMATS
@@ -66,7 +74,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", tuple(self.models))
-        object.__setattr__(self, "allowed_formats", tuple(f.upper() for f in self.allowed_formats))
+        object.__setattr__(self, "allowed_formats", _format_names(self.allowed_formats))
         if self.allowed_ops is not None:
             object.__setattr__(self, "allowed_ops", tuple(self.allowed_ops))
         object.__setattr__(self, "lexicons", dict(self.lexicons))
@@ -76,12 +84,19 @@ class Settings:
             "max_queue",
             "max_body_bytes",
             "max_pixels",
+            "max_request_pixels",
+            "max_pixels_in_flight",
             "max_images_per_request",
             "inference_workers",
             "max_beam_width",
         ):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_pixels_in_flight < self.max_request_pixels:
+            raise SettingsError(
+                f"max_pixels_in_flight ({self.max_pixels_in_flight:,}) must be at least "
+                f"max_request_pixels ({self.max_request_pixels:,})"
+            )
         if not (self.batch_timeout_ms >= 0 and self.request_timeout_s > 0):  # NaN fails too
             raise SettingsError("batch_timeout_ms must be >= 0 and request_timeout_s > 0")
         if not 0 <= int(self.port) <= 65535:
@@ -90,9 +105,6 @@ class Settings:
             raise SettingsError(
                 f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
             )
-        bad = {f for f in self.allowed_formats if f in {"EPS", "PS", "PDF"}}
-        if bad:
-            raise SettingsError(f"formats {sorted(bad)} are never served (they run Ghostscript)")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -152,6 +164,30 @@ class Settings:
             except LMError as exc:
                 raise SettingsError(f"language model {name!r}: {exc}") from None
         return out
+
+
+def _format_names(names: Any) -> tuple[str, ...]:
+    """Pillow's names for ``names``, checked at start-up: a name the server cannot read would
+    otherwise start a server whose 415 answers offer that name to every client."""
+    if isinstance(names, str):  # "PNG" would be read as the formats P, N and G
+        names = (names,)
+    out: list[str] = []
+    for raw in names:
+        name = str(raw).strip().upper()
+        name = FORMAT_ALIASES.get(name, name)
+        if name in {"EPS", "PS", "PDF"}:
+            raise SettingsError(f"allowed_formats: {raw!r} is never served (it runs Ghostscript)")
+        if name not in FORMAT_ORDER:
+            aliases = ", ".join(f"{alias}={f}" for alias, f in FORMAT_ALIASES.items())
+            raise SettingsError(
+                f"allowed_formats: unknown format {raw!r}; "
+                f"accepted: {', '.join(FORMAT_ORDER)} (aliases: {aliases})"
+            )
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise SettingsError("allowed_formats must name at least one format")
+    return tuple(out)
 
 
 def _parse_env(name: str, raw: str, current: Any) -> Any:

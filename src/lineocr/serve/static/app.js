@@ -2,13 +2,29 @@
 // Plain JavaScript, no dependencies, nothing loaded from anywhere but this server.
 "use strict";
 
-const ACCEPTED_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp"]);
-const ACCEPTED_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
+// The formats a server may accept (its limits.formats, Pillow's names, in the order
+// lineocr.images.FORMAT_ORDER lists them) -> the MIME types and name suffixes of such files.
+const FORMAT_FILES = {
+  PNG: { types: ["image/png"], suffixes: ["png"] },
+  JPEG: { types: ["image/jpeg"], suffixes: ["jpg", "jpeg", "jpe", "jfif"] },
+  BMP: { types: ["image/bmp", "image/x-ms-bmp"], suffixes: ["bmp"] },
+  TIFF: { types: ["image/tiff"], suffixes: ["tif", "tiff"] },
+  WEBP: { types: ["image/webp"], suffixes: ["webp"] },
+  GIF: { types: ["image/gif"], suffixes: ["gif"] },
+  PPM: {
+    types: ["image/x-portable-pixmap", "image/x-portable-graymap", "image/x-portable-bitmap", "image/x-portable-anymap"],
+    suffixes: ["ppm", "pgm", "pbm", "pnm"],
+  },
+};
+// Bytes of multipart headers per part, generously (as client.py's _PART_OVERHEAD): a
+// request's files and fields must fit in the server's max_body_bytes with them.
+const PART_OVERHEAD = 512;
 const HIGH = 0.9;
 const MID = 0.6;
 
 const $ = (id) => document.getElementById(id);
 const state = {
+  // The server's defaults until /v1/models answers with its own.
   limits: { max_body_bytes: 10 * 1024 * 1024, max_images_per_request: 16, formats: ["PNG", "JPEG", "WEBP", "TIFF", "BMP"] },
   ready: false,
 };
@@ -24,7 +40,8 @@ async function loadModels() {
     const res = await fetch("/v1/models");
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
-    state.limits = body.limits || state.limits;
+    state.limits = { ...state.limits, ...body.limits };
+    showFormats();
     const tta = $("tta");
     tta.disabled = state.limits.tta === false;  // the server refuses it (--no-tta)
     if (tta.disabled) {
@@ -64,24 +81,72 @@ async function loadModels() {
   }
 }
 
-function readOptions(form) {
-  const model = $("model").value;
-  if (model) form.append("model", model);
-  const decoder = $("decoder").value;
-  if (decoder) form.append("decoder", decoder);
-  const lexicon = $("lexicon").value;
-  if (lexicon) form.append("lexicon", lexicon);
-  const lm = $("lm").value;
-  if (lm) form.append("lm", lm);
-  const pattern = $("pattern").value.trim();
-  if (pattern) form.append("pattern", pattern);
-  if ($("tta").checked) form.append("tta", "true");
+// The files of the formats the server takes: the page's check and the file picker's filter.
+function allowedFiles() {
+  const known = state.limits.formats.filter((f) => FORMAT_FILES[f]);
+  return {
+    types: new Set(known.flatMap((f) => FORMAT_FILES[f].types)),
+    suffixes: new Set(known.flatMap((f) => FORMAT_FILES[f].suffixes)),
+    names: Object.keys(FORMAT_FILES).filter((f) => known.includes(f)).map((f) => (f === "WEBP" ? "WebP" : f)),
+  };
 }
 
-async function postImages(files) {
+function showFormats() {
+  const { types, suffixes, names } = allowedFiles();
+  $("files").accept = [...types, ...[...suffixes].map((s) => "." + s)].join(",");
+  $("format-names").textContent = names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names.join("");
+}
+
+function isAllowed(file, allowed) {
+  const suffix = (file.name || "").split(".").pop().toLowerCase();
+  return allowed.types.has(file.type) || ((file.name || "").includes(".") && allowed.suffixes.has(suffix));
+}
+
+function readOptions() {
+  const options = [];
+  for (const id of ["model", "decoder", "lexicon", "lm"]) {
+    const value = $(id).value;
+    if (value) options.push([id, value]);
+  }
+  const pattern = $("pattern").value.trim();
+  if (pattern) options.push(["pattern", pattern]);
+  if ($("tta").checked) options.push(["tta", "true"]);
+  return options;
+}
+
+function utf8Bytes(text) {
+  return new TextEncoder().encode(text).length;
+}
+
+function partBytes(file) {
+  return file.size + PART_OVERHEAD + utf8Bytes(file.name || "");
+}
+
+// Requests of at most max_images_per_request files whose bodies stay under max_body_bytes,
+// in the files' order; every file must fit a request alone (readFiles refuses the others).
+function splitRequests(files, budget) {
+  const most = Math.max(1, state.limits.max_images_per_request);
+  const groups = [];
+  let group = [];
+  let size = 0;
+  for (const file of files) {
+    const cost = partBytes(file);
+    if (group.length && (group.length >= most || size + cost > budget)) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push(file);
+    size += cost;
+  }
+  if (group.length) groups.push(group);
+  return groups;
+}
+
+async function postImages(files, options) {
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name || "drawing.png");
-  readOptions(form);
+  for (const [name, value] of options) form.append(name, value);
   let res;
   try {
     res = await fetch("/v1/ocr", { method: "POST", body: form });
@@ -172,27 +237,32 @@ function refuse(file, reason) {
 async function readFiles(fileList) {
   const files = Array.from(fileList);
   const accepted = [];
-  const names = state.limits.formats.map((f) => (f === "WEBP" ? "WebP" : f)).join(", ");
+  const allowed = allowedFiles();
+  const options = readOptions();
+  const limit = state.limits.max_body_bytes;
+  // What a request's body holds besides its files: the option fields, the closing boundary.
+  const budget = limit - PART_OVERHEAD - options.reduce((n, [k, v]) => n + PART_OVERHEAD + utf8Bytes(k + v), 0);
+  const bytes = (n) => `${n.toLocaleString("en-US")} bytes`;
   for (const file of files) {
-    if (!ACCEPTED_TYPES.has(file.type) && !ACCEPTED_EXT.test(file.name || "")) {
-      refuse(file, `“${file.name}” is not an image this server reads (${names}).`);
+    if (!isAllowed(file, allowed)) {
+      refuse(file, `“${file.name}” is not an image this server reads (${allowed.names.join(", ")}).`);
     } else if (file.size === 0) {
       refuse(file, `“${file.name}” is empty.`);
-    } else if (file.size > state.limits.max_body_bytes) {
-      refuse(file, `“${file.name}” is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${(state.limits.max_body_bytes / 1048576).toFixed(0)} MB.`);
+    } else if (file.size > limit) {
+      refuse(file, `“${file.name}” is ${bytes(file.size)}, more than this server takes in a request (${bytes(limit)}); not sent.`);
+    } else if (partBytes(file) > budget) {
+      refuse(file, `“${file.name}” is ${bytes(file.size)}: with the request's form fields it would pass this server's limit of ${bytes(limit)}; not sent.`);
     } else {
       accepted.push(file);
     }
   }
-  const chunk = Math.max(1, state.limits.max_images_per_request);
-  for (let i = 0; i < accepted.length; i += chunk) {
-    const group = accepted.slice(i, i + chunk);
+  for (const group of splitRequests(accepted, budget)) {
     const cards = group.map((f) => {
       const card = newCard(f.name || "pasted image", f);
       card.classList.add("pending");
       return card;
     });
-    const body = await postImages(group);
+    const body = await postImages(group, options);
     cards.forEach((card, j) => {
       const result = body.results ? body.results[j] : null;
       fillCard(card, result, body.error);
@@ -335,7 +405,7 @@ function setUpPad() {
     crop.getContext("2d").drawImage(pad, box[0], box[1], box[2], box[3], 0, 0, box[2], box[3]);
     const blob = await new Promise((resolve) => crop.toBlob(resolve, "image/png"));
     const file = new File([blob], "drawing.png", { type: "image/png" });
-    const body = await postImages([file]);
+    const body = await postImages([file], readOptions());
     busy = false;
     if (!inked) return; // cleared while the request was on its way
     const result = body.results ? body.results[0] : null;
