@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import random
@@ -524,8 +525,11 @@ class Trainer:
         if main:
             self._final_summary(result)
         # Drop the DDP wrapper (its reducer holds the process group) so the group is freed
-        # here, not at interpreter exit where gloo's threads can abort the process.
+        # here, not at interpreter exit where gloo's threads can abort the process; the
+        # wrapper sits in reference cycles (its hooks), so only a collection frees it now
+        # (without one, a rank aborted at exit once more under load, 2026-11-22).
         self.net = self.model
+        gc.collect()
         distributed.teardown(self.ctx)
         return result
 
