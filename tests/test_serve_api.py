@@ -920,6 +920,21 @@ async def test_full_queue_answers_503() -> None:
     assert refused.headers["retry-after"] == "1"
 
 
+def recording_runner(
+    seen: list[list[str]], delay: Callable[[list[str]], float] = lambda names: 0.02
+) -> Callable[[Any], list[str]]:
+    """A batcher runner for strings: each image's text is its name; each call's names,
+    after ``delay(names)`` seconds, are appended to ``seen``."""
+
+    def run(images: Any) -> list[str]:
+        names = [str(img) for img in images]
+        time.sleep(delay(names))
+        seen.append(names)
+        return names
+
+    return run
+
+
 async def test_batches_count_each_image_as_its_cost() -> None:
     """An image costs about how many ordinary lines' work it is: a batch stops before one more
     image would take it past max_batch (that image starts the next batch); an image costing
@@ -927,11 +942,7 @@ async def test_batches_count_each_image_as_its_cost() -> None:
     from lineocr.serve.batcher import Batcher
 
     seen: list[list[str]] = []
-
-    def run(images: Any) -> list[str]:
-        time.sleep(0.02)
-        seen.append([str(img) for img in images])
-        return [str(img) for img in images]
+    run = recording_runner(seen)
 
     batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
     await batcher.start()
@@ -958,11 +969,7 @@ async def test_requests_take_turns_in_the_queue() -> None:
     from lineocr.serve.batcher import Batcher
 
     seen: list[list[str]] = []
-
-    def run(images: Any) -> list[str]:
-        time.sleep(0.02)
-        seen.append([str(img) for img in images])
-        return [str(img) for img in images]
+    run = recording_runner(seen)
 
     batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
     await batcher.start()
@@ -985,11 +992,7 @@ async def test_a_timed_out_requests_images_take_no_room_in_a_batch() -> None:
     from lineocr.serve.batcher import Batcher
 
     seen: list[list[str]] = []
-
-    def run(images: Any) -> list[str]:
-        time.sleep(0.2 if images == ["busy"] else 0.0)
-        seen.append([str(img) for img in images])
-        return [str(img) for img in images]
+    run = recording_runner(seen, lambda names: 0.2 if names == ["busy"] else 0.0)
 
     batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
     await batcher.start()

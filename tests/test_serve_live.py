@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +186,10 @@ def test_read_command_with_server(live: LiveServer, tmp_path: Path) -> None:
 # -- the web page in a real browser -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (the page tests' browser); skips the test
+    without them."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: run scripts/install-system-deps.sh")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -194,6 +197,12 @@ def browser() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from PIL import Image
 
 from lineocr.serve import Settings
 from tests.test_serve_api import StubRecognizer, counting_loader
-from tests.test_serve_live import CHROMIUM, CHROMIUM_ARGS, LiveServer, line_png
+from tests.test_serve_live import LiveServer, chromium, line_png
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +39,8 @@ def live() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: run scripts/install-system-deps.sh")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -79,12 +79,12 @@ class ServerState:
     batcher: Batcher
     resources: Resources
     loader: Loader | None
+    pixels: PixelBudget  # the decoded pixels the requests in flight hold
     models: ModelSet = field(default_factory=ModelSet)
     started: bool = False
     # One untrusted pattern compiles at a time (each within settings.pattern_budget_s).
     compile_slot: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     shutting_down: bool = False
-    pixels: PixelBudget = field(default_factory=lambda: PixelBudget(0))  # set in create_app
 
 
 @dataclass
@@ -355,7 +355,7 @@ async def _ocr(
     model, options = _resolve_options(raw_options, state)
     pending.model, pending.images = model.name, len(uploads)
     decoder = await _checked_decoder(model, options, state)
-    pixels = _hold_request_pixels(uploads, state.settings)
+    pixels = _request_pixels(uploads, state.settings)
     await state.pixels.acquire(pixels)  # room for them among the requests in flight
     try:
         decoded, decode_ms = await _decode_timed(uploads, state.settings)
@@ -672,7 +672,7 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
     )
 
 
-def _hold_request_pixels(uploads: list[Upload], settings: Settings) -> int:
+def _request_pixels(uploads: list[Upload], settings: Settings) -> int:
     """The pixels the request's images will decode to, from their headers, within
     ``max_request_pixels``: an image that would take the request past it gets a 413 in its
     slot instead (and is not decoded); the others are read."""

@@ -159,9 +159,9 @@ class LoadedModel:
     def image_cost(self, options: ReadOptions, image: np.ndarray) -> int:
         """What reading ``image`` with ``options`` costs the batcher (``max_batch``,
         ``max_queue``): its lines (12 with ``tta``) x its width units x the beam's units."""
-        spec = getattr(self.with_ops(options.ops), "spec", None)
+        spec = getattr(self.recognizer, "spec", None)  # its ops do not change the width
         widths = 1
-        if spec is not None and image.ndim >= 2 and min(image.shape[:2]) > 0:
+        if spec is not None:
             width = target_width(int(image.shape[1]), int(image.shape[0]), spec)
             widths = max(1, -(-width // COST_WIDTH))
         return options.lines_per_image * widths * options.beam_units
