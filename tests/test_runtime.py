@@ -24,13 +24,16 @@ from lineocr.models.crnn import TIME_STRIDE, output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
     DEFAULT_TIME_STRIDE,
+    CancelToken,
     CharConfidence,
     DecodeError,
     ModelError,
     ModelNotFoundError,
     Prediction,
+    ReadCancelledError,
     Recognizer,
     available_cpus,
+    run_isolated,
     width_chunks,
 )
 from lineocr.train.checkpoint import save_checkpoint
@@ -330,3 +333,70 @@ def test_a_very_wide_line_does_not_change_how_the_others_read() -> None:
         assert got.text == alone.text
         assert abs(got.confidence - alone.confidence) < 0.02
     assert [p.text for p in together[:4]] == texts
+
+
+def test_a_cancelled_token_stops_the_read(recognizer: Recognizer) -> None:
+    lines = [render(t) for t in ("ab", "abc", "a")]
+    token = CancelToken()
+    assert [p.text for p in recognizer.read_batch(lines, cancel=token)] == [
+        p.text for p in recognizer.read_batch(lines)
+    ]
+    token.cancel()
+    with pytest.raises(ReadCancelledError):
+        recognizer.read_batch(lines, cancel=token)
+    with pytest.raises(ReadCancelledError):
+        recognizer.read_batch(lines, cancel=token, tta=True)
+    # run_isolated does not retry a cancelled read one image at a time
+    calls: list[int] = []
+
+    def run(images: list[np.ndarray]) -> list[Prediction]:
+        calls.append(len(images))
+        return recognizer.read_batch(images, cancel=token)
+
+    results = run_isolated(run, lines)
+    assert calls == [3] and all(isinstance(r, ReadCancelledError) for r in results)
+
+
+def test_a_beam_read_stops_between_lines(recognizer: Recognizer, monkeypatch) -> None:
+    """Cancelled while a beam decodes a batch: the lines after it are not decoded."""
+    decoder = recognizer.decoder(decoder="beam", beam_width=8)
+    token = CancelToken()
+    decoded: list[int] = []
+    real = type(decoder).__call__
+
+    def decode_one(self: Decoder, log_probs: np.ndarray) -> Decoded:
+        decoded.append(len(log_probs))
+        token.cancel()  # as another thread would, while this line decodes
+        return real(self, log_probs)
+
+    monkeypatch.setattr(type(decoder), "__call__", decode_one)
+    lines = [render("ab") for _ in range(6)]
+    with pytest.raises(ReadCancelledError):
+        recognizer.read_batch(lines, built_decoder=decoder, batch_size=6, cancel=token)
+    assert len(decoded) == 1
+
+
+def test_cancel_terminates_the_network_run_in_progress(recognizer: Recognizer) -> None:
+    """The token sets ONNX Runtime's terminate flag on a run in progress (which stops at its
+    next node); the failure is reported as ReadCancelledError, not ONNX Runtime's FAIL."""
+    token = CancelToken()
+    seen: list[bool] = []
+
+    class Session:  # a network run that lasts until it is terminated
+        def run(self, outputs: list[str], feed: dict[str, np.ndarray], options) -> list:
+            token.cancel()  # from another thread, in the server
+            seen.append(options.terminate)
+            raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Exiting due to terminate flag")
+
+    with pytest.raises(ReadCancelledError):
+        recognizer._run(Session(), np.zeros((1, 1, 32, 40), np.float32), token)  # type: ignore[arg-type]
+    assert seen == [True]
+    # and with ONNX Runtime itself: a terminated run raises, the session still reads after
+    wide = np.random.default_rng(0).random((8, 1, 32, 4000), dtype=np.float32)
+    token = CancelToken()
+    with token.run_options() as options:
+        token.cancel()
+        assert options.terminate
+        with pytest.raises(Exception, match="terminate"):
+            recognizer._session.run(None, {"input": wide}, options)
+    assert recognizer.read(render("ab")).text == recognizer.read_batch([render("ab")])[0].text

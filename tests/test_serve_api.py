@@ -31,6 +31,7 @@ from lineocr.decode import DecodeError
 from lineocr.images import ImageError
 from lineocr.lm import CharNgramLM
 from lineocr.preprocess import PreprocessSpec
+from lineocr.runtime import CancelToken
 from lineocr.serve import Settings, SettingsError, create_app
 from lineocr.serve.errors import image_error
 from lineocr.serve.limits import sniff_format
@@ -71,6 +72,7 @@ class StubRecognizer:
         self.delay = delay
         self.crash = crash
         self.calls: list[dict[str, Any]] = []
+        self.cancelled = 0  # reads stopped by their cancel token
 
     def decoder(self, **options: Any) -> None:
         """Checks options like the runtime's (a bad regex raises; "slow" never finishes;
@@ -83,12 +85,23 @@ class StubRecognizer:
             while True:  # pure Python: interruptible by the server's compile deadline
                 options = dict(options)
 
-    def read_batch(self, images: list[np.ndarray], *, batch_size: int = 32, **options: Any):
+    def read_batch(
+        self,
+        images: list[np.ndarray],
+        *,
+        batch_size: int = 32,
+        cancel: CancelToken | None = None,
+        **options: Any,
+    ):
         self.calls.append(
             {"n": len(images), "options": options, "ops": self.spec.ops, "batch_size": batch_size}
         )
-        if self.delay:
-            time.sleep(self.delay)
+        end = time.perf_counter() + self.delay
+        while time.perf_counter() < end:  # stoppable as the runtime's lines are
+            if cancel is not None and cancel.cancelled:
+                self.cancelled += 1
+                cancel.check()
+            time.sleep(0.002)
         if self.crash:
             raise RuntimeError("secret internal detail /home/x/model.onnx")
         if any(img.shape[1] == 13 for img in images):  # one image that breaks its batch
@@ -564,12 +577,13 @@ class EvictingRecognizer(StubRecognizer):
         *,
         batch_size: int = 32,
         built_decoder: Any = None,
+        cancel: CancelToken | None = None,
         **options: Any,
     ):
         self.cache.clear()  # evicted by another request's pattern
         decoder = built_decoder if built_decoder is not None else self.decoder(**options)
         self.used.append(decoder)
-        return super().read_batch(images, batch_size=batch_size, **decoder.options)
+        return super().read_batch(images, batch_size=batch_size, cancel=cancel, **decoder.options)
 
 
 async def test_the_batch_uses_the_decoder_that_was_checked() -> None:
@@ -682,6 +696,71 @@ async def test_request_timeout() -> None:
         metrics = (await c.get("/metrics")).text
     # every image under an outcome: a timed-out request's under "timeout"
     assert 'lineocr_images_total{model="stub",outcome="timeout"} 2.0' in metrics
+
+
+@pytest.mark.parametrize("batching", [True, False])
+async def test_a_batch_no_request_waits_for_is_stopped(batching: bool) -> None:
+    """A request that timed out stops the batch reading its images (the worker thread was
+    held until the batch finished: ~24 s for 4 wide lines at beam 64), so the next request
+    is read at once; a batch that also holds a waiting request's image is not stopped."""
+    slow = StubRecognizer(delay=30.0)
+    load, _ = counting_loader(slow)
+    settings = Settings(
+        models=("stub",),
+        request_timeout_s=0.2,
+        inference_workers=1,
+        batching=batching,
+        batch_timeout_ms=0,
+    )
+    async with serving(settings, load) as c:
+        assert_error(await c.post("/v1/ocr", files=files(("a.png", png()))), 503, "timeout")
+        slow.delay = 0.0
+        response = await c.post("/v1/ocr", files=files(("b.png", png())))
+    assert response.status_code == 200, response.text  # not 503 behind a 30 s batch
+    assert slow.cancelled == 1
+
+
+async def test_a_batch_is_stopped_only_when_none_of_its_requests_waits() -> None:
+    """Two requests share a batch; one times out (cancelled), the other still waits: the
+    batch goes on and the waiting request gets its text."""
+    from lineocr.runtime import ReadCancelledError
+    from lineocr.serve.batcher import Batcher
+
+    tokens: list[CancelToken | None] = []
+
+    def run(images: Any, cancel: CancelToken | None = None) -> list[str]:
+        tokens.append(cancel)
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            if cancel is not None:
+                cancel.check()
+            time.sleep(0.002)
+        return [str(img) for img in images]
+
+    batcher = Batcher(max_batch=4, timeout_ms=30, workers=1, max_queue=100)
+    await batcher.start()
+    try:
+        gone = asyncio.create_task(batcher.submit("k", run, ["gone"], "m"))  # type: ignore[list-item]
+        kept = asyncio.create_task(batcher.submit("k", run, ["kept"], "m"))  # type: ignore[list-item]
+        await asyncio.sleep(0.1)  # both in one running batch
+        gone.cancel()
+        [outcome] = await kept
+        assert outcome.value == "kept"
+        assert len(tokens) == 1 and tokens[0] is not None and not tokens[0].cancelled
+
+        # alone in its batch, a request cancelled stops it: the runner raised ReadCancelledError
+        alone = asyncio.create_task(batcher.submit("k", run, ["alone"], "m"))  # type: ignore[list-item]
+        await asyncio.sleep(0.1)
+        alone.cancel()
+        for _ in range(100):
+            if tokens[-1] is not None and tokens[-1].cancelled:
+                break
+            await asyncio.sleep(0.01)
+        assert len(tokens) == 2 and tokens[1] is not None and tokens[1].cancelled
+        with pytest.raises(ReadCancelledError):
+            tokens[1].check()
+    finally:
+        await batcher.close(timeout=5)
 
 
 async def test_a_requests_pixels_are_bounded_the_rest_is_read() -> None:
@@ -922,11 +1001,11 @@ async def test_full_queue_answers_503() -> None:
 
 def recording_runner(
     seen: list[list[str]], delay: Callable[[list[str]], float] = lambda names: 0.02
-) -> Callable[[Any], list[str]]:
+) -> Callable[[Any, Any], list[str]]:
     """A batcher runner for strings: each image's text is its name; each call's names,
     after ``delay(names)`` seconds, are appended to ``seen``."""
 
-    def run(images: Any) -> list[str]:
+    def run(images: Any, cancel: Any = None) -> list[str]:
         names = [str(img) for img in images]
         time.sleep(delay(names))
         seen.append(names)

@@ -953,17 +953,28 @@ class Decoder:
         return self.lm_weight * self.lm.score_line(visual) + self.length_bonus * len(labels)
 
     def decode_logits(
-        self, logits: np.ndarray, lengths: Sequence[int] | np.ndarray, temperature: float = 1.0
+        self,
+        logits: np.ndarray,
+        lengths: Sequence[int] | np.ndarray,
+        temperature: float = 1.0,
+        *,
+        check: Callable[[], None] | None = None,
     ) -> list[Decoded]:
         """(N, T, C) raw logits -> one :class:`Decoded` per line, each cut to its length;
-        logits are divided by the calibration ``temperature`` first."""
+        logits are divided by the calibration ``temperature`` first. ``check`` is called
+        before each line a beam decodes (it may raise to stop: a cancelled read)."""
         if self.name == "greedy":
             # float32, as the network's output: 4x faster than float64 here, and the error
             # (~1e-6 per log-probability) is far below the calibration's.
             labels, scores, lse = _frame_scores(np.asarray(logits, dtype=np.float32), temperature)
             return _greedy(labels, scores, lse, np.asarray(lengths))
         log_probs = log_softmax(logits.astype(np.float32) / np.float32(temperature))
-        return [self(log_probs[i, : int(n)]) for i, n in enumerate(lengths)]
+        out = []
+        for i, n in enumerate(lengths):
+            if check is not None:
+                check()
+            out.append(self(log_probs[i, : int(n)]))
+        return out
 
 
 # -- calibration -----------------------------------------------------------------------------

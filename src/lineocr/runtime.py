@@ -9,12 +9,13 @@ This module imports no torch: the inference path runs on ONNX Runtime and numpy 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import copy
 import hashlib
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,14 @@ from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, i
 from lineocr.zoo import model_path as bundled_model_path
 
 __all__ = [
+    "CancelToken",
     "CharConfidence",
     "DecodeError",
     "ImageError",
     "ModelError",
     "ModelNotFoundError",
     "Prediction",
+    "ReadCancelledError",
     "Recognizer",
     "run_isolated",
 ]
@@ -50,6 +53,51 @@ _CHECKPOINT_SUFFIXES = (".safetensors", ".json")
 
 class ModelError(ValueError):
     """A model file that exists but cannot be used (not ONNX, not a lineocr model)."""
+
+
+class ReadCancelledError(Exception):
+    """A :meth:`Recognizer.read_batch` stopped by its :class:`CancelToken`."""
+
+
+class CancelToken:
+    """Stops a :meth:`Recognizer.read_batch` in progress from another thread (the server
+    cancels a batch whose requests have all timed out). The read checks the token before
+    each batch of lines and between lines while decoding with a beam, and :meth:`cancel`
+    sets ONNX Runtime's ``terminate`` flag on the network runs in progress, which stop at
+    their next node; the read then raises :class:`ReadCancelledError`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._runs: set[ort.RunOptions] = set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            for run in self._runs:
+                run.terminate = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def check(self) -> None:
+        """Raise :class:`ReadCancelledError` if the token has been cancelled."""
+        if self._cancelled:
+            raise ReadCancelledError("the read was cancelled")
+
+    @contextlib.contextmanager
+    def run_options(self) -> Iterator[ort.RunOptions]:
+        """Run options for one network run, terminated when the token is cancelled."""
+        options = ort.RunOptions()
+        with self._lock:
+            self.check()
+            self._runs.add(options)
+        try:
+            yield options
+        finally:
+            with self._lock:
+                self._runs.discard(options)
 
 
 @dataclass(frozen=True)
@@ -217,6 +265,7 @@ class Recognizer:
         batch_size: int = 32,
         built_decoder: Decoder | None = None,
         tta: bool = False,
+        cancel: CancelToken | None = None,
         **decode_options: Any,
     ) -> list[Prediction]:
         """Read many line images; results in input order.
@@ -228,7 +277,8 @@ class Recognizer:
         model runs per line) and keep the text they agree on (:func:`lineocr.tta.vote`):
         fewer errors on unusual fonts, at 12 times the work. Raises :class:`ImageError` on
         the first unusable image: callers that must not lose the batch load images first
-        with ``images.load_image``.
+        with ``images.load_image``. ``cancel``: a :class:`CancelToken` that stops the read
+        from another thread (it then raises :class:`ReadCancelledError`).
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -249,7 +299,7 @@ class Recognizer:
                 prediction
                 for start in range(0, len(arrays), TTA_LINES)
                 for prediction in self._read_views(
-                    arrays[start : start + TTA_LINES], batch_size, decoder
+                    arrays[start : start + TTA_LINES], batch_size, decoder, cancel
                 )
             ]
 
@@ -257,11 +307,15 @@ class Recognizer:
             return prepare(arrays[i], self.spec)
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
-        readings, _ = self._read_lines(make, widths, batch_size, decoder)
+        readings, _ = self._read_lines(make, widths, batch_size, decoder, cancel=cancel)
         return [self.prediction(decoded) for decoded in readings]
 
     def _read_views(
-        self, arrays: list[np.ndarray], batch_size: int, decoder: Decoder
+        self,
+        arrays: list[np.ndarray],
+        batch_size: int,
+        decoder: Decoder,
+        cancel: CancelToken | None = None,
     ) -> list[Prediction]:
         """:meth:`read_batch` with ``tta`` for a few lines: every view of every line (in
         order, ``len(VIEWS)`` per line) read, then each line's views voted on."""
@@ -272,7 +326,7 @@ class Recognizer:
         ]
         widths = [line.shape[1] for line in lines]
         readings, logits = self._read_lines(
-            lines.__getitem__, widths, batch_size, decoder, keep_logits=True
+            lines.__getitem__, widths, batch_size, decoder, keep_logits=True, cancel=cancel
         )
         n = len(VIEWS)
         per_line = range(0, len(readings), n)
@@ -292,6 +346,7 @@ class Recognizer:
         decoder: Decoder,
         *,
         keep_logits: bool = False,
+        cancel: CancelToken | None = None,
     ) -> tuple[list[Decoded], list[np.ndarray]]:
         """Decode lines ``make(0..n-1)`` (prepared on demand; ``widths``, their estimated
         widths, order them into batches with little padding) over this recognizer's
@@ -303,10 +358,13 @@ class Recognizer:
         session = self._one_thread_session() if workers > 1 else self._session
 
         def read_chunk(chunk: list[int]) -> tuple[list[Decoded], list[np.ndarray]]:
+            if cancel is not None:
+                cancel.check()
             batch, lengths = collate([make(i) for i in chunk], self.spec)
-            logits = self._run(session, batch)
+            logits = self._run(session, batch, cancel)
             frames = np.minimum(-(-lengths // self.time_stride), logits.shape[1])
-            decoded = decoder.decode_logits(logits, frames, self.temperature)
+            check = cancel.check if cancel is not None else None
+            decoded = decoder.decode_logits(logits, frames, self.temperature, check=check)
             # copies: a slice would keep the whole padded batch alive
             kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
             return decoded, kept
@@ -329,8 +387,18 @@ class Recognizer:
         """Raw model output (N, T, C) for a preprocessed, padded batch (N, 1, H, W)."""
         return self._run(self._session, batch)
 
-    def _run(self, session: ort.InferenceSession, batch: np.ndarray) -> np.ndarray:
-        out: np.ndarray = session.run([self._output], {self._input: batch})[0]
+    def _run(
+        self, session: ort.InferenceSession, batch: np.ndarray, cancel: CancelToken | None = None
+    ) -> np.ndarray:
+        if cancel is None:
+            out: np.ndarray = session.run([self._output], {self._input: batch})[0]
+            return out
+        with cancel.run_options() as options:
+            try:
+                out = session.run([self._output], {self._input: batch}, options)[0]
+            except Exception:
+                cancel.check()  # terminated: say so, not ONNX Runtime's "FAIL"
+                raise
         return out
 
     def _one_thread_session(self) -> ort.InferenceSession:
@@ -389,6 +457,8 @@ def run_isolated(run: Callable[[list[Any]], Sequence[Any]], images: list[Any]) -
         if len(results) != len(images):
             raise RuntimeError(f"runner returned {len(results)} results for {len(images)} images")
         return results
+    except ReadCancelledError as exc:  # nobody waits for these results: no retry one by one
+        return [exc] * len(images)
     except Exception as exc:
         if len(images) == 1:
             return [exc]

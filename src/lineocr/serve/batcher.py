@@ -17,8 +17,10 @@ long as a full plain one, and an image queued behind it waits no longer than tha
 Fair turns: the queue hands out the images of the requests waiting in turn, one image of
 each request at a time, so a request of 16 expensive images does not hold back a one-line
 request that came after it until all 16 are read; and the groups of a batch run cheapest
-first. A request that has timed out has its images not yet in a batch dropped (a batch
-already running in a worker thread finishes: a thread cannot be stopped).
+first. A request that has timed out has its images not yet in a batch dropped, and a group
+being read whose images no request waits for any more is stopped (its runner's
+:class:`~lineocr.runtime.CancelToken`: at the next batch of lines, the next node of the
+network or the next line a beam decodes), so that its worker thread is soon free.
 
 With batching off, each request's images run as their own batch (the benchmark's
 baseline). Closing drains: queued images are still read before the workers stop, all
@@ -40,14 +42,15 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.runtime import run_isolated
+from lineocr.runtime import CancelToken, run_isolated
 from lineocr.serve.errors import ApiError
 from lineocr.serve.metrics import Metrics
 
 log = logging.getLogger("lineocr.serve")
 
-# A group's runner: images -> one result per image (a prediction or an exception).
-Runner = Callable[[Sequence[np.ndarray]], Sequence[Any]]
+# A group's runner: (images, cancel token) -> one result per image (a prediction or an
+# exception); the token is cancelled when no request waits for the group's results any more.
+Runner = Callable[[Sequence[np.ndarray], CancelToken | None], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,11 @@ class Batcher:
             for jobs in sorted(groups.values(), key=lambda g: sum(j.cost for j in g)):
                 start = time.perf_counter()
                 outcomes = await self._run_group(
-                    jobs[0].run, [j.image for j in jobs], start, jobs[0].model
+                    jobs[0].run,
+                    [j.image for j in jobs],
+                    start,
+                    jobs[0].model,
+                    [j.future for j in jobs],
                 )
                 for job, outcome in zip(jobs, outcomes, strict=True):
                     if not job.future.done():
@@ -281,11 +288,36 @@ class Batcher:
             self._slots.release()
 
     async def _run_group(
-        self, run: Runner, images: list[np.ndarray], start: float, model: str
+        self,
+        run: Runner,
+        images: list[np.ndarray],
+        start: float,
+        model: str,
+        futures: Sequence[asyncio.Future[Outcome]] = (),
     ) -> list[Outcome]:
+        """Read a group in a worker thread; it is cancelled when every one of ``futures``
+        (its images' requests) is done before it, or when this coroutine is cancelled (a
+        request timing out with batching off, the shutdown)."""
         loop = asyncio.get_running_loop()
+        token = CancelToken()
+
+        def given_up(_: object = None) -> None:
+            if all(future.done() for future in futures):
+                token.cancel()
+
+        for future in futures:
+            future.add_done_callback(given_up)
         t0 = time.perf_counter()
-        results = await loop.run_in_executor(self._executor, run_isolated, run, images)
+        try:
+            results = await loop.run_in_executor(
+                self._executor, run_isolated, lambda batch: run(batch, token), images
+            )
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
+        finally:
+            for future in futures:
+                future.remove_done_callback(given_up)
         seconds = time.perf_counter() - t0
         self.batches_run += 1
         if self.metrics is not None:
@@ -316,8 +348,8 @@ class Batcher:
         all of it within ``timeout`` seconds (one deadline). Images not read by then get 503
         ``shutting_down``, all counted in one warning. A batch no request waits for any more
         (its requests timed out or were cancelled by the server's own shutdown wait) is not
-        waited for; one still running is left to finish in its worker thread (a thread
-        cannot be stopped)."""
+        waited for: it is cancelled (:class:`~lineocr.runtime.CancelToken`) and its worker
+        thread left to stop at its next check."""
         self._closing = True
         deadline = time.perf_counter() + max(0.0, timeout)
         while (self._waiting or self._direct) and time.perf_counter() < deadline:

@@ -20,6 +20,7 @@ import numpy as np
 
 from lineocr.decode import DEFAULT_BEAM_WIDTH, DeadlineExceeded, DecodeError, run_with_deadline
 from lineocr.preprocess import target_width
+from lineocr.runtime import CancelToken
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
 from lineocr.tta import VIEWS
@@ -168,11 +169,11 @@ class LoadedModel:
 
     def runner(
         self, options: ReadOptions, resources: Resources, decoder: Any = None
-    ) -> Callable[[Sequence[np.ndarray]], list[Any]]:
-        """Read a group of images with these options; with ``decoder`` (what
-        :meth:`check_decoder` built and checked), with that very decoder: looked up again
-        by its options, it could have left the recognizer's cache since, and be compiled
-        anew outside the budget."""
+    ) -> Callable[[Sequence[np.ndarray], CancelToken | None], list[Any]]:
+        """Read a group of images with these options (a :class:`CancelToken` given to the
+        runner stops it); with ``decoder`` (what :meth:`check_decoder` built and checked),
+        with that very decoder: looked up again by its options, it could have left the
+        recognizer's cache since, and be compiled anew outside the budget."""
         rec = self.with_ops(options.ops)
         kwargs = (
             {"built_decoder": decoder}
@@ -184,9 +185,13 @@ class LoadedModel:
             kwargs = {**kwargs, "tta": True}
         lines = options.lines_per_image
 
-        def run(images: Sequence[np.ndarray]) -> list[Any]:
+        def run(images: Sequence[np.ndarray], cancel: CancelToken | None = None) -> list[Any]:
             # one ONNX batch for the group: every view of every image with tta
-            return list(rec.read_batch(list(images), batch_size=len(images) * lines, **kwargs))
+            return list(
+                rec.read_batch(
+                    list(images), batch_size=len(images) * lines, cancel=cancel, **kwargs
+                )
+            )
 
         return run
 
