@@ -806,6 +806,36 @@ async def test_pixels_in_flight_wait_for_room() -> None:
     assert budget.held == 0 and not budget._waiters
 
 
+def gauge(metrics: str, name: str) -> float:
+    return float(
+        next(line for line in metrics.splitlines() if line.startswith(name + " ")).split()[1]
+    )
+
+
+async def test_metrics_show_the_pixels_in_flight_and_the_requests_waiting() -> None:
+    slow = StubRecognizer(delay=0.4)
+    load, _ = counting_loader(slow)
+    settings = Settings(
+        models=("stub",), max_pixels_in_flight=1000, max_request_pixels=1000, batch_timeout_ms=0
+    )
+    async with serving(settings, load) as c:
+        first = asyncio.create_task(c.post("/v1/ocr", files=files(("a.png", png(40, 20)))))
+        for _ in range(200):  # until it is being read
+            if slow.calls:
+                break
+            await asyncio.sleep(0.005)
+        second = asyncio.create_task(c.post("/v1/ocr", files=files(("b.png", png(30, 20)))))
+        await asyncio.sleep(0.05)
+        during = (await c.get("/metrics")).text
+        assert [r.status_code for r in await asyncio.gather(first, second)] == [200, 200]
+        after = (await c.get("/metrics")).text
+    # 800 pixels held by the first; the second's 600 would pass 1,000: it waits
+    assert gauge(during, "lineocr_pixels_in_flight") == 800
+    assert gauge(during, "lineocr_requests_waiting_for_pixels") == 1
+    assert gauge(after, "lineocr_pixels_in_flight") == 0
+    assert gauge(after, "lineocr_requests_waiting_for_pixels") == 0
+
+
 async def test_head_is_answered_as_get_without_a_body(client: httpx.AsyncClient) -> None:
     for path in ("/healthz", "/", "/v1/models", "/metrics", "/static/app.js"):
         got, head = await client.get(path), await client.head(path)

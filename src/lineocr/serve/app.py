@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
         loader=loader,
         pixels=PixelBudget(settings.max_pixels_in_flight),
     )
+    metrics.watch_pixels(lambda: state.pixels.held, lambda: state.pixels.waiting)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

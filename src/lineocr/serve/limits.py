@@ -113,6 +113,11 @@ class PixelBudget:
                 self._waiters.remove(waiter)
         self.held += pixels
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for room."""
+        return len(self._waiters)
+
     def release(self, pixels: int) -> None:
         self.held -= pixels
         for waiter in self._waiters:  # each checks again whether it fits now

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -103,6 +104,21 @@ class Metrics:
             registry=r,
         )
         images_per_s.set_function(self._rate.rate)
+        self.pixels_in_flight = Gauge(
+            "lineocr_pixels_in_flight",
+            "Decoded pixels the requests being served hold (max_pixels_in_flight bounds it)",
+            registry=r,
+        )
+        self.pixels_waiting = Gauge(
+            "lineocr_requests_waiting_for_pixels",
+            "Requests waiting for room under max_pixels_in_flight",
+            registry=r,
+        )
+
+    def watch_pixels(self, held: Callable[[], float], waiting: Callable[[], float]) -> None:
+        """Read the pixel budget's state at each scrape."""
+        self.pixels_in_flight.set_function(held)
+        self.pixels_waiting.set_function(waiting)
 
     def record_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
