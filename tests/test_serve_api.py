@@ -1517,3 +1517,26 @@ def test_serve_command_merges_environment_and_options(
     assert captured["run"]["port"] == 9100 and captured["run"]["timeout_graceful_shutdown"] == 30
     bad = CliRunner().invoke(app, ["serve", "--lexicon", "nofile"])
     assert bad.exit_code == 2 and "NAME=FILE" in bad.output
+
+
+async def test_wait_within_does_not_swallow_a_cancellation() -> None:
+    """Python 3.11's asyncio.wait_for returns the result of an awaitable already done and
+    drops a cancellation of its caller (CPython gh-86296): the batch collector could miss the
+    shutdown's cancel. wait_within passes it on, and still times out."""
+    from lineocr.serve.batcher import wait_within
+
+    async def cancelled_while_waiting() -> str:
+        done = asyncio.create_task(asyncio.sleep(0))
+        await done
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        await wait_within(done, 10)
+        await asyncio.sleep(0.01)
+        return "cancellation swallowed"
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(cancelled_while_waiting())
+    with pytest.raises(TimeoutError):
+        await wait_within(asyncio.sleep(1), 0.01)
+    assert await wait_within(asyncio.sleep(0, "x"), 1) == "x"

@@ -36,7 +36,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from lineocr import __version__
 from lineocr.decode import DecodeError
-from lineocr.serve.batcher import Batcher, Outcome
+from lineocr.serve.batcher import Batcher, Outcome, wait_within
 from lineocr.serve.errors import ApiError, error_body, install_error_handlers, validation_message
 from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget, decode_image, header_pixels
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
@@ -289,10 +289,10 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
         started = time.perf_counter()
         pending = _Pending()
         try:
-            return await asyncio.wait_for(
+            return await wait_within(
                 _ocr(request, state, started, pending), settings.request_timeout_s
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if pending.images:  # every image is counted under an outcome
                 metrics.record_images(pending.model, "timeout", pending.images)
             raise ApiError(

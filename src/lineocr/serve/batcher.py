@@ -34,11 +34,12 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
+import sys
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -47,6 +48,24 @@ from lineocr.serve.errors import ApiError
 from lineocr.serve.metrics import Metrics
 
 log = logging.getLogger("lineocr.serve")
+
+T = TypeVar("T")
+
+
+async def wait_within(awaitable: Awaitable[T], seconds: float) -> T:
+    """``await awaitable``, raising :class:`TimeoutError` after ``seconds``. With
+    ``asyncio.timeout`` where there is one (3.11+): the ``asyncio.wait_for`` of 3.10 and 3.11
+    swallows a cancellation that arrives as the awaitable completes (CPython gh-86296, fixed
+    in 3.12 by rewriting it on ``asyncio.timeout``): the batch collector could then miss the
+    shutdown's cancel, and close would wait for it forever."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    try:  # pragma: no cover (3.10, where asyncio.TimeoutError is not TimeoutError)
+        return await asyncio.wait_for(awaitable, seconds)
+    except asyncio.TimeoutError:  # pragma: no cover
+        raise TimeoutError from None
+
 
 # A group's runner: (images, cancel token) -> one result per image (a prediction or an
 # exception); the token is cancelled when no request waits for the group's results any more.
@@ -229,8 +248,8 @@ class Batcher:
                     if remaining <= 0 or self._closing:
                         break
                     try:
-                        job = await asyncio.wait_for(self._queue.get(), remaining)
-                    except asyncio.TimeoutError:
+                        job = await wait_within(self._queue.get(), remaining)
+                    except TimeoutError:
                         break
                     except asyncio.CancelledError:  # close: the deadline passed while gathering
                         self._slots.release()
