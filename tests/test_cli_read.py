@@ -23,6 +23,7 @@ from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model
+from tests.test_sources import unlistable
 
 runner = CliRunner()
 
@@ -421,6 +422,31 @@ def test_a_folder_that_cannot_be_listed_says_why(tiny_onnx_model, tmp_path, monk
     result = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", locked)
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"path": str(locked), "error": "permission denied"}
+
+
+def test_a_sub_folder_that_cannot_be_listed_is_a_failed_input_in_its_place(
+    tiny_onnx_model, images, expected, tmp_path, monkeypatch
+) -> None:
+    """Was passed over in silence, exit status 0; the images beside it are still read."""
+    for folder in ("sub", "locked"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(images["a"], tmp_path / "a.png")
+    shutil.copy(images["b"], tmp_path / "locked" / "b.jpg")
+    shutil.copy(images["c"], tmp_path / "sub" / "c.png")
+    with unlistable(tmp_path / "locked", monkeypatch) as locked:
+        jsonl = invoke("read", "-m", tiny_onnx_model, "-f", "jsonl", tmp_path)
+        text = invoke("read", "-m", tiny_onnx_model, tmp_path)
+    assert jsonl.exit_code == 1, jsonl.output
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [(r["path"], r.get("text"), r.get("error")) for r in records] == [
+        (str(tmp_path / "a.png"), expected["a"], None),
+        (str(locked), None, "permission denied"),
+        (str(tmp_path / "sub" / "c.png"), expected["c"], None),
+    ]
+    assert jsonl.stderr == "1 of 3 inputs could not be read\n"
+    assert text.exit_code == 1
+    assert text.stdout.splitlines() == [expected["a"], "", expected["c"]]
+    assert text.stderr == f"error: {locked}: permission denied\n1 of 3 inputs could not be read\n"
 
 
 def test_names_on_stdin_keep_their_spaces(

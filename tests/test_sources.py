@@ -6,8 +6,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,6 +33,7 @@ from lineocr.data.sources import (
     read_dataset,
     read_datasets,
     summarize,
+    walk_files,
 )
 from lineocr.images import ImageError
 
@@ -48,6 +53,35 @@ def labels_of(dataset: Dataset) -> dict[str, str]:
 
 def reasons(dataset: Dataset) -> dict[str, str]:
     return {s.source: s.reason for s in dataset.skipped}
+
+
+@contextmanager
+def unlistable(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``folder`` (made if need be) that cannot be listed: mode 000, and where that does not
+    stop listing (the tests may run as root) ``os.scandir`` and ``os.listdir`` refusing it
+    as the system would. Its mode is given back at the end, for the clean-up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0)
+    try:
+        try:
+            os.scandir(folder).close()
+        except PermissionError:
+            pass
+        else:
+            for name in ("scandir", "listdir"):
+                monkeypatch.setattr(os, name, _refusing(folder, getattr(os, name)))
+        yield folder
+    finally:
+        folder.chmod(0o755)
+
+
+def _refusing(folder: Path, listing: Callable[..., Any]) -> Callable[..., Any]:
+    def refusing(path: Any = ".") -> Any:
+        if isinstance(path, (str, os.PathLike)) and Path(path) == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    return refusing
 
 
 # --- sidecar -------------------------------------------------------------------------------
@@ -132,6 +166,66 @@ def test_linked_folders_are_followed_once_and_loops_end(tmp_path: Path) -> None:
     dataset = read_dataset(root, "sidecar")
     assert sorted(s.text for s in dataset.samples) == ["here", "linked"]
     assert dataset.skipped == []
+
+
+def test_a_folder_that_cannot_be_listed_is_named_and_the_rest_walked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_png(tmp_path / "a.png")
+    write_png(tmp_path / "sub" / "c.png")
+    write_png(tmp_path / "locked" / "b.png")
+    with unlistable(tmp_path / "locked", monkeypatch) as locked:
+        unreadable: list[tuple[Path, str]] = []
+        files = walk_files(tmp_path, unreadable=unreadable)
+        assert files == [tmp_path / "a.png", tmp_path / "sub" / "c.png"]
+        assert unreadable == [(locked, "permission denied")]
+        unreadable.clear()
+        assert walk_files(locked, unreadable=unreadable) == []
+        assert unreadable == [(locked, "permission denied")]
+
+
+@pytest.mark.parametrize("fmt", [None, "sidecar", "filename"])
+def test_a_sub_folder_that_cannot_be_listed_is_skipped_the_rest_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str | None
+) -> None:
+    """Was passed over in silence: its samples missing from training, nothing said."""
+    for name in ("a", "sub/c", "locked/b"):
+        write_png(tmp_path / f"{name}.png")
+        (tmp_path / f"{name}.gt.txt").write_text(Path(name).name, encoding="utf-8")
+    with unlistable(tmp_path / "locked", monkeypatch) as locked:
+        dataset = read_dataset(tmp_path, fmt)
+    assert sorted(labels_of(dataset)) == ["a.png", "c.png"]
+    assert reasons(dataset)[str(locked)] == "cannot read folder: permission denied"
+    if fmt != "filename":  # the filename format has no use for the .gt.txt files
+        assert len(dataset.skipped) == 1
+
+
+@pytest.mark.parametrize("fmt", [None, "sidecar", "filename", "tsv"])
+def test_a_dataset_folder_that_cannot_be_listed_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str | None
+) -> None:
+    """Was "found no images" or "no samples found"; for tsv, a PermissionError."""
+    with (
+        unlistable(tmp_path / "locked", monkeypatch) as locked,
+        pytest.raises(DatasetError) as info,
+    ):
+        read_dataset(locked, fmt)
+    assert str(info.value) == f"{locked}: cannot read folder: permission denied"
+
+
+def test_detection_finding_nothing_names_the_folders_it_could_not_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_png(tmp_path / "locked" / "a.png")
+    with (
+        unlistable(tmp_path / "locked", monkeypatch) as locked,
+        pytest.raises(DatasetError) as info,
+    ):
+        detect_format(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: found no images, manifests (.tsv, .csv) or IDX files; "
+        f"{locked}: cannot read folder: permission denied"
+    )
 
 
 def test_images_in_formats_not_read_are_listed_as_skipped(tmp_path: Path) -> None:

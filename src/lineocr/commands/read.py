@@ -78,7 +78,8 @@ def _stdin_lines() -> Iterator[str]:
 
 def _expand_path(item: str) -> list[str]:
     """A file as given; a directory's images (recursively, sorted, as a dataset folder is
-    searched), or the directory itself when it has none, so that reading reports it."""
+    searched) and, in their place, its sub-folders that cannot be listed, or the directory
+    itself when it has none: reading reports each (:func:`_load`)."""
     from lineocr.data.sources import walk_files
     from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 
@@ -90,8 +91,10 @@ def _expand_path(item: str) -> list[str]:
     if not is_dir:
         return [item]
     wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES  # the others are reported as unsupported
-    found = [str(p) for p in walk_files(path) if p.suffix.lower() in wanted]
-    return found or [item]
+    unreadable: list[tuple[Path, str]] = []
+    images = [p for p in walk_files(path, unreadable=unreadable) if p.suffix.lower() in wanted]
+    unlisted = [folder for folder, _ in unreadable if folder != path]
+    return [str(p) for p in sorted(images + unlisted)] or [item]
 
 
 # Backslash, tab, newline, carriage return and the other control characters, escaped.

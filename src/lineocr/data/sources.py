@@ -272,7 +272,11 @@ def _manifest_file(path: Path, fmt: str, suffixes: tuple[str, ...]) -> Path:
         return path
     if not path.is_dir():  # /dev/null, a pipe, a socket
         raise DatasetError(f"{path}: not a file or folder (a device or pipe)")
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    try:
+        listing = list(path.iterdir())
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read folder: {_os_reason(exc)}") from None
+    files = sorted(p for p in listing if p.is_file() and not p.name.startswith("."))
     for suffix in suffixes:
         found = [p for p in files if p.suffix.lower() == suffix]
         if len(found) == 1:
@@ -283,23 +287,62 @@ def _manifest_file(path: Path, fmt: str, suffixes: tuple[str, ...]) -> Path:
     raise DatasetError(f"{path}: no {'/'.join(suffixes)} manifest for the {fmt} format")
 
 
-def walk_files(root: Path) -> list[Path]:
+def walk_files(root: Path, *, unreadable: list[tuple[Path, str]]) -> list[Path]:
     """Every file under ``root``, sorted, skipping hidden files and folders (``.git``, macOS'
     ``._x.png`` companions). Linked folders are followed, each real folder once: a link back
-    up the tree (a loop) or a second link to a folder already searched adds nothing."""
+    up the tree (a loop) or a second link to a folder already searched adds nothing.
+
+    A folder that cannot be listed (permission denied, removed meanwhile), ``root`` included,
+    is appended to ``unreadable`` as (folder, reason: ``"permission denied"``) and the walk
+    goes on: each caller says it as it says its other bad inputs."""
     files: list[Path] = []
     seen = {os.path.realpath(root)}
-    for folder, dirnames, filenames in os.walk(root, followlinks=True):
-        kept = []
-        for name in sorted(d for d in dirnames if not d.startswith(".")):
-            real = os.path.realpath(Path(folder, name))
-            if real not in seen:
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        entries: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:  # one by one: what was listed before an error is kept
+                    entries.append(entry)
+        except OSError as exc:
+            unreadable.append((folder, _os_reason(exc)))
+        folders = []
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if not _is_folder(entry):
+                files.append(path)
+            elif (real := os.path.realpath(path)) not in seen:
                 seen.add(real)
-                kept.append(name)
-        dirnames[:] = kept
-        base = Path(folder)
-        files.extend(base / name for name in filenames if not name.startswith("."))
+                folders.append(path)
+        pending.extend(reversed(folders))  # depth first in name order: the same links win
     return sorted(files)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder, or a link to one; a link that leads nowhere (broken, a loop) is a file, as
+    ``os.walk`` has it, and reading it says why."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _os_reason(exc: OSError) -> str:
+    """The system's reason, worded as lineocr's other reasons: ``"permission denied"``."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+def _unlisted_folders(root: Path, unreadable: list[tuple[Path, str]]) -> list[Skipped]:
+    """The sub-folders :func:`walk_files` could not list, as skipped; ``root`` itself not
+    listed is the whole dataset unreadable (:class:`DatasetError`)."""
+    for folder, reason in unreadable:
+        if folder == root:
+            raise DatasetError(f"{_printable(root)}: cannot read folder: {reason}")
+    return [Skipped(_printable(f), f"cannot read folder: {reason}") for f, reason in unreadable]
 
 
 def _is_image(path: Path) -> bool:
@@ -398,10 +441,11 @@ def _read_label_file(path: Path) -> tuple[str, str | None]:
 
 
 def _read_sidecar(root: Path) -> Dataset:
-    files = walk_files(root)
+    unreadable: list[tuple[Path, str]] = []
+    files = walk_files(root, unreadable=unreadable)
     label_files = _label_files(files)
     samples: list[Sample] = []
-    skipped: list[Skipped] = []
+    skipped = _unlisted_folders(root, unreadable)
     images = _usable_images(files, skipped)
     for image in images:
         label_file = _find_sidecar(image, label_files)
@@ -454,9 +498,11 @@ def _label_from_stem(
 
 def _read_filename(root: Path, strip_suffix: bool, label_regex: str | None) -> Dataset:
     pattern = _compile_label_regex(label_regex)
+    unreadable: list[tuple[Path, str]] = []
+    files = walk_files(root, unreadable=unreadable)
     samples: list[Sample] = []
-    skipped: list[Skipped] = []
-    for image in _usable_images(walk_files(root), skipped):
+    skipped = _unlisted_folders(root, unreadable)
+    for image in _usable_images(files, skipped):
         label, problem = _label_from_stem(image.stem, strip_suffix, pattern)
         if problem:
             skipped.append(Skipped(str(image), problem))
@@ -1130,11 +1176,17 @@ def detect_format(path: str | Path) -> str:
         return _detect_file_format(path)
     if not path.is_dir():
         raise DatasetError(f"{path}: not a file or folder (a device or pipe)")
-    candidates = _folder_candidates(path)
+    unreadable: list[tuple[Path, str]] = []
+    candidates = _folder_candidates(path, unreadable)
     if len(candidates) == 1:
         return next(iter(candidates))
     if not candidates:
-        raise DatasetError(f"{path}: found no images, manifests (.tsv, .csv) or IDX files")
+        unlisted = _unlisted_folders(path, unreadable)  # raises if ``path`` itself is one
+        raise DatasetError(
+            f"{path}: found no images, manifests (.tsv, .csv) or IDX files"
+            + "".join(f"; {s.source}: {s.reason}" for s in unlisted[:3])
+            + (f"; and {len(unlisted) - 3} more folders" if len(unlisted) > 3 else "")
+        )
     evidence = "\n".join(f"  {fmt}: {why}" for fmt, why in candidates.items())
     raise DatasetError(
         f"{path}: cannot tell the dataset format; it could be\n{evidence}\n"
@@ -1195,9 +1247,10 @@ def _detect_file_format(path: Path) -> str:
     return sniffed
 
 
-def _folder_candidates(folder: Path) -> dict[str, str]:
-    """Each format the folder could be in, with the evidence for it."""
-    files = walk_files(folder)
+def _folder_candidates(folder: Path, unreadable: list[tuple[Path, str]]) -> dict[str, str]:
+    """Each format the folder could be in, with the evidence for it; the folders that cannot
+    be listed are added to ``unreadable`` (the reader says them, as skipped)."""
+    files = walk_files(folder, unreadable=unreadable)
     label_files = _label_files(files)
     images = [f for f in files if _is_image(f)]
     with_label = sum(_find_sidecar(image, label_files) is not None for image in images)
