@@ -1,8 +1,10 @@
 """The web page follows the server's limits from /v1/models: it splits uploads into requests
-under the body limit and accepts the formats the server accepts, in headless Chromium."""
+under the body limit, accepts the formats the server accepts, and sends the files of a request
+refused for its size or time again one by one, in headless Chromium."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from tests.test_serve_live import LiveServer, chromium, line_png
 pytestmark = pytest.mark.browser
 
 LIMIT = 40_000  # max_body_bytes: two of the noise PNGs below fit in a request, three do not
+PIXELS = 60_000  # max_pixels and max_request_pixels
+PROXY_LIMIT = 10_000  # bodies a proxy before the server takes: less than the server's LIMIT
 
 
 def noise_png(path: Path, size: int = 120, seed: int = 0) -> Path:
@@ -31,7 +35,12 @@ def noise_png(path: Path, size: int = 120, seed: int = 0) -> Path:
 def live() -> Iterator[LiveServer]:
     load, _ = counting_loader(StubRecognizer("stub"))
     settings = Settings(
-        models=("stub",), max_body_bytes=LIMIT, allowed_formats=("PNG", "GIF"), batch_timeout_ms=2
+        models=("stub",),
+        max_body_bytes=LIMIT,
+        max_pixels=PIXELS,
+        max_request_pixels=PIXELS,
+        allowed_formats=("PNG", "GIF"),
+        batch_timeout_ms=2,
     )
     with LiveServer(settings, load) as server:
         yield server
@@ -126,3 +135,91 @@ def test_page_accepts_the_formats_the_server_accepts(page: Any, tmp_path: Path) 
     refused = page.locator(".result[data-state=refused] .error").inner_text()
     assert refused == "Refused: “photo.jpg” is not an image this server reads (PNG, GIF)."
     assert [names(r) for r in requests] == [["line.gif"]]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "message"),
+    [
+        ("413", "Refused: The server answered 413 Payload Too Large"),  # the status line
+        ("reset", "Refused: Cannot reach the server: Failed to fetch"),
+    ],
+)
+def test_page_resends_a_request_refused_for_its_size_one_file_at_a_time(
+    page: Any, tmp_path: Path, refusal: str, message: str
+) -> None:
+    """A proxy refuses bodies over PROXY_LIMIT (a 413 HTML page, or a dropped connection)
+    although the server takes them: the files of the refused request are sent again one by
+    one, in turn, and only the file too large for the proxy is lost."""
+    paths = [
+        line_png(tmp_path / "a.png", 30, 15),
+        noise_png(tmp_path / "big.png", 110),
+        line_png(tmp_path / "c.png", 50, 25),
+    ]
+    sizes = {p.name: p.stat().st_size for p in paths}
+    assert sizes["big.png"] > PROXY_LIMIT and sum(sizes.values()) + 3_000 < LIMIT
+    sent: list[list[str]] = []  # the files of each request, as the proxy saw them
+
+    def proxy(route: Any) -> None:
+        # Playwright gives the multipart body without the files' bytes, but with their names.
+        files = re.findall(r'filename="([^"]+)"', route.request.post_data_buffer.decode())
+        sent.append(files)
+        if sum(sizes[name] for name in files) <= PROXY_LIMIT:
+            route.continue_()
+        elif refusal == "413":
+            html = "<html><body><h1>413 Request Entity Too Large</h1></body></html>"
+            route.fulfill(status=413, content_type="text/html", body=html)
+        else:
+            route.abort("connectionreset")
+
+    page.route("**/v1/ocr", proxy)
+    page.set_input_files("#files", [str(p) for p in paths])
+    page.wait_for_selector(".result:not(.pending) >> nth=2")  # the three cards filled
+    done = page.locator(".result[data-state=done] .text").all_inner_texts()
+    assert sorted(done) == ["30x15", "50x25"]
+    refused = page.locator(".result[data-state=refused]")
+    assert refused.count() == 1
+    assert refused.locator(".name").inner_text() == "big.png"
+    assert refused.locator(".error").inner_text() == message
+    assert sent == [["a.png", "big.png", "c.png"], ["a.png"], ["big.png"], ["c.png"]]
+
+
+def test_page_does_not_resend_a_request_refused_for_its_options(page: Any, tmp_path: Path) -> None:
+    """A refusal of the options would refuse every file alike: one request, one message on
+    every card."""
+    paths = [line_png(tmp_path / f"{k}.png") for k in range(2)]
+    page.locator("#pattern").evaluate("el => { el.value = 'x'.repeat(201); }")  # 200 at most
+    requests = ocr_requests(page)
+    page.set_input_files("#files", [str(p) for p in paths])
+    page.wait_for_selector(".result[data-state=refused] >> nth=1")
+    messages = page.locator(".result[data-state=refused] .error").all_inner_texts()
+    assert messages == ["Refused: pattern longer than 200 characters"] * 2
+    assert [r.response().status for r in requests] == [422]
+
+
+def test_page_does_not_resend_images_the_server_refused_one_by_one(
+    page: Any, tmp_path: Path
+) -> None:
+    """Refusals in the results are the server's word on each image, in a 200 (an image past
+    the request's pixels) or in the error answer when none was read (413: each image too
+    large): no file is sent again."""
+
+    def blank(name: str, width: int, height: int) -> str:
+        Image.new("L", (width, height), 255).save(tmp_path / name)
+        return str(tmp_path / name)
+
+    requests = ocr_requests(page)
+    page.set_input_files("#files", [blank("w1.png", 300, 150), blank("w2.png", 300, 150)])
+    page.wait_for_selector(".result:not(.pending) >> nth=1")
+    page.set_input_files("#files", [blank("h1.png", 400, 200), blank("h2.png", 400, 200)])
+    page.wait_for_selector(".result:not(.pending) >> nth=3")
+    assert page.locator(".result[data-state=done] .text").all_inner_texts() == ["300x150"]
+    messages = page.locator(".result[data-state=refused] .error").all_inner_texts()
+    too_large = "image too large: 400x200 pixels, more than the limit of 60,000"
+    assert messages == [  # the newest cards first
+        f"Refused: h2.png: {too_large}",
+        f"Refused: h1.png: {too_large}",
+        "Refused: w2.png: with its 45,000 pixels the request's images would hold more than "
+        "60,000; send it in another request",
+    ]
+    assert [r.response().status for r in requests] == [200, 413]
+    assert [names(r) for r in requests] == [["w1.png", "w2.png"], ["h1.png", "h2.png"]]

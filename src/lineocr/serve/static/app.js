@@ -19,6 +19,10 @@ const FORMAT_FILES = {
 // Bytes of multipart headers per part, generously (as client.py's _PART_OVERHEAD): a
 // request's files and fields must fit in the server's max_body_bytes with them.
 const PART_OVERHEAD = 512;
+// Statuses of a request refused for its size or the time it took rather than for its
+// options (0: no answer, the connection dropped), as client.py's _REQUEST_SIZE_OR_TIME:
+// its files are worth sending again one at a time.
+const REQUEST_SIZE_OR_TIME = new Set([0, 408, 413, 502, 503, 504]);
 const HIGH = 0.9;
 const MID = 0.6;
 
@@ -143,6 +147,9 @@ function splitRequests(files, budget) {
   return groups;
 }
 
+// One POST /v1/ocr: {status, body}, status 0 when no answer came. The body always has
+// `results` (one slot per file, also when none was read) or an `error` with a message,
+// whatever answered: a proxy's 502 or 504 is an HTML page, not the API's JSON.
 async function postImages(files, options) {
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name || "drawing.png");
@@ -151,15 +158,19 @@ async function postImages(files, options) {
   try {
     res = await fetch("/v1/ocr", { method: "POST", body: form });
   } catch (err) {
-    return { error: { message: "Cannot reach the server: " + err.message } };
+    return { status: 0, body: { error: { status: null, message: "Cannot reach the server: " + err.message } } };
   }
-  let body;
+  let body = null;
   try {
     body = await res.json();
   } catch (err) {
-    body = { error: { status: res.status, message: `The server answered ${res.status} ${res.statusText}` } };
+    // not JSON: answered below from the status line
   }
-  return body;
+  if (!body || typeof body !== "object" || !(Array.isArray(body.results) || (body.error && body.error.message))) {
+    const line = `${res.status} ${res.statusText}`.trim();
+    body = { error: { status: res.status, message: `The server answered ${line}` } };
+  }
+  return { status: res.status, body };
 }
 
 function confidenceClass(c) {
@@ -262,12 +273,23 @@ async function readFiles(fileList) {
       card.classList.add("pending");
       return card;
     });
-    const body = await postImages(group, options);
-    cards.forEach((card, j) => {
-      const result = body.results ? body.results[j] : null;
-      fillCard(card, result, body.error);
-    });
+    await readInto(cards, group, options);
   }
+}
+
+// Read files into their cards with one request. A request of several files refused as a
+// whole for its size or the time it took (by the server or a proxy before it) is sent again
+// one file at a time, in turn, as client.py does: one file too large or too slow then loses
+// only its own reading. A refusal of the options (400, 422) would refuse each file alike,
+// and an answer with per-image results (none read: each says why) is final; both are shown
+// on every card.
+async function readInto(cards, files, options) {
+  const { status, body } = await postImages(files, options);
+  if (files.length > 1 && !body.results && REQUEST_SIZE_OR_TIME.has(status)) {
+    for (const [j, file] of files.entries()) await readInto([cards[j]], [file], options);
+    return;
+  }
+  cards.forEach((card, j) => fillCard(card, body.results ? body.results[j] : null, body.error));
 }
 
 async function copyText(text, button) {
@@ -405,7 +427,7 @@ function setUpPad() {
     crop.getContext("2d").drawImage(pad, box[0], box[1], box[2], box[3], 0, 0, box[2], box[3]);
     const blob = await new Promise((resolve) => crop.toBlob(resolve, "image/png"));
     const file = new File([blob], "drawing.png", { type: "image/png" });
-    const body = await postImages([file], readOptions());
+    const { body } = await postImages([file], readOptions());
     busy = false;
     if (!inked) return; // cleared while the request was on its way
     const result = body.results ? body.results[0] : null;
