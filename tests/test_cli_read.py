@@ -888,3 +888,38 @@ def test_tta_is_sent_to_a_server(monkeypatch, tmp_path: Path) -> None:
     # as a form field the API parses: true, not Python's True
     body, _ = client_module._multipart([("a.png", b"x")], {"tta": True})
     assert b'name="tta"\r\n\r\ntrue\r\n' in body
+
+
+def test_server_read_says_why_a_folder_is_not_read_as_a_local_read(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """A sub-folder that cannot be listed, a folder given that cannot be listed and an empty
+    folder given: the reasons of a local read (test_a_sub_folder_that_cannot_be_listed_...,
+    test_empty_stdin_and_empty_directory), not "Is a directory"."""
+    fake_server(monkeypatch, batch=16)
+    inputs = tmp_path / "inputs"
+    (inputs / "sub").mkdir(parents=True)
+    a = inputs / "a.png"
+    c = inputs / "sub" / "c.png"
+    for path in (a, c):
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with (
+        unlistable(inputs / "locked", monkeypatch) as locked,
+        unlistable(tmp_path / "top", monkeypatch) as top,
+    ):
+        too_long = "x" * 300 + ".png"  # Path.is_dir raises on it: still one failed input
+        args = ["read", "--server", "http://server", "-f", "jsonl", inputs, top, empty, too_long]
+        result = runner.invoke(app, [str(arg) for arg in args])
+    assert result.exit_code == 1, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["path"], r.get("text"), r.get("error")) for r in records[:-1]] == [
+        (str(a), "a", None),
+        (str(locked), None, "permission denied"),
+        (str(c), "c", None),
+        (str(top), None, "permission denied"),
+        (str(empty), None, "no images in this directory"),
+    ]
+    assert records[-1] == {"path": too_long, "error": "File name too long"}
+    assert result.stderr == "4 of 6 inputs could not be read\n"

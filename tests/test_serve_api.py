@@ -1540,3 +1540,49 @@ async def test_wait_within_does_not_swallow_a_cancellation() -> None:
     with pytest.raises(TimeoutError):
         await wait_within(asyncio.sleep(1), 0.01)
     assert await wait_within(asyncio.sleep(0, "x"), 1) == "x"
+
+
+# -- the Python client against a live server ----------------------------------------------
+
+
+def test_client_sends_an_image_past_the_requests_pixels_again_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server reads what fits in a request's pixels and refuses the next image with 413
+    ``request_too_many_pixels``, "send it in another request": the client does, alone, and
+    the image is read. One over the limit by itself keeps that error, sent alone once."""
+    from lineocr.serve.client import OcrClient
+    from tests.test_serve_live import LiveServer  # not at the top: it imports this module
+
+    sent: list[list[str]] = []
+    real_read_bytes = OcrClient.read_bytes
+
+    def read_bytes(self: OcrClient, files: Any, **options: Any) -> list[dict[str, Any]]:
+        sent.append([Path(name).name for name, _ in files])
+        return real_read_bytes(self, files, **options)
+
+    monkeypatch.setattr(OcrClient, "read_bytes", read_bytes)
+    paths = {}
+    for name, size in [("a", (40, 20)), ("b", (40, 20)), ("c", (40, 20)), ("huge", (50, 50))]:
+        paths[name] = tmp_path / f"{name}.png"
+        paths[name].write_bytes(png(*size))
+    load, _ = counting_loader(StubRecognizer())
+    # 800 pixels a line: two fit in a request, three do not; 2,500 never fit, though the
+    # server takes images that large.
+    settings = Settings(
+        models=("stub",), max_pixels=3000, max_request_pixels=2000, batch_timeout_ms=2
+    )
+    with LiveServer(settings, load) as server:
+        client = OcrClient(server.url)
+        three = client.read([paths["a"], paths["b"], paths["c"]])
+        assert sent == [["a.png", "b.png", "c.png"], ["c.png"]]
+        sent.clear()
+        with_huge = client.read([paths["a"], paths["huge"], paths["b"], paths["c"]])
+    assert [r.get("text") for r in three] == ["40x20"] * 3
+    assert [r["name"] for r in three] == [str(paths[k]) for k in "abc"]
+    assert sent == [["a.png", "huge.png", "b.png", "c.png"], ["huge.png"], ["c.png"]]
+    assert [r.get("text") for r in with_huge] == ["40x20", None, "40x20", "40x20"]
+    error = with_huge[1]["error"]
+    assert error["code"] == "request_too_many_pixels" and error["status"] == 413
+    assert with_huge[1]["name"] == str(paths["huge"])
+    assert error["message"].startswith("huge.png: with its 2,500 pixels")

@@ -196,30 +196,81 @@ def test_page_does_not_resend_a_request_refused_for_its_options(page: Any, tmp_p
     assert [r.response().status for r in requests] == [422]
 
 
+def blank_png(folder: Path, name: str, width: int, height: int) -> str:
+    Image.new("L", (width, height), 255).save(folder / name)
+    return str(folder / name)
+
+
 def test_page_does_not_resend_images_the_server_refused_one_by_one(
     page: Any, tmp_path: Path
 ) -> None:
-    """Refusals in the results are the server's word on each image, in a 200 (an image past
-    the request's pixels) or in the error answer when none was read (413: each image too
-    large): no file is sent again."""
-
-    def blank(name: str, width: int, height: int) -> str:
-        Image.new("L", (width, height), 255).save(tmp_path / name)
-        return str(tmp_path / name)
-
+    """Refusals in the results are the server's word on each image, in a 200 (an image it
+    cannot decode) or in the error answer when none was read (413: each image too large): no
+    file is sent again."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     requests = ocr_requests(page)
-    page.set_input_files("#files", [blank("w1.png", 300, 150), blank("w2.png", 300, 150)])
+    page.set_input_files("#files", [blank_png(tmp_path, "w1.png", 300, 150), str(broken)])
     page.wait_for_selector(".result:not(.pending) >> nth=1")
-    page.set_input_files("#files", [blank("h1.png", 400, 200), blank("h2.png", 400, 200)])
+    h1, h2 = (blank_png(tmp_path, f"h{k}.png", 400, 200) for k in (1, 2))
+    page.set_input_files("#files", [h1, h2])
     page.wait_for_selector(".result:not(.pending) >> nth=3")
     assert page.locator(".result[data-state=done] .text").all_inner_texts() == ["300x150"]
     messages = page.locator(".result[data-state=refused] .error").all_inner_texts()
     too_large = "image too large: 400x200 pixels, more than the limit of 60,000"
-    assert messages == [  # the newest cards first
-        f"Refused: h2.png: {too_large}",
-        f"Refused: h1.png: {too_large}",
-        "Refused: w2.png: with its 45,000 pixels the request's images would hold more than "
-        "60,000; send it in another request",
-    ]
+    assert messages[:2] == [f"Refused: h2.png: {too_large}", f"Refused: h1.png: {too_large}"]
+    assert messages[2].startswith("Refused: broken.png: ")  # the newest cards first
     assert [r.response().status for r in requests] == [200, 413]
-    assert [names(r) for r in requests] == [["w1.png", "w2.png"], ["h1.png", "h2.png"]]
+    assert [names(r) for r in requests] == [["w1.png", "broken.png"], ["h1.png", "h2.png"]]
+
+
+def test_page_sends_an_image_past_the_requests_pixels_again_alone(
+    page: Any, tmp_path: Path
+) -> None:
+    """Two of these images fit in the server's pixels per request, three do not: the third
+    is refused in its slot with "send it in another request", and the page does, alone."""
+    paths = [blank_png(tmp_path, f"p{k}.png", 200, 140) for k in range(3)]  # 28,000 pixels
+    requests = ocr_requests(page)
+    page.set_input_files("#files", paths)
+    page.wait_for_selector(".result:not(.pending) >> nth=2")
+    assert page.locator(".result[data-state=refused]").count() == 0
+    assert page.locator(".result[data-state=done] .text").all_inner_texts() == ["200x140"] * 3
+    assert [names(r) for r in requests] == [["p0.png", "p1.png", "p2.png"], ["p2.png"]]
+    assert [r.response().status for r in requests] == [200, 200]
+
+
+def test_page_sends_an_image_past_the_requests_pixels_again_only_once(
+    page: Any, tmp_path: Path
+) -> None:
+    """An image refused for the request's pixels when it is alone (by a server whose pixels
+    per request are fewer than an image may have, played here by page.route) keeps the
+    error: it is not sent again and again."""
+    sent: list[list[str]] = []
+    message = "huge.png: with its 28,000 pixels the request's images would hold more than "
+    message += "20,000; send it in another request"
+
+    def server(route: Any) -> None:
+        # Playwright gives the multipart body without the files' bytes, but with their names.
+        files = re.findall(r'filename="([^"]+)"', route.request.post_data_buffer.decode())
+        sent.append(files)
+        error = {"status": 413, "code": "request_too_many_pixels", "message": message}
+        results = [
+            {"name": name, "ok": False, "error": error}
+            if name == "huge.png"
+            else {"name": name, "ok": True, "text": name, "confidence": 0.9, "chars": []}
+            for name in files
+        ]
+        route.fulfill(status=200, json={"results": results})
+
+    page.route("**/v1/ocr", server)
+    paths = [blank_png(tmp_path, name, 200, 140) for name in ("a.png", "huge.png", "c.png")]
+    page.set_input_files("#files", paths)
+    page.wait_for_selector(".result:not(.pending) >> nth=2")
+    assert sorted(page.locator(".result[data-state=done] .text").all_inner_texts()) == [
+        "a.png",
+        "c.png",
+    ]
+    refused = page.locator(".result[data-state=refused]")
+    assert refused.locator(".name").all_inner_texts() == ["huge.png"]
+    assert refused.locator(".error").inner_text() == f"Refused: {message}"
+    assert sent == [["a.png", "huge.png", "c.png"], ["huge.png"]]

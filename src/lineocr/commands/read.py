@@ -606,6 +606,10 @@ def _read_on_server(
             answer()
 
         def on_error(path: str, reason: str) -> None:
+            if os.path.isdir(path):  # noqa: PTH112 - Path.is_dir raises on a name too long
+                # as a read here says it ("permission denied"), not "is a directory"
+                kind, why = _load(path)
+                reason = str(why) if kind == "error" else reason
             writer.error(path, reason)
             answer()
 

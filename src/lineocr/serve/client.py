@@ -8,8 +8,10 @@ works without the serve extra).
 ``read`` sends the files in requests of at most the server's images-per-request and body
 limits and returns one dict per path, in order: the server's result (``text``,
 ``confidence``, ``chars``, ``model``, ``timings``) or ``{"ok": False, "error": {...}}`` for
-a refused image. ``iter_read`` yields the same dicts as each request is answered, reading
-each file only just before its request, so memory stays bounded by one request.
+a refused image. An image the server refuses as too many pixels for its request
+(``request_too_many_pixels``: "send it in another request") is sent again alone. ``iter_read``
+yields the same dicts as each request is answered, reading each file only just before its
+request, so memory stays bounded by one request.
 """
 
 from __future__ import annotations
@@ -141,9 +143,11 @@ class OcrClient:
         """:meth:`read_bytes`; a request refused for its size or time (too large, a reset
         connection, a timeout) is sent again one file at a time, so only the file that
         cannot be read is lost, with an error naming it. Refusals of the options (an unknown
-        model, a bad pattern) still raise: they would refuse every file."""
+        model, a bad pattern) still raise: they would refuse every file. An image the server
+        refused as too many pixels for this request (the others read) is sent again alone,
+        as the server advises; refused so alone, it keeps that error."""
         try:
-            return self.read_bytes(files, **options)
+            results = self.read_bytes(files, **options)
         except ClientError as exc:
             # A refused connection says the server is gone, not that this request was too
             # large: every file sent alone would be refused the same way.
@@ -155,6 +159,11 @@ class OcrClient:
             code = exc.code or ("request_failed" if exc.status is None else f"http_{exc.status}")
             error = {"status": exc.status, "code": code, "message": f"{name}: {exc}"}
             return [{"name": name, "ok": False, "error": error}]
+        if len(files) > 1:  # alone, an image is never sent again: it is over the limit itself
+            for i, result in enumerate(results):
+                if (result.get("error") or {}).get("code") == _REQUEST_TOO_MANY_PIXELS:
+                    results[i] = self._read_each_if_refused([files[i]], options)[0]
+        return results
 
     def _server_limits(self) -> tuple[int, int | None]:
         """(images per request, body bytes per request) the server takes."""
@@ -268,6 +277,9 @@ def read_on_server(
 # time it took rather than for its options.
 _REQUEST_SIZE_OR_TIME = frozenset({None, 408, 413, 502, 503, 504})
 _CONNECTION_REFUSED = "connection_refused"  # a ClientError's code: no server listens there
+# A slot's error code: the image would take its request past the server's pixels per request
+# ("send it in another request").
+_REQUEST_TOO_MANY_PIXELS = "request_too_many_pixels"
 _PART_OVERHEAD = 512  # bytes of multipart headers per file, generously
 
 

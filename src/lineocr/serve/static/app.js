@@ -23,6 +23,9 @@ const PART_OVERHEAD = 512;
 // options (0: no answer, the connection dropped), as client.py's _REQUEST_SIZE_OR_TIME:
 // its files are worth sending again one at a time.
 const REQUEST_SIZE_OR_TIME = new Set([0, 408, 413, 502, 503, 504]);
+// A result's error code: the image would take its request past the server's pixels per
+// request (max_request_pixels), the others were read; it is worth sending again alone.
+const REQUEST_TOO_MANY_PIXELS = "request_too_many_pixels";
 const HIGH = 0.9;
 const MID = 0.6;
 
@@ -281,15 +284,25 @@ async function readFiles(fileList) {
 // whole for its size or the time it took (by the server or a proxy before it) is sent again
 // one file at a time, in turn, as client.py does: one file too large or too slow then loses
 // only its own reading. A refusal of the options (400, 422) would refuse each file alike,
-// and an answer with per-image results (none read: each says why) is final; both are shown
-// on every card.
+// and is shown on every card. Per-image results are final, but for an image refused as too
+// many pixels for its request (the server's advice: send it in another request): it is sent
+// again alone, in turn, as client.py does; refused so alone, it keeps that error.
 async function readInto(cards, files, options) {
   const { status, body } = await postImages(files, options);
   if (files.length > 1 && !body.results && REQUEST_SIZE_OR_TIME.has(status)) {
     for (const [j, file] of files.entries()) await readInto([cards[j]], [file], options);
     return;
   }
-  cards.forEach((card, j) => fillCard(card, body.results ? body.results[j] : null, body.error));
+  const again = [];
+  cards.forEach((card, j) => {
+    const result = body.results ? body.results[j] : null;
+    if (files.length > 1 && result && result.error && result.error.code === REQUEST_TOO_MANY_PIXELS) {
+      again.push(j);
+    } else {
+      fillCard(card, result, body.error);
+    }
+  });
+  for (const j of again) await readInto([cards[j]], [files[j]], options);
 }
 
 async function copyText(text, button) {
