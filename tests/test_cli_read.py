@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import onnx
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from lineocr import zoo
 from lineocr.cli import app
 from lineocr.commands.read import OutputFormat, format_result
-from lineocr.export import sample_lines
+from lineocr.export import read_metadata, sample_lines, write_metadata
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
@@ -923,3 +924,39 @@ def test_server_read_says_why_a_folder_is_not_read_as_a_local_read(
     ]
     assert records[-1] == {"path": too_long, "error": "File name too long"}
     assert result.stderr == "4 of 6 inputs could not be read\n"
+
+
+def test_a_model_whose_card_and_graph_disagree_fails_before_any_image(
+    tmp_path: Path, tiny_onnx_model: Path, images
+) -> None:
+    """It loaded, then every image failed with ONNX Runtime's three-line INVALID_ARGUMENT
+    (exit 1); now one line naming the file and the problem, before any image is read."""
+    path = tmp_path / "edited.onnx"
+    shutil.copy(tiny_onnx_model, path)
+    card = read_metadata(path)
+    card["preprocess"]["height"] = 48
+    write_metadata(path, card)
+    result = invoke("read", "-m", path, images["a"], images["c"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert (
+        result.stderr == f"error: {path}: the graph takes lines 32 pixels high, its card says 48\n"
+    )
+
+
+def test_models_shows_a_card_with_sections_of_other_types(
+    tmp_path: Path, monkeypatch, tiny_onnx_model: Path
+) -> None:
+    """A bundled file whose card has a number for its charset, a list for its metrics...
+    stopped the whole listing with an AttributeError; the card is shown as far as it goes."""
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
+    card = read_metadata(tiny_onnx_model)
+    card.update(charset=5, preprocess={"ops": "auto_invert"}, onnx="x", metrics=[1])
+    proto = onnx.load(str(tiny_onnx_model))
+    for prop in proto.metadata_props:
+        if prop.key == zoo.METADATA_KEY:
+            prop.value = json.dumps(card)
+    onnx.save(proto, str(tmp_path / "captcha.onnx"))
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    assert "captcha: " in result.stdout and "charset: 0 characters" in result.stdout

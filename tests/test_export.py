@@ -4,6 +4,7 @@ metadata, failures leave no file, int8 quantisation, export from a checkpoint di
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from lineocr.export import (
     sample_lines,
 )
 from lineocr.models.crnn import TIME_STRIDE
-from lineocr.train.checkpoint import save_checkpoint
+from lineocr.train.checkpoint import CheckpointError, save_checkpoint
 from tests.conftest import make_tiny_model
 
 
@@ -185,3 +186,56 @@ def test_read_metadata_rejects_a_foreign_onnx_file(tmp_path: Path) -> None:
     )
     with pytest.raises(ExportError, match="not a lineocr model"):
         read_metadata(path)
+
+
+def test_read_metadata_names_a_file_that_is_not_onnx(tmp_path: Path, tiny_onnx_model: Path) -> None:
+    """A protobuf DecodeError, IsADirectoryError or FileNotFoundError escaped before."""
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(tiny_onnx_model.read_bytes()[:100_000])
+    folder = tmp_path / "folder.onnx"
+    folder.mkdir()
+    for path in (truncated, folder, tmp_path / "missing.onnx"):
+        with pytest.raises(ExportError, match=re.escape(f"{path}: not a readable ONNX file")):
+            read_metadata(path)
+
+
+def _edited_run(tmp_path: Path, tiny_model, edit) -> Path:
+    """A run directory of the tiny model whose best.json is ``edit(its description)``."""
+    save_checkpoint(tmp_path / "run", "best", *tiny_model)
+    described = tmp_path / "run" / "best.json"
+    data = json.loads(described.read_text(encoding="utf-8"))
+    described.write_text(edit(data), encoding="utf-8")
+    return tmp_path / "run"
+
+
+def _with(data: dict, path: str, value) -> str:
+    """``data`` as JSON, with the value at the dotted ``path`` replaced."""
+    target = data
+    *parents, key = path.split(".")
+    for parent in parents:
+        target = target[parent]
+    target[key] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: _with(d, "config.model.arch", "vit"), "unknown architecture"),
+        (lambda d: _with(d, "epoch", float("inf")), "epoch: expected a whole"),
+        (lambda d: _with(d, "calibration", [1]), "calibration: expected a JSON"),
+        (lambda d: "[" * 100_000 + "]" * 100_000, "nested too deep"),
+        (lambda d: _with(d, "calibration", {"temperature": 0}), "temperature 0"),
+    ],
+    ids=["unknown-architecture", "epoch-infinite", "calibration-a-list", "deep", "temperature-0"],
+)
+def test_export_names_the_checkpoint_it_cannot_use(
+    tmp_path: Path, tiny_model, edit, message
+) -> None:
+    """A ValueError, OverflowError or RecursionError escaped before, or an error that did not
+    say which checkpoint (the calibration's)."""
+    run = _edited_run(tmp_path, tiny_model, edit)
+    with pytest.raises((CheckpointError, ExportError)) as info:
+        export_onnx(run, tmp_path / "out.onnx")
+    assert str(info.value).startswith(str(run)) and message in str(info.value)
+    assert not (tmp_path / "out.onnx").exists()

@@ -4,6 +4,7 @@ in logical order with confidences, errors; and the bundled-model registry."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,8 +12,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
+from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from lineocr import zoo
@@ -400,3 +403,170 @@ def test_cancel_terminates_the_network_run_in_progress(recognizer: Recognizer) -
         with pytest.raises(Exception, match="terminate"):
             recognizer._session.run(None, {"input": wide}, options)
     assert recognizer.read(render("ab")).text == recognizer.read_batch([render("ab")])[0].text
+
+
+# -- model files the runtime cannot use: refused on loading, naming the file ------------------
+
+
+def _with_card_text(source: Path, path: Path, text: str) -> Path:
+    """``source`` saved as ``path`` with its model card replaced by ``text`` (any string)."""
+    proto = onnx.load(str(source))
+    for prop in proto.metadata_props:
+        if prop.key == zoo.METADATA_KEY:
+            prop.value = text
+    onnx.save(proto, str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda card: card["preprocess"].update(height=16), "32 pixels high, its card says 16"),
+        (lambda card: card["preprocess"].update(max_width=10**12), "max_width must be at most"),
+        (lambda card: card["preprocess"].update(width_multiple=10**9), "width_multiple must be"),
+        (lambda card: card.pop("preprocess"), "no 'preprocess' section"),
+        (lambda card: card.update(onnx="x"), "onnx: expected a JSON object, got str"),
+        (lambda card: card["onnx"].update(time_stride=0), "time_stride must be a positive"),
+        (lambda card: card["onnx"].update(time_stride=None), "time_stride must be a positive"),
+        (lambda card: card["onnx"].update(time_stride="4"), "time_stride must be a positive"),
+        (lambda card: card.update(charset=5), "charset: expected a JSON object, got int"),
+        (lambda card: card["charset"].update(chars=""), "charset chars: empty"),
+        (lambda card: card["charset"].update(chars=[1, 2]), "expected a string of characters"),
+        (lambda card: card["charset"]["options"].update(nfc="no"), "nfc must be true or false"),
+    ],
+    ids=[
+        "height-not-the-graphs",
+        "max_width-huge",
+        "width_multiple-huge",
+        "no-preprocess",
+        "onnx-not-an-object",
+        "time_stride-0",
+        "time_stride-null",
+        "time_stride-string",
+        "charset-a-number",
+        "charset-empty",
+        "chars-not-strings",
+        "option-not-a-bool",
+    ],
+)
+def test_a_card_the_runtime_cannot_use_is_refused_on_loading(
+    tmp_path: Path, tiny_onnx_model: Path, edit, message: str
+) -> None:
+    """Each of these loaded before and failed on every image (a height the graph does not
+    take, a width of 10**9 pixels, a time stride of 0), read text wrong without a word (a
+    stride of "4" read as 4, "no" as true), or escaped as an AttributeError or TypeError
+    without the file's name."""
+    card = read_metadata(tiny_onnx_model)
+    edit(card)
+    path = _with_card_text(tiny_onnx_model, tmp_path / "edited.onnx", json.dumps(card))
+    with pytest.raises(ModelError) as info:
+        Recognizer.load(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_a_card_nested_deeper_than_any_lineocr_card_is_refused(
+    tmp_path: Path, tiny_onnx_model: Path
+) -> None:
+    """100 levels loaded (and the server's /v1/models, which walks the card, answered 500
+    for 900); 2,000 raised a RecursionError from json.loads."""
+    card = json.dumps(read_metadata(tiny_onnx_model))
+    for depth in (100, 2000):
+        text = card[:-1] + ', "nested": ' + "[" * depth + "]" * depth + "}"
+        path = _with_card_text(tiny_onnx_model, tmp_path / f"deep{depth}.onnx", text)
+        with pytest.raises(ModelError, match=re.escape(f"{path}: unreadable model card (nested")):
+            Recognizer.load(path)
+
+
+def _graph_file(
+    path: Path,
+    card: dict,
+    *,
+    batch: int | str = "N",
+    channels: int = 1,
+    width: int | str = "W",
+    image_type: int = TensorProto.FLOAT,
+    extra_input: bool = False,
+    rank4: bool = False,
+) -> Path:
+    """A small logits graph with ``card``: a convolution over the whole (32-pixel) height,
+    stride 4, to (N, T, classes); as the runtime feeds it, or with one thing changed."""
+    classes = len(card["charset"]["chars"]) + 1
+    weights = np.random.default_rng(0).normal(size=(classes, channels, 32, 4))
+    nodes = [
+        helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("Conv", ["x", "w"], ["conv"], strides=[4, 4]),
+        helper.make_node("Squeeze", ["conv", "axis2"], ["frames"]),
+        helper.make_node("Transpose", ["frames"], ["out"], perm=[0, 2, 1]),
+    ]
+    inputs = [helper.make_tensor_value_info("image", image_type, [batch, channels, 32, width])]
+    if extra_input:
+        nodes.append(helper.make_node("Add", ["out", "bias"], ["out2"]))
+        inputs.append(helper.make_tensor_value_info("bias", TensorProto.FLOAT, [classes]))
+    if rank4:
+        nodes.append(helper.make_node("Unsqueeze", [nodes[-1].output[0], "axis0"], ["out2"]))
+    nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], ["logits"]))
+    graph = helper.make_graph(
+        nodes,
+        "logits",
+        inputs,
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)],
+        [
+            numpy_helper.from_array(weights.astype(np.float32), "w"),
+            numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2"),
+            numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    write_metadata(path, card)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"batch": 1}, "the graph's batch size is fixed (1)"),
+        ({"width": 200}, "the graph's input width is fixed (200)"),
+        ({"channels": 3}, "the graph takes 3 channels"),
+        ({"image_type": TensorProto.FLOAT16}, "the graph takes tensor(float16)"),
+        ({"extra_input": True}, "the graph takes 2 inputs (image, bias)"),
+        ({"rank4": True}, "the graph gives 4-D output"),
+    ],
+    ids=["fixed-batch", "fixed-width", "rgb", "float16", "two-inputs", "4-D-logits"],
+)
+def test_a_graph_the_runtime_cannot_feed_is_refused_on_loading(
+    tmp_path: Path, tiny_onnx_model: Path, change: dict, message: str
+) -> None:
+    """Each loaded before and then failed on every image (an ONNX Runtime INVALID_ARGUMENT,
+    a missing input, a numpy unpacking error), where the graph's signature said so."""
+    card = read_metadata(tiny_onnx_model)
+    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card), threads=1)
+    images = sample_lines(fine.spec, [90, 90, 200])  # two of one width: one batch of 2
+    assert len(fine.read_batch(images)) == 3  # the graph as the runtime feeds it reads
+    path = _graph_file(tmp_path / "changed.onnx", card, **change)
+    with pytest.raises(ModelError) as info:
+        Recognizer.load(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_a_run_whose_architecture_this_version_lacks_is_a_model_error(tmp_path: Path) -> None:
+    model, meta = make_tiny_model(seed=3)
+    save_checkpoint(tmp_path / "run", "best", model, meta)
+    described = tmp_path / "run" / "best.json"
+    data = json.loads(described.read_text(encoding="utf-8"))
+    data["config"]["model"]["arch"] = "vit"
+    described.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match=rf"{re.escape(str(described))}: unknown architecture"):
+        Recognizer.load(tmp_path / "run")  # was a bare ValueError, naming no file
+
+
+def test_a_name_too_long_and_a_fifo_are_model_errors(tmp_path: Path) -> None:
+    """The long name raised a bare OSError (ENAMETOOLONG) from Path.is_dir; the FIFO was
+    "no file named" although it is there."""
+    with pytest.raises(ModelNotFoundError, match="File name too long"):
+        Recognizer.load("x" * 300 + ".onnx")
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelError, match=re.escape(f"{fifo}: not a regular file")):
+        Recognizer.load(fifo)

@@ -309,6 +309,9 @@ class CharsetOptions:
     collapse_spaces: bool = True
 
     def __post_init__(self) -> None:
+        for name in ("nfc", "map_digits", "strip_tatweel", "strip_diacritics", "collapse_spaces"):
+            if not isinstance(getattr(self, name), bool):  # "no" would read as true
+                raise CharsetError(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.case not in ("keep", "lower", "upper"):
             raise CharsetError(f"case must be keep, lower or upper, not {self.case!r}")
 
@@ -441,14 +444,27 @@ class Charset:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Charset:
+        """The charset of a model card (:meth:`to_dict`'s output); a wrong type or an empty
+        alphabet is a :class:`CharsetError`."""
+        if not isinstance(data, dict):
+            raise CharsetError(f"charset: expected a mapping, got {type(data).__name__}")
         unknown = set(data) - {"chars", "options"}
         if unknown:
             raise CharsetError(f"unknown charset keys: {sorted(unknown)}")
-        options = data.get("options", {})
+        if "chars" not in data:
+            raise CharsetError("charset: no chars")
+        chars, options = data["chars"], data.get("options", {})
+        if not isinstance(chars, (str, list)) or not all(isinstance(c, str) for c in chars):
+            kind = type(chars).__name__ if not isinstance(chars, list) else "a list of non-strings"
+            raise CharsetError(f"charset chars: expected a string of characters, got {kind}")
+        if not chars:
+            raise CharsetError("charset chars: empty (a model must read some character)")
+        if not isinstance(options, dict):
+            raise CharsetError(f"charset options: expected a mapping, got {type(options).__name__}")
         bad = set(options) - set(CharsetOptions.__dataclass_fields__)
         if bad:
             raise CharsetError(f"unknown charset options: {sorted(bad)}")
-        return cls(tuple(data["chars"]), CharsetOptions(**options))
+        return cls(tuple(chars), CharsetOptions(**options))
 
 
 def shown_chars(chars: Iterable[str], limit: int = 20) -> str:

@@ -77,10 +77,11 @@ def export_onnx(
     if quantize not in (None, "int8"):
         raise ExportError(f"quantize must be None or 'int8', not {quantize!r}")
     model, meta = _resolve(source)
+    named = "" if isinstance(source, tuple) else f"{source}: "  # errors name the checkpoint
     try:
         check_temperature(meta.calibration.get("temperature", 1.0))
     except DecodeError as exc:
-        raise ExportError(f"{exc} (the runtime would refuse the file)") from None
+        raise ExportError(f"{named}{exc} (the runtime would refuse the file)") from None
     out = Path(out_path)
     _check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -97,8 +98,11 @@ def export_onnx(
             "quantization": quantize or "none",
         }
         if parity:
-            report = check_parity(model, meta, fp32)
-            report.raise_if_failed()
+            try:
+                report = check_parity(model, meta, fp32)
+                report.raise_if_failed()
+            except ExportError as exc:
+                raise ExportError(f"{named}{exc}") from None
             onnx_info["parity"] = report.to_dict()
         final = fp32
         if quantize == "int8":
@@ -186,7 +190,10 @@ def write_metadata(path: Path, card: dict[str, Any]) -> None:
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The model card of an exported file (with the ``onnx`` package; the runtime reads it
     through ONNX Runtime instead)."""
-    proto = onnx.load(str(path), load_external_data=False)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # OSError, protobuf's DecodeError, ...
+        raise ExportError(f"{path}: not a readable ONNX file: {exc}") from None
     try:
         return card_from_metadata({p.key: p.value for p in proto.metadata_props}, str(path))
     except ValueError as exc:

@@ -277,6 +277,9 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
 
 
 MAX_HEIGHT = 256  # px: the largest model input height (lineocr's presets read 32 to 64)
+# px: the widest model input (default 2,048): a line is 256 x 65,536 floats (64 MiB) at most
+# (a card's max_width or width_multiple of 10**9 made every read run out of memory).
+MAX_WIDTH = 65_536
 # The ops of a spec that names none: the config's default (``preprocess.ops``), and what a
 # model card without an ``ops`` key means (every lineocr version has written the key).
 DEFAULT_OPS: tuple[str, ...] = ("auto_invert",)
@@ -311,8 +314,12 @@ class PreprocessSpec:
             raise PreprocessError(f"height must be 8 to {MAX_HEIGHT}, got {self.height}")
         if not 1 <= self.min_width <= self.max_width:
             raise PreprocessError("need 1 <= min_width <= max_width")
-        if self.width_multiple < 1:
-            raise PreprocessError("width_multiple must be >= 1")
+        if self.max_width > MAX_WIDTH:
+            raise PreprocessError(f"max_width must be at most {MAX_WIDTH}, got {self.max_width}")
+        if not 1 <= self.width_multiple <= MAX_WIDTH:
+            raise PreprocessError(
+                f"width_multiple must be 1 to {MAX_WIDTH}, got {self.width_multiple}"
+            )
         object.__setattr__(self, "ops", tuple(self.ops))
         for op in self.ops:
             name, kwargs = _parse_op(op)

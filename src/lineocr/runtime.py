@@ -168,27 +168,20 @@ class Recognizer:
             self.metadata = card_from_metadata(
                 self._session.get_modelmeta().custom_metadata_map, source
             )
-            self.charset = Charset.from_dict(self.metadata["charset"])
-            self.spec = PreprocessSpec.from_dict(self.metadata["preprocess"])
-        except (KeyError, ValueError, TypeError) as exc:
+        except ValueError as exc:  # names the file
+            raise ModelError(str(exc)) from None
+        try:
+            self.charset = Charset.from_dict(_section(self.metadata, "charset"))
+            self.spec = PreprocessSpec.from_dict(_section(self.metadata, "preprocess"))
+            self.time_stride = _time_stride(_section(self.metadata, "onnx", required=False))
+            calibration = _section(self.metadata, "calibration", required=False)
+            self.temperature = check_temperature(calibration.get("temperature", 1.0))
+        except (KeyError, ValueError, TypeError) as exc:  # DecodeError too
             raise ModelError(f"{source}: bad lineocr model card: {exc}") from None
         self.name = name
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
-        onnx_info = self.metadata.get("onnx", {})
-        self.time_stride = int(onnx_info.get("time_stride", DEFAULT_TIME_STRIDE))
-        try:
-            calibration = self.metadata.get("calibration") or {}
-            self.temperature = check_temperature(calibration.get("temperature", 1.0))
-        except (DecodeError, AttributeError) as exc:  # AttributeError: not a JSON object
-            raise ModelError(f"{source}: bad lineocr model card: {exc}") from None
-        self._input = self._session.get_inputs()[0].name
-        self._output = self._session.get_outputs()[0].name
-        n_out = self._session.get_outputs()[0].shape[-1]
-        if isinstance(n_out, int) and n_out != self.charset.num_classes:
-            raise ModelError(
-                f"{source}: the graph has {n_out} classes, the charset {self.charset.num_classes}"
-            )
+        self._input, self._output = _check_graph(self._session, self.spec, self.charset, source)
         self._decoders: dict[Any, Decoder] = {}
         self._lock = threading.Lock()
         self._one_thread: ort.InferenceSession | None = None if self.threads > 1 else self._session
@@ -204,9 +197,17 @@ class Recognizer:
         if isinstance(model, str) and not model.strip():  # Path("") is the current folder
             raise ModelNotFoundError("no model given (an empty name)")
         path = Path(model)
-        if path.is_dir() or (path.is_file() and path.suffix in _CHECKPOINT_SUFFIXES):
+        try:
+            is_dir, is_file, exists = path.is_dir(), path.is_file(), path.exists()
+        except OSError as exc:  # a name too long for the file system
+            raise ModelNotFoundError(
+                f"no file named {str(model)[:80]!r}...: {exc.strerror}"
+            ) from None
+        if is_dir or (is_file and path.suffix in _CHECKPOINT_SUFFIXES):
             return cls(_export_checkpoint(path), name=path.name, source=str(path), threads=threads)
-        if path.is_file():
+        if exists and not is_file:  # a FIFO or a device: reading it could block
+            raise ModelError(f"{path}: not a regular file")
+        if is_file:
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -479,6 +480,70 @@ def _session(model_bytes: bytes, threads: int) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+
+
+def _section(card: dict[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
+    """The JSON object ``card[key]`` (``{}`` when it is absent or null and not required)."""
+    value = card.get(key)
+    if value is None and not required:
+        return {}
+    if value is None:
+        raise ValueError(f"no {key!r} section")
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _time_stride(onnx_info: dict[str, Any]) -> int:
+    """Input columns per output frame (``onnx.time_stride``; older files have none)."""
+    stride = onnx_info.get("time_stride", DEFAULT_TIME_STRIDE)
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"onnx.time_stride must be a positive integer, got {stride!r}")
+    return stride
+
+
+def _check_graph(
+    session: ort.InferenceSession, spec: PreprocessSpec, charset: Charset, source: str
+) -> tuple[str, str]:
+    """The names of the graph's input and output, once checked to take what the runtime
+    feeds (one float32 batch (N, 1, height, W), batch and width free) and to give logits
+    (N, T, the charset's classes): a graph that does not would fail on every image."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs)
+        raise ModelError(f"{source}: the graph takes {len(inputs)} inputs ({names}), not one")
+    if not outputs:
+        raise ModelError(f"{source}: the graph has no output")
+    image, logits = inputs[0], outputs[0]
+    # ONNX Runtime gives each dimension as an int (fixed) or a name or None (free), and a
+    # shape it does not know as [].
+    in_shape, out_shape = list(image.shape or []), list(logits.shape or [])
+    batch, channels, height, width = in_shape if len(in_shape) == 4 else [None] * 4
+    classes = out_shape[-1] if len(out_shape) == 3 else None
+    checks = [
+        (image.type != "tensor(float)", f"the graph takes {image.type}, not tensor(float)"),
+        (logits.type != "tensor(float)", f"the graph gives {logits.type}, not tensor(float)"),
+        (len(in_shape) not in (0, 4), f"the graph takes {len(in_shape)}-D input, not (N, 1, H, W)"),
+        (len(out_shape) not in (0, 3), f"the graph gives {len(out_shape)}-D output, not (N, T, C)"),
+        (isinstance(batch, int), f"the graph's batch size is fixed ({batch}), not dynamic"),
+        (
+            isinstance(channels, int) and channels != 1,
+            f"the graph takes {channels} channels, not 1",
+        ),
+        (
+            isinstance(height, int) and height != spec.height,
+            f"the graph takes lines {height} pixels high, its card says {spec.height}",
+        ),
+        (isinstance(width, int), f"the graph's input width is fixed ({width}), not dynamic"),
+        (
+            isinstance(classes, int) and classes != charset.num_classes,
+            f"the graph has {classes} classes, the charset {charset.num_classes}",
+        ),
+    ]
+    for failed, problem in checks:
+        if failed:
+            raise ModelError(f"{source}: {problem}")
+    return image.name, logits.name
 
 
 def _export_checkpoint(path: Path) -> bytes:

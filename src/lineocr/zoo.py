@@ -15,6 +15,9 @@ from typing import Any
 MODELS_DIR = Path(__file__).resolve().parent / "models_data"
 DEFAULT_MODEL = "printed"
 METADATA_KEY = "lineocr"  # the ONNX metadata_props key of the model card (JSON)
+# Levels of nesting a card may have (lineocr's own have 5): a deeper one is refused, as the
+# server's /v1/models and other readers walk it recursively.
+MAX_CARD_DEPTH = 32
 
 # name -> what it reads; the file is MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md.
 BUNDLED: dict[str, str] = {
@@ -94,16 +97,37 @@ def read_card(path: str | Path) -> dict[str, Any]:
 
 def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
     """The model card in an ONNX file's metadata_props (``source`` names the file in errors);
-    ValueError when it is missing or not a JSON object."""
+    ValueError when it is missing, not a JSON object or nested past :data:`MAX_CARD_DEPTH`."""
     if METADATA_KEY not in props:
         raise ValueError(f"{source}: not a lineocr model (no {METADATA_KEY!r} metadata)")
+    too_deep = f"{source}: unreadable model card (nested more than {MAX_CARD_DEPTH} levels deep)"
     try:
         card = json.loads(props[METADATA_KEY])
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: unreadable model card: {exc}") from None
+    except RecursionError:  # nested past Python's own limit
+        raise ValueError(too_deep) from None
     if not isinstance(card, dict):
         raise ValueError(f"{source}: unreadable model card (not a JSON object)")
+    if _depth(card) > MAX_CARD_DEPTH:
+        raise ValueError(too_deep)
     return card
+
+
+def _depth(value: Any) -> int:
+    """How many levels of objects and arrays ``value`` nests, counted to one past
+    :data:`MAX_CARD_DEPTH` at most (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_CARD_DEPTH:
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def list_models(*, cards: bool = True) -> list[ModelInfo]:

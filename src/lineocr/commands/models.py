@@ -35,27 +35,36 @@ def models(
 
 
 def _format_card(card: dict[str, Any]) -> list[str]:
-    charset = card.get("charset", {})
-    preprocess = card.get("preprocess", {})
-    onnx_info = card.get("onnx", {})
+    # Any JSON object may come here (a hand-edited file): show what is there, never fail.
+    charset, preprocess, onnx_info = (
+        _section(card, key) for key in ("charset", "preprocess", "onnx")
+    )
+    chars = charset.get("chars", "")
+    chars = chars if isinstance(chars, str) else ""
+    ops = preprocess.get("ops", [])
     lines = [
-        f"charset: {len(charset.get('chars', ''))} characters "
-        f"{json.dumps(charset.get('chars', '')[:40], ensure_ascii=False)}"
-        + ("…" if len(charset.get("chars", "")) > 40 else ""),
-        f"input height: {preprocess.get('height')}, ops: {', '.join(preprocess.get('ops', []))}",
+        f"charset: {len(chars)} characters {json.dumps(chars[:40], ensure_ascii=False)}"
+        + ("…" if len(chars) > 40 else ""),
+        f"input height: {preprocess.get('height')}, "
+        f"ops: {', '.join(map(str, ops if isinstance(ops, list) else [ops]))}",
         f"architecture: {card.get('arch')} {card.get('preset')}, epoch {card.get('epoch')}, "
         f"quantization: {onnx_info.get('quantization', 'none')}, "
         f"lineocr {card.get('lineocr_version')}",
     ]
-    metrics = card.get("metrics") or {}
+    metrics = _section(card, "metrics")
     if metrics:
         shown = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
         )
         lines.append(f"metrics: {shown}")
-    calibration = card.get("calibration") or {}
+    calibration = _section(card, "calibration")
     if calibration:
         lines.append(f"calibration: temperature {calibration.get('temperature')}")
     if card.get("data"):
         lines.append(f"data: {json.dumps(card['data'], ensure_ascii=False)[:300]}")
     return lines
+
+
+def _section(card: dict[str, Any], key: str) -> dict[str, Any]:
+    value = card.get(key)
+    return value if isinstance(value, dict) else {}

@@ -94,20 +94,43 @@ class ModelMeta:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
+        if not isinstance(data, dict):
+            raise CheckpointError("not a lineocr checkpoint (not a JSON object)")
         if data.get("format") != FORMAT:
             raise CheckpointError(f"not a lineocr checkpoint (format {data.get('format')!r})")
         return cls(
             charset=Charset.from_dict(data["charset"]),
             config=from_dict(Config, data["config"]),
             name=data.get("name", "model"),
-            epoch=int(data.get("epoch", 0)),
-            step=int(data.get("step", 0)),
-            metrics=dict(data.get("metrics", {})),
-            history=list(data.get("history", [])),
-            data=dict(data.get("data", {})),
-            calibration=dict(data.get("calibration", {"temperature": 1.0})),
-            extra=dict(data.get("extra", {})),
+            epoch=_count(data, "epoch"),
+            step=_count(data, "step"),
+            metrics=_mapping(data, "metrics", {}),
+            history=_history(data),
+            data=_mapping(data, "data", {}),
+            calibration=_mapping(data, "calibration", {"temperature": 1.0}),
+            extra=_mapping(data, "extra", {}),
         )
+
+
+def _count(data: dict[str, Any], key: str) -> int:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CheckpointError(f"{key}: expected a whole number, got {value!r}")
+    return value
+
+
+def _history(data: dict[str, Any]) -> list[dict[str, float]]:
+    value = data.get("history", [])
+    if not isinstance(value, list):
+        raise CheckpointError(f"history: expected a JSON array, got {type(value).__name__}")
+    return list(value)
+
+
+def _mapping(data: dict[str, Any], key: str, default: dict[str, Any]) -> dict[str, Any]:
+    value = data.get(key, default)
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{key}: expected a JSON object, got {type(value).__name__}")
+    return dict(value)
 
 
 def new_file_mode() -> int:
@@ -182,6 +205,8 @@ def load_meta(path: str | Path) -> ModelMeta:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{meta_path}: {exc}") from None
+    except RecursionError:
+        raise CheckpointError(f"{meta_path}: not a lineocr checkpoint (nested too deep)") from None
     try:
         return ModelMeta.from_dict(data)
     except KeyError as exc:
@@ -214,7 +239,10 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, M
     """Rebuild the model from a run directory or weights file; returns it in eval mode."""
     weights = resolve(path)
     meta = load_meta(weights)
-    model = build_from_meta(meta)
+    try:
+        model = build_from_meta(meta)
+    except ValueError as exc:  # an architecture this version does not have
+        raise CheckpointError(f"{weights.with_suffix('.json')}: {exc}") from None
     load_weights(model, weights, device)
     return model.to(device).eval(), meta
 
