@@ -239,3 +239,22 @@ def test_export_names_the_checkpoint_it_cannot_use(
         export_onnx(run, tmp_path / "out.onnx")
     assert str(info.value).startswith(str(run)) and message in str(info.value)
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_a_metric_json_has_no_number_for_is_null_in_the_card(tmp_path: Path, tiny_model) -> None:
+    """A run that diverged has a NaN metric: the card was written with a bare NaN, which
+    strict JSON readers (and `lineocr models --json` consumers) refuse."""
+
+    def strict(text: str) -> dict:
+        def refuse(name: str) -> None:
+            raise ValueError(f"not JSON: {name}")
+
+        return json.loads(text, parse_constant=refuse)
+
+    run = _edited_run(tmp_path, tiny_model, lambda d: _with(d, "metrics.val_cer", float("nan")))
+    out = tmp_path / "out.onnx"
+    export_onnx(run, out)
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    card = strict(props[METADATA_KEY])
+    assert card["metrics"]["val_cer"] is None
+    assert read_metadata(out)["metrics"]["val_cer"] is None

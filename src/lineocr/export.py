@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import os
 import tempfile
@@ -35,7 +34,7 @@ from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_sof
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
-from lineocr.zoo import METADATA_KEY, card_from_metadata
+from lineocr.zoo import METADATA_KEY, card_from_metadata, card_json
 
 ONNX_FORMAT = "lineocr-onnx/1"
 INPUT_NAME = "input"
@@ -176,7 +175,7 @@ def write_metadata(path: Path, card: dict[str, Any]) -> None:
     """Replace the file's metadata_props with the card (JSON) and the flat keys."""
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
-    entries = {METADATA_KEY: json.dumps(card, ensure_ascii=False, sort_keys=True)}
+    entries = {METADATA_KEY: card_json(card)}
     entries.update(flat_metadata(card))
     for key, value in entries.items():
         prop = proto.metadata_props.add()

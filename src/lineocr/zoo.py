@@ -8,6 +8,7 @@ built yet is listed as not built rather than failing. Imports no torch.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,22 @@ def read_card(path: str | Path) -> dict[str, Any]:
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return card_from_metadata(session.get_modelmeta().custom_metadata_map, str(path))
+
+
+def card_json(card: dict[str, Any]) -> str:
+    """The card as strict JSON: a value JSON has no number for (NaN, infinity: the metric of
+    a run that diverged) is null, not the bare ``NaN`` other JSON readers refuse."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(card), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
