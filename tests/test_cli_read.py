@@ -960,3 +960,17 @@ def test_models_shows_a_card_with_sections_of_other_types(
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0, result.output
     assert "captcha: " in result.stdout and "charset: 0 characters" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.text, OutputFormat.tsv])
+def test_a_reason_with_line_breaks_is_one_error_line(capsys, fmt: OutputFormat) -> None:
+    """ONNX Runtime's messages can span lines; each error is one line on stderr (escaped as
+    paths are), so a reader can count and match them."""
+    from lineocr.commands.read import _Writer
+
+    writer = _Writer(fmt)
+    writer.error("a.png", "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT\nGot: 3\r\tExpected: 4")
+    err = capsys.readouterr().err
+    assert (
+        err == "error: a.png: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT\\nGot: 3\\r\\tExpected: 4\n"
+    )

@@ -146,7 +146,7 @@ class _Writer:
         if self.format is OutputFormat.jsonl:
             self.line(_json_line({"path": path, "error": reason}))
             return
-        typer.echo(f"error: {_escaped(path)}: {reason}", err=True)
+        typer.echo(f"error: {_escaped(path)}: {_escaped(reason)}", err=True)  # one line each
         if self.format is OutputFormat.text:  # one line per input, so outputs line up
             self.line("")
 
