@@ -429,6 +429,8 @@ def _with_card_text(source: Path, path: Path, text: str) -> Path:
         (lambda card: card["onnx"].update(time_stride=0), "time_stride must be a positive"),
         (lambda card: card["onnx"].update(time_stride=None), "time_stride must be a positive"),
         (lambda card: card["onnx"].update(time_stride="4"), "time_stride must be a positive"),
+        (lambda card: card["onnx"].update(time_stride=10**9), "the graph gives 16"),
+        (lambda card: card["onnx"].update(time_stride=8), "says 8 frames for a line 64"),
         (lambda card: card.update(charset=5), "charset: expected a JSON object, got int"),
         (lambda card: card["charset"].update(chars=""), "charset chars: empty"),
         (lambda card: card["charset"].update(chars=[1, 2]), "expected a string of characters"),
@@ -443,6 +445,8 @@ def _with_card_text(source: Path, path: Path, text: str) -> Path:
         "time_stride-0",
         "time_stride-null",
         "time_stride-string",
+        "time_stride-not-the-graphs",
+        "time_stride-twice-the-graphs",
         "charset-a-number",
         "charset-empty",
         "chars-not-strings",
@@ -454,7 +458,8 @@ def test_a_card_the_runtime_cannot_use_is_refused_on_loading(
 ) -> None:
     """Each of these loaded before and failed on every image (a height the graph does not
     take, a width of 10**9 pixels, a time stride of 0), read text wrong without a word (a
-    stride of "4" read as 4, "no" as true), or escaped as an AttributeError or TypeError
+    stride of "4" read as 4, "no" as true, a stride the graph does not have: every text cut
+    to a frame or to half its frames), or escaped as an AttributeError or TypeError
     without the file's name."""
     card = read_metadata(tiny_onnx_model)
     edit(card)

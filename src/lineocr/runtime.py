@@ -182,9 +182,28 @@ class Recognizer:
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
         self._input, self._output = _check_graph(self._session, self.spec, self.charset, source)
+        self._check_time_stride(source)
         self._decoders: dict[Any, Decoder] = {}
         self._lock = threading.Lock()
         self._one_thread: ort.InferenceSession | None = None if self.threads > 1 else self._session
+
+    def _check_time_stride(self, source: str) -> None:
+        """One blank line run through the graph: its frames must be what the card's
+        ``time_stride`` says (a card that overstates it would cut every text short, silently:
+        the declared shapes cannot tell). About a millisecond."""
+        width = max(64, self.spec.min_width)
+        width = -(-width // self.spec.width_multiple) * self.spec.width_multiple
+        blank = np.zeros((1, 1, self.spec.height, width), np.float32)
+        try:
+            frames = int(self._run(self._session, blank).shape[1])
+        except Exception as exc:
+            raise ModelError(f"{source}: the graph cannot read a line: {exc}") from None
+        expected = -(-width // self.time_stride)
+        if abs(frames - expected) > 1:
+            raise ModelError(
+                f"{source}: the card's onnx.time_stride {self.time_stride} says {expected} "
+                f"frames for a line {width} pixels wide; the graph gives {frames}"
+            )
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
