@@ -707,7 +707,7 @@ async def test_a_batch_no_request_waits_for_is_stopped(batching: bool) -> None:
     load, _ = counting_loader(slow)
     settings = Settings(
         models=("stub",),
-        request_timeout_s=0.2,
+        request_timeout_s=1.0,  # the second request too: room for a loaded machine
         inference_workers=1,
         batching=batching,
         batch_timeout_ms=0,
@@ -742,7 +742,10 @@ async def test_a_batch_is_stopped_only_when_none_of_its_requests_waits() -> None
     try:
         gone = asyncio.create_task(batcher.submit("k", run, ["gone"], "m"))  # type: ignore[list-item]
         kept = asyncio.create_task(batcher.submit("k", run, ["kept"], "m"))  # type: ignore[list-item]
-        await asyncio.sleep(0.1)  # both in one running batch
+        for _ in range(500):  # until their batch runs
+            if tokens:
+                break
+            await asyncio.sleep(0.01)
         gone.cancel()
         [outcome] = await kept
         assert outcome.value == "kept"
@@ -750,7 +753,10 @@ async def test_a_batch_is_stopped_only_when_none_of_its_requests_waits() -> None
 
         # alone in its batch, a request cancelled stops it: the runner raised ReadCancelledError
         alone = asyncio.create_task(batcher.submit("k", run, ["alone"], "m"))  # type: ignore[list-item]
-        await asyncio.sleep(0.1)
+        for _ in range(500):  # until its batch runs
+            if len(tokens) == 2:
+                break
+            await asyncio.sleep(0.01)
         alone.cancel()
         for _ in range(100):
             if tokens[-1] is not None and tokens[-1].cancelled:
