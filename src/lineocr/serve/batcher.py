@@ -61,10 +61,26 @@ async def wait_within(awaitable: Awaitable[T], seconds: float) -> T:
     if sys.version_info >= (3, 11):
         async with asyncio.timeout(seconds):
             return await awaitable
-    try:  # pragma: no cover (3.10, where asyncio.TimeoutError is not TimeoutError)
-        return await asyncio.wait_for(awaitable, seconds)
-    except asyncio.TimeoutError:  # pragma: no cover
-        raise TimeoutError from None
+    return await _wait_within_310(awaitable, seconds)
+
+
+async def _wait_within_310(awaitable: Awaitable[T], seconds: float) -> T:
+    """:func:`wait_within` without ``asyncio.timeout``: ``asyncio.wait`` returns at the
+    deadline without cancelling anything, so a cancellation of the caller always reaches it
+    here and is passed on to the awaitable."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task  # a result that came meanwhile is kept: not lost, as a queued job
+        return task.result()
+    raise TimeoutError
 
 
 # A group's runner: (images, cancel token) -> one result per image (a prediction or an
@@ -155,6 +171,7 @@ class Batcher:
         # read with batching off: what closing drains.
         self._waiting: set[asyncio.Future[Outcome]] = set()
         self._direct = 0
+        self._reading: set[CancelToken] = set()  # the groups being read, batched or not
         self._closing = False
         self._refused = 0  # images answered 503 because of the shutdown, for close's warning
         self.batches_run = 0
@@ -326,6 +343,7 @@ class Batcher:
 
         for future in futures:
             future.add_done_callback(given_up)
+        self._reading.add(token)
         t0 = time.perf_counter()
         try:
             results = await loop.run_in_executor(
@@ -335,11 +353,12 @@ class Batcher:
             token.cancel()
             raise
         finally:
+            self._reading.discard(token)
             for future in futures:
                 future.remove_done_callback(given_up)
         seconds = time.perf_counter() - t0
         self.batches_run += 1
-        if self.metrics is not None:
+        if self.metrics is not None and not token.cancelled:  # a stopped read is no batch time
             self.metrics.record_batch(len(images), seconds)
         queued = (t0 - start) * 1000.0
         return [
@@ -387,6 +406,8 @@ class Batcher:
                 timeout,
                 self._refused,
             )
+        for token in list(self._reading):  # with batching off too: no task of ours to cancel
+            token.cancel()
         running = list(self._running)
         for task in running:
             task.cancel()
