@@ -258,3 +258,10 @@ def test_a_metric_json_has_no_number_for_is_null_in_the_card(tmp_path: Path, tin
     card = strict(props[METADATA_KEY])
     assert card["metrics"]["val_cer"] is None
     assert read_metadata(out)["metrics"]["val_cer"] is None
+
+
+def test_json_safe_leaves_what_json_has_numbers_for() -> None:
+    from lineocr.zoo import json_safe
+
+    value = {"a": [1.5, float("nan"), {"b": float("inf")}], "c": "NaN", "d": (2, -float("inf"))}
+    assert json_safe(value) == {"a": [1.5, None, {"b": None}], "c": "NaN", "d": [2, None]}

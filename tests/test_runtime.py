@@ -575,3 +575,23 @@ def test_a_name_too_long_and_a_fifo_are_model_errors(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(ModelError, match=re.escape(f"{fifo}: not a regular file")):
         Recognizer.load(fifo)
+
+
+def test_a_model_path_that_cannot_be_reached_is_a_model_error(monkeypatch) -> None:
+    """A folder on the way that cannot be entered is not "no file named" (a LookupError
+    listing the bundled models); a name too long still is, cut only when it is long."""
+    import errno as errno_codes
+    import os as os_module
+
+    def refuse(self: Path, *args, **kwargs) -> bool:
+        raise PermissionError(errno_codes.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_dir", refuse)
+    with pytest.raises(ModelError, match=r"^/locked/m\.onnx: cannot be read: permission denied$"):
+        Recognizer.load("/locked/m.onnx")
+    monkeypatch.undo()
+    long_name = "x" * (os_module.pathconf("/", "PC_NAME_MAX") + 10) + ".onnx"
+    with pytest.raises(
+        ModelNotFoundError, match=r"^no file named 'x{80}\.\.\.': File name too long"
+    ):
+        Recognizer.load(long_name)

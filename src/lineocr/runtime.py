@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import copy
+import errno
 import hashlib
 import importlib.util
 import os
@@ -218,10 +219,12 @@ class Recognizer:
         path = Path(model)
         try:
             is_dir, is_file, exists = path.is_dir(), path.is_file(), path.exists()
-        except OSError as exc:  # a name too long for the file system
-            raise ModelNotFoundError(
-                f"no file named {str(model)[:80]!r}...: {exc.strerror}"
-            ) from None
+        except OSError as exc:  # a name too long, a folder on the way that cannot be entered
+            shown = str(model) if len(str(model)) <= 80 else str(model)[:80] + "..."
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENAMETOOLONG:
+                raise ModelNotFoundError(f"no file named {shown!r}: {reason}") from None
+            raise ModelError(f"{shown}: cannot be read: {reason[:1].lower()}{reason[1:]}") from None
         if is_dir or (is_file and path.suffix in _CHECKPOINT_SUFFIXES):
             return cls(_export_checkpoint(path), name=path.name, source=str(path), threads=threads)
         if exists and not is_file:  # a FIFO or a device: reading it could block

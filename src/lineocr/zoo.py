@@ -96,20 +96,21 @@ def read_card(path: str | Path) -> dict[str, Any]:
     return card_from_metadata(session.get_modelmeta().custom_metadata_map, str(path))
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with the numbers JSON has none for (NaN, infinity: the metric of a run that
+    diverged) as null, so that strict JSON readers take it (no bare ``NaN``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def card_json(card: dict[str, Any]) -> str:
-    """The card as strict JSON: a value JSON has no number for (NaN, infinity: the metric of
-    a run that diverged) is null, not the bare ``NaN`` other JSON readers refuse."""
-
-    def finite(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [finite(v) for v in value]
-        return value
-
-    return json.dumps(finite(card), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    """The card as strict JSON (:func:`json_safe`), as written into a model file."""
+    return json.dumps(json_safe(card), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:

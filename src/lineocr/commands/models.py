@@ -15,11 +15,12 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array with the cards.")] = False,
 ) -> None:
     """List the bundled models with their cards (built or not)."""
-    from lineocr.zoo import DEFAULT_MODEL, list_models
+    from lineocr.zoo import DEFAULT_MODEL, json_safe, list_models
 
     infos = list_models()
     if as_json:
-        typer.echo(json.dumps([info.to_dict() for info in infos], ensure_ascii=False, indent=1))
+        cards = json_safe([info.to_dict() for info in infos])  # NaN metrics as null
+        typer.echo(json.dumps(cards, ensure_ascii=False, indent=1, allow_nan=False))
         return
     for info in infos:
         default = " (default)" if info.name == DEFAULT_MODEL else ""
@@ -37,7 +38,7 @@ def models(
 def _format_card(card: dict[str, Any]) -> list[str]:
     # Any JSON object may come here (a hand-edited file): show what is there, never fail.
     charset, preprocess, onnx_info = (
-        _section(card, key) for key in ("charset", "preprocess", "onnx")
+        _object_or_empty(card, key) for key in ("charset", "preprocess", "onnx")
     )
     chars = charset.get("chars", "")
     chars = chars if isinstance(chars, str) else ""
@@ -51,13 +52,13 @@ def _format_card(card: dict[str, Any]) -> list[str]:
         f"quantization: {onnx_info.get('quantization', 'none')}, "
         f"lineocr {card.get('lineocr_version')}",
     ]
-    metrics = _section(card, "metrics")
+    metrics = _object_or_empty(card, "metrics")
     if metrics:
         shown = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
         )
         lines.append(f"metrics: {shown}")
-    calibration = _section(card, "calibration")
+    calibration = _object_or_empty(card, "calibration")
     if calibration:
         lines.append(f"calibration: temperature {calibration.get('temperature')}")
     if card.get("data"):
@@ -65,6 +66,6 @@ def _format_card(card: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _section(card: dict[str, Any], key: str) -> dict[str, Any]:
+def _object_or_empty(card: dict[str, Any], key: str) -> dict[str, Any]:
     value = card.get(key)
     return value if isinstance(value, dict) else {}

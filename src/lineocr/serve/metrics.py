@@ -109,7 +109,7 @@ class Metrics:
             "Decoded pixels the requests being served hold (max_pixels_in_flight bounds it)",
             registry=r,
         )
-        self.pixels_waiting = Gauge(
+        self.requests_waiting_for_pixels = Gauge(
             "lineocr_requests_waiting_for_pixels",
             "Requests waiting for room under max_pixels_in_flight",
             registry=r,
@@ -118,7 +118,7 @@ class Metrics:
     def watch_pixels(self, held: Callable[[], float], waiting: Callable[[], float]) -> None:
         """Read the pixel budget's state at each scrape."""
         self.pixels_in_flight.set_function(held)
-        self.pixels_waiting.set_function(waiting)
+        self.requests_waiting_for_pixels.set_function(waiting)
 
     def record_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)

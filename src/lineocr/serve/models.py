@@ -14,16 +14,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lineocr.decode import DEFAULT_BEAM_WIDTH, DeadlineExceeded, DecodeError, run_with_deadline
 from lineocr.preprocess import target_width
-from lineocr.runtime import CancelToken
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
 from lineocr.tta import VIEWS
+
+if TYPE_CHECKING:
+    from lineocr.runtime import CancelToken
 
 log = logging.getLogger("lineocr.serve")
 
