@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from bidi import get_display
@@ -309,7 +309,8 @@ class CharsetOptions:
     collapse_spaces: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("nfc", "map_digits", "strip_tatweel", "strip_diacritics", "collapse_spaces"):
+        flags = [f.name for f in fields(self) if f.type in (bool, "bool")]
+        for name in flags:
             if not isinstance(getattr(self, name), bool):  # "no" would read as true
                 raise CharsetError(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.case not in ("keep", "lower", "upper"):

@@ -181,8 +181,9 @@ def _load(path: str) -> Outcome:
     except ImageError as exc:
         return ("error", exc.reason)
     except OSError as exc:  # "file name too long", as the other reasons are worded
-        reason = exc.strerror or str(exc)
-        return ("error", reason[:1].lower() + reason[1:])
+        from lineocr.data.sources import os_reason
+
+        return ("error", os_reason(exc))
 
 
 def _recognise(

@@ -275,7 +275,7 @@ def _manifest_file(path: Path, fmt: str, suffixes: tuple[str, ...]) -> Path:
     try:
         listing = list(path.iterdir())
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read folder: {_os_reason(exc)}") from None
+        raise DatasetError(f"{path}: cannot read folder: {os_reason(exc)}") from None
     files = sorted(p for p in listing if p.is_file() and not p.name.startswith("."))
     for suffix in suffixes:
         found = [p for p in files if p.suffix.lower() == suffix]
@@ -306,7 +306,7 @@ def walk_files(root: Path, *, unreadable: list[tuple[Path, str]]) -> list[Path]:
                 for entry in listing:  # one by one: what was listed before an error is kept
                     entries.append(entry)
         except OSError as exc:
-            unreadable.append((folder, _os_reason(exc)))
+            unreadable.append((folder, os_reason(exc)))
         folders = []
         for entry in sorted(entries, key=lambda e: e.name):
             if entry.name.startswith("."):
@@ -330,7 +330,7 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     """The system's reason, worded as lineocr's other reasons: ``"permission denied"``."""
     reason = exc.strerror or str(exc)
     return reason[:1].lower() + reason[1:]
