@@ -1588,8 +1588,9 @@ def test_client_sends_an_image_past_the_requests_pixels_again_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server reads what fits in a request's pixels and refuses the next image with 413
-    ``request_too_many_pixels``, "send it in another request": the client does, alone, and
-    the image is read. One over the limit by itself keeps that error, sent alone once."""
+    ``request_too_many_pixels``, "send it in another request": the client does, the refused
+    images together while the server reads some of them (3 requests for 5, not 4), and each
+    is read. One over the limit by itself keeps that error, sent alone once."""
     from lineocr.serve.client import OcrClient
     from tests.test_serve_live import LiveServer  # not at the top: it imports this module
 
@@ -1602,7 +1603,7 @@ def test_client_sends_an_image_past_the_requests_pixels_again_alone(
 
     monkeypatch.setattr(OcrClient, "read_bytes", read_bytes)
     paths = {}
-    for name, size in [("a", (40, 20)), ("b", (40, 20)), ("c", (40, 20)), ("huge", (50, 50))]:
+    for name, size in [*((k, (40, 20)) for k in "abcde"), ("huge", (50, 50))]:
         paths[name] = tmp_path / f"{name}.png"
         paths[name].write_bytes(png(*size))
     load, _ = counting_loader(StubRecognizer())
@@ -1613,13 +1614,13 @@ def test_client_sends_an_image_past_the_requests_pixels_again_alone(
     )
     with LiveServer(settings, load) as server:
         client = OcrClient(server.url)
-        three = client.read([paths["a"], paths["b"], paths["c"]])
-        assert sent == [["a.png", "b.png", "c.png"], ["c.png"]]
+        five = client.read([paths[k] for k in "abcde"])
+        assert sent == [[f"{k}.png" for k in "abcde"], ["c.png", "d.png", "e.png"], ["e.png"]]
         sent.clear()
         with_huge = client.read([paths["a"], paths["huge"], paths["b"], paths["c"]])
-    assert [r.get("text") for r in three] == ["40x20"] * 3
-    assert [r["name"] for r in three] == [str(paths[k]) for k in "abc"]
-    assert sent == [["a.png", "huge.png", "b.png", "c.png"], ["huge.png"], ["c.png"]]
+    assert [r.get("text") for r in five] == ["40x20"] * 5
+    assert [r["name"] for r in five] == [str(paths[k]) for k in "abcde"]
+    assert sent == [["a.png", "huge.png", "b.png", "c.png"], ["huge.png", "c.png"], ["huge.png"]]
     assert [r.get("text") for r in with_huge] == ["40x20", None, "40x20", "40x20"]
     error = with_huge[1]["error"]
     assert error["code"] == "request_too_many_pixels" and error["status"] == 413

@@ -274,3 +274,31 @@ def test_page_sends_an_image_past_the_requests_pixels_again_only_once(
     assert refused.locator(".name").all_inner_texts() == ["huge.png"]
     assert refused.locator(".error").inner_text() == f"Refused: {message}"
     assert sent == [["a.png", "huge.png", "c.png"], ["huge.png"]]
+
+
+def test_page_sends_the_images_past_the_requests_pixels_again_together(
+    page: Any, tmp_path: Path
+) -> None:
+    """A server that reads two images' pixels a request (played by page.route): the refused
+    images go again together while it reads some (3 requests for 5 images, not 4)."""
+    sent: list[list[str]] = []
+
+    def server(route: Any) -> None:
+        files = re.findall(r'filename="([^"]+)"', route.request.post_data_buffer.decode())
+        sent.append(files)
+        error = {"status": 413, "code": "request_too_many_pixels", "message": "send it again"}
+        results = [
+            {"name": name, "ok": True, "text": name, "confidence": 0.9, "chars": []}
+            if i < 2
+            else {"name": name, "ok": False, "error": error}
+            for i, name in enumerate(files)
+        ]
+        route.fulfill(status=200, json={"results": results})
+
+    page.route("**/v1/ocr", server)
+    names = [f"{k}.png" for k in "abcde"]
+    page.set_input_files("#files", [blank_png(tmp_path, name, 200, 140) for name in names])
+    page.wait_for_selector(".result[data-state=done] >> nth=4")
+    texts = page.locator(".result[data-state=done] .text").all_inner_texts()
+    assert sorted(texts) == names
+    assert sent == [names, ["c.png", "d.png", "e.png"], ["e.png"]]

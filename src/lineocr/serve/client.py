@@ -144,8 +144,9 @@ class OcrClient:
         connection, a timeout) is sent again one file at a time, so only the file that
         cannot be read is lost, with an error naming it. Refusals of the options (an unknown
         model, a bad pattern) still raise: they would refuse every file. An image the server
-        refused as too many pixels for this request (the others read) is sent again alone,
-        as the server advises; refused so alone, it keeps that error."""
+        refused as too many pixels for this request (the others read) is sent again in a
+        following request, as the server advises: such images together while fewer are
+        refused than were sent, else each alone; refused alone, it keeps that error."""
         try:
             results = self.read_bytes(files, **options)
         except ClientError as exc:
@@ -159,10 +160,18 @@ class OcrClient:
             code = exc.code or ("request_failed" if exc.status is None else f"http_{exc.status}")
             error = {"status": exc.status, "code": code, "message": f"{name}: {exc}"}
             return [{"name": name, "ok": False, "error": error}]
-        if len(files) > 1:  # alone, an image is never sent again: it is over the limit itself
-            for i, result in enumerate(results):
-                if (result.get("error") or {}).get("code") == _REQUEST_TOO_MANY_PIXELS:
-                    results[i] = self._read_each_if_refused([files[i]], options)[0]
+        again = [
+            i
+            for i, result in enumerate(results)
+            if (result.get("error") or {}).get("code") == _REQUEST_TOO_MANY_PIXELS
+        ]
+        if len(files) > 1 and again:  # alone, an image is never sent again: it is over the limit
+            # together while the set shrinks (the server read some), else one at a time
+            groups = [again] if len(again) < len(files) else [[i] for i in again]
+            for group in groups:
+                answers = self._read_each_if_refused([files[i] for i in group], options)
+                for i, answer in zip(group, answers, strict=True):
+                    results[i] = answer
         return results
 
     def _server_limits(self) -> tuple[int, int | None]:

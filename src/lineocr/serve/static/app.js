@@ -285,8 +285,9 @@ async function readFiles(fileList) {
 // one file at a time, in turn, as client.py does: one file too large or too slow then loses
 // only its own reading. A refusal of the options (400, 422) would refuse each file alike,
 // and is shown on every card. Per-image results are final, but for an image refused as too
-// many pixels for its request (the server's advice: send it in another request): it is sent
-// again alone, in turn, as client.py does; refused so alone, it keeps that error.
+// many pixels for its request (the server's advice: send it in another request): such images
+// are sent again together while fewer are refused than were sent, else each alone, as
+// client.py does; refused alone, an image keeps that error.
 async function readInto(cards, files, options) {
   const { status, body } = await postImages(files, options);
   if (files.length > 1 && !body.results && REQUEST_SIZE_OR_TIME.has(status)) {
@@ -302,7 +303,12 @@ async function readInto(cards, files, options) {
       fillCard(card, result, body.error);
     }
   });
-  for (const j of again) await readInto([cards[j]], [files[j]], options);
+  // together while the set shrinks (the server read some), else one at a time
+  if (again.length && again.length < files.length) {
+    await readInto(again.map((j) => cards[j]), again.map((j) => files[j]), options);
+  } else {
+    for (const j of again) await readInto([cards[j]], [files[j]], options);
+  }
 }
 
 async function copyText(text, button) {
