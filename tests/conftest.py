@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +73,61 @@ def tiny_onnx_model(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Pat
 
     out = tmp_path_factory.mktemp("tiny-onnx") / "tiny.onnx"
     return export_onnx(tiny_model, out)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (the web page tests' browser, one per
+    test module); skips the test without them."""
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: run scripts/install-system-deps.sh")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# -- a folder that cannot be listed (sources and read tests) ------------------------------
+
+
+@contextmanager
+def unlistable(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``folder`` (made if need be) that cannot be listed: mode 000, and where that does not
+    stop listing (the tests may run as root) ``os.scandir`` and ``os.listdir`` refusing it
+    as the system would. Its mode is given back at the end, for the clean-up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0)
+    try:
+        try:
+            os.scandir(folder).close()
+        except PermissionError:
+            pass
+        else:
+            for name in ("scandir", "listdir"):
+                monkeypatch.setattr(os, name, _refusing(folder, getattr(os, name)))
+        yield folder
+    finally:
+        folder.chmod(0o755)
+
+
+def _refusing(folder: Path, listing: Callable[..., Any]) -> Callable[..., Any]:
+    def refusing(path: Any = ".") -> Any:
+        if isinstance(path, (str, os.PathLike)) and Path(path) == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    return refusing

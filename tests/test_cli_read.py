@@ -23,8 +23,7 @@ from lineocr.export import read_metadata, sample_lines, write_metadata
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
-from tests.conftest import make_tiny_model
-from tests.test_sources import unlistable
+from tests.conftest import make_tiny_model, unlistable
 
 runner = CliRunner()
 

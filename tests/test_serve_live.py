@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,6 @@ from PIL import Image
 from lineocr.serve import Settings, create_app
 from lineocr.serve.client import ClientError, OcrClient
 from tests.test_serve_api import StubRecognizer, counting_loader
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def line_png(path: Path, width: int = 40, height: int = 20) -> Path:
@@ -184,25 +171,6 @@ def test_read_command_with_server(live: LiveServer, tmp_path: Path) -> None:
 
 
 # -- the web page in a real browser -----------------------------------------------------
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium driven by Playwright (the page tests' browser); skips the test
-    without them."""
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: run scripts/install-system-deps.sh")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

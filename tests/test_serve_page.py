@@ -15,7 +15,7 @@ from PIL import Image
 
 from lineocr.serve import Settings
 from tests.test_serve_api import StubRecognizer, counting_loader
-from tests.test_serve_live import LiveServer, chromium, line_png
+from tests.test_serve_live import LiveServer, line_png
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +44,6 @@ def live() -> Iterator[LiveServer]:
     )
     with LiveServer(settings, load) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

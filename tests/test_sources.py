@@ -8,10 +8,7 @@ import io
 import json
 import os
 import struct
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +33,7 @@ from lineocr.data.sources import (
     walk_files,
 )
 from lineocr.images import ImageError
+from tests.conftest import unlistable
 
 ARABIC = "مرحبا ١٢٣"
 
@@ -53,35 +51,6 @@ def labels_of(dataset: Dataset) -> dict[str, str]:
 
 def reasons(dataset: Dataset) -> dict[str, str]:
     return {s.source: s.reason for s in dataset.skipped}
-
-
-@contextmanager
-def unlistable(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """``folder`` (made if need be) that cannot be listed: mode 000, and where that does not
-    stop listing (the tests may run as root) ``os.scandir`` and ``os.listdir`` refusing it
-    as the system would. Its mode is given back at the end, for the clean-up."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0)
-    try:
-        try:
-            os.scandir(folder).close()
-        except PermissionError:
-            pass
-        else:
-            for name in ("scandir", "listdir"):
-                monkeypatch.setattr(os, name, _refusing(folder, getattr(os, name)))
-        yield folder
-    finally:
-        folder.chmod(0o755)
-
-
-def _refusing(folder: Path, listing: Callable[..., Any]) -> Callable[..., Any]:
-    def refusing(path: Any = ".") -> Any:
-        if isinstance(path, (str, os.PathLike)) and Path(path) == folder:
-            raise PermissionError(13, "Permission denied", str(path))
-        return listing(path)
-
-    return refusing
 
 
 # --- sidecar -------------------------------------------------------------------------------
@@ -759,7 +728,6 @@ def test_idx_images_of_no_pixels_are_an_error_naming_the_file(tmp_path: Path) ->
 
 
 def test_file_names_that_are_not_utf8_are_skipped_and_named(tmp_path: Path) -> None:
-    import os
 
     write_png(tmp_path / "good.png")
     bad = os.fsdecode(b"caf\xe9.png")
