@@ -26,7 +26,7 @@ import onnxruntime as ort
 
 from lineocr.charset import Charset, logical_permutation
 from lineocr.decode import EMPTY, Decoded, DecodeError, Decoder, check_temperature
-from lineocr.images import ImageError, ImageSource, load_image
+from lineocr.images import ImageError, ImageSource, load_image, os_reason
 from lineocr.preprocess import PreprocessSpec, collate, finish, prepare, processed, target_width
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
@@ -192,9 +192,8 @@ class Recognizer:
         """One blank line run through the graph: its frames must be what the card's
         ``time_stride`` says (a card that overstates it would cut every text short, silently:
         the declared shapes cannot tell). About a millisecond."""
-        width = max(64, self.spec.min_width)
-        width = -(-width // self.spec.width_multiple) * self.spec.width_multiple
-        blank = np.zeros((1, 1, self.spec.height, width), np.float32)
+        blank, _ = collate([np.zeros((self.spec.height, max(64, self.spec.min_width)))], self.spec)
+        width = blank.shape[3]  # rounded up as a read's batch is
         try:
             frames = int(self._run(self._session, blank).shape[1])
         except Exception as exc:
@@ -221,10 +220,9 @@ class Recognizer:
             is_dir, is_file, exists = path.is_dir(), path.is_file(), path.exists()
         except OSError as exc:  # a name too long, a folder on the way that cannot be entered
             shown = str(model) if len(str(model)) <= 80 else str(model)[:80] + "..."
-            reason = exc.strerror or str(exc)
             if exc.errno == errno.ENAMETOOLONG:
-                raise ModelNotFoundError(f"no file named {shown!r}: {reason}") from None
-            raise ModelError(f"{shown}: cannot be read: {reason[:1].lower()}{reason[1:]}") from None
+                raise ModelNotFoundError(f"no file named {shown!r}: {exc.strerror}") from None
+            raise ModelError(f"{shown}: cannot be read: {os_reason(exc)}") from None
         if is_dir or (is_file and path.suffix in _CHECKPOINT_SUFFIXES):
             return cls(_export_checkpoint(path), name=path.name, source=str(path), threads=threads)
         if exists and not is_file:  # a FIFO or a device: reading it could block

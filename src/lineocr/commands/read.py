@@ -181,7 +181,7 @@ def _load(path: str) -> Outcome:
     except ImageError as exc:
         return ("error", exc.reason)
     except OSError as exc:  # "file name too long", as the other reasons are worded
-        from lineocr.data.sources import os_reason
+        from lineocr.images import os_reason
 
         return ("error", os_reason(exc))
 

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, ImageError, load_image
+from lineocr.images import (
+    IMAGE_SUFFIXES,
+    OTHER_IMAGE_SUFFIXES,
+    ImageError,
+    load_image,
+    os_reason,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -328,12 +334,6 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def os_reason(exc: OSError) -> str:
-    """The system's reason, worded as lineocr's other reasons: ``"permission denied"``."""
-    reason = exc.strerror or str(exc)
-    return reason[:1].lower() + reason[1:]
 
 
 def _unlisted_folders(root: Path, unreadable: list[tuple[Path, str]]) -> list[Skipped]:
