@@ -77,10 +77,10 @@ async def _wait_within_310(awaitable: Awaitable[T], seconds: float) -> T:
     if task.done():
         return task.result()
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task  # a result that came meanwhile is kept: not lost, as a queued job
-        return task.result()
-    raise TimeoutError
+    await asyncio.wait({task})  # its end; a cancellation of the caller meanwhile goes on up
+    if task.cancelled():
+        raise TimeoutError
+    return task.result()  # a result that came meanwhile is kept: not lost, as a queued job
 
 
 # A group's runner: (images, cancel token) -> one result per image (a prediction or an
