@@ -9,7 +9,8 @@ works without the serve extra).
 limits and returns one dict per path, in order: the server's result (``text``,
 ``confidence``, ``chars``, ``model``, ``timings``) or ``{"ok": False, "error": {...}}`` for
 a refused image. An image the server refuses as too many pixels for its request
-(``request_too_many_pixels``: "send it in another request") is sent again alone. ``iter_read``
+(``request_too_many_pixels``: "send it in another request") is sent again in a following
+request. ``iter_read``
 yields the same dicts as each request is answered, reading each file only just before its
 request, so memory stays bounded by one request.
 """
