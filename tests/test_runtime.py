@@ -21,7 +21,13 @@ from PIL import Image
 from lineocr import zoo
 from lineocr.charset import Charset, CharsetOptions
 from lineocr.decode import Decoded, Decoder, greedy_batch, log_softmax
-from lineocr.export import export_onnx, read_metadata, sample_lines, write_metadata
+from lineocr.export import (
+    ExportError,
+    export_onnx,
+    read_metadata,
+    sample_lines,
+    write_metadata,
+)
 from lineocr.images import ImageError
 from lineocr.models.crnn import TIME_STRIDE, output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
@@ -492,10 +498,17 @@ def _graph_file(
     image_type: int = TensorProto.FLOAT,
     extra_input: bool = False,
     rank4: bool = False,
+    extra_classes: int = 0,
+    logits_name: str = "logits",
+    decoy: bool = False,
+    opaque_classes: bool = False,
 ) -> Path:
     """A small logits graph with ``card``: a convolution over the whole (32-pixel) height,
-    stride 4, to (N, T, classes); as the runtime feeds it, or with one thing changed."""
-    classes = len(card["charset"]["chars"]) + 1
+    stride 4, to (N, T, classes); as the runtime feeds it, or with one thing changed.
+    ``opaque_classes``: the classes picked by data-dependent indices (NonZero), so that no
+    shape inference knows their number.
+    ``decoy``: a first output ``decoy``, the logits negated."""
+    classes = len(card["charset"]["chars"]) + 1 + extra_classes
     weights = np.random.default_rng(0).normal(size=(classes, channels, 32, 4))
     nodes = [
         helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
@@ -509,16 +522,25 @@ def _graph_file(
         inputs.append(helper.make_tensor_value_info("bias", TensorProto.FLOAT, [classes]))
     if rank4:
         nodes.append(helper.make_node("Unsqueeze", [nodes[-1].output[0], "axis0"], ["out2"]))
-    nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], ["logits"]))
+    if opaque_classes:
+        nodes.append(helper.make_node("NonZero", ["every_class"], ["found"]))
+        nodes.append(helper.make_node("Squeeze", ["found", "axis0"], ["indices"]))
+        nodes.append(helper.make_node("Gather", ["out", "indices"], ["out2"], axis=2))
+    nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], [logits_name]))
+    outputs = [helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, None)]
+    if decoy:
+        nodes.append(helper.make_node("Neg", [logits_name], ["decoy"]))
+        outputs.insert(0, helper.make_tensor_value_info("decoy", TensorProto.FLOAT, None))
     graph = helper.make_graph(
         nodes,
         "logits",
         inputs,
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)],
+        outputs,
         [
             numpy_helper.from_array(weights.astype(np.float32), "w"),
             numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2"),
             numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0"),
+            numpy_helper.from_array(np.ones(classes, dtype=np.int64), "every_class"),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -553,6 +575,80 @@ def test_a_graph_the_runtime_cannot_feed_is_refused_on_loading(
     with pytest.raises(ModelError) as info:
         Recognizer.load(path)
     assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_logits_without_the_charsets_classes_are_refused_on_loading(
+    tmp_path: Path, tiny_onnx_model: Path
+) -> None:
+    """A graph whose classes no shape inference knows tells only when run: two classes
+    too many loaded and then read labels past the charset's end."""
+    card = read_metadata(tiny_onnx_model)
+    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card, opaque_classes=True))
+    assert not isinstance(fine._session.get_outputs()[0].shape[2], int)  # not declared
+    fine.read(sample_lines(fine.spec, [90])[0])  # reads (random weights: any text)
+    path = _graph_file(tmp_path / "wide.onnx", card, extra_classes=2, opaque_classes=True)
+    classes = len(card["charset"]["chars"]) + 1
+    with pytest.raises(ModelError) as info:
+        Recognizer.load(path)
+    assert (
+        str(info.value) == f"{path}: the graph gives {classes + 2} classes, the charset {classes}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("logits_name", "card_output", "problem"),
+    [
+        ("logits", "logits", None),
+        ("scores", "scores", None),
+        ("logits", None, None),  # no name in the card: the output called logits
+        ("scores", None, "the graph has 2 outputs (decoy, scores) and its card names none"),
+        ("logits", "nope", "the card's onnx.output 'nope' is not an output of the graph"),
+        ("logits", 5, "bad lineocr model card: onnx.output must be a name, not 5"),
+    ],
+    ids=["card-names-logits", "card-names-scores", "called-logits", "unnamed", "missing", "5"],
+)
+def test_of_several_outputs_the_logits_are_the_one_the_card_names(
+    tmp_path: Path, tiny_onnx_model: Path, logits_name: str, card_output, problem: str | None
+) -> None:
+    """The first output was taken on trust: here a decoy (the logits negated), which read
+    every line as something else without a word."""
+    card = read_metadata(tiny_onnx_model)
+    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card), threads=1)
+    card["onnx"].pop("output")
+    if card_output is not None:
+        card["onnx"]["output"] = card_output
+    path = _graph_file(tmp_path / "two.onnx", card, logits_name=logits_name, decoy=True)
+    if problem is not None:
+        with pytest.raises(ModelError) as info:
+            Recognizer.load(path)
+        assert str(info.value).startswith(f"{path}: {problem}")
+        return
+    images = sample_lines(fine.spec, [90, 150, 200])
+    batch, _ = collate([prepare(image, fine.spec) for image in images], fine.spec)
+    two = Recognizer.load(path, threads=1)
+    np.testing.assert_array_equal(two.logits(batch), fine.logits(batch))
+    assert two.read_batch(images) == fine.read_batch(images)
+
+
+def test_a_card_larger_than_a_mebibyte_is_refused(tmp_path: Path, tiny_onnx_model: Path) -> None:
+    """A 2 MB card loaded (then sent whole by the server's /v1/models on every call); the
+    writer refuses one too, naming its largest sections, so an export never makes a file
+    the runtime refuses."""
+    card = read_metadata(tiny_onnx_model)
+    card["notes"] = "n" * zoo.MAX_CARD_BYTES
+    path = _with_card_text(tiny_onnx_model, tmp_path / "big.onnx", json.dumps(card))
+    with pytest.raises(ModelError) as info:
+        Recognizer.load(path)
+    size = len(json.dumps(card))
+    assert (
+        str(info.value)
+        == f"{path}: model card of {size:,} bytes; at most 1,048,576 (1 MiB) are read"
+    )
+    with pytest.raises(ExportError, match=r"bytes: notes 1,048,5\d\d, "):
+        write_metadata(tmp_path / "written.onnx", card)
+    card["notes"] = "n" * (zoo.MAX_CARD_BYTES - 20_000)  # the rest of the card fits beside it
+    write_metadata(path, card)
+    assert Recognizer.load(path).metadata["notes"] == card["notes"]
 
 
 def test_a_run_whose_architecture_this_version_lacks_is_a_model_error(tmp_path: Path) -> None:

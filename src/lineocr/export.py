@@ -34,7 +34,13 @@ from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_sof
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
-from lineocr.zoo import METADATA_KEY, card_from_metadata, card_json
+from lineocr.zoo import (
+    MAX_CARD_BYTES,
+    METADATA_KEY,
+    card_from_metadata,
+    card_json,
+    card_too_big,
+)
 
 ONNX_FORMAT = "lineocr-onnx/1"
 INPUT_NAME = "input"
@@ -114,7 +120,10 @@ def export_onnx(
                 onnx_info["int8"] = "dynamic (convolutions fp32)"
             int8_report = check_parity(model, meta, final)  # lossy: recorded, not enforced
             onnx_info["int8_agreement"] = int8_report.to_dict()
-        write_metadata(final, model_card(meta, onnx_info))
+        try:
+            write_metadata(final, model_card(meta, onnx_info))
+        except ExportError as exc:
+            raise ExportError(f"{named}{exc}") from None
         final.replace(out)  # same filesystem: atomic, never a half-written model
     return out
 
@@ -172,10 +181,19 @@ def flat_metadata(card: dict[str, Any]) -> dict[str, str]:
 
 
 def write_metadata(path: Path, card: dict[str, Any]) -> None:
-    """Replace the file's metadata_props with the card (JSON) and the flat keys."""
+    """Replace the file's metadata_props with the card (JSON) and the flat keys; an
+    :class:`ExportError` for a card larger than the runtime reads (``MAX_CARD_BYTES``)."""
+    text = card_json(card)
+    size = len(text.encode("utf-8"))
+    if size > MAX_CARD_BYTES:
+        sections = sorted(
+            ((len(card_json({k: v}).encode("utf-8")), k) for k, v in card.items()), reverse=True
+        )
+        largest = ", ".join(f"{key} {n:,}" for n, key in sections[:3])
+        raise ExportError(f"{card_too_big(size)} (largest sections, bytes: {largest})")
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
-    entries = {METADATA_KEY: card_json(card)}
+    entries = {METADATA_KEY: text}
     entries.update(flat_metadata(card))
     for key, value in entries.items():
         prop = proto.metadata_props.add()

@@ -182,23 +182,37 @@ class Recognizer:
         self.name = name
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
-        self._input, self._output = _check_graph(self._session, self.spec, self.charset, source)
-        self._check_time_stride(source)
+        onnx_info = _section(self.metadata, "onnx", required=False)
+        self._input, self._output = _check_graph(
+            self._session, self.spec, self.charset, onnx_info.get("output"), source
+        )
+        self._probe(source)
         self._decoders: dict[Any, Decoder] = {}
         self._lock = threading.Lock()
         self._one_thread: ort.InferenceSession | None = None if self.threads > 1 else self._session
 
-    def _check_time_stride(self, source: str) -> None:
-        """One blank line run through the graph: its frames must be what the card's
-        ``time_stride`` says (a card that overstates it would cut every text short, silently:
-        the declared shapes cannot tell). About a millisecond."""
+    def _probe(self, source: str) -> None:
+        """One blank line run through the graph: its logits must have the charset's classes
+        and the frames the card's ``time_stride`` says (a card that overstates it would cut
+        every text short, silently), which a graph's declared shapes need not tell. About a
+        millisecond."""
         blank, _ = collate([np.zeros((self.spec.height, max(64, self.spec.min_width)))], self.spec)
         width = blank.shape[3]  # rounded up as a read's batch is
         try:
-            frames = int(self._run(self._session, blank).shape[1])
+            logits = self._run(self._session, blank)
         except Exception as exc:
             raise ModelError(f"{source}: the graph cannot read a line: {exc}") from None
-        expected = -(-width // self.time_stride)
+        if logits.ndim != 3 or logits.shape[0] != 1:
+            raise ModelError(
+                f"{source}: the graph gives logits of shape {logits.shape} for one line, "
+                "not (1, T, C)"
+            )
+        if logits.shape[2] != self.charset.num_classes:
+            raise ModelError(
+                f"{source}: the graph gives {logits.shape[2]} classes, "
+                f"the charset {self.charset.num_classes}"
+            )
+        frames, expected = int(logits.shape[1]), -(-width // self.time_stride)
         if abs(frames - expected) > 1:
             raise ModelError(
                 f"{source}: the card's onnx.time_stride {self.time_stride} says {expected} "
@@ -523,18 +537,25 @@ def _time_stride(onnx_info: dict[str, Any]) -> int:
 
 
 def _check_graph(
-    session: ort.InferenceSession, spec: PreprocessSpec, charset: Charset, source: str
+    session: ort.InferenceSession,
+    spec: PreprocessSpec,
+    charset: Charset,
+    output: Any,
+    source: str,
 ) -> tuple[str, str]:
     """The names of the graph's input and output, once checked to take what the runtime
     feeds (one float32 batch (N, 1, height, W), batch and width free) and to give logits
-    (N, T, the charset's classes): a graph that does not would fail on every image."""
+    (N, T, the charset's classes): a graph that does not would fail on every image.
+    ``output``: the card's ``onnx.output``, the logits' name (lineocr's exports write
+    ``logits``); a graph with several outputs must name one of them so, or call it
+    ``logits``, rather than have the first taken on trust."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)
         raise ModelError(f"{source}: the graph takes {len(inputs)} inputs ({names}), not one")
     if not outputs:
         raise ModelError(f"{source}: the graph has no output")
-    image, logits = inputs[0], outputs[0]
+    image, logits = inputs[0], _logits_output(outputs, output, source)
     # ONNX Runtime gives each dimension as an int (fixed) or a name or None (free), and a
     # shape it does not know as [].
     in_shape, out_shape = list(image.shape or []), list(logits.shape or [])
@@ -564,6 +585,30 @@ def _check_graph(
         if failed:
             raise ModelError(f"{source}: {problem}")
     return image.name, logits.name
+
+
+def _logits_output(outputs: list[Any], output: Any, source: str) -> Any:
+    """Which of the graph's outputs holds the logits (see :func:`_check_graph`)."""
+    names = [o.name for o in outputs]
+    if output is not None and not isinstance(output, str):
+        raise ModelError(
+            f"{source}: bad lineocr model card: onnx.output must be a name, not {output!r}"
+        )
+    if isinstance(output, str):
+        if output not in names:
+            raise ModelError(
+                f"{source}: the card's onnx.output {output!r} is not an output of the graph "
+                f"({', '.join(names)})"
+            )
+        return outputs[names.index(output)]
+    if len(outputs) == 1:
+        return outputs[0]
+    if "logits" in names:
+        return outputs[names.index("logits")]
+    raise ModelError(
+        f"{source}: the graph has {len(outputs)} outputs ({', '.join(names)}) and its card "
+        "names none of them as the logits (onnx.output)"
+    )
 
 
 def _export_checkpoint(path: Path) -> bytes:

@@ -19,6 +19,9 @@ METADATA_KEY = "lineocr"  # the ONNX metadata_props key of the model card (JSON)
 # Levels of nesting a card may have (lineocr's own have 5): a deeper one is refused, as the
 # server's /v1/models and other readers walk it recursively.
 MAX_CARD_DEPTH = 32
+# Bytes (UTF-8) a card may have: lineocr's own have about 16 KB. The server sends every loaded
+# model's card on each /v1/models call, and the card is parsed on every load.
+MAX_CARD_BYTES = 1 << 20
 
 # name -> what it reads; the file is MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md.
 BUNDLED: dict[str, str] = {
@@ -113,12 +116,20 @@ def card_json(card: dict[str, Any]) -> str:
     return json.dumps(json_safe(card), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
+def card_too_big(size: int) -> str:
+    return f"model card of {size:,} bytes; at most {MAX_CARD_BYTES:,} (1 MiB) are read"
+
+
 def card_from_metadata(props: dict[str, str], source: str) -> dict[str, Any]:
     """The model card in an ONNX file's metadata_props (``source`` names the file in errors);
-    ValueError when it is missing, not a JSON object or nested past :data:`MAX_CARD_DEPTH`."""
+    ValueError when it is missing, not a JSON object, larger than :data:`MAX_CARD_BYTES` or
+    nested past :data:`MAX_CARD_DEPTH`."""
     if METADATA_KEY not in props:
         raise ValueError(f"{source}: not a lineocr model (no {METADATA_KEY!r} metadata)")
     too_deep = f"{source}: unreadable model card (nested more than {MAX_CARD_DEPTH} levels deep)"
+    size = len(props[METADATA_KEY].encode("utf-8", "surrogatepass"))
+    if size > MAX_CARD_BYTES:
+        raise ValueError(f"{source}: {card_too_big(size)}")
     try:
         card = json.loads(props[METADATA_KEY])
     except json.JSONDecodeError as exc:
