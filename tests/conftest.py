@@ -75,6 +75,21 @@ def tiny_onnx_model(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Pat
     return export_onnx(tiny_model, out)
 
 
+def with_card_text(source: Path, path: Path, text: str) -> Path:
+    """``source`` (an ONNX file) saved as ``path`` with its model card replaced by ``text``
+    (any string: broken JSON, a card of other types)."""
+    import onnx
+
+    from lineocr.zoo import METADATA_KEY
+
+    proto = onnx.load(str(source))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = text
+    onnx.save(proto, str(path))
+    return path
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import onnx
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -23,7 +22,7 @@ from lineocr.export import read_metadata, sample_lines, write_metadata
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
-from tests.conftest import make_tiny_model, unlistable
+from tests.conftest import make_tiny_model, unlistable, with_card_text
 
 runner = CliRunner()
 
@@ -951,11 +950,7 @@ def test_models_shows_a_card_with_sections_of_other_types(
     monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path)
     card = read_metadata(tiny_onnx_model)
     card.update(charset=5, preprocess={"ops": "auto_invert"}, onnx="x", metrics=[1])
-    proto = onnx.load(str(tiny_onnx_model))
-    for prop in proto.metadata_props:
-        if prop.key == zoo.METADATA_KEY:
-            prop.value = json.dumps(card)
-    onnx.save(proto, str(tmp_path / "captcha.onnx"))
+    with_card_text(tiny_onnx_model, tmp_path / "captcha.onnx", json.dumps(card))
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0, result.output
     assert "captcha: " in result.stdout and "charset: 0 characters" in result.stdout

@@ -46,7 +46,7 @@ from lineocr.runtime import (
     width_chunks,
 )
 from lineocr.train.checkpoint import save_checkpoint
-from tests.conftest import make_tiny_model
+from tests.conftest import make_tiny_model, with_card_text
 from tests.render import render
 
 
@@ -414,16 +414,6 @@ def test_cancel_terminates_the_network_run_in_progress(recognizer: Recognizer) -
 # -- model files the runtime cannot use: refused on loading, naming the file ------------------
 
 
-def _with_card_text(source: Path, path: Path, text: str) -> Path:
-    """``source`` saved as ``path`` with its model card replaced by ``text`` (any string)."""
-    proto = onnx.load(str(source))
-    for prop in proto.metadata_props:
-        if prop.key == zoo.METADATA_KEY:
-            prop.value = text
-    onnx.save(proto, str(path))
-    return path
-
-
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -469,7 +459,7 @@ def test_a_card_the_runtime_cannot_use_is_refused_on_loading(
     without the file's name."""
     card = read_metadata(tiny_onnx_model)
     edit(card)
-    path = _with_card_text(tiny_onnx_model, tmp_path / "edited.onnx", json.dumps(card))
+    path = with_card_text(tiny_onnx_model, tmp_path / "edited.onnx", json.dumps(card))
     with pytest.raises(ModelError) as info:
         Recognizer.load(path)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
@@ -483,7 +473,7 @@ def test_a_card_nested_deeper_than_any_lineocr_card_is_refused(
     card = json.dumps(read_metadata(tiny_onnx_model))
     for depth in (100, 2000):
         text = card[:-1] + ', "nested": ' + "[" * depth + "]" * depth + "}"
-        path = _with_card_text(tiny_onnx_model, tmp_path / f"deep{depth}.onnx", text)
+        path = with_card_text(tiny_onnx_model, tmp_path / f"deep{depth}.onnx", text)
         with pytest.raises(ModelError, match=re.escape(f"{path}: unreadable model card (nested")):
             Recognizer.load(path)
 
@@ -636,7 +626,7 @@ def test_a_card_larger_than_a_mebibyte_is_refused(tmp_path: Path, tiny_onnx_mode
     the runtime refuses."""
     card = read_metadata(tiny_onnx_model)
     card["notes"] = "n" * zoo.MAX_CARD_BYTES
-    path = _with_card_text(tiny_onnx_model, tmp_path / "big.onnx", json.dumps(card))
+    path = with_card_text(tiny_onnx_model, tmp_path / "big.onnx", json.dumps(card))
     with pytest.raises(ModelError) as info:
         Recognizer.load(path)
     size = len(json.dumps(card))

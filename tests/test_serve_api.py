@@ -1,10 +1,10 @@
 """The HTTP API through httpx's ASGI transport: every endpoint, every error code, the limits,
 metrics, models loaded once, micro-batching and draining on shutdown.
 
-Most tests use :class:`StubRecognizer`, a deterministic stand-in with the ``Recognizer``
-contract whose text is the decoded image's size ("40x20"), so that each answer proves the
-image went through the server's decoding; the tests at the end run the real runtime on the
-shared tiny ONNX model.
+Most tests use :class:`StubRecognizer` (``tests/serve_helpers.py``), a deterministic stand-in
+with the ``Recognizer`` contract whose text is the decoded image's size ("40x20"), so that each
+answer proves the image went through the server's decoding; the tests at the end run the real
+runtime on the shared tiny ONNX model.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import struct
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,14 +26,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lineocr.decode import DecodeError
 from lineocr.images import ImageError
 from lineocr.lm import CharNgramLM
-from lineocr.preprocess import PreprocessSpec
 from lineocr.runtime import CancelToken, ReadCancelledError
 from lineocr.serve import Settings, SettingsError, create_app
 from lineocr.serve.errors import image_error
 from lineocr.serve.limits import sniff_format
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -43,106 +40,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-# -- a deterministic recognizer ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StubChar:
-    char: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class StubPrediction:
-    text: str
-    confidence: float
-    chars: tuple[StubChar, ...]
-
-
-class StubRecognizer:
-    """Reads "WxH" off every image; records each batch (size, options, preprocessing ops)."""
-
-    def __init__(self, name: str = "stub", *, delay: float = 0.0, crash: bool = False) -> None:
-        self.name = name
-        self.version = "1.2.3"
-        self.metadata = {"name": name, "metrics": {"cer": 0.01}}
-        self.spec = PreprocessSpec(height=32)
-        self.charset = None
-        self.delay = delay
-        self.crash = crash
-        self.calls: list[dict[str, Any]] = []
-        self.cancelled = 0  # reads stopped by their cancel token
-
-    def decoder(self, **options: Any) -> None:
-        """Checks options like the runtime's (a bad regex raises; "slow" never finishes;
-        "bug" fails as a bug in the decoder would)."""
-        if options.get("pattern") == "(":
-            raise DecodeError("bad pattern '(': missing )")
-        if options.get("pattern") == "bug":
-            raise KeyError("secret internal key")
-        if options.get("pattern") == "slow":
-            while True:  # pure Python: interruptible by the server's compile deadline
-                options = dict(options)
-
-    def read_batch(
-        self,
-        images: list[np.ndarray],
-        *,
-        batch_size: int = 32,
-        cancel: CancelToken | None = None,
-        **options: Any,
-    ):
-        self.calls.append(
-            {"n": len(images), "options": options, "ops": self.spec.ops, "batch_size": batch_size}
-        )
-        end = time.perf_counter() + self.delay
-        while time.perf_counter() < end:  # stoppable as the runtime's lines are
-            if cancel is not None and cancel.cancelled:
-                self.cancelled += 1
-                cancel.check()
-            time.sleep(0.002)
-        if self.crash:
-            raise RuntimeError("secret internal detail /home/x/model.onnx")
-        if any(img.shape[1] == 13 for img in images):  # one image that breaks its batch
-            raise ValueError("cannot read a line 13 pixels wide")
-        if options.get("pattern") == "fails-late":  # an option refused while decoding
-            raise DecodeError("this pattern cannot be used")
-        out = []
-        for img in images:
-            text = f"{img.shape[1]}x{img.shape[0]}"
-            confs = [0.95, 0.7, 0.3][: len(text)] + [0.99] * (len(text) - 3)
-            chars = tuple(StubChar(c, p) for c, p in zip(text, confs, strict=True))
-            out.append(StubPrediction(text, 0.5, chars))
-        return out
-
-
-def counting_loader(*recognizers: StubRecognizer) -> tuple[Callable[..., Any], list[str]]:
-    by_name = {r.name: r for r in recognizers}
-    loads: list[str] = []
-
-    def load(name: str, threads: int | None = None) -> StubRecognizer:
-        loads.append(name)
-        if name not in by_name:
-            raise FileNotFoundError(f"no model {name}")
-        return by_name[name]
-
-    return load, loads
-
-
-@asynccontextmanager
-async def serving(
-    settings: Settings, loader: Callable[..., Any], *, raise_app_exceptions: bool = True
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app; ``raise_app_exceptions=False`` to get the 500 that Starlette
-    answers before it re-raises the exception to the server, as Uvicorn's clients do."""
-    app = create_app(settings, loader=loader)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
 
 
 @pytest.fixture
@@ -1592,7 +1489,6 @@ def test_client_sends_an_image_past_the_requests_pixels_again_alone(
     images together while the server reads some of them (3 requests for 5, not 4), and each
     is read. One over the limit by itself keeps that error, sent alone once."""
     from lineocr.serve.client import OcrClient
-    from tests.test_serve_live import LiveServer  # not at the top: it imports this module
 
     sent: list[list[str]] = []
     real_read_bytes = OcrClient.read_bytes

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,47 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lineocr.serve import Settings, create_app
+from lineocr.serve import Settings
 from lineocr.serve.client import ClientError, OcrClient
-from tests.test_serve_api import StubRecognizer, counting_loader
-
-
-def line_png(path: Path, width: int = 40, height: int = 20) -> Path:
-    img = np.full((height, width), 255, np.uint8)
-    img[height // 4 : -height // 4, 3:-3] = 0
-    Image.fromarray(img).save(path)
-    return path
-
-
-class LiveServer:
-    def __init__(self, settings: Settings, loader: Any) -> None:
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(
-            create_app(settings, loader=loader), log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.sock.close()
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import pytest
 from PIL import Image
 
 from lineocr.serve import Settings
-from tests.test_serve_api import StubRecognizer, counting_loader
-from tests.test_serve_live import LiveServer, line_png
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
 
 pytestmark = pytest.mark.browser
 

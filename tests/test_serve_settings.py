@@ -12,7 +12,7 @@ from PIL import Image
 
 from lineocr.decode import load_lexicon
 from lineocr.serve.settings import Settings, SettingsError
-from tests.test_serve_api import StubRecognizer, counting_loader, serving
+from tests.serve_helpers import StubRecognizer, counting_loader, serving
 
 
 @pytest.fixture
