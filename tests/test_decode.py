@@ -27,22 +27,7 @@ from lineocr.decode import (
     greedy_batch,
     log_softmax,
 )
-
-LATIN = Charset.from_string("0123456789abcdefghijklmnopqrstuvwxyzO -/.,:")
-ARABIC = Charset.from_string("0123456789 سلامعيكمرحباق")
-
-
-def frames(charset: Charset, spec: list[dict[str, float]]) -> np.ndarray:
-    """Log-probabilities from per-frame {char: probability} ('' is the blank); the rest of
-    each frame's mass is spread evenly over the other classes."""
-    c = charset.num_classes
-    out = np.zeros((len(spec), c))
-    for t, probs in enumerate(spec):
-        rest = (1.0 - sum(probs.values())) / (c - len(probs))
-        out[t] = rest
-        for ch, p in probs.items():
-            out[t, 0 if ch == "" else charset.chars.index(ch) + 1] = p
-    return np.log(out)
+from tests.decoding_helpers import ARABIC, LATIN, frames, text
 
 
 def peaked(charset: Charset, visual: str, p: float = 0.95) -> np.ndarray:
@@ -55,10 +40,6 @@ def peaked(charset: Charset, visual: str, p: float = 0.95) -> np.ndarray:
 
 def random_log_probs(rng: np.random.Generator, t: int, c: int, sharpness: float) -> np.ndarray:
     return log_softmax(rng.normal(0, 1, (t, c)) * sharpness)
-
-
-def text(charset: Charset, decoded) -> str:
-    return charset.decode(decoded.indices)
 
 
 # -- greedy and beam --------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from lineocr.charset import Charset, CharsetOptions, to_visual
 from lineocr.decode import DecodeError, Decoder, beam_search, greedy
 from lineocr.lm import BOUNDARY, CharNgramLM, LMError
-from tests.test_decode import ARABIC, LATIN, frames, text
+from tests.decoding_helpers import ARABIC, LATIN, frames, text
 
 WORDS = ["the cat sat", "a cat ate", "cats and hats", "that cat", "the mat"]
 

@@ -14,8 +14,8 @@ from lineocr.decode import Decoded, Decoder, _Fusion, ctc_log_likelihoods, greed
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.tta import NARROWEST, VIEWS, WORK_HEIGHT_FACTOR, views, vote
+from tests.decoding_helpers import frames
 from tests.render import render
-from tests.test_decode import frames
 
 DIGITS = Charset.from_string("0123456789")
 
