@@ -152,3 +152,26 @@ def test_usage_errors_help_and_version_keep_their_statuses(monkeypatch, capsys) 
     assert "List the bundled models" in capsys.readouterr().out
     assert run_main(monkeypatch) == 2  # no_args_is_help: the help, as a usage error
     assert "Commands" in capsys.readouterr().out
+
+
+def _command_names() -> list[str]:
+    import click
+    import typer
+
+    group = typer.main.get_command(app)
+    return group.list_commands(click.Context(group))
+
+
+@pytest.mark.parametrize(
+    "command", [[], *([name] for name in _command_names())], ids=lambda c: c[0] if c else "group"
+)
+def test_help_shows_no_type_after_on_off_options(command: list[str]) -> None:
+    """typer 0.29 showed ``--tta <bool>``, ``--json <bool>``, ``--help <bool>``, as if the
+    flag took a value: ``--tta true`` then read "true" as an input file. Options that take
+    a value keep their type."""
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert "--help" in result.output
+    if command == ["read"]:
+        assert "<int>" in result.output  # e.g. --batch-size

@@ -85,6 +85,13 @@ def test_resume_continues_the_run(folder, tmp_path):
     dropout.write_text("model: {dropout: 0.3}\n")
     refused = runner.invoke(app, [*resume, "--config", str(dropout)])
     assert refused.exit_code == 2 and "model.dropout 0.3 (the run's 0.5)" in refused.output
+    # Fewer epochs than the run's: refused (the run went on to its own count without a word).
+    fewer = runner.invoke(app, [*resume, "--epochs", "1"])
+    assert fewer.exit_code == 2, fewer.output
+    assert "train.epochs 1 (the run's 2: --resume may add epochs, not remove them" in (
+        " ".join(fewer.output.split())
+    )
+    assert json.loads((out / "last.json").read_text()) == begun
     result = runner.invoke(
         app,
         [

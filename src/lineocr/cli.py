@@ -88,6 +88,24 @@ class _Group(TyperGroup):
         with _ends_as_a_shell_expects():
             return super().invoke(ctx)
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _untyped_flags(command, ctx)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _untyped_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+def _untyped_flags(command: Any, ctx: Any) -> None:
+    """On/off options shown without a type in ``--help``: typer 0.29 shows ``--tta <bool>``,
+    as if the flag took a value (``--tta true`` then reads "true" as an input file)."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
 
 app = typer.Typer(
     name="lineocr",

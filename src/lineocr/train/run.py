@@ -461,12 +461,19 @@ def train(
     if resume:
         saved_meta = load_meta(out / "last.json")
         conflicts = resume_conflicts(saved_meta.config, config, asked)
+        fewer = "train.epochs" in asked and config.train.epochs < saved_meta.config.train.epochs
+        if fewer:  # was ignored without a word: the run went on to its own count
+            conflicts.append(
+                f"train.epochs {config.train.epochs} (the run's "
+                f"{saved_meta.config.train.epochs}: --resume may add epochs, not remove "
+                "them; --max-minutes stops a run sooner)"
+            )
         if conflicts:
             raise ValueError(
                 f"{out}: --resume continues the run with its own settings, and these differ: "
                 + "; ".join(conflicts)
-                + ". Leave them out (--epochs, --threads, --workers and --max-minutes may "
-                "change), or start a new run from it with --init-from"
+                + ". Leave them out (more --epochs, --threads, --workers and --max-minutes "
+                "may be given), or start a new run from it with --init-from"
             )
         # The saved run defines the model and data; how it runs now may change: more
         # epochs, other threads or workers, a new time budget.
