@@ -2,6 +2,7 @@
 bad inputs that must give one clear line and never a traceback."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -406,3 +407,48 @@ def test_eval_with_tta_scores_the_augmented_reading(tiny_onnx_model, tmp_path):
         assert {w["reference"]: w["prediction"] for w in report["worst"]} == {
             t: p for t, p in want.items() if p != t
         }
+
+
+def test_eval_scores_a_constrained_reading(tiny_onnx_model, tmp_path):
+    """eval takes read's decoding options (--beam-width, --lexicon, --pattern; the docs
+    promised "reading options": only --decoder and --lm were there) and scores what
+    read_batch reads with them; bad ones are one error line before any image is read."""
+    from lineocr.runtime import Recognizer
+
+    root = tmp_path / "named"
+    root.mkdir()
+    texts = ("abc", "cab", "bca")
+    for text in texts:
+        Image.fromarray(render(text, size=26)).save(root / f"{text}.png")
+    words = tmp_path / "words.txt"
+    words.write_text("abc\ncab\n", encoding="utf-8")
+    args = ["eval", "-m", str(tiny_onnx_model), "--data", str(root), "--json", "--worst", "3"]
+    rec = Recognizer.load(tiny_onnx_model)
+    for given, options, holds in (
+        (
+            ["--pattern", "[abc]{3}", "--beam-width", "4"],
+            {"pattern": "[abc]{3}", "beam_width": 4},
+            lambda text: re.fullmatch("[abc]{3}", text),
+        ),
+        (  # digits, punctuation and spaces are free (docs/decoding.md)
+            ["--lexicon", str(words)],
+            {"lexicon": str(words)},
+            lambda text: set(re.findall("[a-z]+", text)) <= {"abc", "cab"},
+        ),
+    ):
+        result = runner.invoke(app, [*args, *given])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        want = {t: rec.read(root / f"{t}.png", **options).text for t in texts}
+        assert {w["reference"]: w["prediction"] for w in report["worst"]} == {
+            t: p for t, p in want.items() if p != t
+        }
+        assert all(holds(p) for p in want.values()), want
+    for bad, message in (
+        (["--pattern", "(unclosed"], "pattern"),
+        (["--lexicon", str(tmp_path / "none.txt")], "none.txt"),
+        (["--beam-width", "0"], "--beam-width"),
+    ):
+        result = runner.invoke(app, [*args, *bad])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output

@@ -49,6 +49,24 @@ class DecoderName(str, Enum):
 
 PATTERN_BUDGET_S = 10.0  # seconds a --pattern may take to compile
 
+# Decoding options of `read` and `eval` (with --lm and its weights: lineocr.commands.lm).
+DecoderOpt = Annotated[DecoderName, typer.Option(help="CTC decoder.")]
+BeamWidthOpt = Annotated[
+    Optional[int],
+    typer.Option(help="Beam width (beam, lexicon, pattern, --lm; default 10).", min=1),
+]
+LexiconOpt = Annotated[
+    Optional[Path],
+    typer.Option(help="Word list (UTF-8, one word per line): words must come from it."),
+]
+PatternOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Regex the whole line must match, or a name: digits, integer, id14, "
+        "national-id, date, time, amount, decimal."
+    ),
+]
+
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
     """Files as given, directories searched recursively for images (sorted), ``-`` replaced
@@ -357,22 +375,10 @@ def read(
             "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
         ),
     ] = OutputFormat.text,
-    decoder: Annotated[DecoderName, typer.Option(help="CTC decoder.")] = DecoderName.greedy,
-    beam_width: Annotated[
-        Optional[int],
-        typer.Option(help="Beam width (beam, lexicon, pattern, --lm; default 10).", min=1),
-    ] = None,
-    lexicon: Annotated[
-        Optional[Path],
-        typer.Option(help="Word list (UTF-8, one word per line): words must come from it."),
-    ] = None,
-    pattern: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Regex the whole line must match, or a name: digits, integer, id14, "
-            "national-id, date, time, amount, decimal."
-        ),
-    ] = None,
+    decoder: DecoderOpt = DecoderName.greedy,
+    beam_width: BeamWidthOpt = None,
+    lexicon: LexiconOpt = None,
+    pattern: PatternOpt = None,
     lm: ReadLmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
@@ -425,7 +431,7 @@ def read(
     _check_options(batch_size, workers, threads)
     if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
         raise fail("cannot write the output: standard output is closed")
-    options = _decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
+    options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
@@ -433,7 +439,7 @@ def read(
         paths = _list_inputs(inputs)
         writer = _read_on_server(server, paths, model, output_format, options, progress)
     else:
-        recognizer = _load_recognizer(model, workers, threads, options, lm)
+        recognizer = load_recognizer(model, workers, threads, options, lm)
         paths = _list_inputs(inputs)
         results = (
             _read_in_workers(
@@ -466,7 +472,7 @@ def _check_options(batch_size: int, workers: int, threads: int | None) -> None:
         raise fail("--threads must be at least 1")
 
 
-def _decode_options(
+def decode_options(
     decoder: DecoderName,
     beam_width: int | None,
     lexicon: Path | None,
@@ -512,7 +518,7 @@ def _list_inputs(inputs: Sequence[str]) -> list[str]:
     return paths
 
 
-def _load_recognizer(
+def load_recognizer(
     model: str, workers: int, threads: int | None, options: dict[str, Any], lm: Path | None
 ) -> Any:
     """The model loaded and the decoding options checked, before any image is read (one

@@ -9,7 +9,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lineocr.cli import app, fail
-from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
+from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt
+from lineocr.commands.read import (
+    BeamWidthOpt,
+    DecoderName,
+    DecoderOpt,
+    LexiconOpt,
+    PatternOpt,
+    decode_options,
+    load_recognizer,
+)
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -314,7 +323,10 @@ def evaluate_command(
         Optional[int],
         typer.Option(help="CPU threads to read with (default: all cores).", min=1),
     ] = None,
-    decoder: Annotated[str, typer.Option(help="greedy|beam")] = "greedy",
+    decoder: DecoderOpt = DecoderName.greedy,
+    beam_width: BeamWidthOpt = None,
+    lexicon: LexiconOpt = None,
+    pattern: PatternOpt = None,
     lm: LmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
@@ -333,14 +345,13 @@ def evaluate_command(
 
     from lineocr.data.sources import DatasetError
     from lineocr.evaluate import evaluate
-    from lineocr.runtime import ModelNotFoundError, Recognizer
+    from lineocr.runtime import ModelNotFoundError
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
-    options: dict[str, Any] = {"decoder": decoder, **lm_decode_options(lm, lm_weight, length_bonus)}
+    options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
     unusable: list[tuple[str, str]] = []  # sources with no usable line: reported, not fatal
+    rec = load_recognizer(model, 1, threads, options, lm)  # bad options fail before reading
     try:
-        rec = Recognizer.load(model, threads=threads)
-        rec.decoder(**options)  # bad options fail here, before any image is read
         datasets = reader.read(data, unusable)
     except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
