@@ -114,3 +114,24 @@ def test_normalisation_follows_the_charset() -> None:
     cs = Charset.from_texts(["ABC"], CharsetOptions(case="upper"))
     lm = CharNgramLM.fit(["abc abc"], cs, order=2)
     assert "A" in lm.vocab and "a" not in lm.vocab
+
+
+def test_a_map_digits_model_learns_western_digits_as_it_draws_them() -> None:
+    """A model with map_digits returns ١٩٥٧-٠٩-٠٣ as "1957-09-03" and has classes only for
+    the drawn digits: a language model built from the text as returned (Western digits) was
+    empty of digits (`lineocr lm -m arabic-digits` skipped every such line). Its counts are
+    now those of the drawn text, groups in drawn (visual) order."""
+    digits = Charset.from_string("٠١٢٣٤٥٦٧٨٩-/", CharsetOptions(map_digits=True))
+    returned = ["1957-09-03", "15/02/1970", "29801011234567"]
+    drawn = ["١٩٥٧-٠٩-٠٣", "١٥/٠٢/١٩٧٠", "٢٩٨٠١٠١١٢٣٤٥٦٧"]
+    assert [digits.map_digits(to_visual(t)) for t in drawn] != returned  # groups reversed
+    assert [digits.as_drawn(t) for t in returned] == drawn
+    western = CharNgramLM.fit(returned, digits, order=4)
+    assert western.to_dict() == CharNgramLM.fit(drawn, digits, order=4).to_dict()
+    assert western.foreign_chars(digits) == ""
+    # A charset that has Western digits keeps them; without map_digits nothing changes.
+    both = Charset.from_string("0123456789٠١٢٣٤٥٦٧٨٩", CharsetOptions(map_digits=True))
+    assert both.as_drawn("12") == "12"
+    assert Charset.from_string("٠١٢", CharsetOptions()).as_drawn("12") == "12"
+    persian = Charset.from_string("۰۱۲۳۴۵۶۷۸۹", CharsetOptions(map_digits=True))
+    assert persian.as_drawn("2024") == "۲۰۲۴"

@@ -417,6 +417,24 @@ class Charset:
         form in which the model returns its labels' characters."""
         return text.translate(_DIGIT_MAP) if self.options.map_digits else text
 
+    def as_drawn(self, text: str) -> str:
+        """``text`` written as this model returns it (Western digits on a ``map_digits``
+        model) in the characters its classes spell: each Western digit the charset lacks
+        as the Arabic-Indic digit it has (Eastern ٠–٩, else Persian ۰–۹), so that a
+        language model built from "1957-09-03" counts what the model emits for
+        ``١٩٥٧-٠٩-٠٣``. Unchanged without ``map_digits``."""
+        if not self.options.map_digits:
+            return text
+        table = {}
+        for digit in "0123456789":
+            if digit in self._index_map:
+                continue
+            for drawn in (EASTERN_ARABIC_DIGITS, PERSIAN_DIGITS):
+                if drawn[int(digit)] in self._index_map:
+                    table[ord(digit)] = drawn[int(digit)]
+                    break
+        return text.translate(table)
+
     def decode_visual(self, indices: Sequence[int]) -> str:
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)
 

@@ -35,12 +35,20 @@ StripOpt = Annotated[
 ]
 RegexOpt = Annotated[
     Optional[str],
-    typer.Option("--label-regex", help="filename labels: regex whose first group is the label."),
+    typer.Option(
+        "--label-regex",
+        help="filename labels: regex searched in the file name (without extension); the "
+        "label is its group named 'label', else its first group, else the whole match.",
+    ),
 ]
 LabelMapOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--label-map", help="pixel-csv / idx: 'az' (0-25 -> A-Z), 'digits', or '0=A,1=B,...'."
+        "--label-map",
+        help="pixel-csv / idx class numbers to text: digits, az (0-25 -> A-Z), letters "
+        "(1-26 -> A-Z), emnist-balanced, emnist-bymerge, emnist-byclass, ranges "
+        "('0-25:A-Z'), single labels ('0=zero,1=one') or an EMNIST mapping file "
+        "(docs/formats.md).",
     ),
 ]
 TransposeOpt = Annotated[
