@@ -551,6 +551,7 @@ def test_export_command(tmp_path: Path) -> None:
     result = invoke("export", tmp_path / "run", "-o", out)
     assert result.exit_code == 0, result.output
     assert out.is_file() and "parity" in result.stdout
+    assert f"wrote {out} (" in result.stdout and " MB, fp32)" in result.stdout  # was "none"
     assert Recognizer.load(out).charset == meta.charset
     result = invoke("export", tmp_path / "nothing-here", "-o", tmp_path / "x.onnx")
     assert result.exit_code == 2 and "no such checkpoint" in result.stderr
@@ -590,6 +591,7 @@ def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert zoo.read_card(out)["onnx"]["int8"].startswith("static, 3 calibration lines")
+    assert " MB, int8: static, 3 calibration lines; LSTM dynamic)" in result.stdout
     alone = invoke("export", tmp_path / "run", "-o", out, "--calibration", folder)
     assert alone.exit_code == 2 and "--quantize int8" in alone.stderr
     (tmp_path / "empty").mkdir()

@@ -114,7 +114,10 @@ def _report(path: Path) -> None:
 
     onnx_info = read_card(path).get("onnx", {})
     size_mb = path.stat().st_size / 1e6
-    typer.echo(f"wrote {path} ({size_mb:.2f} MB, {onnx_info.get('quantization', 'none')})")
+    weights = "fp32" if onnx_info.get("quantization", "none") == "none" else "int8"
+    if weights == "int8" and onnx_info.get("int8"):
+        weights += f": {onnx_info['int8']}"
+    typer.echo(f"wrote {path} ({size_mb:.2f} MB, {weights})")
     report = onnx_info.get("parity")
     if report:
         typer.echo(
