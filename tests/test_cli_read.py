@@ -23,6 +23,7 @@ from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.train.checkpoint import save_checkpoint
 from tests.conftest import make_tiny_model, unlistable, with_card_text
+from tests.render import render
 
 runner = CliRunner()
 
@@ -335,6 +336,31 @@ def test_language_model_built_and_used(tiny_onnx_model, images, tmp_path: Path) 
     assert fused.exit_code == 0, fused.output
     nothing = invoke("lm", "-m", tiny_onnx_model, "-o", lm)
     assert nothing.exit_code == 2 and "--text" in nothing.stderr
+
+
+def test_language_model_for_a_model_that_returns_western_digits(tmp_path: Path) -> None:
+    """A map_digits model (as arabic-digits) returns ١٩٥٧ as 1957: its language model is
+    written with the digits it returns; every such line was skipped as "characters the
+    model cannot write" (its classes are ٠-٩), and read --lm then warned about 0-9."""
+    from dataclasses import replace
+
+    from lineocr.charset import Charset, CharsetOptions
+    from lineocr.export import export_onnx
+
+    model, meta = make_tiny_model("٠١٢٣٤٥٦٧٨٩-", seed=5)
+    charset = Charset.from_string("٠١٢٣٤٥٦٧٨٩-", CharsetOptions(map_digits=True))
+    digits = export_onnx((model, replace(meta, charset=charset)), tmp_path / "digits.onnx")
+    corpus, lm = tmp_path / "ids.txt", tmp_path / "ids.lm.json"
+    corpus.write_text("1957-09-03\n29801011234567\n3.14\n", encoding="utf-8")
+    built = invoke("lm", "-m", digits, "--text", corpus, "--order", "3", "-o", lm)
+    assert built.exit_code == 0, built.output
+    assert "2 lines (1 with characters the model cannot write skipped)" in built.stdout  # 3.14
+    assert set(CharNgramLM.load(lm).vocab) - {"\n"} >= set("٠١٢٣٤٥٧٨٩-")
+    image = tmp_path / "line.png"
+    Image.fromarray(render("123")).save(image)
+    read = invoke("read", "-m", digits, "--lm", lm, image)
+    assert read.exit_code == 0, read.output
+    assert "built for another model" not in read.stderr
 
 
 def test_language_model_inputs_that_are_not_quite_right(tiny_onnx_model, images, tmp_path):

@@ -265,3 +265,28 @@ def test_json_safe_leaves_what_json_has_numbers_for() -> None:
 
     value = {"a": [1.5, float("nan"), {"b": float("inf")}], "c": "NaN", "d": (2, -float("inf"))}
     assert json_safe(value) == {"a": [1.5, None, {"b": None}], "c": "NaN", "d": [2, None]}
+
+
+def test_a_long_runs_history_is_thinned_in_the_card(tmp_path: Path, tiny_model) -> None:
+    """Each epoch adds ~250 bytes of history to the card: a run of 5,000 epochs made a card
+    over the runtime's 1 MiB, so it could be neither exported nor read. The card keeps one
+    epoch in k, the last and the best, and says so; a short run keeps it all."""
+    model, meta = tiny_model
+
+    def row(epoch: int) -> dict:
+        cer = 0.5 if epoch != 2_345 else 0.01  # the best, not on the 1-in-k grid
+        return {"epoch": float(epoch), "train_loss": 1.0 / epoch, "val_cer": cer, "lr": 1e-3}
+
+    history = [row(e) for e in range(1, 5_001)]
+    long_run = replace(meta, history=history)
+    out = export_onnx((model, long_run), tmp_path / "long.onnx")
+    card = read_metadata(out)
+    kept = card["history"]
+    assert 400 < len(kept) <= 500 and card["history_kept"].startswith(f"{len(kept)} of 5000")
+    assert kept[0] == history[0] and kept[-1] == history[-1]
+    assert history[2_344] in kept  # the best epoch
+    assert [r["epoch"] for r in kept] == sorted(r["epoch"] for r in kept)
+    short = read_metadata(
+        export_onnx((model, replace(meta, history=history[:50])), tmp_path / "s.onnx")
+    )
+    assert short["history"] == history[:50] and "history_kept" not in short

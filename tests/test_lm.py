@@ -135,3 +135,8 @@ def test_a_map_digits_model_learns_western_digits_as_it_draws_them() -> None:
     assert Charset.from_string("٠١٢", CharsetOptions()).as_drawn("12") == "12"
     persian = Charset.from_string("۰۱۲۳۴۵۶۷۸۹", CharsetOptions(map_digits=True))
     assert persian.as_drawn("2024") == "۲۰۲۴"
+    # Eastern wins over Persian when both are whole; part of a set, or part Western, is no
+    # set to write with: unchanged, never a mix of digit systems.
+    assert Charset.from_string("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", digits.options).as_drawn("24") == "٢٤"
+    assert Charset.from_string("٠١٢٣۴۵۶۷۸۹", digits.options).as_drawn("24") == "24"
+    assert Charset.from_string("01٢٣٤٥٦٧٨٩", digits.options).as_drawn("10-22") == "10-22"

@@ -620,6 +620,19 @@ def test_of_several_outputs_the_logits_are_the_one_the_card_names(
     assert two.read_batch(images) == fine.read_batch(images)
 
 
+def test_a_single_output_loads_whatever_the_card_calls_it(
+    tmp_path: Path, tiny_onnx_model: Path
+) -> None:
+    """The card's onnx.output only chooses among several outputs: a graph whose one output
+    was renamed (by a converter, by hand) loads and reads as before."""
+    card = read_metadata(tiny_onnx_model)
+    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card), threads=1)
+    assert card["onnx"]["output"] == "logits"
+    renamed = Recognizer.load(_graph_file(tmp_path / "probs.onnx", card, logits_name="probs"))
+    images = sample_lines(fine.spec, [90, 150])
+    assert renamed.read_batch(images) == fine.read_batch(images)
+
+
 def test_a_card_larger_than_a_mebibyte_is_refused(tmp_path: Path, tiny_onnx_model: Path) -> None:
     """A 2 MB card loaded (then sent whole by the server's /v1/models on every call); the
     writer refuses one too, naming its largest sections, so an export never makes a file

@@ -419,21 +419,17 @@ class Charset:
 
     def as_drawn(self, text: str) -> str:
         """``text`` written as this model returns it (Western digits on a ``map_digits``
-        model) in the characters its classes spell: each Western digit the charset lacks
-        as the Arabic-Indic digit it has (Eastern ٠–٩, else Persian ۰–۹), so that a
-        language model built from "1957-09-03" counts what the model emits for
-        ``١٩٥٧-٠٩-٠٣``. Unchanged without ``map_digits``."""
-        if not self.options.map_digits:
+        model) in the characters its classes spell: on a charset with none of 0-9 and all
+        of the Eastern Arabic-Indic ٠–٩ (else all of the Persian ۰–۹), each Western digit
+        as that digit, so that a language model built from "1957-09-03" counts what the
+        model emits for ``١٩٥٧-٠٩-٠٣``. Unchanged otherwise (no ``map_digits``, Western
+        digits in the charset, or no complete set to write them with: never a mix)."""
+        if not self.options.map_digits or any(d in self._index_map for d in "0123456789"):
             return text
-        table = {}
-        for digit in "0123456789":
-            if digit in self._index_map:
-                continue
-            for drawn in (EASTERN_ARABIC_DIGITS, PERSIAN_DIGITS):
-                if drawn[int(digit)] in self._index_map:
-                    table[ord(digit)] = drawn[int(digit)]
-                    break
-        return text.translate(table)
+        for drawn in (EASTERN_ARABIC_DIGITS, PERSIAN_DIGITS):
+            if all(d in self._index_map for d in drawn):
+                return text.translate(str.maketrans("0123456789", drawn))
+        return text
 
     def decode_visual(self, indices: Sequence[int]) -> str:
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)

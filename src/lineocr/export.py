@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import math
 import os
 import tempfile
 import warnings
@@ -47,6 +48,7 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 OPSET = 17
 PARITY_ATOL = 1e-4
+CARD_HISTORY_EPOCHS = 500  # history rows a card keeps whole (see card_history)
 NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
 DIRECTION_NOTE = (
     "logits are in visual order (left to right as drawn); the charset converts the decoded "
@@ -161,8 +163,31 @@ def model_card(meta: ModelMeta, onnx_info: dict[str, Any]) -> dict[str, Any]:
     """The dict stored under :data:`METADATA_KEY`: ``ModelMeta.to_dict()`` plus an ``onnx``
     section (graph names, opset, time stride, direction handling, quantisation, parity)."""
     card = meta.to_dict()
+    card["history"], kept = card_history(card.get("history") or [])
+    if kept is not None:
+        card["history_kept"] = kept
     card["onnx"] = onnx_info
     return card
+
+
+def card_history(history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The per-epoch history as the card keeps it: whole up to :data:`CARD_HISTORY_EPOCHS`
+    epochs (about 250 bytes each); of a longer run, one epoch in k, the last and the best
+    (lowest ``val_cer``), so that the card stays far below ``MAX_CARD_BYTES``. The second
+    value says what was kept (None: everything). The checkpoint's JSON keeps it all."""
+    if len(history) <= CARD_HISTORY_EPOCHS:
+        return history, None
+    every = -(-len(history) // (CARD_HISTORY_EPOCHS - 2))
+    cers: dict[int, float] = {}
+    for i, row in enumerate(history):
+        cer = row.get("val_cer") if isinstance(row, dict) else None
+        if isinstance(cer, (int, float)) and not isinstance(cer, bool) and math.isfinite(cer):
+            cers[i] = float(cer)
+    best = {min(cers, key=cers.__getitem__)} if cers else set()
+    kept = sorted(set(range(0, len(history), every)) | {len(history) - 1} | best)
+    return [history[i] for i in kept], (
+        f"{len(kept)} of {len(history)} epochs: one in {every}, the last and the best"
+    )
 
 
 def flat_metadata(card: dict[str, Any]) -> dict[str, str]:

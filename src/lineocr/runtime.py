@@ -594,6 +594,8 @@ def _logits_output(outputs: list[Any], output: Any, source: str) -> Any:
         raise ModelError(
             f"{source}: bad lineocr model card: onnx.output must be a name, not {output!r}"
         )
+    if len(outputs) == 1:  # the card's name only chooses among several (a renamed one loads)
+        return outputs[0]
     if isinstance(output, str):
         if output not in names:
             raise ModelError(
@@ -601,8 +603,6 @@ def _logits_output(outputs: list[Any], output: Any, source: str) -> Any:
                 f"({', '.join(names)})"
             )
         return outputs[names.index(output)]
-    if len(outputs) == 1:
-        return outputs[0]
     if "logits" in names:
         return outputs[names.index("logits")]
     raise ModelError(
