@@ -174,7 +174,8 @@ class Recognizer:
         try:
             self.charset = Charset.from_dict(_section(self.metadata, "charset"))
             self.spec = PreprocessSpec.from_dict(_section(self.metadata, "preprocess"))
-            self.time_stride = _time_stride(_section(self.metadata, "onnx", required=False))
+            onnx_info = _section(self.metadata, "onnx", required=False)
+            self.time_stride = _time_stride(onnx_info)
             calibration = _section(self.metadata, "calibration", required=False)
             self.temperature = check_temperature(calibration.get("temperature", 1.0))
         except (KeyError, ValueError, TypeError) as exc:  # DecodeError too
@@ -182,9 +183,8 @@ class Recognizer:
         self.name = name
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
-        onnx_info = _section(self.metadata, "onnx", required=False)
         self._input, self._output = _check_graph(
-            self._session, self.spec, self.charset, onnx_info.get("output"), source
+            self._session, self.spec, onnx_info.get("output"), source
         )
         self._probe(source)
         self._decoders: dict[Any, Decoder] = {}
@@ -537,15 +537,12 @@ def _time_stride(onnx_info: dict[str, Any]) -> int:
 
 
 def _check_graph(
-    session: ort.InferenceSession,
-    spec: PreprocessSpec,
-    charset: Charset,
-    output: Any,
-    source: str,
+    session: ort.InferenceSession, spec: PreprocessSpec, output: Any, source: str
 ) -> tuple[str, str]:
-    """The names of the graph's input and output, once checked to take what the runtime
-    feeds (one float32 batch (N, 1, height, W), batch and width free) and to give logits
-    (N, T, the charset's classes): a graph that does not would fail on every image.
+    """The names of the graph's input and output, once their declared types and shapes are
+    checked to take what the runtime feeds (one float32 batch (N, 1, height, W), batch and
+    width free) and to give 3-D float logits: a graph that does not would fail on every
+    image. (The number of classes is checked by running the graph: ``Recognizer._probe``.)
     ``output``: the card's ``onnx.output``, the logits' name (lineocr's exports write
     ``logits``); a graph with several outputs must name one of them so, or call it
     ``logits``, rather than have the first taken on trust."""
@@ -560,7 +557,6 @@ def _check_graph(
     # shape it does not know as [].
     in_shape, out_shape = list(image.shape or []), list(logits.shape or [])
     batch, channels, height, width = in_shape if len(in_shape) == 4 else [None] * 4
-    classes = out_shape[-1] if len(out_shape) == 3 else None
     checks = [
         (image.type != "tensor(float)", f"the graph takes {image.type}, not tensor(float)"),
         (logits.type != "tensor(float)", f"the graph gives {logits.type}, not tensor(float)"),
@@ -576,10 +572,6 @@ def _check_graph(
             f"the graph takes lines {height} pixels high, its card says {spec.height}",
         ),
         (isinstance(width, int), f"the graph's input width is fixed ({width}), not dynamic"),
-        (
-            isinstance(classes, int) and classes != charset.num_classes,
-            f"the graph has {classes} classes, the charset {charset.num_classes}",
-        ),
     ]
     for failed, problem in checks:
         if failed:
