@@ -414,15 +414,23 @@ RESUME_MAY_CHANGE = ("epochs", "threads", "workers", "max_minutes")
 def resume_conflicts(saved: Config, given: Config, keys: Sequence[str]) -> list[str]:
     """The settings ``keys`` (``section.key``) of ``given`` that differ from the resumed
     run's ``saved`` config, other than :data:`RESUME_MAY_CHANGE`: each as
-    ``"train.lr 0.001 (the run's 0.0005)"``. A resumed run keeps its own, so a caller that
-    gave other values should say so rather than drop them."""
+    ``"train.lr 0.001 (the run's 0.0005)"``; and fewer epochs than the run's (more may be
+    given: until 2026-11-22 fewer were ignored without a word, the run going on to its own
+    count). A resumed run keeps its own, so a caller that gave other values should say so
+    rather than drop them."""
     saved_flat, given_flat = flatten(to_dict(saved)), flatten(to_dict(given))
     may_change = {f"train.{name}" for name in RESUME_MAY_CHANGE}
-    return [
+    conflicts = [
         f"{key} {given_flat[key]!r} (the run's {saved_flat[key]!r})"
         for key in keys
         if key not in may_change and given_flat[key] != saved_flat[key]
     ]
+    if "train.epochs" in keys and given.train.epochs < saved.train.epochs:
+        conflicts.append(
+            f"train.epochs {given.train.epochs} (the run's {saved.train.epochs}: --resume may "
+            "add epochs, not remove them; --max-minutes stops a run sooner)"
+        )
+    return conflicts
 
 
 def train(
@@ -461,13 +469,6 @@ def train(
     if resume:
         saved_meta = load_meta(out / "last.json")
         conflicts = resume_conflicts(saved_meta.config, config, asked)
-        fewer = "train.epochs" in asked and config.train.epochs < saved_meta.config.train.epochs
-        if fewer:  # was ignored without a word: the run went on to its own count
-            conflicts.append(
-                f"train.epochs {config.train.epochs} (the run's "
-                f"{saved_meta.config.train.epochs}: --resume may add epochs, not remove "
-                "them; --max-minutes stops a run sooner)"
-            )
         if conflicts:
             raise ValueError(
                 f"{out}: --resume continues the run with its own settings, and these differ: "
