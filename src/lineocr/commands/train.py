@@ -353,7 +353,6 @@ def evaluate_command(
 
     from lineocr.data.sources import DatasetError
     from lineocr.evaluate import evaluate
-    from lineocr.runtime import ModelNotFoundError
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
     options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
@@ -361,7 +360,7 @@ def evaluate_command(
     rec = load_recognizer(model, 1, threads, options, lm)  # bad options fail before reading
     try:
         datasets = reader.read(data, unusable)
-    except (DatasetError, ModelNotFoundError, ValueError, OSError) as exc:
+    except (DatasetError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     samples = [s for dataset in datasets for s in dataset.samples]
     unwritable = _unwritable_characters(samples, rec.charset)
