@@ -418,18 +418,23 @@ class Charset:
         return text.translate(_DIGIT_MAP) if self.options.map_digits else text
 
     def as_drawn(self, text: str) -> str:
-        """``text`` written as this model returns it (Western digits on a ``map_digits``
-        model) in the characters its classes spell: on a charset with none of 0-9 and all
-        of the Eastern Arabic-Indic ٠–٩ (else all of the Persian ۰–۹), each Western digit
-        as that digit, so that a language model built from "1957-09-03" counts what the
-        model emits for ``١٩٥٧-٠٩-٠٣``. Unchanged otherwise (no ``map_digits``, Western
-        digits in the charset, or no complete set to write them with: never a mix)."""
+        """The label (:meth:`normalize_label`) of ``text`` written as this model returns it
+        (Western digits on a ``map_digits`` model), in the characters its classes spell: on
+        a charset with none of 0-9 and all of the Eastern Arabic-Indic ٠–٩ (else all of the
+        Persian ۰–۹), each Western digit as that digit, so that a language model built from
+        "1957-09-03" counts what the model emits for ``١٩٥٧-٠٩-٠٣``. The digits are unchanged
+        otherwise (no ``map_digits``, Western digits in the charset, or no complete set to
+        write them with: never a mix)."""
+        return self.normalize_label(text.translate(self._drawn_digits()))
+
+    def _drawn_digits(self) -> dict[int, int]:
+        """What :meth:`as_drawn` writes for each Western digit (nothing: kept)."""
         if not self.options.map_digits or any(d in self._index_map for d in "0123456789"):
-            return text
+            return {}
         for drawn in (EASTERN_ARABIC_DIGITS, PERSIAN_DIGITS):
             if all(d in self._index_map for d in drawn):
-                return text.translate(str.maketrans("0123456789", drawn))
-        return text
+                return str.maketrans("0123456789", drawn)
+        return {}
 
     def decode_visual(self, indices: Sequence[int]) -> str:
         return "".join(self.chars[i - 1] for i in indices if i != BLANK)

@@ -76,7 +76,7 @@ class CharNgramLM:
         min_count: int = 1,
     ) -> CharNgramLM:
         """Count the n-grams of ``texts`` (logical order, as typed), each normalised with
-        ``charset``'s options (if given; digits as the model draws them,
+        ``charset``'s options (if given; digits as the model draws them:
         :meth:`Charset.as_drawn`) and put in visual order. Contexts seen fewer than
         ``min_count`` times are dropped above the bigrams (a smaller file, little loss)."""
         if min_count < 1:
@@ -84,10 +84,7 @@ class CharNgramLM:
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         lines = 0
         for text in texts:
-            if charset is not None:
-                line = charset.normalize_label(charset.as_drawn(text))
-            else:
-                line = " ".join(text.split())
+            line = charset.as_drawn(text) if charset is not None else " ".join(text.split())
             if not line:
                 continue
             lines += 1

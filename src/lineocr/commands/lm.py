@@ -110,13 +110,10 @@ def build_lm(
             raise fail(f"--synth {lang}: {exc}") from None
         lines += [gen.text(i) for i in range(synth_lines)]
     known = set(charset.chars)
-
-    def drawn(line: str) -> str:  # Western digits as a map_digits model draws them
-        return charset.normalize_label(charset.as_drawn(line))
-
-    usable = [line for line in lines if set(drawn(line)) <= known]
+    # as the model's classes spell them (Western digits as a map_digits model draws them)
+    usable = [line for line in lines if set(charset.as_drawn(line)) <= known]
     if lines and not any(line.strip() for line in usable):
-        unknown = sorted({c for line in lines for c in drawn(line)} - known)
+        unknown = sorted({c for line in lines for c in charset.as_drawn(line)} - known)
         raise fail(
             f"no usable text: the {len(lines):,} lines read all have characters {model} cannot "
             f"write ({shown_chars(unknown)})"
