@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +24,10 @@ from PIL import Image
 
 from lineocr.decode import DecodeError
 from lineocr.preprocess import PreprocessSpec
-from lineocr.runtime import CancelToken
+from lineocr.runtime import CancelToken, CharConfidence, Prediction
 from lineocr.serve import Settings, create_app
 
 # -- a deterministic recognizer ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StubChar:
-    char: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class StubPrediction:
-    text: str
-    confidence: float
-    chars: tuple[StubChar, ...]
 
 
 class StubRecognizer:
@@ -96,8 +82,8 @@ class StubRecognizer:
         for img in images:
             text = f"{img.shape[1]}x{img.shape[0]}"
             confs = [0.95, 0.7, 0.3][: len(text)] + [0.99] * (len(text) - 3)
-            chars = tuple(StubChar(c, p) for c, p in zip(text, confs, strict=True))
-            out.append(StubPrediction(text, 0.5, chars))
+            chars = tuple(CharConfidence(c, p) for c, p in zip(text, confs, strict=True))
+            out.append(Prediction(text, 0.5, chars))
         return out
 
 
