@@ -59,7 +59,9 @@ def write_bundle(
         onnx_file, weights_file, card_file = staged
         # Both files carry the bundled name (the ONNX card had the run's); the data summary
         # keeps the run's.
-        meta = dataclasses.replace(meta, name=name, data={**meta.data, "run": meta.name})
+        # A bundle made again from a bundled file (NAME.safetensors) keeps its data summary.
+        if meta.name != name:
+            meta = dataclasses.replace(meta, name=name, data={**meta.data, "run": meta.name})
         export_onnx((model, meta), onnx_file, quantize=quantize, calibration=calibration)
         state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
         save_file(state, weights_file)

@@ -75,6 +75,33 @@ def tiny_onnx_model(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Pat
     return export_onnx(tiny_model, out)
 
 
+# The u8 x s8 products of ONNX Runtime's AVX2 int8 kernels (CPUs without VNNI) are summed in
+# pairs into int16 with saturation: 2 * 255 * 64 = 32,640 fits, 2 * 255 * 127 does not. Weights
+# of at most 64 in magnitude (quantised with reduce_range) give every CPU the same integers.
+AVX2_SAFE_INT8_WEIGHT = 64
+
+
+def max_abs_int8_weight(path: Path) -> int:
+    """The largest |value| among the int8 weights that a quantised graph dequantises or
+    multiplies as integers (MatMulInteger, DynamicQuantizeLSTM); 0 for a graph without."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {
+        init.name: init for init in graph.initializer if init.data_type == onnx.TensorProto.INT8
+    }
+    largest = 0
+    for node in graph.node:
+        if node.op_type in ("DequantizeLinear", "DynamicQuantizeLSTM", "MatMulInteger"):
+            for name in node.input:
+                if name in weights:
+                    values = numpy_helper.to_array(weights[name]).astype(np.int16)
+                    largest = max(largest, int(np.abs(values).max()))
+    return largest
+
+
 def with_card_text(source: Path, path: Path, text: str) -> Path:
     """``source`` (an ONNX file) saved as ``path`` with its model card replaced by ``text``
     (any string: broken JSON, a card of other types)."""

