@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,13 @@ def _lse(a: float, b: float) -> float:
 # where the model disagrees with the pattern.
 MIN_LABEL_LOGP = math.log(1e-3)
 _MIN_KEEP_CONSTRAINED = 2
+
+
+# The beams: prefix -> [log P(prefix, ends in blank), log P(prefix, ends in its last label),
+#                       automaton state, language-model bonus of the prefix].
+_Beams = dict[tuple[int, ...], list[Any]]
+# Per automaton state, the (label, next state) pairs tried in a frame.
+_Options = dict[int, list[tuple[int, int]]]
 
 
 def beam_search(
@@ -64,53 +71,77 @@ def beam_search(
     if (constraint is not None or lm is not None) and charset is None:
         raise DecodeError("a constrained or language-model beam search needs the charset")
     lp = np.asarray(log_probs, dtype=np.float64)
-    n_frames = lp.shape[0]
     initial = constraint.initial if constraint is not None else 0
     all_labels = np.arange(1, lp.shape[1])
     fusion = _Fusion(lm, charset, lm_weight, length_bonus) if lm is not None else None
-    # prefix -> [log P(prefix, ends in blank), log P(prefix, ends in its last label), state,
-    #            language-model bonus of the prefix]
-    beams: dict[tuple[int, ...], list[Any]] = {(): [0.0, NEG_INF, initial, 0.0]}
-    for t in range(n_frames):
-        row = lp[t]
-        row_list = row.tolist()
-        blank = row_list[BLANK]
-        # Per automaton state, the (label, next state) pairs tried in this frame.
-        frame_options: dict[int, list[tuple[int, int]]] = {}
+    beams: _Beams = {(): [0.0, NEG_INF, initial, 0.0]}
+    for row in lp:
+        options: _Options
         if constraint is None:
-            frame_options[0] = [(int(c), 0) for c in _top_labels(row, all_labels, beam_width, 0)]
-        nxt: dict[tuple[int, ...], list[Any]] = {}
-        for prefix, (p_b, p_nb, state, _) in beams.items():
-            total = _lse(p_b, p_nb)
-            entry = nxt.get(prefix)
-            if entry is None:
-                entry = nxt[prefix] = [NEG_INF, NEG_INF, state, beams[prefix][3]]
-            entry[0] = _lse(entry[0], total + blank)
-            last = prefix[-1] if prefix else -1
-            if last > 0:  # the last label repeated without a blank: same prefix
-                entry[1] = _lse(entry[1], p_nb + row_list[last])
-            if state not in frame_options:
-                assert constraint is not None
-                labels, nexts = constraint.step(state)
-                keep = _top_labels(row, labels, beam_width, _MIN_KEEP_CONSTRAINED)
-                where = {int(lab): k for k, lab in enumerate(labels)}
-                frame_options[state] = [(int(c), nexts[where[int(c)]]) for c in keep]
-            for label, new_state in frame_options[state]:
-                # A repeated label needs a blank in between to count twice.
-                add = (p_b if label == last else total) + row_list[label]
-                extended = (*prefix, label)
-                target = nxt.get(extended)
-                if target is None:
-                    bonus = fusion.extend(prefix, label) if fusion is not None else 0.0
-                    nxt[extended] = [NEG_INF, add, new_state, beams[prefix][3] + bonus]
-                else:
-                    target[1] = _lse(target[1], add)
-        if len(nxt) > beam_width:
-            nxt = dict(heapq.nlargest(beam_width, nxt.items(), key=_rank))
-        beams = nxt
+            options = {0: [(int(c), 0) for c in _top_labels(row, all_labels, beam_width, 0)]}
+        else:
+            states = {entry[2] for entry in beams.values()}
+            options = _constrained_options(constraint, states, row, beam_width)
+        beams = _advance(beams, row, options, fusion, beam_width)
     if fusion is not None:
         for prefix, entry in beams.items():
             entry[3] += fusion.finish(prefix)
+    return _best_accepted(beams, lp, constraint, charset)
+
+
+def _constrained_options(
+    constraint: Constraint, states: Iterable[int], row: np.ndarray, beam_width: int
+) -> _Options:
+    """For each state, the labels the automaton allows there that are tried in this frame
+    (``row``: its log-probabilities), each with the state it leads to."""
+    options: _Options = {}
+    for state in states:
+        labels, nexts = constraint.step(state)
+        keep = _top_labels(row, labels, beam_width, _MIN_KEEP_CONSTRAINED)
+        where = {int(lab): k for k, lab in enumerate(labels)}
+        options[state] = [(int(c), nexts[where[int(c)]]) for c in keep]
+    return options
+
+
+def _advance(
+    beams: _Beams, row: np.ndarray, options: _Options, fusion: _Fusion | None, beam_width: int
+) -> _Beams:
+    """The beams one frame (``row``) on: each prefix kept (a blank, or its last label
+    repeated) and extended by the labels ``options`` tries from its state, the
+    probabilities of each new prefix summed over the ways to reach it; the ``beam_width``
+    best remain."""
+    row_list = row.tolist()
+    blank = row_list[BLANK]
+    nxt: _Beams = {}
+    for prefix, (p_b, p_nb, state, _) in beams.items():
+        total = _lse(p_b, p_nb)
+        entry = nxt.get(prefix)
+        if entry is None:
+            entry = nxt[prefix] = [NEG_INF, NEG_INF, state, beams[prefix][3]]
+        entry[0] = _lse(entry[0], total + blank)
+        last = prefix[-1] if prefix else -1
+        if last > 0:  # the last label repeated without a blank: same prefix
+            entry[1] = _lse(entry[1], p_nb + row_list[last])
+        for label, new_state in options[state]:
+            # A repeated label needs a blank in between to count twice.
+            add = (p_b if label == last else total) + row_list[label]
+            extended = (*prefix, label)
+            target = nxt.get(extended)
+            if target is None:
+                bonus = fusion.extend(prefix, label) if fusion is not None else 0.0
+                nxt[extended] = [NEG_INF, add, new_state, beams[prefix][3] + bonus]
+            else:
+                target[1] = _lse(target[1], add)
+    if len(nxt) > beam_width:
+        nxt = dict(heapq.nlargest(beam_width, nxt.items(), key=_rank))
+    return nxt
+
+
+def _best_accepted(
+    beams: _Beams, log_probs: np.ndarray, constraint: Constraint | None, charset: Charset | None
+) -> Decoded:
+    """The most probable prefix of the final beams that the constraint (if any) accepts,
+    with its confidences; :data:`EMPTY` if none is."""
     ranked = sorted(beams.items(), key=_rank, reverse=True)
     for prefix, (p_b, p_nb, state, _) in ranked:
         if constraint is not None:
@@ -121,7 +152,7 @@ def beam_search(
             ):
                 continue
         confidence = min(1.0, max(0.0, math.exp(_lse(p_b, p_nb))))
-        return Decoded(prefix, _char_confidences(lp, prefix), confidence)
+        return Decoded(prefix, _char_confidences(log_probs, prefix), confidence)
     return EMPTY
 
 
