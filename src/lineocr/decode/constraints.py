@@ -132,25 +132,13 @@ class PatternConstraint(Constraint):
 
     The regex is compiled to a finite automaton (``interegular``) over the charset's labels,
     with states that can no longer reach acceptance removed, so the beam only holds prefixes
-    that can still complete a match. The model reads in visual order:
-
-    * patterns whose characters are all left-to-right or neutral (Western digits, Latin,
-      dates, amounts) are matched as written — visual order is logical order for such text;
-    * patterns of right-to-left letters and neutrals only are matched reversed (visual order
-      of a right-to-left line is its logical order reversed, brackets mirrored);
-    * patterns mixing right-to-left letters with digits or Latin (whose runs keep their
-      left-to-right order inside a right-to-left line) cannot be followed by an automaton on
-      visual order: the beam search runs unconstrained and the most probable hypothesis in
-      the final beam whose logical text matches is returned — always a match, but the best
-      match may be missed if it fell out of the beam (see docs/decoding.md);
-    * patterns that can put a separator or space between Arabic-Indic numbers (drawn right
-      to left even in a left-to-right line: ``١٩٥٧-٠٩-٠٣`` for ``٠٣-٠٩-١٩٥٧``) follow the
-      pattern or its reverse, with the logical text checked at the end; the unconstrained
-      beam is filtered as for mixed patterns too, and the more probable match is returned.
-
-    Characters are matched as the model returns them: with the charset's ``map_digits``,
-    ``\\d`` and ``[0-9]`` match the Arabic-Indic digits it reads (returned as 0-9). A match
-    is checked on the returned text, without the edge and doubled spaces the runtime drops.
+    that can still complete a match. The model reads in visual order, so the automaton runs
+    on the pattern as written (``direction`` ``"ltr"``), reversed with brackets mirrored
+    (``"rtl"``) or either way (``"numbers"``: Arabic-Indic numbers with separators); where
+    no automaton can follow the drawn order (``"mixed"``: right-to-left letters with digits
+    or Latin) the pattern only filters the final beam (docs/decoding.md, Direction). A match
+    is checked on the text as returned (digits as ``map_digits`` gives them, without the
+    edge and doubled spaces the runtime drops).
     """
 
     edges: list[dict[int, int]]  # state -> {label: next state}

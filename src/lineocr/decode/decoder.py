@@ -172,8 +172,8 @@ class Decoder:
         logits are divided by the calibration ``temperature`` first. ``check`` is called
         before each line a beam decodes (it may raise to stop: a cancelled read)."""
         if self.name == "greedy":
-            # float32, as the network's output: 4x faster than float64 here, and the error
-            # (~1e-6 per log-probability) is far below the calibration's.
+            # float32, as the network's output: faster than float64, and the error (~1e-6
+            # per log-probability) is far below the calibration's.
             labels, scores, lse = _frame_scores(np.asarray(logits, dtype=np.float32), temperature)
             return _greedy(labels, scores, lse, np.asarray(lengths))
         log_probs = log_softmax(logits.astype(np.float32) / np.float32(temperature))
