@@ -1,5 +1,4 @@
-"""Pattern regexes for the constraint automaton: named patterns, and Python regex rewritten
-into what the automaton builder (interegular) reads."""
+"""Patterns for the constraint automaton: the named ones, and regexes rewritten for interegular."""
 
 from __future__ import annotations
 
