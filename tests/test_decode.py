@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pytest
 
-from lineocr import decode
 from lineocr.charset import Charset, CharsetOptions, to_visual
 from lineocr.decode import (
     EMPTY,
@@ -27,6 +26,8 @@ from lineocr.decode import (
     greedy_batch,
     log_softmax,
 )
+from lineocr.decode.best_path import _best_paths, _frame_scores
+from lineocr.decode.ctc import _best_path_log_likelihoods
 from tests.decoding_helpers import ARABIC, LATIN, frames, text
 
 
@@ -97,9 +98,9 @@ def test_line_probabilities_of_long_lines_survive_the_rescaling() -> None:
     flat = rng.random(batch.shape[:2]) < 0.5
     batch[flat] = log_softmax(rng.normal(0, 0.3, (int(flat.sum()), LATIN.num_classes)))
     lengths = np.array([1200, 1200, 16])
-    labels, scores, lse = decode._frame_scores(batch)
-    paths, _ = decode._best_paths(labels, lse, lengths)
-    fast = decode._best_path_log_likelihoods(scores, lse, lengths, paths)
+    labels, scores, lse = _frame_scores(batch)
+    paths, _ = _best_paths(labels, lse, lengths)
+    fast = _best_path_log_likelihoods(scores, lse, lengths, paths)
     for row, n, path, ll in zip(batch, lengths, paths, fast, strict=True):
         assert ll == pytest.approx(-ctc_nll([row[:n]], [path.tolist()]), rel=1e-9)
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lineocr.charset import Charset
-from lineocr.decode import Decoded, Decoder, _Fusion, ctc_log_likelihoods, greedy
+from lineocr.decode import Decoded, Decoder, ctc_log_likelihoods, greedy
+from lineocr.decode.beam import _Fusion
 from lineocr.lm import CharNgramLM
 from lineocr.runtime import Recognizer
 from lineocr.tta import NARROWEST, VIEWS, WORK_HEIGHT_FACTOR, views, vote

@@ -525,7 +525,7 @@ def load_recognizer(
     line and exit status 2 otherwise); a language model built for other characters is
     warned about."""
     from lineocr.charset import shown_chars
-    from lineocr.decode import DeadlineExceeded, run_with_deadline
+    from lineocr.deadline import DeadlineExceeded, run_with_deadline
     from lineocr.runtime import DecodeError, ModelError, ModelNotFoundError, Recognizer
 
     try:

@@ -2,7 +2,7 @@
 layer, for CTC.
 
 The module maps an image batch (N, 1, H, W) to logits (N, T, C) with T = W / 4 and nothing
-else: no loss, no decoding (those live in ``train/`` and ``decode.py``). Height is fixed
+else: no loss, no decoding (those live in ``train/`` and ``decode/``). Height is fixed
 per model (it is part of the preprocessing spec); width is free.
 
 One change from the classic CRNN (Shi et al., 2015): a residual connection around the

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lineocr.decode import DEFAULT_BEAM_WIDTH, DeadlineExceeded, DecodeError, run_with_deadline
+from lineocr.deadline import DeadlineExceeded, run_with_deadline
+from lineocr.decode import DEFAULT_BEAM_WIDTH, DecodeError
 from lineocr.preprocess import target_width
 from lineocr.serve.errors import ApiError
 from lineocr.serve.settings import Settings
