@@ -22,7 +22,6 @@ from lineocr.data.sources import (
     DatasetError,
     Sample,
     Skipped,
-    _read_maybe_gzip,
     detect_format,
     histogram,
     parse_label_map,
@@ -32,6 +31,7 @@ from lineocr.data.sources import (
     summarize,
     walk_files,
 )
+from lineocr.data.sources.idx import _read_maybe_gzip
 from lineocr.images import ImageError
 from tests.conftest import unlistable
 

@@ -42,12 +42,6 @@ _UINT16_TO_UINT8 = 255.0 / 65535.0
 ImageErrorKind = Literal["empty", "too_large", "unsupported", "unreadable"]
 
 
-def os_reason(exc: OSError) -> str:
-    """The system's reason, worded as lineocr's other reasons: ``"permission denied"``."""
-    reason = exc.strerror or str(exc)
-    return reason[:1].lower() + reason[1:]
-
-
 class ImageError(ValueError):
     """An image that cannot be used; the message names the source and the problem, ``kind``
     says which problem (:data:`ImageErrorKind`)."""

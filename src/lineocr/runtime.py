@@ -26,7 +26,8 @@ import onnxruntime as ort
 
 from lineocr.charset import Charset, logical_permutation
 from lineocr.decode import EMPTY, Decoded, DecodeError, Decoder, check_temperature
-from lineocr.images import ImageError, ImageSource, load_image, os_reason
+from lineocr.files import os_reason
+from lineocr.images import ImageError, ImageSource, load_image
 from lineocr.preprocess import PreprocessSpec, collate, finish, prepare, processed, target_width
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled

@@ -98,7 +98,7 @@ def _expand_path(item: str) -> list[str]:
     """A file as given; a directory's images (recursively, sorted, as a dataset folder is
     searched) and, in their place, its sub-folders that cannot be listed, or the directory
     itself when it has none: reading reports each (:func:`_load`)."""
-    from lineocr.data.sources import walk_files
+    from lineocr.files import walk_files
     from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 
     path = Path(item)
@@ -199,7 +199,7 @@ def _load(path: str) -> Outcome:
     except ImageError as exc:
         return ("error", exc.reason)
     except OSError as exc:  # "file name too long", as the other reasons are worded
-        from lineocr.images import os_reason
+        from lineocr.files import os_reason
 
         return ("error", os_reason(exc))
 
