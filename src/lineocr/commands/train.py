@@ -170,7 +170,7 @@ def train(
     from lineocr.data.sources import DatasetError
     from lineocr.data.synth import SynthError
     from lineocr.images import ImageError
-    from lineocr.models.crnn import PRESETS
+    from lineocr.models.spec import PRESETS
     from lineocr.preprocess import PreprocessError
     from lineocr.train.checkpoint import CheckpointError
     from lineocr.train.run import SynthOptions

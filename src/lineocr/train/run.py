@@ -18,9 +18,10 @@ import numpy as np
 from rich.console import Console
 
 from lineocr.charset import Charset, shown_chars
-from lineocr.config import Config, Preset, TrainConfig, flatten, to_dict
+from lineocr.config import Config, TrainConfig, flatten, to_dict
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
 from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
+from lineocr.models.spec import Preset
 from lineocr.train.checkpoint import (
     ModelMeta,
     clear_run,
