@@ -228,10 +228,10 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     from rich.console import Console
 
     from lineocr.config import Config
-    from lineocr.train.run import SynthOptions, prepare_data
+    from lineocr.train.run import DataOptions, SynthOptions, prepare_data
 
     options = SynthOptions(specs=("digits:1:clean",), per_epoch=10, val=4)
-    prepared = prepare_data(Config(), [], synth=options, console=Console(quiet=True))
+    prepared = prepare_data(Config(), DataOptions(synth=options), console=Console(quiet=True))
     (mix,) = prepared.info["synth"]
     trained, held_out = set(mix["fonts"]), set(prepared.info["synth_val_fonts"])
     assert mix["spec"] == "digits:1:clean" and mix["per_epoch"] == 10
@@ -244,7 +244,7 @@ def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
     from rich.console import Console
 
     from lineocr.config import Config
-    from lineocr.train.run import SynthOptions, prepare_data
+    from lineocr.train.run import DataOptions, SynthOptions, prepare_data
 
     data = tmp_path / "data"
     data.mkdir()
@@ -252,7 +252,7 @@ def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
         (data / name).write_bytes(b"not an image")
     options = SynthOptions(specs=("digits:0.5:clean",), per_epoch=10, val=4)
     with pytest.raises(ValueError, match="no usable training line in --data"):
-        prepare_data(Config(), [data], synth=options, console=Console(quiet=True))
+        prepare_data(Config(), DataOptions((data,), synth=options), console=Console(quiet=True))
 
 
 def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):

@@ -63,7 +63,7 @@ def _reader(
     label_map: str | None,
     transpose: bool,
 ) -> Any:
-    from lineocr.train.run import ReaderOptions
+    from lineocr.train.options import ReaderOptions
 
     return ReaderOptions(fmt, strip_suffix, label_regex, label_map, transpose)
 
@@ -173,7 +173,7 @@ def train(
     from lineocr.models.spec import PRESETS
     from lineocr.preprocess import PreprocessError
     from lineocr.train.checkpoint import CheckpointError
-    from lineocr.train.run import SynthOptions
+    from lineocr.train.options import DataOptions, SynthOptions, TrainOptions
     from lineocr.train.run import train as run_training
     from lineocr.zoo import ModelNotFoundError
 
@@ -204,27 +204,32 @@ def train(
             raise fail(f"{out}: nothing to resume (no last.json)")
         if not resume:
             _prepare_out(out, overwrite, init_from)
-        result = run_training(
-            cfg,
-            data or [],
-            out,
-            val=val or [],
+        data_options = DataOptions(
+            data=tuple(data or ()),
+            val=tuple(val or ()),
             reader=_reader(fmt, strip_suffix, label_regex, label_map, transpose),
-            alphabet=alphabet,
-            init_from=init_from,
-            preset=cfg.model.preset if preset is not None else None,
-            resume=resume,
-            overwrite=overwrite,
-            skip_unknown=skip_unknown,
-            device=device,
-            name=out.name,
-            asked=file_keys + [k.replace("__", ".") for k, v in changes.items() if v is not None],
             synth=SynthOptions(
                 tuple(synth or ()),
                 synth_per_epoch or SynthOptions.per_epoch,
                 synth_val or SynthOptions.val,
             ),
+            skip_unknown=skip_unknown,
         )
+        options = TrainOptions(
+            data=data_options,
+            alphabet=alphabet,
+            init_from=init_from,
+            preset=cfg.model.preset if preset is not None else None,
+            resume=resume,
+            overwrite=overwrite,
+            asked=(
+                *file_keys,
+                *(k.replace("__", ".") for k, v in changes.items() if v is not None),
+            ),
+            device=device,
+            name=out.name,
+        )
+        result = run_training(cfg, out, options)
     except (
         SynthError,
         ConfigError,

@@ -255,3 +255,29 @@ def load_weights(model: nn.Module, weights: str | Path, device: str = "cpu") -> 
         model.load_state_dict(tensors)
     except Exception as exc:
         raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
+
+
+def optim_to_tensors(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """An optimiser's state as safetensors-ready tensors (``"{param}.{name}"``) and its
+    parameter groups (JSON)."""
+    state = optimizer.state_dict()
+    tensors = {
+        f"{idx}.{name}": value.detach().cpu().contiguous()
+        for idx, entry in state["state"].items()
+        for name, value in entry.items()
+        if isinstance(value, torch.Tensor)
+    }
+    return tensors, state["param_groups"]
+
+
+def optim_from_tensors(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]
+) -> None:
+    """Restore what :func:`optim_to_tensors` saved."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
