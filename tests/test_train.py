@@ -246,6 +246,98 @@ def make_model_with_nan(charset):
     return model, meta
 
 
+def test_a_checkpoint_records_the_digest_of_each_of_its_files(tmp_path):
+    import hashlib
+
+    cs, examples = make_examples(16)
+    fit(
+        tiny_config(train__epochs=1),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False, tensorboard=False),
+    )
+    for tag, roles in (("last", {"weights", "optimizer"}), ("best", {"weights"})):
+        recorded = json.loads((tmp_path / f"{tag}.json").read_text())["sha256"]
+        assert set(recorded) == roles
+        assert (
+            recorded["weights"]
+            == hashlib.sha256((tmp_path / f"{tag}.safetensors").read_bytes()).hexdigest()
+        )
+
+
+def _torn_run(tmp_path):
+    """A run of one epoch whose last.safetensors was replaced by a later epoch's (a write
+    stopped between the weights and their JSON), and that later run."""
+    cs, examples = make_examples(16)
+    options = FitOptions(show_progress=False, tensorboard=False)
+    run, later = tmp_path / "run", tmp_path / "later"
+    fit(tiny_config(train__epochs=1), PreparedData(cs, examples, examples), run, options)
+    fit(tiny_config(train__epochs=2), PreparedData(cs, examples, examples), later, options)
+    return cs, examples, run, later
+
+
+def test_weights_beside_another_epochs_json_are_refused_or_resumed_from_best(tmp_path, capsys):
+    from lineocr.train.checkpoint import TornCheckpointError
+
+    cs, examples, run, later = _torn_run(tmp_path)
+    (run / "last.safetensors").write_bytes((later / "last.safetensors").read_bytes())
+    with pytest.raises(TornCheckpointError) as refused:
+        load_checkpoint(run / "last.safetensors")
+    said = str(refused.value)
+    assert f"{run / 'last.safetensors'} does not belong to {run / 'last.json'}" in said
+    assert f"{run / 'best.safetensors'} (epoch 1) is whole: give it instead" in said
+    resumed = fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        run,
+        FitOptions(show_progress=False, tensorboard=False, resume=True),
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"resuming from {run / 'best.json'} (epoch 1), without the optimiser state" in err
+    assert resumed.epochs == 2 and [h["epoch"] for h in resumed.history] == [1.0, 2.0]
+    load_checkpoint(run / "last.safetensors")  # whole again
+
+
+def test_a_torn_best_checkpoint_is_named_and_rewritten_on_resume(tmp_path, capsys):
+    from lineocr.train.checkpoint import TornCheckpointError
+
+    cs, examples, run, later = _torn_run(tmp_path)
+    (run / "best.safetensors").write_bytes((later / "best.safetensors").read_bytes())
+    with pytest.raises(TornCheckpointError, match=r"last\.safetensors \(epoch 1\) is whole"):
+        load_checkpoint(run)  # a run directory: its best checkpoint
+    fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        run,
+        FitOptions(show_progress=False, tensorboard=False, resume=True),
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{run / 'best.safetensors'} and {run / 'best.json'} did not belong together" in err
+    _, meta = load_checkpoint(run)
+    assert meta.epoch == 2  # the first epoch after the resume is the new best
+
+
+def test_temporary_files_of_a_stopped_write_are_removed_at_the_next_start(tmp_path, capsys):
+    cs, examples = make_examples(16)
+    options = FitOptions(show_progress=False, tensorboard=False)
+    fit(tiny_config(train__epochs=1), PreparedData(cs, examples, examples), tmp_path, options)
+    stale = [tmp_path / ".last.safetensors.k2j3_x.tmp", tmp_path / ".best.json.a8b9.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    (tmp_path / ".notes.tmp").write_text("not ours")
+    fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        replace(options, resume=True),
+    )
+    assert not any(path.exists() for path in stale)
+    assert (tmp_path / ".notes.tmp").exists()
+    assert "removed 2 temporary file(s) an interrupted checkpoint write left" in (
+        " ".join(capsys.readouterr().err.split())
+    )
+
+
 def test_resume_refuses_a_different_charset(tmp_path):
     cs, examples = make_examples(16)
     fit(

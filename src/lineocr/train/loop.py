@@ -44,13 +44,13 @@ from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
 from lineocr.train import distributed, finetune
 from lineocr.train.checkpoint import (
+    CheckpointError,
     ModelMeta,
     build_from_meta,
-    load_meta,
-    load_tensors,
-    load_weights,
     optim_from_tensors,
     optim_to_tensors,
+    remove_temporaries,
+    resume_point,
     save_checkpoint,
 )
 from lineocr.train.options import FitOptions, InitFrom, PreparedData
@@ -235,6 +235,13 @@ class Trainer:
         self._build_model(options.init_from)
         self._build_loaders(data.train, data.val, data.synth)
         self._reset_progress()
+        stale = remove_temporaries(self.run_dir) if self.ctx.is_main else []
+        if stale:
+            self.console.print(
+                f"[yellow]removed {len(stale)} temporary file(s) an interrupted checkpoint "
+                f"write left in {self.run_dir}: {', '.join(p.name for p in stale)}[/yellow]",
+                soft_wrap=True,
+            )
 
     def _build_model(self, init_from: InitFrom | None) -> None:
         """The network (from ``init_from``'s weights when fine-tuning), its optimiser, loss,
@@ -316,25 +323,29 @@ class Trainer:
 
     # -- resume ---------------------------------------------------------------------------
     def resume(self) -> None:
-        last = self.run_dir / "last.json"
-        if not last.is_file():
-            raise FileNotFoundError(f"{self.run_dir}: nothing to resume (no last.json)")
-        saved = load_meta(last)
+        """Continue the run in ``run_dir`` from its last checkpoint (see
+        :func:`checkpoint.resume_point` for one whose files do not belong together)."""
+        point = resume_point(self.run_dir, str(self.device), repair=self.ctx.is_main)
+        saved, extra = point.meta, point.meta.extra
         if saved.charset != self.charset:
             raise ValueError(f"{self.run_dir}: the saved charset differs from this data's")
-        load_weights(self.model, self.run_dir / "last.safetensors", str(self.device))
-        extra = saved.extra
-        optim_path = self.run_dir / "last.optim.safetensors"
-        if optim_path.is_file() and "optim_param_groups" in extra:
-            optim_from_tensors(
-                self.optimizer, load_tensors(optim_path), extra["optim_param_groups"]
-            )
+        for note in point.repaired if self.ctx.is_main else []:
+            self.console.print(f"[yellow]{note}[/yellow]", soft_wrap=True)
+        try:
+            self.model.load_state_dict(point.weights)
+        except Exception as exc:
+            raise CheckpointError(
+                f"{self.run_dir}: weights do not match the model: {exc}"
+            ) from None
+        if point.optimizer is not None:
+            optim_from_tensors(self.optimizer, point.optimizer, extra["optim_param_groups"])
         self.epoch, self.step = saved.epoch, saved.step
         self.history = saved.history
         self.elapsed = float(extra.get("elapsed_s", 0.0))
-        self.best_cer = float(extra.get("best_cer", float("inf")))
-        self.best_loss = float(extra.get("best_val_loss", float("inf")))
-        self.best_epoch = int(extra.get("best_epoch", 0))
+        if not point.best_removed:
+            self.best_cer = float(extra.get("best_cer", float("inf")))
+            self.best_loss = float(extra.get("best_val_loss", float("inf")))
+            self.best_epoch = int(extra.get("best_epoch", 0))
         self.bad_epochs = int(extra.get("bad_epochs", 0))
 
     # -- one epoch --------------------------------------------------------------------------
