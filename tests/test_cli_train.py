@@ -168,6 +168,8 @@ def test_an_out_that_cannot_be_a_directory_fails_before_reading_data(folder, tmp
         (["--synth", "digits:1e-9"], "--synth digits:1e-9 gives no line per epoch"),
         (["--synth", "digits:0.3:loose=2"], "bad synth spec 'digits:0.3:loose=2': loose must"),
         (["--synth", "latin:0.3", "--alphabet", "0123456789"], "--synth latin:0.3 draws"),
+        (["elsewhere"], "unexpected argument elsewhere: only --resume takes a run directory"),
+        (["--resume", "elsewhere"], "--resume elsewhere and --out"),
     ],
 )
 def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):
@@ -205,6 +207,91 @@ def test_broken_checkpoint_files_are_named(folder, tmp_path):
     started = runner.invoke(app, [*train, "--out", str(tmp_path / "ft"), "--init-from", str(empty)])
     assert started.exit_code == 2
     assert f"{empty / 'best.json'}: not a lineocr checkpoint" in " ".join(started.output.split())
+
+
+def _interrupted_run(monkeypatch, folder, out, epochs):
+    """``lineocr train`` of ``epochs`` epochs stopped by Ctrl-C in its second epoch (one step
+    an epoch here); the CLI's output."""
+    from lineocr.train import loop
+
+    calls = {"n": 0}
+    real = loop.ctc_loss
+
+    def interrupting_loss(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "ctc_loss", interrupting_loss)
+        begun = runner.invoke(
+            app,
+            ["train", "--data", str(folder), "--out", str(out), *FAST, "--epochs", str(epochs)],
+        )
+    assert begun.exit_code == 130, begun.output
+    assert json.loads((out / "last.json").read_text())["epoch"] == 1
+    return " ".join(begun.output.split())
+
+
+def test_resume_takes_the_run_directory_alone_and_keeps_its_plan(monkeypatch, folder, tmp_path):
+    """`lineocr train --resume RUN`: the run's own data options and epoch count, saved
+    with it (the positional form was refused; without --data: "no training data")."""
+    out = tmp_path / "run"
+    said = _interrupted_run(monkeypatch, folder, out, epochs=3)
+    assert f"continue with lineocr train --resume {out}" in said
+    resumed = runner.invoke(app, ["train", "--resume", str(out), "--threads", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"--resume: the run's own --data {folder}" in " ".join(resumed.output.split())
+    saved = json.loads((out / "last.json").read_text())
+    assert saved["epoch"] == 3 and saved["config"]["train"]["epochs"] == 3
+    assert saved["data"]["train_samples"] + saved["data"]["val_samples"] == 24
+    # A run saved before its data options were: --data is needed, as it was.
+    del saved["data"]["options"]
+    (out / "last.json").write_text(json.dumps(saved))
+    older = runner.invoke(app, ["train", "--resume", str(out), "--epochs", "4"])
+    assert older.exit_code == 2 and "no training data" in older.output
+
+
+def test_resume_without_epochs_goes_on_to_the_runs_own_count(monkeypatch, folder, tmp_path):
+    """Leaving --epochs out is not asking for the default 60 (the run went on to 60 and
+    rewrote last.json with it)."""
+    out = tmp_path / "run"
+    _interrupted_run(monkeypatch, folder, out, epochs=2)
+    resume = ["train", "--resume", "--out", str(out), "--data", str(folder), "--threads", "1"]
+    resumed = runner.invoke(app, [*resume, "--max-minutes", "0.5"])
+    assert resumed.exit_code == 0, resumed.output
+    saved = json.loads((out / "last.json").read_text())
+    assert saved["config"]["train"]["epochs"] == 2 and saved["epoch"] == 2
+    assert saved["config"]["train"]["max_minutes"] == 0.5  # how it runs may change
+
+
+def test_saved_data_options_resolve_from_the_run_folder(tmp_path, monkeypatch):
+    from lineocr.train.options import DataOptions, ReaderOptions, SynthOptions
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "map.txt").write_text("0 48\n")
+    run = tmp_path / "runs" / "a"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    options = DataOptions(
+        data=(Path("data"),),
+        reader=ReaderOptions(fmt="idx", label_map="map.txt"),
+        synth=SynthOptions(("digits:0.2",), per_epoch=10),
+        skip_unknown=True,
+    )
+    saved = json.loads(json.dumps(options.to_dict(run)))
+    assert saved["data"] == [str(Path("..") / ".." / "data")]  # no absolute path in the card
+    monkeypatch.chdir(run)  # resumed from another folder
+    again = DataOptions.from_dict(saved, Path())
+    assert again.data == (tmp_path / "data",) and again.skip_unknown
+    assert again.reader == ReaderOptions(fmt="idx", label_map=str(tmp_path / "map.txt"))
+    assert again.synth == options.synth
+    given = DataOptions(data=(Path("/elsewhere"),), reader=ReaderOptions(strip_suffix=True))
+    merged = given.resumed(again)
+    assert merged.data == (Path("/elsewhere"),) and merged.reader.fmt == "idx"
+    assert merged.reader.strip_suffix and merged.synth == options.synth
+    assert "--synth digits:0.2" in merged.flags() and "--skip-unknown" in merged.flags()
 
 
 def test_unknown_config_key_names_it(folder, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -68,8 +70,17 @@ def _reader(
     return ReaderOptions(fmt, strip_suffix, label_regex, label_map, transpose)
 
 
+DEFAULT_OUT = Path("runs/model")
+
+
 @app.command()
 def train(
+    run: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="With --resume: the run directory to continue (as --out).", show_default=False
+        ),
+    ] = None,
     data: Annotated[
         Optional[list[Path]],
         typer.Option("--data", help="Training data (dir or manifest); repeatable."),
@@ -115,7 +126,10 @@ def train(
             "another preset than the weights' (matching layers are copied)."
         ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/model"),
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Run directory.", show_default=str(DEFAULT_OUT)),
+    ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.", min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.", min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
@@ -139,7 +153,14 @@ def train(
             "--freeze-backbone", help="Fine-tuning: train only the LSTM and output layers."
         ),
     ] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a run (lineocr train --resume RUN, or --resume --out RUN) as it was "
+            "planned: its own data options and epochs unless given again.",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool,
         typer.Option("--overwrite", help="Replace the run already in --out (default: refuse)."),
@@ -165,21 +186,15 @@ def train(
     transpose: TransposeOpt = False,
 ) -> None:
     """Train a CRNN+CTC recogniser on labelled line images."""
-    from lineocr.charset import CharsetError
-    from lineocr.config import Config, ConfigError, load_config_and_keys, override
-    from lineocr.data.sources import DatasetError
-    from lineocr.data.synth import SynthError
-    from lineocr.images import ImageError
+    from lineocr.config import Config, load_config_and_keys, override
     from lineocr.models.spec import PRESETS
-    from lineocr.preprocess import PreprocessError
-    from lineocr.train.checkpoint import CheckpointError
     from lineocr.train.options import DataOptions, SynthOptions, TrainOptions
     from lineocr.train.run import train as run_training
-    from lineocr.zoo import ModelNotFoundError
 
+    out = _run_dir(run, out, resume)
     _check_device(device)
     _warn_unused_synth_options(bool(data), bool(val), synth_per_epoch, synth_val)
-    try:
+    with _errors_as_one_line():
         cfg, file_keys = load_config_and_keys(config) if config else (Config(), [])
         changes: dict[str, Any] = {
             "model__preset": preset,
@@ -230,6 +245,41 @@ def train(
             name=out.name,
         )
         result = run_training(cfg, out, options)
+    if result.stopped == "interrupted":
+        raise typer.Exit(130)
+    if result.stopped == "diverged":  # said by the training loop
+        raise typer.Exit(1)
+
+
+def _run_dir(run: Path | None, out: Path | None, resume: bool) -> Path:
+    """The run directory: ``--out``, or the one ``--resume`` names (not both)."""
+    if run is None:
+        return out or DEFAULT_OUT
+    if not resume:
+        raise fail(
+            f"unexpected argument {run}: only --resume takes a run directory "
+            "(lineocr train --resume RUN); training data is given with --data"
+        )
+    if out is not None and out != run:
+        raise fail(f"--resume {run} and --out {out} name two run directories: give one")
+    return run
+
+
+@contextmanager
+def _errors_as_one_line() -> Iterator[None]:
+    """The errors a training meets in its data, config, checkpoints or synthesis, as one
+    line and exit status 2."""
+    from lineocr.charset import CharsetError
+    from lineocr.config import ConfigError
+    from lineocr.data.sources import DatasetError
+    from lineocr.data.synth import SynthError
+    from lineocr.images import ImageError
+    from lineocr.preprocess import PreprocessError
+    from lineocr.train.checkpoint import CheckpointError
+    from lineocr.zoo import ModelNotFoundError
+
+    try:
+        yield
     except (
         SynthError,
         ConfigError,
@@ -243,10 +293,6 @@ def train(
         ValueError,
     ) as exc:
         raise fail(str(exc)) from None
-    if result.stopped == "interrupted":
-        raise typer.Exit(130)
-    if result.stopped == "diverged":  # said by the training loop
-        raise typer.Exit(1)
 
 
 def _warn_unused_synth_options(

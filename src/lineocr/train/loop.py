@@ -485,11 +485,7 @@ class Trainer:
             stopped = "interrupted"
             if main:
                 self._save("last", with_optim=True)
-                self.console.print(
-                    f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; continue with "
-                    f"lineocr train --resume --out {self.run_dir} and the same --data / --synth "
-                    "options[/yellow]"
-                )
+                self._say_interrupted()
         finally:
             tb.close()
         result = FitResult(
@@ -620,6 +616,20 @@ class Trainer:
                 "was not finite (NaN or inf)[/yellow]",
                 soft_wrap=True,
             )
+
+    def _say_interrupted(self) -> None:
+        """Where the run was saved and how to continue it (its data options are saved with
+        it when lineocr.train.run started it)."""
+        again = (
+            f"lineocr train --resume {self.run_dir}"
+            if "options" in self.meta.data
+            else f"lineocr train --resume --out {self.run_dir} and the same --data / --synth "
+            "options"
+        )
+        self.console.print(
+            f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; continue with "
+            f"{again}[/yellow]"
+        )
 
     def _say_diverged(self) -> None:
         cfg = self.config.train

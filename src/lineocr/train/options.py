@@ -7,10 +7,12 @@ to :func:`lineocr.train.run.train` (``lineocr train``), :class:`FitOptions` with
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineocr.charset import Charset, shown_chars
 
@@ -153,13 +155,122 @@ def outside_charset(alphabet: str, charset: Charset) -> str:
 @dataclass(frozen=True)
 class DataOptions:
     """What a run trains and validates on: dataset paths, how to read them, synthetic
-    lines, and whether lines with characters outside a fixed charset are skipped."""
+    lines, and whether lines with characters outside a fixed charset are skipped.
+
+    A run saves them (:meth:`to_dict`, in its checkpoints' ``data.options``), so that
+    ``--resume`` continues with them (:meth:`resumed`) from the run folder alone."""
 
     data: tuple[str | Path, ...] = ()
     val: tuple[str | Path, ...] = ()
     reader: ReaderOptions = ReaderOptions()
     synth: SynthOptions = SynthOptions()
     skip_unknown: bool = False
+
+    def to_dict(self, run_dir: Path) -> dict[str, Any]:
+        """JSON, with paths relative to ``run_dir`` (the run resumes from any folder, and
+        its card names no absolute path)."""
+        label_map = self.reader.label_map
+        if label_map is not None and Path(label_map).is_file():  # else a map's name
+            label_map = _relative(label_map, run_dir)
+        return {
+            "data": [_relative(p, run_dir) for p in self.data],
+            "val": [_relative(p, run_dir) for p in self.val],
+            "reader": dataclasses.asdict(replace(self.reader, label_map=label_map)),
+            "synth": {**dataclasses.asdict(self.synth), "specs": list(self.synth.specs)},
+            "skip_unknown": self.skip_unknown,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], run_dir: Path) -> DataOptions:
+        """What :meth:`to_dict` saved in ``run_dir``; a ValueError names a bad value."""
+        from lineocr.config import ConfigError, from_dict
+
+        try:
+            saved = from_dict(cls, data, prefix="data.options.")
+        except ConfigError as exc:
+            raise ValueError(f"{run_dir}: the run's saved data options: {exc}") from None
+        label_map = saved.reader.label_map
+        if label_map is not None and (run_dir / label_map).is_file():
+            label_map = str(_absolute(label_map, run_dir))
+        return replace(
+            saved,
+            data=tuple(_absolute(p, run_dir) for p in saved.data),
+            val=tuple(_absolute(p, run_dir) for p in saved.val),
+            reader=replace(saved.reader, label_map=label_map),
+        )
+
+    def resumed(self, saved: DataOptions) -> DataOptions:
+        """These options, each left out (at its default) taking the saved run's value."""
+        return _defaults_from(self, saved)
+
+    def flags(self) -> list[str]:
+        """The ``lineocr train`` options that give these (those not at their default)."""
+        changed = _changed(self, DataOptions())
+        flags: list[str] = []
+        for key, flag in _FLAGS.items():
+            value = changed.get(key)
+            if isinstance(value, bool):
+                flags.append(flag)
+            elif isinstance(value, tuple):
+                flags.extend(f"{flag} {v}" for v in value)
+            elif value is not None:
+                flags.append(f"{flag} {value}")
+        return flags
+
+
+_FLAGS = {
+    "data": "--data",
+    "val": "--val",
+    "reader.fmt": "--format",
+    "reader.strip_suffix": "--strip-suffix",
+    "reader.label_regex": "--label-regex",
+    "reader.label_map": "--label-map",
+    "reader.transpose": "--transpose",
+    "synth.specs": "--synth",
+    "synth.per_epoch": "--synth-per-epoch",
+    "synth.val": "--synth-val",
+    "skip_unknown": "--skip-unknown",
+}
+
+T = TypeVar("T")
+
+
+def _defaults_from(given: T, saved: T) -> T:
+    """``given`` with each field at its default replaced by ``saved``'s (options within
+    options field by field)."""
+    default = type(given)()
+    changes = {}
+    for f in dataclasses.fields(given):  # type: ignore[arg-type]
+        value = getattr(given, f.name)
+        if dataclasses.is_dataclass(value):
+            changes[f.name] = _defaults_from(value, getattr(saved, f.name))
+        elif value == getattr(default, f.name):
+            changes[f.name] = getattr(saved, f.name)
+    return replace(given, **changes)  # type: ignore[type-var]
+
+
+def _changed(options: Any, default: Any, prefix: str = "") -> dict[str, Any]:
+    """The fields of ``options`` not at their ``default``, as ``reader.fmt``: value."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(options):
+        value, base = getattr(options, f.name), getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            out |= _changed(value, base, f"{prefix}{f.name}.")
+        elif value != base:
+            out[prefix + f.name] = value
+    return out
+
+
+def _relative(path: str | Path, run_dir: Path) -> str:
+    absolute = Path(path).resolve()
+    try:
+        return os.path.relpath(absolute, run_dir.resolve())
+    except ValueError:  # another drive (Windows)
+        return str(absolute)
+
+
+def _absolute(path: str | Path, run_dir: Path) -> Path:
+    return Path(os.path.normpath(run_dir.resolve() / path))
 
 
 @dataclass(frozen=True)

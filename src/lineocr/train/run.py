@@ -56,6 +56,7 @@ __all__ = [
     "prepare_data",
     "resume_conflicts",
     "resumed_config",
+    "resumed_data",
     "split",
     "train",
 ]
@@ -355,8 +356,10 @@ def resume_conflicts(saved: Config, given: Config, keys: Sequence[str]) -> list[
 
 def resumed_config(saved: Config, given: Config, asked: Sequence[str], out: Path) -> Config:
     """The config a resumed run goes on with: the saved run's (it defines the model and the
-    data), with how it runs now as ``given``: more epochs, other threads or workers, a new
-    time budget. A setting of ``asked`` that differs otherwise is a ValueError naming it."""
+    data, and how many epochs it plans), with how it runs now as ``given`` where asked
+    for: more epochs, other threads or workers, a new time budget. A setting of ``asked``
+    that differs otherwise is a ValueError naming it. (Without ``asked``, a given value
+    other than the default counts as asked for.)"""
     conflicts = resume_conflicts(saved, given, asked)
     if conflicts:
         raise ValueError(
@@ -369,10 +372,23 @@ def resumed_config(saved: Config, given: Config, asked: Sequence[str], out: Path
     runtime = {
         key: getattr(given.train, key)
         for key in RESUME_MAY_CHANGE
-        if key != "epochs" and getattr(given.train, key) != getattr(defaults, key)
+        if f"train.{key}" in asked or getattr(given.train, key) != getattr(defaults, key)
     }
-    epochs = max(given.train.epochs, saved.train.epochs)
-    return replace(saved, train=replace(saved.train, epochs=epochs, **runtime))
+    runtime["epochs"] = max(runtime.get("epochs", 0), saved.train.epochs)
+    return replace(saved, train=replace(saved.train, **runtime))
+
+
+def resumed_data(given: DataOptions, saved: ModelMeta, out: Path, console: Console) -> DataOptions:
+    """The data options a resumed run goes on with: each one left out takes the value the
+    run saved (said on ``console``); a run saved before they were has only ``given``."""
+    if "options" not in saved.data:
+        return given
+    own = DataOptions.from_dict(saved.data["options"], out)
+    options = given.resumed(own)
+    taken = [flag for flag in options.flags() if flag not in given.flags()]
+    if taken:
+        console.print(f"--resume: the run's own {', '.join(taken)}", soft_wrap=True)
+    return options
 
 
 def train(config: Config, out: str | Path, options: TrainOptions) -> FitResult:
@@ -392,12 +408,14 @@ def train(config: Config, out: str | Path, options: TrainOptions) -> FitResult:
         else None
     )
     started_from = str(options.init_from) if options.init_from else None
+    data_options = options.data
     if options.resume:
         saved = load_meta(out / "last.json")
         config = resumed_config(saved.config, config, options.asked, out)
         charset = saved.charset
         config = replace(config, charset=saved.charset.options)
         started_from = saved.data.get("init_from")  # where the run began, not this resumption
+        data_options = resumed_data(data_options, saved, out, console)
     elif options.init_from is not None:
         init, init_meta = load_init(options.init_from)
         base_charset = init_meta.charset
@@ -405,9 +423,10 @@ def train(config: Config, out: str | Path, options: TrainOptions) -> FitResult:
             config, init_meta.config, str(options.init_from), options.preset, console
         )
     prepared = prepare_data(
-        config, options.data, charset=charset, base_charset=base_charset, console=console
+        config, data_options, charset=charset, base_charset=base_charset, console=console
     )
     prepared.info["init_from"] = started_from
+    prepared.info["options"] = data_options.to_dict(out)  # what --resume reads again
     if options.overwrite and not options.resume:
         clear_run(out)  # only now: a run that fails to start replaces nothing
     fit_options = FitOptions(
