@@ -326,6 +326,41 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     assert "dejavu sans" in held_out  # the split is by a hash of the family (docs/synth.md)
 
 
+def test_the_data_summary_counts_add_up_and_say_train_and_validation(tmp_path):
+    """100 files, 3 without a label and 5 that are not images: the summary said "samples
+    97, skipped 8" (the unreadable counted twice); now 92 + 8, then 83 train + 9 validation
+    + 8 skipped."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lineocr.config import Config
+    from lineocr.train.run import DataOptions, ReaderOptions, prepare_data
+
+    root = tmp_path / "data"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(100):
+        text = "".join(rng.choice(list("0123456789"), size=4))
+        image = root / f"l{i:03d}.png"
+        if i < 5:
+            image.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+        else:
+            Image.fromarray(render(text)).save(image)
+        if i < 97:
+            (root / f"l{i:03d}.gt.txt").write_text(text)
+    out = StringIO()
+    options = DataOptions((root,), reader=ReaderOptions(fmt="sidecar"))
+    prepared = prepare_data(Config(), options, console=Console(file=out, width=120))
+    said = out.getvalue()
+    samples = int(re.search(r"samples\s+(\d+)", said).group(1))
+    skipped = int(re.search(r"skipped\s+(\d+)", said).group(1))
+    assert (samples, skipped) == (92, 8)
+    assert "training data: 100 samples: 83 train, 9 validation, 8 skipped" in said
+    info = prepared.info
+    assert info["train_samples"] + info["val_samples"] + info["skipped"] == 100
+
+
 def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
     """--data whose every line is unusable must not quietly become a synthetic-only run."""
     from rich.console import Console

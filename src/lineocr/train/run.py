@@ -87,8 +87,34 @@ def _merged(datasets: Sequence[Dataset], console: Console, show: bool) -> Datase
         root=datasets[0].root,
     )
     if show:
-        print_summary(summarize(merged), console)
+        summary = summarize(merged)
+        # summarize counts the images it found unreadable both as samples and as skipped;
+        # shown here, samples and skipped add up to what was read
+        readable = summary.n_samples - summary.n_unreadable
+        print_summary(replace(summary, n_samples=readable), console)
     return merged
+
+
+def _charset_of(
+    train_set: Dataset | None,
+    synths: list[tuple[str, Any, float]],
+    config: Config,
+    base: Charset | None,
+) -> Charset:
+    """The characters of the training labels and of the synthesizers' alphabets (added to
+    ``base``'s when fine-tuning, with its options)."""
+    options = base.options if base is not None else config.charset
+    found = Charset.from_texts([s.text for s in train_set.samples] if train_set else [], options)
+    for _, gen, _ in synths:  # an alphabet, not a label: keep its space
+        found = found.union(Charset.from_string(gen.alphabet, options).chars)
+    return base.union(found.chars) if base is not None else found
+
+
+def _say_counts(console: Console, what: str, used: dict[str, int], skipped: int) -> None:
+    """One line whose counts add up: ``training data: 100 samples: 83 train, 9 validation,
+    8 skipped``."""
+    parts = [f"{n:,} {name}" for name, n in used.items()] + [f"{skipped:,} skipped"]
+    console.print(f"{what}: {sum(used.values()) + skipped:,} samples: {', '.join(parts)}")
 
 
 def _report_skips(report: LoadReport, console: Console, what: str) -> None:
@@ -125,11 +151,7 @@ def prepare_data(
     synths = synth.synthesizers(seed, "train", charset, console)
 
     if charset is None:
-        chosen = base_charset.options if base_charset is not None else config.charset
-        found = Charset.from_texts([s.text for s in train_set.samples] if train_set else [], chosen)
-        for _, gen, _ in synths:  # an alphabet, not a label: keep its space
-            found = found.union(Charset.from_string(gen.alphabet, chosen).chars)
-        charset = base_charset.union(found.chars) if base_charset is not None else found
+        charset = _charset_of(train_set, synths, config, base_charset)
 
     spec = config.preprocess
     train_report = load_examples(
@@ -140,12 +162,21 @@ def prepare_data(
     if train_set is not None and not examples:  # not silently a synthetic-only run
         raise ValueError("no usable training line in --data (see the skipped files above)")
     val_fonts: list[str] = []  # held-out font families, when validation lines are synthetic
+    train_skipped = len(train_report.skipped) + (len(train_set.skipped) if train_set else 0)
     if val_set is not None:
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
         _report_skips(val_report, console, "validation data")
         train_examples, val_examples = examples, val_report.examples
+        if show_summary:
+            val_skipped = len(val_report.skipped) + len(val_set.skipped)
+            if train_set is not None:
+                _say_counts(console, "training data", {"train": len(examples)}, train_skipped)
+            _say_counts(console, "validation data", {"validation": len(val_examples)}, val_skipped)
     elif examples:
         train_examples, val_examples = split(examples, config.train.val_split, seed)
+        if show_summary:
+            used = {"train": len(train_examples), "validation": len(val_examples)}
+            _say_counts(console, "training data", used, train_skipped)
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
         val_synths = synth.synthesizers(seed + 1, "val", charset)
@@ -166,7 +197,7 @@ def prepare_data(
         ],
         "train_samples": len(train_examples),
         "val_samples": len(val_examples),
-        "skipped": len(train_report.skipped) + (len(train_set.skipped) if train_set else 0),
+        "skipped": train_skipped,
         "charset_size": len(charset),
     }
     if val_fonts:
