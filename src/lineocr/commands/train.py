@@ -78,7 +78,9 @@ def train(
     run: Annotated[
         Optional[Path],
         typer.Argument(
-            help="With --resume: the run directory to continue (as --out).", show_default=False
+            metavar="RUN",
+            help="With --resume: the run directory to continue (as --out).",
+            show_default=False,
         ),
     ] = None,
     data: Annotated[
@@ -126,10 +128,7 @@ def train(
             "another preset than the weights' (matching layers are copied)."
         ),
     ] = None,
-    out: Annotated[
-        Optional[Path],
-        typer.Option("--out", "-o", help="Run directory.", show_default=str(DEFAULT_OUT)),
-    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = DEFAULT_OUT,
     epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.", min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.", min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
@@ -251,16 +250,16 @@ def train(
         raise typer.Exit(1)
 
 
-def _run_dir(run: Path | None, out: Path | None, resume: bool) -> Path:
-    """The run directory: ``--out``, or the one ``--resume`` names (not both)."""
+def _run_dir(run: Path | None, out: Path, resume: bool) -> Path:
+    """The run directory: ``--out``, or the one ``--resume`` names (not another --out)."""
     if run is None:
-        return out or DEFAULT_OUT
+        return out
     if not resume:
         raise fail(
             f"unexpected argument {run}: only --resume takes a run directory "
             "(lineocr train --resume RUN); training data is given with --data"
         )
-    if out is not None and out != run:
+    if out not in (DEFAULT_OUT, run):
         raise fail(f"--resume {run} and --out {out} name two run directories: give one")
     return run
 
