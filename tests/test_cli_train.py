@@ -168,6 +168,8 @@ def test_an_out_that_cannot_be_a_directory_fails_before_reading_data(folder, tmp
         (["--synth", "digits:1e-9"], "--synth digits:1e-9 gives no line per epoch"),
         (["--synth", "digits:0.3:loose=2"], "bad synth spec 'digits:0.3:loose=2': loose must"),
         (["--synth", "latin:0.3", "--alphabet", "0123456789"], "--synth latin:0.3 draws"),
+        (["elsewhere"], "unexpected argument elsewhere: only --resume takes a run directory"),
+        (["--resume", "elsewhere"], "--resume elsewhere and --out"),
     ],
 )
 def test_bad_input_is_one_clear_line(folder, tmp_path, args, message):
@@ -207,6 +209,91 @@ def test_broken_checkpoint_files_are_named(folder, tmp_path):
     assert f"{empty / 'best.json'}: not a lineocr checkpoint" in " ".join(started.output.split())
 
 
+def _interrupted_run(monkeypatch, folder, out, epochs):
+    """``lineocr train`` of ``epochs`` epochs stopped by Ctrl-C in its second epoch (one step
+    an epoch here); the CLI's output."""
+    from lineocr.train import loop
+
+    calls = {"n": 0}
+    real = loop.ctc_loss
+
+    def interrupting_loss(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "ctc_loss", interrupting_loss)
+        begun = runner.invoke(
+            app,
+            ["train", "--data", str(folder), "--out", str(out), *FAST, "--epochs", str(epochs)],
+        )
+    assert begun.exit_code == 130, begun.output
+    assert json.loads((out / "last.json").read_text())["epoch"] == 1
+    return " ".join(begun.output.split())
+
+
+def test_resume_takes_the_run_directory_alone_and_keeps_its_plan(monkeypatch, folder, tmp_path):
+    """`lineocr train --resume RUN`: the run's own data options and epoch count, saved
+    with it (the positional form was refused; without --data: "no training data")."""
+    out = tmp_path / "run"
+    said = _interrupted_run(monkeypatch, folder, out, epochs=3)
+    assert f"continue with lineocr train --resume {out}" in said
+    resumed = runner.invoke(app, ["train", "--resume", str(out), "--threads", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"--resume: the run's own --data {folder}" in " ".join(resumed.output.split())
+    saved = json.loads((out / "last.json").read_text())
+    assert saved["epoch"] == 3 and saved["config"]["train"]["epochs"] == 3
+    assert saved["data"]["train_samples"] + saved["data"]["val_samples"] == 24
+    # A run saved before its data options were: --data is needed, as it was.
+    del saved["data"]["options"]
+    (out / "last.json").write_text(json.dumps(saved))
+    older = runner.invoke(app, ["train", "--resume", str(out), "--epochs", "4"])
+    assert older.exit_code == 2 and "no training data" in older.output
+
+
+def test_resume_without_epochs_goes_on_to_the_runs_own_count(monkeypatch, folder, tmp_path):
+    """Leaving --epochs out is not asking for the default 60 (the run went on to 60 and
+    rewrote last.json with it)."""
+    out = tmp_path / "run"
+    _interrupted_run(monkeypatch, folder, out, epochs=2)
+    resume = ["train", "--resume", "--out", str(out), "--data", str(folder), "--threads", "1"]
+    resumed = runner.invoke(app, [*resume, "--max-minutes", "0.5"])
+    assert resumed.exit_code == 0, resumed.output
+    saved = json.loads((out / "last.json").read_text())
+    assert saved["config"]["train"]["epochs"] == 2 and saved["epoch"] == 2
+    assert saved["config"]["train"]["max_minutes"] == 0.5  # how it runs may change
+
+
+def test_saved_data_options_resolve_from_the_run_folder(tmp_path, monkeypatch):
+    from lineocr.train.options import DataOptions, ReaderOptions, SynthOptions
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "map.txt").write_text("0 48\n")
+    run = tmp_path / "runs" / "a"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    options = DataOptions(
+        data=(Path("data"),),
+        reader=ReaderOptions(fmt="idx", label_map="map.txt"),
+        synth=SynthOptions(("digits:0.2",), per_epoch=10),
+        skip_unknown=True,
+    )
+    saved = json.loads(json.dumps(options.to_dict(run)))
+    assert saved["data"] == [str(Path("..") / ".." / "data")]  # no absolute path in the card
+    monkeypatch.chdir(run)  # resumed from another folder
+    again = DataOptions.from_dict(saved, Path())
+    assert again.data == (tmp_path / "data",) and again.skip_unknown
+    assert again.reader == ReaderOptions(fmt="idx", label_map=str(tmp_path / "map.txt"))
+    assert again.synth == options.synth
+    given = DataOptions(data=(Path("/elsewhere"),), reader=ReaderOptions(strip_suffix=True))
+    merged = given.resumed(again)
+    assert merged.data == (Path("/elsewhere"),) and merged.reader.fmt == "idx"
+    assert merged.reader.strip_suffix and merged.synth == options.synth
+    assert "--synth digits:0.2" in merged.flags() and "--skip-unknown" in merged.flags()
+
+
 def test_unknown_config_key_names_it(folder, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("train:\n  epochz: 3\n")
@@ -228,10 +315,10 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     from rich.console import Console
 
     from lineocr.config import Config
-    from lineocr.train.run import SynthOptions, prepare_data
+    from lineocr.train.run import DataOptions, SynthOptions, prepare_data
 
     options = SynthOptions(specs=("digits:1:clean",), per_epoch=10, val=4)
-    prepared = prepare_data(Config(), [], synth=options, console=Console(quiet=True))
+    prepared = prepare_data(Config(), DataOptions(synth=options), console=Console(quiet=True))
     (mix,) = prepared.info["synth"]
     trained, held_out = set(mix["fonts"]), set(prepared.info["synth_val_fonts"])
     assert mix["spec"] == "digits:1:clean" and mix["per_epoch"] == 10
@@ -239,12 +326,47 @@ def test_synthetic_data_summary_names_the_fonts_of_each_split():
     assert "dejavu sans" in held_out  # the split is by a hash of the family (docs/synth.md)
 
 
+def test_the_data_summary_counts_add_up_and_say_train_and_validation(tmp_path):
+    """100 files, 3 without a label and 5 that are not images: the summary said "samples
+    97, skipped 8" (the unreadable counted twice); now 92 + 8, then 83 train + 9 validation
+    + 8 skipped."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lineocr.config import Config
+    from lineocr.train.run import DataOptions, ReaderOptions, prepare_data
+
+    root = tmp_path / "data"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(100):
+        text = "".join(rng.choice(list("0123456789"), size=4))
+        image = root / f"l{i:03d}.png"
+        if i < 5:
+            image.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+        else:
+            Image.fromarray(render(text)).save(image)
+        if i < 97:
+            (root / f"l{i:03d}.gt.txt").write_text(text)
+    out = StringIO()
+    options = DataOptions((root,), reader=ReaderOptions(fmt="sidecar"))
+    prepared = prepare_data(Config(), options, console=Console(file=out, width=120))
+    said = out.getvalue()
+    samples = int(re.search(r"samples\s+(\d+)", said).group(1))
+    skipped = int(re.search(r"skipped\s+(\d+)", said).group(1))
+    assert (samples, skipped) == (92, 8)
+    assert "training data: 100 samples: 83 train, 9 validation, 8 skipped" in said
+    info = prepared.info
+    assert info["train_samples"] + info["val_samples"] + info["skipped"] == 100
+
+
 def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
     """--data whose every line is unusable must not quietly become a synthetic-only run."""
     from rich.console import Console
 
     from lineocr.config import Config
-    from lineocr.train.run import SynthOptions, prepare_data
+    from lineocr.train.run import DataOptions, SynthOptions, prepare_data
 
     data = tmp_path / "data"
     data.mkdir()
@@ -252,7 +374,7 @@ def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
         (data / name).write_bytes(b"not an image")
     options = SynthOptions(specs=("digits:0.5:clean",), per_epoch=10, val=4)
     with pytest.raises(ValueError, match="no usable training line in --data"):
-        prepare_data(Config(), [data], synth=options, console=Console(quiet=True))
+        prepare_data(Config(), DataOptions((data,), synth=options), console=Console(quiet=True))
 
 
 def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):

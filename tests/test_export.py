@@ -25,7 +25,7 @@ from lineocr.export import (
     read_metadata,
     sample_lines,
 )
-from lineocr.models.crnn import TIME_STRIDE
+from lineocr.models.spec import TIME_STRIDE
 from lineocr.train.checkpoint import CheckpointError, save_checkpoint
 from tests.conftest import AVX2_SAFE_INT8_WEIGHT, make_tiny_model, max_abs_int8_weight
 

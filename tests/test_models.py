@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from lineocr.charset import Charset
-from lineocr.config import Preset
-from lineocr.models.crnn import CRNN, PRESETS, output_lengths
+from lineocr.models.crnn import CRNN, output_lengths
 from lineocr.models.registry import build_model
+from lineocr.models.spec import Preset
 from lineocr.train.finetune import transfer_weights
 
 
@@ -27,7 +27,7 @@ def test_preset_sizes(preset, low, high):
     assert low <= params <= high
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", typing.get_args(Preset))  # every name a config takes
 @pytest.mark.parametrize("width", [16, 100, 257])
 def test_variable_width_gives_width_over_four_frames(preset, width):
     model = CRNN(num_classes=11, height=32, preset=preset).eval()
@@ -100,8 +100,3 @@ def test_fast1_is_fast_with_one_lstm_layer_and_starts_from_fast() -> None:
     # fast's second LSTM layer has no place in fast1.
     assert set(after) == {k for k in source if "_l1" not in k}
     assert all(torch.equal(v, source[k]) for k, v in after.items())
-
-
-def test_config_presets_are_the_models_presets() -> None:
-    """config.Preset (a Literal, for validation and types) lists exactly crnn.PRESETS."""
-    assert set(typing.get_args(Preset)) == set(PRESETS)

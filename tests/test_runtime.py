@@ -29,10 +29,9 @@ from lineocr.export import (
     write_metadata,
 )
 from lineocr.images import ImageError
-from lineocr.models.crnn import TIME_STRIDE, output_lengths
+from lineocr.models.crnn import output_lengths
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.runtime import (
-    DEFAULT_TIME_STRIDE,
     CancelToken,
     CharConfidence,
     DecodeError,
@@ -57,7 +56,8 @@ def recognizer(tiny_onnx_model: Path) -> Recognizer:
 
 def test_runtime_imports_no_torch() -> None:
     code = (
-        "import sys, lineocr, lineocr.runtime, lineocr.zoo, lineocr.decode\n"
+        "import sys, lineocr, lineocr.runtime, lineocr.zoo, lineocr.decode, lineocr.config\n"
+        "import lineocr.models.spec\n"
         "from lineocr import Recognizer\n"
         "from lineocr.cli import app\n"
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
@@ -69,10 +69,19 @@ def test_runtime_imports_no_torch() -> None:
     assert out.stdout.strip() == "[]", "torch imported on the inference path"
 
 
-def test_the_runtime_default_time_stride_is_the_networks() -> None:
-    """Files whose card has no onnx.time_stride fall back to DEFAULT_TIME_STRIDE, which the
-    torch-free runtime cannot import from lineocr.models.crnn."""
-    assert DEFAULT_TIME_STRIDE == TIME_STRIDE
+def test_predictions_and_the_server_client_import_no_onnxruntime() -> None:
+    """The client returns the runtime's Prediction without loading ONNX Runtime."""
+    code = (
+        "import sys, lineocr.prediction, lineocr.serve.client\n"
+        "from lineocr import Prediction\n"
+        "assert Prediction is lineocr.prediction.Prediction\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnxruntime', 'torch')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_load_reads_the_model_card(recognizer: Recognizer, tiny_model) -> None:

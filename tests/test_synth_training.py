@@ -19,7 +19,7 @@ def test_a_model_trained_on_synthetic_digits_reads_held_out_fonts(tmp_path):
     from lineocr.data.batching import load_examples
     from lineocr.data.fonts import family_split
     from lineocr.data.synth import LineSynthesizer, SynthConfig
-    from lineocr.train.loop import fit
+    from lineocr.train.loop import FitOptions, PreparedData, fit
     from tests.render import ArraySample, render
 
     config = SynthConfig(lang="digits", style="scan", patterns=("id",), min_chars=3, max_chars=7)
@@ -45,7 +45,12 @@ def test_a_model_trained_on_synthetic_digits_reads_held_out_fonts(tmp_path):
     examples = load_examples(train_samples, charset, cfg.preprocess).examples
     val = load_examples(val_samples, charset, cfg.preprocess).examples
     assert len(examples) == 800 and len(val) == 120
-    result = fit(cfg, charset, examples, val, tmp_path, show_progress=False, tensorboard=False)
+    result = fit(
+        cfg,
+        PreparedData(charset, examples, val),
+        tmp_path,
+        FitOptions(show_progress=False, tensorboard=False),
+    )
     assert result.best["val_cer"] < 0.05, result.history[-1]
 
 

@@ -17,7 +17,7 @@ from lineocr.charset import Charset
 from lineocr.config import Config, override
 from lineocr.data.batching import Batch, load_examples
 from lineocr.train.checkpoint import load_checkpoint, new_file_mode
-from lineocr.train.loop import InitFrom, fit, too_narrow
+from lineocr.train.loop import FitOptions, InitFrom, PreparedData, fit, too_narrow
 from tests.render import ArraySample, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,12 +51,9 @@ def test_tiny_model_overfits_32_samples(tmp_path):
     cs, examples = make_examples(32)
     result = fit(
         tiny_config(train__epochs=80, train__patience=80),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path,
-        show_progress=False,
-        tensorboard=False,
+        FitOptions(show_progress=False, tensorboard=False),
     )
     assert result.best["val_exact_match"] == 1.0, result.history[-1]
     _, meta = load_checkpoint(tmp_path)
@@ -67,7 +64,12 @@ def test_tiny_model_overfits_32_samples(tmp_path):
 def test_run_directory_contents_and_resume_continues_from_saved_step(tmp_path):
     cs, examples = make_examples(24)
     cfg = tiny_config(train__epochs=2)
-    first = fit(cfg, cs, examples[:16], examples[16:], tmp_path, show_progress=False)
+    first = fit(
+        cfg,
+        PreparedData(cs, examples[:16], examples[16:]),
+        tmp_path,
+        FitOptions(show_progress=False),
+    )
     for name in (
         "best.safetensors",
         "best.json",
@@ -86,12 +88,9 @@ def test_run_directory_contents_and_resume_continues_from_saved_step(tmp_path):
 
     resumed = fit(
         tiny_config(train__epochs=4),
-        cs,
-        examples[:16],
-        examples[16:],
+        PreparedData(cs, examples[:16], examples[16:]),
         tmp_path,
-        show_progress=False,
-        resume=True,
+        FitOptions(show_progress=False, resume=True),
     )
     assert resumed.epochs == 4 and resumed.step == first.step + 2 * 2
     assert [h["epoch"] for h in resumed.history] == [1.0, 2.0, 3.0, 4.0]
@@ -114,12 +113,9 @@ def test_an_epoch_reports_lines_too_narrow_to_learn(tmp_path, capsys):
     squeezed = replace(examples[0], image=examples[0].image[:, :8])  # 2 frames, 3+ labels
     result = fit(
         tiny_config(train__epochs=2),
-        cs,
-        [squeezed, *examples[1:]],
-        examples[1:],
+        PreparedData(cs, [squeezed, *examples[1:]], examples[1:]),
         tmp_path,
-        show_progress=False,
-        tensorboard=False,
+        FitOptions(show_progress=False, tensorboard=False),
     )
     assert [h["train_too_narrow"] for h in result.history] == [1.0, 1.0]
     assert "1 training lines were too narrow for their labels" in capsys.readouterr().err
@@ -139,7 +135,10 @@ def test_a_step_with_a_nan_loss_is_skipped_not_applied(tmp_path, monkeypatch, ca
     monkeypatch.setattr(loop, "ctc_loss", nan_on_second_step)
     cs, examples = make_examples(16)
     result = fit(
-        tiny_config(train__epochs=2), cs, examples, examples, tmp_path, show_progress=False
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False),
     )
     assert result.stopped == "completed"
     assert [h["train_skipped_steps"] for h in result.history] == [1.0, 0.0]
@@ -157,13 +156,9 @@ def test_a_run_of_non_finite_steps_stops_as_diverged(tmp_path, monkeypatch, caps
     poisoned, _ = make_model_with_nan(cs)
     result = fit(
         tiny_config(train__epochs=5),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path,
-        show_progress=True,  # its loss column divided by zero finite losses (a crash)
-        tensorboard=False,
-        init_from=InitFrom(poisoned, cs),
+        FitOptions(show_progress=True, tensorboard=False, init_from=InitFrom(poisoned, cs)),
     )
     assert result.stopped == "diverged" and result.epochs == 1
     assert result.step == 3  # stopped at the third bad step in a row, not at the epoch's end
@@ -226,15 +221,18 @@ def test_amp_on_the_cpu_is_said_to_be_slow(tmp_path):
     out = StringIO()
     Trainer(
         tiny_config(train__amp="fp16"),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path,
-        console=Console(file=out, width=200),
+        FitOptions(console=Console(file=out, width=200)),
     )
     assert "amp: fp16 on the CPU" in out.getvalue() and "slower than fp32" in out.getvalue()
     quiet = StringIO()
-    Trainer(tiny_config(), cs, examples, examples, tmp_path, console=Console(file=quiet))
+    Trainer(
+        tiny_config(),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(console=Console(file=quiet)),
+    )
     assert quiet.getvalue() == ""
 
 
@@ -248,19 +246,113 @@ def make_model_with_nan(charset):
     return model, meta
 
 
+def test_a_checkpoint_records_the_digest_of_each_of_its_files(tmp_path):
+    import hashlib
+
+    cs, examples = make_examples(16)
+    fit(
+        tiny_config(train__epochs=1),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False, tensorboard=False),
+    )
+    for tag, roles in (("last", {"weights", "optimizer"}), ("best", {"weights"})):
+        recorded = json.loads((tmp_path / f"{tag}.json").read_text())["sha256"]
+        assert set(recorded) == roles
+        assert (
+            recorded["weights"]
+            == hashlib.sha256((tmp_path / f"{tag}.safetensors").read_bytes()).hexdigest()
+        )
+
+
+def _torn_run(tmp_path):
+    """A run of one epoch whose last.safetensors was replaced by a later epoch's (a write
+    stopped between the weights and their JSON), and that later run."""
+    cs, examples = make_examples(16)
+    options = FitOptions(show_progress=False, tensorboard=False)
+    run, later = tmp_path / "run", tmp_path / "later"
+    fit(tiny_config(train__epochs=1), PreparedData(cs, examples, examples), run, options)
+    fit(tiny_config(train__epochs=2), PreparedData(cs, examples, examples), later, options)
+    return cs, examples, run, later
+
+
+def test_weights_beside_another_epochs_json_are_refused_or_resumed_from_best(tmp_path, capsys):
+    from lineocr.train.checkpoint import TornCheckpointError
+
+    cs, examples, run, later = _torn_run(tmp_path)
+    (run / "last.safetensors").write_bytes((later / "last.safetensors").read_bytes())
+    with pytest.raises(TornCheckpointError) as refused:
+        load_checkpoint(run / "last.safetensors")
+    said = str(refused.value)
+    assert f"{run / 'last.safetensors'} does not belong to {run / 'last.json'}" in said
+    assert f"{run / 'best.safetensors'} (epoch 1) is whole: give it instead" in said
+    resumed = fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        run,
+        FitOptions(show_progress=False, tensorboard=False, resume=True),
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"resuming from {run / 'best.json'} (epoch 1), without the optimiser state" in err
+    assert resumed.epochs == 2 and [h["epoch"] for h in resumed.history] == [1.0, 2.0]
+    load_checkpoint(run / "last.safetensors")  # whole again
+
+
+def test_a_torn_best_checkpoint_is_named_and_rewritten_on_resume(tmp_path, capsys):
+    from lineocr.train.checkpoint import TornCheckpointError
+
+    cs, examples, run, later = _torn_run(tmp_path)
+    (run / "best.safetensors").write_bytes((later / "best.safetensors").read_bytes())
+    with pytest.raises(TornCheckpointError, match=r"last\.safetensors \(epoch 1\) is whole"):
+        load_checkpoint(run)  # a run directory: its best checkpoint
+    fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        run,
+        FitOptions(show_progress=False, tensorboard=False, resume=True),
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{run / 'best.safetensors'} and {run / 'best.json'} did not belong together" in err
+    _, meta = load_checkpoint(run)
+    assert meta.epoch == 2  # the first epoch after the resume is the new best
+
+
+def test_temporary_files_of_a_stopped_write_are_removed_at_the_next_start(tmp_path, capsys):
+    cs, examples = make_examples(16)
+    options = FitOptions(show_progress=False, tensorboard=False)
+    fit(tiny_config(train__epochs=1), PreparedData(cs, examples, examples), tmp_path, options)
+    stale = [tmp_path / ".last.safetensors.k2j3_x.tmp", tmp_path / ".best.json.a8b9.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    (tmp_path / ".notes.tmp").write_text("not ours")
+    fit(
+        tiny_config(train__epochs=2),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        replace(options, resume=True),
+    )
+    assert not any(path.exists() for path in stale)
+    assert (tmp_path / ".notes.tmp").exists()
+    assert "removed 2 temporary file(s) an interrupted checkpoint write left" in (
+        " ".join(capsys.readouterr().err.split())
+    )
+
+
 def test_resume_refuses_a_different_charset(tmp_path):
     cs, examples = make_examples(16)
-    fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path, show_progress=False)
+    fit(
+        tiny_config(train__epochs=1),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False),
+    )
     other = Charset.from_string("0123456789x")
     with pytest.raises(ValueError, match="charset differs"):
         fit(
             tiny_config(train__epochs=2),
-            other,
-            examples,
-            examples,
+            PreparedData(other, examples, examples),
             tmp_path,
-            show_progress=False,
-            resume=True,
+            FitOptions(show_progress=False, resume=True),
         )
 
 
@@ -279,7 +371,10 @@ def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loop, "ctc_loss", interrupting_loss)
     result = fit(
-        tiny_config(train__epochs=5), cs, examples, examples, tmp_path, show_progress=False
+        tiny_config(train__epochs=5),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False),
     )
     assert result.stopped == "interrupted"
     saved = json.loads((tmp_path / "last.json").read_text())
@@ -290,39 +385,37 @@ def test_early_stopping_and_time_budget(tmp_path):
     cs, examples = make_examples(16)
     stopped = fit(
         tiny_config(train__epochs=50, train__patience=1, train__lr=1e-9),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path / "a",
-        show_progress=False,
+        FitOptions(show_progress=False),
     )
     assert stopped.stopped == "early-stop" and stopped.epochs < 50
     budget = fit(
         tiny_config(train__epochs=1000, train__max_minutes=0.002),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path / "b",
-        show_progress=False,
+        FitOptions(show_progress=False),
     )
     assert budget.stopped == "time-budget" and budget.epochs < 1000
 
 
 def test_a_resumed_run_counts_its_earlier_time_against_the_budget(tmp_path):
     cs, examples = make_examples(16)
-    first = fit(tiny_config(train__epochs=1), cs, examples, examples, tmp_path, show_progress=False)
+    first = fit(
+        tiny_config(train__epochs=1),
+        PreparedData(cs, examples, examples),
+        tmp_path,
+        FitOptions(show_progress=False),
+    )
     saved = json.loads((tmp_path / "last.json").read_text())
     assert 0 < saved["extra"]["elapsed_s"] < 60
     saved["extra"]["elapsed_s"] = 90.0  # the run had trained for 1.5 minutes
     (tmp_path / "last.json").write_text(json.dumps(saved))
     resumed = fit(
         tiny_config(train__epochs=50, train__max_minutes=1),
-        cs,
-        examples,
-        examples,
+        PreparedData(cs, examples, examples),
         tmp_path,
-        show_progress=False,
-        resume=True,
+        FitOptions(show_progress=False, resume=True),
     )
     # out of time after one step, at the end of its schedule (not a fresh minute of it)
     assert resumed.stopped == "time-budget" and resumed.step == first.step + 1
@@ -333,7 +426,10 @@ def test_a_resumed_run_counts_its_earlier_time_against_the_budget(tmp_path):
 def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
     cs, examples = make_examples(16, alphabet="0123")
     fit(
-        tiny_config(train__epochs=1), cs, examples, examples, tmp_path / "base", show_progress=False
+        tiny_config(train__epochs=1),
+        PreparedData(cs, examples, examples),
+        tmp_path / "base",
+        FitOptions(show_progress=False),
     )
     base_model, base_meta = load_checkpoint(tmp_path / "base")
     grown = base_meta.charset.union("45")
@@ -341,12 +437,9 @@ def test_finetuning_grows_the_charset_and_keeps_known_rows(tmp_path):
     cfg = tiny_config(train__epochs=1, train__lr=1e-12, train__freeze_backbone=True)
     fit(
         cfg,
-        grown,
-        new_examples,
-        new_examples,
+        PreparedData(grown, new_examples, new_examples),
         tmp_path / "ft",
-        show_progress=False,
-        init_from=InitFrom(base_model, base_meta.charset),
+        FitOptions(show_progress=False, init_from=InitFrom(base_model, base_meta.charset)),
     )
     model, meta = load_checkpoint(tmp_path / "ft")
     assert meta.charset.chars == ("0", "1", "2", "3", "4", "5")
@@ -393,7 +486,7 @@ DDP_SCRIPT = textwrap.dedent("""
     import json, os, sys
     sys.path.insert(0, {root!r})
     from tests.test_train import make_examples, tiny_config
-    from lineocr.train.loop import fit
+    from lineocr.train.loop import FitOptions, PreparedData, fit
     cs, examples = make_examples(64, seed=1)
     budget = float(sys.argv[3]) if len(sys.argv) > 3 else None
     if budget is not None and os.environ.get("RANK") == "1":  # a clock running 3x fast
@@ -404,8 +497,8 @@ DDP_SCRIPT = textwrap.dedent("""
             lambda: start + 3 * (real() - start))}})
     cfg = tiny_config(train__epochs=4 if budget is None else 10_000, train__batch_size=16,
                       train__threads=1, train__max_minutes=budget)
-    result = fit(cfg, cs, examples, examples[:16], sys.argv[1], show_progress=False,
-                 tensorboard=False)
+    result = fit(cfg, PreparedData(cs, examples, examples[:16]), sys.argv[1],
+                 FitOptions(show_progress=False, tensorboard=False))
     if result.history:
         json.dump({{"losses": [h["train_loss"] for h in result.history],
                     "stopped": result.stopped, "step": result.step}}, open(sys.argv[2], "w"))

@@ -14,15 +14,20 @@ __version__ = "0.1.0"
 __all__ = ["Prediction", "Recognizer", "__version__", "read"]
 
 if TYPE_CHECKING:
-    from lineocr.runtime import Prediction, Recognizer
+    from lineocr.prediction import Prediction
+    from lineocr.runtime import Recognizer
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: `import lineocr` stays fast and torch-free until a model is needed.
-    if name in ("Recognizer", "Prediction"):
-        from lineocr import runtime
+    if name == "Prediction":
+        from lineocr.prediction import Prediction
 
-        return getattr(runtime, name)
+        return Prediction
+    if name == "Recognizer":
+        from lineocr.runtime import Recognizer
+
+        return Recognizer
     raise AttributeError(f"module 'lineocr' has no attribute {name!r}")
 
 

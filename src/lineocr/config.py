@@ -18,16 +18,13 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from lineocr.charset import CharsetOptions
+from lineocr.models.spec import HEIGHT_MULTIPLE, Preset
 from lineocr.preprocess import PreprocessSpec
-
-CRNN_HEIGHT_MULTIPLE = 16  # lineocr.models.crnn: four 2x poolings of the height
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key."""
 
-
-Preset = Literal["tiny", "small", "base", "fast", "fast1"]  # lineocr.models.crnn.PRESETS
 
 _PROBABILITY = (0.0, 1.0)
 # The values each numeric key may take (inclusive, as preprocess.PARAM_RANGES). The types
@@ -151,10 +148,10 @@ class Config:
     def __post_init__(self) -> None:
         # Checked here, not first when the network is built after the data has been read.
         height = self.preprocess.height
-        if self.model.arch == "crnn" and height % CRNN_HEIGHT_MULTIPLE:
+        if self.model.arch == "crnn" and height % HEIGHT_MULTIPLE:
             raise ConfigError(
                 f"preprocess.height: the crnn architecture needs a multiple of "
-                f"{CRNN_HEIGHT_MULTIPLE} (its CNN halves the height four times), got {height}"
+                f"{HEIGHT_MULTIPLE} (its CNN halves the height four times), got {height}"
             )
 
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from lineocr import __version__
 from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_softmax
-from lineocr.models.crnn import TIME_STRIDE
+from lineocr.models.spec import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
 from lineocr.zoo import (

@@ -17,7 +17,6 @@ import importlib.util
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ from lineocr.charset import Charset, logical_permutation
 from lineocr.decode import EMPTY, Decoded, DecodeError, Decoder, check_temperature
 from lineocr.files import os_reason
 from lineocr.images import ImageError, ImageSource, load_image
+from lineocr.models.spec import TIME_STRIDE
+from lineocr.prediction import CharConfidence, Prediction
 from lineocr.preprocess import PreprocessSpec, collate, finish, prepare, processed, target_width
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
@@ -46,9 +47,6 @@ __all__ = [
     "run_isolated",
 ]
 
-# Files whose card has no onnx.time_stride: lineocr.models.crnn.TIME_STRIDE (that module
-# needs torch; tests/test_runtime.py checks the two agree).
-DEFAULT_TIME_STRIDE = 4
 TTA_LINES = 64  # lines whose views (12 each) and logits are held at once with tta
 _CHECKPOINT_SUFFIXES = (".safetensors", ".json")
 
@@ -100,26 +98,6 @@ class CancelToken:
         finally:
             with self._lock:
                 self._runs.discard(options)
-
-
-@dataclass(frozen=True)
-class CharConfidence:
-    char: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    text: str  # logical order
-    confidence: float  # [0, 1]
-    chars: tuple[CharConfidence, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "confidence": self.confidence,
-            "chars": [{"char": c.char, "confidence": c.confidence} for c in self.chars],
-        }
 
 
 def available_cpus() -> int:
@@ -531,7 +509,7 @@ def _section(card: dict[str, Any], key: str, *, required: bool = True) -> dict[s
 
 def _time_stride(onnx_info: dict[str, Any]) -> int:
     """Input columns per output frame (``onnx.time_stride``; older files have none)."""
-    stride = onnx_info.get("time_stride", DEFAULT_TIME_STRIDE)
+    stride = onnx_info.get("time_stride", TIME_STRIDE)
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
         raise ValueError(f"onnx.time_stride must be a positive integer, got {stride!r}")
     return stride

@@ -595,7 +595,8 @@ def _read_on_server(
     request is answered (files are read just before they are sent, a request at a time).
     A server that fails once some inputs are answered (exit status 2) leaves their lines
     written, and the error says how many: the inputs after them were not read."""
-    from lineocr.serve.client import ClientError, RemotePrediction, read_on_server
+    from lineocr.prediction import Prediction
+    from lineocr.serve.client import ClientError, read_on_server
 
     writer = _Writer(output_format)
     answered = 0
@@ -608,7 +609,7 @@ def _read_on_server(
             if bar is not None:
                 bar.update(task, advance=1)
 
-        def on_result(path: str, prediction: RemotePrediction) -> None:
+        def on_result(path: str, prediction: Prediction) -> None:
             writer.result(path, prediction)
             answer()
 

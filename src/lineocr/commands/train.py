@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -63,13 +65,24 @@ def _reader(
     label_map: str | None,
     transpose: bool,
 ) -> Any:
-    from lineocr.train.run import ReaderOptions
+    from lineocr.train.options import ReaderOptions
 
     return ReaderOptions(fmt, strip_suffix, label_regex, label_map, transpose)
 
 
+DEFAULT_OUT = Path("runs/model")
+
+
 @app.command()
 def train(
+    run: Annotated[
+        Optional[Path],
+        typer.Argument(
+            metavar="RUN",
+            help="With --resume: the run directory to continue (as --out).",
+            show_default=False,
+        ),
+    ] = None,
     data: Annotated[
         Optional[list[Path]],
         typer.Option("--data", help="Training data (dir or manifest); repeatable."),
@@ -115,7 +128,7 @@ def train(
             "another preset than the weights' (matching layers are copied)."
         ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path("runs/model"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = DEFAULT_OUT,
     epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs.", min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.", min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
@@ -139,7 +152,14 @@ def train(
             "--freeze-backbone", help="Fine-tuning: train only the LSTM and output layers."
         ),
     ] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a run (lineocr train --resume RUN, or --resume --out RUN) as it was "
+            "planned: its own data options and epochs unless given again.",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool,
         typer.Option("--overwrite", help="Replace the run already in --out (default: refuse)."),
@@ -165,21 +185,15 @@ def train(
     transpose: TransposeOpt = False,
 ) -> None:
     """Train a CRNN+CTC recogniser on labelled line images."""
-    from lineocr.charset import CharsetError
-    from lineocr.config import Config, ConfigError, load_config_and_keys, override
-    from lineocr.data.sources import DatasetError
-    from lineocr.data.synth import SynthError
-    from lineocr.images import ImageError
-    from lineocr.models.crnn import PRESETS
-    from lineocr.preprocess import PreprocessError
-    from lineocr.train.checkpoint import CheckpointError
-    from lineocr.train.run import SynthOptions
+    from lineocr.config import Config, load_config_and_keys, override
+    from lineocr.models.spec import PRESETS
+    from lineocr.train.options import DataOptions, SynthOptions, TrainOptions
     from lineocr.train.run import train as run_training
-    from lineocr.zoo import ModelNotFoundError
 
+    out = _run_dir(run, out, resume)
     _check_device(device)
     _warn_unused_synth_options(bool(data), bool(val), synth_per_epoch, synth_val)
-    try:
+    with _errors_as_one_line():
         cfg, file_keys = load_config_and_keys(config) if config else (Config(), [])
         changes: dict[str, Any] = {
             "model__preset": preset,
@@ -204,27 +218,67 @@ def train(
             raise fail(f"{out}: nothing to resume (no last.json)")
         if not resume:
             _prepare_out(out, overwrite, init_from)
-        result = run_training(
-            cfg,
-            data or [],
-            out,
-            val=val or [],
+        data_options = DataOptions(
+            data=tuple(data or ()),
+            val=tuple(val or ()),
             reader=_reader(fmt, strip_suffix, label_regex, label_map, transpose),
-            alphabet=alphabet,
-            init_from=init_from,
-            preset=cfg.model.preset if preset is not None else None,
-            resume=resume,
-            overwrite=overwrite,
-            skip_unknown=skip_unknown,
-            device=device,
-            name=out.name,
-            asked=file_keys + [k.replace("__", ".") for k, v in changes.items() if v is not None],
             synth=SynthOptions(
                 tuple(synth or ()),
                 synth_per_epoch or SynthOptions.per_epoch,
                 synth_val or SynthOptions.val,
             ),
+            skip_unknown=skip_unknown,
         )
+        options = TrainOptions(
+            data=data_options,
+            alphabet=alphabet,
+            init_from=init_from,
+            preset=cfg.model.preset if preset is not None else None,
+            resume=resume,
+            overwrite=overwrite,
+            asked=(
+                *file_keys,
+                *(k.replace("__", ".") for k, v in changes.items() if v is not None),
+            ),
+            device=device,
+            name=out.name,
+        )
+        result = run_training(cfg, out, options)
+    if result.stopped == "interrupted":
+        raise typer.Exit(130)
+    if result.stopped == "diverged":  # said by the training loop
+        raise typer.Exit(1)
+
+
+def _run_dir(run: Path | None, out: Path, resume: bool) -> Path:
+    """The run directory: ``--out``, or the one ``--resume`` names (not another --out)."""
+    if run is None:
+        return out
+    if not resume:
+        raise fail(
+            f"unexpected argument {run}: only --resume takes a run directory "
+            "(lineocr train --resume RUN); training data is given with --data"
+        )
+    if out not in (DEFAULT_OUT, run):
+        raise fail(f"--resume {run} and --out {out} name two run directories: give one")
+    return run
+
+
+@contextmanager
+def _errors_as_one_line() -> Iterator[None]:
+    """The errors a training meets in its data, config, checkpoints or synthesis, as one
+    line and exit status 2."""
+    from lineocr.charset import CharsetError
+    from lineocr.config import ConfigError
+    from lineocr.data.sources import DatasetError
+    from lineocr.data.synth import SynthError
+    from lineocr.images import ImageError
+    from lineocr.preprocess import PreprocessError
+    from lineocr.train.checkpoint import CheckpointError
+    from lineocr.zoo import ModelNotFoundError
+
+    try:
+        yield
     except (
         SynthError,
         ConfigError,
@@ -238,10 +292,6 @@ def train(
         ValueError,
     ) as exc:
         raise fail(str(exc)) from None
-    if result.stopped == "interrupted":
-        raise typer.Exit(130)
-    if result.stopped == "diverged":  # said by the training loop
-        raise typer.Exit(1)
 
 
 def _warn_unused_synth_options(

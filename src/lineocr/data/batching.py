@@ -22,7 +22,7 @@ from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.augment import Augmenter
 from lineocr.decode import min_frames
 from lineocr.images import ImageError
-from lineocr.models.crnn import TIME_STRIDE
+from lineocr.models.spec import TIME_STRIDE
 from lineocr.preprocess import PreprocessSpec, collate, ops_input, prepare, target_width
 
 

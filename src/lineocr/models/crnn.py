@@ -14,38 +14,12 @@ plateau) after 200 without it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from lineocr.config import CRNN_HEIGHT_MULTIPLE
+from lineocr.models.spec import HEIGHT_MULTIPLE, PRESETS, TIME_STRIDE, CRNNSize
 
-TIME_STRIDE = 4  # input columns per output frame
-
-
-@dataclass(frozen=True)
-class CRNNSize:
-    channels: tuple[int, int, int, int]
-    hidden: int
-    fast: bool = False  # five convolutions, height halved after each (see _backbone)
-    layers: int = 2  # BiLSTM layers
-
-
-PRESETS: dict[str, CRNNSize] = {
-    "tiny": CRNNSize(channels=(16, 32, 64, 96), hidden=64),  # ~0.43 M params
-    "small": CRNNSize(channels=(32, 64, 128, 160), hidden=128),  # ~1.5 M params
-    "base": CRNNSize(channels=(64, 128, 256, 256), hidden=224),  # ~4.8 M params
-    # small's layers less its last convolution, the first one strided and the height
-    # pooled earlier: 47 % fewer convolution multiply-adds per frame (2.1 M against 4.1 M
-    # at height 32); 1.6x small's int8 speed on one thread. Every layer has a same-shaped
-    # layer in small, so it can start from a small model's weights.
-    "fast": CRNNSize(channels=(32, 64, 128, 160), hidden=128, fast=True),  # ~1.3 M params
-    # fast with one BiLSTM layer: the LSTM was 40 % of fast's int8 time (one thread, held-out
-    # Latin lines); 16 % less time a line. Starts from a fast model's weights (its first
-    # LSTM layer; the residual keeps the classifier's input of the same kind).
-    "fast1": CRNNSize(channels=(32, 64, 128, 160), hidden=128, fast=True, layers=1),  # ~0.94 M
-}
+__all__ = ["CRNN", "PRESETS", "TIME_STRIDE", "CRNNSize", "output_lengths"]
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:
@@ -96,9 +70,9 @@ class CRNN(nn.Module):
         super().__init__()
         if preset not in PRESETS:
             raise ValueError(f"unknown CRNN preset {preset!r}; known: {sorted(PRESETS)}")
-        if height % CRNN_HEIGHT_MULTIPLE:
+        if height % HEIGHT_MULTIPLE:
             raise ValueError(
-                f"CRNN input height must be a multiple of {CRNN_HEIGHT_MULTIPLE}, got {height}"
+                f"CRNN input height must be a multiple of {HEIGHT_MULTIPLE}, got {height}"
             )
         size = PRESETS[preset]
         c4, hidden = size.channels[3], size.hidden

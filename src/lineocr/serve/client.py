@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lineocr.prediction import Prediction
+
 # The fields of lineocr.serve.schemas.OcrOptions (the client needs no pydantic; a test keeps
 # the two equal).
 OPTION_FIELDS = (
@@ -215,39 +217,10 @@ class OcrClient:
             raise ClientError(f"cannot reach {self.url}: {reason}", code=code) from None
 
 
-@dataclass(frozen=True)
-class RemoteChar:
-    char: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class RemotePrediction:
-    """A server's answer for one image, shaped like :class:`lineocr.runtime.Prediction`."""
-
-    text: str
-    confidence: float
-    chars: tuple[RemoteChar, ...]
-    model: str = ""
-
-    @classmethod
-    def from_result(cls, result: dict[str, Any]) -> RemotePrediction:
-        chars = tuple(RemoteChar(c["char"], float(c["confidence"])) for c in result["chars"])
-        model = (result.get("model") or {}).get("name", "")
-        return cls(result["text"], float(result["confidence"]), chars, model)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "confidence": self.confidence,
-            "chars": [{"char": c.char, "confidence": c.confidence} for c in self.chars],
-        }
-
-
 def read_on_server(
     url: str,
     paths: Sequence[str],
-    on_result: Callable[[str, RemotePrediction], None],
+    on_result: Callable[[str, Prediction], None],
     on_error: Callable[[str, str], None],
     *,
     model: str | None = None,
@@ -274,7 +247,7 @@ def read_on_server(
     sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
     for path, result in zip(paths, client.iter_read(paths, **sent), strict=True):
         if result.get("ok"):
-            on_result(path, RemotePrediction.from_result(result))
+            on_result(path, Prediction.from_dict(result))
         else:
             message = str((result.get("error") or {}).get("message", "not read"))
             name = str(result.get("name", path))

@@ -1,13 +1,20 @@
-"""Checkpoints: weights in safetensors, everything else in JSON; written atomically.
+"""Checkpoints: weights in safetensors, everything else in JSON; written as one unit.
 
 A training run directory holds ``best.safetensors`` / ``last.safetensors`` (weights),
 ``best.json`` / ``last.json`` (the model description: charset, preprocessing spec, config,
 metrics, history, data summary, optimiser step) and ``last.optim.safetensors`` (optimiser
 and schedule state, for ``--resume``). No pickle anywhere.
+
+Each file is replaced atomically (a temporary file renamed), and a checkpoint's JSON is
+written last with the sha256 of the files that belong to it: a write stopped between the
+files (``kill -9``) leaves a pair that loading refuses by name (or ``--resume`` repairs),
+never weights of one epoch described as another's. Temporary files such a stop leaves
+behind are removed when a run next starts in that directory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from lineocr import __version__
@@ -40,17 +47,48 @@ RUN_FILES = (
 
 
 def clear_run(run_dir: str | Path) -> None:
-    """Remove a training run's files (:data:`RUN_FILES`) and TensorBoard events from
-    ``run_dir``, so that a new run there does not mix with it; other files stay."""
+    """Remove a training run's files (:data:`RUN_FILES`, their stale temporaries) and
+    TensorBoard events from ``run_dir``, so that a new run there does not mix with it;
+    other files stay."""
     run_dir = Path(run_dir)
     for name in RUN_FILES:
         (run_dir / name).unlink(missing_ok=True)
+    remove_temporaries(run_dir)
     if (run_dir / "tb").is_dir():
         shutil.rmtree(run_dir / "tb")
 
 
+def remove_temporaries(run_dir: str | Path) -> list[Path]:
+    """Remove the temporary files of run files (:func:`atomic_write`'s
+    ``.NAME.XXXX.tmp``) left in ``run_dir`` by a write that was stopped; the removed."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    stale = sorted(
+        path
+        for path in run_dir.glob(".*.tmp")
+        if any(path.name.startswith(f".{name}.") for name in RUN_FILES)
+    )
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 class CheckpointError(ValueError):
     """A missing or unusable checkpoint; the message names the file."""
+
+
+class TornCheckpointError(CheckpointError):
+    """A checkpoint's files come from different writes: the sha256 its JSON records for a
+    file is not the file's (a write stopped between the files, or a file replaced)."""
+
+    def __init__(self, path: Path, description: Path, hint: str = "") -> None:
+        super().__init__(
+            f"{path} does not belong to {description}: its sha256 is not the one "
+            f"{description.name} records (a checkpoint write was interrupted, or the file "
+            "was replaced)" + (f"; {hint}" if hint else "")
+        )
+        self.path, self.description = path, description
 
 
 @dataclass
@@ -67,6 +105,10 @@ class ModelMeta:
     data: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, float] = field(default_factory=lambda: {"temperature": 1.0})
     extra: dict[str, Any] = field(default_factory=dict)
+    # The sha256 of the files its JSON was written with ("weights", "optimizer"), as read
+    # from the JSON (save_checkpoint writes them; to_dict leaves them out: a copy of the
+    # description, e.g. a model card, describes no file).
+    sha256: dict[str, str] = field(default_factory=dict)
 
     @property
     def preprocess(self) -> PreprocessSpec:
@@ -109,6 +151,7 @@ class ModelMeta:
             data=_mapping(data, "data", {}),
             calibration=_mapping(data, "calibration", {"temperature": 1.0}),
             extra=_mapping(data, "extra", {}),
+            sha256=_hashes(data),
         )
 
 
@@ -124,6 +167,14 @@ def _history(data: dict[str, Any]) -> list[dict[str, float]]:
     if not isinstance(value, list):
         raise CheckpointError(f"history: expected a JSON array, got {type(value).__name__}")
     return list(value)
+
+
+def _hashes(data: dict[str, Any]) -> dict[str, str]:
+    hashes = _mapping(data, "sha256", {})
+    for role, value in hashes.items():
+        if not isinstance(value, str):
+            raise CheckpointError(f"sha256.{role}: expected a hex digest, got {value!r}")
+    return hashes
 
 
 def _mapping(data: dict[str, Any], key: str, default: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +193,9 @@ def new_file_mode() -> int:
 
 
 def atomic_write(path: Path, write: Any) -> None:
+    """``write(temporary path)``, then the temporary file renamed to ``path``: ``path`` is
+    the old file or the new one, never part of one. A process killed meanwhile leaves the
+    temporary ``.NAME.XXXX.tmp`` (see :func:`remove_temporaries`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -160,15 +214,21 @@ def save_checkpoint(
     meta: ModelMeta,
     optim_state: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write ``{tag}.safetensors`` and ``{tag}.json`` (and optimiser state) atomically."""
+    """Write ``{tag}.safetensors`` (and ``{tag}.optim.safetensors``), then ``{tag}.json``
+    with their sha256: the JSON, written last, says which files belong to it."""
     run_dir = Path(run_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    weights = run_dir / f"{tag}.safetensors"
-    atomic_write(weights, lambda p: save_file(state, p, metadata={"format": FORMAT}))
+    files = {"weights": safetensors.torch.save(state, metadata={"format": FORMAT})}
     if optim_state is not None:
-        atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: save_file(optim_state, p))
-    write_json(run_dir / f"{tag}.json", meta.to_dict())
-    return weights
+        files["optimizer"] = safetensors.torch.save(optim_state)
+    for role, data in files.items():
+        atomic_write(run_dir / f"{tag}{_SUFFIXES[role]}", lambda p, d=data: Path(p).write_bytes(d))
+    hashes = {role: hashlib.sha256(data).hexdigest() for role, data in files.items()}
+    write_json(run_dir / f"{tag}.json", meta.to_dict() | {"sha256": hashes})
+    return run_dir / f"{tag}.safetensors"
+
+
+_SUFFIXES = {"weights": ".safetensors", "optimizer": ".optim.safetensors"}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -215,14 +275,27 @@ def load_meta(path: str | Path) -> ModelMeta:
         raise CheckpointError(f"{meta_path}: {exc}") from None
 
 
-def load_tensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file; a truncated or foreign file is an error naming it."""
+def load_tensors(
+    path: str | Path,
+    device: str = "cpu",
+    *,
+    sha256: str | None = None,
+    description: Path | None = None,
+) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a truncated or foreign file is an error naming it.
+    ``sha256``: the digest the checkpoint's JSON (``description``) records for the file; a
+    file with another is a :class:`TornCheckpointError`."""
+    path = Path(path)
     try:
-        return load_file(str(path), device=device)
+        data = path.read_bytes()
+        tensors = safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own SafetensorError, OSError, ...
         raise CheckpointError(
             f"{path}: cannot read it as a safetensors file (truncated, or another format?): {exc}"
         ) from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise TornCheckpointError(path, description or path.with_suffix(".json"))
+    return {k: v.to(device) for k, v in tensors.items()} if device != "cpu" else tensors
 
 
 def build_from_meta(meta: ModelMeta) -> nn.Module:
@@ -236,22 +309,151 @@ def build_from_meta(meta: ModelMeta) -> nn.Module:
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, ModelMeta]:
-    """Rebuild the model from a run directory or weights file; returns it in eval mode."""
+    """Rebuild the model from a run directory or weights file; returns it in eval mode.
+    Weights that are not the ones their JSON records are refused (:class:`TornCheckpointError`,
+    naming the run's other checkpoint when that one is whole)."""
     weights = resolve(path)
     meta = load_meta(weights)
     try:
         model = build_from_meta(meta)
     except ValueError as exc:  # an architecture this version does not have
         raise CheckpointError(f"{weights.with_suffix('.json')}: {exc}") from None
-    load_weights(model, weights, device)
+    try:
+        load_weights(model, weights, device, sha256=meta.sha256.get("weights"))
+    except TornCheckpointError as exc:
+        other = _whole_other(weights)
+        hint = (
+            f"{other} (epoch {load_meta(other).epoch}) is whole: give it instead" if other else ""
+        )
+        raise TornCheckpointError(exc.path, exc.description, hint) from None
     return model.to(device).eval(), meta
 
 
-def load_weights(model: nn.Module, weights: str | Path, device: str = "cpu") -> None:
-    """Load a safetensors file into ``model``; a file that cannot be read or does not fit
-    the model (other names or shapes) is a :class:`CheckpointError` naming it."""
-    tensors = load_tensors(weights, device)
+def is_whole(weights: Path) -> bool:
+    """Whether ``weights`` and its JSON are there and belong together (a JSON without
+    digests, written before they were recorded, is taken on trust)."""
+    try:
+        meta = load_meta(weights)
+        load_tensors(weights, sha256=meta.sha256.get("weights"))
+    except CheckpointError:
+        return False
+    return True
+
+
+def _is_torn(weights: Path) -> bool:
+    """Whether ``weights`` and its JSON are both there and readable but do not belong
+    together (:class:`TornCheckpointError`)."""
+    try:
+        load_tensors(weights, sha256=load_meta(weights).sha256.get("weights"))
+    except TornCheckpointError:
+        return True
+    except CheckpointError:
+        return False
+    return False
+
+
+def _whole_other(weights: Path) -> Path | None:
+    """The run's other checkpoint (``last`` for ``best`` and back), if it is whole."""
+    others = {"best.safetensors": "last.safetensors", "last.safetensors": "best.safetensors"}
+    other = weights.parent / others.get(weights.name, "")
+    return other if weights.name in others and is_whole(other) else None
+
+
+@dataclass
+class ResumePoint:
+    """What a resumed run starts from: a checkpoint's description, weights and optimiser
+    state (None: none saved), and what was repaired to get them (to be said)."""
+
+    meta: ModelMeta
+    path: Path  # the weights file
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, torch.Tensor] | None
+    repaired: list[str] = field(default_factory=list)
+    best_removed: bool = False  # best.* did not belong together and were removed
+
+
+def resume_point(run_dir: Path, device: str = "cpu", *, repair: bool = True) -> ResumePoint:
+    """The run's ``last`` checkpoint; when its files do not belong together, its ``best``
+    (if whole), without optimiser state. With ``repair`` (the process that writes the run),
+    a ``best`` pair that does not belong together is removed: the next epoch writes one."""
+    last = run_dir / "last.json"
+    if not last.is_file():
+        raise FileNotFoundError(f"{run_dir}: nothing to resume (no last.json)")
+    try:
+        point = _load_point(run_dir / "last.safetensors", device)
+    except TornCheckpointError as torn:
+        best = run_dir / "best.safetensors"
+        if not is_whole(best):
+            raise CheckpointError(
+                f"{torn}, and there is no whole {best} to resume from instead"
+            ) from None
+        point = _load_point(best, device, with_optimizer=False)
+        point.repaired.append(
+            f"{torn}: resuming from {best.with_suffix('.json')} (epoch {point.meta.epoch}), "
+            "without the optimiser state"
+        )
+        return point
+    best = run_dir / "best.safetensors"
+    if repair and _is_torn(best):
+        for name in ("best.safetensors", "best.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        point.best_removed = True
+        point.repaired.append(
+            f"{best} and {best.with_suffix('.json')} did not belong together (a checkpoint "
+            "write was interrupted): removed; the next epoch writes the best checkpoint again"
+        )
+    return point
+
+
+def _load_point(weights: Path, device: str, *, with_optimizer: bool = True) -> ResumePoint:
+    meta = load_meta(weights)
+    description = weights.with_suffix(".json")
+    tensors = load_tensors(
+        weights, device, sha256=meta.sha256.get("weights"), description=description
+    )
+    optim_path = weights.with_name(weights.name.replace(".safetensors", ".optim.safetensors"))
+    optimizer = None
+    if with_optimizer and optim_path.is_file() and meta.extra.get("optim_param_groups"):
+        optimizer = load_tensors(
+            optim_path, sha256=meta.sha256.get("optimizer"), description=description
+        )
+    return ResumePoint(meta, weights, tensors, optimizer)
+
+
+def load_weights(
+    model: nn.Module, weights: str | Path, device: str = "cpu", *, sha256: str | None = None
+) -> None:
+    """Load a safetensors file into ``model``; a file that cannot be read, is not the one
+    ``sha256`` says, or does not fit the model (other names or shapes) is a
+    :class:`CheckpointError` naming it."""
+    tensors = load_tensors(weights, device, sha256=sha256)
     try:
         model.load_state_dict(tensors)
     except Exception as exc:
         raise CheckpointError(f"{weights}: weights do not match the model: {exc}") from None
+
+
+def optim_to_tensors(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """An optimiser's state as safetensors-ready tensors (``"{param}.{name}"``) and its
+    parameter groups (JSON)."""
+    state = optimizer.state_dict()
+    tensors = {
+        f"{idx}.{name}": value.detach().cpu().contiguous()
+        for idx, entry in state["state"].items()
+        for name, value in entry.items()
+        if isinstance(value, torch.Tensor)
+    }
+    return tensors, state["param_groups"]
+
+
+def optim_from_tensors(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]
+) -> None:
+    """Restore what :func:`optim_to_tensors` saved."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": groups})

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -44,15 +44,35 @@ from lineocr.metrics import Scores
 from lineocr.models.crnn import output_lengths
 from lineocr.train import distributed, finetune
 from lineocr.train.checkpoint import (
+    CheckpointError,
     ModelMeta,
     build_from_meta,
-    load_meta,
-    load_tensors,
-    load_weights,
+    optim_from_tensors,
+    optim_to_tensors,
+    remove_temporaries,
+    resume_point,
     save_checkpoint,
 )
-from lineocr.train.report import TensorBoard, plot_history, print_table
+from lineocr.train.options import FitOptions, InitFrom, PreparedData
+from lineocr.train.report import EpochBar, TensorBoard, make_progress, plot_history, print_fit
 from lineocr.train.schedule import learning_rate
+
+__all__ = [
+    "DIVERGED_STEPS",
+    "FitOptions",
+    "FitResult",
+    "InitFrom",
+    "PreparedData",
+    "Trainer",
+    "Validation",
+    "configure_threads",
+    "ctc_loss",
+    "epoch_loader",
+    "fit",
+    "seed_everything",
+    "too_narrow",
+    "validate",
+]
 
 # Steps in a row whose gradient is NaN or infinite (each skipped) after which a run is taken
 # to have diverged and stops: a few such steps are survivable, a run of them is not.
@@ -78,14 +98,6 @@ class Validation:
     refs: list[str]
     hyps: list[str]
     images: list[np.ndarray]
-
-
-@dataclass
-class InitFrom:
-    """A trained model to start from (fine-tuning)."""
-
-    model: nn.Module
-    charset: Charset
 
 
 def seed_everything(seed: int) -> None:
@@ -140,29 +152,6 @@ def too_narrow(batch: Batch) -> int:
     return sum(n < min_frames(t.numpy()) for n, t in zip(frames, labels, strict=True))
 
 
-def _optim_to_tensors(
-    optimizer: torch.optim.Optimizer,
-) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
-    state = optimizer.state_dict()
-    tensors = {
-        f"{idx}.{name}": value.detach().cpu().contiguous()
-        for idx, entry in state["state"].items()
-        for name, value in entry.items()
-        if isinstance(value, torch.Tensor)
-    }
-    return tensors, state["param_groups"]
-
-
-def _optim_from_tensors(
-    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]
-) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        idx, name = key.split(".", 1)
-        state.setdefault(int(idx), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
-
-
 def validate(
     model: nn.Module,
     loader: DataLoader[Any],
@@ -214,37 +203,25 @@ class Trainer:
     """State of one training run; :func:`fit` is the entry point."""
 
     def __init__(
-        self,
-        config: Config,
-        charset: Charset,
-        train: Sequence[Example],
-        val: Sequence[Example],
-        run_dir: Path,
-        *,
-        device: str = "cpu",
-        init_from: InitFrom | None = None,
-        data_info: dict[str, Any] | None = None,
-        name: str = "model",
-        console: Console | None = None,
-        show_progress: bool = True,
-        tensorboard: bool = True,
-        synth: Sequence[SynthMix] = (),
+        self, config: Config, data: PreparedData, run_dir: Path, options: FitOptions
     ) -> None:
-        if not train and not any(m.per_epoch for m in synth):
+        if not data.train and not any(m.per_epoch for m in data.synth):
             raise ValueError("no training samples")
-        if not val:
+        if not data.val:
             raise ValueError("no validation samples")
         self.config = config
-        self.charset = charset
-        self.train_examples = train
-        self.val_examples = val
+        self.charset = data.charset
+        self.train_examples = data.train
+        self.val_examples = data.val
         self.run_dir = Path(run_dir)
-        self.ctx = distributed.setup(device)
+        self.ctx = distributed.setup(options.device)
         self.device = self.ctx.device
-        self.console = console or Console(stderr=True)
-        self.show_progress = show_progress and self.ctx.is_main
-        self.tensorboard = tensorboard and self.ctx.is_main
-        self.meta = ModelMeta(charset=charset, config=config, name=name, data=data_info or {})
+        self.console = options.console or Console(stderr=True)
+        self.show_progress = options.show_progress and self.ctx.is_main
+        self.tensorboard = options.tensorboard and self.ctx.is_main
+        self.meta = ModelMeta(
+            charset=data.charset, config=config, name=options.name, data=dict(data.info)
+        )
         configure_threads(config, self.ctx)
         seed_everything(config.train.seed)
         if config.train.amp in ("fp16", "bf16") and not self.device.startswith("cuda"):
@@ -255,9 +232,16 @@ class Trainer:
                 soft_wrap=True,
             )
 
-        self._build_model(init_from)
-        self._build_loaders(train, val, synth)
+        self._build_model(options.init_from)
+        self._build_loaders(data.train, data.val, data.synth)
         self._reset_progress()
+        stale = remove_temporaries(self.run_dir) if self.ctx.is_main else []
+        if stale:
+            self.console.print(
+                f"[yellow]removed {len(stale)} temporary file(s) an interrupted checkpoint "
+                f"write left in {self.run_dir}: {', '.join(p.name for p in stale)}[/yellow]",
+                soft_wrap=True,
+            )
 
     def _build_model(self, init_from: InitFrom | None) -> None:
         """The network (from ``init_from``'s weights when fine-tuning), its optimiser, loss,
@@ -339,25 +323,29 @@ class Trainer:
 
     # -- resume ---------------------------------------------------------------------------
     def resume(self) -> None:
-        last = self.run_dir / "last.json"
-        if not last.is_file():
-            raise FileNotFoundError(f"{self.run_dir}: nothing to resume (no last.json)")
-        saved = load_meta(last)
+        """Continue the run in ``run_dir`` from its last checkpoint (see
+        :func:`checkpoint.resume_point` for one whose files do not belong together)."""
+        point = resume_point(self.run_dir, str(self.device), repair=self.ctx.is_main)
+        saved, extra = point.meta, point.meta.extra
         if saved.charset != self.charset:
             raise ValueError(f"{self.run_dir}: the saved charset differs from this data's")
-        load_weights(self.model, self.run_dir / "last.safetensors", str(self.device))
-        extra = saved.extra
-        optim_path = self.run_dir / "last.optim.safetensors"
-        if optim_path.is_file() and "optim_param_groups" in extra:
-            _optim_from_tensors(
-                self.optimizer, load_tensors(optim_path), extra["optim_param_groups"]
-            )
+        for note in point.repaired if self.ctx.is_main else []:
+            self.console.print(f"[yellow]{note}[/yellow]", soft_wrap=True)
+        try:
+            self.model.load_state_dict(point.weights)
+        except Exception as exc:
+            raise CheckpointError(
+                f"{self.run_dir}: weights do not match the model: {exc}"
+            ) from None
+        if point.optimizer is not None:
+            optim_from_tensors(self.optimizer, point.optimizer, extra["optim_param_groups"])
         self.epoch, self.step = saved.epoch, saved.step
         self.history = saved.history
         self.elapsed = float(extra.get("elapsed_s", 0.0))
-        self.best_cer = float(extra.get("best_cer", float("inf")))
-        self.best_loss = float(extra.get("best_val_loss", float("inf")))
-        self.best_epoch = int(extra.get("best_epoch", 0))
+        if not point.best_removed:
+            self.best_cer = float(extra.get("best_cer", float("inf")))
+            self.best_loss = float(extra.get("best_val_loss", float("inf")))
+            self.best_epoch = int(extra.get("best_epoch", 0))
         self.bad_epochs = int(extra.get("bad_epochs", 0))
 
     # -- one epoch --------------------------------------------------------------------------
@@ -379,6 +367,8 @@ class Trainer:
             self.elapsed = distributed.broadcast_value(self.ctx, self.elapsed)
 
     def _train_epoch(self, progress: Progress | None) -> tuple[float, bool]:
+        """One pass over the training batches: (the mean loss over the ranks, whether the
+        time budget ran out)."""
         cfg = self.config.train
         self.net.train()
         finetune.keep_frozen_in_eval(self.model)
@@ -388,60 +378,20 @@ class Trainer:
             self.sampler.widths = np.asarray(self.train_set.widths())
         steps_per_epoch = len(self.sampler)
         total_steps = steps_per_epoch * cfg.epochs
-        task = (
-            progress.add_task(
-                f"epoch {self.epoch + 1}/{cfg.epochs}", total=steps_per_epoch, loss=""
-            )
-            if progress
-            else None
-        )
+        bar = EpochBar(progress, self.console, self.epoch + 1, cfg.epochs, steps_per_epoch)
         total, count, out_of_time, narrow, skipped = 0.0, 0, False, 0, 0
-        epoch_start = last_line = time.perf_counter()
+        epoch_start = time.perf_counter()
         for cpu_batch in self.train_loader:
             narrow += too_narrow(cpu_batch)
-            lr = learning_rate(
-                self._progress_fraction(total_steps),
-                base_lr=cfg.lr,
-                schedule=cfg.schedule,
-                warmup=cfg.warmup,
-            )
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            batch = _to_device(cpu_batch, self.device)
-            with _autocast(self.device, cfg.amp):
-                logits = self.net(batch.images)
-            loss = ctc_loss(logits, batch, self.loss_fn)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-            norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            # A NaN or infinite gradient would spoil every weight: skip the update. The norm
-            # is of the all-reduced gradients, the same on every rank.
-            if torch.isfinite(norm):
-                self.scaler.step(self.optimizer)
-                self.nonfinite_run = 0
-            else:
-                skipped += 1
-                self.nonfinite_run += 1
-            self.scaler.update()
-            self.step += 1
-            value = float(loss.detach())
+            value, lr, applied = self._step(cpu_batch, total_steps)
+            skipped += not applied
             if math.isfinite(value):
                 total += value
                 count += 1
-            self.samples_seen += len(batch.indices) * self.ctx.world_size
+            self.samples_seen += len(cpu_batch.indices) * self.ctx.world_size
             self._tick()
-            if progress is not None and task is not None:
-                mean = total / count if count else math.nan  # no finite loss yet this epoch
-                progress.update(task, advance=1, loss=f"loss {mean:.3f} lr {lr:.1e}")
-                if not self.console.is_terminal and time.perf_counter() - last_line > 60:
-                    # No live bar in a log file: a plain line every minute instead.
-                    last_line = time.perf_counter()
-                    self.console.print(
-                        f"  epoch {self.epoch + 1} step {count}/{steps_per_epoch}  "
-                        f"loss {mean:.4f}  lr {lr:.2e}  [{self.elapsed:5.0f}s]",
-                        soft_wrap=True,
-                    )
+            # no finite loss yet this epoch: NaN
+            bar.advance(total / count if count else math.nan, lr, count, self.elapsed)
             if cfg.max_minutes and self.elapsed > cfg.max_minutes * 60:
                 out_of_time = True
                 break
@@ -452,10 +402,40 @@ class Trainer:
             distributed.mean_across(self.ctx, narrow) * self.ctx.world_size
         )
         self.epoch_skipped_steps = skipped
-        if progress is not None and task is not None:
-            progress.remove_task(task)
+        bar.close()
         mean = total / count if count else float("nan")
         return distributed.mean_across(self.ctx, mean), out_of_time
+
+    def _step(self, cpu_batch: Batch, total_steps: int) -> tuple[float, float, bool]:
+        """One optimiser step on a batch: (its loss, the learning rate, whether the update
+        was applied). A NaN or infinite gradient would spoil every weight: that update is
+        skipped (the norm is of the all-reduced gradients, the same on every rank)."""
+        cfg = self.config.train
+        lr = learning_rate(
+            self._progress_fraction(total_steps),
+            base_lr=cfg.lr,
+            schedule=cfg.schedule,
+            warmup=cfg.warmup,
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = _to_device(cpu_batch, self.device)
+        with _autocast(self.device, cfg.amp):
+            logits = self.net(batch.images)
+        loss = ctc_loss(logits, batch, self.loss_fn)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        applied = bool(torch.isfinite(norm))
+        if applied:
+            self.scaler.step(self.optimizer)
+            self.nonfinite_run = 0
+        else:
+            self.nonfinite_run += 1
+        self.scaler.update()
+        self.step += 1
+        return float(loss.detach()), lr, applied
 
     @property
     def diverged(self) -> bool:
@@ -465,7 +445,7 @@ class Trainer:
     def _save(self, tag: str, with_optim: bool) -> None:
         self.meta.epoch, self.meta.step = self.epoch, self.step
         self.meta.history = self.history
-        tensors, groups = _optim_to_tensors(self.optimizer)
+        tensors, groups = optim_to_tensors(self.optimizer)
         self.meta.extra.update(
             elapsed_s=self.elapsed,
             best_cer=self.best_cer,
@@ -483,7 +463,7 @@ class Trainer:
         tb = TensorBoard(self.run_dir / "tb", enabled=self.tensorboard)
         stopped = "completed"
         self._fit_started, self._elapsed_before = time.perf_counter(), self.elapsed
-        progress = self._make_progress() if self.show_progress else None
+        progress = make_progress(self.console) if self.show_progress else None
         try:
             with progress or contextlib.nullcontext():
                 while self.epoch < cfg.epochs:
@@ -505,11 +485,7 @@ class Trainer:
             stopped = "interrupted"
             if main:
                 self._save("last", with_optim=True)
-                self.console.print(
-                    f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; continue with "
-                    f"lineocr train --resume --out {self.run_dir} and the same --data / --synth "
-                    "options[/yellow]"
-                )
+                self._say_interrupted()
         finally:
             tb.close()
         result = FitResult(
@@ -523,7 +499,7 @@ class Trainer:
             history=self.history,
         )
         if main:
-            self._final_summary(result)
+            print_fit(self.console, result)
         # Drop the DDP wrapper (its reducer holds the process group) so the group is freed
         # here, not at interpreter exit where gloo's threads can abort the process; the
         # wrapper sits in reference cycles (its hooks), so only a collection frees it now
@@ -641,6 +617,20 @@ class Trainer:
                 soft_wrap=True,
             )
 
+    def _say_interrupted(self) -> None:
+        """Where the run was saved and how to continue it (its data options are saved with
+        it when lineocr.train.run started it)."""
+        again = (
+            f"lineocr train --resume {self.run_dir}"
+            if "options" in self.meta.data
+            else f"lineocr train --resume --out {self.run_dir} and the same --data / --synth "
+            "options"
+        )
+        self.console.print(
+            f"[yellow]interrupted: saved {self.run_dir / 'last.json'}; continue with "
+            f"{again}[/yellow]"
+        )
+
     def _say_diverged(self) -> None:
         cfg = self.config.train
         kept = (
@@ -657,73 +647,16 @@ class Trainer:
             soft_wrap=True,
         )
 
-    def _make_progress(self) -> Progress:
-        return Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            console=self.console,
-            transient=True,
-        )
-
-    def _final_summary(self, result: FitResult) -> None:
-        best = result.best
-        print_table(
-            self.console,
-            {
-                "stopped": result.stopped,
-                "epochs": result.epochs,
-                "steps": result.step,
-                "best epoch": int(best.get("epoch", 0)),
-                "val CER": f"{100 * best.get('val_cer', float('nan')):.2f} %",
-                "val WER": f"{100 * best.get('val_wer', float('nan')):.2f} %",
-                "val exact match": f"{100 * best.get('val_exact_match', float('nan')):.2f} %",
-                "train time": f"{result.elapsed_s:.0f} s",
-                "throughput": f"{result.samples_per_s:.0f} samples/s",
-                "run directory": str(result.run_dir),
-            },
-            title="training summary",
-        )
-
 
 def fit(
     config: Config,
-    charset: Charset,
-    train: Sequence[Example],
-    val: Sequence[Example],
+    data: PreparedData,
     run_dir: str | Path,
-    *,
-    device: str = "cpu",
-    resume: bool = False,
-    init_from: InitFrom | None = None,
-    data_info: dict[str, Any] | None = None,
-    name: str = "model",
-    console: Console | None = None,
-    show_progress: bool = True,
-    tensorboard: bool = True,
-    synth: Sequence[SynthMix] = (),
+    options: FitOptions = FitOptions(),  # noqa: B008 - frozen, never changed
 ) -> FitResult:
-    """Train on ``train`` (plus fresh ``synth`` lines each epoch), validate on ``val`` every
-    epoch, write checkpoints to ``run_dir``."""
-    trainer = Trainer(
-        config,
-        charset,
-        train,
-        val,
-        Path(run_dir),
-        device=device,
-        init_from=init_from,
-        data_info=data_info,
-        name=name,
-        console=console,
-        show_progress=show_progress,
-        tensorboard=tensorboard,
-        synth=synth,
-    )
-    if resume:
+    """Train on ``data.train`` (plus fresh ``data.synth`` lines each epoch), validate on
+    ``data.val`` every epoch, write checkpoints to ``run_dir``."""
+    trainer = Trainer(config, data, Path(run_dir), options)
+    if options.resume:
         trainer.resume()
     return trainer.fit()

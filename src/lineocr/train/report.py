@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from lineocr.train.loop import FitResult
 
 
 class TensorBoard:
@@ -88,3 +93,74 @@ def summary_table(rows: dict[str, Any], title: str) -> Table:
 
 def print_table(console: Console, rows: dict[str, Any], title: str) -> None:
     console.print(summary_table(rows, title))
+
+
+def make_progress(console: Console) -> Progress:
+    """The live progress display of a run: one bar per epoch, with its loss and rate."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[loss]}"),
+        console=console,
+        transient=True,
+    )
+
+
+class EpochBar:
+    """One epoch's bar on ``progress`` (none: nothing is shown). Without a live terminal
+    (a log file) a plain line a minute is printed instead of the bar's updates."""
+
+    def __init__(
+        self, progress: Progress | None, console: Console, epoch: int, epochs: int, steps: int
+    ) -> None:
+        self.progress, self.console = progress, console
+        self.epoch, self.steps = epoch, steps
+        self.task = (
+            progress.add_task(f"epoch {epoch}/{epochs}", total=steps, loss="")
+            if progress is not None
+            else None
+        )
+        self.last_line = time.perf_counter()
+
+    def advance(self, mean: float, lr: float, count: int, elapsed: float) -> None:
+        """One step done: ``mean`` loss so far (``count`` finite losses), learning rate
+        ``lr``, ``elapsed`` seconds of the run."""
+        if self.progress is None or self.task is None:
+            return
+        self.progress.update(self.task, advance=1, loss=f"loss {mean:.3f} lr {lr:.1e}")
+        if not self.console.is_terminal and time.perf_counter() - self.last_line > 60:
+            self.last_line = time.perf_counter()
+            self.console.print(
+                f"  epoch {self.epoch} step {count}/{self.steps}  "
+                f"loss {mean:.4f}  lr {lr:.2e}  [{elapsed:5.0f}s]",
+                soft_wrap=True,
+            )
+
+    def close(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.remove_task(self.task)
+
+
+def print_fit(console: Console, result: FitResult) -> None:
+    """The table that ends a run: why it stopped, its best epoch's scores, its speed."""
+    best = result.best
+    print_table(
+        console,
+        {
+            "stopped": result.stopped,
+            "epochs": result.epochs,
+            "steps": result.step,
+            "best epoch": int(best.get("epoch", 0)),
+            "val CER": f"{100 * best.get('val_cer', float('nan')):.2f} %",
+            "val WER": f"{100 * best.get('val_wer', float('nan')):.2f} %",
+            "val exact match": f"{100 * best.get('val_exact_match', float('nan')):.2f} %",
+            "train time": f"{result.elapsed_s:.0f} s",
+            "throughput": f"{result.samples_per_s:.0f} samples/s",
+            "run directory": str(result.run_dir),
+        },
+        title="training summary",
+    )

@@ -10,17 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-from lineocr.charset import Charset, shown_chars
-from lineocr.config import Config, Preset, TrainConfig, flatten, to_dict
+from lineocr.charset import Charset
+from lineocr.config import Config, TrainConfig, flatten, to_dict
 from lineocr.data.batching import Example, LoadReport, SynthMix, load_examples
-from lineocr.data.sources import Dataset, print_summary, read_datasets, summarize
+from lineocr.data.sources import Dataset, print_summary, summarize
+from lineocr.models.spec import Preset
 from lineocr.train.checkpoint import (
     ModelMeta,
     clear_run,
@@ -30,108 +31,35 @@ from lineocr.train.checkpoint import (
     write_json,
 )
 from lineocr.train.distributed import is_main_process
-from lineocr.train.loop import FitResult, InitFrom, fit
+from lineocr.train.loop import FitResult, fit
+from lineocr.train.options import (
+    DataOptions,
+    FitOptions,
+    InitFrom,
+    PreparedData,
+    ReaderOptions,
+    SynthOptions,
+    TrainOptions,
+    outside_charset,
+)
 
-
-@dataclass(frozen=True)
-class ReaderOptions:
-    """How to read a dataset path (see docs/formats.md)."""
-
-    fmt: str | None = None
-    strip_suffix: bool = False
-    label_regex: str | None = None
-    label_map: str | None = None
-    transpose: bool = False
-
-    def read(
-        self, srcs: Sequence[str | Path], unusable: list[tuple[str, str]] | None = None
-    ) -> list[Dataset]:
-        """Each source with the options its format uses (see :func:`read_datasets`, also
-        for ``unusable``)."""
-        return read_datasets(
-            srcs,
-            self.fmt,
-            strip_suffix=self.strip_suffix,
-            label_regex=self.label_regex,
-            label_map=self.label_map,
-            transpose=self.transpose,
-            unusable=unusable,
-        )
-
-
-@dataclass
-class PreparedData:
-    charset: Charset
-    train: list[Example]
-    val: list[Example]
-    info: dict[str, Any] = field(default_factory=dict)
-    synth: list[SynthMix] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SynthOptions:
-    """Synthetic lines mixed into training: ``specs`` as ``LANG[:RATIO][:STYLE][:KEY=VALUE...]``.
-
-    With real data, the ratios are the synthetic share of each epoch (their sum below 1);
-    without, each epoch has ``per_epoch`` synthetic lines shared by ratio, and validation
-    uses ``val`` lines per spec drawn in held-out fonts.
-    """
-
-    specs: tuple[str, ...] = ()
-    per_epoch: int = 20000
-    val: int = 500
-
-    def synthesizers(
-        self,
-        seed: int,
-        split: str,
-        charset: Charset | None = None,
-        console: Console | None = None,
-    ) -> list[tuple[str, Any, float]]:
-        """(spec, synthesizer, ratio) for each spec. With a fixed ``charset`` (``--alphabet``,
-        a resumed run), a synthesizer whose language draws characters outside it draws only
-        those inside (see :func:`outside_charset`), said on ``console``."""
-        from lineocr.data.synth import LineSynthesizer, SynthError, parse_synth_spec
-
-        out = []
-        for spec in self.specs:
-            config, ratio = parse_synth_spec(spec)  # its errors name the spec
-            try:
-                gen = LineSynthesizer(config, seed=seed, split=split)
-            except SynthError as exc:
-                raise SynthError(f"--synth {spec}: {exc}") from None
-            outside = outside_charset(gen.alphabet, charset) if charset is not None else ""
-            if outside:
-                inside = "".join(c for c in gen.alphabet if c not in outside)
-                fixed = "the charset (--alphabet or the resumed run's)"
-                if not inside.strip():
-                    raise SynthError(
-                        f"--synth {spec}: none of the characters it draws is in {fixed}: "
-                        f"{shown_chars(outside)}"
-                    )
-                try:
-                    gen = LineSynthesizer(replace(config, alphabet=inside), seed=seed, split=split)
-                    gen.sample(0)  # texts are made lazily: one line shows they can be
-                except SynthError as exc:
-                    raise SynthError(
-                        f"--synth {spec} draws characters outside {fixed}: {shown_chars(outside)}; "
-                        f"its lines cannot be made of the others: {exc}"
-                    ) from None
-                if console is not None:
-                    console.print(
-                        f"--synth {spec}: lines of the {len(inside)} characters it draws that "
-                        f"the charset has (left out: {shown_chars(outside)})"
-                    )
-            out.append((spec, gen, ratio))
-        return out
-
-
-def outside_charset(alphabet: str, charset: Charset) -> str:
-    """The characters of a synthesizer's ``alphabet`` that ``charset`` cannot encode (a line
-    containing one would fail to encode in the middle of training)."""
-    return "".join(
-        c for c in alphabet if any(n not in charset for n in charset.normalize_label(c).strip())
-    )
+__all__ = [
+    "DataOptions",
+    "PreparedData",
+    "ReaderOptions",
+    "SynthOptions",
+    "TrainOptions",
+    "calibrate",
+    "fine_tune_config",
+    "load_init",
+    "outside_charset",
+    "prepare_data",
+    "resume_conflicts",
+    "resumed_config",
+    "resumed_data",
+    "split",
+    "train",
+]
 
 
 def _synth_val_examples(
@@ -159,8 +87,34 @@ def _merged(datasets: Sequence[Dataset], console: Console, show: bool) -> Datase
         root=datasets[0].root,
     )
     if show:
-        print_summary(summarize(merged), console)
+        summary = summarize(merged)
+        # summarize counts the images it found unreadable both as samples and as skipped;
+        # shown here, samples and skipped add up to what was read
+        readable = summary.n_samples - summary.n_unreadable
+        print_summary(replace(summary, n_samples=readable), console)
     return merged
+
+
+def _charset_of(
+    train_set: Dataset | None,
+    synths: list[tuple[str, Any, float]],
+    config: Config,
+    base: Charset | None,
+) -> Charset:
+    """The characters of the training labels and of the synthesizers' alphabets (added to
+    ``base``'s when fine-tuning, with its options)."""
+    options = base.options if base is not None else config.charset
+    found = Charset.from_texts([s.text for s in train_set.samples] if train_set else [], options)
+    for _, gen, _ in synths:  # an alphabet, not a label: keep its space
+        found = found.union(Charset.from_string(gen.alphabet, options).chars)
+    return base.union(found.chars) if base is not None else found
+
+
+def _say_counts(console: Console, what: str, used: dict[str, int], skipped: int) -> None:
+    """One line whose counts add up: ``training data: 100 samples: 83 train, 9 validation,
+    8 skipped``."""
+    parts = [f"{n:,} {name}" for name, n in used.items()] + [f"{skipped:,} skipped"]
+    console.print(f"{what}: {sum(used.values()) + skipped:,} samples: {', '.join(parts)}")
 
 
 def _report_skips(report: LoadReport, console: Console, what: str) -> None:
@@ -175,25 +129,20 @@ def _report_skips(report: LoadReport, console: Console, what: str) -> None:
 
 def prepare_data(
     config: Config,
-    data: Sequence[str | Path],
+    options: DataOptions,
     *,
-    val: Sequence[str | Path] = (),
-    reader: ReaderOptions | None = None,
     charset: Charset | None = None,
     base_charset: Charset | None = None,
-    skip_unknown: bool = False,
     console: Console | None = None,
     show_summary: bool = True,
-    synth: SynthOptions | None = None,
 ) -> PreparedData:
     """Read, summarise, encode and split. The charset is ``charset`` if given, else built
     from the training labels (extending ``base_charset`` when fine-tuning)."""
     console = console or Console(stderr=True)
-    reader = reader or ReaderOptions()
-    synth = synth or SynthOptions()
+    data, val, synth = options.data, options.val, options.synth
     if not data and not synth.specs:
         raise ValueError("no training data: give --data, --synth or both")
-    datasets = reader.read([*data, *val])  # options apply where a format uses them
+    datasets = options.reader.read([*data, *val])  # options apply where a format uses them
     train_set = _merged(datasets[: len(data)], console, show_summary) if data else None
     val_set = _merged(datasets[len(data) :], console, show_summary) if val else None
     if train_set is not None and val_set is not None:
@@ -202,29 +151,32 @@ def prepare_data(
     synths = synth.synthesizers(seed, "train", charset, console)
 
     if charset is None:
-        options = base_charset.options if base_charset is not None else config.charset
-        found = Charset.from_texts(
-            [s.text for s in train_set.samples] if train_set else [], options
-        )
-        for _, gen, _ in synths:  # an alphabet, not a label: keep its space
-            found = found.union(Charset.from_string(gen.alphabet, options).chars)
-        charset = base_charset.union(found.chars) if base_charset is not None else found
+        charset = _charset_of(train_set, synths, config, base_charset)
 
     spec = config.preprocess
     train_report = load_examples(
-        train_set.samples if train_set else [], charset, spec, skip_unknown=skip_unknown
+        train_set.samples if train_set else [], charset, spec, skip_unknown=options.skip_unknown
     )
     _report_skips(train_report, console, "training data")
     examples = train_report.examples
     if train_set is not None and not examples:  # not silently a synthetic-only run
         raise ValueError("no usable training line in --data (see the skipped files above)")
     val_fonts: list[str] = []  # held-out font families, when validation lines are synthetic
+    train_skipped = len(train_report.skipped) + (len(train_set.skipped) if train_set else 0)
     if val_set is not None:
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
         _report_skips(val_report, console, "validation data")
         train_examples, val_examples = examples, val_report.examples
+        if show_summary:
+            val_skipped = len(val_report.skipped) + len(val_set.skipped)
+            if train_set is not None:
+                _say_counts(console, "training data", {"train": len(examples)}, train_skipped)
+            _say_counts(console, "validation data", {"validation": len(val_examples)}, val_skipped)
     elif examples:
         train_examples, val_examples = split(examples, config.train.val_split, seed)
+        if show_summary:
+            used = {"train": len(train_examples), "validation": len(val_examples)}
+            _say_counts(console, "training data", used, train_skipped)
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
         val_synths = synth.synthesizers(seed + 1, "val", charset)
@@ -245,7 +197,7 @@ def prepare_data(
         ],
         "train_samples": len(train_examples),
         "val_samples": len(val_examples),
-        "skipped": len(train_report.skipped) + (len(train_set.skipped) if train_set else 0),
+        "skipped": train_skipped,
         "charset_size": len(charset),
     }
     if val_fonts:
@@ -433,103 +385,90 @@ def resume_conflicts(saved: Config, given: Config, keys: Sequence[str]) -> list[
     return conflicts
 
 
-def train(
-    config: Config,
-    data: Sequence[str | Path],
-    out: str | Path,
-    *,
-    val: Sequence[str | Path] = (),
-    reader: ReaderOptions | None = None,
-    alphabet: str | None = None,
-    init_from: str | Path | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    skip_unknown: bool = False,
-    device: str = "cpu",
-    name: str = "model",
-    preset: Preset | None = None,
-    console: Console | None = None,
-    show_progress: bool = True,
-    synth: SynthOptions | None = None,
-    asked: Sequence[str] = (),
-) -> FitResult:
-    """Train (or with ``resume``, continue) a run in ``out``. ``asked``: the settings
-    (``section.key``) the caller set itself; resuming, any of them that differs from the
-    run's, beyond :data:`RESUME_MAY_CHANGE`, is an error (the run would go on with its own)."""
-    console = console or Console(stderr=True)
+def resumed_config(saved: Config, given: Config, asked: Sequence[str], out: Path) -> Config:
+    """The config a resumed run goes on with: the saved run's (it defines the model and the
+    data, and how many epochs it plans), with how it runs now as ``given`` where asked
+    for: more epochs, other threads or workers, a new time budget. A setting of ``asked``
+    that differs otherwise is a ValueError naming it. (Without ``asked``, a given value
+    other than the default counts as asked for.)"""
+    conflicts = resume_conflicts(saved, given, asked)
+    if conflicts:
+        raise ValueError(
+            f"{out}: --resume continues the run with its own settings, and these differ: "
+            + "; ".join(conflicts)
+            + ". Leave them out (more --epochs, --threads, --workers and --max-minutes "
+            "may be given), or start a new run from it with --init-from"
+        )
+    defaults = TrainConfig()
+    runtime = {
+        key: getattr(given.train, key)
+        for key in RESUME_MAY_CHANGE
+        if f"train.{key}" in asked or getattr(given.train, key) != getattr(defaults, key)
+    }
+    runtime["epochs"] = max(runtime.get("epochs", 0), saved.train.epochs)
+    return replace(saved, train=replace(saved.train, **runtime))
+
+
+def resumed_data(given: DataOptions, saved: ModelMeta, out: Path, console: Console) -> DataOptions:
+    """The data options a resumed run goes on with: each one left out takes the value the
+    run saved (said on ``console``); a run saved before they were has only ``given``."""
+    if "options" not in saved.data:
+        return given
+    own = DataOptions.from_dict(saved.data["options"], out)
+    options = given.resumed(own)
+    taken = [flag for flag in options.flags() if flag not in given.flags()]
+    if taken:
+        console.print(f"--resume: the run's own {', '.join(taken)}", soft_wrap=True)
+    return options
+
+
+def train(config: Config, out: str | Path, options: TrainOptions) -> FitResult:
+    """Train (or with ``options.resume``, continue) a run in ``out``."""
+    console = options.console or Console(stderr=True)
     out = Path(out)
-    if config.train.freeze_backbone and init_from is None and not resume:
+    if config.train.freeze_backbone and options.init_from is None and not options.resume:
         raise ValueError(
             "--freeze-backbone keeps a trained CNN fixed while fine-tuning: it needs "
             "--init-from (without it the CNN would be frozen at its random start)"
         )
     init: InitFrom | None = None
     base_charset: Charset | None = None
-    charset = Charset.from_string(alphabet, config.charset) if alphabet is not None else None
-    if resume:
-        saved_meta = load_meta(out / "last.json")
-        conflicts = resume_conflicts(saved_meta.config, config, asked)
-        if conflicts:
-            raise ValueError(
-                f"{out}: --resume continues the run with its own settings, and these differ: "
-                + "; ".join(conflicts)
-                + ". Leave them out (more --epochs, --threads, --workers and --max-minutes "
-                "may be given), or start a new run from it with --init-from"
-            )
-        # The saved run defines the model and data; how it runs now may change: more
-        # epochs, other threads or workers, a new time budget.
-        defaults = TrainConfig()
-        runtime = {
-            key: getattr(config.train, key)
-            for key in RESUME_MAY_CHANGE
-            if key != "epochs" and getattr(config.train, key) != getattr(defaults, key)
-        }
-        config = replace(
-            saved_meta.config,
-            train=replace(
-                saved_meta.config.train,
-                epochs=max(config.train.epochs, saved_meta.config.train.epochs),
-                **runtime,
-            ),
-        )
-        charset = saved_meta.charset
-        config = replace(config, charset=saved_meta.charset.options)
-    elif init_from is not None:
-        init, init_meta = load_init(init_from)
+    charset = (
+        Charset.from_string(options.alphabet, config.charset)
+        if options.alphabet is not None
+        else None
+    )
+    started_from = str(options.init_from) if options.init_from else None
+    data_options = options.data
+    if options.resume:
+        saved = load_meta(out / "last.json")
+        config = resumed_config(saved.config, config, options.asked, out)
+        charset = saved.charset
+        config = replace(config, charset=saved.charset.options)
+        started_from = saved.data.get("init_from")  # where the run began, not this resumption
+        data_options = resumed_data(data_options, saved, out, console)
+    elif options.init_from is not None:
+        init, init_meta = load_init(options.init_from)
         base_charset = init_meta.charset
-        config = fine_tune_config(config, init_meta.config, str(init_from), preset, console)
+        config = fine_tune_config(
+            config, init_meta.config, str(options.init_from), options.preset, console
+        )
     prepared = prepare_data(
-        config,
-        data,
-        val=val,
-        reader=reader,
-        charset=charset,
-        base_charset=base_charset,
-        skip_unknown=skip_unknown,
-        console=console,
-        synth=synth,
+        config, data_options, charset=charset, base_charset=base_charset, console=console
     )
-    if resume:  # the weights the run started from, not this resumption's (none)
-        prepared.info["init_from"] = saved_meta.data.get("init_from")
-    else:
-        prepared.info["init_from"] = str(init_from) if init_from else None
-    if overwrite and not resume:  # only now: a run that fails to start replaces nothing
-        clear_run(out)
-    result = fit(
-        config,
-        prepared.charset,
-        prepared.train,
-        prepared.val,
-        out,
-        device=device,
-        resume=resume,
+    prepared.info["init_from"] = started_from
+    prepared.info["options"] = data_options.to_dict(out)  # what --resume reads again
+    if options.overwrite and not options.resume:
+        clear_run(out)  # only now: a run that fails to start replaces nothing
+    fit_options = FitOptions(
+        device=options.device,
+        resume=options.resume,
         init_from=init,
-        data_info=prepared.info,
-        name=name,
+        name=options.name,
         console=console,
-        show_progress=show_progress,
-        synth=prepared.synth,
+        show_progress=options.show_progress,
     )
+    result = fit(config, prepared, out, fit_options)
     # Once, by rank 0 (every rank of a torchrun launch gets here after fit).
     if is_main_process() and result.stopped != "interrupted" and (out / "best.json").is_file():
         temperature = calibrate(out, prepared, device="cpu")
