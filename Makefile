@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: install system-deps test quality unit serve bench models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: install system-deps test test-cpus quality unit serve bench models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ unit: install system-deps
 
 ## test: everything CI runs — lint, types, the whole test suite.
 test: quality unit
+
+## test-cpus: the bundled models on an emulated AVX2-only CPU (QEMU) against this one; also in `unit`.
+test-cpus: install system-deps
+	$(BIN)/pytest -q tests/test_cpu_classes.py
 
 ## serve: the main job — the HTTP API and web page with the bundled models.
 serve: install system-deps

@@ -16,6 +16,7 @@ PACKAGES=(
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
   chromium
+  qemu-user
 )
 PACKAGES+=("$@")
 missing=()

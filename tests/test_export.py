@@ -16,6 +16,7 @@ import torch
 
 from lineocr.export import (
     INPUT_NAME,
+    LENGTHS_NAME,
     METADATA_KEY,
     OUTPUT_NAME,
     PARITY_ATOL,
@@ -26,13 +27,44 @@ from lineocr.export import (
     sample_lines,
 )
 from lineocr.models.spec import TIME_STRIDE
+from lineocr.preprocess import LineFeed, prepare
 from lineocr.train.checkpoint import CheckpointError, save_checkpoint
 from tests.conftest import AVX2_SAFE_INT8_WEIGHT, make_tiny_model, max_abs_int8_weight
+
+
+def _all_frames(batch: np.ndarray) -> dict[str, np.ndarray]:
+    """The feed of a batch whose lines all fill its width."""
+    frames = np.full(len(batch), batch.shape[3] // TIME_STRIDE, dtype=np.int32)
+    return {INPUT_NAME: batch, LENGTHS_NAME: frames}
 
 
 def _torch_logits(model: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         return model(torch.from_numpy(batch)).numpy()
+
+
+def test_each_line_reads_the_same_whatever_its_batch(tiny_model, tiny_onnx_model: Path) -> None:
+    """The graph's LSTMs read each line's own frames (its ``lengths``, with the card's paper
+    frames): a line padded with its card's right context of paper gives the same logits
+    alone as beside a line five times wider, and the same as PyTorch reading it with those
+    lengths."""
+    model, meta = tiny_model
+    card = read_metadata(tiny_onnx_model)["onnx"]
+    assert card["lengths"] == LENGTHS_NAME and card["right_context"] % TIME_STRIDE == 0
+    feed = LineFeed(card["right_context"], card["paper_frames"], TIME_STRIDE)
+    session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
+    lines = [prepare(img, meta.preprocess) for img in sample_lines(meta.preprocess, [60, 300])]
+    alone = []
+    for line in lines:
+        batch, frames = feed.collate([line], meta.preprocess)
+        alone.append(session.run(None, {INPUT_NAME: batch, LENGTHS_NAME: frames})[0][0])
+    batch, frames = feed.collate(lines, meta.preprocess)
+    together = session.run(None, {INPUT_NAME: batch, LENGTHS_NAME: frames})[0]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(batch), torch.from_numpy(frames)).numpy()
+    for i, n in enumerate(frames):
+        np.testing.assert_allclose(together[i, :n], alone[i][:n], rtol=1e-5, atol=1e-5)
+    assert np.abs(together - expected).max() <= PARITY_ATOL
 
 
 @pytest.mark.parametrize(("n", "width"), [(1, 36), (3, 200), (7, 88), (2, 64)])
@@ -42,7 +74,7 @@ def test_onnx_matches_pytorch_at_any_batch_size_and_width(
     model, _ = tiny_model
     session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
     batch = np.random.default_rng(n).random((n, 1, 32, width), dtype=np.float32)
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    got = session.run([OUTPUT_NAME], _all_frames(batch))[0]
     expected = _torch_logits(model, batch)
     assert got.shape == (n, width // TIME_STRIDE, model.num_classes)
     assert np.abs(got - expected).max() <= PARITY_ATOL
@@ -50,10 +82,12 @@ def test_onnx_matches_pytorch_at_any_batch_size_and_width(
 
 def test_graph_has_named_dynamic_input_and_output(tiny_onnx_model: Path) -> None:
     session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
-    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    (inp, lengths), (out,) = session.get_inputs(), session.get_outputs()
     assert inp.name == "input" and inp.type == "tensor(float)"
     assert isinstance(inp.shape[0], str) and inp.shape[1:3] == [1, 32]
     assert isinstance(inp.shape[3], str)
+    assert lengths.name == "lengths" and lengths.type == "tensor(int32)"
+    assert lengths.shape == [inp.shape[0]]
     assert out.name == "logits" and isinstance(out.shape[0], str) and isinstance(out.shape[1], str)
 
 
@@ -131,7 +165,7 @@ def test_export_from_a_checkpoint_directory_and_int8(tmp_path: Path, tiny_onnx_m
     assert int8.stat().st_size < 0.8 * tiny_onnx_model.stat().st_size  # same architecture
     batch = np.random.default_rng(0).random((3, 1, 32, 120), dtype=np.float32)
     session = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    got = session.run([OUTPUT_NAME], _all_frames(batch))[0]
     expected = _torch_logits(model, batch)
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() < 0.5  # lossy, but the same network
@@ -153,7 +187,10 @@ def test_int8_with_calibration_quantises_the_convolutions(tmp_path: Path, caplog
     assert card["onnx"]["int8"].startswith("static, 9 calibration lines")
     nodes = list(onnx.load(str(out)).graph.node)
     ops = {node.op_type for node in nodes}
-    assert {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLSTM"} <= ops
+    # The LSTM stays fp32: dynamic quantisation would scale a line's LSTM inputs by the
+    # range of the whole batch, so it would read differently in other company.
+    assert {"QuantizeLinear", "DequantizeLinear", "LSTM"} <= ops
+    assert "DynamicQuantizeLSTM" not in ops and card["onnx"]["int8"].endswith("LSTM fp32")
     # Each ReLU of the CNN is folded into its convolution's output quantisation (zero point
     # at 0), so activations stay int8 from convolution to convolution: a float ReLU between
     # a dequantise and a quantise made that round trip 29 % of the printed model's time.
@@ -164,7 +201,7 @@ def test_int8_with_calibration_quantises_the_convolutions(tmp_path: Path, caplog
     batch = np.stack([np.zeros((1, 32, 120), np.float32)] * 2)
     batch[:, :, 8:24, 10:110] = 1.0  # a bar of ink, inside the calibrated range
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+    got = session.run([OUTPUT_NAME], _all_frames(batch))[0]
     expected = _torch_logits(model, batch)
     assert got.shape == expected.shape and np.abs(got - expected).mean() < 0.5
     assert not list(tmp_path.glob("*.qdq.onnx"))  # the intermediate file is gone

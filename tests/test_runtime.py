@@ -29,8 +29,8 @@ from lineocr.export import (
     write_metadata,
 )
 from lineocr.images import ImageError
-from lineocr.models.crnn import output_lengths
-from lineocr.preprocess import PreprocessSpec, collate, prepare
+from lineocr.models.spec import TIME_STRIDE
+from lineocr.preprocess import LineFeed, PreprocessSpec, collate, prepare
 from lineocr.runtime import (
     CancelToken,
     CharConfidence,
@@ -103,16 +103,38 @@ def test_results_match_pytorch_end_to_end(recognizer: Recognizer, tiny_model) ->
     chunks = width_chunks([line.shape[1] for line in lines], 6)  # the batches it pads alike
     assert len(chunks) > 1
     for chunk in chunks:
-        batch, widths = collate([lines[i] for i in chunk], meta.preprocess)
+        card = recognizer.metadata["onnx"]
+        feed = LineFeed(card["right_context"], card["paper_frames"], TIME_STRIDE)
+        batch, lengths = feed.collate([lines[i] for i in chunk], meta.preprocess)
         with torch.no_grad():
-            logits = model(torch.from_numpy(batch)).numpy()
-        lengths = output_lengths(torch.from_numpy(widths)).numpy()
+            logits = model(torch.from_numpy(batch), torch.from_numpy(lengths)).numpy()
         decoded = greedy_batch(log_softmax(logits.astype(np.float64)), lengths)
         for i, d in zip(chunk, decoded, strict=True):
             # the prediction leaves out spaces no label has (at either end, doubled)
             kept = re.sub(" +", " ", meta.charset.decode(d.indices)).strip(" ")
             assert predictions[i].text == kept
             assert predictions[i].confidence == pytest.approx(d.confidence, rel=1e-3, abs=1e-12)
+
+
+def test_a_line_reads_the_same_alone_and_in_any_batch(recognizer: Recognizer) -> None:
+    """Reading is a function of the image: the same text and confidences alone and in
+    batches of other sizes and company (the graph's LSTMs read each line's own frames, and
+    each line has its right context of paper). Confidences agree to float rounding only:
+    a batch of one runs other matrix kernels than a batch of several."""
+    images = sample_lines(recognizer.spec, [40, 44, 52, 56, 60, 64, 300, 310, 330], seed=11)
+    alone = [recognizer.read(image) for image in images]
+
+    def same(a: list, b: list) -> bool:
+        return [p.text for p in a] == [p.text for p in b] and all(
+            p.confidence == pytest.approx(q.confidence, rel=1e-4)
+            and [c.confidence for c in p.chars]
+            == pytest.approx([c.confidence for c in q.chars], rel=1e-4)
+            for p, q in zip(a, b, strict=True)
+        )
+
+    for batch_size in (2, 3, 9):
+        assert same(recognizer.read_batch(images, batch_size=batch_size), alone)
+        assert same(recognizer.read_batch(images[::-1], batch_size=batch_size), alone[::-1])
 
 
 def test_read_batch_restores_input_order(recognizer: Recognizer) -> None:
@@ -416,7 +438,8 @@ def test_cancel_terminates_the_network_run_in_progress(recognizer: Recognizer) -
         token.cancel()
         assert options.terminate
         with pytest.raises(Exception, match="terminate"):
-            recognizer._session.run(None, {"input": wide}, options)
+            feed = {"input": wide, "lengths": np.full(8, 1000, np.int32)}
+            recognizer._session.run(None, feed, options)
     assert recognizer.read(render("ab")).text == recognizer.read_batch([render("ab")])[0].text
 
 
@@ -507,6 +530,9 @@ def _graph_file(
     ``opaque_classes``: the classes picked by data-dependent indices (NonZero), so that no
     shape inference knows their number.
     ``decoy``: a first output ``decoy``, the logits negated."""
+    if isinstance(card.get("onnx"), dict):  # this graph takes no line lengths
+        skip = ("lengths", "right_context")
+        card = {**card, "onnx": {k: v for k, v in card["onnx"].items() if k not in skip}}
     classes = len(card["charset"]["chars"]) + 1 + extra_classes
     weights = np.random.default_rng(0).normal(size=(classes, channels, 32, 4))
     nodes = [

@@ -32,8 +32,9 @@ from torch import nn
 
 from lineocr import __version__
 from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_softmax
+from lineocr.models.crnn import right_context
 from lineocr.models.spec import TIME_STRIDE
-from lineocr.preprocess import PreprocessSpec, collate, prepare
+from lineocr.preprocess import LineFeed, PreprocessSpec, collate, prepare
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
 from lineocr.zoo import (
     MAX_CARD_BYTES,
@@ -46,6 +47,12 @@ from lineocr.zoo import (
 ONNX_FORMAT = "lineocr-onnx/1"
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+# Each line's frames (int32, one per line): the BiLSTM reads none beyond them, so a line
+# reads the same whatever the width of the lines batched with it (docs/runtime.md).
+LENGTHS_NAME = "lengths"
+# Frames of paper the LSTM reads after each line: trained on padded batches, the models
+# read better with a few (measured on the bundled ones, docs/runtime.md).
+PAPER_FRAMES = 4
 OPSET = 17
 PARITY_ATOL = 1e-4
 CARD_HISTORY_EPOCHS = 500  # history rows a card keeps whole (see card_history)
@@ -104,6 +111,11 @@ def export_onnx(
             "direction": DIRECTION_NOTE,
             "quantization": quantize or "none",
         }
+        feed = _line_feed(model, meta.preprocess.height) if _feed_lengths(fp32) else None
+        if feed is not None:
+            onnx_info["lengths"] = LENGTHS_NAME
+            onnx_info["right_context"] = feed.right_context
+            onnx_info["paper_frames"] = feed.paper_frames
         if parity:
             try:
                 report = check_parity(model, meta, fp32)
@@ -115,11 +127,12 @@ def export_onnx(
         if quantize == "int8":
             final = Path(tmp) / "int8.onnx"
             if calibration is not None and len(calibration) > 0:
-                _quantize_int8_static(fp32, final, calibration, meta.preprocess)
-                onnx_info["int8"] = f"static, {len(calibration)} calibration lines; LSTM dynamic"
+                lstm = "fp32" if feed is not None else "dynamic"
+                _quantize_int8_static(fp32, final, calibration, meta.preprocess, feed)
+                onnx_info["int8"] = f"static, {len(calibration)} calibration lines; LSTM {lstm}"
             else:
                 _quantize_int8(fp32, final)
-                onnx_info["int8"] = "dynamic (convolutions fp32)"
+                onnx_info["int8"] = "dynamic (convolutions fp32; reads depend on the batch)"
             int8_report = check_parity(model, meta, final)  # lossy: recorded, not enforced
             onnx_info["int8_agreement"] = int8_report.to_dict()
         try:
@@ -313,16 +326,27 @@ def check_parity(
     spec = meta.preprocess
     h = spec.height
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    fed = {i.name for i in session.get_inputs()}
+    feed = _line_feed(model, h) if LENGTHS_NAME in fed else None
     worst = 0.0
     texts_torch: list[str] = []
     texts_onnx: list[str] = []
     shapes: list[list[int]] = []
     for batch_widths in ([h * 9, h * 2, h * 5 + 3, h * 14], [h * 3 + 7]):
         lines = [prepare(img, spec) for img in sample_lines(spec, batch_widths, seed)]
-        batch, widths = collate(lines, spec)
-        with torch.no_grad():
-            expected = model(torch.from_numpy(batch)).numpy()
-        got = session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        if feed is None:
+            batch, widths = collate(lines, spec)
+            inputs = {INPUT_NAME: batch}
+            frames = torch.from_numpy(-(-widths // TIME_STRIDE))
+            with torch.no_grad():
+                expected = model(torch.from_numpy(batch)).numpy()
+        else:
+            batch, lengths = feed.collate(lines, spec)
+            inputs = {INPUT_NAME: batch, LENGTHS_NAME: lengths}
+            frames = torch.from_numpy(lengths)
+            with torch.no_grad():
+                expected = model(torch.from_numpy(batch), frames).numpy()
+        got = session.run([OUTPUT_NAME], inputs)[0]
         if got.shape != expected.shape:
             raise ExportError(f"ONNX output shape {got.shape} != PyTorch {expected.shape}")
         if not (np.isfinite(expected).all() and np.isfinite(got).all()):
@@ -332,7 +356,7 @@ def check_parity(
                 "training run that diverged?); nothing exported"
             )
         worst = max(worst, float(np.abs(got - expected).max()))
-        lengths = np.minimum(-(-widths // TIME_STRIDE), expected.shape[1])
+        lengths = np.minimum(frames.numpy(), expected.shape[1])
         for decoded_list, texts in ((expected, texts_torch), (got, texts_onnx)):
             for d in greedy_batch(log_softmax(decoded_list.astype(np.float64)), lengths):
                 texts.append(meta.charset.decode(d.indices))
@@ -394,16 +418,45 @@ def _trace(model: nn.Module, height: int, path: Path, opset: int) -> None:
         )
 
 
+def _feed_lengths(path: Path) -> bool:
+    """Give the traced graph's LSTMs each line's frames as ``sequence_lens`` from a new
+    int32 input :data:`LENGTHS_NAME` (N,); False (the file unchanged) if it has no LSTM."""
+    model = onnx.load(str(path))
+    lstms = [node for node in model.graph.node if node.op_type == "LSTM"]
+    if not lstms:
+        return False
+    model.graph.input.append(
+        onnx.helper.make_tensor_value_info(LENGTHS_NAME, onnx.TensorProto.INT32, ["batch"])
+    )
+    for node in lstms:  # inputs: X, W, R, B, sequence_lens, initial_h, initial_c, P
+        inputs = [*node.input, *[""] * (5 - len(node.input))]
+        inputs[4] = LENGTHS_NAME
+        del node.input[:]
+        node.input.extend(inputs)
+    onnx.save(model, str(path))
+    return True
+
+
+def _line_feed(model: nn.Module, height: int) -> LineFeed:
+    """How the runtime feeds this model's exported graph (see :class:`LineFeed`)."""
+    context = right_context(model, height)  # type: ignore[arg-type]
+    return LineFeed(context, PAPER_FRAMES, TIME_STRIDE)
+
+
 def _quantize_int8_static(
-    src: Path, dst: Path, calibration: Sequence[np.ndarray], spec: PreprocessSpec
+    src: Path,
+    dst: Path,
+    calibration: Sequence[np.ndarray],
+    spec: PreprocessSpec,
+    feed: LineFeed | None = None,
 ) -> None:
     """Int8 convolutions and linear layers with scales calibrated on ``calibration`` lines
-    (QDQ, per-channel weights: ONNX Runtime runs them on the CPU's int8 instructions), then
-    the LSTM's weights to int8 dynamically. ReLU and max-pooling are in the quantised op
-    types so that each ReLU folds into its convolution's output and activations stay int8
-    between convolutions (without them: a dequantise/quantise round trip per layer, 29 % of
-    the time). About 2x the fp32 speed at the same CER (docs/benchmarks.md), where dynamic
-    quantisation alone (convolutions stay fp32, 70-80 % of the time) gave 1.1-1.2x."""
+    (QDQ, per-channel 7-bit weights, so CPUs with and without VNNI compute alike). ReLU and
+    max-pooling are in the quantised op types so that each ReLU folds into its
+    convolution's output and activations stay int8 between convolutions. A graph fed line
+    lengths (``feed``: how the runtime feeds it) keeps its LSTM fp32: dynamic quantisation scales
+    the LSTM's inputs by the whole batch's range, so a line would read differently in
+    different company; others get int8 LSTM weights, dynamically."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -413,15 +466,20 @@ def _quantize_int8_static(
     )
 
     lines = [prepare(image, spec) for image in calibration]
-    batches = [collate(lines[i : i + 8], spec)[0] for i in range(0, len(lines), 8)]
+    feeds: list[dict[str, np.ndarray]] = []
+    for i in range(0, len(lines), 8):
+        if feed is None:
+            feeds.append({INPUT_NAME: collate(lines[i : i + 8], spec)[0]})
+        else:
+            batch, lengths = feed.collate(lines[i : i + 8], spec)
+            feeds.append({INPUT_NAME: batch, LENGTHS_NAME: lengths})
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._batches = iter(batches)
+            self._feeds = iter(feeds)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {INPUT_NAME: batch}
+            return next(self._feeds, None)
 
     staged = dst.with_name(dst.stem + ".qdq.onnx")
     try:
@@ -437,6 +495,9 @@ def _quantize_int8_static(
                 reduce_range=True,
                 op_types_to_quantize=["Conv", "MatMul", "Gemm", "Relu", "MaxPool"],
             )
+            if feed is not None:  # fp32 LSTM: see the docstring
+                staged.replace(dst)
+                return
             quantize_dynamic(
                 str(staged),
                 str(dst),

@@ -414,15 +414,39 @@ def finish(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return (1.0 - resized.astype(np.float32) / 255.0).astype(np.float32)
 
 
-def collate(lines: Sequence[np.ndarray], spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray]:
+def collate(
+    lines: Sequence[np.ndarray], spec: PreprocessSpec, *, margin: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Pad prepared lines on the right with paper to one width (a multiple of
-    ``spec.width_multiple``). Returns the (N, 1, H, W) batch and each line's width."""
+    ``spec.width_multiple``), at least ``margin`` columns beyond the widest line. Returns
+    the (N, 1, H, W) batch and each line's width."""
     if not lines:
         raise PreprocessError("cannot collate an empty batch")
     widths = np.array([line.shape[1] for line in lines], dtype=np.int64)
     m = spec.width_multiple
-    max_w = int(-(-int(widths.max()) // m) * m)
+    max_w = int(-(-(int(widths.max()) + margin) // m) * m)
     batch = np.zeros((len(lines), 1, spec.height, max_w), dtype=np.float32)
     for i, line in enumerate(lines):
         batch[i, 0, :, : line.shape[1]] = line
     return batch, widths
+
+
+@dataclass(frozen=True)
+class LineFeed:
+    """How a model that takes each line's frames (``onnx.lengths``) is fed, so that a line
+    reads the same whatever it is batched with: ``right_context`` columns of paper after
+    the line (its CNN features depend on no column beyond), and ``paper_frames`` frames of
+    paper its LSTM reads after the line, as training's padding let it."""
+
+    right_context: int
+    paper_frames: int
+    time_stride: int
+
+    def collate(
+        self, lines: Sequence[np.ndarray], spec: PreprocessSpec
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The padded batch and each line's frames (int32), paper frames included."""
+        paper = self.paper_frames * self.time_stride
+        batch, widths = collate(lines, spec, margin=self.right_context + paper)
+        frames = -(-(widths + paper) // self.time_stride)
+        return batch, frames.astype(np.int32)

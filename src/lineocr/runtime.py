@@ -29,7 +29,15 @@ from lineocr.files import os_reason
 from lineocr.images import ImageError, ImageSource, load_image
 from lineocr.models.spec import TIME_STRIDE
 from lineocr.prediction import CharConfidence, Prediction
-from lineocr.preprocess import PreprocessSpec, collate, finish, prepare, processed, target_width
+from lineocr.preprocess import (
+    LineFeed,
+    PreprocessSpec,
+    collate,
+    finish,
+    prepare,
+    processed,
+    target_width,
+)
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
 from lineocr.zoo import model_path as bundled_model_path
@@ -162,9 +170,16 @@ class Recognizer:
         self.name = name
         self.source = source
         self.version = hashlib.sha256(model_bytes).hexdigest()[:12]
+        try:
+            lengths = _lengths_input(onnx_info, self.time_stride)
+        except ValueError as exc:
+            raise ModelError(f"{source}: bad lineocr model card: {exc}") from None
         self._input, self._output = _check_graph(
-            self._session, self.spec, onnx_info.get("output"), source
+            self._session, self.spec, onnx_info.get("output"), source, lengths and lengths[0]
         )
+        # (input name, how lines are fed): a line reads the same in any batch; None for
+        # older files, whose BiLSTM reads the padding of the batch's widest line.
+        self._lengths = lengths
         self._probe(source)
         self._decoders: dict[Any, Decoder] = {}
         self._lock = threading.Lock()
@@ -374,9 +389,14 @@ class Recognizer:
         def read_chunk(chunk: list[int]) -> tuple[list[Decoded], list[np.ndarray]]:
             if cancel is not None:
                 cancel.check()
-            batch, lengths = collate([make(i) for i in chunk], self.spec)
-            logits = self._run(session, batch, cancel)
-            frames = np.minimum(-(-lengths // self.time_stride), logits.shape[1])
+            lines = [make(i) for i in chunk]
+            if self._lengths is None:
+                batch, widths = collate(lines, self.spec)
+                frames = -(-widths // self.time_stride)
+            else:
+                batch, frames = self._lengths[1].collate(lines, self.spec)
+            logits = self._run(session, batch, cancel, frames)
+            frames = np.minimum(frames, logits.shape[1])
             check = cancel.check if cancel is not None else None
             decoded = decoder.decode_logits(logits, frames, self.temperature, check=check)
             # copies: a slice would keep the whole padded batch alive
@@ -397,19 +417,29 @@ class Recognizer:
                     all_logits[i] = kept[j]
         return results, all_logits
 
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Raw model output (N, T, C) for a preprocessed, padded batch (N, 1, H, W)."""
-        return self._run(self._session, batch)
+    def logits(self, batch: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+        """Raw model output (N, T, C) for a preprocessed, padded batch (N, 1, H, W);
+        ``frames``: each line's frames, for a model that takes them (else all of them)."""
+        return self._run(self._session, batch, frames=frames)
 
     def _run(
-        self, session: ort.InferenceSession, batch: np.ndarray, cancel: CancelToken | None = None
+        self,
+        session: ort.InferenceSession,
+        batch: np.ndarray,
+        cancel: CancelToken | None = None,
+        frames: np.ndarray | None = None,
     ) -> np.ndarray:
+        feed = {self._input: batch}
+        if self._lengths is not None:
+            if frames is None:
+                frames = np.full(len(batch), -(-batch.shape[3] // self.time_stride))
+            feed[self._lengths[0]] = np.asarray(frames, dtype=np.int32)
         if cancel is None:
-            out: np.ndarray = session.run([self._output], {self._input: batch})[0]
+            out: np.ndarray = session.run([self._output], feed)[0]
             return out
         with cancel.run_options() as options:
             try:
-                out = session.run([self._output], {self._input: batch}, options)[0]
+                out = session.run([self._output], feed, options)[0]
             except Exception:
                 cancel.check()  # terminated: say so, not ONNX Runtime's "FAIL"
                 raise
@@ -515,8 +545,29 @@ def _time_stride(onnx_info: dict[str, Any]) -> int:
     return stride
 
 
+def _lengths_input(onnx_info: dict[str, Any], time_stride: int) -> tuple[str, LineFeed] | None:
+    """The card's ``onnx.lengths`` (the graph's input for each line's frames) and how lines
+    are fed to it (``onnx.right_context``, ``onnx.paper_frames``), or None."""
+    name = onnx_info.get("lengths")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"onnx.lengths must be an input's name, not {name!r}")
+    numbers = []
+    for key in ("right_context", "paper_frames"):
+        value = onnx_info.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4096:
+            raise ValueError(f"onnx.{key} must be an integer 0 to 4096, not {value!r}")
+        numbers.append(value)
+    return name, LineFeed(numbers[0], numbers[1], time_stride)
+
+
 def _check_graph(
-    session: ort.InferenceSession, spec: PreprocessSpec, output: Any, source: str
+    session: ort.InferenceSession,
+    spec: PreprocessSpec,
+    output: Any,
+    source: str,
+    lengths: str | None = None,
 ) -> tuple[str, str]:
     """The names of the graph's input and output, once their declared types and shapes are
     checked to take what the runtime feeds (one float32 batch (N, 1, height, W), batch and
@@ -526,6 +577,13 @@ def _check_graph(
     ``logits``); a graph with several outputs must name one of them so, or call it
     ``logits``, rather than have the first taken on trust."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
+    if lengths is not None:
+        found = [i for i in inputs if i.name == lengths]
+        if not found:
+            raise ModelError(f"{source}: the card's onnx.lengths {lengths!r} is not an input")
+        if found[0].type != "tensor(int32)" or len(found[0].shape or [0]) != 1:
+            raise ModelError(f"{source}: the graph's {lengths!r} is not a 1-D int32 input")
+        inputs = [i for i in inputs if i.name != lengths]
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)
         raise ModelError(f"{source}: the graph takes {len(inputs)} inputs ({names}), not one")

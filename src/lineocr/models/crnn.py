@@ -14,12 +14,14 @@ plateau) after 200 without it.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
 from lineocr.models.spec import HEIGHT_MULTIPLE, PRESETS, TIME_STRIDE, CRNNSize
 
-__all__ = ["CRNN", "PRESETS", "TIME_STRIDE", "CRNNSize", "output_lengths"]
+__all__ = ["CRNN", "PRESETS", "TIME_STRIDE", "CRNNSize", "output_lengths", "right_context"]
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:
@@ -91,14 +93,44 @@ class CRNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * hidden, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths``: each line's frames; the BiLSTM then reads no frame beyond them (its
+        backward pass starts at the line's last frame, whatever padding follows), as the
+        exported graph does with ONNX's ``sequence_lens``. Frames past a line's length get
+        no context (zeros), as there."""
         features = self.backbone(x)  # (N, C, h, T)
         n, c, h, t = features.shape
         seq = features.permute(0, 3, 1, 2).reshape(n, t, c * h)
         seq = torch.relu(self.project(seq))
-        context, _ = self.rnn(seq)
+        if lengths is None:
+            context, _ = self.rnn(seq)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(
+                seq, lengths.clamp(1, t).cpu(), batch_first=True, enforce_sorted=False
+            )
+            out, _ = self.rnn(packed)
+            context, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=t)
         # Residual around the BiLSTM: the classifier also sees the local CNN features.
         return self.classifier(self.dropout(context + seq))  # (N, T, num_classes)
+
+
+def right_context(model: CRNN, height: int) -> int:
+    """Columns to the right of a frame's own that its CNN features depend on (through the
+    convolutions' receptive field), rounded up to whole frames: a line padded with this
+    much paper has the same features on its frames whatever lies beyond."""
+    backbone = _cpu_eval(model.backbone)
+    width, column = 64 * TIME_STRIDE, 32 * TIME_STRIDE
+    x = torch.zeros(1, 1, height, width)
+    with torch.no_grad():
+        plain = backbone(x)
+        x[..., column] = 1.0
+        changed = (backbone(x) - plain).abs().sum(dim=(0, 1, 2)).nonzero().flatten()
+    reach = column - TIME_STRIDE * int(changed.min()) if len(changed) else 0
+    return -(-(reach + 1) // TIME_STRIDE) * TIME_STRIDE
+
+
+def _cpu_eval(module: nn.Module) -> nn.Module:
+    return copy.deepcopy(module).to("cpu").eval()
 
 
 def output_lengths(widths: torch.Tensor) -> torch.Tensor:
