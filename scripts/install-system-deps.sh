@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
 # Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the
-# web page's browser test, driven by Playwright without its own browser download).
+# web page's browser test, driven by Playwright without its own browser download), QEMU's
+# user-mode emulator (tests/test_cpu_classes.py runs the bundled models on an emulated
+# AVX2-only CPU).
 # Idempotent: installs only what is missing. Needs root or sudo and apt-get.
 set -euo pipefail
 PACKAGES=(
