@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
 # Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the
-# web page's browser test, driven by Playwright without its own browser download).
+# web page's browser test, driven by Playwright without its own browser download), and the
+# other typesetters and rasterisers of the independent benchmark (benchmarks/independent/:
+# groff, Pango's pango-view, Ghostscript, Poppler's pdftoppm and pdftotext).
 # Idempotent: installs only what is missing. Needs root or sudo and apt-get.
 set -euo pipefail
 PACKAGES=(
@@ -16,6 +18,7 @@ PACKAGES=(
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
   chromium
+  groff ghostscript poppler-utils pango1.0-tools
 )
 PACKAGES+=("$@")
 missing=()
