@@ -29,7 +29,12 @@ from typing import Any
 from independent import engines as eng
 from independent.report import NORMALISATION, markdown, normalize, score, splice
 from independent.sets import SETS, SETS_BY_KEY, LineSet, build_sets
-from independent.texts import BENCH_TEXT_SOURCES, SourceUnavailableError, handbook_version
+from independent.texts import (
+    BENCH_TEXT_SOURCES,
+    SENTENCEPIECE_SDIST,
+    SourceUnavailableError,
+    handbook_version,
+)
 from independent.typeset import TOOLS, missing_tools
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > opts.cores:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: opts.cores])
 
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     start = time.perf_counter()
     try:
         line_sets = build_sets(keys, opts.out, opts.cache, opts.lines, opts.seed)
@@ -211,10 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": opts.seed,
         "cores": opts.cores,
         "machine": machine(),
+        "load_average_at_start": load_at_start,
         "build_s": build_s,
         "normalisation": NORMALISATION,
         "text_sources": [vars(s) for s in BENCH_TEXT_SOURCES],
         "debian_handbook_version": handbook_version(opts.cache),
+        "sentencepiece_version": SENTENCEPIECE_SDIST.split("==")[1],
         "tools": {name: TOOLS[name][1] for name in tools},
         "engines": [
             {"key": k, "label": e.label, "version": e.version()} for k, e in engines_used.items()

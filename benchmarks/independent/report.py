@@ -69,7 +69,19 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Run on {report['date']} with `{report['command']}`: {m['cpu']}, "
         f"{report['cores']} cores for each engine ({m['logical_cpus']} logical CPUs, shared), "
-        f"Python {m['python']}, ONNX Runtime {m['onnxruntime']}.",
+        f"Python {m['python']}, ONNX Runtime {m['onnxruntime']}"
+        + (
+            f"; 1-minute load average {report['load_average_at_start']:.1f} at the start"
+            if report.get("load_average_at_start") is not None
+            else ""
+        )
+        + (
+            f"; texts from debian-handbook {report['debian_handbook_version']} and "
+            f"sentencepiece {report['sentencepiece_version']}"
+            if report.get("debian_handbook_version")
+            else ""
+        )
+        + ".",
         "",
         "Engines: " + "; ".join(f"{e['label']} {e['version']}" for e in report["engines"]) + ".",
         "",
