@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: install system-deps test test-cpus quality unit serve bench models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,25 @@ serve: install system-deps
 bench: install system-deps
 	$(BIN)/python benchmarks/run_all.py
 
+## bench-peers: the peer engines of the independent benchmark in their own environment
+## (benchmarks/.venv-peers; not lineocr dependencies): RapidOCR 3.x, whose wheel ships its
+## PP-OCRv6 models and reads offline, on ONNX Runtime. EasyOCR is used where installed there.
+PEERS_VENV := benchmarks/.venv-peers
+$(PEERS_VENV)/.installed:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q rapidocr==3.10.0 onnxruntime==1.32.0
+	touch $@
+
+bench-peers: $(PEERS_VENV)/.installed
+
+## bench-independent: lineocr, Tesseract and RapidOCR side by side on lines lineocr's
+## generator never drew (docs/benchmarks.md); fetches its texts from the registries.
+bench-independent: install system-deps bench-peers
+	$(BIN)/python benchmarks/bench_independent.py --out benchmarks/out/indep \
+	  --docs docs/benchmarks.md
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
 
 ## Bundled models: each rebuilt with one command (cards in docs/models/). Slow: by hand.
 MODELS_DATA := src/lineocr/models_data

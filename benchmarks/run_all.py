@@ -1,7 +1,9 @@
 """Every figure-producing benchmark, one after the other (slow: run by hand, `make bench`).
 
-Training targets (issue 2) retrain their models into runs/; the comparison with Tesseract,
-the synthetic-data speed and the server load tests use the bundled models.
+Training targets (issue 2) retrain their models into runs/; the comparisons with Tesseract
+(on the generator's lines and on independently typeset ones, the latter with RapidOCR from
+`make bench-peers`), the synthetic-data speed and the server load tests use the bundled
+models.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ STEPS = [
     ["benchmarks/bench_digits.py", "--out", "runs/bench-digits"],
     ["benchmarks/bench_throughput.py"],
     ["benchmarks/bench_vs_tesseract.py"],
+    ["benchmarks/bench_independent.py", "--docs", "docs/benchmarks.md"],
     ["benchmarks/bench_serve.py", "--json", "benchmarks/out/serve.json"],
     ["benchmarks/hostile_inputs.py", "--json", "benchmarks/out/hostile.json"],
 ]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
 # Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the
-# web page's browser test, driven by Playwright without its own browser download), QEMU's
+# web page's browser test, driven by Playwright without its own browser download), the
+# other typesetters and rasterisers of the independent benchmark (benchmarks/independent/:
+# groff, Pango's pango-view, Ghostscript, Poppler's pdftoppm and pdftotext), and QEMU's
 # user-mode emulator (tests/test_cpu_classes.py runs the bundled models on an emulated
 # AVX2-only CPU).
 # Idempotent: installs only what is missing. Needs root or sudo and apt-get.
@@ -18,6 +20,7 @@ PACKAGES=(
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
   chromium
+  groff ghostscript poppler-utils pango1.0-tools
   qemu-user
 )
 PACKAGES+=("$@")

@@ -1,0 +1,279 @@
+"""The benchmark's sets of line images: texts + typesetter + rasteriser + scan profile.
+
+Every choice (lines, fonts, sizes, resolutions, margins, degradations) comes from one seed;
+the same seed and the same packages give the same images.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import texts as tx
+from .degrade import BLURRED_PROFILES, PRINTED_PROFILES, SHARP_PROFILES, degrade
+from .typeset import (
+    GROFF_FAMILIES,
+    PANGO_ARABIC_FAMILIES,
+    PANGO_LATIN_FAMILIES,
+    PageSpec,
+    fontconfig_has,
+    typeset_page,
+)
+
+LINES_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    key: str
+    title: str
+    kind: str  # latin, arabic, ids: which engines read it
+    tools: tuple[str, ...]  # typeset.TOOLS it needs
+
+
+SETS = (
+    SetSpec(
+        "latin-groff", "Latin prose, groff + Ghostscript", "latin", ("groff", "gs", "pdftotext")
+    ),
+    SetSpec(
+        "latin-pango",
+        "Latin prose, Pango/Cairo + Poppler",
+        "latin",
+        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
+    ),
+    SetSpec(
+        "arabic-pango",
+        "Arabic prose, Pango/HarfBuzz + Poppler",
+        "arabic",
+        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
+    ),
+    SetSpec(
+        "ids-sharp",
+        "Arabic-Indic 14-digit IDs, sharp",
+        "ids",
+        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
+    ),
+    SetSpec(
+        "ids-blurred",
+        "Arabic-Indic 14-digit IDs, blurred",
+        "ids",
+        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
+    ),
+)
+SETS_BY_KEY = {s.key: s for s in SETS}
+
+
+@dataclass
+class LineSet:
+    spec: SetSpec
+    folder: Path
+    records: list[dict[str, object]] = field(default_factory=list)  # file, text, font, ...
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.folder / str(r["file"]) for r in self.records]
+
+    @property
+    def references(self) -> list[str]:
+        return [str(r["text"]) for r in self.records]
+
+
+# -- texts -----------------------------------------------------------------------------------
+
+
+def latin_lines(cache: Path, n: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """``n`` (line, source key) pairs, half from Botchan and half from the handbook."""
+    botchan = [
+        t for p in tx.gutenberg_paragraphs(tx.fetch_botchan(cache)) if (t := tx.latin_text(p))
+    ]
+    handbook = [
+        t
+        for p in tx.docbook_paragraphs(tx.fetch_handbook(cache) / "en-US")
+        if (t := tx.latin_text(p))
+    ]
+    a = tx.prose_lines(botchan, (n + 1) // 2, rng, tx.latin_line_ok)
+    b = tx.prose_lines(handbook, n - len(a), rng, tx.latin_line_ok)
+    return tx.interleave([(x, "botchan") for x in a], [(x, "debian-handbook-en") for x in b])
+
+
+def arabic_lines(cache: Path, n: int, rng: np.random.Generator) -> list[str]:
+    paragraphs = [
+        tx.arabic_text(p) for p in tx.docbook_paragraphs(tx.fetch_handbook(cache) / "ar-MA")
+    ]
+    return tx.prose_lines(paragraphs, n, rng, tx.arabic_line_ok, widths=(30, 62))
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def page_specs(
+    lines: Sequence[str],
+    renderer: str,
+    fonts: Sequence[str],
+    sizes: Sequence[float],
+    dpis: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    rtl: bool = False,
+    styles: bool = True,
+) -> list[PageSpec]:
+    """Pages of :data:`LINES_PER_PAGE` lines; fonts in a shuffled round, a random size,
+    resolution and (when ``styles``) style per page: mostly regular, some italic or bold."""
+    order = [fonts[int(i)] for i in rng.permutation(len(fonts))]
+    specs = []
+    for k, start in enumerate(range(0, len(lines), LINES_PER_PAGE)):
+        style = (
+            str(rng.choice(["regular", "italic", "bold"], p=[0.8, 0.1, 0.1]))
+            if styles
+            else "regular"
+        )
+        specs.append(
+            PageSpec(
+                renderer,
+                order[k % len(order)],
+                style,
+                float(rng.choice(sizes)),
+                int(rng.choice(dpis)),
+                tuple(lines[start : start + LINES_PER_PAGE]),
+                rtl,
+            )
+        )
+    return specs
+
+
+def render_pages(
+    specs: Sequence[PageSpec], workdir: Path, rng: np.random.Generator
+) -> list[tuple[np.ndarray, PageSpec]]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k, spec in enumerate(specs):
+        out += [(image, spec) for image in typeset_page(spec, workdir, f"page{k:03d}", rng)]
+    return out
+
+
+def write_set(
+    spec: SetSpec,
+    folder: Path,
+    lines: Sequence[tuple[np.ndarray, PageSpec]],
+    texts: Sequence[str],
+    sources: Sequence[str],
+    profiles: Sequence[str],
+    seed: int,
+) -> LineSet:
+    """Each line through its profile (in turn), written as PNG with a ``lines.jsonl``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    line_set = LineSet(spec, folder)
+    for i, ((image, page), text, source) in enumerate(zip(lines, texts, sources, strict=True)):
+        profile = profiles[i % len(profiles)]
+        name = f"{i:04d}.png"
+        Image.fromarray(degrade(image, profile, seed, i)).save(folder / name)
+        line_set.records.append(
+            {
+                "file": name,
+                "text": text,
+                "source": source,
+                "renderer": page.renderer,
+                "font": page.font_name,
+                "size_pt": page.size_pt,
+                "dpi": page.dpi,
+                "profile": profile,
+            }
+        )
+    with (folder / "lines.jsonl").open("w", encoding="utf-8") as f:
+        for r in line_set.records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return line_set
+
+
+def build_sets(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -> list[LineSet]:
+    """The named sets (:data:`SETS`), ``n`` lines each, under ``out/sets``."""
+    built: list[LineSet] = []
+    work = out / "work"
+    if "latin-groff" in keys or "latin-pango" in keys:
+        tagged = latin_lines(cache, 2 * n, np.random.default_rng([seed, 1]))
+        halves = {"latin-groff": tagged[0::2], "latin-pango": tagged[1::2]}
+        for key in ("latin-groff", "latin-pango"):
+            if key not in keys:
+                continue
+            rng = np.random.default_rng([seed, 2, len(key)])
+            lines = [t for t, _ in halves[key]]
+            if key == "latin-groff":
+                specs = page_specs(
+                    lines,
+                    "groff",
+                    list(GROFF_FAMILIES),
+                    (9, 10, 11, 12, 14),
+                    (150, 200, 300, 400),
+                    rng,
+                )
+            else:
+                fonts = [f for f in PANGO_LATIN_FAMILIES if fontconfig_has(f)]
+                specs = page_specs(
+                    lines, "pango", fonts, (9, 10, 11, 12, 14), (150, 200, 300, 400), rng
+                )
+            rendered = render_pages(specs, work / key, rng)
+            built.append(
+                write_set(
+                    SETS_BY_KEY[key],
+                    out / "sets" / key,
+                    rendered,
+                    lines,
+                    [s for _, s in halves[key]],
+                    PRINTED_PROFILES,
+                    seed,
+                )
+            )
+    arabic_fonts = [f for f in PANGO_ARABIC_FAMILIES if fontconfig_has(f)]
+    if "arabic-pango" in keys:
+        rng = np.random.default_rng([seed, 3])
+        lines = arabic_lines(cache, n, rng)
+        specs = page_specs(
+            lines, "pango", arabic_fonts, (11, 12, 14, 16), (150, 200, 300), rng, rtl=True
+        )
+        rendered = render_pages(specs, work / "arabic-pango", rng)
+        built.append(
+            write_set(
+                SETS_BY_KEY["arabic-pango"],
+                out / "sets" / "arabic-pango",
+                rendered,
+                lines,
+                ["debian-handbook-ar"] * len(lines),
+                PRINTED_PROFILES,
+                seed,
+            )
+        )
+    if "ids-sharp" in keys or "ids-blurred" in keys:
+        # The same rendered numbers, sharp (clean and scan profiles) and blurred.
+        rng = np.random.default_rng([seed, 4])
+        ids = tx.national_ids(n, rng)
+        specs = page_specs(
+            ids,
+            "pango",
+            arabic_fonts,
+            (11, 12, 14, 16),
+            (150, 200, 300),
+            rng,
+            rtl=True,
+            styles=False,
+        )
+        rendered = render_pages(specs, work / "ids", rng)
+        for key, profiles in (("ids-sharp", SHARP_PROFILES), ("ids-blurred", BLURRED_PROFILES)):
+            if key in keys:
+                built.append(
+                    write_set(
+                        SETS_BY_KEY[key],
+                        out / "sets" / key,
+                        rendered,
+                        ids,
+                        ["generated"] * len(ids),
+                        profiles,
+                        seed,
+                    )
+                )
+    order = {s.key: i for i, s in enumerate(SETS)}
+    return sorted(built, key=lambda s: order[s.spec.key])

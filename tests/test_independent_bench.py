@@ -1,0 +1,348 @@
+"""The independent benchmark (benchmarks/independent/): its typesetters draw the lines they
+are given, its scan profiles are deterministic, each engine's output is parsed and every
+engine is scored alike. Offline: texts here are made up; the real ones are fetched only by
+``benchmarks/bench_independent.py``. The typesetters come from scripts/install-system-deps.sh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from independent import engines, report, texts  # noqa: E402
+from independent.degrade import PROFILES, degrade, ink_height  # noqa: E402
+from independent.sets import SETS, page_specs, write_set  # noqa: E402
+from independent.typeset import (  # noqa: E402
+    GROFF_FAMILIES,
+    PageSpec,
+    TypesetError,
+    fontconfig_has,
+    groff_escape,
+    missing_tools,
+    parse_bbox_layout,
+    typeset_page,
+)
+
+LATIN = (
+    "It seemed as if all the students united in tracking me.",
+    '"No swimming," I said -- twice, in 1906.',
+    ".A dot and a back\\slash",
+    "Short one.",
+)
+ARABIC = ("هذا مثال واحد فقط، لكن هناك أمارات أخرى.", "٢٩٠٠١٠١٠١٢٣٤٥٦")
+
+
+def ink_rows(image: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((image < 128).any(axis=1))
+
+
+def check_crops(crops: list[np.ndarray], lines: tuple[str, ...]) -> None:
+    assert len(crops) == len(lines)
+    for crop in crops:
+        rows = ink_rows(crop)
+        assert crop.dtype == np.uint8 and len(rows) > 0
+        # A margin all round: no ink on the crop's edges (none of a neighbouring line).
+        assert rows[0] > 0 and rows[-1] < crop.shape[0] - 1
+        cols = np.flatnonzero((crop < 128).any(axis=0))
+        assert cols[0] > 0 and cols[-1] < crop.shape[1] - 1
+    # Longer text, wider line (same font and size; the lengths differ by 14+ characters).
+    widths = [c.shape[1] for c in crops]
+    assert sorted(range(len(lines)), key=lambda i: widths[i]) == sorted(
+        range(len(lines)), key=lambda i: len(lines[i])
+    )
+
+
+# -- typesetters -------------------------------------------------------------------------------
+
+
+def test_system_deps_install_the_typesetters():
+    assert missing_tools(["groff", "gs", "pdftoppm", "pdftotext", "pango-view", "fc-match"]) == []
+    script = (ROOT / "scripts" / "install-system-deps.sh").read_text()
+    for package in ("groff", "ghostscript", "poppler-utils", "pango1.0-tools"):
+        assert package in script
+
+
+@pytest.mark.parametrize("family", ["T", "H", "C"])
+def test_groff_draws_each_line_once_with_a_margin(tmp_path, family):
+    spec = PageSpec("groff", family, "regular", 11, 150, LATIN)
+    crops = typeset_page(spec, tmp_path, "page", np.random.default_rng(0))
+    check_crops(crops, LATIN)
+    assert family in GROFF_FAMILIES
+
+
+def test_groff_escape_keeps_the_text_literal():
+    assert groff_escape(".TH not a request") == "\\&.TH not a request"
+    assert groff_escape("'quoted") == "\\&'quoted"
+    assert groff_escape("a\\b") == "a\\eb"
+    assert groff_escape("plain") == "plain"
+
+
+def test_pango_draws_latin_and_right_to_left_arabic(tmp_path):
+    assert fontconfig_has("DejaVu Sans")
+    assert not fontconfig_has("No Such Family Anywhere")
+    rng = np.random.default_rng(0)
+    latin = typeset_page(
+        PageSpec("pango", "DejaVu Serif", "italic", 10, 200, LATIN), tmp_path, "l", rng
+    )
+    check_crops(latin, LATIN)
+    arabic = typeset_page(
+        PageSpec("pango", "DejaVu Sans", "regular", 14, 150, ARABIC, rtl=True), tmp_path, "a", rng
+    )
+    assert len(arabic) == 2 and all(len(ink_rows(c)) for c in arabic)
+
+
+def test_a_page_whose_lines_the_pdf_does_not_match_is_refused(tmp_path):
+    # An empty line gives no text box: the page's lines could not be told apart.
+    spec = PageSpec("groff", "T", "regular", 11, 150, ("one line", "", "another line"))
+    with pytest.raises(TypesetError, match="2 line boxes in the PDF for 3 lines"):
+        typeset_page(spec, tmp_path, "page", np.random.default_rng(0))
+
+
+def test_bbox_layout_pieces_of_one_line_are_merged():
+    xhtml = """<doc><page width="600" height="800">
+      <line xMin="300" yMin="50" xMax="400" yMax="62"><word>b</word></line>
+      <line xMin="72" yMin="50.5" xMax="250" yMax="62.5"><word>a</word></line>
+      <line xMin="72" yMin="80" xMax="200" yMax="92"><word>c</word></line>
+    </page><page width="600" height="800">
+      <line xMin="72" yMin="20" xMax="90" yMax="30"><word>d</word></line>
+    </page></doc>"""
+    pages = parse_bbox_layout(xhtml)
+    assert pages == [
+        [(72.0, 50.0, 400.0, 62.5), (72.0, 80.0, 200.0, 92.0)],
+        [(72.0, 20.0, 90.0, 30.0)],
+    ]
+
+
+# -- degradations ------------------------------------------------------------------------------
+
+
+def sample_line() -> np.ndarray:
+    image = np.full((60, 300), 255, np.uint8)
+    image[20:42, 20:280:9] = 0  # vertical strokes, 22 pixels tall
+    image[20:23, 20:280] = 0
+    return image
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_profiles_are_deterministic(profile):
+    image = sample_line()
+    first = degrade(image, profile, seed=7, index=3)
+    again = degrade(image, profile, seed=7, index=3)
+    assert first.dtype == np.uint8 and first.ndim == 2
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(image, sample_line())  # the input is left alone
+    if profile != "clean":
+        assert not np.array_equal(first, image)
+
+
+def test_profiles_scale_with_the_text_not_the_margin():
+    image = sample_line()
+    assert ink_height(image) == 22
+    assert ink_height(np.full((10, 10), 255, np.uint8)) == 10  # blank: the image's height
+    small = degrade(image, "small", seed=1, index=0)
+    assert 11 <= ink_height(small) <= 17
+    tiny = np.pad(sample_line()[18:44:3, ::3], 2, constant_values=255)
+    assert degrade(tiny, "small", seed=1, index=0).shape == tiny.shape  # never enlarged
+    assert degrade(image, "skew", seed=1, index=0).shape[0] > image.shape[0]
+
+
+# -- texts -------------------------------------------------------------------------------------
+
+
+GUTENBERG = """The Project Gutenberg header.
+*** START OF THIS PROJECT GUTENBERG EBOOK SOMETHING ***
+
+First paragraph, it
+goes on here.
+
+Second "paragraph" -- with 30 feet.
+*** END OF THIS PROJECT GUTENBERG EBOOK SOMETHING ***
+Licence text."""
+
+
+def test_text_sources_are_named_for_the_training_side():
+    keys = [s.key for s in texts.BENCH_TEXT_SOURCES]
+    assert len(keys) == len(set(keys)) and {"botchan", "debian-handbook-ar"} <= set(keys)
+    doc = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert "BENCH_TEXT_SOURCES" in doc
+    for source in texts.BENCH_TEXT_SOURCES:
+        assert source.licence and source.fetched_from
+
+
+def test_paragraphs_and_their_cleaning():
+    assert texts.gutenberg_paragraphs(GUTENBERG) == [
+        "First paragraph, it goes on here.",
+        'Second "paragraph" -- with 30 feet.',
+    ]
+    assert texts.latin_text("It’s “so” — yes…") == 'It\'s "so" -- yes...'
+    assert texts.latin_text("Raphaël") is None
+    assert texts.arabic_text("مُثبّتٌ  في ـالنظام") == "مثبت في النظام"
+    assert texts.latin_line_ok("A sentence, with 2 numbers (and 3).")
+    assert not texts.latin_line_ok("see /etc/apt/sources.list for it")
+    assert texts.arabic_line_ok("هذا مثال، واحد فقط.")
+    assert not texts.arabic_line_ok("ثبّت الحزمة apt-get")
+
+
+def test_prose_lines_are_deterministic_full_lines_of_the_paragraphs():
+    words = [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+    ]
+    paragraphs = [" ".join((words[i:] + words[:i]) * 3) for i in range(8)]
+    a = texts.prose_lines(paragraphs, 10, np.random.default_rng(5), texts.latin_line_ok, (20, 30))
+    b = texts.prose_lines(paragraphs, 10, np.random.default_rng(5), texts.latin_line_ok, (20, 30))
+    assert a == b and len(a) == 10 and len(set(a)) == 10
+    assert all(12 <= len(line) <= 30 and any(line in p for p in paragraphs) for line in a)
+    assert texts.wrap(["aa", "bb", "cc", "dd"], 5) == ["aa bb", "cc dd"]
+    assert texts.interleave([1, 2, 3], ["a"]) == [1, "a", 2, 3]
+
+
+def test_national_ids():
+    ids = texts.national_ids(20, np.random.default_rng(1))
+    assert ids == texts.national_ids(20, np.random.default_rng(1))
+    assert all(len(n) == 14 and set(n) <= set(texts.ARABIC_INDIC) for n in ids)
+    assert all(n[0] in "٢٣" for n in ids)
+
+
+def test_sets_are_built_from_pages_and_profiles(tmp_path):
+    lines = [f"line {i}" for i in range(23)]
+    specs = page_specs(lines, "groff", ["T", "H"], (10, 12), (150, 300), np.random.default_rng(0))
+    assert [len(s.lines) for s in specs] == [10, 10, 3]
+    assert [line for spec in specs for line in spec.lines] == lines
+    images = [(sample_line(), specs[0]) for _ in range(3)]
+    line_set = write_set(SETS[0], tmp_path, images, lines[:3], ["src"] * 3, ("clean", "jpeg"), 1)
+    assert [r["profile"] for r in line_set.records] == ["clean", "jpeg", "clean"]
+    assert line_set.references == lines[:3] and all(p.is_file() for p in line_set.paths)
+    saved = [json.loads(x) for x in (tmp_path / "lines.jsonl").read_text().splitlines()]
+    assert saved == line_set.records
+
+
+# -- engines' output ---------------------------------------------------------------------------
+
+
+def test_lineocr_jsonl_is_parsed_in_input_order():
+    paths = [Path("/x/a.png"), Path("/x/b.png"), Path("/x/c.png")]
+    out = "\n".join(
+        [
+            json.dumps({"path": "/x/c.png", "text": "C", "confidence": 0.9}),
+            json.dumps({"path": "/x/a.png", "text": "A"}),
+            json.dumps({"path": "/x/b.png", "error": "cannot read"}),
+        ]
+    )
+    assert engines.parse_lineocr_jsonl(out, paths) == (["A", "", "C"], 1)
+
+
+def test_tesseract_pages_are_split_on_the_separator():
+    sep = engines.PAGE_SEPARATOR
+    out = f"first  line\n\n{sep}second\nline\n{sep}"
+    assert engines.parse_tesseract_pages(out, 2) == ["first line", "second line"]
+    assert engines.parse_tesseract_pages(f"a{sep}b", 2) == ["a", "b"]
+    assert engines.parse_tesseract_pages(f"a{sep}b{sep}c", 2) is None
+
+
+def test_peer_output_is_parsed_by_index():
+    out = '{"i": 1, "text": "B"}\n{"i": 0, "error": "boom"}\n{"i": 7, "text": "x"}\n'
+    assert engines.parse_peer_jsonl(out, 3) == (["", "B", ""], 2)
+
+
+@pytest.fixture(scope="module")
+def drawn_lines(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("drawn")
+    lines = LATIN[:2]
+    crops = typeset_page(
+        PageSpec("groff", "T", "regular", 12, 300, lines), folder, "p", np.random.default_rng(2)
+    )
+    paths = []
+    for i, crop in enumerate(crops):
+        from PIL import Image
+
+        paths.append(folder / f"{i}.png")
+        Image.fromarray(crop).save(paths[-1])
+    return folder, paths, list(lines)
+
+
+def test_lineocr_and_tesseract_read_drawn_lines(drawn_lines):
+    folder, paths, lines = drawn_lines
+    for engine in (engines.Lineocr("printed"), engines.Tesseract("eng")):
+        if engine.skip_reason():
+            pytest.fail(f"{engine.key}: {engine.skip_reason()}")
+        run = engine.read(paths, folder, cores=1)
+        assert run.failed == 0 and len(run.texts) == 2
+        assert report.score(lines, run.texts).cer < 0.2, (engine.key, run.texts)
+
+
+@pytest.mark.skipif(
+    not engines.PEERS_PYTHON.is_file(), reason="no peers environment (make bench-peers)"
+)
+def test_rapidocr_reads_drawn_lines(drawn_lines):
+    folder, paths, lines = drawn_lines
+    run = engines.Peer("rapidocr", "en").read(paths, folder, cores=1)
+    assert run.failed == 0 and report.score(lines, run.texts).cer < 0.2, run.texts
+
+
+def test_a_missing_peer_environment_is_a_reason_to_skip(tmp_path):
+    assert "make bench-peers" in engines.Peer("rapidocr", "en", tmp_path / "python").skip_reason()
+    assert engines.Tesseract("eng", "no-such-tesseract").skip_reason()
+
+
+# -- scoring and report ------------------------------------------------------------------------
+
+
+def test_one_normalisation_for_every_engine():
+    assert report.normalize("  It’s “fine” — ﬁne\u200f  ") == 'It\'s "fine" -- fine'
+    assert report.normalize("رقم ٢٩٠٠١ ۴") == "رقم 29001 4"
+    assert report.normalize("مُثبّت") == "مثبت"
+    assert report.normalize("a،b") == "a،b"  # the Arabic comma stays itself
+    s = report.score(["It's one.", "two"], ["It’s one.", "tvo"])
+    assert (s.exact_match, s.char_errors, s.chars) == (0.5, 1, 12)
+
+
+def test_markdown_and_splice(tmp_path):
+    result = {
+        "label": "lineocr `printed`", "cer": 0.01, "wer": 0.05, "exact_match": 0.9,
+        "lines_per_s": 100.0, "failed": 0,
+        "by_profile": {"clean": {"cer": 0.0}, "jpeg": {"cer": 0.02}},
+    }  # fmt: skip
+    rep = {
+        "date": "2026-12-07", "command": "python benchmarks/bench_independent.py", "cores": 2,
+        "machine": {"cpu": "CPU", "logical_cpus": 2, "python": "3.11", "onnxruntime": "1.0"},
+        "engines": [{"label": "lineocr `printed`", "version": "0.1.0"}],
+        "engines_skipped": [{"label": "easyocr:en", "reason": "not installed"}],
+        "sets": [{"title": "Latin", "lines": 10, "profiles": {"clean": 5, "jpeg": 5},
+                  "results": [result]}],
+    }  # fmt: skip
+    md = report.markdown(rep)
+    assert "| Latin | 10 | lineocr `printed` | 1.00 % | 5.00 % | 90.00 % | 100.0 |" in md
+    assert "easyocr:en: not installed" in md and "| clean (5) | jpeg (5) |" in md
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Title\n\nkept\n", encoding="utf-8")
+    report.splice(doc, "first")
+    report.splice(doc, "second")
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nkept\n") and "second" in text and "first" not in text
+    assert text.count(report.START) == 1
+
+
+def test_the_benchmark_names_missing_tools(monkeypatch, capsys):
+    import bench_independent
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert bench_independent.main(["--set", "latin-groff", "--out", "/nonexistent"]) == 2
+    assert "groff" in capsys.readouterr().err
