@@ -617,7 +617,7 @@ def test_export_int8_with_calibration_images(tmp_path: Path, images) -> None:
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert zoo.read_card(out)["onnx"]["int8"].startswith("static, 3 calibration lines")
-    assert " MB, int8: static, 3 calibration lines; LSTM dynamic)" in result.stdout
+    assert " MB, int8: static, 3 calibration lines; LSTM fp32)" in result.stdout
     alone = invoke("export", tmp_path / "run", "-o", out, "--calibration", folder)
     assert alone.exit_code == 2 and "--quantize int8" in alone.stderr
     (tmp_path / "empty").mkdir()

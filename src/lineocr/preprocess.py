@@ -131,35 +131,70 @@ def deblur(img: np.ndarray, sigma: float = 1.5, iterations: float = 10) -> np.nd
 
 
 def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
-    """Rotate so that the ink's principal axis is horizontal (small angles only)."""
+    """Rotate a line so that its text runs level: the angle within ``max_angle`` degrees
+    whose horizontal ink profile is sharpest (searched in 0.5, then 0.1 degree steps), the
+    ink found after the paper's uneven light is divided out. Lines within 0.25 degrees, or
+    whose text drifts by less than a fifth of its height from end to end, are returned as
+    they are (no resampling); the canvas grows so that no ink is cut."""
     paper = _median_uint8(img)
-    ink = (255 - img) if paper >= 128 else img
-    ys, xs = np.nonzero(ink > 64)
-    if len(xs) < 10:
+    dark = img if paper >= 128 else 255 - img
+    mask = _ink_mask(dark)
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 20:
         return img
-    coords = np.column_stack([xs, ys]).astype(np.float64)
-    coords -= coords.mean(axis=0)
-    cov = coords.T @ coords / len(coords)
-    eigvals, eigvecs = np.linalg.eigh(cov)
-    vx, vy = eigvecs[:, int(np.argmax(eigvals))]
-    angle = float(np.degrees(np.arctan2(vy, vx)))
-    if angle > 90:
-        angle -= 180
-    elif angle < -90:
-        angle += 180
-    if abs(angle) < 0.3 or abs(angle) > max_angle:
+    if len(xs) > 40_000:  # enough for the profile; keeps the op linear in the line's size
+        keep = np.random.default_rng(0).choice(len(xs), 40_000, replace=False)
+        ys, xs = ys[keep], xs[keep]
+    xf, yf = xs.astype(np.float64), ys.astype(np.float64)
+    angle = _sharpest_angle(xf, yf, max_angle)
+    # Level enough: under 0.25 degrees, or drifting less than a fifth of the text's height
+    # along the line (short lines: their angle is a guess, and it barely matters).
+    rows = yf - xf * np.tan(np.radians(angle))
+    text_height = max(float(np.percentile(rows, 95) - np.percentile(rows, 5)), 1.0)
+    drift = float(np.ptp(xf)) * abs(np.tan(np.radians(angle)))
+    if abs(angle) < 0.25 or drift < 0.2 * text_height:
         return img
     h, w = img.shape
+    rad = np.radians(abs(angle))
+    new_w = int(np.ceil(w * np.cos(rad) + h * np.sin(rad)))
+    new_h = int(np.ceil(h * np.cos(rad) + w * np.sin(rad)))
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    border = int(paper)
+    matrix[0, 2] += (new_w - w) / 2
+    matrix[1, 2] += (new_h - h) / 2
     return cv2.warpAffine(
         img,
         matrix,
-        (w, h),
+        (new_w, new_h),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border,
+        borderValue=int(paper),
     )
+
+
+def _ink_mask(dark_on_light: np.ndarray) -> np.ndarray:
+    """Ink pixels of a dark-on-light line: the paper's light (a closing wider than the
+    strokes) divided out, then Otsu's threshold."""
+    side = max(15, (dark_on_light.shape[0] // 2) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    background = cv2.morphologyEx(dark_on_light, cv2.MORPH_CLOSE, kernel)
+    flat = cv2.divide(dark_on_light, np.maximum(background, 1), scale=255)
+    _, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return mask
+
+
+def _sharpest_angle(xs: np.ndarray, ys: np.ndarray, max_angle: float) -> float:
+    """The rotation (degrees, as ``cv2.getRotationMatrix2D`` takes it) after which the ink's
+    rows are most concentrated: the sum of squared row counts of the sheared points."""
+
+    def score(angle: float) -> float:
+        rows = np.round(ys - xs * np.tan(np.radians(angle))).astype(np.int64)
+        counts = np.bincount(rows - rows.min())
+        return float(np.dot(counts, counts))
+
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
+    best = float(coarse[np.argmax([score(a) for a in coarse])])
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
+    return float(fine[np.argmax([score(a) for a in fine])])
 
 
 def crop(img: np.ndarray, margin: float = 2) -> np.ndarray:
