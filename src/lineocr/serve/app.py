@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from lineocr import __version__
 from lineocr.serve.batcher import Batcher
@@ -24,7 +23,8 @@ from lineocr.serve.errors import install_error_handlers
 from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget
 from lineocr.serve.metrics import Metrics, MetricsMiddleware
 from lineocr.serve.models import Loader, ModelSet, Resources
-from lineocr.serve.routes import DOCS_ASSETS, STATIC_DIR, router
+from lineocr.serve.openapi import install_openapi
+from lineocr.serve.routes import DOCS_ASSETS, STATIC_DIR, SWAGGER_UI_DIR, router
 from lineocr.serve.schemas import ErrorResponse
 from lineocr.serve.settings import Settings
 from lineocr.serve.state import ServerState
@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(HeadMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
     app.include_router(router)
+    install_openapi(app)
     return app
 
 

@@ -6,6 +6,7 @@ the process's :class:`~lineocr.serve.state.ServerState` from the :data:`State` d
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from lineocr.serve.state import State
 
 STATIC_DIR = Path(__file__).parent / "static"
 DOCS_ASSETS = "/docs-assets"  # where create_app mounts Swagger UI's files
+# Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes; swagger-ui-bundle's 4.15 does
+# not), packaged with Redoc by fastapi-offline: served from here, /docs works offline.
+SWAGGER_UI_DIR = Path(str(files("fastapi_offline") / "static"))
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
     "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
