@@ -136,7 +136,12 @@ def create_app_from_env() -> FastAPI:
 
 
 def configure_logging(level: str) -> None:
-    """Show lineocr's start-up and error lines next to uvicorn's."""
+    """Show lineocr's start-up and error lines next to uvicorn's; warnings logged once per
+    connection by uvicorn and asyncio pass once per interval (a flood of sockets must not
+    fill the disk)."""
+    from lineocr.serve.connections import install_log_filters
+
+    install_log_filters()
     logger = logging.getLogger("lineocr")
     if not logger.handlers:
         handler = logging.StreamHandler()
