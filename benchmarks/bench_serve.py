@@ -89,7 +89,9 @@ def free_port() -> int:
 class ServerProcess:
     """`lineocr serve` in a child process on 127.0.0.1; always stopped on exit."""
 
-    def __init__(self, model: str, *extra: str, threads: int | None = None) -> None:
+    def __init__(
+        self, model: str, *extra: str, threads: int | None = None, nofile: int | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.cmd = [
@@ -109,11 +111,15 @@ class ServerProcess:
         ]
         if threads:
             self.cmd += ["--threads", str(threads)]
+        self.nofile = nofile  # the server's open-files limit (soft and hard), when given
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
 
     def __enter__(self) -> ServerProcess:
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        cmd = self.cmd
+        if self.nofile is not None:  # util-linux: the server's own limit, from its start
+            cmd = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *cmd]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
             if self.proc.poll() is not None:
@@ -128,6 +134,14 @@ class ServerProcess:
                 self.__exit__()
                 raise RuntimeError("server not ready after 120 s")
             time.sleep(0.2)
+
+    def open_files(self) -> int:
+        """The server's open file descriptors (sockets included), from /proc."""
+        assert self.proc is not None
+        try:
+            return sum(1 for _ in Path(f"/proc/{self.proc.pid}/fd").iterdir())
+        except OSError:
+            return -1
 
     def rss_mb(self) -> float:
         assert self.proc is not None

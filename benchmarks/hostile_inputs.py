@@ -1,20 +1,26 @@
 """Hostile-input battery against `lineocr serve` on loopback: every case must get a 4xx JSON
 error, the server must keep serving (a good request after each case), and its memory must
 stay bounded over repeated rounds. Optionally a schemathesis run against /openapi.json
-(no 5xx allowed).
+(no 5xx allowed), and a slow-client case: N sockets that send part of a request head and
+then nothing, held while good requests are sent; each good request must be answered 200
+within the request timeout, and the server's log must grow by less than 1 MB.
 
     python benchmarks/hostile_inputs.py                   # 3 rounds of the battery
     python benchmarks/hostile_inputs.py --rounds 5 --schemathesis-seconds 60
+    python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
+        --slow-sockets 3000 --slow-hold-s 20 [--server-nofile 2048]
 
 Bounded in count and time; binds 127.0.0.1 only; the server it starts is always stopped.
-Exit status 1 if any case was not a 4xx, the server stopped serving, or memory grew more
-than --max-rss-growth-mb.
+Exit status 1 if any case was not a 4xx, the server stopped serving, memory grew more
+than --max-rss-growth-mb, or the slow-client case failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
+import contextlib
 import io
 import json
 import os
@@ -33,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serve import ServerProcess, line_png, resolve_model
+from bench_serve import ServerProcess, line_png, multipart_request, read_response, resolve_model
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -231,6 +237,126 @@ def run_schemathesis(url: str, seconds: int) -> dict[str, Any]:
     }
 
 
+SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"  # and then nothing
+MAX_SLOW_SOCKETS = 30_000
+LOG_LIMIT_BYTES = 1024 * 1024
+
+
+def raise_own_fd_limit(needed: int) -> int:
+    """This process's soft open-files limit raised towards ``needed`` (up to the hard)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, max(soft, needed)) if hard != resource.RLIM_INFINITY else max(soft, needed)
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
+
+
+async def good_request(host: str, port: int, request: bytes, timeout: float) -> tuple[str, float]:
+    """One complete POST /v1/ocr on a new connection: its status (or error) and seconds."""
+    t0 = time.monotonic()
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        writer.write(request)
+        status, _ = await asyncio.wait_for(read_response(reader), timeout - (time.monotonic() - t0))
+        outcome = str(status)
+    except (TimeoutError, asyncio.TimeoutError):
+        outcome = "timeout"
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        outcome = type(exc).__name__
+    finally:
+        if writer is not None:
+            writer.close()
+    return outcome, time.monotonic() - t0
+
+
+async def slow_clients(
+    server: ServerProcess, sockets: int, hold_s: float, image: bytes, timeout: float
+) -> dict[str, Any]:
+    """Open ``sockets`` connections that send part of a head and then nothing, hold them
+    ``hold_s`` seconds while a good request goes every half second, then close them all."""
+    host, port = server.url.removeprefix("http://").split(":")
+    request = multipart_request(host, int(port), image)
+    errors: dict[str, int] = {}
+    opened: list[float] = []
+    closed_after: list[float] = []  # seconds each slow socket lived until the server closed it
+    writers: list[asyncio.StreamWriter] = []
+    gate = asyncio.Semaphore(256)  # connects in flight: within the listen backlog
+
+    async def hold_one() -> None:
+        async with gate:
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, int(port)), 10
+                )
+                writer.write(SLOW_HEAD)
+                await writer.drain()
+            except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                return
+        writers.append(writer)
+        start = time.monotonic()
+        opened.append(start)
+        with contextlib.suppress(OSError):
+            await reader.read()  # b"" (or an answer, then the end) once the server closes it
+        closed_after.append(time.monotonic() - start)
+
+    start = time.monotonic()
+    holders = [asyncio.create_task(hold_one()) for _ in range(sockets)]
+    good: list[tuple[str, float]] = []
+    peak_fds = 0
+    while time.monotonic() - start < hold_s:
+        peak_fds = max(peak_fds, server.open_files())
+        good.append(await good_request(host, int(port), request, timeout))
+        await asyncio.sleep(0.5)
+    still_open = len(writers) - len(closed_after)
+    for writer in writers:
+        writer.close()
+    for task in holders:
+        task.cancel()
+    await asyncio.gather(*holders, return_exceptions=True)
+    statuses: dict[str, int] = {}
+    for outcome, _ in good:
+        statuses[outcome] = statuses.get(outcome, 0) + 1
+    latencies = sorted(seconds for _, seconds in good)
+    return {
+        "slow_sockets": sockets,
+        "opened": len(opened),
+        "connect_errors": errors,
+        "open_seconds": round(opened[-1] - start, 1) if opened else None,
+        "closed_by_server": len(closed_after),
+        "still_open_at_end": still_open,
+        "closed_after_s_median": round(float(np.median(closed_after)), 2) if closed_after else None,
+        "server_open_files_peak": peak_fds,
+        "good_requests": len(good),
+        "good_statuses": statuses,
+        "good_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "good_max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+    }
+
+
+def run_slow_clients(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
+    sockets = min(args.slow_sockets, MAX_SLOW_SOCKETS)
+    raise_own_fd_limit(sockets + 256)
+    log_before = len(server.output().encode())
+    result = asyncio.run(
+        slow_clients(server, sockets, min(args.slow_hold_s, 120.0), line_png(), 30.0)
+    )
+    time.sleep(2.0)  # the server's last log lines
+    grown = server.output().encode()[log_before:].decode(errors="replace")
+    ok = result["good_statuses"].get("200", 0)
+    result.update(
+        server_log_bytes=len(grown.encode()),
+        server_log_lines=grown.count("\n"),
+        server_log_tracebacks=grown.count("Traceback"),
+        server_log_tail=grown.splitlines()[-6:],
+        passed=ok == result["good_requests"] > 0 and len(grown.encode()) < LOG_LIMIT_BYTES,
+    )
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="bundled name or .onnx path (default: see bench_serve)")
@@ -239,13 +365,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--schemathesis-seconds", type=int, default=60, help="0 to skip the schemathesis run"
     )
+    parser.add_argument(
+        "--slow-sockets", type=int, default=0, help="slow-client case: sockets (0: skip it)"
+    )
+    parser.add_argument("--slow-hold-s", type=float, default=20.0, help="how long they are held")
+    parser.add_argument(
+        "--server-nofile", type=int, help="the server's open-files limit (soft and hard)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     good = line_png()
     with tempfile.TemporaryDirectory() as tmp:
         model = resolve_model(args.model, Path(tmp))
-        with ServerProcess(model, "--threads", "1") as server:
+        with ServerProcess(model, "--threads", "1", nofile=args.server_nofile) as server:
             battery = run_battery(server, good, args.rounds)
+            slow = (
+                run_slow_clients(server, args)
+                if args.slow_sockets > 0
+                else {"skipped": "--slow-sockets 0"}
+            )
             schema = (
                 run_schemathesis(server.url, args.schemathesis_seconds)
                 if args.schemathesis_seconds > 0
@@ -265,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_growth_after_round_1_mb": round(growth, 1),
         "server_alive": alive,
         "schemathesis": schema,
+        "slow_clients": slow,
         "tracebacks_in_server_log": log.count("Traceback"),
     }
     print(json.dumps(result, indent=1))
@@ -275,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         or not alive
         or growth > args.max_rss_growth_mb
         or schema.get("passed") is False
+        or slow.get("passed") is False
     )
     return 1 if bad else 0
 

@@ -125,7 +125,9 @@ def line_png(path: Path, width: int = 40, height: int = 20) -> Path:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, loader: Any) -> None:
+    """Uvicorn serving the app in a thread; ``uvicorn_options`` go to ``uvicorn.Config``."""
+
+    def __init__(self, settings: Settings, loader: Any, **uvicorn_options: Any) -> None:
         import uvicorn
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -133,7 +135,10 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(
-            create_app(settings, loader=loader), log_level="warning", lifespan="on"
+            create_app(settings, loader=loader),
+            log_level="warning",
+            lifespan="on",
+            **uvicorn_options,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

@@ -169,6 +169,23 @@ async def test_page_docs_and_openapi(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs-assets/swagger-ui.css")).status_code == 200
 
 
+async def test_openapi_form_fields_are_the_options_the_server_accepts(
+    client: httpx.AsyncClient,
+) -> None:
+    """The multipart form is described from OcrOptions, the model that checks it: every
+    option the server accepts (tta too) is a form field, with the same bounds."""
+    from lineocr.serve.schemas import OcrOptions
+
+    spec = (await client.get("/openapi.json")).json()
+    body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    form = body["multipart/form-data"]["schema"]["properties"]
+    assert set(form) == {"files"} | set(OcrOptions.model_fields)
+    assert form["tta"]["type"] == "boolean"
+    assert form["beam_width"]["type"] == "integer" and form["beam_width"]["maximum"] == 1024
+    assert form["decoder"]["enum"] == ["greedy", "beam"]
+    assert form["preprocess"]["type"] == "array" and form["preprocess"]["maxItems"] == 32
+
+
 async def test_read_one_image_multipart(client: httpx.AsyncClient, stub: StubRecognizer) -> None:
     response = await client.post("/v1/ocr", files=files(("line.png", png(40, 20))))
     assert response.status_code == 200, response.text

@@ -295,3 +295,69 @@ def test_page_sends_the_images_past_the_requests_pixels_again_together(
     texts = page.locator(".result[data-state=done] .text").all_inner_texts()
     assert sorted(texts) == names
     assert sent == [names, ["c.png", "d.png", "e.png"], ["e.png"]]
+
+
+@pytest.mark.parametrize(
+    ("confidence", "level", "colour"),
+    [(0.245, "low", "c-low"), (0.75, "medium", "c-mid"), (0.97, "high", "c-high")],
+)
+def test_page_colours_the_line_by_its_own_confidence(
+    page: Any, tmp_path: Path, confidence: float, level: str, colour: str
+) -> None:
+    """Every character read with 99 % while the line's confidence is low (the characters
+    the model missed have nothing to colour): the card shows the line's confidence in the
+    line's colour, on a badge and along the card, not only the characters' green."""
+    chars = [{"char": c, "confidence": 0.99} for c in "Canyou"]
+    answer = {"name": "a.png", "ok": True, "text": "Canyou", "confidence": confidence}
+    page.route(
+        "**/v1/ocr",
+        lambda route: route.fulfill(status=200, json={"results": [{**answer, "chars": chars}]}),
+    )
+    page.set_input_files("#files", [str(line_png(tmp_path / "a.png"))])
+    card = page.locator(".result[data-state=done]")
+    card.wait_for()
+    assert card.locator(".text .ch.c-high").count() == 6  # the characters keep their colour
+    badge = card.locator(".conf .line-conf")
+    assert badge.get_attribute("class") == f"line-conf {colour}"
+    assert badge.inner_text() == f"confidence {confidence * 100:.1f}% ({level})"
+    assert card.get_attribute("data-confidence") == level
+
+    def style(locator: Any, prop: str) -> str:
+        return str(locator.evaluate(f"el => getComputedStyle(el).{prop}"))
+
+    key = page.locator(f".legend .{colour}")  # the colour the legend gives this level
+    assert style(badge, "color") == style(key, "color")
+    assert style(card, "borderLeftColor") == style(key, "color")
+    assert style(card, "borderLeftColor") != style(card, "borderTopColor")
+
+
+def test_page_marks_the_drawings_line_confidence(page: Any) -> None:
+    page.route(
+        "**/v1/ocr",
+        lambda route: route.fulfill(
+            status=200,
+            json={
+                "results": [
+                    {
+                        "ok": True,
+                        "text": "7",
+                        "confidence": 0.3,
+                        "chars": [{"char": "7", "confidence": 0.95}],
+                    }
+                ]
+            },
+        ),
+    )
+    box = page.locator("#pad").bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 60, y0, steps=4)
+    page.mouse.move(x0 + 20, y0 + 80, steps=4)
+    page.mouse.up()
+    out = page.locator("#draw-result[data-state=done]")
+    out.wait_for()
+    assert out.get_attribute("data-confidence") == "low"
+    assert out.get_attribute("title") == "confidence 30.0% (low)"
+    colour = page.locator(".legend .c-low").evaluate("el => getComputedStyle(el).color")
+    assert out.evaluate("el => getComputedStyle(el).borderBottomColor") == colour

@@ -80,6 +80,7 @@ def serve(
         import uvicorn
 
         from lineocr.serve.app import configure_logging, create_app
+        from lineocr.serve.connections import connection_options
         from lineocr.serve.settings import SETTINGS_ENV, Settings, SettingsError
     except ImportError as exc:
         raise fail(f"serving needs the serve extra: pip install 'lineocr[serve]' ({exc})") from None
@@ -153,4 +154,5 @@ def serve(
         log_level=settings.log_level,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
+        **connection_options(settings),  # head deadline, connection cap, open-files limit
     )

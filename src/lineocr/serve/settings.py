@@ -68,6 +68,13 @@ class Settings:
     lexicons: Mapping[str, str] = field(default_factory=dict)
     # Named character language models (`lineocr lm` files): name -> file.
     language_models: Mapping[str, str] = field(default_factory=dict)
+    # Connections (lineocr.serve.connections): a request head must be complete this long
+    # after the connection opened or the previous response, else the connection is closed.
+    header_timeout_s: float = 10.0
+    # Open connections at most; 0: three quarters of the open-files limit (raised to the hard
+    # limit at start). Over it, the oldest connection waiting for a request head is closed,
+    # or, all being busy, the new one gets 503.
+    max_connections: int = 0
     # Shutdown: seconds uvicorn waits for in-flight requests after SIGTERM.
     shutdown_timeout_s: float = 30.0
     log_level: str = "info"
@@ -99,6 +106,13 @@ class Settings:
             )
         if not (self.batch_timeout_ms >= 0 and self.request_timeout_s > 0):  # NaN fails too
             raise SettingsError("batch_timeout_ms must be >= 0 and request_timeout_s > 0")
+        if not self.header_timeout_s > 0:  # NaN fails too
+            raise SettingsError(f"header_timeout_s must be > 0, got {self.header_timeout_s}")
+        if int(self.max_connections) < 0:
+            raise SettingsError(
+                f"max_connections must be 0 (from the open-files limit) or more, "
+                f"got {self.max_connections}"
+            )
         if not 0 <= int(self.port) <= 65535:
             raise SettingsError(f"port must be within 0-65535, got {self.port}")
         if str(self.log_level).lower() not in LOG_LEVELS:

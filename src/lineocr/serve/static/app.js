@@ -176,8 +176,23 @@ async function postImages(files, options) {
   return { status: res.status, body };
 }
 
+function confidenceLevel(c) {
+  return c >= HIGH ? "high" : c >= MID ? "medium" : "low";
+}
+
 function confidenceClass(c) {
   return c >= HIGH ? "c-high" : c >= MID ? "c-mid" : "c-low";
+}
+
+// The line's own confidence, coloured like a character's: a line can be low although every
+// character it shows is high (a character the model missed has nothing to colour).
+function lineBadge(confidence) {
+  const level = confidenceLevel(confidence);
+  return Object.assign(document.createElement("span"), {
+    className: "line-conf " + confidenceClass(confidence),
+    textContent: `confidence ${percent(confidence)} (${level})`,
+    title: `The line's confidence: ${level}`,
+  });
 }
 
 function renderText(el, result) {
@@ -230,8 +245,8 @@ function fillCard(card, result, fallbackError) {
   const err = card.querySelector(".error");
   if (result && result.ok) {
     renderText(textEl, result);
-    card.querySelector(".conf").textContent = `confidence ${percent(result.confidence)}` +
-      (result.model ? ` · ${result.model.name}` : "");
+    card.querySelector(".conf").replaceChildren(lineBadge(result.confidence), result.model ? ` · ${result.model.name}` : "");
+    card.dataset.confidence = confidenceLevel(result.confidence);
     card.querySelector(".copy").hidden = false;
     card.dataset.state = "done";
     return;
@@ -372,6 +387,7 @@ function setUpPad() {
     inked = false;
     out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "Your text appears here" }));
     delete out.dataset.state;
+    delete out.dataset.confidence;
   }
 
   function point(e) {
@@ -454,11 +470,13 @@ function setUpPad() {
       renderText(out, result);
       if (!result.text) out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "(nothing recognised yet)" }));
       out.dataset.state = "done";
-      out.title = `confidence ${percent(result.confidence)}`;
+      out.dataset.confidence = confidenceLevel(result.confidence);
+      out.title = `confidence ${percent(result.confidence)} (${confidenceLevel(result.confidence)})`;
     } else {
       const err = (result && result.error) || body.error || { message: "not read" };
       out.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "Not read: " + err.message }));
       out.dataset.state = "error";
+      delete out.dataset.confidence;
     }
     if (again) { again = false; schedule(0); }
   }

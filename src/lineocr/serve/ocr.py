@@ -1,0 +1,336 @@
+"""``POST /v1/ocr``: read a request's images with its options, one result slot per image.
+
+A request that is wrong as a whole (content type, body, options, model) gets one error
+(400, 413, 415, 422). Otherwise every image gets a slot in ``results``: its text, or its
+own ``error``. The answer is 200 when at least one image was read; when none was, it is
+the images' common error status (422 if they differ), with the per-image ``results`` still
+in the body. The whole request runs within ``request_timeout_s`` (503 ``timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from lineocr.decode import DecodeError
+from lineocr.serve.batcher import Outcome, wait_within
+from lineocr.serve.errors import ApiError, error_body, validation_message
+from lineocr.serve.limits import decode_image, header_pixels
+from lineocr.serve.metrics import Metrics
+from lineocr.serve.models import LoadedModel, ReadOptions, check_ops
+from lineocr.serve.request_body import Upload, read_request
+from lineocr.serve.schemas import OcrOptions
+from lineocr.serve.settings import Settings
+from lineocr.serve.state import ServerState
+
+log = logging.getLogger("lineocr.serve")
+
+
+@dataclass
+class _Pending:
+    """The images a request has in hand and their model: what a timeout counts."""
+
+    model: str = ""
+    images: int = 0
+
+
+async def answer_ocr(request: Request, state: ServerState) -> JSONResponse:
+    """The answer to one ``POST /v1/ocr``, within the request timeout."""
+    if state.shutting_down:
+        raise ApiError(503, "shutting_down", "the server is shutting down")
+    settings = state.settings
+    started = time.perf_counter()
+    pending = _Pending()
+    try:
+        return await wait_within(
+            _read(request, state, started, pending), settings.request_timeout_s
+        )
+    except TimeoutError:
+        if pending.images:  # every image is counted under an outcome
+            state.metrics.record_images(pending.model, "timeout", pending.images)
+        raise ApiError(
+            503, "timeout", f"the request took longer than {settings.request_timeout_s:g} s"
+        ) from None
+
+
+async def _read(
+    request: Request, state: ServerState, started: float, pending: _Pending
+) -> JSONResponse:
+    """Read a request's images with its options: one result slot per image, in order."""
+    uploads, raw_options = await read_request(request, state.settings)
+    model, options = _resolve_options(raw_options, state)
+    pending.model, pending.images = model.name, len(uploads)
+    decoder = await _checked_decoder(model, options, state)
+    pixels = _request_pixels(uploads, state.settings)
+    await state.pixels.acquire(pixels)  # room for them among the requests in flight
+    try:
+        decoded, decode_ms = await _decode_timed(uploads, state.settings)
+        outcomes = await _submit(decoded, model, options, decoder, state)
+    finally:
+        state.pixels.release(pixels)
+    slots, errors = _slots(uploads, decoded, outcomes, model, decode_ms, state.metrics)
+    pending.images = 0  # counted, each under its outcome
+    return _response(slots, errors, _model_ref(model), started)
+
+
+# -- options ----------------------------------------------------------------------------
+
+
+def _resolve_options(raw: dict[str, Any], state: ServerState) -> tuple[LoadedModel, ReadOptions]:
+    """The checked options and the model they name (the default when they name none)."""
+    options = _check_options(raw, state)
+    model = state.models.get(options.model)
+    return model, ReadOptions(**{**options.__dict__, "model": model.name})
+
+
+def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
+    settings = state.settings
+    try:
+        opts = OcrOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", validation_message(exc.errors())) from None
+    lexicons, lms = state.resources.lexicons, state.resources.language_models
+    if opts.lexicon is not None and opts.lexicon not in lexicons:
+        known = ", ".join(sorted(lexicons)) or "none configured"
+        raise ApiError(422, "unknown_lexicon", f"unknown lexicon {opts.lexicon!r}; known: {known}")
+    if opts.lm is not None and opts.lm not in lms:
+        known = ", ".join(sorted(lms)) or "none configured"
+        raise ApiError(422, "unknown_lm", f"unknown language model {opts.lm!r}; known: {known}")
+    if opts.pattern is not None and len(opts.pattern) > settings.max_pattern_length:
+        raise ApiError(
+            422, "invalid_pattern", f"pattern longer than {settings.max_pattern_length} characters"
+        )
+    if opts.beam_width is not None and opts.beam_width > settings.max_beam_width:
+        raise ApiError(422, "invalid_request", f"beam_width at most {settings.max_beam_width}")
+    if opts.tta and not settings.allow_tta:
+        raise ApiError(
+            422, "tta_disabled", "test-time augmentation (tta) is turned off on this server"
+        )
+    ops = check_ops(opts.preprocess, settings) if opts.preprocess is not None else None
+    return ReadOptions(
+        opts.model or "",
+        opts.decoder,
+        opts.beam_width,
+        opts.pattern,
+        opts.lexicon,
+        ops,
+        opts.lm,
+        opts.lm_weight,
+        opts.length_bonus,
+        bool(opts.tta),
+    )
+
+
+async def _checked_decoder(model: LoadedModel, options: ReadOptions, state: ServerState) -> Any:
+    """The decoder the options build (None without options), checked within the budget."""
+    # Options the decoder refuses fail the whole request, before any image is decoded.
+    # The decoder checked here is the one the batch uses: looked up again, it could have left
+    # the recognizer's cache and be compiled anew, outside the budget.
+    budget_s = state.settings.pattern_budget_s
+    kwargs = model.decode_options(options, state.resources)
+    if "pattern" in kwargs:  # untrusted regexes compile one at a time, within a budget
+        async with state.compile_slot:
+            return await asyncio.to_thread(model.check_decoder, kwargs, budget_s)
+    if kwargs:
+        return await asyncio.to_thread(model.check_decoder, kwargs, budget_s)
+    return None
+
+
+# -- images -----------------------------------------------------------------------------
+
+
+def _request_pixels(uploads: list[Upload], settings: Settings) -> int:
+    """The pixels the request's images will decode to, from their headers, within
+    ``max_request_pixels``: an image that would take the request past it gets a 413 in its
+    slot instead (and is not decoded); the others are read."""
+    total = 0
+    for upload in uploads:
+        if upload.error is not None or not upload.data:
+            continue
+        pixels = header_pixels(upload.data)
+        if pixels > settings.max_pixels:
+            continue  # the loader refuses it (413 image_too_large) before decoding
+        if total + pixels > settings.max_request_pixels:
+            upload.error = ApiError(
+                413,
+                "request_too_many_pixels",
+                f"{upload.name}: with its {pixels:,} pixels the request's images would "
+                f"hold more than {settings.max_request_pixels:,}; send it in another request",
+            )
+            continue
+        total += pixels
+    return total
+
+
+async def _decode_timed(
+    uploads: list[Upload], settings: Settings
+) -> tuple[list[tuple[Any, ApiError | None]], float]:
+    """Each upload's image or error, decoded off the event loop, and the mean ms per image."""
+    decode_started = time.perf_counter()
+    decoded = await asyncio.to_thread(_decode_all, uploads, settings)
+    decode_ms = (time.perf_counter() - decode_started) * 1000.0 / max(1, len(uploads))
+    return decoded, decode_ms
+
+
+def _decode_all(uploads: list[Upload], settings: Settings) -> list[tuple[Any, ApiError | None]]:
+    out: list[tuple[Any, ApiError | None]] = []
+    for upload in uploads:
+        if upload.error is not None or upload.data is None:
+            out.append((None, upload.error or ApiError(400, "empty_image", "no data")))
+            continue
+        try:
+            img = decode_image(
+                upload.data,
+                upload.name,
+                allowed_formats=settings.allowed_formats,
+                max_pixels=settings.max_pixels,
+            )
+            out.append((img, None))
+        except ApiError as exc:
+            out.append((None, exc))
+        except Exception as exc:  # the loader promises ImageError; be safe anyway
+            log.exception("unexpected error decoding %s", upload.name)
+            out.append(
+                (
+                    None,
+                    ApiError(
+                        422,
+                        "unreadable_image",
+                        f"{upload.name}: cannot read image ({type(exc).__name__})",
+                    ),
+                )
+            )
+    return out
+
+
+async def _submit(
+    decoded: list[tuple[Any, ApiError | None]],
+    model: LoadedModel,
+    options: ReadOptions,
+    decoder: Any,
+    state: ServerState,
+) -> dict[int, Outcome]:
+    """Read the decoded images in the batcher, with the checked decoder; outcomes by index."""
+    good = [i for i, (img, _) in enumerate(decoded) if img is not None]
+    if not good:
+        return {}
+    run = model.runner(options, state.resources, decoder)
+    images = [decoded[i][0] for i in good]
+    costs = [model.image_cost(options, img) for img in images]
+    results = await state.batcher.submit(options, run, images, model.name, cost=costs)
+    return dict(zip(good, results, strict=True))
+
+
+# -- the answer -------------------------------------------------------------------------
+
+
+def _model_ref(model: LoadedModel) -> dict[str, Any]:
+    """The model's name and version, as the response names it."""
+    return {"name": model.name, "version": model.version}
+
+
+def _slots(
+    uploads: list[Upload],
+    decoded: list[tuple[Any, ApiError | None]],
+    outcomes: dict[int, Outcome],
+    model: LoadedModel,
+    decode_ms: float,
+    metrics: Metrics,
+) -> tuple[list[dict[str, Any]], list[ApiError]]:
+    """One result slot per upload, each image counted in the metrics; and the errors."""
+    model_ref = _model_ref(model)
+    slots: list[dict[str, Any]] = []
+    errors: list[ApiError] = []
+    for i, upload in enumerate(uploads):
+        slot: dict[str, Any] = {"index": i, "name": upload.name}
+        result = _image_result(decoded[i][1], outcomes.get(i), upload.name)
+        if isinstance(result, ApiError):
+            errors.append(result)
+            metrics.record_images(model.name, result.code)
+            slot.update(ok=False, error=result.to_dict())
+        else:
+            metrics.record_images(model.name, "ok")
+            slot.update(ok=True, **_reading(result, model_ref, decode_ms))
+        slots.append(slot)
+    return slots, errors
+
+
+def _image_result(
+    decode_error: ApiError | None, outcome: Outcome | None, name: str
+) -> Outcome | ApiError:
+    """One image's outcome when it was read, else its error (decoding, reading, or none)."""
+    if decode_error is not None:
+        return decode_error
+    if outcome is None:
+        return ApiError(500, "internal_error", "no result")
+    if outcome.error is not None:
+        return _read_error(outcome.error, name)
+    return outcome
+
+
+def _read_error(exc: BaseException, name: str) -> ApiError:
+    """An exception from reading one image -> its slot's error."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, DecodeError):  # the decoder refused the request's options
+        return ApiError(422, "invalid_options", f"{name}: {exc}")
+    # Whatever else fails on one image (an OpenCV assertion on an odd shape, a bug raising
+    # ValueError or KeyError) is that image's error, not the server's: the other images are
+    # read, and no 500 is answered. Not "invalid_options": the client's options are not at
+    # fault, so the details are in the log, with the traceback, not in the answer.
+    log.error("reading %s failed: %s: %s", name, type(exc).__name__, exc, exc_info=exc)
+    return ApiError(
+        422,
+        "unprocessable_image",
+        f"{name}: cannot recognise this image ({type(exc).__name__}); the server log has details",
+    )
+
+
+def _reading(outcome: Outcome, model_ref: dict[str, Any], decode_ms: float) -> dict[str, Any]:
+    """A read image's slot fields: text, confidences, model and timings."""
+    pred = outcome.value
+    return {
+        "text": pred.text,
+        "confidence": round(float(pred.confidence), 6),
+        "chars": [
+            {"char": c.char, "confidence": round(float(c.confidence), 6)} for c in pred.chars
+        ],
+        "model": model_ref,
+        "timings": {
+            "decode_ms": round(decode_ms, 3),
+            "queue_ms": round(outcome.queue_ms, 3),
+            "inference_ms": round(outcome.inference_ms, 3),
+            "batch_size": outcome.batch_size,
+        },
+    }
+
+
+def _response(
+    slots: list[dict[str, Any]], errors: list[ApiError], model_ref: dict[str, Any], started: float
+) -> JSONResponse:
+    """200 with the slots when an image was read; else the images' common error status."""
+    total_ms = round((time.perf_counter() - started) * 1000.0, 3)
+    if len(errors) == len(slots):
+        return _none_read(slots, errors)
+    return JSONResponse({"model": model_ref, "results": slots, "timings": {"total_ms": total_ms}})
+
+
+def _none_read(slots: list[dict[str, Any]], errors: list[ApiError]) -> JSONResponse:
+    """The error answer when no image was read: their common status (422 if they differ)."""
+    statuses = {e.status for e in errors}
+    status = statuses.pop() if len(statuses) == 1 else 422
+    first = errors[0]
+    message = (
+        first.message
+        if len(slots) == 1
+        else (f"none of the {len(slots)} images could be read; first: {first.message}")
+    )
+    code = first.code if status == first.status else "unreadable_images"
+    return JSONResponse(error_body(status, code, message, results=slots), status_code=status)

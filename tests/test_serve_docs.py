@@ -1,0 +1,169 @@
+"""The API description: ``/openapi.json`` resolves and says what the server enforces, and
+``/docs`` renders it in a real browser (Playwright driving Debian's headless Chromium)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from lineocr.serve import Settings
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
+
+OPERATIONS = [
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/v1/models"),
+    ("post", "/v1/ocr"),
+]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    load, _ = counting_loader(StubRecognizer("stub"))
+    with LiveServer(Settings(models=("stub",), batch_timeout_ms=2), load) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def spec(live: LiveServer) -> dict[str, Any]:
+    return dict(httpx.get(live.url + "/openapi.json", timeout=10).json())
+
+
+def refs(node: Any) -> Iterator[str]:
+    """Every ``$ref`` value in a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    """A local reference (``#/a/b``, JSON Pointer escapes) in ``document``; KeyError if it
+    points nowhere."""
+    assert ref.startswith("#/"), f"not a local reference: {ref}"
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_every_ref_in_the_spec_resolves(spec: dict[str, Any]) -> None:
+    found = sorted(set(refs(spec)))
+    assert "#/components/schemas/OcrJsonRequest" in found  # the JSON body is described
+    unresolved = []
+    for ref in found:
+        try:
+            resolve(spec, ref)
+        except (KeyError, TypeError):
+            unresolved.append(ref)
+    assert not unresolved, f"references that point nowhere: {unresolved}"
+
+
+def test_the_json_body_schema_has_the_images_and_options(spec: dict[str, Any]) -> None:
+    content = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    body = resolve(spec, content["application/json"]["schema"]["$ref"])
+    assert body["required"] == ["images"] and body["properties"]["images"]["minItems"] == 1
+    image = resolve(spec, body["properties"]["images"]["items"]["$ref"])
+    assert image["required"] == ["data"]
+    assert {"model", "decoder", "tta", "preprocess"} <= set(body["properties"])
+
+
+def multipart(form: dict[str, Any], png: bytes) -> bytes:
+    """``form`` as a multipart body: each ``files`` item a PNG file part, the rest text."""
+    parts = []
+    for name, value in form.items():
+        for item in value if isinstance(value, list) else [value]:
+            if name == "files":
+                head = 'name="files"; filename="line.png"\r\nContent-Type: image/png'
+                parts.append(f"--b0undary\r\nContent-Disposition: form-data; {head}\r\n\r\n")
+                parts.append(png)
+            else:
+                disposition = f'Content-Disposition: form-data; name="{name}"'
+                parts.append(f"--b0undary\r\n{disposition}\r\n\r\n{item}")
+            parts.append("\r\n")
+    parts.append("--b0undary--\r\n")
+    return b"".join(p.encode() if isinstance(p, str) else p for p in parts)
+
+
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [
+        ({}, 400),  # no files field: no_images
+        ({"files": []}, 400),  # a files field with no file in it: the same body on the wire
+        ({"files": ["PNG"], "model": "stub"}, 200),
+        ({"files": ["PNG"], "colour": "red"}, 422),  # unknown field
+    ],
+)
+def test_the_multipart_schema_allows_what_the_server_reads(
+    spec: dict[str, Any], live: LiveServer, tmp_path: Any, form: dict[str, Any], status: int
+) -> None:
+    """A form is valid under the spec's multipart schema exactly when the server reads it."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    png = line_png(tmp_path / "line.png").read_bytes()
+    answer = httpx.post(
+        live.url + "/v1/ocr",
+        content=multipart(form, png),
+        headers={"content-type": "multipart/form-data; boundary=b0undary"},
+        timeout=10,
+    )
+    assert answer.status_code == status, answer.text
+    schema = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert jsonschema_rs.is_valid(schema["schema"], form) is (status == 200)
+
+
+@pytest.mark.browser
+def test_docs_page_renders_every_operation_without_an_error(browser: Any, live: LiveServer) -> None:
+    """Swagger UI shows each operation, and the request body of /v1/ocr (both media types,
+    the JSON one through its references) with no error; Try it out offers a file input."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(live.url + "/docs")
+        page.wait_for_selector(".opblock", timeout=20_000)
+        blocks = page.locator(".opblock").all()
+        shown = [
+            (b.get_attribute("class") or "", b.locator(".opblock-summary-path").inner_text())
+            for b in blocks
+        ]
+        for method, path in OPERATIONS:
+            assert any(f"opblock-{method}" in cls and text == path for cls, text in shown), (
+                method,
+                path,
+                shown,
+            )
+        assert "Unable to render" not in page.content()
+        ocr = page.locator(".opblock-post", has_text="/v1/ocr")
+        ocr.locator(".opblock-summary").click()
+        ocr.locator(".opblock-body").wait_for()
+        media = ocr.get_by_label("Request content type")
+        assert sorted(media.locator("option").all_inner_texts()) == [
+            "application/json",
+            "multipart/form-data",
+        ]
+        media.select_option("application/json")
+        # The example is made from the schemas the body refers to: an image's "data" is in
+        # Base64Image, reached through OcrJsonRequest's reference.
+        example = ocr.locator(".opblock-section-request-body .microlight").first
+        example.wait_for()
+        assert '"images"' in example.inner_text() and '"data"' in example.inner_text()
+        media.select_option("multipart/form-data")
+        ocr.get_by_role("button", name="Try it out").click()
+        assert ocr.locator("input[type=file]").count() >= 1  # the files field takes files
+        page.wait_for_timeout(300)  # references resolve asynchronously
+        assert page.locator(".errors-wrapper").count() == 0, page.locator(
+            ".errors-wrapper"
+        ).all_inner_texts()
+    finally:
+        context.close()
+    assert not errors, f"browser errors: {errors}"
