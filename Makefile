@@ -89,6 +89,8 @@ PRINTED_STAGE = $(LINEOCR) train --config configs/printed.yaml --init-from runs/
 # Shipped preprocessing of the line models: trained without `trim`, they ship with it so
 # that loosely cut lines read (docs/runtime.md, "Wide margins").
 LINE_OPS := --ops auto_invert --ops trim
+# The printed models also level skewed lines (docs/runtime.md, "Skewed lines").
+PRINTED_OPS := --ops auto_invert --ops deskew --ops trim
 DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
   --synth-per-epoch 6000 --synth-val 300
 
@@ -102,7 +104,7 @@ model-printed: install system-deps
 	$(call PRINTED_STAGE,printed7,$(PRINTED_MIX_ARABIC),0.0004,105,printed8)
 	$(call PRINTED_STAGE,printed8,$(PRINTED_MIX_ARABIC2),0.0003,60,printed10)
 	$(BIN)/python scripts/bundle_model.py runs/printed10 printed --quantize int8 \
-	  $(PRINTED_CALIBRATE) $(LINE_OPS)
+	  $(PRINTED_CALIBRATE) $(PRINTED_OPS)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the
 # faster preset (docs/training.md, "Fine-tuning"); then the same again from that into the
@@ -116,7 +118,7 @@ model-printed-fast: install system-deps
 	  $(PRINTED_MIX) $(PRINTED_DATA) --lr 0.0005 --epochs 200 --max-minutes 85 \
 	  --out runs/printed-fast1
 	$(BIN)/python scripts/bundle_model.py runs/printed-fast1 printed-fast --quantize int8 \
-	  $(PRINTED_CALIBRATE) $(LINE_OPS)
+	  $(PRINTED_CALIBRATE) $(PRINTED_OPS)
 
 model-arabic-digits: install system-deps
 	$(LINEOCR) train --config configs/arabic-digits.yaml $(DIGITS_DATA) --out runs/arabic-digits

@@ -114,7 +114,12 @@ def main() -> None:
             meta,
             config=dataclasses.replace(meta.config, preprocess=preprocess),
             # The card says what the run trained with (scripts/model_card.py).
-            data={**meta.data, "trained_preprocess_ops": list(meta.preprocess.ops)},
+            data={
+                **meta.data,
+                "trained_preprocess_ops": meta.data.get(
+                    "trained_preprocess_ops", list(meta.preprocess.ops)
+                ),
+            },
         )
     calibration: list[np.ndarray] = []
     for spec in args.calibrate:

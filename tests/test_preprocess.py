@@ -186,6 +186,35 @@ def test_deskew_straightens_a_rotated_line():
     assert (rows.max() - rows.min()) < (rows_rot.max() - rows_rot.min()) / 2
 
 
+def _text_line(width: int = 900, height: int = 40, angle: float = 0.0) -> np.ndarray:
+    """A long line of glyph-like dark blocks (text height 16 px) drifting ``angle`` degrees."""
+    rng = np.random.default_rng(5)
+    img = np.full((height + int(width * abs(np.tan(np.radians(angle)))) + 8, width), 235, np.uint8)
+    base = 4 + (int(width * np.tan(np.radians(-angle))) if angle < 0 else 0)
+    for x in range(10, width - 20, 14):
+        top = base + round(x * np.tan(np.radians(angle))) + int(rng.integers(0, 6))
+        img[top + 8 : top + 24, x : x + 9] = 30
+    return img
+
+
+def test_deskew_levels_a_long_skewed_line_without_cutting_ink():
+    skewed = _text_line(angle=1.5)
+    out = OPS["deskew"](skewed)
+    rows = np.nonzero((out < 128).any(axis=1))[0]
+    assert rows.max() - rows.min() < 32  # the ink's band: 16-px blocks, 6 px of jitter
+    assert (out < 128).sum() == pytest.approx((skewed < 128).sum(), rel=0.02)
+
+
+@pytest.mark.parametrize("light", ["even", "uneven"])
+def test_deskew_leaves_level_and_short_lines_alone(light):
+    level = _text_line()
+    if light == "uneven":  # a shadow across the line: not a tilt
+        level = (level * np.linspace(0.55, 1.0, level.shape[1])[None, :]).astype(np.uint8)
+    assert OPS["deskew"](level) is level
+    short = _text_line(width=120, angle=1.5)  # drifts 3 px: under half its text height
+    assert OPS["deskew"](short) is short
+
+
 def test_spec_parses_and_validates_ops():
     spec = PreprocessSpec(ops=("sauvola:window=31,k=0.3", "unsharp"))
     assert PreprocessSpec.from_dict(spec.to_dict()) == spec
