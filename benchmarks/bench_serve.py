@@ -3,6 +3,13 @@ with micro-batching on and then off. Reports errors, p50/p99 latency and request
 
     python benchmarks/bench_serve.py                      # 2,000 requests, 32 clients
     python benchmarks/bench_serve.py --model printed --requests 500 --max-seconds 60
+    python benchmarks/bench_serve.py --model printed --pool 300   # one answer per image?
+
+``--pool N``: requests of 1-3 lines drawn from N distinct line images (other texts, widths
+and sizes) instead of one image over and over; the server's batches then mix lines of
+every width, and each line's text is compared with the model reading that image alone:
+``lines_differing`` counts the lines whose text differs, ``images_with_several_texts`` the
+images that got more than one text in the run.
 
 Bounded: each run stops after --requests requests or --max-seconds, whichever comes first,
 and the server it started is always stopped. Binds 127.0.0.1 only. Without --model it uses
@@ -168,15 +175,33 @@ class ServerProcess:
         self.log.close()
 
 
-def multipart_request(host: str, port: int, image: bytes) -> bytes:
-    """One complete HTTP/1.1 keep-alive request for ``POST /v1/ocr`` with one file."""
+_SAMPLE = (
+    "the quick brown fox jumps over a lazy dog while 42 readers count 7,300 pages of old "
+    "letters, invoices and notes; some say: it's 9:15 on 12/03/2024 -- others disagree!"
+)
+WORDS = _SAMPLE.split()
+
+
+def line_pool(n: int, seed: int = 0) -> list[bytes]:
+    """``n`` distinct printed lines as PNG bytes: 1-12 words, 24-44 pixels high."""
+    rng = np.random.default_rng(seed)
+    return [
+        line_png(" ".join(rng.choice(WORDS, int(rng.integers(1, 13)))), int(rng.integers(24, 45)))
+        for _ in range(n)
+    ]
+
+
+def multipart_request(host: str, port: int, image: bytes | list[bytes]) -> bytes:
+    """One complete HTTP/1.1 keep-alive request for ``POST /v1/ocr`` with one file or more."""
     boundary = "benchboundary7MA4YWxkTrZu0gW"
-    body = (
+    parts = b"".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="line.png"\r\n'
         f"Content-Type: image/png\r\n\r\n".encode()
-        + image
-        + f"\r\n--{boundary}--\r\n".encode()
+        + one
+        + b"\r\n"
+        for one in ([image] if isinstance(image, bytes) else image)
     )
+    body = parts + f"--{boundary}--\r\n".encode()
     head = (
         f"POST /v1/ocr HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
@@ -198,18 +223,27 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def load(
-    url: str, image: bytes, requests: int, concurrency: int, max_seconds: float
+    url: str,
+    image: bytes,
+    requests: int,
+    concurrency: int,
+    max_seconds: float,
+    pool: list[bytes] | None = None,
 ) -> dict[str, Any]:
     """``concurrency`` keep-alive connections, each sending requests back to back. A minimal
     HTTP/1.1 client on asyncio streams: the load generator shares the machine's cores with
-    the server, so it must cost far less per request than the server does."""
+    the server, so it must cost far less per request than the server does. With ``pool``,
+    each request carries 1-3 of its images and the texts read are kept per image
+    (``texts``: image index -> texts)."""
     host, port = url.removeprefix("http://").split(":")
     request = multipart_request(host, int(port), image)
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     batch_sizes: list[int] = []
+    texts: dict[int, list[str]] = {}
     issued = 0
     deadline = time.perf_counter() + max_seconds
+    rng = np.random.default_rng(1)
 
     async def client() -> None:
         nonlocal issued
@@ -217,13 +251,21 @@ async def load(
         try:
             while issued < requests and time.perf_counter() < deadline:
                 issued += 1
+                chosen: list[int] = []
+                payload = request
+                if pool:
+                    chosen = [int(i) for i in rng.integers(0, len(pool), int(rng.integers(1, 4)))]
+                    payload = multipart_request(host, int(port), [pool[i] for i in chosen])
                 t0 = time.perf_counter()
                 try:
-                    writer.write(request)
+                    writer.write(payload)
                     status, body = await read_response(reader)
                     key = str(status)
                     if status == 200:
-                        batch_sizes.append(json.loads(body)["results"][0]["timings"]["batch_size"])
+                        results = json.loads(body)["results"]
+                        batch_sizes.append(results[0]["timings"]["batch_size"])
+                        for i, result in zip(chosen, results, strict=True):
+                            texts.setdefault(i, []).append(result["text"])
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     key = type(exc).__name__
                     writer.close()
@@ -253,6 +295,22 @@ async def load(
         "p99_ms": round(float(np.percentile(lat, 99)), 1),
         "mean_batch": round(float(np.mean(batch_sizes)), 1) if batch_sizes else None,
         "max_batch": max(batch_sizes) if batch_sizes else None,
+        "texts": texts,
+    }
+
+
+def one_answer_per_image(model: str, pool: list[bytes], texts: dict[int, list[str]]) -> dict:
+    """How many of the lines read under load differ from the model reading each image
+    alone (in this process: the same runtime and options as a single-image request)."""
+    from lineocr.runtime import Recognizer
+
+    rec = Recognizer.load(model)
+    alone = {i: rec.read(pool[i]).text for i in texts}
+    return {
+        "lines": sum(len(t) for t in texts.values()),
+        "distinct_images": len(texts),
+        "lines_differing": sum(t != alone[i] for i, ts in texts.items() for t in ts),
+        "images_with_several_texts": sum(len(set(ts)) > 1 for ts in texts.values()),
     }
 
 
@@ -277,14 +335,19 @@ def runtime_ceiling(
     return out
 
 
-def run_mode(model: str, batching: bool, args: argparse.Namespace, image: bytes) -> dict[str, Any]:
+def run_mode(
+    model: str, batching: bool, args: argparse.Namespace, image: bytes, pool: list[bytes] | None
+) -> dict[str, Any]:
     extra = [] if batching else ["--no-batching"]
     extra += ["--max-batch", str(args.max_batch), "--batch-timeout-ms", str(args.batch_timeout_ms)]
     with ServerProcess(model, *extra, threads=args.threads) as server:
         result = asyncio.run(
-            load(server.url, image, args.requests, args.concurrency, args.max_seconds)
+            load(server.url, image, args.requests, args.concurrency, args.max_seconds, pool)
         )
         result["server_rss_mb"] = round(server.rss_mb(), 1)
+    texts = result.pop("texts")
+    if pool:
+        result["one_answer_per_image"] = one_answer_per_image(model, pool, texts)
     result["batching"] = batching
     return result
 
@@ -300,15 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
     parser.add_argument("--modes", default="on,off", help="on, off or on,off")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--pool", type=int, default=0, help="distinct images (see above)")
     args = parser.parse_args(argv)
     image = line_png()
+    pool = line_pool(args.pool) if args.pool else None
     with tempfile.TemporaryDirectory() as tmp:
         model = resolve_model(args.model, Path(tmp))
         results: dict[str, Any] = {}
         ceiling = runtime_ceiling(model, image, args.threads, args.max_batch)
         print(f"runtime alone: {json.dumps(ceiling)}", flush=True)
         for mode in args.modes.split(","):
-            results[mode] = run_mode(model, mode == "on", args, image)
+            results[mode] = run_mode(model, mode == "on", args, image, pool)
             print(f"batching {mode}: {json.dumps(results[mode])}", flush=True)
     summary: dict[str, Any] = {
         "model": Path(model).name,
