@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: rebundle install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -144,3 +144,17 @@ model-captcha: install system-deps
 model-handwritten-digits: install system-deps
 	$(BIN)/python benchmarks/bench_digits.py --out runs/handwritten-digits
 	$(BIN)/python scripts/bundle_model.py runs/handwritten-digits handwritten-digits
+
+# Re-export every bundled model from its shipped weights (NAME.safetensors), as after a
+# change to the export (the 2026-12-07 files: 7-bit int8 weights, line lengths): no training.
+SHIPPED := $(MODELS_DATA)
+rebundle: install system-deps
+	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/printed.safetensors printed --quantize int8 \
+	  $(PRINTED_CALIBRATE) $(PRINTED_OPS)
+	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/printed-fast.safetensors printed-fast \
+	  --quantize int8 $(PRINTED_CALIBRATE) $(PRINTED_OPS)
+	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/arabic-digits.safetensors arabic-digits \
+	  --quantize int8 --calibrate arabic-digits:blurred --calibrate arabic-digits:sharpened $(LINE_OPS)
+	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/captcha.safetensors captcha --quantize int8 \
+	  --calibrate captcha
+	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/handwritten-digits.safetensors handwritten-digits
