@@ -62,11 +62,7 @@ def test_runtime_imports_no_torch() -> None:
         "from lineocr.cli import app\n"
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]", "torch imported on the inference path"
+    assert _run_python(code) == "[]", "torch imported on the inference path"
 
 
 def test_predictions_and_the_server_client_import_no_onnxruntime() -> None:
@@ -77,11 +73,16 @@ def test_predictions_and_the_server_client_import_no_onnxruntime() -> None:
         "assert Prediction is lineocr.prediction.Prediction\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnxruntime', 'torch')))"
     )
+    assert _run_python(code) == "[]"
+
+
+def _run_python(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (which must succeed)."""
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    return out.stdout.strip()
 
 
 def test_load_reads_the_model_card(recognizer: Recognizer, tiny_model) -> None:

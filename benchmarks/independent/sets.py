@@ -36,34 +36,17 @@ class SetSpec:
     tools: tuple[str, ...]  # typeset.TOOLS it needs
 
 
+# Pango typesets, Poppler rasterises and finds the line boxes.
+PANGO_TOOLS = ("pango-view", "pdftoppm", "pdftotext", "fc-match")
+
 SETS = (
     SetSpec(
         "latin-groff", "Latin prose, groff + Ghostscript", "latin", ("groff", "gs", "pdftotext")
     ),
-    SetSpec(
-        "latin-pango",
-        "Latin prose, Pango/Cairo + Poppler",
-        "latin",
-        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
-    ),
-    SetSpec(
-        "arabic-pango",
-        "Arabic prose, Pango/HarfBuzz + Poppler",
-        "arabic",
-        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
-    ),
-    SetSpec(
-        "ids-sharp",
-        "Arabic-Indic 14-digit IDs, sharp",
-        "ids",
-        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
-    ),
-    SetSpec(
-        "ids-blurred",
-        "Arabic-Indic 14-digit IDs, blurred",
-        "ids",
-        ("pango-view", "pdftoppm", "pdftotext", "fc-match"),
-    ),
+    SetSpec("latin-pango", "Latin prose, Pango/Cairo + Poppler", "latin", PANGO_TOOLS),
+    SetSpec("arabic-pango", "Arabic prose, Pango/HarfBuzz + Poppler", "arabic", PANGO_TOOLS),
+    SetSpec("ids-sharp", "Arabic-Indic 14-digit IDs, sharp", "ids", PANGO_TOOLS),
+    SetSpec("ids-blurred", "Arabic-Indic 14-digit IDs, blurred", "ids", PANGO_TOOLS),
 )
 SETS_BY_KEY = {s.key: s for s in SETS}
 
