@@ -19,7 +19,7 @@ import numpy as np
 from bench_captcha import make_set
 from lineocr.decode import expected_calibration_error, greedy_batch, log_softmax
 from lineocr.images import load_image
-from lineocr.preprocess import collate, prepare
+from lineocr.preprocess import collate, to_model_input
 from lineocr.runtime import Recognizer
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         make_set(Path(tmp), args.n, seed=2)
         for path in sorted(Path(tmp).glob("*.png")):
-            batch, _ = collate([prepare(load_image(path), rec.spec)], rec.spec)
+            batch, _ = collate([to_model_input(load_image(path), rec.spec)], rec.spec)
             lp = log_softmax(rec.logits(batch).astype(np.float64) / rec.temperature)[0]
             decoded = greedy_batch(lp[None])[0]
             correct.append(rec.prediction(decoded).text == path.stem)

@@ -25,7 +25,7 @@ def make_tiny_model(alphabet: str = TINY_ALPHABET, *, seed: int = 0, name: str =
     from lineocr.config import Config, ModelConfig
     from lineocr.export import sample_lines
     from lineocr.models.crnn import CRNN
-    from lineocr.preprocess import PreprocessSpec, collate, prepare
+    from lineocr.preprocess import PreprocessSpec, collate, to_model_input
     from lineocr.train.checkpoint import ModelMeta
 
     torch.manual_seed(seed)
@@ -40,7 +40,9 @@ def make_tiny_model(alphabet: str = TINY_ALPHABET, *, seed: int = 0, name: str =
         if isinstance(module, torch.nn.BatchNorm2d):
             module.momentum = None  # a plain average over the calibration batch
             module.reset_running_stats()
-    lines = [prepare(img, spec) for img in sample_lines(spec, [64, 100, 160, 220] * 4, seed=11)]
+    lines = [
+        to_model_input(img, spec) for img in sample_lines(spec, [64, 100, 160, 220] * 4, seed=11)
+    ]
     with torch.no_grad():
         model.train()(torch.from_numpy(collate(lines, spec)[0]))
         for param_name, param in model.named_parameters():

@@ -115,14 +115,14 @@ def test_shipped_training_weights_match_the_onnx_model(name):
     """`--init-from NAME` starts from the same network the ONNX file runs (fp16 weights)."""
     import torch
 
-    from lineocr.preprocess import collate, prepare
+    from lineocr.preprocess import collate, to_model_input
     from lineocr.train.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(zoo.weights_path(name))
     rec = Recognizer.load(name)
     assert meta.charset == rec.charset and meta.preprocess == rec.spec
     images, _ = CASES[name][0]()
-    batch, _ = collate([prepare(img, rec.spec) for img in images[:4]], rec.spec)
+    batch, _ = collate([to_model_input(img, rec.spec) for img in images[:4]], rec.spec)
     with torch.no_grad():
         expected = model(torch.from_numpy(batch)).numpy()
     got = rec.logits(batch)

@@ -176,14 +176,14 @@ def test_an_image_the_batch_cannot_take_is_reported_the_rest_read(
 
     strip = tmp_path / "strip.png"
     Image.fromarray(np.full((40_000, 40), 255, np.uint8)).save(strip)
-    real_prepare = runtime.prepare
+    real_to_model_input = runtime.to_model_input
 
-    def prepare(img, spec):
+    def to_model_input(img, spec):
         if img.shape == (40_000, 40):
             raise cv2.error("Failed to allocate 9765631250001 bytes")
-        return real_prepare(img, spec)
+        return real_to_model_input(img, spec)
 
-    monkeypatch.setattr(runtime, "prepare", prepare)
+    monkeypatch.setattr(runtime, "to_model_input", to_model_input)
     result = invoke(
         "read",
         "-m",

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from lineocr import zoo
-from lineocr.preprocess import collate, prepare
+from lineocr.preprocess import collate, to_model_input
 from lineocr.runtime import Recognizer
 from tests.test_bundled_models import CASES
 
@@ -57,7 +57,7 @@ def test_bundled_models_compute_the_same_without_vnni(tmp_path: Path) -> None:
         rec = Recognizer.load(name, threads=1)
         images, _ = CASES[name][0]()
         batch = images[:LINES]
-        lines = [prepare(image, rec.spec) for image in batch]
+        lines = [to_model_input(image, rec.spec) for image in batch]
         if rec._lengths is not None:
             x, frames = rec._lengths[1].collate(lines, rec.spec)
             arrays[f"lengths-{name}"] = frames

@@ -27,7 +27,7 @@ from lineocr.export import (
     sample_lines,
 )
 from lineocr.models.spec import TIME_STRIDE
-from lineocr.preprocess import LineFeed, prepare
+from lineocr.preprocess import LineFeed, to_model_input
 from lineocr.train.checkpoint import CheckpointError, save_checkpoint
 from tests.conftest import AVX2_SAFE_INT8_WEIGHT, make_tiny_model, max_abs_int8_weight
 
@@ -53,7 +53,9 @@ def test_each_line_reads_the_same_whatever_its_batch(tiny_model, tiny_onnx_model
     assert card["lengths"] == LENGTHS_NAME and card["right_context"] % TIME_STRIDE == 0
     feed = LineFeed(card["right_context"], card["paper_frames"], TIME_STRIDE)
     session = ort.InferenceSession(str(tiny_onnx_model), providers=["CPUExecutionProvider"])
-    lines = [prepare(img, meta.preprocess) for img in sample_lines(meta.preprocess, [60, 300])]
+    lines = [
+        to_model_input(img, meta.preprocess) for img in sample_lines(meta.preprocess, [60, 300])
+    ]
     alone = []
     for line in lines:
         batch, frames = feed.collate([line], meta.preprocess)

@@ -15,7 +15,7 @@ from lineocr.preprocess import (
     collate,
     ink_box,
     ops_input,
-    prepare,
+    to_model_input,
     trim,
 )
 from tests.render import render
@@ -24,7 +24,7 @@ from tests.render import render
 def test_prepare_keeps_aspect_ratio_and_normalises_ink_to_one():
     img = render("Hello", size=48)
     spec = PreprocessSpec(height=32, ops=())
-    line = prepare(img, spec)
+    line = to_model_input(img, spec)
     assert line.shape[0] == 32
     assert abs(line.shape[1] - round(img.shape[1] * 32 / img.shape[0])) <= 1
     assert line.dtype == np.float32
@@ -36,14 +36,16 @@ def test_prepare_keeps_aspect_ratio_and_normalises_ink_to_one():
 
 def test_width_is_clamped():
     spec = PreprocessSpec(height=32, min_width=40, max_width=100, ops=())
-    assert prepare(np.full((32, 4), 255, np.uint8), spec).shape == (32, 40)
-    assert prepare(np.full((32, 1000), 255, np.uint8), spec).shape == (32, 100)
+    assert to_model_input(np.full((32, 4), 255, np.uint8), spec).shape == (32, 40)
+    assert to_model_input(np.full((32, 1000), 255, np.uint8), spec).shape == (32, 100)
 
 
 def test_auto_invert_makes_light_on_dark_dark_on_light():
     img = render("Hi")
     spec = PreprocessSpec(ops=("auto_invert",))
-    np.testing.assert_allclose(prepare(255 - img, spec), prepare(img, spec), atol=1e-6)
+    np.testing.assert_allclose(
+        to_model_input(255 - img, spec), to_model_input(img, spec), atol=1e-6
+    )
 
 
 def test_auto_invert_median_is_numpys_median() -> None:
@@ -166,7 +168,7 @@ def test_trim_restores_a_line_in_a_wide_canvas_to_its_crop_scale():
     # In the model's 32-px input the text fills about 1 / (1 + 0.1 + 0.15) of the height,
     # as in training lines (70-90 %), instead of a sixth of it.
     rows = {
-        ops: int((prepare(canvas, PreprocessSpec(ops=ops)) > 0.5).any(axis=1).sum())
+        ops: int((to_model_input(canvas, PreprocessSpec(ops=ops)) > 0.5).any(axis=1).sum())
         for ops in (("auto_invert",), ("auto_invert", "trim"))
     }
     assert rows[("auto_invert",)] <= 8 and 18 <= rows[("auto_invert", "trim")] <= 28
@@ -292,7 +294,7 @@ def test_extreme_shapes_are_scaled_down_before_the_ops():
         assert small.size <= MAX_OPS_PIXELS or small.shape[0] == 1
         if min(small.shape) > 100:  # aspect kept
             assert small.shape[1] / small.shape[0] == pytest.approx(shape[1] / shape[0], rel=0.01)
-        assert prepare(img, spec).shape[0] == spec.height
+        assert to_model_input(img, spec).shape[0] == spec.height
     line = render("Normal line", size=36)
     assert ops_input(line, spec) is line
 
@@ -309,12 +311,12 @@ def test_the_ops_see_a_large_image_at_the_resolution_training_stores():
     assert big.shape[0] > OPS_HEIGHT_FACTOR * spec.height
     kept = stored(big, spec)
     assert kept.shape[0] == OPS_HEIGHT_FACTOR * spec.height
-    np.testing.assert_array_equal(prepare(big, spec), prepare(kept, spec))
+    np.testing.assert_array_equal(to_model_input(big, spec), to_model_input(kept, spec))
 
 
 def test_collate_pads_with_paper_to_width_multiple():
     spec = PreprocessSpec(height=32, ops=())
-    lines = [prepare(render("a"), spec), prepare(render("a much longer line"), spec)]
+    lines = [to_model_input(render("a"), spec), to_model_input(render("a much longer line"), spec)]
     batch, widths = collate(lines, spec)
     assert batch.shape[:3] == (2, 1, 32)
     assert batch.shape[3] % 4 == 0 and batch.shape[3] >= widths.max()
@@ -331,6 +333,6 @@ def test_training_and_inference_preprocessing_are_identical():
     images = [render("Hello 42"), render("wide line of text")]
     examples = [Example(img, "x", (1,), "src") for img in images]
     batch = make_collate(spec)([LineDataset(examples, spec)[i] for i in range(2)])
-    inference, widths = collate([prepare(img, spec) for img in images], spec)
+    inference, widths = collate([to_model_input(img, spec) for img in images], spec)
     np.testing.assert_array_equal(batch.images.numpy(), inference)
     np.testing.assert_array_equal(batch.widths.numpy(), widths)

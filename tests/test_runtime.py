@@ -30,7 +30,7 @@ from lineocr.export import (
 )
 from lineocr.images import ImageError
 from lineocr.models.spec import TIME_STRIDE
-from lineocr.preprocess import LineFeed, PreprocessSpec, collate, prepare
+from lineocr.preprocess import LineFeed, PreprocessSpec, collate, to_model_input
 from lineocr.runtime import (
     CancelToken,
     CharConfidence,
@@ -100,7 +100,7 @@ def test_results_match_pytorch_end_to_end(recognizer: Recognizer, tiny_model) ->
     model, meta = tiny_model
     images = sample_lines(meta.preprocess, [40, 300, 90, 500, 64, 64], seed=7)
     predictions = recognizer.read_batch(images, batch_size=6)
-    lines = [prepare(img, meta.preprocess) for img in images]
+    lines = [to_model_input(img, meta.preprocess) for img in images]
     chunks = width_chunks([line.shape[1] for line in lines], 6)  # the batches it pads alike
     assert len(chunks) > 1
     for chunk in chunks:
@@ -650,7 +650,7 @@ def test_of_several_outputs_the_logits_are_the_one_the_card_names(
         assert str(info.value).startswith(f"{path}: {problem}")
         return
     images = sample_lines(fine.spec, [90, 150, 200])
-    batch, _ = collate([prepare(image, fine.spec) for image in images], fine.spec)
+    batch, _ = collate([to_model_input(image, fine.spec) for image in images], fine.spec)
     two = Recognizer.load(path, threads=1)
     np.testing.assert_array_equal(two.logits(batch), fine.logits(batch))
     assert two.read_batch(images) == fine.read_batch(images)

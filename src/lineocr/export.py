@@ -34,7 +34,7 @@ from lineocr import __version__
 from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_softmax
 from lineocr.models.crnn import right_context
 from lineocr.models.spec import TIME_STRIDE
-from lineocr.preprocess import LineFeed, PreprocessSpec, collate, prepare
+from lineocr.preprocess import LineFeed, PreprocessSpec, collate, to_model_input
 from lineocr.train.checkpoint import ModelMeta, load_checkpoint
 from lineocr.zoo import (
     MAX_CARD_BYTES,
@@ -333,7 +333,7 @@ def check_parity(
     texts_onnx: list[str] = []
     shapes: list[list[int]] = []
     for batch_widths in ([h * 9, h * 2, h * 5 + 3, h * 14], [h * 3 + 7]):
-        lines = [prepare(img, spec) for img in sample_lines(spec, batch_widths, seed)]
+        lines = [to_model_input(img, spec) for img in sample_lines(spec, batch_widths, seed)]
         if feed is None:
             batch, widths = collate(lines, spec)
             inputs = {INPUT_NAME: batch}
@@ -465,7 +465,7 @@ def _quantize_int8_static(
         quantize_static,
     )
 
-    lines = [prepare(image, spec) for image in calibration]
+    lines = [to_model_input(image, spec) for image in calibration]
     feeds: list[dict[str, np.ndarray]] = []
     for i in range(0, len(lines), 8):
         if feed is None:

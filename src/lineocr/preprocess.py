@@ -3,7 +3,7 @@
 A :class:`PreprocessSpec` (stored in every checkpoint and ONNX file) says how a grayscale
 line image becomes the model's input: optional enhancement ops, resize to a fixed height
 keeping the aspect ratio, and normalisation to ink = 1.0, paper = 0.0 (so padding with
-zeros is padding with paper). :func:`prepare` does one image; :func:`collate` pads a batch.
+zeros is padding with paper). :func:`to_model_input` does one image; :func:`collate` pads a batch.
 """
 
 from __future__ import annotations
@@ -451,21 +451,26 @@ def ops_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return bounded(img, OPS_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS)
 
 
-def prepare(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+def to_model_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
-    return finish(processed(img, spec), spec)
+    return scale_to_model_input(ops_output(img, spec), spec)
 
 
-def processed(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """The first half of :func:`prepare`: the uint8 line after the ops of ``spec``."""
+# The earlier name, kept: the docs named it, so code that feeds a lineocr ONNX file
+# itself may import it.
+prepare = to_model_input
+
+
+def ops_output(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """The first half of :func:`to_model_input`: the uint8 line after the ops of ``spec``."""
     if img.dtype != np.uint8 or img.ndim != 2:
         raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
     return apply_ops(ops_input(img, spec), spec.ops)
 
 
-def finish(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """The second half of :func:`prepare`: a processed uint8 line scaled to the model's
-    height, as float32 with ink 1.0 and paper 0.0."""
+def scale_to_model_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """The second half of :func:`to_model_input`: an :func:`ops_output` line scaled to the
+    model's height, as float32 with ink 1.0 and paper 0.0."""
     h, w = img.shape
     new_w = target_width(w, h, spec)
     interpolation = cv2.INTER_AREA if h > spec.height else cv2.INTER_LINEAR

@@ -33,10 +33,10 @@ from lineocr.preprocess import (
     LineFeed,
     PreprocessSpec,
     collate,
-    finish,
-    prepare,
-    processed,
+    ops_output,
+    scale_to_model_input,
     target_width,
+    to_model_input,
 )
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
@@ -333,7 +333,7 @@ class Recognizer:
             ]
 
         def make(i: int) -> np.ndarray:
-            return prepare(arrays[i], self.spec)
+            return to_model_input(arrays[i], self.spec)
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
         readings, _ = self._read_lines(make, widths, batch_size, decoder, cancel=cancel)
@@ -349,9 +349,9 @@ class Recognizer:
         """:meth:`read_batch` with ``tta`` for a few lines: every view of every line (in
         order, ``len(VIEWS)`` per line) read, then each line's views voted on."""
         lines = [
-            finish(view, self.spec)
+            scale_to_model_input(view, self.spec)
             for a in arrays
-            for view in views(processed(a, self.spec), self.spec.height, self.spec.max_width)
+            for view in views(ops_output(a, self.spec), self.spec.height, self.spec.max_width)
         ]
         widths = [line.shape[1] for line in lines]
         readings, logits = self._read_lines(

@@ -3,9 +3,10 @@
 A model trained on synthetic lines misreads some faces it never saw (display fonts with
 unusual digit or letter shapes), and its mistakes change with small changes of the image:
 the same line drawn a little bolder, narrower or turned by a few degrees is often read
-right. :func:`views` makes :data:`VIEWS` of a processed line (the image after the model's
-ops); the decoder reads each; :func:`vote` keeps, among the distinct texts read, the one
-with the highest CTC log-likelihood summed over all views.
+right. :func:`views` makes :data:`VIEWS` of a line after the model's ops
+(:func:`~lineocr.preprocess.ops_output`); the decoder reads each; :func:`vote` keeps,
+among the distinct texts read, the one with the highest CTC log-likelihood summed over all
+views.
 
 It costs one model run per view (:data:`VIEWS`: 12) and is off by default; the gain and the
 cost of each bundled model are measured by ``benchmarks/bench_tta.py`` (docs/runtime.md). The
@@ -82,12 +83,12 @@ VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def views(img: np.ndarray, height: int, max_width: int) -> list[np.ndarray]:
-    """The :data:`VIEWS` of a processed uint8 line, in order, for a model ``height`` rows
-    high that reads lines at most ``max_width`` wide: the first is ``img`` itself, the
-    others are drawn at :data:`WORK_HEIGHT_FACTOR` x ``height`` (their stroke and blur sizes
-    are in pixels), at most as wide as still gives the narrowest view ``max_width`` columns
-    at the model's height (the model sees no more: a 1x20,000 strip, stretched to 48 rows
-    unbounded, took 490 MB of views)."""
+    """The :data:`VIEWS` of a uint8 line after the model's ops, in order, for a model
+    ``height`` rows high that reads lines at most ``max_width`` wide. The first is ``img``
+    itself; the others are drawn at :data:`WORK_HEIGHT_FACTOR` x ``height`` (their stroke
+    and blur sizes are in pixels), no wider than gives the narrowest view ``max_width``
+    columns at the model's height: the model sees no more, and a long thin strip stretched
+    without bound would take hundreds of megabytes of views."""
     h, w = img.shape
     work_h = round(WORK_HEIGHT_FACTOR * height)
     widest = math.ceil(max_width * WORK_HEIGHT_FACTOR / NARROWEST)

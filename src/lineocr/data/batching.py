@@ -23,7 +23,7 @@ from lineocr.data.augment import Augmenter
 from lineocr.decode import min_frames
 from lineocr.images import ImageError
 from lineocr.models.spec import TIME_STRIDE
-from lineocr.preprocess import PreprocessSpec, collate, ops_input, prepare, target_width
+from lineocr.preprocess import PreprocessSpec, collate, ops_input, target_width, to_model_input
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def load_examples(
             continue
         image = stored(image, spec)
         try:
-            width = prepare(image, spec).shape[1]  # after the ops: trim may cut it
+            width = to_model_input(image, spec).shape[1]  # after the ops: trim may cut it
         except Exception as exc:  # an op failing on this image costs only this image
             report.skipped.append((sample.source, f"preprocessing failed: {exc}"))
             continue
@@ -207,13 +207,13 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
             mix, synth_index = self._synth_slot(index)
             image, text = mix.source.sample(synth_index)
             assert self.charset is not None
-            return prepare(image, self.spec), tuple(self.charset.encode(text)), index
+            return to_model_input(image, self.spec), tuple(self.charset.encode(text)), index
         ex = self.examples[index]
         image = ex.image
         if self.augmenter is not None:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             image = self.augmenter(image, rng)
-        return prepare(image, self.spec), ex.target, index
+        return to_model_input(image, self.spec), ex.target, index
 
 
 @dataclass
