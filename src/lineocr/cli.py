@@ -184,7 +184,6 @@ def main() -> None:
 __all__ = [
     "BROKEN_PIPE_STATUS",
     "INTERRUPTED_STATUS",
-    "Path",
     "app",
     "check_output_file",
     "debugging",
