@@ -273,16 +273,15 @@ def _l2_order(levels: Sequence[int]) -> list[int]:
 def to_logical(visual: str) -> str:
     """Visual (left-to-right glyph) order -> logical order.
 
-    The bidi algorithm is not injective (``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
-    identically: 5-8 % of the synthesizer's ``mixed`` lines share their drawing with
-    another text, mostly a number beside a Latin word in an Arabic line), so this returns
-    one logical string that is drawn exactly as ``visual``:
-    ``to_visual(to_logical(v)) == v`` for lines of words, numbers and punctuation. Levels
-    are rebuilt from the visual string and the reordering of rule L2 is applied again,
-    which undoes it; brackets at right-to-left levels are mirrored back. Known limit: in
-    adversarial mixes of brackets, European numbers and Latin words inside Arabic lines
-    (e.g. ``(فخس) - 4-4-(a). 0 - 6``; 1 of 2,000 ``mixed`` lines) the levels rebuilt from
-    the drawn side differ and so does the drawing of the result.
+    The bidi algorithm is not injective: ``"رقم 123 abc"`` and ``"رقم abc 123"`` are drawn
+    identically (mostly a number beside a Latin word in an Arabic line; docs/synth.md,
+    Arabic, says how often). So this returns one logical string that is drawn exactly as
+    ``visual``: ``to_visual(to_logical(v)) == v`` for lines of words, numbers and
+    punctuation. Levels are rebuilt from the visual string and the reordering of rule L2 is
+    applied again, which undoes it; brackets at right-to-left levels are mirrored back.
+    Known limit: in adversarial mixes of brackets, European numbers and Latin words inside
+    Arabic lines (e.g. ``(فخس) - 4-4-(a). 0 - 6``) the levels rebuilt from the drawn side
+    differ and so does the drawing of the result.
     """
     if not _needs_bidi(visual):
         return visual

@@ -51,7 +51,7 @@ OUTPUT_NAME = "logits"
 # reads the same whatever the width of the lines batched with it (docs/runtime.md).
 LENGTHS_NAME = "lengths"
 # Frames of paper the LSTM reads after each line: trained on padded batches, the models
-# read better with a few (measured on the bundled ones, docs/runtime.md).
+# read better with a few (docs/runtime.md, One answer per image).
 PAPER_FRAMES = 4
 OPSET = 17
 PARITY_ATOL = 1e-4

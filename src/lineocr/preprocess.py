@@ -74,9 +74,9 @@ def light_text(img: np.ndarray) -> bool:
 
 
 def _median_uint8(img: np.ndarray) -> float:
-    """``np.median`` of a uint8 image from its histogram: O(pixels), no sort (the
-    partition was a tenth of ``lineocr read``'s non-model time; OpenCV's histogram is 2.5x
-    faster than ``np.bincount`` here)."""
+    """``np.median`` of a uint8 image from its histogram: O(pixels), no sort (it runs on
+    every line read; OpenCV's histogram is faster than ``np.bincount`` here, see
+    docs/runtime.md, Wide margins)."""
     histogram = cv2.calcHist([np.ascontiguousarray(img)], [0], None, [256], [0, 256]).ravel()
     cumulative = np.cumsum(histogram.astype(np.int64))
     n = int(cumulative[-1])
@@ -252,7 +252,7 @@ def ink_box(img: np.ndarray, min_contrast: float = 40) -> tuple[int, int, int, i
     if level < min_contrast:
         return None
     # The closing lifts grainy paper to its brightest grains, so paper itself measures dark
-    # (by 20-35 levels under a photo's grain): measure from the median, which is paper.
+    # under a photo's grain: measure from the median, which is paper.
     # (Below the darkest level always, so that the darkest spot is ink even where most of
     # the image is as dark: a pattern of stripes.)
     base = _median_uint8(dark)
@@ -301,11 +301,9 @@ def trim(
 ) -> np.ndarray:
     """Cut paper margins wider than those of training lines, never adding any: a margin
     wider than ``over`` times the ink's height is cut to ``top`` / ``bottom`` / ``side``
-    times it (about the margins synthetic training lines have: median 0.05-0.13 of the ink
-    height above and below, 0.15-0.19 at the sides; 90 % of them under 0.4). A line cut
-    loosely from a page, or sitting in a tall canvas, is then read at the scale the model
-    learnt (its text filled 70-90 % of the height); a line cropped as training lines are is
-    left as it is."""
+    times it (about the margins synthetic training lines have; docs/runtime.md, Wide
+    margins). A line cut loosely from a page, or sitting in a tall canvas, is then read at
+    the scale the model learnt; a line cropped as training lines are is left as it is."""
     box = ink_box(img)
     if box is None:
         return img
@@ -337,7 +335,7 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
 
 MAX_HEIGHT = 256  # px: the largest model input height (lineocr's presets read 32 to 64)
 # px: the widest model input (default 2,048): a line is 256 x 65,536 floats (64 MiB) at most
-# (a card's max_width or width_multiple of 10**9 made every read run out of memory).
+# (a card with a far larger max_width or width_multiple would run every read out of memory).
 MAX_WIDTH = 65_536
 # The ops of a spec that names none: the config's default (``preprocess.ops``), and what a
 # model card without an ``ops`` key means (every lineocr version has written the key).
@@ -445,9 +443,9 @@ def ops_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     :data:`OPS_HEIGHT_FACTOR` times the model's input height (256 rows for height 32) and
     :data:`MAX_OPS_PIXELS`, the same at training (where images are stored so) and at
     inference, so that ops with sizes in pixels (trim's closing, a sauvola window, a crop
-    margin) act on the resolution the model was trained with. It also bounds what the ops
-    cost: a 40x40,000 strip took ``trim`` a minute and a 1x25,000,000 one asked OpenCV for
-    terabytes. The model reads lines 32 px high, so nothing it sees is lost."""
+    margin) act on the resolution the model was trained with. It also bounds the ops' time
+    and memory on extreme shapes (a long, thin strip). The model reads lines only
+    ``spec.height`` rows high, so nothing it sees is lost."""
     return bounded(img, OPS_HEIGHT_FACTOR * spec.height, MAX_OPS_PIXELS)
 
 

@@ -125,11 +125,8 @@ class Recognizer:
     physical core, as ONNX Runtime advises for hyper-threaded machines); several batches in
     one ``read_batch`` run ``threads`` at once, each on one thread of a second, one-thread
     session (created when first needed): a batch's preprocessing and decoding (Python,
-    numpy) then overlap another's network, and small
-    convolutions do not pay for splitting across threads. On this project's 2-core
-    benchmark machine, ``read_batch`` of 1,500 decoded Latin lines with the bundled printed
-    model takes 1.5 s this way against 2.0 s one batch at a time on 2 threads (and 2
-    batches at once on a 2-thread session, oversubscribed, read 16 % fewer lines/s).
+    numpy) then overlap another's network, and small convolutions do not pay for splitting
+    across threads (docs/runtime.md, Python, has the timings).
     """
 
     name: str
@@ -188,8 +185,7 @@ class Recognizer:
     def _probe(self, source: str) -> None:
         """One blank line run through the graph: its logits must have the charset's classes
         and the frames the card's ``time_stride`` says (a card that overstates it would cut
-        every text short, silently), which a graph's declared shapes need not tell. About a
-        millisecond."""
+        every text short, silently), which a graph's declared shapes need not tell."""
         blank, _ = collate([np.zeros((self.spec.height, max(64, self.spec.min_width)))], self.spec)
         width = blank.shape[3]  # rounded up as a read's batch is
         try:
@@ -302,9 +298,9 @@ class Recognizer:
         Lines are sorted by width and run ``batch_size`` at a time, so little of each batch
         is padding. Decoding options are given as keywords, or as ``built_decoder``, built
         beforehand with :meth:`decoder` (the server checks one within a time budget and reads
-        with that very object). ``tta``: read each line as :data:`lineocr.tta.VIEWS` (12
-        model runs per line) and keep the text they agree on (:func:`lineocr.tta.vote`):
-        fewer errors on unusual fonts, at 12 times the work. Raises :class:`ImageError` on
+        with that very object). ``tta``: read each line as :data:`lineocr.tta.VIEWS` (one
+        model run per view) and keep the text they agree on (:func:`lineocr.tta.vote`):
+        fewer errors on unusual fonts, at many times the work. Raises :class:`ImageError` on
         the first unusable image: callers that must not lose the batch load images first
         with ``images.load_image``. ``cancel``: a :class:`CancelToken` that stops the read
         from another thread (it then raises :class:`ReadCancelledError`).

@@ -8,9 +8,8 @@ right. :func:`views` makes :data:`VIEWS` of a line after the model's ops
 among the distinct texts read, the one with the highest CTC log-likelihood summed over all
 views.
 
-It costs one model run per view (:data:`VIEWS`: 12) and is off by default; the gain and the
-cost of each bundled model are measured by ``benchmarks/bench_tta.py`` (docs/runtime.md). The
-views were chosen on a selection set of held-out fonts (seed 777), never on benchmark lines.
+It costs one model run per view (:data:`VIEWS`: 12) and is off by default; what it gains
+and costs, and how the views and the vote were chosen: docs/runtime.md (``--tta``).
 
 Imports no torch (the inference path).
 """
@@ -120,11 +119,9 @@ def vote(
     pixels alone.
     The winner comes as the view most confident of it decoded it: its per-character
     confidences and its line confidence (that view's calibrated probability of the text,
-    so higher than a plain read's when the views agree; the identity view's probability of
-    the winner or the geometric mean over the views made the calibration error 2-5 times
-    worse on the selection set, docs/runtime.md). Lines
-    whose views all read one text need no scoring; the others are scored together, in
-    batches of similar lengths, one CTC forward pass each.
+    so higher than a plain read's when the views agree; the alternatives calibrated worse,
+    docs/runtime.md). Lines whose views all read one text need no scoring; the others are
+    scored together, in batches of similar lengths, one CTC forward pass each.
     """
     if len(readings) != len(logits):
         raise ValueError("vote needs the logits of every line")

@@ -32,8 +32,8 @@ BUNDLED: dict[str, str] = {
     "captcha": "5-character CAPTCHAs of 200x50 pixels",
     "handwritten-digits": "handwritten digit strings (trained on real handwriting: "
     "scikit-learn digits)",
-    "printed-fast": "what printed reads, with a smaller network (one LSTM layer): 1.75x its "
-    "network's speed (1.4x end to end), a little less accurate (more so on Arabic)",
+    "printed-fast": "what printed reads, with a smaller, faster network (one LSTM layer), "
+    "a little less accurate (more so on Arabic)",
 }
 
 

@@ -388,14 +388,13 @@ def read(
             "--tta",
             help="Test-time augmentation: read each line as 12 views (bolder, narrower, "
             "turned, ...) and keep the text they agree on; fewer errors on unusual fonts, "
-            "12x the work (docs/runtime.md).",
+            "12 times the work (docs/runtime.md).",
         ),
     ] = False,
     batch_size: Annotated[
         int,
         typer.Option(
-            help="Lines per model run (16: the fastest on the 2-core benchmark machine, "
-            "1.84 s for 1,500 lines against 1.97 s with 32 and 2.17 s with 64)."
+            help="Lines per model run (the default reads fastest on 2 cores: docs/runtime.md)."
         ),
     ] = 16,
     threads: Annotated[
@@ -405,9 +404,8 @@ def read(
     workers: Annotated[
         int,
         typer.Option(
-            help="Processes reading in parallel (Linux: forked after start-up). On 2 cores, "
-            "2,000 lines with printed-fast: 2.0 s with --workers 2 against 2.35 s with one "
-            "process and 2 threads, whose Python parts share one interpreter lock."
+            help="Processes reading in parallel (Linux: forked after start-up): each has its "
+            "own interpreter lock, so the Python parts of reading run in parallel too."
         ),
     ] = 1,
     progress: Annotated[

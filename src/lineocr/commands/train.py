@@ -123,9 +123,9 @@ def train(
     preset: Annotated[
         Optional[str],
         typer.Option(
-            help="Model size: tiny|small|base|fast|fast1 (fast: small with 47 % fewer "
-            "convolution multiply-adds; fast1: fast with one LSTM layer). With --init-from: "
-            "another preset than the weights' (matching layers are copied)."
+            help="Model size: tiny|small|base|fast|fast1 (fast: small with about half the "
+            "convolution work; fast1: fast with one LSTM layer; docs/training.md). With "
+            "--init-from: another preset than the weights' (matching layers are copied)."
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = DEFAULT_OUT,
@@ -297,8 +297,8 @@ def _errors_as_one_line() -> Iterator[None]:
 def _warn_unused_synth_options(
     data: bool, val: bool, synth_per_epoch: int | None, synth_val: int | None
 ) -> None:
-    """A warning on stderr for each option given that the run will not use (they were
-    silently ignored): with --data an epoch's size is set by the real lines, the --synth
+    """A warning on stderr for each option given that the run will not use (rather than
+    ignore it silently): with --data an epoch's size is set by the real lines, the --synth
     ratios being shares of it; validation lines are synthetic only without --data and --val.
     Said once, by the first process of a torchrun launch."""
     from lineocr.train.distributed import is_main_process

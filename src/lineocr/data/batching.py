@@ -116,9 +116,9 @@ def load_examples(
 def stored(image: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """A training image as kept in memory for the whole run: what the ops see at inference
     (:func:`lineocr.preprocess.ops_input`: at most 8 times the model's input height and a
-    million pixels, aspect kept), so a folder of photos does not hold gigabytes (a 5000x5000
-    line image was 25 MB; now at most 1 MB) and augmentation and the ops see the resolution
-    they see when the model reads."""
+    million pixels, aspect kept), so a folder of photos does not hold gigabytes (at most
+    1 MB a line) and augmentation and the ops see the resolution they see when the model
+    reads."""
     return ops_input(image, spec)
 
 
@@ -229,10 +229,9 @@ def padding_step(width: int) -> int:
     """Training batches (``bucket_widths``) are padded to a multiple of this many
     columns: 4 up to 64, 8 up to 128, 16 up to 256, 32 beyond (at most about 12 % padding).
     PyTorch's CPU kernels (oneDNN) build and cache a primitive per input shape: with widths
-    in steps of 4 a run kept meeting new shapes and its memory grew without bound (1.1 ->
-    2.2 GB over 400 steps of a width sweep, still rising, against a flat 1.1 GB in steps of
-    32, which also ran 10 % faster). The model ignores the padding (output lengths come
-    from the true widths)."""
+    in steps of 4 a run keeps meeting new shapes and its memory grows without bound
+    (docs/training.md, Devices and scale). The model ignores the padding (output lengths
+    come from the true widths)."""
     return 4 if width <= 64 else 8 if width <= 128 else 16 if width <= 256 else 32
 
 

@@ -437,9 +437,9 @@ def fonts_split(faces: Sequence[FontFace], split: str) -> list[FontFace]:
 class FontCache:
     """FreeType font objects by (face, size), the least recently used dropped first.
 
-    Each object keeps FreeType and HarfBuzz caches of the glyphs it drew (about 0.2 MB on
-    average), and opening a font costs well under a millisecond, so the cache is kept small:
-    with 4,096 entries and about 200 faces x 30 sizes a long run grew by gigabytes.
+    Each object keeps FreeType and HarfBuzz caches of the glyphs it drew, and opening a
+    font is cheap, so the cache is kept small: a large one grows by gigabytes over a long
+    run with many faces and sizes (docs/synth.md, Speed).
     """
 
     def __init__(self, maxsize: int = 1024) -> None:

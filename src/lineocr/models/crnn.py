@@ -7,9 +7,7 @@ per model (it is part of the preprocessing spec); width is free.
 
 One change from the classic CRNN (Shi et al., 2015): a residual connection around the
 BiLSTM, so the classifier sees the local CNN features as well as their context. It cuts
-CTC's initial all-blank plateau short: overfitting 32 rendered digit strings with the tiny
-preset (batch 8, AdamW 3e-3), the loss was 0.39 after 80 steps with it and still 2.2 (the
-plateau) after 200 without it.
+CTC's initial all-blank plateau short (docs/training.md, Model presets).
 """
 
 from __future__ import annotations
@@ -38,8 +36,8 @@ def _backbone(size: CRNNSize) -> nn.Sequential:
     if size.fast:
         return nn.Sequential(
             # Stride 2 instead of a full-resolution convolution and a pool: the first layer
-            # (1 input channel) ran at a few multiply-adds per byte moved and took 23 % of
-            # the int8 model's time for 2 % of its multiply-adds.
+            # (1 input channel) does few multiply-adds per byte moved, so at full resolution
+            # it costs far more time than its share of the work (docs/training.md).
             nn.Conv2d(1, c1, 3, stride=2, padding=1, bias=False),  # H/2,  W/2
             nn.BatchNorm2d(c1),
             nn.ReLU(inplace=True),

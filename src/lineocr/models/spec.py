@@ -27,12 +27,12 @@ PRESETS: dict[Preset, CRNNSize] = {
     "small": CRNNSize(channels=(32, 64, 128, 160), hidden=128),  # ~1.5 M params
     "base": CRNNSize(channels=(64, 128, 256, 256), hidden=224),  # ~4.8 M params
     # small's layers less its last convolution, the first one strided and the height
-    # pooled earlier: 47 % fewer convolution multiply-adds per frame (2.1 M against 4.1 M
-    # at height 32); 1.6x small's int8 speed on one thread. Every layer has a same-shaped
-    # layer in small, so it can start from a small model's weights.
+    # pooled earlier: about half the convolution work per frame (docs/training.md has the
+    # speeds). Every layer has a same-shaped layer in small, so it can start from a small
+    # model's weights.
     "fast": CRNNSize(channels=(32, 64, 128, 160), hidden=128, fast=True),  # ~1.3 M params
-    # fast with one BiLSTM layer: the LSTM was 40 % of fast's int8 time (one thread, held-out
-    # Latin lines); 16 % less time a line. Starts from a fast model's weights (its first
-    # LSTM layer; the residual keeps the classifier's input of the same kind).
+    # fast with one BiLSTM layer, the largest share of fast's time. Starts from a fast
+    # model's weights (its first LSTM layer; the residual keeps the classifier's input of
+    # the same kind).
     "fast1": CRNNSize(channels=(32, 64, 128, 160), hidden=128, fast=True, layers=1),  # ~0.94 M
 }

@@ -5,8 +5,9 @@ Uvicorn closes a keep-alive connection idle for ``timeout_keep_alive`` after a r
 nothing else: a client that connects and sends part of a request head, or nothing, holds
 its socket (a file descriptor) for ever, and any byte it trickles cancels the keep-alive
 timer. Its ``limit_concurrency`` is checked only once a request head has arrived, so it
-does not bound such sockets. 20,000 of them took every descriptor of the process: every
-``POST /v1/ocr`` timed out and the log grew by a traceback per refused ``accept``.
+does not bound such sockets. Enough of them take every descriptor of the process: every
+``POST /v1/ocr`` then times out and the log grows by a traceback per refused ``accept``
+(docs/serving.md, Slow clients).
 
 :class:`GuardedH11Protocol` (uvicorn's h11 protocol, the one the ``serve`` extra installs)
 adds:

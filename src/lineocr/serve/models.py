@@ -35,8 +35,8 @@ MAX_VARIANTS = 32  # distinct preprocessing overrides kept per model
 # What an image costs the batcher, in ordinary lines' work (docs/serving.md, Batching): one
 # unit per COST_WIDTH pixels of the line as the model reads it (a printed line of ~40
 # characters is about 650 at height 32; the widest, 2,048, is two) times one per COST_BEAM of
-# beam width when a beam search runs (the default 10 is one, the limit 64 four: measured,
-# a 2,572-pixel line took 0.036 s greedy, 0.076 s with beam 8 and 0.157 s with beam 64).
+# beam width when a beam search runs (the default 10 is one, the limit 64 four; the timings
+# behind these units are in docs/serving.md, Micro-batching).
 COST_WIDTH = 1024
 COST_BEAM = 16
 

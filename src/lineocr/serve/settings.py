@@ -49,8 +49,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_pixels: int = DEFAULT_MAX_PIXELS  # per image
     # Decoded pixels: per request (from the headers: an image past it gets a 413 in its slot)
-    # and held by all requests at once (a request waits for room): 16 blank 25 MP PNGs are
-    # 1.3 MB to upload and took 600 MB to hold.
+    # and held by all requests at once (a request waits for room): large blank images are
+    # small to upload and large to hold (docs/serving.md, Settings and limits).
     max_request_pixels: int = 2 * DEFAULT_MAX_PIXELS
     max_pixels_in_flight: int = 4 * DEFAULT_MAX_PIXELS
     max_images_per_request: int = 16

@@ -188,8 +188,8 @@ def validate(
 def epoch_loader(dataset: Any, sampler: Any, collate: Any, workers: int) -> DataLoader[Any]:
     """The training loader. Its workers are started afresh each epoch (not persistent): a
     persistent worker keeps the copy of the dataset it was forked with, so the epoch set on
-    the dataset after that (augmentation seeds, the epoch's synthetic lines) never reached
-    it, and every epoch repeated the first one's."""
+    the dataset after that (augmentation seeds, the epoch's synthetic lines) would never
+    reach it, and every epoch would repeat the first one's."""
     return DataLoader(
         dataset,
         batch_sampler=sampler,
@@ -503,7 +503,7 @@ class Trainer:
         # Drop the DDP wrapper (its reducer holds the process group) so the group is freed
         # here, not at interpreter exit where gloo's threads can abort the process; the
         # wrapper sits in reference cycles (its hooks), so only a collection frees it now
-        # (without one, a rank aborted at exit once more under load, 2026-11-22).
+        # (docs/changelog.md).
         self.net = self.model
         gc.collect()
         distributed.teardown(self.ctx)

@@ -367,8 +367,7 @@ def resume_conflicts(saved: Config, given: Config, keys: Sequence[str]) -> list[
     """The settings ``keys`` (``section.key``) of ``given`` that differ from the resumed
     run's ``saved`` config, other than :data:`RESUME_MAY_CHANGE`: each as
     ``"train.lr 0.001 (the run's 0.0005)"``; and fewer epochs than the run's (more may be
-    given: until 2026-11-22 fewer were ignored without a word, the run going on to its own
-    count). A resumed run keeps its own, so a caller that gave other values should say so
+    given). A resumed run keeps its own, so a caller that gave other values should say so
     rather than drop them."""
     saved_flat, given_flat = flatten(to_dict(saved)), flatten(to_dict(given))
     may_change = {f"train.{name}" for name in RESUME_MAY_CHANGE}
