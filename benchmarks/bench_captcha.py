@@ -20,7 +20,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from train_eval import train_and_evaluate
+from train_eval import TrainRun, train_and_evaluate
 
 ALPHABET = "2345678bcdefgmnpwxy"
 
@@ -57,11 +57,9 @@ def main() -> None:
         extra = " ".join(args.train_options) or "defaults"
         train_and_evaluate(
             f"captcha ({args.train:,} train / {args.test} fresh test, {extra})",
-            ["--data", str(train_dir), *args.train_options],
-            args.out,
+            TrainRun(["--data", str(train_dir), *args.train_options], args.out, args.threads),
             test_dir,
             args.report,
-            args.threads,
         )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from train_eval import train_and_evaluate
+from train_eval import TrainRun, train_and_evaluate
 
 
 def export(images: np.ndarray, labels: np.ndarray, folder: Path) -> Path:
@@ -50,11 +50,9 @@ def main() -> None:
         test = export(digits.images[test_idx], digits.target[test_idx], Path(tmp, "test"))
         train_and_evaluate(
             "scikit-learn load_digits: 1,200 train / 597 held out (accuracy = exact match)",
-            ["--data", str(train), "--config", str(args.config)],
-            args.out,
+            TrainRun(["--data", str(train), "--config", str(args.config)], args.out, args.threads),
             test,
             args.report,
-            args.threads,
         )
 
 

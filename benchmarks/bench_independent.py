@@ -120,7 +120,7 @@ def evaluate(line_set: LineSet, engine: eng.Engine, workdir: Path, cores: int) -
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "indep")
     p.add_argument(
@@ -145,8 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also write the Markdown into this file "
         "(between the independent-benchmark markers), e.g. docs/benchmarks.md",
     )
-    opts = p.parse_args(argv)
+    return p.parse_args(argv)
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(argv)
     keys = opts.set or [s.key for s in SETS]
     tools = sorted({t for k in keys for t in SETS_BY_KEY[k].tools})
     if missing := missing_tools(tools):

@@ -265,15 +265,32 @@ class SystemResult:
     failed: int = 0
 
 
+@dataclass(frozen=True)
+class Lines:
+    """Line images on disk, their references, and how both are normalised for scoring."""
+
+    paths: list[Path]
+    refs: list[str]
+    normalize: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Where the systems run: the Tesseract binary, the cores given, a scratch folder."""
+
+    tesseract: str
+    cpus: set[int]
+    workdir: Path
+
+
 def score(
     references: Sequence[str], hypotheses: Sequence[str], normalize: Callable[[str], str]
 ) -> Scores:
     return Scores.compute([normalize(r) for r in references], [normalize(h) for h in hypotheses])
 
 
-def bench_lineocr(
-    model: str, paths: list[Path], refs: list[str], normalize: Callable[[str], str], cpus: set[int]
-) -> tuple[SystemResult, list[str]]:
+def bench_lineocr(model: str, lines: Lines, cpus: set[int]) -> tuple[SystemResult, list[str]]:
+    paths = lines.paths
     argv = [*lineocr_argv(), "read", "-m", model, "--format", "jsonl"]
     # As Tesseract runs: one process per core (forked by lineocr read after its start-up).
     argv += ["--workers", str(len(cpus)), "--no-progress", "-"]
@@ -282,7 +299,7 @@ def bench_lineocr(
     by_path = {r["path"]: r.get("text", "") for r in records}
     hyps = [by_path.get(str(p), "") for p in paths]
     failed = sum(1 for r in records if "error" in r) + (len(paths) - len(records))
-    s = score(refs, hyps, normalize)
+    s = score(lines.refs, hyps, lines.normalize)
     result = SystemResult(
         "lineocr", s.cer, s.exact_match, len(paths) / run.wall_s, run.peak_rss_mb, run.wall_s,
         len(paths), failed,
@@ -290,21 +307,14 @@ def bench_lineocr(
     return result, hyps
 
 
-def bench_tesseract(
-    tesseract: str,
-    lang: str,
-    paths: list[Path],
-    refs: list[str],
-    normalize: Callable[[str], str],
-    cpus: set[int],
-    workdir: Path,
-) -> tuple[SystemResult, list[str]]:
-    shards = [paths[i :: len(cpus)] for i in range(len(cpus))]
+def bench_tesseract(setup: Setup, lang: str, lines: Lines) -> tuple[SystemResult, list[str]]:
+    paths, cores = lines.paths, len(setup.cpus)
+    shards = [paths[i::cores] for i in range(cores)]
     commands = []
     for k, shard in enumerate(shards):
-        listing = workdir / f"tesseract-{lang}-{k}.txt"
+        listing = setup.workdir / f"tesseract-{lang}-{k}.txt"
         listing.write_text("\n".join(map(str, shard)) + "\n", encoding="utf-8")
-        argv = [tesseract, str(listing), "stdout", "-l", lang, "--psm", "7"]
+        argv = [setup.tesseract, str(listing), "stdout", "-l", lang, "--psm", "7"]
         argv += ["-c", f"page_separator={PAGE_SEPARATOR}"]
         commands.append((argv, {"OMP_THREAD_LIMIT": "1"}))
     runs, wall = run_parallel(commands)
@@ -318,7 +328,7 @@ def bench_tesseract(
         for path, page in zip(shard, pages, strict=True):
             hyp_by_path[path] = " ".join(page.split())
     hyps = [hyp_by_path[p] for p in paths]
-    s = score(refs, hyps, normalize)
+    s = score(lines.refs, hyps, lines.normalize)
     result = SystemResult(
         "tesseract", s.cer, s.exact_match, len(paths) / wall, sum(r.peak_rss_mb for r in runs),
         wall, len(paths), failed,
@@ -359,12 +369,13 @@ def startup(model: str, image: Path, cpus: set[int], repeats: int) -> dict[str, 
 
 
 def int8_vs_fp32(
-    model: str, model_file: Path, images: list[np.ndarray], refs: list[str], task: Task,
-    threads: int, workdir: Path,
-) -> dict[str, Any]:  # fmt: skip
+    model: str, model_file: Path, samples: list[tuple[np.ndarray, str]], task: Task, setup: Setup
+) -> dict[str, Any]:
     """The same lines through the fp32 file and its int8 dynamic quantisation, in-process.
     When the model file is itself int8 (a bundled model shipped quantised), the fp32 file is
     exported from the training weights shipped beside it (bundled name ``model``)."""
+    images, refs = [image for image, _ in samples], [text for _, text in samples]
+    threads, workdir = len(setup.cpus), setup.workdir
     from lineocr import zoo
     from lineocr.export import export_onnx, quantize_onnx
     from lineocr.runtime import Recognizer
@@ -669,17 +680,15 @@ def resolve_model(name: str, opts: Options, *, required: bool = True) -> Path | 
     return zoo.model_path(name)
 
 
-def bench_throughput(
-    task: Task, model_file: Path, tesseract: str, opts: Options, cpus: set[int], workdir: Path
-) -> dict[str, Any]:
+def bench_throughput(task: Task, model_file: Path, opts: Options, setup: Setup) -> dict[str, Any]:
     """Lines/s on ``opts.speed_lines`` fresh lines, where start-up (about 0.3 s for lineocr)
     is a small part of the wall time, unlike on a few hundred lines."""
     n = opts.speed_lines
     print(f"[{task.key}] throughput: {n} lines", file=sys.stderr, flush=True)
     samples = generate_lines(task, n, seed=SEED + 1)
-    paths = write_pngs(samples, workdir / f"{task.key}-speed")
-    refs = [text for _, text in samples]
-    keep = str  # the scores are not reported here: no normalisation
+    paths = write_pngs(samples, setup.workdir / f"{task.key}-speed")
+    # the scores are not reported here: no normalisation
+    lines = Lines(paths, [text for _, text in samples], str)
     models = {task.model: model_file}
     for name in task.alternatives:
         alt = resolve_model(name, opts, required=False)
@@ -687,17 +696,88 @@ def bench_throughput(
             models[name] = alt
     systems: dict[str, Callable[[], float]] = {
         f"lineocr ({name})": (
-            lambda path=path: bench_lineocr(str(path), paths, refs, keep, cpus)[0].wall_s
+            lambda path=path: bench_lineocr(str(path), lines, setup.cpus)[0].wall_s
         )
         for name, path in models.items()
     }
     systems[f"tesseract ({task.tesseract_lang})"] = lambda: (
-        bench_tesseract(tesseract, task.tesseract_lang, paths, refs, keep, cpus, workdir)[0].wall_s
+        bench_tesseract(setup, task.tesseract_lang, lines)[0].wall_s
     )
     measured = throughput(systems, opts.speed_repeats)
     for row in measured.values():
         row["lines_per_s"] = n / row["median_s"]
     return {"task": task.key, "title": task.title, "lines": n, "systems": measured}
+
+
+def bench_task(
+    task: Task, opts: Options, setup: Setup, report: dict[str, Any], quantized: set[str]
+) -> None:
+    """One task: lineocr (and the task's alternative models) against Tesseract on the same
+    lines, its throughput, start-up and int8 rows added to ``report`` (``quantized``: the
+    files and tasks whose int8 row is there already)."""
+    from lineocr.runtime import Recognizer
+
+    cpus = setup.cpus
+    model_file = resolve_model(task.model, opts)
+    assert model_file is not None
+    rec = Recognizer.load(model_file, threads=len(cpus))
+    normalize = normalizer(rec.charset, task)
+    print(f"[{task.key}] generating {opts.lines} lines", file=sys.stderr, flush=True)
+    infos = generate_samples(task, opts.lines)
+    samples = [(info.image, info.text) for info in infos]
+    paths = write_pngs(samples, setup.workdir / task.key)
+    refs = [text for _, text in samples]
+    lines = Lines(paths, refs, normalize)
+    print(f"[{task.key}] lineocr ({model_file.name})", file=sys.stderr, flush=True)
+    ours, our_hyps = bench_lineocr(str(model_file), lines, cpus)
+    print(f"[{task.key}] tesseract -l {task.tesseract_lang}", file=sys.stderr, flush=True)
+    theirs, their_hyps = bench_tesseract(setup, task.tesseract_lang, lines)
+    alternatives = []
+    measured_files = [(task.model, model_file)]  # for int8 against fp32, below
+    for name in task.alternatives:
+        alt_file = resolve_model(name, opts, required=False)
+        if alt_file is None or opts.model_for_all:
+            continue
+        print(f"[{task.key}] lineocr ({alt_file.name})", file=sys.stderr, flush=True)
+        alt, _ = bench_lineocr(str(alt_file), lines, cpus)
+        alternatives.append({"model": name, **asdict(alt)})
+        measured_files.append((name, alt_file))
+    families = by_family(
+        [info.font for info in infos],
+        refs,
+        {"lineocr": our_hyps, "tesseract": their_hyps},
+        normalize,
+    )
+    report["results"].append(
+        {
+            "task": task.key,
+            "title": task.title,
+            "model": task.model,
+            "lang": task.tesseract_lang,
+            "targets": task.targets,
+            "lineocr": asdict(ours),
+            "tesseract": asdict(theirs),
+            "alternatives": alternatives,
+            "families": families,
+        }
+    )
+    if task.speed:
+        report["throughput"].append(bench_throughput(task, model_file, opts, setup))
+    if task.model not in report["startup"]:
+        report["startup"][task.model] = startup(
+            str(model_file), paths[0], cpus, opts.startup_repeats
+        )
+    for name, file in measured_files:
+        if str(file) + task.key not in quantized:
+            quantized.add(str(file) + task.key)
+            q = int8_vs_fp32(name, file, samples, task, setup)
+            report["quantization"].append({"model": name, "task": task.key, **q})
+    print(
+        f"[{task.key}] CER lineocr {pct(ours.cer)} vs tesseract {pct(theirs.cer)}; "
+        f"lines/s {ours.lines_per_s:.1f} vs {theirs.lines_per_s:.1f}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -706,8 +786,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpus = set(available[: opts.cores])
     os.sched_setaffinity(0, cpus)  # inherited by every process the benchmark starts
     tesseract = find_tesseract(opts.tesseract)
-    from lineocr.runtime import Recognizer
-
     report: dict[str, Any] = {
         "quick": opts.quick,
         "date": time.strftime("%Y-%m-%d"),
@@ -722,72 +800,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     quantized: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="lineocr-bench-") as tmp:
-        workdir = Path(tmp)
+        setup = Setup(tesseract, cpus, Path(tmp))
         for task in (t for t in TASKS if t.key in opts.tasks):
-            model_file = resolve_model(task.model, opts)
-            assert model_file is not None
-            rec = Recognizer.load(model_file, threads=len(cpus))
-            normalize = normalizer(rec.charset, task)
-            print(f"[{task.key}] generating {opts.lines} lines", file=sys.stderr, flush=True)
-            infos = generate_samples(task, opts.lines)
-            samples = [(info.image, info.text) for info in infos]
-            paths = write_pngs(samples, workdir / task.key)
-            refs = [text for _, text in samples]
-            print(f"[{task.key}] lineocr ({model_file.name})", file=sys.stderr, flush=True)
-            ours, our_hyps = bench_lineocr(str(model_file), paths, refs, normalize, cpus)
-            print(f"[{task.key}] tesseract -l {task.tesseract_lang}", file=sys.stderr, flush=True)
-            theirs, their_hyps = bench_tesseract(
-                tesseract, task.tesseract_lang, paths, refs, normalize, cpus, workdir
-            )
-            alternatives = []
-            measured_files = [(task.model, model_file)]  # for int8 against fp32, below
-            for name in task.alternatives:
-                alt_file = resolve_model(name, opts, required=False)
-                if alt_file is None or opts.model_for_all:
-                    continue
-                print(f"[{task.key}] lineocr ({alt_file.name})", file=sys.stderr, flush=True)
-                alt, _ = bench_lineocr(str(alt_file), paths, refs, normalize, cpus)
-                alternatives.append({"model": name, **asdict(alt)})
-                measured_files.append((name, alt_file))
-            families = by_family(
-                [info.font for info in infos],
-                refs,
-                {"lineocr": our_hyps, "tesseract": their_hyps},
-                normalize,
-            )
-            report["results"].append(
-                {
-                    "task": task.key,
-                    "title": task.title,
-                    "model": task.model,
-                    "lang": task.tesseract_lang,
-                    "targets": task.targets,
-                    "lineocr": asdict(ours),
-                    "tesseract": asdict(theirs),
-                    "alternatives": alternatives,
-                    "families": families,
-                }
-            )
-            if task.speed:
-                report["throughput"].append(
-                    bench_throughput(task, model_file, tesseract, opts, cpus, workdir)
-                )
-            if task.model not in report["startup"]:
-                report["startup"][task.model] = startup(
-                    str(model_file), paths[0], cpus, opts.startup_repeats
-                )
-            images = [image for image, _ in samples]
-            for name, file in measured_files:
-                if str(file) + task.key not in quantized:
-                    quantized.add(str(file) + task.key)
-                    q = int8_vs_fp32(name, file, images, refs, task, len(cpus), workdir)
-                    report["quantization"].append({"model": name, "task": task.key, **q})
-            print(
-                f"[{task.key}] CER lineocr {pct(ours.cer)} vs tesseract {pct(theirs.cer)}; "
-                f"lines/s {ours.lines_per_s:.1f} vs {theirs.lines_per_s:.1f}",
-                file=sys.stderr,
-                flush=True,
-            )
+            bench_task(task, opts, setup, report, quantized)
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     png = opts.out.with_suffix(".png")
     plot(report["results"], png)

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import platform
 import time
+from dataclasses import dataclass
 
 from lineocr.data.synth import LineSynthesizer, SynthConfig
 
@@ -44,18 +45,23 @@ def _run(args: tuple[LineSynthesizer, int, float, int]) -> tuple[int, float, flo
     return count, time.perf_counter() - began, time.process_time() - cpu_began
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How each style is measured: ``chars``-character lines, made by ``workers`` processes
+    for ``seconds`` each."""
+
+    chars: int
+    workers: int
+    seconds: float
+
+
 def measure(
-    lang: str,
-    style: str,
-    *,
-    chars: int,
-    workers: int,
-    seconds: float,
-    pool: multiprocessing.pool.Pool,
+    lang: str, style: str, budget: Budget, pool: multiprocessing.pool.Pool
 ) -> tuple[float, float, float]:
     """Lines/s over all workers by the clock, the same from each worker's CPU time (what
     the workers would reach with a core each to themselves), and mean line width in px."""
-    n_chars = 5 if lang == "captcha" else chars
+    workers, seconds = budget.workers, budget.seconds
+    n_chars = 5 if lang == "captcha" else budget.chars
     synth = LineSynthesizer(
         SynthConfig(lang=lang, style=style, min_chars=n_chars, max_chars=n_chars), seed=1
     )
@@ -92,9 +98,8 @@ def main() -> None:
     with ctx.Pool(args.workers) as pool:
         for name in styles:
             lang, style = CASES[name]
-            rate, cpu_rate, width = measure(
-                lang, style, chars=args.chars, workers=args.workers, seconds=args.seconds, pool=pool
-            )
+            budget = Budget(args.chars, args.workers, args.seconds)
+            rate, cpu_rate, width = measure(lang, style, budget, pool)
             print(
                 f"{name:<14} {lang:<8} {rate:16.0f} {cpu_rate:19.0f} "
                 f"{1000 * args.workers / cpu_rate:12.2f} {width:10.0f}px",

@@ -9,22 +9,28 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 LINEOCR = [sys.executable, "-m", "lineocr"]
 
 
+@dataclass(frozen=True)
+class TrainRun:
+    """What ``lineocr train`` is given: its options, the run directory and CPU threads."""
+
+    args: list[str]
+    out: Path
+    threads: int | None = None
+
+
 def train_and_evaluate(
-    task: str,
-    train_args: list[str],
-    out: Path,
-    test_data: Path,
-    report_path: Path,
-    threads: int | None = None,
+    task: str, run: TrainRun, test_data: Path, report_path: Path
 ) -> dict[str, Any]:
+    out, threads = run.out, run.threads
     # A benchmark re-run measures afresh: it replaces its own earlier run in ``out``.
-    command = [*LINEOCR, "train", *train_args, "--out", str(out), "--overwrite"]
+    command = [*LINEOCR, "train", *run.args, "--out", str(out), "--overwrite"]
     if threads:
         command += ["--threads", str(threads)]
     started = time.perf_counter()

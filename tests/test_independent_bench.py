@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from independent import engines, report, texts  # noqa: E402
 from independent.degrade import PROFILES, degrade, ink_height  # noqa: E402
-from independent.sets import SETS, page_specs, write_set  # noqa: E402
+from independent.sets import SETS, Scans, Typesetting, page_specs, write_set  # noqa: E402
 from independent.typeset import (  # noqa: E402
     GROFF_FAMILIES,
     PageSpec,
@@ -223,11 +223,13 @@ def test_national_ids():
 
 def test_sets_are_built_from_pages_and_profiles(tmp_path):
     lines = [f"line {i}" for i in range(23)]
-    specs = page_specs(lines, "groff", ["T", "H"], (10, 12), (150, 300), np.random.default_rng(0))
+    how = Typesetting("groff", ["T", "H"], (10, 12), (150, 300))
+    specs = page_specs(lines, how, np.random.default_rng(0))
     assert [len(s.lines) for s in specs] == [10, 10, 3]
     assert [line for spec in specs for line in spec.lines] == lines
     images = [(sample_line(), specs[0]) for _ in range(3)]
-    line_set = write_set(SETS[0], tmp_path, images, lines[:3], ["src"] * 3, ("clean", "jpeg"), 1)
+    labels = [(line, "src") for line in lines[:3]]
+    line_set = write_set(SETS[0], tmp_path, images, labels, Scans(("clean", "jpeg"), 1))
     assert [r["profile"] for r in line_set.records] == ["clean", "jpeg", "clean"]
     assert line_set.references == lines[:3] and all(p.is_file() for p in line_set.paths)
     saved = [json.loads(x) for x in (tmp_path / "lines.jsonl").read_text().splitlines()]

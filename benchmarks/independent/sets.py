@@ -94,25 +94,39 @@ def arabic_lines(cache: Path, n: int, rng: np.random.Generator) -> list[str]:
 # -- pages -----------------------------------------------------------------------------------
 
 
-def page_specs(
-    lines: Sequence[str],
-    renderer: str,
-    fonts: Sequence[str],
-    sizes: Sequence[float],
-    dpis: Sequence[int],
-    rng: np.random.Generator,
-    *,
-    rtl: bool = False,
-    styles: bool = True,
-) -> list[PageSpec]:
+@dataclass(frozen=True)
+class Typesetting:
+    """How a set's pages are typeset: by ``renderer``, in ``fonts`` (a shuffled round), at
+    a size (pt) and a resolution (dpi) drawn per page, right to left or not, and with a
+    style drawn per page when ``styles`` (else regular)."""
+
+    renderer: str
+    fonts: Sequence[str]
+    sizes: Sequence[float]
+    dpis: Sequence[int]
+    rtl: bool = False
+    styles: bool = True
+
+
+@dataclass(frozen=True)
+class Scans:
+    """The scan profiles a set's lines go through in turn, and the seed of their noise."""
+
+    profiles: Sequence[str]
+    seed: int
+
+
+def page_specs(lines: Sequence[str], how: Typesetting, rng: np.random.Generator) -> list[PageSpec]:
     """Pages of :data:`LINES_PER_PAGE` lines; fonts in a shuffled round, a random size,
-    resolution and (when ``styles``) style per page: mostly regular, some italic or bold."""
+    resolution and (when ``how.styles``) style per page: mostly regular, some italic or
+    bold."""
+    renderer, fonts, sizes, dpis = how.renderer, how.fonts, how.sizes, how.dpis
     order = [fonts[int(i)] for i in rng.permutation(len(fonts))]
     specs = []
     for k, start in enumerate(range(0, len(lines), LINES_PER_PAGE)):
         style = (
             str(rng.choice(["regular", "italic", "bold"], p=[0.8, 0.1, 0.1]))
-            if styles
+            if how.styles
             else "regular"
         )
         specs.append(
@@ -123,7 +137,7 @@ def page_specs(
                 float(rng.choice(sizes)),
                 int(rng.choice(dpis)),
                 tuple(lines[start : start + LINES_PER_PAGE]),
-                rtl,
+                how.rtl,
             )
         )
     return specs
@@ -143,18 +157,17 @@ def write_set(
     spec: SetSpec,
     folder: Path,
     lines: Sequence[tuple[np.ndarray, PageSpec]],
-    texts: Sequence[str],
-    sources: Sequence[str],
-    profiles: Sequence[str],
-    seed: int,
+    labels: Sequence[tuple[str, str]],
+    scans: Scans,
 ) -> LineSet:
-    """Each line through its profile (in turn), written as PNG with a ``lines.jsonl``."""
+    """Each line through its profile (in turn), written as PNG with a ``lines.jsonl``;
+    ``labels``: each line's (text, source)."""
     folder.mkdir(parents=True, exist_ok=True)
     line_set = LineSet(spec, folder)
-    for i, ((image, page), text, source) in enumerate(zip(lines, texts, sources, strict=True)):
-        profile = profiles[i % len(profiles)]
+    for i, ((image, page), (text, source)) in enumerate(zip(lines, labels, strict=True)):
+        profile = scans.profiles[i % len(scans.profiles)]
         name = f"{i:04d}.png"
-        Image.fromarray(degrade(image, profile, seed, i)).save(folder / name)
+        Image.fromarray(degrade(image, profile, scans.seed, i)).save(folder / name)
         line_set.records.append(
             {
                 "file": name,
@@ -186,64 +199,48 @@ def build_sets(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -
             rng = np.random.default_rng([seed, 2, len(key)])
             lines = [t for t, _ in halves[key]]
             if key == "latin-groff":
-                specs = page_specs(
-                    lines,
-                    "groff",
-                    list(GROFF_FAMILIES),
-                    (9, 10, 11, 12, 14),
-                    (150, 200, 300, 400),
-                    rng,
+                how = Typesetting(
+                    "groff", list(GROFF_FAMILIES), (9, 10, 11, 12, 14), (150, 200, 300, 400)
                 )
+                specs = page_specs(lines, how, rng)
             else:
                 fonts = [f for f in PANGO_LATIN_FAMILIES if fontconfig_has(f)]
-                specs = page_specs(
-                    lines, "pango", fonts, (9, 10, 11, 12, 14), (150, 200, 300, 400), rng
-                )
+                how = Typesetting("pango", fonts, (9, 10, 11, 12, 14), (150, 200, 300, 400))
+                specs = page_specs(lines, how, rng)
             rendered = render_pages(specs, work / key, rng)
             built.append(
                 write_set(
                     SETS_BY_KEY[key],
                     out / "sets" / key,
                     rendered,
-                    lines,
-                    [s for _, s in halves[key]],
-                    PRINTED_PROFILES,
-                    seed,
+                    halves[key],
+                    Scans(PRINTED_PROFILES, seed),
                 )
             )
     arabic_fonts = [f for f in PANGO_ARABIC_FAMILIES if fontconfig_has(f)]
     if "arabic-pango" in keys:
         rng = np.random.default_rng([seed, 3])
         lines = arabic_lines(cache, n, rng)
-        specs = page_specs(
-            lines, "pango", arabic_fonts, (11, 12, 14, 16), (150, 200, 300), rng, rtl=True
-        )
+        how = Typesetting("pango", arabic_fonts, (11, 12, 14, 16), (150, 200, 300), rtl=True)
+        specs = page_specs(lines, how, rng)
         rendered = render_pages(specs, work / "arabic-pango", rng)
         built.append(
             write_set(
                 SETS_BY_KEY["arabic-pango"],
                 out / "sets" / "arabic-pango",
                 rendered,
-                lines,
-                ["debian-handbook-ar"] * len(lines),
-                PRINTED_PROFILES,
-                seed,
+                [(line, "debian-handbook-ar") for line in lines],
+                Scans(PRINTED_PROFILES, seed),
             )
         )
     if "ids-sharp" in keys or "ids-blurred" in keys:
         # The same rendered numbers, sharp (clean and scan profiles) and blurred.
         rng = np.random.default_rng([seed, 4])
         ids = tx.national_ids(n, rng)
-        specs = page_specs(
-            ids,
-            "pango",
-            arabic_fonts,
-            (11, 12, 14, 16),
-            (150, 200, 300),
-            rng,
-            rtl=True,
-            styles=False,
+        how = Typesetting(
+            "pango", arabic_fonts, (11, 12, 14, 16), (150, 200, 300), rtl=True, styles=False
         )
+        specs = page_specs(ids, how, rng)
         rendered = render_pages(specs, work / "ids", rng)
         for key, profiles in (("ids-sharp", SHARP_PROFILES), ("ids-blurred", BLURRED_PROFILES)):
             if key in keys:
@@ -252,10 +249,8 @@ def build_sets(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -
                         SETS_BY_KEY[key],
                         out / "sets" / key,
                         rendered,
-                        ids,
-                        ["generated"] * len(ids),
-                        profiles,
-                        seed,
+                        [(number, "generated") for number in ids],
+                        Scans(profiles, seed),
                     )
                 )
     order = {s.key: i for i, s in enumerate(SETS)}

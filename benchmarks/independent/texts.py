@@ -217,17 +217,20 @@ def wrap(words: Sequence[str], width: int) -> list[str]:
     return lines
 
 
+LINES_PER_PARAGRAPH = 2  # full lines kept from one paragraph at most
+
+
 def prose_lines(
     paragraphs: Sequence[str],
     n: int,
     rng: np.random.Generator,
     keep: Callable[[str], bool],
     widths: tuple[int, int] = (34, 72),
-    per_paragraph: int = 2,
 ) -> list[str]:
     """``n`` distinct lines of running text: paragraphs in a seeded random order, each broken
-    at a random width, up to ``per_paragraph`` of its full lines kept (never a paragraph's
-    short last line), each passing ``keep``."""
+    at a random width, up to :data:`LINES_PER_PARAGRAPH` of its full lines kept (never a
+    paragraph's short last line), each passing ``keep``."""
+    per_paragraph = LINES_PER_PARAGRAPH
     out: list[str] = []
     seen: set[str] = set()
     for i in rng.permutation(len(paragraphs)):
