@@ -33,7 +33,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from lineocr.data.synth import LineSynthesizer, SynthError, parse_synth_spec
-from lineocr.export import ExportError, Quantize, export_onnx
+from lineocr.export import ExportError, ExportOptions, export_onnx
 from lineocr.preprocess import PreprocessError
 from lineocr.train.checkpoint import CheckpointError, ModelMeta, load_checkpoint, new_file_mode
 from lineocr.zoo import BUNDLED, MODELS_DIR
@@ -47,12 +47,12 @@ def write_bundle(
     meta: ModelMeta,
     name: str,
     models_dir: Path,
-    quantize: Quantize,
-    calibration: list[np.ndarray],
+    export: ExportOptions,
 ) -> list[Path]:
     """Write ``models_dir/NAME.{onnx,safetensors,json}``, all or nothing: the files are
     staged in a hidden folder in ``models_dir`` (same filesystem, so the moves are renames)
-    and replace the old ones only once all three are complete. Returns their paths."""
+    and replace the old ones only once all three are complete; ``export``: how the ONNX file
+    is exported (quantisation, calibration lines). Returns their paths."""
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=f".{name}.bundle-") as tmp:
         staged = [Path(tmp) / f"{name}{suffix}" for suffix in SUFFIXES]
@@ -62,7 +62,7 @@ def write_bundle(
         # A bundle made again from a bundled file (NAME.safetensors) keeps its data summary.
         if meta.name != name:
             meta = dataclasses.replace(meta, name=name, data={**meta.data, "run": meta.name})
-        export_onnx((model, meta), onnx_file, quantize=quantize, calibration=calibration)
+        export_onnx((model, meta), onnx_file, **export)
         state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
         save_file(state, weights_file)
         # Optimiser state and early-stopping bookkeeping (extra) are not shipped; the
@@ -133,7 +133,8 @@ def main() -> None:
         except SynthError as exc:  # no fonts for it, say: does not name the spec
             parser.error(f"--calibrate {spec!r}: {exc}")
     try:
-        paths = write_bundle(model, meta, name, models_dir, args.quantize, calibration)
+        export = ExportOptions(quantize=args.quantize, calibration=calibration)
+        paths = write_bundle(model, meta, name, models_dir, export)
     except (ExportError, OSError) as exc:
         sys.exit(f"{parser.prog}: error: {exc}")
     for path in paths[:2]:

@@ -3,8 +3,10 @@ import pytest
 
 from lineocr.charset import Charset, UnknownCharactersError
 from lineocr.data.batching import (
+    BatchOrder,
     BucketBatchSampler,
     LineDataset,
+    Shard,
     load_examples,
     make_collate,
     padding_step,
@@ -80,7 +82,7 @@ def test_unknown_characters_list_files_or_are_counted():
 
 def test_bucketing_groups_similar_widths_and_covers_every_sample():
     widths = np.random.default_rng(0).integers(20, 800, size=200)
-    sampler = BucketBatchSampler(widths, 16, seed=3)
+    sampler = BucketBatchSampler(widths, 16, BatchOrder(seed=3))
     batches = list(sampler)
     assert sorted(i for b in batches for i in b) == list(range(200))
     spread = np.mean([np.ptp(widths[b]) for b in batches])
@@ -90,15 +92,15 @@ def test_bucketing_groups_similar_widths_and_covers_every_sample():
 
 def test_sampler_shards_global_batches_across_ranks():
     widths = list(range(10, 110))
-    single = BucketBatchSampler(widths, 8, seed=1).global_batches()
-    ranks = [list(BucketBatchSampler(widths, 8, seed=1, rank=r, world_size=2)) for r in range(2)]
+    single = BucketBatchSampler(widths, 8, BatchOrder(seed=1)).global_batches()
+    ranks = [list(BucketBatchSampler(widths, 8, BatchOrder(seed=1), Shard(r, 2))) for r in range(2)]
     assert len(ranks[0]) == len(ranks[1])  # equal steps, or collectives would hang
     for step, (a, b) in enumerate(zip(*ranks, strict=True)):
         assert sorted(a + b) == sorted(single[step])
 
 
 def test_epochs_reshuffle_deterministically():
-    s = BucketBatchSampler(list(range(100)), 10, seed=1)
+    s = BucketBatchSampler(list(range(100)), 10, BatchOrder(seed=1))
     first = list(s)
     s.set_epoch(1)
     second = list(s)

@@ -248,7 +248,8 @@ def test_workers_stopped_early_drop_the_work_not_started(
     rec = Recognizer.load(tiny_onnx_model, threads=1)
     paths = [str(images["a"])] * 8
     for early in (True, False):
-        results = read_command._read_in_workers(rec, paths, "text", 2, 1, 4, {})
+        how = read_command.ReadSettings(read_command.OutputFormat.text, 4, {})
+        results = read_command._read_in_workers(rec, paths, how, workers=2, threads=1)
         first_paths, _ = next(results)
         assert first_paths == paths[:1]
         if early:

@@ -377,11 +377,9 @@ def test_data_without_a_usable_line_is_an_error_even_with_synth(tmp_path):
         prepare_data(Config(), DataOptions((data,), synth=options), console=Console(quiet=True))
 
 
-def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):
-    """Every sample left out is named (a missing or empty label, an orphan label file, a
-    corrupt image), label characters outside the charset are warned about, and the exit
-    status is 1 as for `lineocr read`; with nothing readable it is an error."""
-    root = tmp_path / "side"
+def _sidecar_set_with_problems(root: Path) -> Path:
+    """Three readable lines (one with a character no model here has), an image without a
+    label, one with an empty label, a label without an image and a corrupt image."""
     root.mkdir()
     for name, text in (("a", "abc"), ("b", "cab"), ("c", "ab漢")):
         Image.fromarray(render(text)).save(root / f"{name}.png")
@@ -392,6 +390,14 @@ def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_mo
     (root / "f.gt.txt").write_text("orphan", encoding="utf-8")
     (root / "g.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     (root / "g.gt.txt").write_text("abc", encoding="utf-8")
+    return root
+
+
+def test_eval_lists_what_it_skipped_and_what_the_model_cannot_write(tiny_onnx_model, tmp_path):
+    """Every sample left out is named (a missing or empty label, an orphan label file, a
+    corrupt image), label characters outside the charset are warned about, and the exit
+    status is 1 as for `lineocr read`; with nothing readable it is an error."""
+    root = _sidecar_set_with_problems(tmp_path / "side")
     args = ["eval", "-m", str(tiny_onnx_model), "--data", str(root), "--format", "sidecar"]
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 1, result.output

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -511,53 +512,57 @@ def test_a_card_nested_deeper_than_any_lineocr_card_is_refused(
             Recognizer.load(path)
 
 
-def _graph_file(
-    path: Path,
-    card: dict,
-    *,
-    batch: int | str = "N",
-    channels: int = 1,
-    width: int | str = "W",
-    image_type: int = TensorProto.FLOAT,
-    extra_input: bool = False,
-    rank4: bool = False,
-    extra_classes: int = 0,
-    logits_name: str = "logits",
-    decoy: bool = False,
-    opaque_classes: bool = False,
-) -> Path:
-    """A small logits graph with ``card``: a convolution over the whole (32-pixel) height,
-    stride 4, to (N, T, classes); as the runtime feeds it, or with one thing changed.
+@dataclass(frozen=True)
+class Graph:
+    """What :func:`_graph_file` changes in the graph the runtime feeds (nothing by default).
     ``opaque_classes``: the classes picked by data-dependent indices (NonZero), so that no
-    shape inference knows their number.
-    ``decoy``: a first output ``decoy``, the logits negated."""
+    shape inference knows their number. ``decoy``: a first output ``decoy``, the logits
+    negated."""
+
+    batch: int | str = "N"
+    channels: int = 1
+    width: int | str = "W"
+    image_type: int = TensorProto.FLOAT
+    extra_input: bool = False
+    rank4: bool = False
+    extra_classes: int = 0
+    logits_name: str = "logits"
+    decoy: bool = False
+    opaque_classes: bool = False
+
+
+def _graph_file(path: Path, card: dict, g: Graph = Graph()) -> Path:
+    """A small logits graph with ``card``: a convolution over the whole (32-pixel) height,
+    stride 4, to (N, T, classes); as the runtime feeds it, or with one thing changed."""
     if isinstance(card.get("onnx"), dict):  # this graph takes no line lengths
         skip = ("lengths", "right_context")
         card = {**card, "onnx": {k: v for k, v in card["onnx"].items() if k not in skip}}
-    classes = len(card["charset"]["chars"]) + 1 + extra_classes
-    weights = np.random.default_rng(0).normal(size=(classes, channels, 32, 4))
+    classes = len(card["charset"]["chars"]) + 1 + g.extra_classes
+    weights = np.random.default_rng(0).normal(size=(classes, g.channels, 32, 4))
     nodes = [
         helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
         helper.make_node("Conv", ["x", "w"], ["conv"], strides=[4, 4]),
         helper.make_node("Squeeze", ["conv", "axis2"], ["frames"]),
         helper.make_node("Transpose", ["frames"], ["out"], perm=[0, 2, 1]),
     ]
-    inputs = [helper.make_tensor_value_info("image", image_type, [batch, channels, 32, width])]
-    if extra_input:
+    inputs = [
+        helper.make_tensor_value_info("image", g.image_type, [g.batch, g.channels, 32, g.width])
+    ]
+    if g.extra_input:
         nodes.append(helper.make_node("Add", ["out", "bias"], ["out2"]))
         inputs.append(helper.make_tensor_value_info("bias", TensorProto.FLOAT, [classes]))
-    if rank4:
+    if g.rank4:
         nodes.append(helper.make_node("Unsqueeze", [nodes[-1].output[0], "axis0"], ["out2"]))
-    if opaque_classes:
+    if g.opaque_classes:
         nodes.append(helper.make_node("NonZero", ["every_class"], ["found"]))
         nodes.append(helper.make_node("Squeeze", ["found", "axis0"], ["indices"]))
         nodes.append(helper.make_node("Gather", ["out", "indices"], ["out2"], axis=2))
-    nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], [logits_name]))
-    outputs = [helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, None)]
-    if decoy:
-        nodes.append(helper.make_node("Neg", [logits_name], ["decoy"]))
+    nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], [g.logits_name]))
+    outputs = [helper.make_tensor_value_info(g.logits_name, TensorProto.FLOAT, None)]
+    if g.decoy:
+        nodes.append(helper.make_node("Neg", [g.logits_name], ["decoy"]))
         outputs.insert(0, helper.make_tensor_value_info("decoy", TensorProto.FLOAT, None))
-    graph = helper.make_graph(
+    onnx_graph = helper.make_graph(
         nodes,
         "logits",
         inputs,
@@ -569,7 +574,7 @@ def _graph_file(
             numpy_helper.from_array(np.ones(classes, dtype=np.int64), "every_class"),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
     write_metadata(path, card)
@@ -597,7 +602,7 @@ def test_a_graph_the_runtime_cannot_feed_is_refused_on_loading(
     fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card), threads=1)
     images = sample_lines(fine.spec, [90, 90, 200])  # two of one width: one batch of 2
     assert len(fine.read_batch(images)) == 3  # the graph as the runtime feeds it reads
-    path = _graph_file(tmp_path / "changed.onnx", card, **change)
+    path = _graph_file(tmp_path / "changed.onnx", card, Graph(**change))
     with pytest.raises(ModelError) as info:
         Recognizer.load(path)
     assert str(info.value).startswith(f"{path}: {message}")
@@ -609,10 +614,10 @@ def test_logits_without_the_charsets_classes_are_refused_on_loading(
     """A graph whose classes no shape inference knows tells only when run: two classes
     too many loaded and then read labels past the charset's end."""
     card = read_metadata(tiny_onnx_model)
-    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card, opaque_classes=True))
+    fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card, Graph(opaque_classes=True)))
     assert not isinstance(fine._session.get_outputs()[0].shape[2], int)  # not declared
     fine.read(sample_lines(fine.spec, [90])[0])  # reads (random weights: any text)
-    path = _graph_file(tmp_path / "wide.onnx", card, extra_classes=2, opaque_classes=True)
+    path = _graph_file(tmp_path / "wide.onnx", card, Graph(extra_classes=2, opaque_classes=True))
     classes = len(card["charset"]["chars"]) + 1
     with pytest.raises(ModelError) as info:
         Recognizer.load(path)
@@ -643,7 +648,7 @@ def test_of_several_outputs_the_logits_are_the_one_the_card_names(
     card["onnx"].pop("output")
     if card_output is not None:
         card["onnx"]["output"] = card_output
-    path = _graph_file(tmp_path / "two.onnx", card, logits_name=logits_name, decoy=True)
+    path = _graph_file(tmp_path / "two.onnx", card, Graph(logits_name=logits_name, decoy=True))
     if problem is not None:
         with pytest.raises(ModelError) as info:
             Recognizer.load(path)
@@ -664,7 +669,9 @@ def test_a_single_output_loads_whatever_the_card_calls_it(
     card = read_metadata(tiny_onnx_model)
     fine = Recognizer.load(_graph_file(tmp_path / "fine.onnx", card), threads=1)
     assert card["onnx"]["output"] == "logits"
-    renamed = Recognizer.load(_graph_file(tmp_path / "probs.onnx", card, logits_name="probs"))
+    renamed = Recognizer.load(
+        _graph_file(tmp_path / "probs.onnx", card, Graph(logits_name="probs"))
+    )
     images = sample_lines(fine.spec, [90, 150])
     assert renamed.read_batch(images) == fine.read_batch(images)
 

@@ -129,7 +129,7 @@ def test_a_failure_part_way_leaves_the_old_bundle(
 
 
 @pytest.mark.parametrize(
-    ("run", "options", "named"),
+    "case",
     [
         ("nosuch-run", [], "nosuch-run"),
         ("empty-run", [], "empty-run"),  # a folder without a checkpoint
@@ -140,8 +140,9 @@ def test_a_failure_part_way_leaves_the_old_bundle(
     ids=["missing-run", "empty-run", "not-a-checkpoint", "calibrate", "ops"],
 )
 def test_bad_arguments_are_one_error_and_write_nothing(
-    run_dir: Path, models: Path, tmp_path: Path, run: str | None, options: list[str], named: str
+    run_dir: Path, models: Path, tmp_path: Path, case: tuple[str | None, list[str], str]
 ):
+    run, options, named = case  # the run directory given, the options, what the error names
     (tmp_path / "empty-run").mkdir()
     (tmp_path / "notes.txt").write_text("not a checkpoint\n", encoding="utf-8")
     run_path = run_dir if run is None else tmp_path / run

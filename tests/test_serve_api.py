@@ -665,11 +665,11 @@ async def test_a_batch_is_stopped_only_when_none_of_its_requests_waits() -> None
     """Two requests share a batch; one times out (cancelled), the other still waits: the
     batch goes on and the waiting request gets its text. Alone in its batch, a request that
     times out stops it."""
-    from lineocr.serve.batcher import Batcher
+    from lineocr.serve.batcher import Batcher, BatchLimits
 
     stopped: list[str] = []
     shared = stoppable_runner(stopped, wait_s=0.3)
-    batcher = Batcher(max_batch=4, timeout_ms=30, workers=1, max_queue=100)
+    batcher = Batcher(BatchLimits(max_batch=4, timeout_ms=30, workers=1, max_queue=100))
     await batcher.start()
     try:
         gone = asyncio.create_task(batcher.submit("k", shared, ["gone"], "m"))  # type: ignore[list-item]
@@ -692,10 +692,12 @@ async def test_a_batch_is_stopped_only_when_none_of_its_requests_waits() -> None
 async def test_shutdown_stops_a_read_with_batching_off() -> None:
     """With batching off a request's group runs in its own task; past the shutdown timeout
     it is stopped too (its thread was left reading)."""
-    from lineocr.serve.batcher import Batcher
+    from lineocr.serve.batcher import Batcher, BatchLimits
 
     stopped: list[str] = []
-    batcher = Batcher(max_batch=4, timeout_ms=0, workers=1, max_queue=100, enabled=False)
+    batcher = Batcher(
+        BatchLimits(max_batch=4, timeout_ms=0, workers=1, max_queue=100, enabled=False)
+    )
     await batcher.start()
     request = asyncio.create_task(
         batcher.submit("k", stoppable_runner(stopped), ["stuck"], "m")  # type: ignore[list-item]
@@ -992,12 +994,12 @@ async def test_batches_count_each_image_as_its_cost() -> None:
     """An image costs about how many ordinary lines' work it is: a batch stops before one more
     image would take it past max_batch (that image starts the next batch); an image costing
     more than max_batch runs alone. Requests take turns: one image of each in turn."""
-    from lineocr.serve.batcher import Batcher
+    from lineocr.serve.batcher import Batcher, BatchLimits
 
     seen: list[list[str]] = []
     run = recording_runner(seen)
 
-    batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
+    batcher = Batcher(BatchLimits(max_batch=4, timeout_ms=50, workers=1, max_queue=100))
     await batcher.start()
     try:
         answers = await asyncio.gather(
@@ -1019,12 +1021,12 @@ async def test_requests_take_turns_in_the_queue() -> None:
     """A request of many expensive images does not hold back a one-line request that came
     after it until they are all read: the queue takes one image of each request in turn,
     and per-image costs (the app's estimate) fill the batches."""
-    from lineocr.serve.batcher import Batcher
+    from lineocr.serve.batcher import Batcher, BatchLimits
 
     seen: list[list[str]] = []
     run = recording_runner(seen)
 
-    batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
+    batcher = Batcher(BatchLimits(max_batch=4, timeout_ms=50, workers=1, max_queue=100))
     await batcher.start()
     try:
         big = [f"a{i}" for i in range(6)]
@@ -1042,12 +1044,12 @@ async def test_requests_take_turns_in_the_queue() -> None:
 
 
 async def test_a_timed_out_requests_images_take_no_room_in_a_batch() -> None:
-    from lineocr.serve.batcher import Batcher
+    from lineocr.serve.batcher import Batcher, BatchLimits
 
     seen: list[list[str]] = []
     run = recording_runner(seen, lambda names: 0.2 if names == ["busy"] else 0.0)
 
-    batcher = Batcher(max_batch=4, timeout_ms=50, workers=1, max_queue=100)
+    batcher = Batcher(BatchLimits(max_batch=4, timeout_ms=50, workers=1, max_queue=100))
     await batcher.start()
     try:
         busy = asyncio.create_task(batcher.submit("k", run, ["busy"], "m"))  # type: ignore[list-item]

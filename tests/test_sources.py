@@ -615,9 +615,10 @@ def write_idx(
     labels: list[int],
     *,
     prefix: str = "train",
-    gzip_images: bool = False,
-    gzip_labels: bool = False,
+    gzipped: tuple[bool, bool] = (False, False),
 ) -> tuple[Path, Path]:
+    """The images and labels files; ``gzipped``: (images, labels) compressed or not."""
+    gzip_images, gzip_labels = gzipped
     folder.mkdir(parents=True, exist_ok=True)
     image_data, label_data = idx_images(images), idx_labels(labels)
     image_path = folder / f"{prefix}-images-idx3-ubyte{'.gz' if gzip_images else ''}"
@@ -636,7 +637,7 @@ IDX_IMAGES = np.stack([glyph(i) for i in range(4)])
 @pytest.mark.parametrize("given", ["folder", "images", "labels"])
 def test_idx_round_trip(tmp_path: Path, gzip_images: bool, gzip_labels: bool, given: str) -> None:
     image_path, label_path = write_idx(
-        tmp_path, IDX_IMAGES, [5, 0, 4, 1], gzip_images=gzip_images, gzip_labels=gzip_labels
+        tmp_path, IDX_IMAGES, [5, 0, 4, 1], gzipped=(gzip_images, gzip_labels)
     )
     src = {"folder": tmp_path, "images": image_path, "labels": label_path}[given]
     assert detect_format(src) == "idx"
@@ -650,7 +651,9 @@ def test_idx_round_trip(tmp_path: Path, gzip_images: bool, gzip_labels: bool, gi
 
 
 def test_idx_emnist_letters_transposed(tmp_path: Path) -> None:
-    write_idx(tmp_path, IDX_IMAGES[:2], [1, 26], prefix="emnist-letters-train", gzip_images=True)
+    write_idx(
+        tmp_path, IDX_IMAGES[:2], [1, 26], prefix="emnist-letters-train", gzipped=(True, False)
+    )
     dataset = read_dataset(tmp_path, "idx", label_map="letters", transpose=True)
     assert [s.text for s in dataset.samples] == ["A", "Z"]
     np.testing.assert_array_equal(dataset.samples[0].load(), (255 - IDX_IMAGES[0]).T)

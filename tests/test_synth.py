@@ -31,7 +31,12 @@ from lineocr.data.synth import (
     SynthError,
     parse_synth_spec,
 )
-from lineocr.data.synth_output import contact_sheet, replay_settings, write_dataset
+from lineocr.data.synth_output import (
+    WriteOptions,
+    contact_sheet,
+    replay_settings,
+    write_dataset,
+)
 
 FONTS = Path("/usr/share/fonts/truetype")
 DEJAVU = FONTS / "dejavu/DejaVuSans.ttf"
@@ -630,8 +635,8 @@ def test_dataset_writing_refuses_a_non_empty_directory(tmp_path):
 
 def test_two_worker_processes_write_the_same_dataset(tmp_path):
     synth = LineSynthesizer(SynthConfig(lang="digits", style="scan"), seed=9)
-    write_dataset(tmp_path / "one", 70, synth, "sidecar", workers=1)
-    write_dataset(tmp_path / "two", 70, synth, "sidecar", workers=2)
+    write_dataset(tmp_path / "one", 70, synth, "sidecar", WriteOptions(workers=1))
+    write_dataset(tmp_path / "two", 70, synth, "sidecar", WriteOptions(workers=2))
     for name in ("000000.png", "000069.png", "000033.gt.txt"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
@@ -707,9 +712,9 @@ def test_a_corpus_no_font_can_draw_is_an_error_not_other_text(tmp_path):
 def test_ctrl_c_says_what_is_left_behind(tmp_path, monkeypatch):
     from lineocr.data import synth_output
 
-    def interrupted(out, n, synth, fmt, *, workers, progress):
+    def interrupted(out, n, synth, fmt, options):
         out.mkdir()
-        progress(7)
+        options.progress(7)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(synth_output, "write_dataset", interrupted)

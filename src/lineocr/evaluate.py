@@ -81,7 +81,6 @@ def evaluate(
     *,
     batch_size: int = 64,
     worst: int = 10,
-    progress: Callable[[int], None] | None = None,
 ) -> EvalReport:
     """Read every sample, compare with its (normalised) label. Unreadable images, images the
     model cannot read (``predict`` raises for them: they are retried one by one, so one bad
@@ -114,8 +113,6 @@ def evaluate(
                 continue
             text, conf = outcome
             results.append(LineResult(sample.source, ref, text, conf, char_errors(ref, text)))
-        if progress:
-            progress(min(len(samples), start + batch_size))
     elapsed = time.perf_counter() - started
     refs = [r.reference for r in results]
     hyps = [r.prediction for r in results]

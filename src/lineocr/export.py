@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import onnx
@@ -32,6 +32,7 @@ from torch import nn
 
 from lineocr import __version__
 from lineocr.decode import DecodeError, check_temperature, greedy_batch, log_softmax
+from lineocr.keywords import check_keywords
 from lineocr.models.crnn import right_context
 from lineocr.models.spec import TIME_STRIDE
 from lineocr.preprocess import LineFeed, PreprocessSpec, collate, to_model_input
@@ -43,6 +44,9 @@ from lineocr.zoo import (
     card_json,
     card_too_big,
 )
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 ONNX_FORMAT = "lineocr-onnx/1"
 INPUT_NAME = "input"
@@ -70,14 +74,19 @@ class ExportError(RuntimeError):
     """The export failed (parity mismatch, unsupported option, unreadable checkpoint)."""
 
 
+class ExportOptions(TypedDict, total=False):
+    """How :func:`export_onnx` exports, by keyword: ``quantize`` (None or ``"int8"``),
+    ``calibration`` (line images, for static int8), ``parity`` (check ONNX Runtime against
+    PyTorch; default True) and ``opset`` (default :data:`OPSET`)."""
+
+    quantize: Quantize
+    calibration: Sequence[np.ndarray] | None
+    parity: bool
+    opset: int
+
+
 def export_onnx(
-    source: ModelSource,
-    out_path: str | Path,
-    *,
-    quantize: Quantize = None,
-    calibration: Sequence[np.ndarray] | None = None,
-    parity: bool = True,
-    opset: int = OPSET,
+    source: ModelSource, out_path: str | Path, **options: Unpack[ExportOptions]
 ) -> Path:
     """Write ``source`` (a checkpoint path / run directory, or ``(model, meta)``) to
     ``out_path`` as ONNX with its model card; returns the path.
@@ -88,6 +97,9 @@ def export_onnx(
     With ``calibration`` (line images like the ones the model will read, a few dozen),
     the convolutions are quantised too, statically (see :func:`_quantize_int8_static`).
     """
+    check_keywords("export_onnx", options, ExportOptions.__optional_keys__)
+    quantize, calibration = options.get("quantize"), options.get("calibration")
+    parity, opset = options.get("parity", True), options.get("opset", OPSET)
     if quantize not in (None, "int8"):
         raise ExportError(f"quantize must be None or 'int8', not {quantize!r}")
     model, meta = _resolve(source)

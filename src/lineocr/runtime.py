@@ -363,7 +363,7 @@ class Recognizer:
         )
         return [self.prediction(decoded) for decoded in voted]
 
-    def _read_lines(
+    def _read_lines(  # noqa: PLR0913 - batching code, to be grouped when it next changes
         self,
         make: Callable[[int], np.ndarray],
         widths: Sequence[int],

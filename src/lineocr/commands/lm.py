@@ -55,7 +55,7 @@ def lm_decode_options(
 
 
 @app.command("lm")
-def build_lm(
+def build_lm(  # noqa: PLR0913 - a Typer command: one parameter per option
     out: Annotated[Path, typer.Option("--out", "-o", help="Language model file to write (JSON).")],
     model: Annotated[
         str,

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -183,6 +184,16 @@ class _Writer:
 Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 
 
+@dataclass(frozen=True)
+class ReadSettings:
+    """How each input is read and written: the output format, the lines per model run
+    (a local read only) and the options given to ``read_batch`` (decoding, ``tta``)."""
+
+    output_format: OutputFormat
+    batch_size: int
+    options: dict[str, Any]
+
+
 def _load(path: str) -> Outcome:
     """("ok", the image as an array) or ("error", why it cannot be read)."""
     from lineocr.images import ImageError, load_image
@@ -205,12 +216,7 @@ def _load(path: str) -> Outcome:
 
 
 def _recognise(
-    recognizer: Any,
-    paths: list[str],
-    outcomes: list[Outcome],
-    output_format: OutputFormat,
-    batch_size: int,
-    options: dict[str, Any],
+    recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
     """The loaded images among ``outcomes`` read, each result formatted as its output
     line (in the worker, under --workers: the parent only writes); errors left as they are."""
@@ -219,7 +225,7 @@ def _recognise(
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     # An image the preprocessing or the model cannot take costs only its own result.
     predictions = run_isolated(
-        lambda images: recognizer.read_batch(images, batch_size=batch_size, **options),
+        lambda images: recognizer.read_batch(images, batch_size=how.batch_size, **how.options),
         [outcomes[i][1] for i in loaded],
     )
     done = list(outcomes)
@@ -228,16 +234,12 @@ def _recognise(
             reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
             done[i] = ("error", reason[:300])
         else:
-            done[i] = ("ok", format_result(output_format, paths[i], prediction))
+            done[i] = ("ok", format_result(how.output_format, paths[i], prediction))
     return done
 
 
 def _read_here(
-    recognizer: Any,
-    paths: list[str],
-    output_format: OutputFormat,
-    batch_size: int,
-    options: dict[str, Any],
+    recognizer: Any, paths: list[str], how: ReadSettings
 ) -> Generator[tuple[list[str], list[Outcome]], None, None]:
     """(paths, outcomes) chunk by chunk; the next chunk's files are decoded (on a thread
     pool) while one is recognised."""
@@ -248,29 +250,22 @@ def _read_here(
             outcomes = [future.result() for future in loading]
             following = chunks[k + 1] if k + 1 < len(chunks) else []
             loading = [pool.submit(_load, path) for path in following]
-            yield chunk, _recognise(recognizer, chunk, outcomes, output_format, batch_size, options)
+            yield chunk, _recognise(recognizer, chunk, outcomes, how)
 
 
-_worker: dict[str, Any] = {}  # a --workers process's recognizer and options
+_worker: dict[str, Any] = {}  # a --workers process's recognizer and read settings
 
 
 def _worker_start(
-    parent: int,
-    model_bytes: bytes,
-    name: str,
-    source: str,
-    threads: int,
-    output_format: OutputFormat,
-    batch_size: int,
-    options: dict,
+    parent: int, model: tuple[bytes, str, str], threads: int, how: ReadSettings
 ) -> None:
+    """A --workers process's start: its own session of ``model`` (bytes, name, source)."""
     from lineocr.runtime import Recognizer
 
     _exit_with(parent)
+    model_bytes, name, source = model
     recognizer = Recognizer(model_bytes, name=name, source=source, threads=threads)
-    _worker.update(
-        recognizer=recognizer, output_format=output_format, batch_size=batch_size, options=options
-    )
+    _worker.update(recognizer=recognizer, how=how)
 
 
 def _exit_with(parent: int) -> None:
@@ -290,30 +285,21 @@ def _exit_with(parent: int) -> None:
 
 def _worker_read(paths: list[str]) -> list[Outcome]:
     outcomes = [_load(path) for path in paths]
-    w = _worker
-    return _recognise(
-        w["recognizer"], paths, outcomes, w["output_format"], w["batch_size"], w["options"]
-    )
+    return _recognise(_worker["recognizer"], paths, outcomes, _worker["how"])
 
 
 def _read_in_workers(
-    recognizer: Any,
-    paths: list[str],
-    output_format: OutputFormat,
-    workers: int,
-    threads: int,
-    batch_size: int,
-    options: dict[str, Any],
+    recognizer: Any, paths: list[str], how: ReadSettings, workers: int, threads: int
 ) -> Generator[tuple[list[str], list[Outcome]], None, None]:
-    """Like :func:`_read_here`, in forked processes (each its own session and interpreter
-    lock), results in input order."""
+    """Like :func:`_read_here`, in ``workers`` forked processes (each its own session on
+    ``threads`` threads, and its own interpreter lock), results in input order."""
     import gc
     import multiprocessing
 
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     model = (recognizer.model_bytes, recognizer.name, recognizer.source)
-    start = (os.getpid(), *model, threads, output_format, batch_size, options)
+    start = (os.getpid(), model, threads, how)
     # An ONNX Runtime session that is garbage here (in a reference cycle, not yet collected:
     # a library caller's, a test's) must not be freed in a worker: its destructor waits for
     # a thread pool that does not exist in the fork, for ever. So collect it here, where its
@@ -357,7 +343,7 @@ def _progress(total: int, enabled: bool | None) -> Any:
 
 
 @app.command()
-def read(
+def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     ctx: typer.Context,
     inputs: Annotated[
         list[str],
@@ -429,22 +415,22 @@ def read(
     _check_options(batch_size, workers, threads)
     if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
         raise fail("cannot write the output: standard output is closed")
-    options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
+    lm_options = lm_decode_options(lm, lm_weight, length_bonus)
+    options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
+    how = ReadSettings(output_format, batch_size, options)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
-        writer = _read_on_server(server, paths, model, output_format, options, progress)
+        writer = _read_on_server(server, paths, model, how, progress)
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
         paths = _list_inputs(inputs)
         results = (
-            _read_in_workers(
-                recognizer, paths, output_format, workers, threads or 1, batch_size, options
-            )
+            _read_in_workers(recognizer, paths, how, workers, threads or 1)
             if workers > 1
-            else _read_here(recognizer, paths, output_format, batch_size, options)
+            else _read_here(recognizer, paths, how)
         )
         try:  # a closed output pipe ends every command quietly (cli._Group): 141
             writer = _write_results(results, output_format, len(paths), progress)
@@ -475,11 +461,10 @@ def decode_options(
     beam_width: int | None,
     lexicon: Path | None,
     pattern: str | None,
-    lm: Path | None,
-    lm_weight: float | None,
-    length_bonus: float | None,
+    lm_options: dict[str, Any],
 ) -> dict[str, Any]:
-    """The decoding options given, as ``Recognizer.read_batch`` (and the server) take them."""
+    """The decoding options given, as ``Recognizer.read_batch`` (and the server) take them;
+    ``lm_options``: :func:`~lineocr.commands.lm.lm_decode_options`' for --lm and its weights."""
     options: dict[str, Any] = {"decoder": decoder.value}
     if beam_width is not None:
         options["beam_width"] = beam_width
@@ -487,7 +472,7 @@ def decode_options(
         options["lexicon"] = str(lexicon)
     if pattern is not None:
         options["pattern"] = pattern
-    options.update(lm_decode_options(lm, lm_weight, length_bonus))
+    options.update(lm_options)
     return options
 
 
@@ -582,12 +567,7 @@ def _write_results(
 
 
 def _read_on_server(
-    server: str,
-    paths: list[str],
-    model: str,
-    output_format: OutputFormat,
-    options: dict[str, Any],
-    progress: bool | None,
+    server: str, paths: list[str], model: str, how: ReadSettings, progress: bool | None
 ) -> _Writer:
     """:func:`_write_results` for a read on a lineocr server: each result written as its
     request is answered (files are read just before they are sent, a request at a time).
@@ -596,7 +576,7 @@ def _read_on_server(
     from lineocr.prediction import Prediction
     from lineocr.serve.client import ClientError, read_on_server
 
-    writer = _Writer(output_format)
+    writer = _Writer(how.output_format)
     answered = 0
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
@@ -620,7 +600,7 @@ def _read_on_server(
             answer()
 
         try:
-            read_on_server(server, paths, on_result, on_error, model=model, **options)
+            read_on_server(server, paths, on_result, on_error, model=model, **how.options)
         except ClientError as exc:
             if not answered:  # nothing read: the server could not be used at all
                 raise fail(str(exc)) from None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
 from lineocr.cli import app, fail
+
+if TYPE_CHECKING:
+    from lineocr.serve.settings import Settings
 
 # Options left out keep the value of the environment (LINEOCR_SERVE_<SETTING>) or the default.
 T = TypeVar("T")
@@ -14,7 +17,7 @@ Opt = Optional[T]  # noqa: UP045 - typer needs Optional (not `X | None`) on 3.10
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0913 - a Typer command: one parameter per option
     host: Annotated[Opt[str], typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
     port: Annotated[Opt[int], typer.Option(help="TCP port (default: 8000).")] = None,
     models: Annotated[
@@ -76,12 +79,12 @@ def serve(
     (LINEOCR_SERVE_MODELS=printed,arabic-digits, LINEOCR_SERVE_MAX_BATCH=16, ...; see
     docs/serving.md), then from the safe defaults.
     """
-    try:
-        import uvicorn
+    try:  # the serve extra, before any setting is read (_run uses these modules)
+        import uvicorn  # noqa: F401
 
-        from lineocr.serve.app import configure_logging, create_app
-        from lineocr.serve.connections import connection_options
-        from lineocr.serve.settings import SETTINGS_ENV, Settings, SettingsError
+        from lineocr.serve import app as _app  # noqa: F401
+        from lineocr.serve import connections as _connections  # noqa: F401
+        from lineocr.serve.settings import Settings, SettingsError
     except ImportError as exc:
         raise fail(f"serving needs the serve extra: pip install 'lineocr[serve]' ({exc})") from None
     changes: dict[str, Any] = {
@@ -110,15 +113,8 @@ def serve(
         ("--lexicon", lexicon, "lexicons"),
         ("--lm", lm, "language_models"),
     ):
-        if not items:
-            continue
-        named = {}
-        for item in items:
-            name, sep, path = item.partition("=")
-            if not sep or not name.strip() or not path.strip():
-                raise fail(f"{option} {item!r}: expected NAME=FILE")
-            named[name.strip()] = path.strip()
-        changes[setting] = named
+        if items:
+            changes[setting] = _named_files(option, items)
     if workers < 1:
         raise fail("--workers must be at least 1")
     try:
@@ -128,6 +124,29 @@ def serve(
         )
     except SettingsError as exc:
         raise fail(str(exc)) from None
+    _run(settings, workers)
+
+
+def _named_files(option: str, items: list[str]) -> dict[str, str]:
+    """The NAME=FILE values of ``option`` (``--lexicon``, ``--lm``) as {name: file}."""
+    named = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise fail(f"{option} {item!r}: expected NAME=FILE")
+        named[name.strip()] = path.strip()
+    return named
+
+
+def _run(settings: Settings, workers: int) -> None:
+    """Serve with ``settings`` in one process, or in ``workers`` processes that each build
+    the app from the settings."""
+    import uvicorn
+
+    from lineocr.serve.app import configure_logging, create_app
+    from lineocr.serve.connections import connection_options
+    from lineocr.serve.settings import SETTINGS_ENV, SettingsError
+
     configure_logging(settings.log_level)
     # A bad lexicon or language-model file fails here, before the server starts: read by
     # the app itself with one process, checked once here when worker processes read them.

@@ -25,7 +25,7 @@ PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 @app.command()
-def synth(
+def synth(  # noqa: PLR0913 - a Typer command: one parameter per option
     out: Annotated[Path, typer.Option("--out", "-o", help="New or empty output directory.")],
     n: Annotated[Optional[int], typer.Option("--n", help="Number of lines to write.")] = None,
     lang: Annotated[
@@ -97,7 +97,7 @@ def synth(
     ] = None,
 ) -> None:
     """Write a synthetic dataset of text-line images and labels (any format train reads)."""
-    from lineocr.data.synth import SynthError
+    from lineocr.data.synth import SynthConfig, SynthError
 
     if preview is not None:  # before the dataset is written, not after
         check_output_file(preview, "--preview", PREVIEW_SUFFIXES)
@@ -107,11 +107,11 @@ def synth(
         elif n is None:
             raise fail("--n is required (or --replay a synth.json)")
         else:
-            config = _config_from_options(
+            config = SynthConfig(
                 lang=lang,
                 style=style,
-                fonts=fonts,
-                corpus=corpus,
+                fonts=_font_sources(fonts),
+                corpus=str(corpus.resolve()) if corpus is not None else None,
                 corpus_mode=corpus_mode,
                 min_chars=min_chars,
                 max_chars=max_chars,
@@ -151,33 +151,10 @@ def _replayed_job(replay: Path, n: int | None) -> _Job:
     return _Job(settings.config, n, settings.seed, settings.split, settings.fmt, fonts)
 
 
-def _config_from_options(
-    *,
-    lang: str,
-    style: str | None,
-    fonts: list[str] | None,
-    corpus: Path | None,
-    corpus_mode: str,
-    min_chars: int | None,
-    max_chars: int | None,
-    alphabet: str | None,
-    loose: float,
-) -> SynthConfig:
-    """The generator's settings from the command's options, with local paths made absolute."""
-    from lineocr.data.synth import SynthConfig
-
-    font_sources = tuple(str(Path(f).resolve()) if Path(f).exists() else f for f in fonts or ())
-    return SynthConfig(
-        lang=lang,
-        style=style,
-        fonts=font_sources,
-        corpus=str(corpus.resolve()) if corpus is not None else None,
-        corpus_mode=corpus_mode,
-        min_chars=min_chars,
-        max_chars=max_chars,
-        alphabet=alphabet,
-        loose=loose,
-    )
+def _font_sources(fonts: list[str] | None) -> tuple[str, ...]:
+    """The --font values with local files and folders made absolute (a replay then finds
+    them from any folder); family names as given."""
+    return tuple(str(Path(f).resolve()) if Path(f).exists() else f for f in fonts or ())
 
 
 def _check_job(job: _Job, out: Path) -> None:
@@ -227,7 +204,7 @@ def _write_with_progress(
     out: Path, job: _Job, synthesizer: LineSynthesizer, workers: int
 ) -> WriteResult:
     """Write the dataset under a progress bar on stderr; exit 130 on Ctrl-C."""
-    from lineocr.data.synth_output import write_dataset
+    from lineocr.data.synth_output import WriteOptions, write_dataset
 
     progress = _progress_bar()
     done = [0]
@@ -239,9 +216,8 @@ def _write_with_progress(
     with progress:
         task = progress.add_task("lines", total=job.n)
         try:
-            return write_dataset(
-                out, job.n, synthesizer, job.fmt, workers=workers, progress=advance
-            )
+            options = WriteOptions(workers=workers, progress=advance)
+            return write_dataset(out, job.n, synthesizer, job.fmt, options)
         except KeyboardInterrupt:
             progress.stop()
             typer.echo(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lineocr.cli import app, fail
-from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt
+from lineocr.commands.lm import LengthBonusOpt, LmOpt, LmWeightOpt, lm_decode_options
 from lineocr.commands.read import (
     BeamWidthOpt,
     DecoderName,
@@ -74,7 +74,7 @@ DEFAULT_OUT = Path("runs/model")
 
 
 @app.command()
-def train(
+def train(  # noqa: PLR0913 - a Typer command: one parameter per option
     run: Annotated[
         Optional[Path],
         typer.Argument(
@@ -369,7 +369,7 @@ def _check_device(device: str) -> None:
 
 
 @app.command("eval")
-def evaluate_command(
+def evaluate_command(  # noqa: PLR0913 - a Typer command: one parameter per option
     model: Annotated[
         str, typer.Option("--model", "-m", help="Bundled name, .onnx file or run directory.")
     ],
@@ -405,7 +405,8 @@ def evaluate_command(
     from lineocr.evaluate import evaluate
 
     reader = _reader(fmt, strip_suffix, label_regex, label_map, transpose)
-    options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
+    lm_options = lm_decode_options(lm, lm_weight, length_bonus)
+    options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     unusable: list[tuple[str, str]] = []  # sources with no usable line: reported, not fatal
     rec = load_recognizer(model, 1, threads, options, lm)  # bad options fail before reading
     try:

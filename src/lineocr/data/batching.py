@@ -142,6 +142,15 @@ class SynthMix:
         return epoch * self.per_epoch + offset
 
 
+@dataclass(frozen=True)
+class SynthLines:
+    """The synthetic lines mixed into every epoch, and the charset their labels are
+    encoded with."""
+
+    mixes: Sequence[SynthMix]
+    charset: Charset
+
+
 def estimated_width(text: str, spec: PreprocessSpec) -> int:
     """A line's width after resizing, guessed from its length (for bucketing synthetic
     lines before they are drawn): about half the height per character."""
@@ -151,8 +160,8 @@ def estimated_width(text: str, spec: PreprocessSpec) -> int:
 class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
     """Preprocessed lines; augmented (deterministically per seed, epoch and index) if given.
 
-    Indices past the real examples draw synthetic lines from ``synth`` (encoded with
-    ``charset``): each epoch sees new ones.
+    Indices past the real examples draw synthetic lines from ``synth`` (encoded with its
+    charset): each epoch sees new ones.
     """
 
     def __init__(
@@ -161,17 +170,14 @@ class LineDataset(Dataset[tuple[np.ndarray, tuple[int, ...], int]]):
         spec: PreprocessSpec,
         augmenter: Augmenter | None = None,
         seed: int = 0,
-        synth: Sequence[SynthMix] = (),
-        charset: Charset | None = None,
+        synth: SynthLines | None = None,
     ) -> None:
-        if synth and charset is None:
-            raise ValueError("synthetic lines need the charset to encode their labels")
         self.examples = examples
         self.spec = spec
         self.augmenter = augmenter
         self.seed = seed
-        self.synth = tuple(synth)
-        self.charset = charset
+        self.synth = tuple(synth.mixes) if synth is not None else ()
+        self.charset = synth.charset if synth is not None else None
         self.epoch = 0
         # Real lines keep their width across epochs: measured at load time, after the ops
         # (trim can cut a wide canvas to a fraction), else estimated from the image's size.
@@ -258,6 +264,26 @@ def make_collate(
     return collate_fn
 
 
+@dataclass(frozen=True)
+class BatchOrder:
+    """How lines are grouped into global batches: ``shuffle`` (seeded by ``seed`` and the
+    epoch) or in index order, ``bucket`` by width, ``drop_last`` a short last batch."""
+
+    shuffle: bool = True
+    bucket: bool = True
+    seed: int = 0
+    drop_last: bool = False
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One data-parallel process's share of every global batch: rank ``rank`` of
+    ``world_size`` (one process: rank 0 of 1)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of similar width, in a random order that is the same on every rank.
 
@@ -270,22 +296,17 @@ class BucketBatchSampler(Sampler[list[int]]):
         self,
         widths: Sequence[int],
         batch_size: int,
-        *,
-        shuffle: bool = True,
-        bucket: bool = True,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        drop_last: bool = False,
+        order: BatchOrder = BatchOrder(),
+        shard: Shard = Shard(),
     ) -> None:
         self.widths = np.asarray(widths)
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.bucket = bucket
-        self.seed = seed
-        self.rank = rank
-        self.world_size = world_size
-        self.drop_last = drop_last
+        self.shuffle = order.shuffle
+        self.bucket = order.bucket
+        self.seed = order.seed
+        self.rank = shard.rank
+        self.world_size = shard.world_size
+        self.drop_last = order.drop_last
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

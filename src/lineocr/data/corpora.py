@@ -173,89 +173,114 @@ def pattern_text(
     min_len: int = 4,
     max_len: int = 16,
 ) -> str:
-    """A form field: ``id`` (digit string), ``phone``, ``date``, ``amount``, ``time``,
-    ``plate`` or ``code``. With ``eastern`` the digits are Arabic-Indic (٠–٩) and plates use
-    Arabic letters."""
-    r = rng.random
+    """A form field: ``id`` (digit string of ``min_len`` to ``max_len`` digits), ``phone``,
+    ``date``, ``amount``, ``time``, ``plate`` or ``code``. With ``eastern`` the digits are
+    Arabic-Indic (٠–٩) and plates use Arabic letters."""
     if kind == "id":
-        n = int(rng.integers(max(1, min_len), max(min_len, max_len) + 1))
-        text = _digits(rng, n)
-        if n >= 8 and r() < 0.3:  # grouped, as printed on cards and forms
-            size = int(rng.integers(3, 5))
-            text = _choice(rng, (" ", "-")).join(text[i : i + size] for i in range(0, n, size))
-    elif kind == "phone":
-        form = int(rng.integers(4))
-        if form == 0:
-            country = int(rng.integers(1, 999))
-            text = f"+{country} {_digits(rng, 2)} {_digits(rng, 3)} {_digits(rng, 4)}"
-        elif form == 1:
-            text = f"({_digits(rng, 3, lead_zero=False)}) {_digits(rng, 3)}-{_digits(rng, 4)}"
-        elif form == 2:
-            text = f"0{_digits(rng, 2)}-{_digits(rng, 3)}-{_digits(rng, 4)}"
-        else:
-            text = "0" + _digits(rng, 9)
-    elif kind == "date":
-        year, month, day = (
-            int(rng.integers(1950, 2040)),
-            int(rng.integers(1, 13)),
-            int(rng.integers(1, 29)),
-        )
-        form = int(rng.integers(5 if not eastern else 4))
-        text = [
-            f"{day:02d}/{month:02d}/{year}",
-            f"{year}-{month:02d}-{day:02d}",
-            f"{day:02d}.{month:02d}.{year}",
-            f"{day}/{month}/{year % 100:02d}",
-            f"{day} {_MONTHS[month - 1]} {year}",
-        ][form]
-    elif kind == "amount":
-        value = float(
-            rng.choice(
-                [rng.uniform(0, 100), rng.uniform(100, 10_000), rng.uniform(10_000, 10_000_000)]
-            )
-        )
-        cents = r() < 0.7
-        text = f"{value:,.2f}" if cents else f"{int(value):,}"
-        if r() < 0.3:
-            text = text.replace(",", "")
-        if not eastern and r() < 0.4:
-            text = _choice(rng, ("$", "€", "£")) + text if r() < 0.7 else text + " USD"
-    elif kind == "time":
-        text = f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}"
-        if r() < 0.3:
-            text += f":{int(rng.integers(0, 60)):02d}"
-    elif kind == "plate":
-        if eastern:
-            letters = " ".join(
-                _choice(rng, "أبجدرسصطعقكلمنهوى") for _ in range(int(rng.integers(1, 4)))
-            )
-            text = f"{letters} {_digits(rng, int(rng.integers(1, 5)), lead_zero=False)}"
-        else:
-            letters = "".join(
-                _choice(rng, string.ascii_uppercase) for _ in range(int(rng.integers(2, 4)))
-            )
-            digits = _digits(rng, int(rng.integers(2, 5)), lead_zero=False)
-            text = _choice(
-                rng,
-                (
-                    f"{letters} {digits}",
-                    f"{letters}-{digits}",
-                    f"{digits} {letters}",
-                    f"{int(rng.integers(1, 10))}{letters}{digits}",
-                ),
-            )
-    elif kind == "code":
-        upper = string.ascii_uppercase + DIGITS
-        blocks = int(rng.integers(2, 4))
-        parts = [
-            "".join(_choice(rng, upper) for _ in range(int(rng.integers(3, 6))))
-            for _ in range(blocks)
-        ]
-        prefix = _choice(rng, ("", "INV-", "REF ", "No. ", "ID: ", "#"))
-        text = prefix + "-".join(parts)
+        text = _id_number(rng, min_len, max_len)
+    elif kind in _FIELDS:
+        text = _FIELDS[kind](rng, eastern)
     else:
         raise ValueError(f"unknown pattern kind {kind!r}; known: {', '.join(PATTERN_KINDS)}")
     return to_eastern_digits(text) if eastern else text
+
+
+def _id_number(rng: np.random.Generator, min_len: int, max_len: int) -> str:
+    n = int(rng.integers(max(1, min_len), max(min_len, max_len) + 1))
+    text = _digits(rng, n)
+    if n >= 8 and rng.random() < 0.3:  # grouped, as printed on cards and forms
+        size = int(rng.integers(3, 5))
+        text = _choice(rng, (" ", "-")).join(text[i : i + size] for i in range(0, n, size))
+    return text
+
+
+def _phone(rng: np.random.Generator, eastern: bool) -> str:
+    form = int(rng.integers(4))
+    if form == 0:
+        country = int(rng.integers(1, 999))
+        return f"+{country} {_digits(rng, 2)} {_digits(rng, 3)} {_digits(rng, 4)}"
+    if form == 1:
+        return f"({_digits(rng, 3, lead_zero=False)}) {_digits(rng, 3)}-{_digits(rng, 4)}"
+    if form == 2:
+        return f"0{_digits(rng, 2)}-{_digits(rng, 3)}-{_digits(rng, 4)}"
+    return "0" + _digits(rng, 9)
+
+
+def _date(rng: np.random.Generator, eastern: bool) -> str:
+    year, month, day = (
+        int(rng.integers(1950, 2040)),
+        int(rng.integers(1, 13)),
+        int(rng.integers(1, 29)),
+    )
+    form = int(rng.integers(5 if not eastern else 4))
+    return [
+        f"{day:02d}/{month:02d}/{year}",
+        f"{year}-{month:02d}-{day:02d}",
+        f"{day:02d}.{month:02d}.{year}",
+        f"{day}/{month}/{year % 100:02d}",
+        f"{day} {_MONTHS[month - 1]} {year}",
+    ][form]
+
+
+def _amount(rng: np.random.Generator, eastern: bool) -> str:
+    r = rng.random
+    value = float(
+        rng.choice([rng.uniform(0, 100), rng.uniform(100, 10_000), rng.uniform(10_000, 10_000_000)])
+    )
+    cents = r() < 0.7
+    text = f"{value:,.2f}" if cents else f"{int(value):,}"
+    if r() < 0.3:
+        text = text.replace(",", "")
+    if not eastern and r() < 0.4:
+        text = _choice(rng, ("$", "€", "£")) + text if r() < 0.7 else text + " USD"
+    return text
+
+
+def _time(rng: np.random.Generator, eastern: bool) -> str:
+    text = f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}"
+    if rng.random() < 0.3:
+        text += f":{int(rng.integers(0, 60)):02d}"
+    return text
+
+
+def _plate(rng: np.random.Generator, eastern: bool) -> str:
+    if eastern:
+        letters = " ".join(
+            _choice(rng, "أبجدرسصطعقكلمنهوى") for _ in range(int(rng.integers(1, 4)))
+        )
+        return f"{letters} {_digits(rng, int(rng.integers(1, 5)), lead_zero=False)}"
+    letters = "".join(_choice(rng, string.ascii_uppercase) for _ in range(int(rng.integers(2, 4))))
+    digits = _digits(rng, int(rng.integers(2, 5)), lead_zero=False)
+    return _choice(
+        rng,
+        (
+            f"{letters} {digits}",
+            f"{letters}-{digits}",
+            f"{digits} {letters}",
+            f"{int(rng.integers(1, 10))}{letters}{digits}",
+        ),
+    )
+
+
+def _code(rng: np.random.Generator, eastern: bool) -> str:
+    upper = string.ascii_uppercase + DIGITS
+    blocks = int(rng.integers(2, 4))
+    parts = [
+        "".join(_choice(rng, upper) for _ in range(int(rng.integers(3, 6)))) for _ in range(blocks)
+    ]
+    prefix = _choice(rng, ("", "INV-", "REF ", "No. ", "ID: ", "#"))
+    return prefix + "-".join(parts)
+
+
+# The fields other than ``id``, each drawn from ``(rng, eastern)``.
+_FIELDS: dict[str, Callable[[np.random.Generator, bool], str]] = {
+    "phone": _phone,
+    "date": _date,
+    "amount": _amount,
+    "time": _time,
+    "plate": _plate,
+    "code": _code,
+}
 
 
 # -- decoration --------------------------------------------------------------------------

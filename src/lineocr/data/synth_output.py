@@ -37,6 +37,15 @@ _MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
+class WriteOptions:
+    """How :func:`write_dataset` runs: in ``workers`` spawned processes (the output is the
+    same), calling ``progress(k)`` as each ``k`` more lines are written."""
+
+    workers: int = 1
+    progress: Callable[[int], None] | None = None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     out: Path
     written: int
@@ -127,9 +136,7 @@ def write_dataset(
     n: int,
     synth: LineSynthesizer,
     fmt: str = "sidecar",
-    *,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
+    options: WriteOptions = WriteOptions(),
 ) -> WriteResult:
     """Write ``n`` samples of ``synth`` to ``out`` in layout ``fmt``, then ``synth.json``."""
     if fmt not in FORMATS:
@@ -144,7 +151,7 @@ def write_dataset(
     rows: list[str] = []
     seen: set[str] = set()
     written = skipped = 0
-    producer = _Producer(synth, workers)
+    producer = _Producer(synth, options.workers)
     try:
         start = 0
         while written < n:
@@ -165,8 +172,8 @@ def write_dataset(
                     else:
                         rows.append(f"images/{stem}.png\t{text}\n")
                 written += 1
-                if progress is not None:
-                    progress(1)
+                if options.progress is not None:
+                    options.progress(1)
                 if written >= n:
                     break
             start = stop

@@ -5,16 +5,31 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
 from lineocr.charset import Charset
 from lineocr.decode.base import BLANK, EMPTY, NEG_INF, Decoded, DecodeError, _check_2d
 from lineocr.decode.constraints import Constraint
+from lineocr.keywords import check_keywords
 from lineocr.lm import BOUNDARY, DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT, CharNgramLM
 
+if TYPE_CHECKING:
+    from typing import Unpack
+
 DEFAULT_BEAM_WIDTH = 10
+
+
+class LMFusion(TypedDict, total=False):
+    """A character language model fused into the beam search (shallow fusion), given by
+    keyword: the model ``lm``, its weight ``lm_weight`` and a per-character
+    ``length_bonus`` (defaults :data:`~lineocr.lm.DEFAULT_LM_WEIGHT`,
+    :data:`~lineocr.lm.DEFAULT_LENGTH_BONUS`)."""
+
+    lm: CharNgramLM | None
+    lm_weight: float
+    length_bonus: float
 
 
 def _lse(a: float, b: float) -> float:
@@ -48,9 +63,7 @@ def beam_search(
     *,
     constraint: Constraint | None = None,
     charset: Charset | None = None,
-    lm: CharNgramLM | None = None,
-    lm_weight: float = DEFAULT_LM_WEIGHT,
-    length_bonus: float = DEFAULT_LENGTH_BONUS,
+    **fusion: Unpack[LMFusion],
 ) -> Decoded:
     """CTC prefix beam search (Hannun et al. 2014) on one line's (T, C) log-probabilities.
 
@@ -61,10 +74,13 @@ def beam_search(
     confidence 0. The line confidence is the sequence's probability (all its alignments);
     character confidences come from its best alignment (as in :func:`greedy`).
 
-    With a character language model ``lm`` (shallow fusion), prefixes are ranked by
-    ``log P_ctc + lm_weight * log P_lm + length_bonus * length`` (the language model also
-    scores the end of the line); the confidence stays the CTC probability of the text.
+    With a character language model ``lm`` (shallow fusion, :class:`LMFusion`), prefixes are
+    ranked by ``log P_ctc + lm_weight * log P_lm + length_bonus * length`` (the language
+    model also scores the end of the line); the confidence stays the CTC probability of the
+    text.
     """
+    check_keywords("beam_search", fusion, LMFusion.__optional_keys__)
+    lm = fusion.get("lm")
     _check_2d(log_probs)
     if beam_width < 1:
         raise DecodeError(f"beam_width must be >= 1, got {beam_width}")
@@ -73,7 +89,11 @@ def beam_search(
     lp = np.asarray(log_probs, dtype=np.float64)
     initial = constraint.initial if constraint is not None else 0
     all_labels = np.arange(1, lp.shape[1])
-    fusion = _Fusion(lm, charset, lm_weight, length_bonus) if lm is not None else None
+    weights = (
+        fusion.get("lm_weight", DEFAULT_LM_WEIGHT),
+        fusion.get("length_bonus", DEFAULT_LENGTH_BONUS),
+    )
+    fused = _Fusion(lm, charset, *weights) if lm is not None else None
     beams: _Beams = {(): [0.0, NEG_INF, initial, 0.0]}
     for row in lp:
         options: _Options
@@ -82,10 +102,10 @@ def beam_search(
         else:
             states = {entry[2] for entry in beams.values()}
             options = _constrained_options(constraint, states, row, beam_width)
-        beams = _advance(beams, row, options, fusion, beam_width)
-    if fusion is not None:
+        beams = _advance(beams, row, options, fused, beam_width)
+    if fused is not None:
         for prefix, entry in beams.items():
-            entry[3] += fusion.finish(prefix)
+            entry[3] += fused.finish(prefix)
     return _best_accepted(beams, lp, constraint, charset)
 
 

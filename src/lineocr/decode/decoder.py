@@ -6,7 +6,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -15,10 +15,26 @@ from lineocr.decode.base import Decoded, DecodeError, log_softmax
 from lineocr.decode.beam import DEFAULT_BEAM_WIDTH, beam_search
 from lineocr.decode.best_path import _frame_scores, _greedy, greedy
 from lineocr.decode.constraints import Constraint, LexiconConstraint, PatternConstraint
+from lineocr.keywords import check_keywords
 from lineocr.lm import DEFAULT_LENGTH_BONUS, DEFAULT_LM_WEIGHT, CharNgramLM, LMError
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 DECODE_OPTIONS = ("decoder", "beam_width", "lexicon", "pattern", "lm", "lm_weight", "length_bonus")
 DECODERS = ("greedy", "beam")
+
+
+class DecodeOptions(TypedDict, total=False):
+    """The decoding options, by keyword (:data:`DECODE_OPTIONS`; see :class:`Decoder`)."""
+
+    decoder: str
+    beam_width: int | None
+    lexicon: Sequence[str] | str | Path | None
+    pattern: str | None
+    lm: CharNgramLM | str | Path | None
+    lm_weight: float | None
+    length_bonus: float | None
 
 
 @functools.lru_cache(maxsize=32)
@@ -53,6 +69,43 @@ def load_lexicon(path: str | Path) -> tuple[str, ...]:
     return words
 
 
+def _constraint(
+    charset: Charset, lexicon: Sequence[str] | str | Path | None, pattern: str | None
+) -> Constraint | None:
+    """The automaton a ``pattern`` or a ``lexicon`` (words or a word-list file) compiles to."""
+    if pattern is not None:
+        if not isinstance(pattern, str) or not pattern:
+            raise DecodeError(f"pattern must be a non-empty string, not {pattern!r}")
+        return _pattern_constraint(pattern, charset)
+    if lexicon is not None:
+        if isinstance(lexicon, (str, Path)):
+            words = load_lexicon(lexicon)
+        else:
+            words = tuple(str(w) for w in lexicon)
+        return _lexicon_constraint(words, charset)
+    return None
+
+
+def _fusion_weights(
+    has_lm: bool, lm_weight: float | None, length_bonus: float | None
+) -> tuple[float, float]:
+    """The language model's weight and the length bonus, checked (defaults for None)."""
+    if not has_lm:  # given without a language model they would be ignored
+        for option, given in (("lm_weight", lm_weight), ("length_bonus", length_bonus)):
+            if given is not None:
+                raise DecodeError(f"{option} goes with a language model (lm); none given")
+    weight = DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight
+    bonus = DEFAULT_LENGTH_BONUS if length_bonus is None else length_bonus
+    for option, value in (("lm_weight", weight), ("length_bonus", bonus)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DecodeError(f"{option} must be a number, not {value!r}")
+        if not math.isfinite(value):
+            raise DecodeError(f"{option} must be a finite number, not {value!r}")
+    if weight < 0:
+        raise DecodeError(f"lm_weight must be >= 0, not {lm_weight!r}")
+    return float(weight), float(bonus)
+
+
 class Decoder:
     """Decoding options, checked and compiled once; call on one line or a batch.
 
@@ -65,18 +118,11 @@ class Decoder:
     beam search.
     """
 
-    def __init__(
-        self,
-        charset: Charset,
-        *,
-        decoder: str = "greedy",
-        beam_width: int | None = None,
-        lexicon: Sequence[str] | str | Path | None = None,
-        pattern: str | None = None,
-        lm: CharNgramLM | str | Path | None = None,
-        lm_weight: float | None = None,
-        length_bonus: float | None = None,
-    ) -> None:
+    def __init__(self, charset: Charset, **options: Unpack[DecodeOptions]) -> None:
+        check_keywords("Decoder.__init__", options, DECODE_OPTIONS)
+        decoder = options.get("decoder", "greedy")
+        beam_width = options.get("beam_width")
+        lexicon, pattern = options.get("lexicon"), options.get("pattern")
         if decoder not in DECODERS:
             raise DecodeError(f"decoder must be one of {list(DECODERS)}, not {decoder!r}")
         width = DEFAULT_BEAM_WIDTH if beam_width is None else beam_width
@@ -86,32 +132,12 @@ class Decoder:
             raise DecodeError("give either a lexicon or a pattern, not both")
         self.charset = charset
         self.beam_width = width
-        self.constraint: Constraint | None = None
-        if pattern is not None:
-            if not isinstance(pattern, str) or not pattern:
-                raise DecodeError(f"pattern must be a non-empty string, not {pattern!r}")
-            self.constraint = _pattern_constraint(pattern, charset)
-        elif lexicon is not None:
-            if isinstance(lexicon, (str, Path)):
-                words = load_lexicon(lexicon)
-            else:
-                words = tuple(str(w) for w in lexicon)
-            self.constraint = _lexicon_constraint(words, charset)
-        if lm is None:  # given without a language model they would be ignored
-            for option, given in (("lm_weight", lm_weight), ("length_bonus", length_bonus)):
-                if given is not None:
-                    raise DecodeError(f"{option} goes with a language model (lm); none given")
-        weight = DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight
-        bonus = DEFAULT_LENGTH_BONUS if length_bonus is None else length_bonus
-        for option, value in (("lm_weight", weight), ("length_bonus", bonus)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise DecodeError(f"{option} must be a number, not {value!r}")
-            if not math.isfinite(value):
-                raise DecodeError(f"{option} must be a finite number, not {value!r}")
-        if weight < 0:
-            raise DecodeError(f"lm_weight must be >= 0, not {lm_weight!r}")
+        self.constraint = _constraint(charset, lexicon, pattern)
+        lm = options.get("lm")
+        self.lm_weight, self.length_bonus = _fusion_weights(
+            lm is not None, options.get("lm_weight"), options.get("length_bonus")
+        )
         self.lm = _load_lm(str(lm)) if isinstance(lm, (str, Path)) else lm
-        self.lm_weight, self.length_bonus = float(weight), float(bonus)
         uses_beam = self.constraint is not None or self.lm is not None
         self.name = "beam" if uses_beam else decoder
         if beam_width is not None and self.name == "greedy":

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lineocr import __version__
-from lineocr.serve.batcher import Batcher
+from lineocr.serve.batcher import Batcher, BatchLimits
 from lineocr.serve.errors import install_error_handlers
 from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget
 from lineocr.serve.metrics import Metrics, MetricsMiddleware
@@ -65,12 +65,14 @@ def _server_state(settings: Settings, loader: Loader | None) -> ServerState:
         settings=settings,
         metrics=metrics,
         batcher=Batcher(
-            max_batch=settings.max_batch,
-            timeout_ms=settings.batch_timeout_ms,
-            workers=settings.inference_workers,
-            max_queue=settings.max_queue,
-            enabled=settings.batching,
-            metrics=metrics,
+            BatchLimits(
+                max_batch=settings.max_batch,
+                timeout_ms=settings.batch_timeout_ms,
+                workers=settings.inference_workers,
+                max_queue=settings.max_queue,
+                enabled=settings.batching,
+            ),
+            metrics,
         ),
         resources=Resources(settings.lexicon_words(), settings.load_language_models()),
         loader=loader,

@@ -143,23 +143,27 @@ class _FairQueue(asyncio.Queue[Job]):
         self._queue = _Turns()
 
 
+@dataclass(frozen=True)
+class BatchLimits:
+    """How the batcher groups images: ``max_batch`` and ``max_queue`` lines' work at most
+    in a batch and waiting, a batch waiting ``timeout_ms`` for more, ``workers`` batches at
+    once; ``enabled`` False reads each request's images as their own batch."""
+
+    max_batch: int
+    timeout_ms: float
+    workers: int
+    max_queue: int
+    enabled: bool = True
+
+
 class Batcher:
-    def __init__(
-        self,
-        *,
-        max_batch: int,
-        timeout_ms: float,
-        workers: int,
-        max_queue: int,
-        enabled: bool = True,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.max_batch = max_batch
-        self.timeout_s = timeout_ms / 1000.0
-        self.workers = workers
-        self.enabled = enabled
+    def __init__(self, limits: BatchLimits, metrics: Metrics | None = None) -> None:
+        self.max_batch = limits.max_batch
+        self.timeout_s = limits.timeout_ms / 1000.0
+        self.workers = limits.workers
+        self.enabled = limits.enabled
         self.metrics = metrics
-        self.max_queue = max_queue
+        self.max_queue = limits.max_queue
         self._queue: asyncio.Queue[Job] | None = None
         self._slots: asyncio.Semaphore | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None

@@ -75,7 +75,11 @@ async def _read(
         outcomes = await _submit(decoded, model, options, decoder, state)
     finally:
         state.pixels.release(pixels)
-    slots, errors = _slots(uploads, decoded, outcomes, model, decode_ms, state.metrics)
+    results = [
+        _image_result(decode_error, outcomes.get(i), upload.name)
+        for i, (upload, (_, decode_error)) in enumerate(zip(uploads, decoded, strict=True))
+    ]
+    slots, errors = _slots(uploads, results, model, decode_ms, state.metrics)
     pending.images = 0  # counted, each under its outcome
     return _response(slots, errors, _model_ref(model), started)
 
@@ -238,19 +242,18 @@ def _model_ref(model: LoadedModel) -> dict[str, Any]:
 
 def _slots(
     uploads: list[Upload],
-    decoded: list[tuple[Any, ApiError | None]],
-    outcomes: dict[int, Outcome],
+    results: list[Outcome | ApiError],
     model: LoadedModel,
     decode_ms: float,
     metrics: Metrics,
 ) -> tuple[list[dict[str, Any]], list[ApiError]]:
-    """One result slot per upload, each image counted in the metrics; and the errors."""
+    """One result slot per upload (``results``: each one's :func:`_image_result`), each
+    image counted in the metrics; and the errors."""
     model_ref = _model_ref(model)
     slots: list[dict[str, Any]] = []
     errors: list[ApiError] = []
-    for i, upload in enumerate(uploads):
+    for i, (upload, result) in enumerate(zip(uploads, results, strict=True)):
         slot: dict[str, Any] = {"index": i, "name": upload.name}
-        result = _image_result(decoded[i][1], outcomes.get(i), upload.name)
         if isinstance(result, ApiError):
             errors.append(result)
             metrics.record_images(model.name, result.code)

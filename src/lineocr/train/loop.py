@@ -28,14 +28,16 @@ from rich.progress import Progress
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lineocr.charset import Charset
 from lineocr.config import Config
 from lineocr.data.augment import Augmenter
 from lineocr.data.batching import (
     Batch,
+    BatchOrder,
     BucketBatchSampler,
     Example,
     LineDataset,
+    Shard,
+    SynthLines,
     SynthMix,
     make_collate,
 )
@@ -71,7 +73,6 @@ __all__ = [
     "fit",
     "seed_everything",
     "too_narrow",
-    "validate",
 ]
 
 # Steps in a row whose gradient is NaN or infinite (each skipped) after which a run is taken
@@ -150,39 +151,6 @@ def too_narrow(batch: Batch) -> int:
     frames = output_lengths(batch.widths).tolist()
     labels = torch.split(batch.targets.cpu(), batch.target_lengths.tolist())
     return sum(n < min_frames(t.numpy()) for n, t in zip(frames, labels, strict=True))
-
-
-def validate(
-    model: nn.Module,
-    loader: DataLoader[Any],
-    examples: Sequence[Example],
-    charset: Charset,
-    device: str,
-    loss_fn: nn.CTCLoss,
-    amp: str,
-    keep_images: int = 0,
-) -> Validation:
-    model.eval()
-    refs: list[str] = []
-    hyps: list[str] = []
-    images: list[np.ndarray] = []
-    total_loss, batches = 0.0, 0
-    with torch.no_grad():
-        for batch in loader:
-            batch_dev = _to_device(batch, device)
-            with _autocast(device, amp):
-                logits = model(batch_dev.images)
-            log_probs = logits.float().log_softmax(2)
-            total_loss += float(_ctc_from_log_probs(log_probs, batch_dev, loss_fn))
-            batches += 1
-            lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1]).numpy()
-            decoded = greedy_batch(log_probs.cpu().numpy(), lengths)
-            for row, (idx, dec) in enumerate(zip(batch.indices, decoded, strict=True)):
-                refs.append(charset.normalize(examples[idx].text))
-                hyps.append(charset.tidy(charset.decode(dec.indices)))
-                if len(images) < keep_images:
-                    images.append(batch.images[row, 0, :, : int(batch.widths[row])].numpy())
-    return Validation(total_loss / max(1, batches), Scores.compute(refs, hyps), refs, hyps, images)
 
 
 def epoch_loader(dataset: Any, sampler: Any, collate: Any, workers: int) -> DataLoader[Any]:
@@ -277,15 +245,13 @@ class Trainer:
         spec = config.preprocess
         augmenter = Augmenter(config.augment) if config.augment.enabled else None
         self.train_set = LineDataset(
-            train, spec, augmenter, seed=config.train.seed, synth=synth, charset=charset
+            train, spec, augmenter, seed=config.train.seed, synth=SynthLines(synth, charset)
         )
         self.sampler = BucketBatchSampler(
             self.train_set.widths(),
             config.train.batch_size,
-            bucket=config.train.bucket,
-            seed=config.train.seed,
-            rank=self.ctx.rank,
-            world_size=self.ctx.world_size,
+            BatchOrder(bucket=config.train.bucket, seed=config.train.seed),
+            Shard(self.ctx.rank, self.ctx.world_size),
         )
         self.train_loader = epoch_loader(
             self.train_set,
@@ -299,7 +265,7 @@ class Trainer:
             collate_fn=make_collate(spec),  # as padded at inference (a fixed set of shapes)
             num_workers=0,
             batch_sampler=BucketBatchSampler(
-                val_set.widths(), max(32, config.train.batch_size), shuffle=False
+                val_set.widths(), max(32, config.train.batch_size), BatchOrder(shuffle=False)
             ),
         )
 
@@ -519,16 +485,7 @@ class Trainer:
 
     def _end_epoch(self, train_loss: float, tb: TensorBoard) -> bool:
         cfg = self.config.train
-        val = validate(
-            self.model,
-            self.val_loader,
-            self.val_examples,
-            self.charset,
-            self.device,
-            self.loss_fn,
-            cfg.amp,
-            keep_images=cfg.log_images,
-        )
+        val = self._validate()
         self._tick(every_rank=False)  # rank 0 alone validates
         s = val.scores
         record = {
@@ -550,6 +507,35 @@ class Trainer:
         self._log_epoch(record, val, tb)
         self._print_epoch(train_loss, val, improved)
         return self.bad_epochs >= cfg.patience
+
+    def _validate(self) -> Validation:
+        """Loss and greedy-decoded scores on the validation lines, with the images of the
+        first ``train.log_images`` of them (for TensorBoard)."""
+        model, charset, examples = self.model, self.charset, self.val_examples
+        device, amp = self.device, self.config.train.amp
+        keep_images = self.config.train.log_images
+        model.eval()
+        refs: list[str] = []
+        hyps: list[str] = []
+        images: list[np.ndarray] = []
+        total_loss, batches = 0.0, 0
+        with torch.no_grad():
+            for batch in self.val_loader:
+                batch_dev = _to_device(batch, device)
+                with _autocast(device, amp):
+                    logits = model(batch_dev.images)
+                log_probs = logits.float().log_softmax(2)
+                total_loss += float(_ctc_from_log_probs(log_probs, batch_dev, self.loss_fn))
+                batches += 1
+                lengths = output_lengths(batch.widths).clamp(max=log_probs.shape[1]).numpy()
+                decoded = greedy_batch(log_probs.cpu().numpy(), lengths)
+                for row, (idx, dec) in enumerate(zip(batch.indices, decoded, strict=True)):
+                    refs.append(charset.normalize(examples[idx].text))
+                    hyps.append(charset.tidy(charset.decode(dec.indices)))
+                    if len(images) < keep_images:
+                        images.append(batch.images[row, 0, :, : int(batch.widths[row])].numpy())
+        scores = Scores.compute(refs, hyps)
+        return Validation(total_loss / max(1, batches), scores, refs, hyps, images)
 
     def _keep_best(self, val: Validation, min_delta: float) -> bool:
         """Save ``best`` when validation improved (CER down by more than ``min_delta``, or

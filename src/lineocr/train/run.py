@@ -79,19 +79,19 @@ def _font_families(source: Any) -> list[str]:
     return sorted({face.family for face in getattr(source, "faces", ())})
 
 
-def _merged(datasets: Sequence[Dataset], console: Console, show: bool) -> Dataset:
+def _merged(datasets: Sequence[Dataset], console: Console) -> Dataset:
+    """The datasets as one, its summary printed on ``console``."""
     merged = Dataset(
         samples=[s for d in datasets for s in d.samples],
         skipped=[s for d in datasets for s in d.skipped],
         format="+".join(sorted({d.format for d in datasets})),
         root=datasets[0].root,
     )
-    if show:
-        summary = summarize(merged)
-        # summarize counts the images it found unreadable both as samples and as skipped;
-        # shown here, samples and skipped add up to what was read
-        readable = summary.n_samples - summary.n_unreadable
-        print_summary(replace(summary, n_samples=readable), console)
+    summary = summarize(merged)
+    # summarize counts the images it found unreadable both as samples and as skipped;
+    # shown here, samples and skipped add up to what was read
+    readable = summary.n_samples - summary.n_unreadable
+    print_summary(replace(summary, n_samples=readable), console)
     return merged
 
 
@@ -134,7 +134,6 @@ def prepare_data(
     charset: Charset | None = None,
     base_charset: Charset | None = None,
     console: Console | None = None,
-    show_summary: bool = True,
 ) -> PreparedData:
     """Read, summarise, encode and split. The charset is ``charset`` if given, else built
     from the training labels (extending ``base_charset`` when fine-tuning)."""
@@ -143,8 +142,8 @@ def prepare_data(
     if not data and not synth.specs:
         raise ValueError("no training data: give --data, --synth or both")
     datasets = options.reader.read([*data, *val])  # options apply where a format uses them
-    train_set = _merged(datasets[: len(data)], console, show_summary) if data else None
-    val_set = _merged(datasets[len(data) :], console, show_summary) if val else None
+    train_set = _merged(datasets[: len(data)], console) if data else None
+    val_set = _merged(datasets[len(data) :], console) if val else None
     if train_set is not None and val_set is not None:
         _warn_overlap(train_set, val_set, console)
     seed = config.train.seed
@@ -167,16 +166,14 @@ def prepare_data(
         val_report = load_examples(val_set.samples, charset, spec, skip_unknown=True)
         _report_skips(val_report, console, "validation data")
         train_examples, val_examples = examples, val_report.examples
-        if show_summary:
-            val_skipped = len(val_report.skipped) + len(val_set.skipped)
-            if train_set is not None:
-                _say_counts(console, "training data", {"train": len(examples)}, train_skipped)
-            _say_counts(console, "validation data", {"validation": len(val_examples)}, val_skipped)
+        val_skipped = len(val_report.skipped) + len(val_set.skipped)
+        if train_set is not None:
+            _say_counts(console, "training data", {"train": len(examples)}, train_skipped)
+        _say_counts(console, "validation data", {"validation": len(val_examples)}, val_skipped)
     elif examples:
         train_examples, val_examples = split(examples, config.train.val_split, seed)
-        if show_summary:
-            used = {"train": len(train_examples), "validation": len(val_examples)}
-            _say_counts(console, "training data", used, train_skipped)
+        used = {"train": len(train_examples), "validation": len(val_examples)}
+        _say_counts(console, "training data", used, train_skipped)
     else:  # synthetic lines only: validate on lines drawn in held-out fonts
         train_examples = []
         val_synths = synth.synthesizers(seed + 1, "val", charset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from lineocr.data.sources.base import FORMATS, Dataset, DatasetError
 from lineocr.data.sources.detect import detect_format
@@ -16,24 +16,49 @@ from lineocr.data.sources.manifests import _read_csv, _read_tsv
 from lineocr.data.sources.pixel_csv import _read_pixel_csv
 from lineocr.data.sources.sidecar import _read_sidecar
 from lineocr.files import os_reason
+from lineocr.keywords import check_keywords
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 
-def read_dataset(
-    src: str | Path,
-    fmt: str | None = None,
-    *,
-    strip_suffix: bool = False,
-    label_regex: str | None = None,
-    label_map: str | dict[int, str] | None = None,
-    transpose: bool = False,
-) -> Dataset:
-    """Read a dataset folder or file in ``fmt`` (detected when None).
+class FormatOptions(TypedDict, total=False):
+    """What some formats take, by keyword; each is an error for a format that ignores it.
 
     ``strip_suffix`` / ``label_regex`` apply to the filename format; ``label_map`` (a name
     from :data:`NAMED_LABEL_MAPS`, a spec such as ``"0-25:A-Z"``, an EMNIST mapping file, or
-    a dict) and ``transpose`` to pixel-csv and idx. Raises :class:`DatasetError` when the
-    source is missing, an option does not fit the format, or no sample is readable.
+    a dict) and ``transpose`` to pixel-csv and idx.
     """
+
+    strip_suffix: bool
+    label_regex: str | None
+    label_map: str | dict[int, str] | None
+    transpose: bool
+
+
+# Every option at its default, in the order options are checked against a format.
+_NO_OPTIONS: FormatOptions = {
+    "strip_suffix": False,
+    "label_regex": None,
+    "label_map": None,
+    "transpose": False,
+}
+
+
+def _with_defaults(function: str, given: FormatOptions) -> FormatOptions:
+    """``given`` (checked: no other keyword) with the options left out at their defaults."""
+    check_keywords(function, given, _NO_OPTIONS)
+    return {**_NO_OPTIONS, **given}
+
+
+def read_dataset(
+    src: str | Path, fmt: str | None = None, **options: Unpack[FormatOptions]
+) -> Dataset:
+    """Read a dataset folder or file in ``fmt`` (detected when None), with the keyword
+    ``options`` its format takes (:class:`FormatOptions`). Raises :class:`DatasetError` when
+    the source is missing, an option does not fit the format, or no sample is readable.
+    """
+    opts = _with_defaults("read_dataset", options)
     path = Path(src)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or directory")
@@ -41,18 +66,12 @@ def read_dataset(
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise DatasetError(f"unknown dataset format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    _check_options_fit(
-        fmt,
-        detected,
-        strip_suffix=strip_suffix,
-        label_regex=label_regex,
-        label_map=label_map,
-        transpose=transpose,
-    )
+    _check_options_fit(fmt, detected, **opts)
+    label_map, transpose = opts["label_map"], opts["transpose"]
     if fmt == "sidecar":
         dataset = _read_sidecar(_require_dir(path, fmt))
     elif fmt == "filename":
-        dataset = _read_filename(_require_dir(path, fmt), strip_suffix, label_regex)
+        dataset = _read_filename(_require_dir(path, fmt), opts["strip_suffix"], opts["label_regex"])
     elif fmt == "tsv":
         dataset = _read_tsv(_manifest_file(path, fmt, (".tsv", ".txt")))
     elif fmt == "csv":
@@ -71,27 +90,20 @@ def read_datasets(
     srcs: Sequence[str | Path],
     fmt: str | None = None,
     *,
-    strip_suffix: bool = False,
-    label_regex: str | None = None,
-    label_map: str | dict[int, str] | None = None,
-    transpose: bool = False,
     unusable: list[tuple[str, str]] | None = None,
+    **format_options: Unpack[FormatOptions],
 ) -> list[Dataset]:
-    """Several sources read with one set of options, as ``train --data A --data B`` gives
-    them. With ``fmt`` detected, each source gets the options its format uses: a Kaggle
-    A-Z pixel CSV beside a folder of line images takes ``--label-map az``, the folder
-    nothing. An option that no source's format uses is an error, as for one source.
+    """Several sources read with one set of ``format_options`` (as :func:`read_dataset`
+    takes them), as ``train --data A --data B`` gives them. With ``fmt`` detected, each
+    source gets the options its format uses: a Kaggle A-Z pixel CSV beside a folder of line
+    images takes ``--label-map az``, the folder nothing. An option that no source's format
+    uses is an error, as for one source.
 
     A source that cannot be read, or has no usable line, raises :class:`DatasetError`;
     with ``unusable`` (a list) it is appended there as ``(source, message)`` and the other
     sources are still read (``lineocr eval``), unless none is left: then the first error
     is raised."""
-    options: dict[str, Any] = {
-        "strip_suffix": strip_suffix,
-        "label_regex": label_regex,
-        "label_map": label_map,
-        "transpose": transpose,
-    }
+    options: dict[str, Any] = dict(_with_defaults("read_datasets", format_options))
     errors: list[tuple[str, DatasetError]] = []  # sources left out, with ``unusable``
     if fmt is not None or len(srcs) < 2:
         jobs = [(src, fmt, options) for src in srcs]
