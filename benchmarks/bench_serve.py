@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -222,19 +223,25 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
+@dataclass(frozen=True)
+class Load:
+    """How hard the server is pushed: ``requests`` in all, over ``concurrency`` connections,
+    for ``max_seconds`` at most."""
+
+    requests: int
+    concurrency: int
+    max_seconds: float
+
+
 async def load(
-    url: str,
-    image: bytes,
-    requests: int,
-    concurrency: int,
-    max_seconds: float,
-    pool: list[bytes] | None = None,
+    url: str, image: bytes, plan: Load, pool: list[bytes] | None = None
 ) -> dict[str, Any]:
     """``concurrency`` keep-alive connections, each sending requests back to back. A minimal
     HTTP/1.1 client on asyncio streams: the load generator shares the machine's cores with
     the server, so it must cost far less per request than the server does. With ``pool``,
     each request carries 1-3 of its images and the texts read are kept per image
     (``texts``: image index -> texts)."""
+    requests, concurrency = plan.requests, plan.concurrency
     host, port = url.removeprefix("http://").split(":")
     request = multipart_request(host, int(port), image)
     latencies: list[float] = []
@@ -242,7 +249,7 @@ async def load(
     batch_sizes: list[int] = []
     texts: dict[int, list[str]] = {}
     issued = 0
-    deadline = time.perf_counter() + max_seconds
+    deadline = time.perf_counter() + plan.max_seconds
     rng = np.random.default_rng(1)
 
     async def client() -> None:
@@ -341,9 +348,8 @@ def run_mode(
     extra = [] if batching else ["--no-batching"]
     extra += ["--max-batch", str(args.max_batch), "--batch-timeout-ms", str(args.batch_timeout_ms)]
     with ServerProcess(model, *extra, threads=args.threads) as server:
-        result = asyncio.run(
-            load(server.url, image, args.requests, args.concurrency, args.max_seconds, pool)
-        )
+        plan = Load(args.requests, args.concurrency, args.max_seconds)
+        result = asyncio.run(load(server.url, image, plan, pool))
         result["server_rss_mb"] = round(server.rss_mb(), 1)
     texts = result.pop("texts")
     if pool:
