@@ -161,10 +161,9 @@ def deskew(img: np.ndarray, max_angle: float = 10) -> np.ndarray:
     drift = float(np.ptp(xf)) * abs(np.tan(np.radians(angle)))
     if abs(angle) < 0.25 or drift < 0.5 * text_height:
         return img
-    # A shear, column by column, to whole pixels: no resampling blur on thin strokes (a
-    # rotation's interpolation cost the generator's held-out lines 2 points of exact
-    # match), and over the few degrees of a skewed line the same as a rotation but for
-    # glyphs slanted by that angle.
+    # A shear, column by column, to whole pixels: no resampling blur on thin strokes, and
+    # over the few degrees of a skewed line the same as a rotation but for glyphs slanted
+    # by that angle.
     h, w = img.shape
     shift = -np.tan(np.radians(angle))
     new_h = h + int(np.ceil(abs(shift) * w))

@@ -464,10 +464,11 @@ class Recognizer:
         return f"Recognizer(name={self.name!r}, version={self.version!r}, source={self.source!r})"
 
 
-# A batch is padded to its widest line, and the BiLSTM reads that padding: a short line
-# padded to several times its width can read differently (a 20,000-pixel line in a batch
-# turned "12345" into "12 345" at half the confidence). So a batch holds lines within this
-# ratio of its narrowest line's width (plus a few frames' slack), whatever ``batch_size``.
+# A batch is padded to its widest line. A model fed line lengths reads no padding, so this
+# only bounds the padding's cost; an older file's BiLSTM reads it, and a short line padded
+# to many times its width can read differently (docs/runtime.md, "One answer per image").
+# So a batch holds lines within this ratio of its narrowest line's width (plus a few
+# frames' slack), whatever ``batch_size``.
 PAD_RATIO = 1.25
 PAD_SLACK = 16  # pixels
 
