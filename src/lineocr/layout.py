@@ -181,8 +181,9 @@ def _segments(mask: np.ndarray, text_h: float) -> tuple[list[_Segment], np.ndarr
     tall = [float(s.height) for s in segs if s.height >= 0.6 * text_h]
     line_h = float(np.median(tall or [text_h]))
     # Marks (i-dots, accents, Arabic dots, a dash alone) join the nearest line they overlap.
-    small = [s for s in segs if s.height < 0.55 * line_h]
-    lines = [s for s in segs if s.height >= 0.55 * line_h]
+    # (A short line of x-height letters, "as", is as tall as the text height: not a mark.)
+    small = [s for s in segs if s.height < 0.6 * text_h]
+    lines = [s for s in segs if s.height >= 0.6 * text_h]
     for s in small:
         near = [
             (max(t.y0 - s.y1, s.y0 - t.y1, 0), j)
