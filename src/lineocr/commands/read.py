@@ -42,6 +42,15 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
+class LayoutMode(str, Enum):
+    auto = "auto"
+    line = "line"
+    page = "page"
+
+
+LINE_HEIGHTS = 3  # auto: ink this many model heights tall or less is one line
+
+
 class DecoderName(str, Enum):
     greedy = "greedy"
     beam = "beam"
@@ -141,7 +150,16 @@ def _json_line(record: dict[str, Any]) -> str:
 
 
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
-    """One input's output line (without the newline)."""
+    """One input's output line (without the newline); a page's text is its lines in
+    reading order, blocks separated by a blank line."""
+    from lineocr.page import Page
+
+    if isinstance(prediction, Page):
+        if output_format is OutputFormat.jsonl:
+            return _json_line({"path": path, **prediction.to_dict()})
+        if output_format is OutputFormat.tsv:
+            return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
+        return prediction.block_text
     if output_format is OutputFormat.jsonl:
         return _json_line({"path": path, **prediction.to_dict()})
     if output_format is OutputFormat.tsv:
@@ -204,6 +222,31 @@ def _load(path: str) -> Outcome:
         return ("error", os_reason(exc))
 
 
+def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
+    """Whether ``image`` is read as a page: always with ``--layout page``, never with
+    ``line``; with ``auto`` when its ink is more than :data:`LINE_HEIGHTS` model heights
+    tall and the layout finds more than one line on it (a line image reads as before)."""
+    if layout is not LayoutMode.auto:
+        return layout is LayoutMode.page
+    from lineocr.layout import find_lines
+    from lineocr.preprocess import ink_box
+
+    box = ink_box(image)
+    if box is None or box[1] - box[0] <= LINE_HEIGHTS * recognizer.spec.height:
+        return False
+    return len(find_lines(image).lines) > 1
+
+
+def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
+    """The page, or the exception that stopped its reading (it costs only its own result)."""
+    from lineocr.page import PageReader
+
+    try:
+        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
+    except Exception as exc:  # said as this input's error
+        return exc
+
+
 def _recognise(
     recognizer: Any,
     paths: list[str],
@@ -211,18 +254,34 @@ def _recognise(
     output_format: OutputFormat,
     batch_size: int,
     options: dict[str, Any],
+    layout: LayoutMode = LayoutMode.line,
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read, each result formatted as its output
-    line (in the worker, under --workers: the parent only writes); errors left as they are."""
+    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`),
+    each result formatted as its output line (in the worker, under --workers: the parent
+    only writes); errors left as they are."""
     from lineocr.runtime import run_isolated
 
+    done = list(outcomes)
+    for i, (kind, image) in enumerate(outcomes):
+        try:
+            page = kind == "ok" and is_page(image, recognizer, layout)
+        except Exception as exc:  # said as this input's error
+            done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if page:
+            result = _read_page(recognizer, image, batch_size, options)
+            if isinstance(result, Exception):
+                reason = f"cannot read the page: {type(result).__name__}: {result}"
+                done[i] = ("error", reason[:300])
+            else:
+                done[i] = ("ok", format_result(output_format, paths[i], result))
+    outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     # An image the preprocessing or the model cannot take costs only its own result.
     predictions = run_isolated(
         lambda images: recognizer.read_batch(images, batch_size=batch_size, **options),
         [outcomes[i][1] for i in loaded],
     )
-    done = list(outcomes)
     for i, prediction in zip(loaded, predictions, strict=True):
         if isinstance(prediction, Exception):
             reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
@@ -238,6 +297,7 @@ def _read_here(
     output_format: OutputFormat,
     batch_size: int,
     options: dict[str, Any],
+    layout: LayoutMode = LayoutMode.line,
 ) -> Generator[tuple[list[str], list[Outcome]], None, None]:
     """(paths, outcomes) chunk by chunk; the next chunk's files are decoded (on a thread
     pool) while one is recognised."""
@@ -248,7 +308,10 @@ def _read_here(
             outcomes = [future.result() for future in loading]
             following = chunks[k + 1] if k + 1 < len(chunks) else []
             loading = [pool.submit(_load, path) for path in following]
-            yield chunk, _recognise(recognizer, chunk, outcomes, output_format, batch_size, options)
+            yield (
+                chunk,
+                _recognise(recognizer, chunk, outcomes, output_format, batch_size, options, layout),
+            )
 
 
 _worker: dict[str, Any] = {}  # a --workers process's recognizer and options
@@ -263,13 +326,18 @@ def _worker_start(
     output_format: OutputFormat,
     batch_size: int,
     options: dict,
+    layout: LayoutMode = LayoutMode.line,
 ) -> None:
     from lineocr.runtime import Recognizer
 
     _exit_with(parent)
     recognizer = Recognizer(model_bytes, name=name, source=source, threads=threads)
     _worker.update(
-        recognizer=recognizer, output_format=output_format, batch_size=batch_size, options=options
+        recognizer=recognizer,
+        output_format=output_format,
+        batch_size=batch_size,
+        options=options,
+        layout=layout,
     )
 
 
@@ -292,7 +360,13 @@ def _worker_read(paths: list[str]) -> list[Outcome]:
     outcomes = [_load(path) for path in paths]
     w = _worker
     return _recognise(
-        w["recognizer"], paths, outcomes, w["output_format"], w["batch_size"], w["options"]
+        w["recognizer"],
+        paths,
+        outcomes,
+        w["output_format"],
+        w["batch_size"],
+        w["options"],
+        w["layout"],
     )
 
 
@@ -304,6 +378,7 @@ def _read_in_workers(
     threads: int,
     batch_size: int,
     options: dict[str, Any],
+    layout: LayoutMode = LayoutMode.line,
 ) -> Generator[tuple[list[str], list[Outcome]], None, None]:
     """Like :func:`_read_here`, in forked processes (each its own session and interpreter
     lock), results in input order."""
@@ -313,7 +388,7 @@ def _read_in_workers(
     size = min(WORKER_CHUNK, -(-len(paths) // workers))  # every worker gets work
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
     model = (recognizer.model_bytes, recognizer.name, recognizer.source)
-    start = (os.getpid(), *model, threads, output_format, batch_size, options)
+    start = (os.getpid(), *model, threads, output_format, batch_size, options, layout)
     # An ONNX Runtime session that is garbage here (in a reference cycle, not yet collected:
     # a library caller's, a test's) must not be freed in a worker: its destructor waits for
     # a thread pool that does not exist in the fork, for ever. So collect it here, where its
@@ -375,6 +450,14 @@ def read(
             "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
         ),
     ] = OutputFormat.text,
+    layout: Annotated[
+        LayoutMode,
+        typer.Option(
+            help="line: each image is one text line; page: find the lines (columns, "
+            "turned and skewed pages) and read them in order; auto: a line-shaped image "
+            "as a line, anything else as a page (docs/runtime.md, Pages).",
+        ),
+    ] = LayoutMode.auto,
     decoder: DecoderOpt = DecoderName.greedy,
     beam_width: BeamWidthOpt = None,
     lexicon: LexiconOpt = None,
@@ -434,6 +517,8 @@ def read(
     options = decode_options(decoder, beam_width, lexicon, pattern, lm, lm_weight, length_bonus)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
+    if server is not None and layout is LayoutMode.page:
+        raise fail("--layout page reads here only, not with --server (yet)")
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
@@ -443,10 +528,17 @@ def read(
         paths = _list_inputs(inputs)
         results = (
             _read_in_workers(
-                recognizer, paths, output_format, workers, threads or 1, batch_size, options
+                recognizer,
+                paths,
+                output_format,
+                workers,
+                threads or 1,
+                batch_size,
+                options,
+                layout,
             )
             if workers > 1
-            else _read_here(recognizer, paths, output_format, batch_size, options)
+            else _read_here(recognizer, paths, output_format, batch_size, options, layout)
         )
         try:  # a closed output pipe ends every command quietly (cli._Group): 141
             writer = _write_results(results, output_format, len(paths), progress)
