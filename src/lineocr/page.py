@@ -17,9 +17,7 @@ import numpy as np
 from lineocr.layout import Box, Layout, Point, find_lines
 from lineocr.prediction import CharConfidence, Prediction
 
-ROTATIONS = (0, 90, 180, 270)  # degrees counter-clockwise the page is turned to be read
 SAMPLE_LINES = 6  # lines read per orientation tried
-CONFIDENT = 0.85  # an upright reading this confident is kept without trying the others
 
 
 @dataclass(frozen=True)
@@ -113,6 +111,10 @@ def _unturn(point: Point, rotation: int, size: tuple[int, int]) -> Point:
     return (x, y)
 
 
+def _mean_confidence(predictions: Sequence[Prediction]) -> float:
+    return float(np.mean([p.confidence for p in predictions])) if predictions else 0.0
+
+
 def rtl_text(texts: Sequence[str]) -> bool:
     """Whether most of the letters in ``texts`` are of a right-to-left script."""
     rtl = ltr = 0
@@ -153,6 +155,28 @@ class PageReader:
         )
         return result
 
+    def _upright(
+        self, image: np.ndarray, rtl: bool, **options: Any
+    ) -> tuple[int, Layout, list[Prediction]]:
+        """The rotation that sets the page upright, its layout and a few lines read. The
+        page is laid out as it is and turned a quarter; the few widest lines of each are
+        read as cut and turned half a turn (upside down), and the most confident of the
+        four readings wins (a layout costs more than a few lines' reading, so a third one is
+        made only when an upside-down reading wins, for the order of its lines)."""
+        layout = find_lines(image, rtl=rtl)
+        if not self.orient:
+            return 0, layout, self._read(self._sample(layout), **options)
+        layouts = {0: layout, 90: find_lines(_turn(image, 90), rtl=rtl)}
+        readings: dict[int, list[Prediction]] = {}
+        for rotation, found in layouts.items():
+            crops = self._sample(found)
+            readings[rotation] = self._read(crops, **options)
+            flipped = [np.ascontiguousarray(np.rot90(c, 2)) for c in crops]
+            readings[rotation + 180] = self._read(flipped, **options)
+        best = max(readings, key=lambda r: (_mean_confidence(readings[r]), -r))
+        layout = layouts[best] if best in layouts else find_lines(_turn(image, best), rtl=rtl)
+        return best, layout, readings[best]
+
     def _sample(self, layout: Layout) -> list[np.ndarray]:
         """The widest few lines (most to read, least to be fooled by)."""
         lines = sorted(layout.lines, key=lambda ln: -ln.image.shape[1])[:SAMPLE_LINES]
@@ -161,17 +185,7 @@ class PageReader:
     def read(self, image: np.ndarray, **options: Any) -> Page:
         """Read a grayscale page (uint8 array); decoding options as ``read_batch`` takes."""
         rtl = bool(self.rtl)
-        best: tuple[float, int, Layout, list[Prediction]] | None = None
-        for rotation in ROTATIONS if self.orient else (0,):
-            layout = find_lines(_turn(image, rotation), rtl=rtl)
-            sample = self._read(self._sample(layout), **options)
-            score = float(np.mean([p.confidence for p in sample])) if sample else 0.0
-            if best is None or score > best[0]:
-                best = (score, rotation, layout, sample)
-            if score >= CONFIDENT:
-                break
-        assert best is not None
-        _, rotation, layout, sample = best
+        rotation, layout, sample = self._upright(image, rtl, **options)
         if self.rtl is None and rtl_text([p.text for p in sample]):
             rtl = True
             layout = find_lines(_turn(image, rotation), rtl=True)
