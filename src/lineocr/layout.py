@@ -185,13 +185,15 @@ def _segments(mask: np.ndarray, text_h: float) -> tuple[list[_Segment], np.ndarr
     small = [s for s in segs if s.height < 0.6 * text_h]
     lines = [s for s in segs if s.height >= 0.6 * text_h]
     for s in small:
+        # By vertical distance first: a closing quote or dots just past a line's end belong
+        # to it, not to the line above that reaches further.
         near = [
-            (max(t.y0 - s.y1, s.y0 - t.y1, 0), j)
+            (max(t.y0 - s.y1, s.y0 - t.y1, 0), max(-_x_overlap(s, t), 0), j)
             for j, t in enumerate(lines)
-            if _x_overlap(s, t) > 0 and max(t.y0 - s.y1, s.y0 - t.y1) < 0.45 * line_h
+            if _x_overlap(s, t) > -2 * text_h and max(t.y0 - s.y1, s.y0 - t.y1) < 0.45 * line_h
         ]
         if near:
-            lines[min(near)[1]].merge(s)
+            lines[min(near)[2]].merge(s)
         elif (s.x1 - s.x0) >= 0.5 * line_h:  # a short line of its own (a dash, dots)
             lines.append(s)
     # Pieces of one line split at a wide space: merged when they share most of their rows
