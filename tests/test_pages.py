@@ -114,3 +114,15 @@ def test_arabic_page_columns_right_to_left(reader):
 def test_rtl_text():
     assert rtl_text(ARABIC[:1])
     assert not rtl_text(LATIN[:1])
+
+
+def test_layout_and_page_import_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lineocr.layout, lineocr.page\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

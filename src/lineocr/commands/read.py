@@ -152,9 +152,7 @@ def _json_line(record: dict[str, Any]) -> str:
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
     """One input's output line (without the newline); a page's text is its lines in
     reading order, blocks separated by a blank line."""
-    from lineocr.page import Page
-
-    if isinstance(prediction, Page):
+    if hasattr(prediction, "blocks"):  # a lineocr.page.Page (not imported: --server needs no cv2)
         if output_format is OutputFormat.jsonl:
             return _json_line({"path": path, **prediction.to_dict()})
         if output_format is OutputFormat.tsv:
