@@ -43,6 +43,15 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
+class LayoutMode(str, Enum):
+    auto = "auto"
+    line = "line"
+    page = "page"
+
+
+LINE_HEIGHTS = 3  # auto: ink this many model heights tall or less is one line
+
+
 class DecoderName(str, Enum):
     greedy = "greedy"
     beam = "beam"
@@ -142,7 +151,14 @@ def _json_line(record: dict[str, Any]) -> str:
 
 
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
-    """One input's output line (without the newline)."""
+    """One input's output line (without the newline); a page's text is its lines in
+    reading order, blocks separated by a blank line."""
+    if hasattr(prediction, "blocks"):  # a lineocr.page.Page (not imported: --server needs no cv2)
+        if output_format is OutputFormat.jsonl:
+            return _json_line({"path": path, **prediction.to_dict()})
+        if output_format is OutputFormat.tsv:
+            return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
+        return prediction.block_text
     if output_format is OutputFormat.jsonl:
         return _json_line({"path": path, **prediction.to_dict()})
     if output_format is OutputFormat.tsv:
@@ -187,11 +203,13 @@ Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 @dataclass(frozen=True)
 class ReadSettings:
     """How each input is read and written: the output format, the lines per model run
-    (a local read only) and the options given to ``read_batch`` (decoding, ``tta``)."""
+    (a local read only), the options given to ``read_batch`` (decoding, ``tta``) and
+    whether an image is a line or a page (``layout``)."""
 
     output_format: OutputFormat
     batch_size: int
     options: dict[str, Any]
+    layout: LayoutMode = LayoutMode.line
 
 
 def _load(path: str) -> Outcome:
@@ -215,20 +233,60 @@ def _load(path: str) -> Outcome:
         return ("error", os_reason(exc))
 
 
+def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
+    """Whether ``image`` is read as a page: always with ``--layout page``, never with
+    ``line``; with ``auto`` when its ink is more than :data:`LINE_HEIGHTS` model heights
+    tall and the layout finds more than one line on it (a line image reads as before)."""
+    if layout is not LayoutMode.auto:
+        return layout is LayoutMode.page
+    from lineocr.layout import find_lines
+    from lineocr.preprocess import ink_box
+
+    box = ink_box(image)
+    if box is None or box[1] - box[0] <= LINE_HEIGHTS * recognizer.spec.height:
+        return False
+    return len(find_lines(image).lines) > 1
+
+
+def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
+    """The page, or the exception that stopped its reading (it costs only its own result)."""
+    from lineocr.page import PageReader
+
+    try:
+        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
+    except Exception as exc:  # said as this input's error
+        return exc
+
+
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read, each result formatted as its output
-    line (in the worker, under --workers: the parent only writes); errors left as they are."""
+    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`),
+    each result formatted as its output line (in the worker, under --workers: the parent
+    only writes); errors left as they are."""
     from lineocr.runtime import run_isolated
 
+    done = list(outcomes)
+    for i, (kind, image) in enumerate(outcomes):
+        try:
+            page = kind == "ok" and is_page(image, recognizer, how.layout)
+        except Exception as exc:  # said as this input's error
+            done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if page:
+            result = _read_page(recognizer, image, how.batch_size, how.options)
+            if isinstance(result, Exception):
+                reason = f"cannot read the page: {type(result).__name__}: {result}"
+                done[i] = ("error", reason[:300])
+            else:
+                done[i] = ("ok", format_result(how.output_format, paths[i], result))
+    outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     # An image the preprocessing or the model cannot take costs only its own result.
     predictions = run_isolated(
         lambda images: recognizer.read_batch(images, batch_size=how.batch_size, **how.options),
         [outcomes[i][1] for i in loaded],
     )
-    done = list(outcomes)
     for i, prediction in zip(loaded, predictions, strict=True):
         if isinstance(prediction, Exception):
             reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
@@ -361,6 +419,14 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
         ),
     ] = OutputFormat.text,
+    layout: Annotated[
+        LayoutMode,
+        typer.Option(
+            help="line: each image is one text line; page: find the lines (columns, "
+            "turned and skewed pages) and read them in order; auto: a line-shaped image "
+            "as a line, anything else as a page (docs/runtime.md, Pages).",
+        ),
+    ] = LayoutMode.auto,
     decoder: DecoderOpt = DecoderName.greedy,
     beam_width: BeamWidthOpt = None,
     lexicon: LexiconOpt = None,
@@ -419,7 +485,9 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
-    how = ReadSettings(output_format, batch_size, options)
+    how = ReadSettings(output_format, batch_size, options, layout)
+    if server is not None and layout is LayoutMode.page:
+        raise fail("--layout page reads here only, not with --server (yet)")
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)

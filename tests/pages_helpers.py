@@ -1,0 +1,105 @@
+"""Pages composed for the page-reading tests: lines drawn by Pillow (with Raqm shaping) in
+system fonts, set in columns with a heading and a picture, turned and skewed on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+ARABIC_FONT = Path("/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf")
+
+LATIN = [
+    "The river ran quietly past the old mill",
+    "where the children used to play in summer.",
+    "Nobody remembered who had built the wheel,",
+    "but everyone knew the sound it once made.",
+    "In the evening the lamps were lit early",
+    "and the smell of bread filled the street.",
+    "A letter arrived on the third of March,",
+    "written in a careful and patient hand.",
+    "It asked for news of the family farm",
+    "and of the horses sold the year before.",
+]
+ARABIC = [
+    "ذهب الولد إلى المدرسة في الصباح",
+    "وكانت الشمس مشرقة فوق المدينة",
+    "قرأ المعلم الدرس بصوت واضح",
+    "ثم كتب التلاميذ الجمل في دفاترهم",
+    "وفي المساء عاد الجميع إلى البيوت",
+    "حيث انتظرتهم الأسرة حول المائدة",
+]
+
+
+@dataclass
+class Composed:
+    image: np.ndarray  # uint8 grey page
+    blocks: list[list[str]]  # the text in reading order, block by block
+    boxes: list[tuple[int, int, int, int]]  # each line's ink box, in reading order
+
+
+def _draw_line(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font, rtl: bool):
+    kwargs = {"direction": "rtl", "language": "ar"} if rtl else {}
+    x, y = xy
+    box = draw.textbbox((x, y), text, font=font, **kwargs)
+    if rtl:  # right-aligned at x
+        x -= box[2] - box[0]
+        box = draw.textbbox((x, y), text, font=font, **kwargs)
+    draw.text((x, y), text, fill=0, font=font, **kwargs)
+    return box
+
+
+def compose(  # noqa: PLR0913 (a test page's keyword-only layout knobs)
+    columns: list[list[str]],
+    *,
+    heading: str | None = None,
+    picture: bool = False,
+    rtl: bool = False,
+    size: int = 30,
+    width: int = 1700,
+) -> Composed:
+    """A page: an optional heading across the page, then the columns side by side (for RTL
+    the first column at the right), an optional grey picture block above the columns."""
+    font = ImageFont.truetype(str(ARABIC_FONT if rtl else LATIN_FONT), size)
+    pitch = int(size * (2.0 if rtl else 1.6))
+    rows = max(map(len, columns))
+    height = 200 + (rows + 4) * pitch + (320 if picture else 0)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    blocks: list[list[str]] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    y = 100
+    if heading is not None:
+        hfont = ImageFont.truetype(str(ARABIC_FONT if rtl else LATIN_FONT), int(size * 1.5))
+        boxes.append(_draw_line(draw, (width - 100 if rtl else 100, y), heading, hfont, rtl))
+        blocks.append([heading])
+        y += int(size * 3.5)
+    if picture:
+        draw.rectangle((100, y, 700, y + 260), fill=90)
+        draw.ellipse((300, y + 40, 500, y + 220), fill=200)
+        y += 320
+    col_w = (width - 200) // len(columns)
+    for c, lines in enumerate(columns):
+        x = (width - 100 - c * col_w) if rtl else (100 + c * col_w)
+        for r, text in enumerate(lines):
+            boxes.append(_draw_line(draw, (x, y + r * pitch), text, font, rtl))
+        blocks.append(list(lines))
+    return Composed(np.asarray(page), blocks, boxes)
+
+
+def turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    """The page turned counter-clockwise by ``degrees`` on a white canvas that holds it."""
+    return np.asarray(
+        Image.fromarray(image).rotate(degrees, expand=True, fillcolor=255, resample=Image.BILINEAR)
+    )
+
+
+def uneven_light(image: np.ndarray) -> np.ndarray:
+    """The page lit from one corner: brightness falling to 45 % across it."""
+    h, w = image.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = 1.0 - 0.55 * (xx / w + yy / h) / 2
+    return (image.astype(np.float32) * light).astype(np.uint8)

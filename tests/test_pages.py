@@ -1,0 +1,128 @@
+"""Page reading (issue 33, classical layer): lines found on composed pages, set upright,
+levelled and read in order by the bundled printed model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lineocr.layout import find_lines, reading_order
+from lineocr.metrics import char_errors
+from lineocr.page import PageReader, rtl_text
+from lineocr.runtime import Recognizer
+from tests.pages_helpers import ARABIC, LATIN, compose, turned, uneven_light
+
+# Page CER measured on these pages with the bundled printed model (2026-12-07): 0.2 %
+# (1 error: DejaVu Serif's "fi" ligature read as "f") on every Latin variant, 0.5 % on the
+# Arabic page; the bounds leave a margin.
+LATIN_CER_MAX = 0.02
+ARABIC_CER_MAX = 0.04
+
+
+@pytest.fixture(scope="module")
+def reader() -> PageReader:
+    return PageReader(Recognizer.load("printed"))
+
+
+@pytest.fixture(scope="module")
+def latin_page():
+    return compose([LATIN[:5], LATIN[5:]], heading="A Quiet Town", picture=True)
+
+
+def _truth(composed) -> str:
+    return "\n\n".join("\n".join(block) for block in composed.blocks)
+
+
+def _cer(truth: str, text: str) -> float:
+    return char_errors(" ".join(truth.split()), " ".join(text.split())) / len(truth)
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / area
+
+
+def test_lines_found_in_reading_order_with_their_boxes(latin_page):
+    layout = find_lines(latin_page.image)
+    assert len(layout.lines) == 11  # the picture is not a line
+    assert [ln.block for ln in layout.lines] == [0] + [1] * 5 + [2] * 5
+    for line, box in zip(layout.lines, latin_page.boxes, strict=True):
+        assert _iou(line.box, box) > 0.6
+        assert line.image.shape[0] < 3 * line.ink_height  # cut tight, as training lines are
+
+
+def test_blank_page_has_no_lines():
+    assert find_lines(np.full((400, 600), 255, np.uint8)).lines == []
+
+
+def test_reading_order_columns_then_rows():
+    heading, left, right, footer = (
+        (0, 0, 100, 10),
+        (0, 20, 45, 80),
+        (55, 20, 100, 60),
+        (0, 90, 100, 99),
+    )
+    boxes = [right, footer, left, heading]
+    assert reading_order(boxes) == [3, 2, 0, 1]
+    assert reading_order(boxes, rtl=True) == [3, 0, 2, 1]
+
+
+def test_two_column_page_read_in_order(reader, latin_page):
+    page = reader.read(latin_page.image)
+    assert page.rotation == 0
+    assert len(page.blocks) == 3
+    assert _cer(_truth(latin_page), page.block_text) <= LATIN_CER_MAX
+    assert page.text == page.block_text.replace("\n\n", "\n")
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_turned_page_read_upright(reader, latin_page, degrees):
+    page = reader.read(turned(latin_page.image, degrees))
+    assert page.rotation == (360 - degrees) % 360
+    assert _cer(_truth(latin_page), page.block_text) <= LATIN_CER_MAX
+    # Boxes are in the turned image's pixels.
+    h, w = turned(latin_page.image, degrees).shape
+    assert all(
+        0 <= ln.box[0] < ln.box[2] <= w and 0 <= ln.box[1] < ln.box[3] <= h for ln in page.lines
+    )
+
+
+@pytest.mark.parametrize("degrees", [6.0, -9.0])
+def test_skewed_page_levelled(reader, latin_page, degrees):
+    page = reader.read(turned(latin_page.image, degrees))
+    assert page.skew == pytest.approx(degrees, abs=0.3)
+    assert _cer(_truth(latin_page), page.block_text) <= LATIN_CER_MAX
+
+
+def test_unevenly_lit_page(reader, latin_page):
+    page = reader.read(uneven_light(latin_page.image))
+    assert _cer(_truth(latin_page), page.block_text) <= LATIN_CER_MAX
+
+
+def test_arabic_page_columns_right_to_left(reader):
+    composed = compose([ARABIC[:3], ARABIC[3:]], rtl=True)
+    page = reader.read(composed.image)
+    assert page.rtl
+    assert [len(b.lines) for b in page.blocks] == [3, 3]
+    assert page.blocks[0].box[0] > page.blocks[1].box[2]  # the right column first
+    assert _cer(_truth(composed), page.block_text) <= ARABIC_CER_MAX
+
+
+def test_rtl_text():
+    assert rtl_text(ARABIC[:1])
+    assert not rtl_text(LATIN[:1])
+
+
+def test_layout_and_page_import_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lineocr.layout, lineocr.page\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
