@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages (fonts, Tesseract, a browser for the page test), then the Google Fonts
-# families Debian lacks (merged from web subsets with the environment's fontTools).
+# families Debian lacks (merged from web subsets with the environment's fontTools), then
+# the prose corpora of synthetic training lines (--synth ...:corpus=prose-en; docs/synth.md).
 system-deps: install
 	bash scripts/install-system-deps.sh
 	PYTHON=$(BIN)/python bash scripts/fetch-fonts.sh
+	PYTHON=$(BIN)/python bash scripts/fetch-corpora.sh
 
 quality: install
 	$(BIN)/ruff check $(SRC)
