@@ -318,6 +318,52 @@ def test_corpus_lines_and_running_text(tmp_path):
         LineSynthesizer(SynthConfig(corpus=str(empty)))
 
 
+PROSE = (
+    "It was the first of May, and the town's clocks struck nine -- late, as usual.\n"
+    "She said: \"Don't wait for me; I'll be there by 10:30.\"\n"
+    "Nobody answered. The door, which had been painted green in 1921, stayed shut.\n"
+)
+
+
+def test_a_spec_draws_running_text_from_a_corpus_file(tmp_path):
+    corpus = tmp_path / "prose.txt"
+    corpus.write_text(PROSE, encoding="utf-8")
+    spec = f"latin:0.5:mix:corpus={corpus}:min_chars=20:max_chars=60:random_ratio=0:pattern_ratio=0"
+    config, ratio = parse_synth_spec(spec)
+    assert (config.corpus, config.corpus_mode, ratio) == (str(corpus.resolve()), "text", 0.5)
+    running = " ".join(PROSE.split())
+    synth = LineSynthesizer(config, seed=3)
+    texts = [synth.text(i) for i in range(30)]
+    for text in texts:
+        assert text in running, text  # a window of the running text, across lines
+        assert len(text) <= 60
+    assert sum(len(t) >= 20 for t in texts) >= 25  # windows reach the drawn length
+    assert any("--" in t or "'" in t or '"' in t for t in texts)  # punctuation kept
+
+
+def test_a_spec_names_a_fetched_corpus(tmp_path, monkeypatch):
+    (tmp_path / "prose-en.txt").write_text(PROSE, encoding="utf-8")
+    monkeypatch.setenv("LINEOCR_CORPUS_DIR", str(tmp_path))
+    config, _ = parse_synth_spec("latin:0.4:mix:corpus=prose-en:corpus_mode=lines")
+    assert config.corpus == str((tmp_path / "prose-en.txt").resolve())
+    assert config.corpus_mode == "lines"
+
+
+def test_a_missing_corpus_names_the_file_and_the_fetch_script(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINEOCR_CORPUS_DIR", str(tmp_path))
+    with pytest.raises(SynthError) as caught:
+        parse_synth_spec("latin:0.4:mix:corpus=prose-en")
+    message = str(caught.value)
+    assert "latin:0.4:mix:corpus=prose-en" in message
+    assert str(tmp_path / "prose-en.txt") in message
+    assert "scripts/fetch-corpora.sh" in message
+    with pytest.raises(SynthError, match=re.escape("no file")):
+        parse_synth_spec(f"latin:corpus={tmp_path}/nothing.txt")
+    (tmp_path / "prose-en.txt").write_text(PROSE, encoding="utf-8")
+    with pytest.raises(SynthError, match="corpus_mode must be one of"):
+        parse_synth_spec("latin:corpus=prose-en:corpus_mode=pages")
+
+
 # -- fonts: coverage, no tofu, split ------------------------------------------------------
 def test_a_face_that_lacks_a_character_is_never_used_for_it():
     alphabet = " " + string.ascii_letters + "ب"
