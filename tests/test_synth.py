@@ -610,6 +610,52 @@ def test_degradation_parameters_have_the_expected_effect(clean_line):
     assert tall.shape[0] <= 1.7 * clean_line.shape[0] + 2
 
 
+def test_binarize_makes_a_one_bit_scan_whose_level_thins_or_thickens(clean_line):
+    rng = np.random.default_rng(0)
+    thin = degrade.binarize(clean_line, rng, level=0.2)
+    thick = degrade.binarize(clean_line, rng, level=0.8)
+    coarse = degrade.binarize(clean_line, rng, level=0.5, scale=0.4, jitter=20)
+    for out in (thin, thick, coarse):
+        assert set(np.unique(out).tolist()) <= {0, 255}
+        assert out.shape == clean_line.shape
+    assert (thin == 0).sum() < (thick == 0).sum()
+    # Sampled at 40 %: blocks of equal pixels, shown back at full size.
+    assert np.mean(coarse[:, 1:] == coarse[:, :-1]) > np.mean(thick[:, 1:] == thick[:, :-1])
+
+
+def test_rotate_drift_lets_a_long_line_turn_as_a_crooked_page_does():
+    synth = LineSynthesizer(SynthConfig(style="clean", fonts=(str(DEJAVU),)), split="all")
+    line = synth.render("A long printed line of some seventy characters, as books set them.").image
+    rng = np.random.default_rng(0)
+    default = degrade.rotate(line, rng, degrees=1.5)
+    assert np.array_equal(default, degrade.rotate(line, rng, degrees=1.5, drift=0.6))
+    crooked = degrade.rotate(line, rng, degrees=1.5, drift=1.3)
+    h, w = line.shape
+    assert default.shape[0] <= h + 0.6 * h + 2
+    expected = h * np.cos(np.radians(1.5)) + w * np.sin(np.radians(1.5))  # not clipped
+    assert abs(crooked.shape[0] - expected) <= 2
+    assert crooked.shape[0] > default.shape[0]
+
+
+def test_ink_bleed_radius_thickens_strokes_further(clean_line):
+    rng = np.random.default_rng(0)
+    ink = [(degrade.ink_bleed(clean_line, rng, amount=1, radius=r) < 128).sum() for r in (1, 3)]
+    assert ink[0] < ink[1]
+    assert np.array_equal(
+        degrade.ink_bleed(clean_line, rng), degrade.ink_bleed(clean_line, rng, radius=1)
+    )
+
+
+def test_the_print_style_draws_skewed_and_one_bit_lines_and_stays_out_of_mix():
+    assert "print" in STYLES and "print" not in degrade.MIX_WEIGHTS
+    synth = LineSynthesizer(SynthConfig(lang="latin", style="print", min_chars=30), seed=5)
+    images = [synth.sample(i)[0] for i in range(24)]
+    one_bit = sum(len(np.unique(img)) <= 2 for img in images)
+    assert 3 <= one_bit <= 21  # on 45 % of lines, before noise and JPEG on some of them
+    config, _ = parse_synth_spec("latin:0.2:print")
+    assert config.style == "print"
+
+
 def test_step_specs():
     step = degrade.parse_step("gaussian_blur:p=0.5,sigma=0.4~1.2")
     assert (step.op, step.p, step.params) == ("gaussian_blur", 0.5, (("sigma", 0.4, 1.2),))

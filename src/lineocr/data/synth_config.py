@@ -23,7 +23,7 @@ from lineocr.data.corpora import (
 from lineocr.data.degrade import DegradeError, parse_steps
 
 LANGS = ("latin", "arabic", "mixed", "digits", "arabic-digits", "captcha")
-STYLES = ("clean", "scan", "photo", "blurred", "sharpened", "captcha", "mix")
+STYLES = ("clean", "scan", "photo", "blurred", "sharpened", "print", "captcha", "mix")
 LENGTH_DISTS = ("uniform", "normal")
 CORPUS_MODES = ("text", "lines")
 DEFAULT_RATIO = 0.5
@@ -113,8 +113,9 @@ class SynthConfig:
 
     - ``lang``: latin | arabic | mixed (Arabic with Latin words and numbers) | digits
       (form fields in 0-9) | arabic-digits (form fields in ٠-٩) | captcha
-    - ``style``: clean | scan | photo | blurred | sharpened | captcha | mix (a random one of
-      the first five per line); default ``captcha`` for lang captcha, else ``scan``
+    - ``style``: clean | scan | photo | blurred | sharpened | print | captcha | mix (a
+      random one of the first five per line); default ``captcha`` for lang captcha, else
+      ``scan``
     - ``fonts``: font files, folders or installed family names; empty = the system fonts
     - ``corpus``/``corpus_mode``: a UTF-8 text file used instead of the word list, sampled as
       windows of running ``text`` or as whole ``lines``; ``wordlist``: another word list
