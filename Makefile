@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: rebundle install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: corpora rebundle install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ install: $(STAMP)
 system-deps: install
 	bash scripts/install-system-deps.sh
 	PYTHON=$(BIN)/python bash scripts/fetch-fonts.sh
+
+# The prose corpora of synthetic training lines (--synth ...:corpus=prose-en; docs/synth.md):
+# for training only, so neither the tests nor `make serve` wait for their downloads.
+corpora: install system-deps
+	PYTHON=$(BIN)/python bash scripts/fetch-corpora.sh
 
 quality: install
 	$(BIN)/ruff check $(SRC)

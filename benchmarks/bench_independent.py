@@ -69,6 +69,29 @@ KIND_NOTES = {
 }
 
 
+def with_models(
+    engines: dict[str, list[eng.Engine]], models: Sequence[str]
+) -> dict[str, list[eng.Engine]]:
+    """``engines`` with a lineocr engine for each ``NAME=FILE`` of ``models`` put after
+    lineocr's bundled models in every kind of set that the ``printed`` model reads."""
+    extra: list[eng.Engine] = []
+    for item in models:
+        name, sep, path = (s.strip() for s in item.partition("="))
+        if not sep or not name or not path:
+            raise ValueError(f"--model {item!r}: expected NAME=FILE (an .onnx file or run folder)")
+        if not Path(path).exists():
+            raise ValueError(f"--model {item!r}: no file or folder {path}")
+        extra.append(eng.Lineocr(str(Path(path).resolve()), name=name))
+    out: dict[str, list[eng.Engine]] = {}
+    for kind, listed in engines.items():
+        if not any(e.key == "lineocr:printed" for e in listed):
+            out[kind] = list(listed)
+            continue
+        last = max(i for i, e in enumerate(listed) if e.key.startswith("lineocr:"))
+        out[kind] = [*listed[: last + 1], *extra, *listed[last + 1 :]]
+    return out
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
     try:
@@ -137,6 +160,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="only these engine keys (repeatable), "
         "e.g. lineocr:printed, tesseract:eng, rapidocr:en",
     )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="also read every set that lineocr's printed model reads with this model: an "
+        ".onnx file or a run folder, reported as lineocr `NAME` (repeatable); e.g. a "
+        "candidate beside the bundled one",
+    )
     p.add_argument("--cores", type=int, default=2, help="cores for each engine")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument(
@@ -145,7 +177,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also write the Markdown into this file "
         "(between the independent-benchmark markers), e.g. docs/benchmarks.md",
     )
-    return p.parse_args(argv)
+    opts = p.parse_args(argv)
+    try:
+        opts.engines_by_kind = with_models(ENGINES_BY_KIND, opts.model)
+    except ValueError as exc:
+        p.error(str(exc))
+    return opts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = opts.out / "work"
     for line_set in line_sets:
         results = []
-        for engine in ENGINES_BY_KIND[line_set.spec.kind]:
+        for engine in opts.engines_by_kind[line_set.spec.kind]:
             if opts.engine and engine.key not in opts.engine:
                 continue
             if engine.key not in engines_used and engine.key not in skipped:

@@ -373,16 +373,22 @@ def int8_vs_fp32(
 ) -> dict[str, Any]:
     """The same lines through the fp32 file and its int8 dynamic quantisation, in-process.
     When the model file is itself int8 (a bundled model shipped quantised), the fp32 file is
-    exported from the training weights shipped beside it (bundled name ``model``)."""
-    images, refs = [image for image, _ in samples], [text for _, text in samples]
-    threads, workdir = len(setup.cpus), setup.workdir
+    exported from the training weights beside it (``NAME.safetensors``, as bundle_model.py
+    writes them, so a candidate given with ``--model`` is compared with its own weights),
+    else from the bundled model ``model``'s."""
     from lineocr import zoo
     from lineocr.export import export_onnx, quantize_onnx
     from lineocr.runtime import Recognizer
 
+    images, refs = [image for image, _ in samples], [text for _, text in samples]
+    threads, workdir = len(setup.cpus), setup.workdir
+
     if Recognizer.load(model_file).metadata.get("onnx", {}).get("quantization") == "int8":
         int8_file = model_file
-        model_file = export_onnx(zoo.weights_path(model), workdir / f"{model_file.stem}.fp32.onnx")
+        beside = model_file.with_suffix(".safetensors")
+        has_weights = beside.is_file() and beside.with_suffix(".json").is_file()
+        weights = beside if has_weights else zoo.weights_path(model)
+        model_file = export_onnx(weights, workdir / f"{model_file.stem}.fp32.onnx")
     else:
         int8_file = quantize_onnx(model_file, workdir / f"{model_file.stem}.int8.onnx")
     out: dict[str, Any] = {}

@@ -348,3 +348,21 @@ def test_the_benchmark_names_missing_tools(monkeypatch, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert bench_independent.main(["--set", "latin-groff", "--out", "/nonexistent"]) == 2
     assert "groff" in capsys.readouterr().err
+
+
+def test_a_candidate_model_reads_what_the_printed_model_reads(tmp_path):
+    import bench_independent
+
+    candidate = tmp_path / "printed-new.onnx"
+    candidate.write_bytes(b"")
+    got = bench_independent.with_models(bench_independent.ENGINES_BY_KIND, [f"new={candidate}"])
+    for kind, listed in got.items():
+        keys = [e.key for e in listed]
+        assert ("lineocr:new" in keys) == ("lineocr:printed" in keys), kind
+    latin = [e.key for e in got["latin"]]
+    assert latin.index("lineocr:new") == latin.index("lineocr:printed-fast") + 1
+    (new,) = (e for e in got["latin"] if e.key == "lineocr:new")
+    assert isinstance(new, engines.Lineocr) and new.model == str(candidate.resolve())
+    for bad in ("new", "=x.onnx", f"new={tmp_path / 'missing.onnx'}"):
+        with pytest.raises(ValueError, match="--model"):
+            bench_independent.with_models(bench_independent.ENGINES_BY_KIND, [bad])

@@ -323,6 +323,52 @@ def test_corpus_lines_and_running_text(tmp_path):
         LineSynthesizer(SynthConfig(corpus=str(empty)))
 
 
+PROSE = (
+    "It was the first of May, and the town's clocks struck nine -- late, as usual.\n"
+    "She said: \"Don't wait for me; I'll be there by 10:30.\"\n"
+    "Nobody answered. The door, which had been painted green in 1921, stayed shut.\n"
+)
+
+
+def test_a_spec_draws_running_text_from_a_corpus_file(tmp_path):
+    corpus = tmp_path / "prose.txt"
+    corpus.write_text(PROSE, encoding="utf-8")
+    spec = f"latin:0.5:mix:corpus={corpus}:min_chars=20:max_chars=60:random_ratio=0:pattern_ratio=0"
+    config, ratio = parse_synth_spec(spec)
+    assert (config.corpus, config.corpus_mode, ratio) == (str(corpus.resolve()), "text", 0.5)
+    running = " ".join(PROSE.split())
+    synth = LineSynthesizer(config, seed=3)
+    texts = [synth.text(i) for i in range(30)]
+    for text in texts:
+        assert text in running, text  # a window of the running text, across lines
+        assert len(text) <= 60
+    assert sum(len(t) >= 20 for t in texts) >= 25  # windows reach the drawn length
+    assert any("--" in t or "'" in t or '"' in t for t in texts)  # punctuation kept
+
+
+def test_a_spec_names_a_fetched_corpus(tmp_path, monkeypatch):
+    (tmp_path / "prose-en.txt").write_text(PROSE, encoding="utf-8")
+    monkeypatch.setenv("LINEOCR_CORPUS_DIR", str(tmp_path))
+    config, _ = parse_synth_spec("latin:0.4:mix:corpus=prose-en:corpus_mode=lines")
+    assert config.corpus == str((tmp_path / "prose-en.txt").resolve())
+    assert config.corpus_mode == "lines"
+
+
+def test_a_missing_corpus_names_the_file_and_the_fetch_script(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINEOCR_CORPUS_DIR", str(tmp_path))
+    with pytest.raises(SynthError) as caught:
+        parse_synth_spec("latin:0.4:mix:corpus=prose-en")
+    message = str(caught.value)
+    assert "latin:0.4:mix:corpus=prose-en" in message
+    assert str(tmp_path / "prose-en.txt") in message
+    assert "scripts/fetch-corpora.sh" in message
+    with pytest.raises(SynthError, match=re.escape("no file")):
+        parse_synth_spec(f"latin:corpus={tmp_path}/nothing.txt")
+    (tmp_path / "prose-en.txt").write_text(PROSE, encoding="utf-8")
+    with pytest.raises(SynthError, match="corpus_mode must be one of"):
+        parse_synth_spec("latin:corpus=prose-en:corpus_mode=pages")
+
+
 # -- fonts: coverage, no tofu, split ------------------------------------------------------
 def test_a_face_that_lacks_a_character_is_never_used_for_it():
     alphabet = " " + string.ascii_letters + "ب"
@@ -567,6 +613,52 @@ def test_degradation_parameters_have_the_expected_effect(clean_line):
     assert np.array_equal(degrade.invert(degrade.invert(clean_line, rng), rng), clean_line)
     tall = degrade.rotate(clean_line, rng, degrees=30)  # clipped for a long line
     assert tall.shape[0] <= 1.7 * clean_line.shape[0] + 2
+
+
+def test_binarize_makes_a_one_bit_scan_whose_level_thins_or_thickens(clean_line):
+    rng = np.random.default_rng(0)
+    thin = degrade.binarize(clean_line, rng, level=0.2)
+    thick = degrade.binarize(clean_line, rng, level=0.8)
+    coarse = degrade.binarize(clean_line, rng, level=0.5, scale=0.4, jitter=20)
+    for out in (thin, thick, coarse):
+        assert set(np.unique(out).tolist()) <= {0, 255}
+        assert out.shape == clean_line.shape
+    assert (thin == 0).sum() < (thick == 0).sum()
+    # Sampled at 40 %: blocks of equal pixels, shown back at full size.
+    assert np.mean(coarse[:, 1:] == coarse[:, :-1]) > np.mean(thick[:, 1:] == thick[:, :-1])
+
+
+def test_rotate_drift_lets_a_long_line_turn_as_a_crooked_page_does():
+    synth = LineSynthesizer(SynthConfig(style="clean", fonts=(str(DEJAVU),)), split="all")
+    line = synth.render("A long printed line of some seventy characters, as books set them.").image
+    rng = np.random.default_rng(0)
+    default = degrade.rotate(line, rng, degrees=1.5)
+    assert np.array_equal(default, degrade.rotate(line, rng, degrees=1.5, drift=0.6))
+    crooked = degrade.rotate(line, rng, degrees=1.5, drift=1.3)
+    h, w = line.shape
+    assert default.shape[0] <= h + 0.6 * h + 2
+    expected = h * np.cos(np.radians(1.5)) + w * np.sin(np.radians(1.5))  # not clipped
+    assert abs(crooked.shape[0] - expected) <= 2
+    assert crooked.shape[0] > default.shape[0]
+
+
+def test_ink_bleed_radius_thickens_strokes_further(clean_line):
+    rng = np.random.default_rng(0)
+    ink = [(degrade.ink_bleed(clean_line, rng, amount=1, radius=r) < 128).sum() for r in (1, 3)]
+    assert ink[0] < ink[1]
+    assert np.array_equal(
+        degrade.ink_bleed(clean_line, rng), degrade.ink_bleed(clean_line, rng, radius=1)
+    )
+
+
+def test_the_print_style_draws_skewed_and_one_bit_lines_and_stays_out_of_mix():
+    assert "print" in STYLES and "print" not in degrade.MIX_WEIGHTS
+    synth = LineSynthesizer(SynthConfig(lang="latin", style="print", min_chars=30), seed=5)
+    images = [synth.sample(i)[0] for i in range(24)]
+    one_bit = sum(len(np.unique(img)) <= 2 for img in images)
+    assert 3 <= one_bit <= 21  # on 45 % of lines, before noise and JPEG on some of them
+    config, _ = parse_synth_spec("latin:0.2:print")
+    assert config.style == "print"
 
 
 def test_step_specs():

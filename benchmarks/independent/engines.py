@@ -115,10 +115,13 @@ class Engine:
 
 
 class Lineocr(Engine):
-    def __init__(self, model: str) -> None:
+    """``model``: a bundled model's name, or an ``.onnx`` file or run folder (what
+    ``lineocr read -m`` takes) reported as ``name``."""
+
+    def __init__(self, model: str, name: str | None = None) -> None:
         self.model = model
-        self.key = f"lineocr:{model}"
-        self.label = f"lineocr `{model}`"
+        self.key = f"lineocr:{name or model}"
+        self.label = f"lineocr `{name or model}`"
 
     def version(self) -> str:
         from lineocr import __version__

@@ -34,7 +34,7 @@ def synth(  # noqa: PLR0913 - a Typer command: one parameter per option
     style: Annotated[
         Optional[str],
         typer.Option(
-            help="clean | scan | photo | blurred | sharpened | captcha | mix "
+            help="clean | scan | photo | blurred | sharpened | print | captcha | mix "
             "(default: captcha for --lang captcha, else scan)"
         ),
     ] = None,

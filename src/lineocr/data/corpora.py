@@ -6,6 +6,7 @@ generator's seed. Texts are returned in logical order, NFC-normalised, single-sp
 
 from __future__ import annotations
 
+import os
 import string
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -37,8 +38,43 @@ PATTERN_KINDS = ("id", "phone", "date", "amount", "time", "plate", "code")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+CORPUS_DIR_ENV = "LINEOCR_CORPUS_DIR"
+FETCH_CORPORA = "scripts/fetch-corpora.sh"
+
+
 class CorpusError(ValueError):
     """A word list or corpus that cannot be used; the message names the file."""
+
+
+def corpus_dir() -> Path:
+    """Where ``scripts/fetch-corpora.sh`` puts the named corpora (``prose-en``...):
+    ``$LINEOCR_CORPUS_DIR``, else ``~/.local/share/lineocr/corpora``."""
+    configured = os.environ.get(CORPUS_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".local" / "share" / "lineocr" / "corpora"
+
+
+def resolve_corpus(name_or_path: str) -> str:
+    """The absolute path of a corpus given by name (``prose-en``: ``prose-en.txt`` in
+    :func:`corpus_dir`) or by path (anything with a ``/``, a suffix, or an existing file).
+
+    Raises :class:`CorpusError` naming the file looked for and how to get it."""
+    text = name_or_path.strip()
+    if not text:
+        raise CorpusError("a corpus needs a name (prose-en) or the path of a UTF-8 text file")
+    given = Path(text).expanduser()
+    is_path = "/" in text or os.sep in text or given.suffix != "" or given.is_file()
+    path = given if is_path else corpus_dir() / f"{text}.txt"
+    if not path.is_file():
+        if is_path:
+            raise CorpusError(f"corpus {text!r}: no file {path}")
+        raise CorpusError(
+            f"corpus {text!r} not found: no file {path} ({CORPUS_DIR_ENV} sets the folder); "
+            f"fetch the corpora with {FETCH_CORPORA} (make system-deps does) or give the "
+            f"path of a UTF-8 text file"
+        )
+    return str(path.resolve())
 
 
 def normalize_text(text: str) -> str:

@@ -54,10 +54,14 @@ def warp_affine(img: np.ndarray, m: np.ndarray) -> np.ndarray:
     )
 
 
-def rotate(img: np.ndarray, rng: np.random.Generator, degrees: float = 1.0) -> np.ndarray:
-    """Rotate by ``degrees``, limited so a long line's ends differ by at most 0.6 line heights."""
+def rotate(
+    img: np.ndarray, rng: np.random.Generator, degrees: float = 1.0, drift: float = 0.6
+) -> np.ndarray:
+    """Rotate by ``degrees``, limited so a long line's ends differ by at most ``drift`` line
+    heights. A whole page scanned or copied crooked turns every line by the same angle:
+    0.3-1.5 degrees moves the end of a 70-character line by 0.3-1.2 line heights."""
     h, w = img.shape
-    limit = np.degrees(np.arctan2(0.6 * h, max(w, 1)))
+    limit = np.degrees(np.arctan2(max(0.0, float(drift)) * h, max(w, 1)))
     a = np.radians(float(np.clip(degrees, -limit, limit)))
     m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     return warp_affine(img, m)
@@ -88,9 +92,13 @@ def perspective(img: np.ndarray, rng: np.random.Generator, strength: float = 0.0
 
 
 # -- ink ------------------------------------------------------------------------------------
-def ink_bleed(img: np.ndarray, rng: np.random.Generator, amount: float = 0.6) -> np.ndarray:
-    """Thicken strokes (ink spreading into paper): blend with a 2x2 minimum filter."""
-    eroded = cv2.erode(img, np.ones((2, 2), np.uint8))
+def ink_bleed(
+    img: np.ndarray, rng: np.random.Generator, amount: float = 0.6, radius: float = 1
+) -> np.ndarray:
+    """Thicken strokes (ink spreading into paper, a dark photocopy): blend with a minimum
+    filter (radius+1) pixels square, 2x2 by default; a larger ``radius`` for tall lines."""
+    k = max(2, round(float(radius)) + 1)
+    eroded = cv2.erode(img, np.ones((k, k), np.uint8))
     return cv2.addWeighted(img, 1.0 - float(amount), eroded, float(amount), 0)
 
 
@@ -109,6 +117,36 @@ def contrast(
     """Map black to the ``ink`` level and white to the ``paper`` level."""
     lut = _u8(np.linspace(float(ink), float(paper), 256))
     return cv2.LUT(img, lut)
+
+
+def binarize(
+    img: np.ndarray,
+    rng: np.random.Generator,
+    level: float = 0.5,
+    scale: float = 1.0,
+    jitter: float = 0.0,
+) -> np.ndarray:
+    """A 1-bit (black and white) scan, as fax machines, copiers and archive scanners make:
+    sampled at ``scale`` of the line's resolution (0.4 puts a 40-pixel line through a
+    16-pixel bilevel scan, blocky when shown back at full size), ``jitter`` grey levels of
+    noise before the threshold (ragged edges), and the threshold ``level`` of the way from
+    the darkest ink to the paper: low breaks up and drops thin strokes and hairline serifs,
+    high thickens strokes until counters close."""
+    h, w = img.shape
+    f = float(np.clip(scale, 0.2, 1.0))
+    work = img
+    if f < 0.999:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        work = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    values = work.astype(np.float32)
+    if jitter > 0:
+        values += rng.standard_normal(values.shape, dtype=np.float32) * np.float32(jitter)
+    ink, paper = float(work.min()), float(_paper_value(work))
+    threshold = ink + float(np.clip(level, 0.0, 1.0)) * max(paper - ink, 1.0)
+    bilevel = np.where(values < threshold, 0, 255).astype(np.uint8)
+    if f < 0.999:
+        bilevel = cv2.resize(bilevel, (w, h), interpolation=cv2.INTER_NEAREST)
+    return bilevel
 
 
 def invert(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -329,6 +367,7 @@ OPS: dict[str, Op] = {
     "ink_bleed": ink_bleed,
     "fade": fade,
     "contrast": contrast,
+    "binarize": binarize,
     "invert": invert,
     "paper": paper,
     "lighting": lighting,
@@ -452,6 +491,22 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "jpeg:p=0.8,quality=20~75",
         "invert:p=0.05",
     ),
+    # Printed pages as scanners and copiers deliver them (not in ``mix``: name it): the
+    # whole long line turned by up to 1.5 degrees, toner bleed, small type scanned at a low
+    # resolution, and often a 1-bit (black and white) scan whose threshold breaks up thin
+    # strokes and serifs or thickens them; sometimes JPEG.
+    "print": (
+        "rotate:p=0.6,degrees=-1.5~1.5,drift=1.3",
+        "ink_bleed:p=0.3,amount=0.4~1,radius=1~3",
+        "contrast:ink=0~60,paper=195~250",
+        "paper:p=0.4,strength=0.03~0.1",
+        "gaussian_blur:p=0.5,sigma=0.3~1.1",
+        "low_resolution:p=0.35,factor=0.25~0.6",
+        "binarize:p=0.45,level=0.25~0.7,scale=0.35~1,jitter=0~30",
+        "noise:p=0.4,sigma=2~8",
+        "speckle:p=0.2,amount=0.0005~0.002",
+        "jpeg:p=0.35,quality=25~85",
+    ),
     # Soft, out-of-focus lines (the "blurred" half of a blurred/sharpened pair).
     "blurred": (
         "contrast:ink=0~60,paper=205~255",
@@ -469,5 +524,6 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "jpeg:p=0.3,quality=50~90",
     ),
 }
-# ``mix`` draws one of these per line (with these weights).
+# ``mix`` draws one of these per line (with these weights; ``print`` is named on its own,
+# so that a ``mix`` dataset's lines stay what they were).
 MIX_WEIGHTS = {"clean": 0.15, "scan": 0.35, "photo": 0.25, "blurred": 0.125, "sharpened": 0.125}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -16,11 +17,13 @@ from lineocr.data.corpora import (
     LATIN_PUNCTUATION,
     PATTERN_KINDS,
     TATWEEL,
+    CorpusError,
+    resolve_corpus,
 )
 from lineocr.data.degrade import DegradeError, parse_steps
 
 LANGS = ("latin", "arabic", "mixed", "digits", "arabic-digits", "captcha")
-STYLES = ("clean", "scan", "photo", "blurred", "sharpened", "captcha", "mix")
+STYLES = ("clean", "scan", "photo", "blurred", "sharpened", "print", "captcha", "mix")
 LENGTH_DISTS = ("uniform", "normal")
 CORPUS_MODES = ("text", "lines")
 DEFAULT_RATIO = 0.5
@@ -110,8 +113,9 @@ class SynthConfig:
 
     - ``lang``: latin | arabic | mixed (Arabic with Latin words and numbers) | digits
       (form fields in 0-9) | arabic-digits (form fields in ٠-٩) | captcha
-    - ``style``: clean | scan | photo | blurred | sharpened | captcha | mix (a random one of
-      the first five per line); default ``captcha`` for lang captcha, else ``scan``
+    - ``style``: clean | scan | photo | blurred | sharpened | print | captcha | mix (a
+      random one of the first five per line); default ``captcha`` for lang captcha, else
+      ``scan``
     - ``fonts``: font files, folders or installed family names; empty = the system fonts
     - ``corpus``/``corpus_mode``: a UTF-8 text file used instead of the word list, sampled as
       windows of running ``text`` or as whole ``lines``; ``wordlist``: another word list
@@ -239,8 +243,17 @@ class SynthConfig:
         return cls(**kwargs)
 
 
-# Fields a training spec may set after its style (``KEY=VALUE``): the numeric options.
-SPEC_OPTIONS: dict[str, type] = {
+def _corpus_option(text: str) -> str:
+    try:
+        return resolve_corpus(text)
+    except CorpusError as exc:
+        raise SynthError(str(exc)) from None
+
+
+# Fields a training spec may set after its style (``KEY=VALUE``), each with the function
+# that reads its value: numbers, and the corpus (a name or a path, see ``resolve_corpus``)
+# with its mode. A value cannot contain ``:``.
+SPEC_OPTIONS: dict[str, Callable[[str], Any]] = {
     "loose": float,
     "diacritics": float,
     "tatweel": float,
@@ -250,6 +263,8 @@ SPEC_OPTIONS: dict[str, type] = {
     "max_chars": int,
     "min_height": int,
     "max_height": int,
+    "corpus": _corpus_option,
+    "corpus_mode": str,
 }
 _SPEC_FORM = "LANG[:RATIO][:STYLE][:KEY=VALUE...]"
 
@@ -259,9 +274,11 @@ def parse_synth_spec(spec: str) -> tuple[SynthConfig, float]:
 
     ``RATIO`` is the share of training samples drawn from the synthetic stream (0 < r <= 1,
     default 0.5); ``STYLE`` defaults to the language's; ``KEY=VALUE`` sets one of the
-    numeric :class:`SynthConfig` options named in :data:`SPEC_OPTIONS`. Examples:
-    ``arabic:0.5``, ``latin``, ``captcha:1.0``, ``mixed:0.3:scan``, ``digits:photo``,
-    ``latin:0.4:mix:loose=0.2``.
+    :class:`SynthConfig` options named in :data:`SPEC_OPTIONS`: the numeric ones, and
+    ``corpus`` (a corpus name such as ``prose-en``, fetched by ``scripts/fetch-corpora.sh``,
+    or the path of a UTF-8 text file) with ``corpus_mode`` (``text`` or ``lines``).
+    Examples: ``arabic:0.5``, ``latin``, ``captcha:1.0``, ``mixed:0.3:scan``,
+    ``digits:photo``, ``latin:0.4:mix:loose=0.2``, ``latin:0.5:mix:corpus=prose-en``.
     """
     parts = [p.strip() for p in spec.strip().split(":")]
     first = next((i for i, p in enumerate(parts) if "=" in p), len(parts))
@@ -296,17 +313,19 @@ def _spec_options(spec: str, options: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for option in options:
         key, _, text = (s.strip() for s in option.partition("="))
-        kind = SPEC_OPTIONS.get(key)
-        if kind is None:
+        read = SPEC_OPTIONS.get(key)
+        if read is None:
             raise SynthError(
                 f"bad synth spec {spec!r}: unknown option {key!r}; known: {', '.join(SPEC_OPTIONS)}"
             )
         if key in out:
             raise SynthError(f"bad synth spec {spec!r}: {key} given twice")
         try:
-            out[key] = kind(text)
+            out[key] = read(text)
+        except SynthError as exc:  # the corpus: its message says what is missing
+            raise SynthError(f"bad synth spec {spec!r}: {exc}") from None
         except ValueError:
-            wanted = "an integer" if kind is int else "a number"
+            wanted = "an integer" if read is int else "a number"
             message = f"bad synth spec {spec!r}: {key} needs {wanted}, got {text!r}"
             raise SynthError(message) from None
     return out

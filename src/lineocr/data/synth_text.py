@@ -127,13 +127,19 @@ class _TextMaker:
     def _corpus_line(self, rng: np.random.Generator, target: int) -> str:
         assert self.config.corpus is not None
         lines = corpora.read_corpus(self.config.corpus)
+        words: list[str]
         if self.config.corpus_mode == "lines":
-            words = lines[int(rng.integers(len(lines)))]
+            words = list(lines[int(rng.integers(len(lines)))])
             start = int(rng.integers(len(words))) if len(" ".join(words)) > target else 0
-        else:
+        else:  # running text: from a random word on, across the following lines
             line_no = int(rng.integers(len(lines)))
-            words = tuple(w for line in lines[line_no : line_no + 8] for w in line)
-            start = int(rng.integers(len(words)))
+            start = int(rng.integers(len(lines[line_no])))
+            words, length = list(lines[line_no]), len(" ".join(lines[line_no][start:]))
+            for line in lines[line_no + 1 : line_no + 64]:
+                if length >= target:
+                    break
+                words.extend(line)
+                length += 1 + len(" ".join(line))
         out: list[str] = []
         for word in words[start:]:
             if out and len(" ".join([*out, word])) > target:
