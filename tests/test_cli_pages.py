@@ -82,3 +82,28 @@ def test_layout_page_not_on_a_server(files) -> None:
     result = read("--layout", "page", "--server", "http://127.0.0.1:9", files["page"])
     assert result.exit_code == 2
     assert "--layout page" in result.stderr
+
+
+def test_a_wide_line_in_pieces_is_a_line_and_stacked_lines_a_page() -> None:
+    """Under --layout auto a tall but wide image is a page only if its lines lie one above
+    another: large print that falls apart into pieces side by side (an Arabic line into
+    its words and dots did, and was read as a 13-line page) stays one line."""
+    import numpy as np
+
+    from lineocr.commands.read import LayoutMode, is_page
+
+    recognizer = Recognizer.load("printed")
+
+    def word(image: np.ndarray, top: int, left: int, height: int) -> None:
+        for x in range(left, left + 90, 15):  # strokes, 6 px wide, as print has
+            image[top : top + height, x : x + 6] = 20
+
+    pieces = np.full((220, 2600), 245, np.uint8)
+    for i, x in enumerate(range(40, 2400, 400)):  # gaps wider than the layout bridges
+        word(pieces, 50 + 5 * i, x, 110)
+    assert not is_page(pieces, recognizer, LayoutMode.auto)
+    stacked = np.full((420, 1400), 245, np.uint8)
+    for top in (40, 240):
+        for x in range(40, 1300, 140):
+            word(stacked, top, x, 110)
+    assert is_page(stacked, recognizer, LayoutMode.auto)

@@ -236,7 +236,8 @@ def _load(path: str) -> Outcome:
 def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
     """Whether ``image`` is read as a page: always with ``--layout page``, never with
     ``line``; with ``auto`` when its ink is more than :data:`LINE_HEIGHTS` model heights
-    tall and the layout finds more than one line on it (a line image reads as before)."""
+    tall and either not line-shaped or holding lines one above another (a line image
+    reads as before)."""
     if layout is not LayoutMode.auto:
         return layout is LayoutMode.page
     from lineocr.layout import find_lines
@@ -245,7 +246,25 @@ def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
     box = ink_box(image)
     if box is None or box[1] - box[0] <= LINE_HEIGHTS * recognizer.spec.height:
         return False
-    return len(find_lines(image).lines) > 1
+    top, bottom, left, right = box
+    if right - left < 2 * (bottom - top):  # not line-shaped: a page, upright or turned
+        return True
+    # A wide image is a page only if the lines found lie one above another: a single line
+    # of large print can fall apart into pieces side by side (an Arabic line into its
+    # words and dots), which overlap in height.
+    return _rows_of_lines([line.box for line in find_lines(image).lines]) > 1
+
+
+def _rows_of_lines(boxes: list[tuple[int, int, int, int]]) -> int:
+    """How many bands of height the boxes (x0, y0, x1, y1) fall into, boxes whose heights
+    overlap sharing a band."""
+    rows = 0
+    reach = -1
+    for _, y0, _, y1 in sorted(boxes, key=lambda b: b[1]):
+        if y0 >= reach:
+            rows += 1
+        reach = max(reach, y1)
+    return rows
 
 
 def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
