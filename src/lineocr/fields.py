@@ -17,6 +17,7 @@ Torch-free, as the runtime is.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -340,8 +341,14 @@ def _line_candidates(
     def logical(i: int, j: int) -> str:
         return str(recognizer.charset.decode([c.label for c in chars[i:j]]))
 
+    runs = _runs(drawn, alphabet)
+    # Two runs parted by one character the pattern cannot write (not a space) may be one
+    # value with a character misread: read together too.
+    joined = [
+        (a[0], b[1]) for a, b in itertools.pairwise(runs) if b[0] - a[1] == 1 and drawn[a[1]] != " "
+    ]
     found = []
-    for run in _runs(drawn, alphabet):
+    for run in runs + joined:
         for i, j in [run, *_matching_parts(drawn, run, compiled, logical)]:
             frames = _frames(chars, i, j, len(log_probs))
             read = _read_span(spec, decoder, recognizer, log_probs, frames)
