@@ -83,7 +83,8 @@ def ar_digits(text: str) -> str:
 
 
 def birth_date(rng: np.random.Generator) -> str:
-    return f"{int(rng.integers(1, 29)):02d}/{int(rng.integers(1, 13)):02d}/{int(rng.integers(1950, 2010))}"
+    day, month = int(rng.integers(1, 29)), int(rng.integers(1, 13))
+    return f"{day:02d}/{month:02d}/{int(rng.integers(1950, 2010))}"
 
 
 # -- drawing ------------------------------------------------------------------------------
@@ -126,7 +127,9 @@ class Drawer:
         latin = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:./ -+"
         arabic = "".join(sorted(set("".join(AR_NAMES + AR_PLACES + AR_STREETS))))
         self.latin = fonts_split(load_faces((), latin, required="aAzZ09:./"), "val")
-        self.arabic = fonts_split(load_faces((), arabic + AR_DIGITS, required="بتث" + AR_DIGITS), "val")
+        self.arabic = fonts_split(
+            load_faces((), arabic + AR_DIGITS, required="بتث" + AR_DIGITS), "val"
+        )
         if not self.latin or not self.arabic:
             raise SystemExit("no held-out fonts found (run scripts/fetch-fonts.sh)")
 
@@ -210,7 +213,8 @@ def form(drawer: Drawer, rng: np.random.Generator) -> tuple[np.ndarray, dict[str
     page = np.clip(rng.normal(rng.uniform(225, 250), 3, (h, w)), 0, 255).astype(np.uint8)
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     number, born = national_id(rng), birth_date(rng)
-    phone = f"+20 1{int(rng.integers(0, 3))}{int(rng.integers(0, 10))} {int(rng.integers(100, 999))} {int(rng.integers(1000, 9999))}"
+    digits = [int(rng.integers(0, 3)), int(rng.integers(0, 10))]
+    phone = f"+20 1{digits[0]}{digits[1]} {rng.integers(100, 999)} {rng.integers(1000, 9999)}"
     lines = [
         ("APPLICATION FOR A RESIDENCE PERMIT", 40),
         (str(rng.choice(PROSE)), 30),
@@ -267,7 +271,11 @@ def summary(samples: Sequence[Sample], name: str, threshold: float) -> dict[str,
         "wrong_confidences": sorted(round(c, 4) for c in wrong_conf),
         "accepted_at_threshold": accepted / max(1, n),
         "wrong_at_threshold": sum(c >= threshold for c in wrong_conf),
-        "right_confidence_quartiles": [round(float(q), 4) for q in np.quantile(right_conf, [0.1, 0.25, 0.5])] if right_conf else [],
+        "right_confidence_quartiles": [
+            round(float(q), 4) for q in np.quantile(right_conf, [0.1, 0.25, 0.5])
+        ]
+        if right_conf
+        else [],
     }
 
 
@@ -305,9 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "threshold": opts.threshold,
         "images_per_s": len(samples) / wall,
     }
-    print(f"model {opts.model}, ID model {opts.id_model or opts.model}, {opts.n} per kind, "
-          f"review threshold {opts.threshold}; {len(samples) / wall:.2f} images/s")
-    print("| kind | field | n | exact | wrong | null | max conf. of a wrong value | accepted (conf >= t) | wrong accepted |")
+    print(
+        f"model {opts.model}, ID model {opts.id_model or opts.model}, {opts.n} per kind, "
+        f"review threshold {opts.threshold}; {len(samples) / wall:.2f} images/s"
+    )
+    print(
+        "| kind | field | n | exact | wrong | null | max conf. of a wrong value | accepted (conf >= t) | wrong accepted |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in [*opts.kinds, "all"]:
         group = [s for s in samples if kind in ("all", s.kind)]
@@ -317,7 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             report[f"{kind}/{name}"] = r
             print(
-                f"| {kind} | {name} | {r['n']} | {100 * r['exact']:.1f} % | {r['wrong']} | {r['null']} "
+                f"| {kind} | {name} | {r['n']} | {100 * r['exact']:.1f} % | {r['wrong']} "
+                f"| {r['null']} "
                 f"| {r['max_wrong_confidence']:.3f} | {100 * r['accepted_at_threshold']:.1f} % "
                 f"| {r['wrong_at_threshold']} |"
             )
