@@ -318,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"review threshold {opts.threshold}; {len(samples) / wall:.2f} images/s"
     )
     print(
-        "| kind | field | n | exact | wrong | null | max conf. of a wrong value | accepted (conf >= t) | wrong accepted |"
+        "| kind | field | n | exact | wrong | null | max conf. of a wrong value "
+        "| accepted (conf >= t) | wrong accepted |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in [*opts.kinds, "all"]:
