@@ -50,7 +50,7 @@ PHONE_DIGITS = (7, 15)
 MIN_CONFIDENCE = 0.01  # a best value less probable than this is no value: the field is null
 # Measured by benchmarks/bench_fields.py (docs/documents.md, Fields): at or above it, no
 # wrong ID number was returned on the benchmark's cards and forms.
-REVIEW_THRESHOLD = 0.9
+REVIEW_THRESHOLD = 0.5
 MAX_FIELDS = 16
 _PLACEHOLDER_NAMES = re.compile(r"\{([a-z]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
