@@ -173,3 +173,15 @@ def test_cli_extract_text_and_bad_pattern(form_file):
     assert bad.exit_code == 2
     assert "field id: bad pattern '(ab'" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_fields_import_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lineocr.fields\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
