@@ -19,12 +19,12 @@ from lineocr import __version__
 from lineocr.documents.formats.common import (
     Box,
     DocumentPage,
+    Word,
     block_box,
     check_lang,
     clamp_box,
     reading_direction,
     rounded,
-    Word,
     serialise,
     words,
     xml_safe,
@@ -33,7 +33,6 @@ from lineocr.documents.formats.common import (
 ALTO = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA = "http://www.loc.gov/standards/alto/v4/alto-4-3.xsd"
-
 
 
 def _geometry(box: Box) -> dict[str, str]:
@@ -79,9 +78,7 @@ def to_alto(
         if block_ids:  # a group holds at least one reference
             group = ET.SubElement(order, "OrderedGroup", {"ID": f"order_p{p}"})
             for k, block_id in enumerate(block_ids, 1):
-                ET.SubElement(
-                    group, "ElementRef", {"ID": f"order_p{p}_{k}", "REF": block_id}
-                )
+                ET.SubElement(group, "ElementRef", {"ID": f"order_p{p}_{k}", "REF": block_id})
     if not len(order):  # ReadingOrder holds at least one group
         root.remove(order)
     return serialise(root, ALTO)

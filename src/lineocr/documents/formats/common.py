@@ -162,6 +162,13 @@ def block_box(block: Block, size: tuple[int, int]) -> Box:
     return clamp_box(block.box, size)
 
 
+def block_confidence(block: Block) -> float:
+    """The block's lines' confidences averaged, weighted by their lengths (as a page's)."""
+    weights = [max(1, len(ln.text)) for ln in block.lines]
+    total = sum(w * ln.confidence for w, ln in zip(weights, block.lines, strict=True))
+    return total / sum(weights)
+
+
 def clamp_box(box: Box, size: tuple[int, int]) -> Box:
     """``box`` (x0, y0, x1, y1, ends exclusive) inside the image, at least 1 px each way."""
     w, h = size

@@ -34,7 +34,6 @@ DOCTYPE = (
 CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrp_lang ocrp_dir ocrp_wconf"
 
 
-
 def _bbox(box: Box) -> str:
     return "bbox {} {} {} {}".format(*box)
 
@@ -102,9 +101,7 @@ def _page(body: ET.Element, doc_page: DocumentPage, p: int) -> None:
         area = ET.SubElement(
             div, "div", {"class": "ocr_carea", "id": f"block_{p}_{b}", "title": box}
         )
-        par = ET.SubElement(
-            area, "p", {"class": "ocr_par", "id": f"par_{p}_{b}", "title": box}
-        )
+        par = ET.SubElement(area, "p", {"class": "ocr_par", "id": f"par_{p}_{b}", "title": box})
         if reading_direction([ln.text for ln in block.lines]):
             par.set("dir", "rtl")
         for n, line in enumerate(block.lines, 1):

@@ -20,6 +20,7 @@ from lineocr.documents.formats.common import (
     DocumentPage,
     Point,
     block_box,
+    block_confidence,
     check_lang,
     clamp_point,
     page_language,
@@ -33,7 +34,6 @@ from lineocr.documents.formats.common import (
 PAGE = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA = f"{PAGE}/pagecontent.xsd"
-
 
 
 def _points(points: Sequence[Point], size: tuple[int, int]) -> str:
@@ -93,9 +93,7 @@ def to_page_xml(
         order = ET.SubElement(element, "ReadingOrder")
         group = ET.SubElement(order, "OrderedGroup", {"id": "reading_order"})
         for b in range(1, len(page.blocks) + 1):
-            ET.SubElement(
-                group, "RegionRefIndexed", {"index": str(b - 1), "regionRef": f"r{b}"}
-            )
+            ET.SubElement(group, "RegionRefIndexed", {"index": str(b - 1), "regionRef": f"r{b}"})
     for b, block in enumerate(page.blocks, 1):
         region = ET.SubElement(element, "TextRegion", {"id": f"r{b}", "type": "paragraph"})
         _language(region, [ln.text for ln in block.lines], lang)
@@ -107,9 +105,7 @@ def to_page_xml(
             _language(text_line, [line.text], lang)
             ET.SubElement(text_line, "Coords", {"points": _points(line.polygon, size)})
             _text_equiv(text_line, line.text, line.confidence)
-        weights = [max(1, len(ln.text)) for ln in block.lines]
-        block_conf = sum(w * ln.confidence for w, ln in zip(weights, block.lines)) / sum(weights)
-        _text_equiv(region, "\n".join(ln.text for ln in block.lines), block_conf)
+        _text_equiv(region, "\n".join(ln.text for ln in block.lines), block_confidence(block))
     return serialise(root, PAGE)
 
 
