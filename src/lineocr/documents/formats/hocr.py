@@ -20,6 +20,7 @@ from lineocr.documents.formats.common import (
     check_lang,
     clamp_box,
     reading_direction,
+    script,
     serialise,
     xml_safe,
 )
@@ -74,6 +75,9 @@ def to_hocr(pages: Sequence[DocumentPage], *, lang: str | None = None) -> str:
     }
     if lang is not None:
         metas["ocr-langs"] = lang
+    scripts = {s[0] for d in pages for ln in d.page.lines if (s := script([ln.text]))}
+    if scripts:
+        metas["ocr-scripts"] = " ".join(sorted(scripts))
     ET.SubElement(
         head, "meta", {"http-equiv": "Content-Type", "content": "text/html;charset=utf-8"}
     )
