@@ -7,6 +7,7 @@ Runs without PyTorch (ONNX Runtime only). Heavy imports happen inside the comman
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
@@ -15,11 +16,18 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TextIO
 
 import typer
 
-from lineocr.cli import app, debugging, fail
+from lineocr.cli import app, check_output_file, debugging, fail
+from lineocr.commands.document_output import (
+    DOCUMENT_FORMATS,
+    DocumentError,
+    check_document_options,
+    document_page,
+    write_document,
+)
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
 
 # typer needs typing.Optional on Python 3.10.
@@ -41,6 +49,9 @@ class OutputFormat(str, Enum):
     text = "text"
     tsv = "tsv"
     jsonl = "jsonl"
+    hocr = "hocr"
+    alto = "alto"
+    page = "page"
 
 
 class LayoutMode(str, Enum):
@@ -167,11 +178,22 @@ def format_result(output_format: OutputFormat, path: str, prediction: Any) -> st
 
 
 class _Writer:
-    """Writes one result or error per input in the chosen format; counts errors."""
+    """Writes one result or error per input in the chosen format, to ``stream`` (default:
+    stdout); counts errors. A document format (hOCR, ALTO, PAGE-XML) gathers the pages,
+    written as one document at the end (:func:`_write_document`)."""
 
-    def __init__(self, output_format: OutputFormat) -> None:
+    def __init__(self, output_format: OutputFormat, stream: TextIO | None = None) -> None:
         self.format = output_format
         self.errors = 0
+        self.stream = stream
+        self.pages: list[Any] = []  # the document's pages, in input order
+
+    def ok(self, value: Any) -> None:
+        """One input's output: its line, or its page of the document."""
+        if self.format.value in DOCUMENT_FORMATS:
+            self.pages.append(value)
+        else:
+            self.line(value)
 
     def result(self, path: str, prediction: Any) -> None:
         self.line(format_result(self.format, path, prediction))
@@ -185,12 +207,11 @@ class _Writer:
         if self.format is OutputFormat.text:  # one line per input, so outputs line up
             self.line("")
 
-    @staticmethod
-    def line(text: str) -> None:
+    def line(self, text: str) -> None:
         """One output line. A write that fails (a full disk) ends the run, exit status 2;
         a reader gone (a closed pipe) ends it quietly (cli._Group)."""
         try:
-            typer.echo(text)
+            typer.echo(text, file=self.stream)
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -211,6 +232,11 @@ class ReadSettings:
     options: dict[str, Any]
     layout: LayoutMode = LayoutMode.line
     fields: tuple[tuple[str, str], ...] = ()  # --extract NAME=PATTERN: each input a page
+
+    @property
+    def document(self) -> bool:
+        """Whether the inputs are gathered into a document (hOCR, ALTO, PAGE-XML)."""
+        return self.output_format.value in DOCUMENT_FORMATS
 
 
 def _load(path: str) -> Outcome:
@@ -304,7 +330,7 @@ def _recognise(
                 reason = f"cannot read the page: {type(result).__name__}: {result}"
                 done[i] = ("error", reason[:300])
             else:
-                done[i] = ("ok", format_result(how.output_format, paths[i], result))
+                done[i] = ("ok", _output(how, paths[i], result, image))
     outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     # An image the preprocessing or the model cannot take costs only its own result.
@@ -317,7 +343,7 @@ def _recognise(
             reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
             done[i] = ("error", reason[:300])
         else:
-            done[i] = ("ok", format_result(how.output_format, paths[i], prediction))
+            done[i] = ("ok", _output(how, paths[i], prediction, outcomes[i][1]))
     return done
 
 
@@ -349,6 +375,13 @@ def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSetti
         else:
             rows.append(f"{name}: {value['value']} (confidence {value['confidence']:.3f})")
     return ("ok", "\n".join(rows))
+
+
+def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
+    """One input's result as written: its output line, or its page of a document."""
+    if how.document:
+        return document_page(path, result, image)
+    return format_result(how.output_format, path, result)
 
 
 def _read_here(
@@ -471,9 +504,29 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     output_format: Annotated[
         OutputFormat,
         typer.Option(
-            "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
+            "--format",
+            "-f",
+            help="text: the text; tsv: path, text, confidence; jsonl: all; hocr, alto (4.3): "
+            "one document of all inputs' pages; page: PAGE-XML 2019, one file per page "
+            "(docs/documents.md).",
         ),
     ] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the output to this file instead of stdout (--format page with "
+            "several inputs: a folder, one PAGE file per page).",
+        ),
+    ] = None,
+    lang: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The text's language (BCP 47: en, ar, fr-CA), written into hOCR, ALTO and "
+            "PAGE-XML documents."
+        ),
+    ] = None,
     layout: Annotated[
         LayoutMode,
         typer.Option(
@@ -551,25 +604,34 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
         options["tta"] = True
     fields = _field_options(extract or [], pattern, server)
     how = ReadSettings(output_format, batch_size, options, layout, fields)
+    if fields and how.document:
+        raise fail(f"--extract writes text, tsv or jsonl, not --format {output_format.value}")
     if server is not None and layout is LayoutMode.page:
         raise fail("--layout page reads here only, not with --server (yet)")
+    lang = _checked_lang(lang)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
-        writer = _read_on_server(server, paths, model, how, progress)
+        with _output_stream(how, output, len(paths), server=True) as stream:
+            writer = _read_on_server(server, paths, model, how, progress, stream)
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
         _check_fields(recognizer, fields)
         paths = _list_inputs(inputs)
-        results = (
-            _read_in_workers(recognizer, paths, how, workers, threads or 1)
-            if workers > 1
-            else _read_here(recognizer, paths, how)
-        )
-        try:  # a closed output pipe ends every command quietly (cli._Group): 141
-            writer = _write_results(results, output_format, len(paths), progress)
-        finally:
-            results.close()  # at once, not when collected: stops the workers' pending work
+        with _output_stream(how, output, len(paths), server=False) as stream:
+            results = (
+                _read_in_workers(recognizer, paths, how, workers, threads or 1)
+                if workers > 1
+                else _read_here(recognizer, paths, how)
+            )
+            try:  # a closed output pipe ends every command quietly (cli._Group): 141
+                writer = _write_results(
+                    results, _Writer(output_format, stream), len(paths), progress
+                )
+            finally:
+                results.close()  # at once, not when collected: stops the workers' pending work
+        if how.document and writer.pages:
+            _write_document(how, writer.pages, lang, output)
     if writer.errors:
         typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
         raise typer.Exit(1)
@@ -614,6 +676,57 @@ def _check_fields(recognizer: Any, fields: tuple[tuple[str, str], ...]) -> None:
         ) from None
     except FieldError as exc:
         raise fail(str(exc)) from None
+
+
+def _checked_lang(lang: str | None) -> str | None:
+    from lineocr.documents.formats.common import check_lang
+
+    try:
+        return check_lang(lang)
+    except ValueError as exc:
+        raise fail(f"--lang: {exc}") from None
+
+
+@contextlib.contextmanager
+def _output_stream(
+    how: ReadSettings, output: Path | None, inputs: int, *, server: bool
+) -> Iterator[TextIO | None]:
+    """Where output lines go: ``output`` opened (checked before any reading), or stdout
+    (None). A document format writes at the end (:func:`_write_document`): checked here."""
+    if how.document:
+        problem = check_document_options(how.output_format.value, output, inputs, server)
+        if problem is not None:
+            raise fail(problem)
+        if output is not None and not (
+            how.output_format is OutputFormat.page and output.suffix.lower() != ".xml"
+        ):
+            check_output_file(output, "--output")
+        yield None
+        return
+    if output is None:
+        yield None
+        return
+    check_output_file(output, "--output")
+    try:
+        stream = output.open("w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    with stream:
+        yield stream
+
+
+def _write_document(
+    how: ReadSettings, pages: list[Any], lang: str | None, output: Path | None
+) -> None:
+    """The pages read written as the document asked for (exit status 2 if it cannot be)."""
+    try:
+        write_document(how.output_format.value, pages, lang, output, sys.stdout)
+    except BrokenPipeError:
+        raise
+    except DocumentError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def _check_options(batch_size: int, workers: int, threads: int | None) -> None:
@@ -712,21 +825,20 @@ def load_recognizer(
 
 def _write_results(
     results: Iterable[tuple[list[str], list[Outcome]]],
-    output_format: OutputFormat,
+    writer: _Writer,
     total: int,
     progress: bool | None,
 ) -> _Writer:
-    """Each chunk's output lines and errors written as it comes; the writer counts errors.
-    A failure outside any one image's reading is one line (exit status 2), or its traceback
-    with ``LINEOCR_DEBUG`` set."""
-    writer = _Writer(output_format)
+    """Each chunk's output lines (or document pages) and errors given to ``writer`` as
+    they come; the writer counts errors. A failure outside any one image's reading is one
+    line (exit status 2), or its traceback with ``LINEOCR_DEBUG`` set."""
     with _progress(total, progress) as bar:
         task = bar.add_task("reading", total=total) if bar is not None else None
         try:
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
                     if kind == "ok":
-                        writer.line(value)
+                        writer.ok(value)
                     else:
                         writer.error(path, value)
                 if bar is not None:
@@ -741,8 +853,13 @@ def _write_results(
     return writer
 
 
-def _read_on_server(
-    server: str, paths: list[str], model: str, how: ReadSettings, progress: bool | None
+def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines go
+    server: str,
+    paths: list[str],
+    model: str,
+    how: ReadSettings,
+    progress: bool | None,
+    stream: TextIO | None = None,
 ) -> _Writer:
     """:func:`_write_results` for a read on a lineocr server: each result written as its
     request is answered (files are read just before they are sent, a request at a time).
@@ -751,7 +868,7 @@ def _read_on_server(
     from lineocr.prediction import Prediction
     from lineocr.serve.client import ClientError, read_on_server
 
-    writer = _Writer(how.output_format)
+    writer = _Writer(how.output_format, stream)
     answered = 0
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
