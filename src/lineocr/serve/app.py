@@ -24,6 +24,7 @@ from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget
 from lineocr.serve.metrics import Metrics, MetricsMiddleware
 from lineocr.serve.models import Loader, ModelSet, Resources
 from lineocr.serve.openapi import install_openapi
+from lineocr.serve.pages import PageWorkers
 from lineocr.serve.routes import DOCS_ASSETS, STATIC_DIR, SWAGGER_UI_DIR, router
 from lineocr.serve.schemas import ErrorResponse
 from lineocr.serve.settings import Settings
@@ -77,6 +78,7 @@ def _server_state(settings: Settings, loader: Loader | None) -> ServerState:
         resources=Resources(settings.lexicon_words(), settings.load_language_models()),
         loader=loader,
         pixels=PixelBudget(settings.max_pixels_in_flight),
+        pages=PageWorkers(settings.page_workers),
     )
     metrics.watch_pixels(lambda: state.pixels.held, lambda: state.pixels.waiting)
     return state
@@ -104,6 +106,7 @@ def _lifespan(state: ServerState) -> Callable[[FastAPI], AbstractAsyncContextMan
         finally:
             state.shutting_down = True
             await state.batcher.close(timeout=settings.shutdown_timeout_s)
+            state.pages.close()
             log.info("lineocr serve stopped")
 
     return lifespan
