@@ -41,8 +41,9 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
     app = FastAPI(
         title="lineocr",
         version=__version__,
-        description="Text-line OCR: send line images, get their text with per-character "
-        "confidences. The web page is at `/`.",
+        description="OCR of text lines and whole pages: send line images or pages, get "
+        "their text with per-character confidences (and a page's lines with their boxes). "
+        "The web page is at `/`.",
         lifespan=_lifespan(state),
         responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
         docs_url=None,  # served by the router from the packaged Swagger UI, not a CDN
