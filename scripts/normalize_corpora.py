@@ -9,7 +9,14 @@ Used by scripts/fetch-corpora.sh (not by lineocr at run time). Each source is
 - ``mallard:DIR``: every ``*.page`` file (GNOME help, Mallard XML) in DIR, its ``<p>``
   paragraphs;
 - ``quran-def:FILE``: the verses of the LaTeX ``quran`` package's ``qurantext-*.def``
-  file, one verse a line.
+  file, one verse a line;
+- ``ftl:DIR``: the messages of every Mozilla Fluent file (``*.ftl``) under DIR, the text of
+  a translated program's interface (Firefox, Thunderbird), one message a paragraph;
+- ``mo:DIR``: the translated messages of every gettext catalogue (``*.mo``) under DIR
+  (LibreOffice's interface and its one-line help), one message a paragraph.
+
+Interface messages lose their placeholders (``{ $name }``, ``$NAME``, ``%PRODUCTNAME``,
+``%1$S``), markup and access keys (``~``, ``&``) before normalisation.
 
 ``--lang en`` keeps what the Latin models' charset holds (printable ASCII): typographic
 quotes become ``'`` and ``"``, the backquote of old e-texts ``'``, em dashes ``--``,
@@ -24,6 +31,7 @@ Persian kaf and yeh the Arabic ones, and a paragraph with other letters is left 
 from __future__ import annotations
 
 import argparse
+import gettext
 import re
 import sys
 import unicodedata
@@ -137,6 +145,47 @@ def _text_of(element: ET.Element) -> Iterator[str]:
             yield child.tail or ""
 
 
+_PLACEHOLDER = re.compile(
+    r"\{[^{}]*\}|<[^<>]*>|&[a-z]+;|%[0-9]*\$?[A-Za-z]+%?|\$[A-Za-z_][A-Za-z0-9_]*\$?|[~&]"
+)
+
+
+def _message(text: str) -> str:
+    """An interface message without its placeholders, markup and access keys."""
+    for _ in range(3):  # Fluent placeables nest: { PLATFORM() -> [a] { $x } }
+        text = _PLACEHOLDER.sub(" ", text)
+    return " ".join(text.replace("\\n", " ").split())
+
+
+def ftl_messages(folder: Path) -> Iterator[str]:
+    """The message values and attributes of every Fluent file under ``folder`` (sorted)."""
+    files = sorted(folder.rglob("*.ftl"))
+    if not files:
+        raise CorpusSourceError(f"{folder}: no Fluent *.ftl files")
+    entry = re.compile(r"^\s*(?:-?[A-Za-z][\w-]*|\.[A-Za-z][\w-]*)\s*=\s*(.*)$")
+    for file in files:
+        for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
+            match = entry.match(line)
+            if match and match.group(1).strip():
+                yield _message(match.group(1))
+
+
+def mo_messages(folder: Path) -> Iterator[str]:
+    """The translations in every gettext ``*.mo`` catalogue under ``folder`` (sorted)."""
+    files = sorted(folder.rglob("*.mo"))
+    if not files:
+        raise CorpusSourceError(f"{folder}: no gettext *.mo files")
+    for file in files:
+        try:
+            with file.open("rb") as handle:
+                catalog = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise CorpusSourceError(f"{file}: not a gettext catalogue: {exc}") from None
+        for key in sorted(catalog, key=str):
+            if key and isinstance(catalog[key], str):  # the "" entry is the header
+                yield _message(catalog[key])
+
+
 def quran_def_verses(text: str) -> Iterator[str]:
     """The verses of a ``qurantext-*.def`` file of the LaTeX ``quran`` package: the
     argument of each ``\\qt@newcmd`` without its verse number and macros."""
@@ -190,12 +239,15 @@ def normalized(paragraphs: Iterable[str], lang: str) -> Iterator[str]:
 def read_source(spec: str) -> Iterator[str]:
     kind, sep, path_text = spec.partition(":")
     path = Path(path_text)
-    if not sep or kind not in ("gutenberg", "mallard", "quran-def"):
-        raise CorpusSourceError(f"{spec}: expected gutenberg:FILE, mallard:DIR or quran-def:FILE")
-    if kind == "mallard":
+    folders = {"mallard": mallard_paragraphs, "ftl": ftl_messages, "mo": mo_messages}
+    if not sep or kind not in ("gutenberg", "quran-def", *folders):
+        raise CorpusSourceError(
+            f"{spec}: expected gutenberg:FILE, quran-def:FILE, mallard:DIR, ftl:DIR or mo:DIR"
+        )
+    if kind in folders:
         if not path.is_dir():
             raise CorpusSourceError(f"{path}: no such folder")
-        return mallard_paragraphs(path)
+        return folders[kind](path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

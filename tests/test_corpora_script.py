@@ -92,3 +92,59 @@ def test_main_refuses_bad_sources(
     assert normalize_corpora.main(["--lang", "en", "--out", str(out), spec]) == 1
     assert "error:" in capsys.readouterr().err
     assert not out.exists()
+
+
+FLUENT = """# A comment that is not a message at all, and long enough to count.
+note = يمنع { -brand } المتعقبات في <a data-l10n-name="x">النوافذ</a> الخاصة مبدئيًا.
+    .tooltiptext = افتح لوحة رسائل التثبيت لهذا الموقع الآن
+short-label = حفظ
+"""
+
+
+def _mo_file(path: Path, messages: dict[str, str]) -> None:
+    """A gettext catalogue (GNU .mo, little-endian) holding ``messages``."""
+    keys = sorted(messages)
+    ids = [k.encode() for k in keys]
+    strs = [messages[k].encode() for k in keys]
+    start = 7 * 4 + 16 * len(keys)
+    offsets, data = [], b""
+    for blob in ids + strs:
+        offsets.append((len(blob), start + len(data)))
+        data += blob + b"\0"
+    header = [0x950412DE, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0]
+    table = b"".join(n.to_bytes(4, "little") + o.to_bytes(4, "little") for n, o in offsets)
+    path.write_bytes(b"".join(v.to_bytes(4, "little") for v in header) + table + data)
+
+
+def test_fluent_messages_lose_placeables_and_markup(tmp_path: Path) -> None:
+    (tmp_path / "browser").mkdir()
+    (tmp_path / "browser" / "privacy.ftl").write_text(FLUENT, encoding="utf-8")
+    texts = list(normalize_corpora.normalized(normalize_corpora.ftl_messages(tmp_path), "ar"))
+    assert texts == [
+        "يمنع المتعقبات في النوافذ الخاصة مبدئيا.",
+        "افتح لوحة رسائل التثبيت لهذا الموقع الآن",
+    ]
+
+
+def test_gettext_messages_lose_placeholders_and_access_keys(tmp_path: Path) -> None:
+    _mo_file(
+        tmp_path / "sw.mo",
+        {
+            "": "Content-Type: text/plain; charset=UTF-8\n",
+            "Save the document": "~احفظ المستند الحالي قبل إغلاق %PRODUCTNAME الآن",
+            "Extension": "أنت على وشك تثبيت الإصدار $NEW للامتداد\nانقر حسنا للاستبدال.",
+        },
+    )
+    texts = sorted(normalize_corpora.normalized(normalize_corpora.mo_messages(tmp_path), "ar"))
+    assert texts == [
+        "أنت على وشك تثبيت الإصدار للامتداد انقر حسنا للاستبدال.",
+        "احفظ المستند الحالي قبل إغلاق الآن",
+    ]
+
+
+def test_interface_sources_need_their_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "prose-ar.txt"
+    assert normalize_corpora.main(["--lang", "ar", "--out", str(out), f"ftl:{tmp_path}"]) == 1
+    assert "no Fluent *.ftl files" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lineocr import page as page_module
 from lineocr.layout import find_lines, reading_order
 from lineocr.metrics import char_errors
 from lineocr.page import PageReader, rtl_text
@@ -126,3 +127,35 @@ def test_layout_and_page_import_no_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _Counting:
+    """A recogniser that counts the lines it is given."""
+
+    def __init__(self, recognizer) -> None:
+        self.recognizer = recognizer
+        self.lines = 0
+
+    def read_batch(self, crops, **options):
+        self.lines += len(crops)
+        return self.recognizer.read_batch(crops, **options)
+
+
+def test_upright_page_is_laid_out_once_and_each_line_read_once(reader, latin_page, monkeypatch):
+    counting = _Counting(reader.recognizer)
+    layouts = []
+    real_find_lines = page_module.find_lines
+
+    def spy(image, **kwargs):
+        layouts.append(image.shape)
+        return real_find_lines(image, **kwargs)
+
+    monkeypatch.setattr(page_module, "find_lines", spy)
+    page = PageReader(counting).read(latin_page.image)
+    assert len(layouts) == 1  # no turned layout: the upright sample read confidently
+    assert counting.lines == len(page.lines)  # the sample is not read twice
+    # The same page as the search over all four turns reads it.
+    monkeypatch.setattr(page_module, "UPRIGHT_CONFIDENCE", 1.01)
+    searched = PageReader(counting).read(latin_page.image)
+    assert len(layouts) == 3 and searched.rotation == 0
+    assert [ln.text for ln in searched.lines] == [ln.text for ln in page.lines]
