@@ -105,8 +105,9 @@ async def test_a_page_is_answered_with_its_lines_boxes_and_blocks(
         "batch_size",
         "layout_ms",
     }
-    # the lines went through the batcher: the last read was all 9 lines in one batch
-    assert stub.calls[-1]["n"] == 9 and slot["timings"]["batch_size"] == 9
+    # the lines went through the batcher, several at a time: all 9 and the samples tried
+    reads = [call["n"] for call in stub.calls]
+    assert sum(reads) >= 9 and slot["timings"]["batch_size"] == max(reads) > 1
 
 
 async def test_layout_line_reads_a_page_image_as_one_line(

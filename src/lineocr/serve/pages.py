@@ -192,9 +192,7 @@ class PageWorkers:
             raise
         await _stop([r for r, t in zip(readers, tasks, strict=True) if t in late], late)
         return [
-            task.result()
-            if task in done and task.exception() is None
-            else Outcome(error=task.exception() if task in done else PageTimeoutError(TIMEOUT))
+            _outcome(task) if task in done else Outcome(error=PageTimeoutError(TIMEOUT))
             for task in tasks
         ]
 
@@ -215,6 +213,15 @@ class PageWorkers:
         """Drop the pages waiting for a thread; a page being laid out stops at its next
         read (its request gets its answer from the batcher's shutdown)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _outcome(task: asyncio.Future[Outcome]) -> Outcome:
+    """A finished page task's outcome; one whose thread was dropped (the server shutting
+    down drops the pages waiting for a thread) is refused as the batcher refuses lines."""
+    if task.cancelled():
+        return Outcome(error=ApiError(503, "shutting_down", "the server is shutting down"))
+    error = task.exception()
+    return Outcome(error=error) if error is not None else task.result()
 
 
 async def _stop(readers: Sequence[BatchedLines], tasks: Collection[asyncio.Future[Any]]) -> None:
