@@ -236,6 +236,11 @@ class PageReader:
 
     def read(self, image: np.ndarray, **options: Any) -> Page:
         """Read a grayscale page (uint8 array); decoding options as ``read_batch`` takes."""
+        return self.read_with_crops(image, **options)[0]
+
+    def read_with_crops(self, image: np.ndarray, **options: Any) -> tuple[Page, list[np.ndarray]]:
+        """:meth:`read`, and each of the page's lines (in ``Page.lines`` order) as the crop
+        the recogniser read, for reading parts of a line again (:mod:`lineocr.fields`)."""
         rtl = bool(self.rtl)
         rotation, layout, sample, known = self._upright(image, rtl, **options)
         if self.rtl is None and rtl_text([p.text for p in sample]):
@@ -262,10 +267,14 @@ class PageReader:
                 prediction.chars,
             )
             blocks.setdefault(region.block, []).append(line)
-        return Page(
+        page = Page(
             tuple(Block(tuple(lines)) for _, lines in sorted(blocks.items())),
             rotation,
             layout.skew,
             (w, h),
             rtl,
         )
+        # Page.lines go block by block; the layout's lines are in reading order, their
+        # blocks numbered in that order, so the sort only guards that assumption.
+        crops = [ln.image for ln in sorted(layout.lines, key=lambda ln: ln.block)]
+        return page, crops

@@ -207,6 +207,7 @@ class ReadSettings:
     batch_size: int
     options: dict[str, Any]
     layout: LayoutMode = LayoutMode.line
+    fields: tuple[tuple[str, str], ...] = ()  # --extract NAME=PATTERN: each input a page
 
 
 def _load(path: str) -> Outcome:
@@ -259,6 +260,11 @@ def _recognise(
     only writes); errors left as they are."""
     from lineocr.runtime import run_isolated
 
+    if how.fields:
+        return [
+            _extract_fields(recognizer, path, o, how)
+            for path, o in zip(paths, outcomes, strict=True)
+        ]
     done = list(outcomes)
     for i, (kind, image) in enumerate(outcomes):
         try:
@@ -287,6 +293,36 @@ def _recognise(
         else:
             done[i] = ("ok", format_result(how.output_format, paths[i], prediction))
     return done
+
+
+def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSettings) -> Outcome:
+    """``--extract``: the input read as a page and its fields found, as its output line(s);
+    an input that cannot be read is its own error."""
+    from lineocr.fields import field_specs, fields_to_dict, find_fields
+    from lineocr.page import PageReader
+
+    kind, image = outcome
+    if kind != "ok":
+        return outcome
+    try:
+        reader = PageReader(recognizer, batch_size=how.batch_size)
+        page, crops = reader.read_with_crops(image, **how.options)
+        found = find_fields(page, crops, field_specs(dict(how.fields)), recognizer)
+    except Exception as exc:  # said as this input's error
+        return ("error", f"cannot read the fields: {type(exc).__name__}: {exc}"[:300])
+    values = fields_to_dict(found)
+    if how.output_format is OutputFormat.jsonl:
+        return ("ok", _json_line({"path": path, "fields": values, **page.to_dict()}))
+    rows = []
+    for name, value in values.items():
+        if how.output_format is OutputFormat.tsv:
+            shown = ("", "") if value is None else (value["value"], f"{value['confidence']:.4f}")
+            rows.append("\t".join([_escaped(path), name, _escaped(shown[0]), shown[1]]))
+        elif value is None:
+            rows.append(f"{name}: not found")
+        else:
+            rows.append(f"{name}: {value['value']} (confidence {value['confidence']:.3f})")
+    return ("ok", "\n".join(rows))
 
 
 def _read_here(
@@ -461,6 +497,15 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             show_default=False,
         ),
     ] = None,
+    extract: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--extract",
+            help="NAME=PATTERN (repeatable): find a field's value on each page: a named "
+            "pattern (id, date, amount, phone, email) or a regex; text: 'NAME: value "
+            "(confidence c)' per field, jsonl: a 'fields' object (docs/documents.md, Fields).",
+        ),
+    ] = None,
     server: Annotated[
         Optional[str],
         typer.Option(
@@ -478,13 +523,15 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
-    how = ReadSettings(output_format, batch_size, options, layout)
+    fields = _field_options(extract or [], pattern, server)
+    how = ReadSettings(output_format, batch_size, options, layout, fields)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
         writer = _read_on_server(server, paths, model, how, progress)
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
+        _check_fields(recognizer, fields)
         paths = _list_inputs(inputs)
         results = (
             _read_in_workers(recognizer, paths, how, workers, threads or 1)
@@ -498,6 +545,47 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     if writer.errors:
         typer.echo(f"{writer.errors} of {len(paths)} inputs could not be read", err=True)
         raise typer.Exit(1)
+
+
+def _field_options(
+    extract: list[str], pattern: str | None, server: str | None
+) -> tuple[tuple[str, str], ...]:
+    """``--extract``'s NAME=PATTERN pairs, checked (one line and exit status 2 otherwise)."""
+    if not extract:
+        return ()
+    from lineocr.fields import FieldError, field_specs, parse_field
+
+    if pattern is not None:
+        raise fail("--extract decodes each field with its own pattern: leave out --pattern")
+    if server is not None:
+        raise fail("--extract reads here only, not with --server (the server takes 'extract')")
+    try:
+        pairs = [parse_field(item) for item in extract]
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise FieldError(f"--extract names a field twice: {', '.join(names)}")
+        field_specs(dict(pairs))
+    except FieldError as exc:
+        raise fail(str(exc)) from None
+    return tuple(pairs)
+
+
+def _check_fields(recognizer: Any, fields: tuple[tuple[str, str], ...]) -> None:
+    """Each field's pattern compiled for the model before any image is read."""
+    if not fields:
+        return
+    from lineocr.deadline import DeadlineExceeded, run_with_deadline
+    from lineocr.fields import FieldError, field_decoders, field_specs
+
+    try:
+        specs = field_specs(dict(fields))
+        run_with_deadline(lambda: field_decoders(recognizer, specs), PATTERN_BUDGET_S)
+    except DeadlineExceeded:
+        raise fail(
+            f"an --extract pattern takes more than {PATTERN_BUDGET_S:g} s to compile; simplify it"
+        ) from None
+    except FieldError as exc:
+        raise fail(str(exc)) from None
 
 
 def _check_options(batch_size: int, workers: int, threads: int | None) -> None:

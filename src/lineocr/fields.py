@@ -1,0 +1,446 @@
+"""Fields from forms and ID cards (``lineocr read --extract NAME=PATTERN``): a value that
+matches a pattern, found among a page's lines with the pattern-constrained decoder.
+
+Each line is read once more as logits. Its best path cuts it into characters; the stretches
+of it where a field's value can stand (a run of characters the pattern can write, or a span
+whose reading already matches) are decoded again, alone, with the pattern as the whole-line
+constraint (:mod:`lineocr.decode`, Patterns). The value's confidence is then the model's
+probability of exactly that value over those frames, summed over its CTC alignments and
+temperature-calibrated: the words around it (a label, "ID No.") do not lower it, and a value
+the model reads otherwise gets little probability. The most probable value on the page
+wins; a field whose best value is less probable than :data:`MIN_CONFIDENCE` is ``None``
+(not found), never a guess. docs/documents.md (Fields) has the threshold measured for
+sending a value to a person.
+
+Torch-free, as the runtime is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lineocr.decode import DecodeError, Decoder, ctc_log_likelihoods, log_softmax
+from lineocr.decode.base import BLANK
+from lineocr.layout import MARGIN_X, Box, Point
+
+# The named patterns of ``--extract``, written for logical order. ``\d`` is any digit the
+# model writes (Western or Arabic-Indic); an ID number is all of one kind (a mixture is a
+# misreading). Digits in a named pattern's value are returned as Western digits.
+FIELD_PATTERNS: dict[str, str] = {
+    # 14-digit national ID number (Egypt's: century, birth date, governorate, serial, check)
+    "id": r"[0-9]{14}|[٠-٩]{14}",
+    # day/month/year or year-month-day, separated by / . or -
+    "date": r"\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}",
+    # optional minus, thousands with commas, up to two decimals
+    "amount": r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?",
+    # optional +country code and (area code), groups separated by a space or a hyphen;
+    # 7 to 15 digits in all (checked on the value: PHONE_DIGITS)
+    "phone": r"(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?)?\d{2,12}(?:[ -]\d{2,12}){0,4}",
+    # ASCII local part and domain (Arabic letters would make it a mixed-direction pattern)
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+}
+NUMERIC_FIELDS = frozenset({"id", "date", "amount", "phone"})
+PHONE_DIGITS = (7, 15)
+MIN_CONFIDENCE = 0.01  # a best value less probable than this is no value: the field is null
+# Measured by benchmarks/bench_fields.py (docs/documents.md, Fields): at or above it, no
+# wrong ID number was returned on the benchmark's cards and forms.
+REVIEW_THRESHOLD = 0.5
+MAX_FIELDS = 16
+_PLACEHOLDER_NAMES = re.compile(r"\{([a-z]+)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_WESTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+class FieldError(ValueError):
+    """A field request that cannot work: a bad name, a bad pattern, too many fields."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value found: as returned (``value``), its probability (``confidence``), where
+    it stands on the page (``box``: x0, y0, x1, y1 in the input image's pixels) and the
+    index of its line in ``Page.lines`` (``line``)."""
+
+    value: str
+    confidence: float
+    box: Box
+    line: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "confidence": self.confidence,
+            "box": list(self.box),
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A field asked for: its name, the pattern as given (a name of
+    :data:`FIELD_PATTERNS` or a regex) and the regex it stands for."""
+
+    name: str
+    pattern: str
+    regex: str
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the value is a number of a named pattern (its digits returned Western)."""
+        kinds = {self.pattern} | set(_PLACEHOLDER_NAMES.findall(self.pattern))
+        return bool(kinds & NUMERIC_FIELDS)
+
+    @property
+    def phone(self) -> bool:
+        return self.pattern == "phone" or "{phone}" in self.pattern
+
+
+def parse_field(text: str) -> tuple[str, str]:
+    """``"NAME=PATTERN"`` (the CLI's ``--extract``) -> (name, pattern)."""
+    name, sep, pattern = text.partition("=")
+    if not sep or not pattern:
+        raise FieldError(f"--extract {text!r}: expected NAME=PATTERN (e.g. id=id)")
+    return name.strip(), pattern
+
+
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(FIELD_PATTERNS) + r")\}")
+
+
+def _expand(pattern: str) -> str:
+    """A named pattern -> its regex; in a regex, one ``{name}`` of a named pattern -> that
+    pattern as the value (``Born: {date}``: the date after the label)."""
+    if pattern in FIELD_PATTERNS:
+        return FIELD_PATTERNS[pattern]
+    return _PLACEHOLDER.sub(lambda m: f"(?P<value>{FIELD_PATTERNS[m.group(1)]})", pattern)
+
+
+def field_specs(fields: Mapping[str, str]) -> list[FieldSpec]:
+    """The fields asked for, checked: names are identifiers, patterns are named patterns or
+    regexes that compile (a regex is compiled to an automaton only when a model is known)."""
+    if not isinstance(fields, Mapping) or not fields:
+        raise FieldError("no fields asked for: give NAME=PATTERN pairs (e.g. id=id)")
+    if len(fields) > MAX_FIELDS:
+        raise FieldError(f"at most {MAX_FIELDS} fields at once, not {len(fields)}")
+    specs = []
+    for name, pattern in fields.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise FieldError(
+                f"field name {name!r}: use letters, digits, '_' or '-' (a letter first)"
+            )
+        if not isinstance(pattern, str) or not pattern:
+            raise FieldError(f"field {name}: the pattern must be a non-empty string")
+        regex = _expand(pattern)
+        try:
+            compiled = re.compile(regex)
+        except (re.error, OverflowError, RecursionError) as exc:
+            raise FieldError(f"field {name}: bad pattern {pattern!r}: {exc}") from None
+        if compiled.fullmatch(""):
+            raise FieldError(f"field {name}: pattern {pattern!r} matches empty text")
+        specs.append(FieldSpec(name, pattern, regex))
+    return specs
+
+
+def field_decoders(recognizer: Any, specs: Sequence[FieldSpec]) -> list[Decoder]:
+    """Each field's decoder on ``recognizer`` (compiled once and cached by it; a pattern
+    the model cannot write, or one without a finite automaton, is a :class:`FieldError`
+    naming the field)."""
+    decoders = []
+    for spec in specs:
+        try:
+            decoders.append(recognizer.decoder(pattern=spec.regex))
+        except DecodeError as exc:
+            raise FieldError(f"field {spec.name}: {exc}") from None
+    return decoders
+
+
+# -- one line's characters ----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Char:
+    label: int
+    first: int  # first frame of its run on the best path
+    last: int  # last frame
+
+
+def _best_path_chars(log_probs: np.ndarray) -> list[_Char]:
+    """The best path's characters (visual order) with the frames each one holds."""
+    best = log_probs.argmax(axis=1)
+    chars: list[_Char] = []
+    previous = BLANK
+    for t, label in enumerate(best.tolist()):
+        if label != BLANK and label == previous:
+            chars[-1] = _Char(label, chars[-1].first, t)
+        elif label != BLANK:
+            chars.append(_Char(label, t, t))
+        previous = label
+    return chars
+
+
+def _runs(text: str, alphabet: frozenset[str]) -> list[tuple[int, int]]:
+    """Each maximal run [i, j) of a line's best-path characters (``text``, visual order)
+    that the pattern can write, its edge spaces trimmed."""
+    runs = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] not in alphabet:
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] in alphabet:
+            j += 1
+        a, b = i, j
+        while a < b and text[a] == " ":
+            a += 1
+        while b > a and text[b - 1] == " ":
+            b -= 1
+        if a < b:
+            runs.append((a, b))
+        i = j
+    return runs
+
+
+def _matching_parts(
+    text: str, run: tuple[int, int], compiled: re.Pattern[str], logical: Any
+) -> list[tuple[int, int]]:
+    """The spans inside ``run`` that begin and end at its edges or at a space and whose
+    reading already matches (``logical(i, j)``: their text in logical order), longest first."""
+    a, b = run
+    if compiled.search(logical(a, b)) is None:  # no part can match either
+        return []
+    starts = [i for i in range(a, b) if text[i] != " " and (i == a or text[i - 1] == " ")]
+    ends = [j for j in range(a + 1, b + 1) if text[j - 1] != " " and (j == b or text[j] == " ")]
+    parts = [
+        (i, j)
+        for i in starts
+        for j in ends
+        if j > i and (i, j) != run and compiled.fullmatch(logical(i, j)) is not None
+    ]
+    return sorted(parts, key=lambda span: span[0] - span[1])
+
+
+def _frames(chars: list[_Char], i: int, j: int, total: int) -> tuple[int, int]:
+    """The frames of characters i..j-1 and the blanks around them, up to the neighbours'."""
+    start = chars[i - 1].last + 1 if i > 0 else 0
+    end = chars[j].first if j < len(chars) else total
+    return start, end
+
+
+def _value_box(line: Any, crop: np.ndarray, frames: tuple[int, int], total: int) -> Box:
+    """Where frames [a, b) of a line's ``total`` stand on the page: their share of the crop
+    (whose margins are :data:`lineocr.layout.MARGIN_X` ink heights) laid along the line's
+    polygon (upright top edge p0 -> p1, bottom edge p3 -> p2). Approximate to a character."""
+    p0, p1, p2, p3 = (np.asarray(p, dtype=np.float64) for p in line.polygon[:4])
+    ink_w = float(np.hypot(*(p1 - p0)))
+    ink_h = float(np.hypot(*(p3 - p0)))
+    crop_w = crop.shape[1]
+    margin = min(round(MARGIN_X * ink_h) + 1, max(0.0, (crop_w - ink_w) / 2))
+    scale = max(1.0, ink_w)
+
+    def along(frame: int) -> float:
+        return float(np.clip((frame / max(1, total) * crop_w - margin) / scale, 0.0, 1.0))
+
+    u0, u1 = along(frames[0]), along(frames[1])
+    points: list[Point] = []
+    for u in (u0, u1):
+        for a, b in ((p0, p1), (p3, p2)):
+            x, y = a + (b - a) * u
+            points.append((round(float(x)), round(float(y))))
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, y0, x1, y1 = line.box
+    return (
+        max(x0, min(xs)),
+        max(y0, min(ys)),
+        min(x1, max(*xs, min(xs) + 1)),
+        min(y1, max(*ys, min(ys) + 1)),
+    )
+
+
+# -- the value of a field -----------------------------------------------------------------
+def _value(spec: FieldSpec, text: str) -> str | None:
+    """The field's value in a decoded match (a regex's group named ``value``, when it has
+    one, else the whole match), or
+    None when a named pattern's own check fails (a phone number's digit count)."""
+    match = re.fullmatch(spec.regex, text)
+    if match is None:
+        return None
+    value = match.group("value") if "value" in match.re.groupindex else text
+    if spec.numeric:
+        value = value.translate(_WESTERN)
+    if spec.phone:
+        digits = sum(c.isdigit() for c in value)
+        if not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
+            return None
+    return value
+
+
+def _alphabet(recognizer: Any, decoder: Decoder) -> frozenset[str]:
+    """The characters (as drawn, visual) that the field's automaton can ever write."""
+    constraint = decoder.constraint
+    labels: set[int] = set()
+    for edges in getattr(constraint, "edges", []):
+        labels.update(edges)
+    return frozenset(recognizer.charset.chars[label - 1] for label in labels)
+
+
+@dataclass(frozen=True)
+class _Found:
+    value: str
+    confidence: float
+    line: int
+    frames: tuple[int, int]
+
+
+def _read_span(
+    spec: FieldSpec,
+    decoder: Decoder,
+    recognizer: Any,
+    log_probs: np.ndarray,
+    frames: tuple[int, int],
+) -> tuple[str, float] | None:
+    """The span's frames decoded alone under the pattern: (value, its probability), the
+    probability summed over a space or none at either end (edge spaces are no part of a
+    value, but a model may give them some probability in the gaps around it)."""
+    window = log_probs[frames[0] : frames[1]]
+    decoded = decoder(window)
+    if decoded.confidence <= 0 or not decoded.indices:
+        return None
+    value = _value(spec, recognizer.prediction(decoded).text)
+    if value is None:
+        return None
+    labels = list(decoded.indices)
+    space = recognizer.charset.chars.index(" ") + 1 if " " in recognizer.charset.chars else None
+    variants = [labels]
+    if space is not None:
+        variants += [[space, *labels], [*labels, space], [space, *labels, space]]
+    targets = [np.asarray(v, dtype=np.int64) for v in variants]
+    total = float(np.exp(ctc_log_likelihoods([window] * len(targets), targets)).sum())
+    return value, min(1.0, max(total, float(decoded.confidence)))
+
+
+def _line_candidates(
+    spec: FieldSpec,
+    decoder: Decoder,
+    recognizer: Any,
+    log_probs: np.ndarray,
+    alphabet: frozenset[str],
+) -> list[tuple[str, float, tuple[int, int]]]:
+    """(value, confidence, frames) found on one line: each run of characters the pattern
+    can write read alone under it, or, where a run reads as no value, its longest part
+    (between spaces) whose reading already matches."""
+    chars = _best_path_chars(log_probs)
+    if not chars:
+        return []
+    drawn = "".join(recognizer.charset.chars[c.label - 1] for c in chars)
+    compiled = re.compile(spec.regex)
+
+    def logical(i: int, j: int) -> str:
+        return str(recognizer.charset.decode([c.label for c in chars[i:j]]))
+
+    runs = _runs(drawn, alphabet)
+    # Two runs parted by one character the pattern cannot write (not a space) may be one
+    # value with a character misread: read together too.
+    joined = [
+        (a[0], b[1]) for a, b in itertools.pairwise(runs) if b[0] - a[1] == 1 and drawn[a[1]] != " "
+    ]
+    found = []
+    for run in runs + joined:
+        for i, j in [run, *_matching_parts(drawn, run, compiled, logical)]:
+            frames = _frames(chars, i, j, len(log_probs))
+            read = _read_span(spec, decoder, recognizer, log_probs, frames)
+            if read is not None and read[1] >= MIN_CONFIDENCE:
+                found.append((read[0], read[1], frames))
+                break
+    return found
+
+
+def _log_probs(recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """Each crop's calibrated log-probabilities under ``recognizer``."""
+    logits = recognizer.read_logits(list(crops), batch_size=batch_size) if crops else []
+    t = np.float32(recognizer.temperature)
+    return [log_softmax(lg.astype(np.float32) / t) for lg in logits]
+
+
+def _best(
+    spec: FieldSpec, decoder: Decoder, recognizer: Any, log_probs: Sequence[np.ndarray]
+) -> _Found | None:
+    """The most probable value of the field among all lines (the first line's on a tie)."""
+    alphabet = _alphabet(recognizer, decoder)
+    best: _Found | None = None
+    for index, lp in enumerate(log_probs):
+        for value, confidence, frames in _line_candidates(spec, decoder, recognizer, lp, alphabet):
+            if best is None or confidence > best.confidence:
+                best = _Found(value, confidence, index, frames)
+    return best
+
+
+def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to read them
+    page: Any,
+    crops: Sequence[np.ndarray],
+    specs: Sequence[FieldSpec],
+    recognizer: Any,
+    *,
+    recognizers: Mapping[str, Any] | None = None,
+    batch_size: int = 16,
+) -> dict[str, Field | None]:
+    """Each field's value on a read ``page`` whose lines were cut as ``crops``
+    (:meth:`lineocr.page.PageReader.read_with_crops`), read again by ``recognizer``, or by
+    ``recognizers[name]`` for the fields named there (e.g. ``arabic-digits`` for an ID
+    number in Arabic-Indic digits)."""
+    chosen = {spec.name: (recognizers or {}).get(spec.name, recognizer) for spec in specs}
+    readings: dict[int, list[np.ndarray]] = {}
+    result: dict[str, Field | None] = {}
+    for spec in specs:
+        rec = chosen[spec.name]
+        decoder = field_decoders(rec, [spec])[0]
+        if id(rec) not in readings:  # each recogniser reads the lines once
+            readings[id(rec)] = _log_probs(rec, crops, batch_size)
+        log_probs = readings[id(rec)]
+        best = _best(spec, decoder, rec, log_probs)
+        if best is None or best.confidence < MIN_CONFIDENCE:
+            result[spec.name] = None
+            continue
+        line = page.lines[best.line]
+        box = _value_box(line, crops[best.line], best.frames, len(log_probs[best.line]))
+        result[spec.name] = Field(best.value, best.confidence, box, best.line)
+    return result
+
+
+def extract(
+    image: Any,
+    fields: Mapping[str, str],
+    recognizer: Any,
+    *,
+    recognizers: Mapping[str, Any] | None = None,
+    reader: Any = None,
+) -> dict[str, Field | None]:
+    """The values of ``fields`` (name -> a pattern name of :data:`FIELD_PATTERNS`, or a
+    regex, where a group named ``value`` or one ``{name}`` of a named pattern marks the
+    value) on an image (a path, bytes, a PIL image or a uint8 array), read as a page by
+    ``recognizer`` (a :class:`lineocr.runtime.Recognizer`); ``None`` for a field not found.
+    ``recognizers``: another recogniser for some fields, by name; ``reader``: a
+    :class:`lineocr.page.PageReader` to use (default: one on ``recognizer``).
+
+    >>> rec = Recognizer.load("printed")
+    >>> extract("card.jpg", {"id": "id", "born": "Born: {date}"}, rec)["id"].value
+    '29501011234567'
+    """
+    from lineocr.images import load_image
+    from lineocr.page import PageReader
+
+    specs = field_specs(fields)
+    for spec in specs:  # a pattern a model cannot follow fails before any reading
+        field_decoders((recognizers or {}).get(spec.name, recognizer), [spec])
+    if reader is None:
+        reader = PageReader(recognizer)
+    page, crops = reader.read_with_crops(load_image(image))
+    return find_fields(page, crops, specs, recognizer, recognizers=recognizers)
+
+
+def fields_to_dict(found: Mapping[str, Field | None]) -> dict[str, Any]:
+    """``{"name": {"value", "confidence", "box", "line"} or None}``: the JSON ``fields``."""
+    return {name: None if f is None else f.to_dict() for name, f in found.items()}

@@ -1,0 +1,187 @@
+"""Fields from forms (issue 34 item 3): values found on a composed form page with their
+boxes, absent fields null, named patterns, bad patterns refused clearly; the CLI's
+``--extract``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from typer.testing import CliRunner
+
+from lineocr.cli import app
+from lineocr.fields import FIELD_PATTERNS, FieldError, extract, field_specs, parse_field
+from lineocr.page import PageReader
+from lineocr.runtime import Recognizer
+from tests.pages_helpers import LATIN_FONT
+
+NUMBER = "29501011234567"
+LINES = [
+    "APPLICATION FORM",
+    "Name: John Smith",
+    f"National ID: {NUMBER}",
+    "Date of birth: 01/02/1995",
+    "Email: john.smith@example.com",
+]
+
+
+@pytest.fixture(scope="module")
+def form() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A form page and the box the ID number was drawn in."""
+    font = ImageFont.truetype(str(LATIN_FONT), 30)
+    page = Image.new("L", (1100, 520), 255)
+    draw = ImageDraw.Draw(page)
+    number_box = (0, 0, 0, 0)
+    for k, text in enumerate(LINES):
+        xy = (70, 50 + k * 80)
+        draw.text(xy, text, font=font, fill=0)
+        if NUMBER in text:
+            start = draw.textbbox(xy, text[: text.index(NUMBER)], font=font)[2]
+            full = draw.textbbox(xy, text, font=font)
+            number_box = (start, full[1], full[2], full[3])
+    return np.asarray(page), number_box
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recognizer:
+    return Recognizer.load("printed")
+
+
+@pytest.fixture(scope="module")
+def found(form, rec):
+    fields = {
+        "id": "id",
+        "born": "Date of birth: {date}",
+        "email": "email",
+        "name": r"Name: (?P<value>[A-Za-z ]+)",
+        "passport": r"[A-Z]{2}\d{7}",
+    }
+    return extract(form[0], fields, rec)
+
+
+def test_id_found_with_its_box(found, form):
+    field = found["id"]
+    assert field is not None
+    assert field.value == NUMBER
+    assert field.line == 2
+    assert 0.3 < field.confidence <= 1.0
+    x0, y0, x1, y1 = form[1]
+    # the number's box, not the whole line's (the label "National ID: " lies left of it)
+    assert abs(field.box[0] - x0) < 25
+    assert abs(field.box[2] - x1) < 25
+    assert field.box[1] < y1
+    assert field.box[3] > y0
+
+
+def test_absent_field_is_null(found):
+    assert found["passport"] is None
+
+
+def test_named_patterns_and_value_groups(found):
+    assert found["born"] is not None
+    assert found["born"].value == "01/02/1995"  # the {date} after the label only
+    assert found["email"] is not None
+    assert found["email"].value == "john.smith@example.com"
+    assert found["name"] is not None
+    assert found["name"].value == "John Smith"
+    assert found["born"].to_dict().keys() == {"value", "confidence", "box", "line"}
+
+
+def test_no_id_on_a_page_without_one(form, rec):
+    page = form[0].copy()
+    page[200:260, :] = 255  # the ID line whitened
+    assert extract(page, {"id": "id"}, rec)["id"] is None
+
+
+def test_arabic_indic_id_returned_with_western_digits(rec):
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 34)
+    page = Image.new("L", (900, 300), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 60), "Card", font=font, fill=0)
+    arabic = NUMBER.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    draw.text((60, 160), arabic, font=font, fill=0)
+    field = extract(np.asarray(page), {"id": "id"}, rec)["id"]
+    assert field is not None
+    assert field.value == NUMBER
+
+
+def test_read_with_crops_matches_read(form, rec):
+    reader = PageReader(rec)
+    page, crops = reader.read_with_crops(form[0])
+    assert len(crops) == len(page.lines)
+    assert [ln.text for ln in reader.read(form[0]).lines] == [ln.text for ln in page.lines]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id": "(ab"}, "field id: bad pattern '(ab'"),
+        ({"id": ""}, "non-empty"),
+        ({"1x": "id"}, "field name '1x'"),
+        ({"id": "x*"}, "matches empty text"),
+        ({}, "no fields"),
+    ],
+)
+def test_bad_fields_refused(fields, message):
+    with pytest.raises(FieldError, match=message.replace("(", r"\(")):
+        field_specs(fields)
+
+
+def test_pattern_without_automaton_refused_before_reading(rec):
+    with pytest.raises(FieldError, match=r"field x: .*cannot constrain decoding"):
+        extract(np.full((10, 10), 255, np.uint8), {"x": r"a\bc"}, rec)
+
+
+def test_parse_field():
+    assert parse_field("id=id") == ("id", "id")
+    assert parse_field("n=a=b") == ("n", "a=b")
+    with pytest.raises(FieldError, match="NAME=PATTERN"):
+        parse_field("id")
+    assert set(FIELD_PATTERNS) == {"id", "date", "amount", "phone", "email"}
+
+
+# -- the CLI ------------------------------------------------------------------------------
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def form_file(form, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fields") / "form.png"
+    Image.fromarray(form[0]).save(path)
+    return path
+
+
+def test_cli_extract_jsonl(form_file):
+    result = runner.invoke(
+        app, ["read", str(form_file), "--extract", "id=id", "--extract", "x=XYZ\\d+", "-f", "jsonl"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["fields"]["id"]["value"] == NUMBER
+    assert record["fields"]["x"] is None
+    assert NUMBER in record["lines"][record["fields"]["id"]["line"]]["text"]
+
+
+def test_cli_extract_text_and_bad_pattern(form_file):
+    result = runner.invoke(app, ["read", str(form_file), "--extract", "id=id"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"id: {NUMBER} (confidence ")
+    bad = runner.invoke(app, ["read", str(form_file), "--extract", "id=(ab"])
+    assert bad.exit_code == 2
+    assert "field id: bad pattern '(ab'" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_fields_import_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lineocr.fields\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
