@@ -328,3 +328,12 @@ async def test_a_page_reads_on_the_server_as_here_whatever_its_batches(
         here["skew"],
         here["size"],
     )
+
+
+def test_page_workers_is_a_checked_setting() -> None:
+    from lineocr.serve import SettingsError
+
+    assert Settings().page_workers == 2
+    assert Settings.from_env({"LINEOCR_SERVE_PAGE_WORKERS": "3"}).page_workers == 3
+    with pytest.raises(SettingsError, match="page_workers must be at least 1"):
+        Settings(page_workers=0)
