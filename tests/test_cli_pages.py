@@ -78,12 +78,6 @@ def test_bad_input_named_and_the_rest_read(files) -> None:
     assert "A Quiet Town" in result.stdout and LATIN[0] in result.stdout
 
 
-def test_layout_page_not_on_a_server(files) -> None:
-    result = read("--layout", "page", "--server", "http://127.0.0.1:9", files["page"])
-    assert result.exit_code == 2
-    assert "--layout page" in result.stderr
-
-
 def test_a_wide_line_in_pieces_is_a_line_and_stacked_lines_a_page() -> None:
     """Under --layout auto a tall but wide image is a page only if its lines lie one above
     another: large print that falls apart into pieces side by side (an Arabic line into

@@ -77,6 +77,27 @@ def test_the_json_body_schema_has_the_images_and_options(spec: dict[str, Any]) -
     assert {"model", "decoder", "tta", "preprocess"} <= set(body["properties"])
 
 
+def test_the_spec_describes_the_layout_option_and_the_page_answer(spec: dict[str, Any]) -> None:
+    """The layout option, in both bodies, with its three values; the answer's page fields
+    (lines with their box, polygon, block and characters; rotation, skew, size) resolve
+    through the response's references."""
+    body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    form = body["multipart/form-data"]["schema"]["properties"]["layout"]
+    assert form["enum"] == ["auto", "line", "page"] and "auto" in form["description"]
+    json_body = resolve(spec, body["application/json"]["schema"]["$ref"])
+    layout = json_body["properties"]["layout"]["anyOf"]
+    assert {"enum": ["auto", "line", "page"], "type": "string"} in layout
+    answer = spec["paths"]["/v1/ocr"]["post"]["responses"]["200"]["content"]["application/json"]
+    results = resolve(spec, answer["schema"]["$ref"])["properties"]["results"]
+    result = resolve(spec, results["items"]["$ref"])["properties"]
+    assert {"layout", "lines", "rotation", "skew", "size"} <= set(result)
+    lines = next(s for s in result["lines"]["anyOf"] if s.get("type") == "array")
+    line = resolve(spec, lines["items"]["$ref"])
+    assert set(line["required"]) == {"text", "confidence", "box", "polygon", "block", "chars"}
+    timings = resolve(spec, next(iter(refs(result["timings"]))))
+    assert "layout_ms" in timings["properties"]
+
+
 def multipart(form: dict[str, Any], png: bytes) -> bytes:
     """``form`` as a multipart body: each ``files`` item a PNG file part, the rest text."""
     parts = []
@@ -101,6 +122,8 @@ def multipart(form: dict[str, Any], png: bytes) -> bytes:
         ({"files": []}, 400),  # a files field with no file in it: the same body on the wire
         ({"files": ["PNG"], "model": "stub"}, 200),
         ({"files": ["PNG"], "colour": "red"}, 422),  # unknown field
+        ({"files": ["PNG"], "layout": "page"}, 200),
+        ({"files": ["PNG"], "layout": "sideways"}, 422),  # not a layout
     ],
 )
 def test_the_multipart_schema_allows_what_the_server_reads(

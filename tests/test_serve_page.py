@@ -24,8 +24,11 @@ PROXY_LIMIT = 10_000  # bodies a proxy before the server takes: less than the se
 
 
 def noise_png(path: Path, size: int = 120, seed: int = 0) -> Path:
-    """A PNG of about size² bytes: noise does not compress."""
-    pixels = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
+    """A PNG of about size² bytes: noise does not compress. Line-shaped (a third of size
+    high, three times wide), so that the server's layout ``auto`` reads it as a line, not
+    as a page to look for lines on."""
+    shape = (size // 3, size * 3)
+    pixels = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
     Image.fromarray(pixels).save(path)
     return path
 
@@ -87,7 +90,7 @@ def test_page_splits_uploads_to_keep_each_request_under_the_body_limit(
     page.set_input_files("#files", [str(p) for p in paths])
     page.wait_for_selector(".result[data-state=done] >> nth=2")
     assert page.locator(".result[data-state=refused]").count() == 0
-    assert sorted(page.locator(".result .text").all_inner_texts()) == ["120x120"] * 3
+    assert sorted(page.locator(".result .text").all_inner_texts()) == ["360x40"] * 3
     assert [names(r) for r in requests] == [["n0.png", "n1.png"], ["n2.png"]]
     assert all(int(r.all_headers()["content-length"]) <= LIMIT for r in requests)
 

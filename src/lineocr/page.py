@@ -16,8 +16,10 @@ import numpy as np
 
 from lineocr.layout import Box, Layout, Point, find_lines
 from lineocr.prediction import CharConfidence, Prediction
+from lineocr.preprocess import ink_box
 
 SAMPLE_LINES = 6  # lines read per orientation tried
+LINE_HEIGHTS = 3  # layout auto: ink this many model heights tall or less is one line
 # The mean character confidence of the upright sample at or above which the page is taken
 # as upright without trying the other turns. Measured on bench_pages.py's composed pages
 # (12 pages, 6 kinds): read the right way up 0.990-0.997, turned a quarter or a half at
@@ -118,6 +120,36 @@ def _unturn(point: Point, rotation: int, size: tuple[int, int]) -> Point:
 
 def _mean_confidence(predictions: Sequence[Prediction]) -> float:
     return float(np.mean([p.confidence for p in predictions])) if predictions else 0.0
+
+
+def reads_as_page(image: np.ndarray, line_height: int) -> bool:
+    """The ``auto`` layout's choice (``lineocr read`` and the server share it): whether a
+    grayscale image is a page rather than one line for a model of input height
+    ``line_height``. A page when its ink is more than :data:`LINE_HEIGHTS` model heights
+    tall and either not line-shaped or holding lines one above another, so a line image
+    reads as it always has."""
+    box = ink_box(image)
+    if box is None or box[1] - box[0] <= LINE_HEIGHTS * line_height:
+        return False
+    top, bottom, left, right = box
+    if right - left < 2 * (bottom - top):  # not line-shaped: a page, upright or turned
+        return True
+    # A wide image is a page only if the lines found lie one above another: a single line
+    # of large print can fall apart into pieces side by side (an Arabic line into its
+    # words and dots), which overlap in height.
+    return rows_of_lines([line.box for line in find_lines(image).lines]) > 1
+
+
+def rows_of_lines(boxes: Sequence[Box]) -> int:
+    """How many bands of height the boxes (x0, y0, x1, y1) fall into, boxes whose heights
+    overlap sharing a band."""
+    rows = 0
+    reach = -1
+    for _, y0, _, y1 in sorted(boxes, key=lambda b: b[1]):
+        if y0 >= reach:
+            rows += 1
+        reach = max(reach, y1)
+    return rows
 
 
 def _char_confidence(predictions: Sequence[Prediction]) -> float:

@@ -60,9 +60,6 @@ class LayoutMode(str, Enum):
     page = "page"
 
 
-LINE_HEIGHTS = 3  # auto: ink this many model heights tall or less is one line
-
-
 class DecoderName(str, Enum):
     greedy = "greedy"
     beam = "beam"
@@ -262,36 +259,13 @@ def _load(path: str) -> Outcome:
 
 def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
     """Whether ``image`` is read as a page: always with ``--layout page``, never with
-    ``line``; with ``auto`` when its ink is more than :data:`LINE_HEIGHTS` model heights
-    tall and either not line-shaped or holding lines one above another (a line image
+    ``line``; with ``auto`` as :func:`lineocr.page.reads_as_page` decides (a line image
     reads as before)."""
     if layout is not LayoutMode.auto:
         return layout is LayoutMode.page
-    from lineocr.layout import find_lines
-    from lineocr.preprocess import ink_box
+    from lineocr.page import reads_as_page
 
-    box = ink_box(image)
-    if box is None or box[1] - box[0] <= LINE_HEIGHTS * recognizer.spec.height:
-        return False
-    top, bottom, left, right = box
-    if right - left < 2 * (bottom - top):  # not line-shaped: a page, upright or turned
-        return True
-    # A wide image is a page only if the lines found lie one above another: a single line
-    # of large print can fall apart into pieces side by side (an Arabic line into its
-    # words and dots), which overlap in height.
-    return _rows_of_lines([line.box for line in find_lines(image).lines]) > 1
-
-
-def _rows_of_lines(boxes: list[tuple[int, int, int, int]]) -> int:
-    """How many bands of height the boxes (x0, y0, x1, y1) fall into, boxes whose heights
-    overlap sharing a band."""
-    rows = 0
-    reach = -1
-    for _, y0, _, y1 in sorted(boxes, key=lambda b: b[1]):
-        if y0 >= reach:
-            rows += 1
-        reach = max(reach, y1)
-    return rows
+    return reads_as_page(image, recognizer.spec.height)
 
 
 def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
@@ -606,8 +580,6 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     how = ReadSettings(output_format, batch_size, options, layout, fields)
     if fields and how.document:
         raise fail(f"--extract writes text, tsv or jsonl, not --format {output_format.value}")
-    if server is not None and layout is LayoutMode.page:
-        raise fail("--layout page reads here only, not with --server (yet)")
     lang = _checked_lang(lang)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
@@ -866,7 +838,7 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
     A server that fails once some inputs are answered (exit status 2) leaves their lines
     written, and the error says how many: the inputs after them were not read."""
     from lineocr.prediction import Prediction
-    from lineocr.serve.client import ClientError, read_on_server
+    from lineocr.serve.client import ClientError, ServerPage, read_on_server
 
     writer = _Writer(how.output_format, stream)
     answered = 0
@@ -879,7 +851,7 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
             if bar is not None:
                 bar.update(task, advance=1)
 
-        def on_result(path: str, prediction: Prediction) -> None:
+        def on_result(path: str, prediction: Prediction | ServerPage) -> None:
             writer.result(path, prediction)
             answer()
 
@@ -891,8 +863,13 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
             writer.error(path, reason)
             answer()
 
+        # auto, the default, is the server's default too: a server older than the layout
+        # option still reads with it; line and page are asked for.
+        layout = None if how.layout is LayoutMode.auto else how.layout.value
         try:
-            read_on_server(server, paths, on_result, on_error, model=model, **how.options)
+            read_on_server(
+                server, paths, on_result, on_error, model=model, layout=layout, **how.options
+            )
         except ClientError as exc:
             if not answered:  # nothing read: the server could not be used at all
                 raise fail(str(exc)) from None

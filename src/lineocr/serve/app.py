@@ -24,6 +24,7 @@ from lineocr.serve.limits import BodyLimitMiddleware, PixelBudget
 from lineocr.serve.metrics import Metrics, MetricsMiddleware
 from lineocr.serve.models import Loader, ModelSet, Resources
 from lineocr.serve.openapi import install_openapi
+from lineocr.serve.pages import PageWorkers
 from lineocr.serve.routes import DOCS_ASSETS, STATIC_DIR, SWAGGER_UI_DIR, router
 from lineocr.serve.schemas import ErrorResponse
 from lineocr.serve.settings import Settings
@@ -40,8 +41,9 @@ def create_app(settings: Settings | None = None, *, loader: Loader | None = None
     app = FastAPI(
         title="lineocr",
         version=__version__,
-        description="Text-line OCR: send line images, get their text with per-character "
-        "confidences. The web page is at `/`.",
+        description="OCR of text lines and whole pages: send line images or pages, get "
+        "their text with per-character confidences (and a page's lines with their boxes). "
+        "The web page is at `/`.",
         lifespan=_lifespan(state),
         responses={422: {"model": ErrorResponse, "description": "Invalid request"}},
         docs_url=None,  # served by the router from the packaged Swagger UI, not a CDN
@@ -77,6 +79,7 @@ def _server_state(settings: Settings, loader: Loader | None) -> ServerState:
         resources=Resources(settings.lexicon_words(), settings.load_language_models()),
         loader=loader,
         pixels=PixelBudget(settings.max_pixels_in_flight),
+        pages=PageWorkers(settings.page_workers),
     )
     metrics.watch_pixels(lambda: state.pixels.held, lambda: state.pixels.waiting)
     return state
@@ -104,6 +107,7 @@ def _lifespan(state: ServerState) -> Callable[[FastAPI], AbstractAsyncContextMan
         finally:
             state.shutting_down = True
             await state.batcher.close(timeout=settings.shutdown_timeout_s)
+            state.pages.close()
             log.info("lineocr serve stopped")
 
     return lifespan

@@ -43,6 +43,7 @@ OPTION_FIELDS = (
     "lm_weight",
     "length_bonus",
     "tta",
+    "layout",
 )
 
 
@@ -83,7 +84,7 @@ class OcrClient:
 
     def read(self, paths: Iterable[str | Path], **options: Any) -> list[dict[str, Any]]:
         """Read image files; options as the API's (model, decoder, beam_width, pattern,
-        lexicon, preprocess, lm, lm_weight, length_bonus)."""
+        lexicon, preprocess, lm, lm_weight, length_bonus, tta, layout)."""
         return list(self.iter_read(paths, **options))
 
     def iter_read(self, paths: Iterable[str | Path], **options: Any) -> Iterator[dict[str, Any]]:
@@ -217,10 +218,52 @@ class OcrClient:
             raise ClientError(f"cannot reach {self.url}: {reason}", code=code) from None
 
 
+@dataclass(frozen=True)
+class ServerPage:
+    """A page as a server read it (a result with ``"layout": "page"``): what
+    ``lineocr read`` writes for a page read here (:class:`lineocr.page.Page`'s ``text``,
+    ``confidence``, ``block_text`` and ``to_dict``), without numpy or OpenCV."""
+
+    result: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.result["text"])
+
+    @property
+    def confidence(self) -> float:
+        return float(self.result["confidence"])
+
+    @property
+    def blocks(self) -> list[list[dict[str, Any]]]:
+        """The lines, block by block, in reading order."""
+        blocks: dict[int, list[dict[str, Any]]] = {}
+        for line in self.result["lines"]:
+            blocks.setdefault(int(line["block"]), []).append(line)
+        return [blocks[k] for k in sorted(blocks)]
+
+    @property
+    def block_text(self) -> str:
+        """The lines in reading order, blocks separated by a blank line."""
+        return "\n\n".join("\n".join(ln["text"] for ln in block) for block in self.blocks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`lineocr.page.Page.to_dict` (a line's characters left out, as there)."""
+        keys = ("text", "confidence", "box", "polygon", "block")
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "lines": [{k: line[k] for k in keys} for line in self.result["lines"]],
+            "rotation": self.result["rotation"],
+            "skew": self.result["skew"],
+            "size": self.result["size"],
+        }
+
+
 def read_on_server(
     url: str,
     paths: Sequence[str],
-    on_result: Callable[[str, Prediction], None],
+    on_result: Callable[[str, Prediction | ServerPage], None],
     on_error: Callable[[str, str], None],
     *,
     model: str | None = None,
@@ -229,7 +272,8 @@ def read_on_server(
     """``lineocr read --server URL``: read ``paths`` on a server, calling back per path in
     order. ``model`` is a model loaded there; the bundled default name ("printed") falls
     back to the server's default model when the server does not have it. ``lexicon`` names
-    one of the server's lexicons, ``lm`` one of its language models. Raises
+    one of the server's lexicons, ``lm`` one of its language models; a page (``layout``)
+    is called back as a :class:`ServerPage`. Raises
     :class:`ClientError` when the server cannot be used at all (unreachable, unknown model,
     bad options)."""
     client = OcrClient(url)
@@ -246,7 +290,9 @@ def read_on_server(
             options[name] = str(options[name])
     sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
     for path, result in zip(paths, client.iter_read(paths, **sent), strict=True):
-        if result.get("ok"):
+        if result.get("ok") and result.get("layout") == "page":
+            on_result(path, ServerPage(result))
+        elif result.get("ok"):
             on_result(path, Prediction.from_dict(result))
         else:
             message = str((result.get("error") or {}).get("message", "not read"))

@@ -87,6 +87,12 @@ class LoadedModel:
         self._variants: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def line_height(self) -> int:
+        """The model's input height: what the ``auto`` layout measures an image's ink by."""
+        spec = getattr(self.recognizer, "spec", None)
+        return int(getattr(spec, "height", 0) or 32)
+
     def card(self, default: bool) -> dict[str, Any]:
         rec = self.recognizer
         spec = getattr(rec, "spec", None)

@@ -1,5 +1,8 @@
 """``POST /v1/ocr``: read a request's images with its options, one result slot per image.
 
+Each image is read as a line or, with ``layout`` page or auto, as a page (:mod:`.pages`),
+whose lines go through the same batcher.
+
 A request that is wrong as a whole (content type, body, options, model) gets one error
 (400, 413, 415, 422). Otherwise every image gets a slot in ``results``: its text, or its
 own ``error``. The answer is 200 when at least one image was read; when none was, it is
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +29,14 @@ from lineocr.serve.errors import ApiError, error_body, validation_message
 from lineocr.serve.limits import decode_image, header_pixels
 from lineocr.serve.metrics import Metrics
 from lineocr.serve.models import LoadedModel, ReadOptions, check_ops
+from lineocr.serve.pages import (
+    PageError,
+    PageReading,
+    PageTimeoutError,
+    needs_a_look,
+    page_fields,
+    page_margin,
+)
 from lineocr.serve.request_body import Upload, read_request
 from lineocr.serve.schemas import OcrOptions
 from lineocr.serve.settings import Settings
@@ -65,14 +77,17 @@ async def _read(
 ) -> JSONResponse:
     """Read a request's images with its options: one result slot per image, in order."""
     uploads, raw_options = await read_request(request, state.settings)
-    model, options = _resolve_options(raw_options, state)
+    model, options, layout = _resolve_options(raw_options, state)
     pending.model, pending.images = model.name, len(uploads)
     decoder = await _checked_decoder(model, options, state)
     pixels = _request_pixels(uploads, state.settings)
     await state.pixels.acquire(pixels)  # room for them among the requests in flight
     try:
         decoded, decode_ms = await _decode_timed(uploads, state.settings)
-        outcomes = await _submit(decoded, model, options, decoder, state)
+        page_deadline = started + state.settings.request_timeout_s
+        page_deadline -= page_margin(state.settings.request_timeout_s)
+        reading = _Reading(model, options, decoder, layout, page_deadline)
+        outcomes = await _read_images(decoded, reading, state)
     finally:
         state.pixels.release(pixels)
     results = [
@@ -87,14 +102,18 @@ async def _read(
 # -- options ----------------------------------------------------------------------------
 
 
-def _resolve_options(raw: dict[str, Any], state: ServerState) -> tuple[LoadedModel, ReadOptions]:
-    """The checked options and the model they name (the default when they name none)."""
-    options = _check_options(raw, state)
+def _resolve_options(
+    raw: dict[str, Any], state: ServerState
+) -> tuple[LoadedModel, ReadOptions, str]:
+    """The checked options, the model they name (the default when they name none) and the
+    layout (auto, line or page: not a reading option, so lines of any layout share
+    batches)."""
+    options, layout = _check_options(raw, state)
     model = state.models.get(options.model)
-    return model, ReadOptions(**{**options.__dict__, "model": model.name})
+    return model, ReadOptions(**{**options.__dict__, "model": model.name}), layout
 
 
-def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
+def _check_options(raw: dict[str, Any], state: ServerState) -> tuple[ReadOptions, str]:
     settings = state.settings
     try:
         opts = OcrOptions.model_validate(raw)
@@ -118,7 +137,7 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
             422, "tta_disabled", "test-time augmentation (tta) is turned off on this server"
         )
     ops = check_ops(opts.preprocess, settings) if opts.preprocess is not None else None
-    return ReadOptions(
+    options = ReadOptions(
         opts.model or "",
         opts.decoder,
         opts.beam_width,
@@ -130,6 +149,7 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> ReadOptions:
         opts.length_bonus,
         bool(opts.tta),
     )
+    return options, opts.layout or "auto"
 
 
 async def _checked_decoder(model: LoadedModel, options: ReadOptions, state: ServerState) -> Any:
@@ -214,22 +234,68 @@ def _decode_all(uploads: list[Upload], settings: Settings) -> list[tuple[Any, Ap
     return out
 
 
-async def _submit(
-    decoded: list[tuple[Any, ApiError | None]],
-    model: LoadedModel,
-    options: ReadOptions,
-    decoder: Any,
-    state: ServerState,
+@dataclass(frozen=True)
+class _Reading:
+    """How a request's images are read: the model, the options and their checked decoder,
+    the layout, and when its pages are given up (:func:`time.perf_counter` seconds)."""
+
+    model: LoadedModel
+    options: ReadOptions
+    decoder: Any
+    layout: str
+    page_deadline: float
+
+
+async def _read_images(
+    decoded: list[tuple[Any, ApiError | None]], reading: _Reading, state: ServerState
 ) -> dict[int, Outcome]:
-    """Read the decoded images in the batcher, with the checked decoder; outcomes by index."""
+    """Read the decoded images, each as a line (in the batcher, with the checked decoder)
+    or as a page (:mod:`.pages`: its lines in the same batcher); with layout ``auto``, an
+    image too tall to be a line is looked at in a page worker first. Outcomes by index."""
     good = [i for i, (img, _) in enumerate(decoded) if img is not None]
     if not good:
         return {}
-    run = model.runner(options, state.resources, decoder)
-    images = [decoded[i][0] for i in good]
-    costs = [model.image_cost(options, img) for img in images]
-    results = await state.batcher.submit(options, run, images, model.name, cost=costs)
-    return dict(zip(good, results, strict=True))
+    model, options = reading.model, reading.options
+    run = model.runner(options, state.resources, reading.decoder)
+
+    async def read_lines(lines: list[Any]) -> list[Outcome]:
+        costs = [model.image_cost(options, line) for line in lines]
+        return await state.batcher.submit(options, run, lines, model.name, cost=costs)
+
+    height = model.line_height
+    if reading.layout == "line":
+        lines, pages = good, []
+    elif reading.layout == "page":
+        lines, pages = [], good
+    else:
+        pages = [i for i in good if needs_a_look(decoded[i][0], height)]
+        lines = [i for i in good if i not in pages]
+    jobs: list[tuple[list[int], Awaitable[list[Outcome]]]] = []
+    if lines:
+        jobs.append((lines, read_lines([decoded[i][0] for i in lines])))
+    if pages:
+        look = height if reading.layout == "auto" else None
+        images = [decoded[i][0] for i in pages]
+        jobs.append((pages, state.pages.read(images, read_lines, reading.page_deadline, look)))
+    results = await _all(job for _, job in jobs)
+    outcomes: dict[int, Outcome] = {}
+    for (indices, _), result in zip(jobs, results, strict=True):
+        outcomes.update(zip(indices, result, strict=True))
+    return outcomes
+
+
+async def _all(awaitables: Iterable[Awaitable[list[Outcome]]]) -> list[list[Outcome]]:
+    """The awaitables' results, run at once; when one fails (the batcher refusing the
+    request's lines) or the request ends, the others are cancelled too (a page being read
+    in a thread stops its reads), not left running for nobody."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise
 
 
 # -- the answer -------------------------------------------------------------------------
@@ -284,6 +350,12 @@ def _read_error(exc: BaseException, name: str) -> ApiError:
         return exc
     if isinstance(exc, DecodeError):  # the decoder refused the request's options
         return ApiError(422, "invalid_options", f"{name}: {exc}")
+    if isinstance(exc, PageTimeoutError):
+        return ApiError(503, "page_timeout", f"{name}: {exc}")
+    if isinstance(exc, PageError):  # its layout or a line failed: said, details in the log
+        cause = exc.__cause__ or exc
+        log.error("reading page %s failed: %s", name, exc, exc_info=cause)
+        return ApiError(422, "unprocessable_page", f"{name}: {exc}; the server log has details")
     # Whatever else fails on one image (an OpenCV assertion on an odd shape, a bug raising
     # ValueError or KeyError) is that image's error, not the server's: the other images are
     # read, and no 500 is answered. Not "invalid_options": the client's options are not at
@@ -297,9 +369,15 @@ def _read_error(exc: BaseException, name: str) -> ApiError:
 
 
 def _reading(outcome: Outcome, model_ref: dict[str, Any], decode_ms: float) -> dict[str, Any]:
-    """A read image's slot fields: text, confidences, model and timings."""
+    """A read image's slot fields: text, confidences, model and timings (and a page's
+    lines, :func:`~lineocr.serve.pages.page_fields`)."""
     pred = outcome.value
+    if isinstance(pred, PageReading):
+        fields = page_fields(pred, decode_ms)
+        timings = fields.pop("timings")
+        return {**fields, "model": model_ref, "timings": timings}
     return {
+        "layout": "line",
         "text": pred.text,
         "confidence": round(float(pred.confidence), 6),
         "chars": [

@@ -23,8 +23,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Malformed request: empty body, no images, bad base64 or multipart",
         413: "Body, image or image count over the limits",
         415: "Content type or image format not accepted",
-        422: "Invalid options (model, decoder, pattern, lexicon, lm, preprocess) or unreadable "
-        "image",
+        422: "Invalid options (model, decoder, pattern, lexicon, lm, preprocess, layout) or "
+        "unreadable image",
         503: "Not ready, overloaded, timed out or shutting down",
     }.items()
 }
@@ -78,7 +78,8 @@ def multipart_schema() -> dict[str, Any]:
             "type": "array",
             "items": {"type": "string", "format": "binary"},
             "minItems": 1,
-            "description": "One or more line images (PNG, JPEG, WebP, TIFF, BMP)",
+            "description": "One or more images of text lines or whole pages (PNG, JPEG, "
+            "WebP, TIFF, BMP)",
         }
     }
     for name, schema in OcrOptions.model_json_schema()["properties"].items():

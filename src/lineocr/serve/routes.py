@@ -123,6 +123,8 @@ async def list_models(state: State) -> dict[str, Any]:
     openapi_extra={"requestBody": ocr_request_body()},
 )
 async def ocr(request: Request, state: State) -> JSONResponse:
-    """Read one or many line images: multipart ``files`` (plus option fields) or JSON
-    ``{"images": [{"data": base64, "name": ...}], ...options}``."""
+    """Read one or many images of text lines or whole pages: multipart ``files`` (plus
+    option fields) or JSON ``{"images": [{"data": base64, "name": ...}], ...options}``. A
+    page (``layout`` page, or auto on an image that is not one line) is answered with its
+    lines in reading order, each with its box, polygon, block and characters."""
     return await answer_ocr(request, state)

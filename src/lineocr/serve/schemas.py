@@ -40,6 +40,12 @@ class OcrOptions(_Strict):
         max_length=32,
         description='Preprocessing ops replacing the model\'s, e.g. ["auto_invert", "otsu"]',
     )
+    layout: Literal["auto", "line", "page"] | None = Field(
+        None,
+        description="line: each image is one text line; page: find its lines (columns, "
+        "turned and skewed pages) and read them in reading order; auto (the default): a "
+        "line-shaped image as a line, anything else as a page",
+    )
 
 
 class Base64Image(_Strict):
@@ -68,6 +74,11 @@ class ImageTimings(BaseModel):
     queue_ms: float = Field(..., description="Waiting for a batch")
     inference_ms: float = Field(..., description="Preprocess, network and decoding of its batch")
     batch_size: int = Field(..., description="Images in the ONNX batch this one ran in")
+    layout_ms: float | None = Field(
+        None,
+        description="A page: finding its lines, turning and ordering them (queue_ms and "
+        "inference_ms are then its lines' batches, summed; batch_size the largest)",
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -76,13 +87,41 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+class PageLine(BaseModel):
+    """One text line of a page, in reading order."""
+
+    text: str
+    confidence: float
+    box: list[int] = Field(
+        ..., description="x0, y0, x1, y1 in the image's pixels (x1 and y1 exclusive)"
+    )
+    polygon: list[list[int]] = Field(..., description="Its corners [x, y] in the image's pixels")
+    block: int = Field(..., description="Its block (a column, a paragraph) in reading order")
+    chars: list[CharOut]
+
+
 class ImageResult(BaseModel):
     index: int
     name: str | None = None
     ok: bool
-    text: str | None = None
+    layout: Literal["line", "page"] | None = Field(
+        None, description="How the image was read (what auto chose)"
+    )
+    text: str | None = Field(
+        None, description="The text; a page's lines in reading order, one per line"
+    )
     confidence: float | None = None
-    chars: list[CharOut] | None = None
+    chars: list[CharOut] | None = Field(
+        None,
+        description="Each character of text with its confidence (a page's line breaks, "
+        "which are not read, with 1.0)",
+    )
+    lines: list[PageLine] | None = Field(None, description="A page: its lines in reading order")
+    rotation: int | None = Field(
+        None, description="A page: degrees counter-clockwise it was turned to read it upright"
+    )
+    skew: float | None = Field(None, description="A page: degrees its lines leaned once upright")
+    size: list[int] | None = Field(None, description="A page: the image's width and height")
     model: ModelRef | None = None
     timings: ImageTimings | None = None
     error: ErrorDetail | None = None

@@ -45,6 +45,9 @@ class Settings:
     batch_timeout_ms: float = 5.0
     inference_workers: int = 1  # batches run at the same time (each in a worker thread)
     max_queue: int = 1024  # lines waiting for a batch (as max_batch); beyond it requests get 503
+    # Pages (the layout option): laid out in this many threads at once; their lines are
+    # read through the batcher with every other request's lines.
+    page_workers: int = 2
     # Limits.
     max_body_bytes: int = 10 * 1024 * 1024
     max_pixels: int = DEFAULT_MAX_PIXELS  # per image
@@ -95,6 +98,7 @@ class Settings:
             "max_pixels_in_flight",
             "max_images_per_request",
             "inference_workers",
+            "page_workers",
             "max_beam_width",
         ):
             if int(getattr(self, name)) < 1:

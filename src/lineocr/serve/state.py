@@ -16,6 +16,7 @@ from lineocr.serve.batcher import Batcher
 from lineocr.serve.limits import PixelBudget
 from lineocr.serve.metrics import Metrics
 from lineocr.serve.models import Loader, ModelSet, Resources
+from lineocr.serve.pages import PageWorkers
 from lineocr.serve.settings import Settings
 
 
@@ -27,6 +28,7 @@ class ServerState:
     resources: Resources
     loader: Loader | None
     pixels: PixelBudget  # the decoded pixels the requests in flight hold
+    pages: PageWorkers  # the threads pages are laid out in
     models: ModelSet = field(default_factory=ModelSet)
     started: bool = False
     # One untrusted pattern compiles at a time (each within settings.pattern_budget_s).

@@ -1,4 +1,5 @@
-// lineocr web page: upload, paste or drop line images, or write on the canvas; read by /v1/ocr.
+// lineocr web page: upload, paste or drop line images or whole pages, or write on the canvas;
+// read by /v1/ocr. A page is shown with its lines drawn over it (the page view, below).
 // Plain JavaScript, no dependencies, nothing loaded from anywhere but this server.
 "use strict";
 
@@ -111,7 +112,7 @@ function isAllowed(file, allowed) {
 
 function readOptions() {
   const options = [];
-  for (const id of ["model", "decoder", "lexicon", "lm"]) {
+  for (const id of ["model", "decoder", "lexicon", "lm", "layout"]) {
     const value = $(id).value;
     if (value) options.push([id, value]);
   }
@@ -231,7 +232,7 @@ function newCard(name, file) {
     node.classList.add("no-thumb");
   }
   const copy = node.querySelector(".copy");
-  copy.addEventListener("click", () => copyText(node.querySelector(".text").textContent, copy));
+  copy.addEventListener("click", () => copyText(cardText(node), copy));
   copy.hidden = true;
   $("results").prepend(node);
   $("empty").hidden = true;
@@ -239,10 +240,19 @@ function newCard(name, file) {
   return node;
 }
 
+// What a card's Copy button copies: its line's text, or its page's text block by block.
+function cardText(card) {
+  return card.pageText !== undefined ? card.pageText : card.querySelector(".text").textContent;
+}
+
 function fillCard(card, result, fallbackError) {
   card.classList.remove("pending");
   const textEl = card.querySelector(".text");
   const err = card.querySelector(".error");
+  if (result && result.ok && result.layout === "page") {
+    fillPageCard(card, result);
+    return;
+  }
   if (result && result.ok) {
     renderText(textEl, result);
     card.querySelector(".conf").replaceChildren(lineBadge(result.confidence), result.model ? ` · ${result.model.name}` : "");
@@ -462,7 +472,9 @@ function setUpPad() {
     crop.getContext("2d").drawImage(pad, box[0], box[1], box[2], box[3], 0, 0, box[2], box[3]);
     const blob = await new Promise((resolve) => crop.toBlob(resolve, "image/png"));
     const file = new File([blob], "drawing.png", { type: "image/png" });
-    const { body } = await postImages([file], readOptions());
+    // A drawing is one line, whatever its shape: never looked at as a page.
+    const options = readOptions().filter(([name]) => name !== "layout");
+    const { body } = await postImages([file], [...options, ["layout", "line"]]);
     busy = false;
     if (!inked) return; // cleared while the request was on its way
     const result = body.results ? body.results[0] : null;
@@ -482,6 +494,153 @@ function setUpPad() {
   }
 
   clear();
+}
+
+// -- The page view (a result read as a page) ----------------------------------------------
+// The image with the lines the server found drawn over it (an SVG in the image's own pixels,
+// scaled with it), the text beside it in reading order, blocks apart; hovering, focusing or
+// tapping a line shows its text with each character's confidence; downloads of the page.
+
+const SVG = "http://www.w3.org/2000/svg";
+// Formats the server writes for a page, beyond the TXT and JSON made here: hOCR, ALTO,
+// PAGE-XML and PDF come with lineocr.documents (issue 34). Each entry, {format, label,
+// suffix, type}, adds a download button that reads the page again with that format asked of
+// /v1/ocr. Empty until the server writes them.
+const DOCUMENT_FORMATS = [];
+
+// The page's text as `lineocr read` writes it: lines in reading order, blocks apart.
+function blockText(result) {
+  return pageBlocks(result).map((block) => block.map((k) => result.lines[k].text).join("\n")).join("\n\n");
+}
+
+// The indices of the page's lines, block by block, in reading order.
+function pageBlocks(result) {
+  const blocks = new Map();
+  result.lines.forEach((line, k) => {
+    if (!blocks.has(line.block)) blocks.set(line.block, []);
+    blocks.get(line.block).push(k);
+  });
+  return [...blocks.keys()].sort((a, b) => a - b).map((b) => blocks.get(b));
+}
+
+function fillPageCard(card, result) {
+  const img = card.querySelector(".thumb img");
+  const src = img ? img.src : "";
+  card.classList.add("page-result", "no-thumb");
+  card.querySelector(".conf").replaceChildren(
+    lineBadge(result.confidence),
+    ` · ${result.lines.length} ${result.lines.length === 1 ? "line" : "lines"}`,
+    result.rotation ? ` · turned ${result.rotation}°` : "",
+    result.model ? ` · ${result.model.name}` : "",
+  );
+  card.dataset.confidence = confidenceLevel(result.confidence);
+  card.querySelector(".text").replaceWith(pageView(result, src, card.querySelector(".name").textContent));
+  card.pageText = blockText(result);
+  card.querySelector(".copy").hidden = false;
+  card.dataset.state = "done";
+}
+
+function pageView(result, src, name) {
+  const view = $("page-template").content.firstElementChild.cloneNode(true);
+  const image = view.querySelector(".page-image");
+  image.src = src;
+  image.alt = `Page ${name}`;
+  const [width, height] = result.size;
+  const overlay = view.querySelector(".page-overlay");
+  overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const text = view.querySelector(".page-text");
+  const state = { view, result, selected: null };
+  result.lines.forEach((line, k) => {
+    const box = document.createElementNS(SVG, "polygon");
+    box.setAttribute("points", line.polygon.map(([x, y]) => `${x},${y}`).join(" "));
+    box.setAttribute("class", `line-box ${confidenceClass(line.confidence)}`);
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "button");
+    box.setAttribute("aria-label", `Line ${k + 1}: ${line.text}`);
+    box.dataset.line = k;
+    overlay.append(box);
+  });
+  for (const block of pageBlocks(result)) {
+    const el = Object.assign(document.createElement("div"), { className: "block" });
+    for (const k of block) {
+      const p = Object.assign(document.createElement("p"), { className: "page-line", dir: "auto" });
+      p.dataset.line = k;
+      renderText(p, result.lines[k]);
+      el.append(p);
+    }
+    text.append(el);
+  }
+  if (!result.lines.length) text.append(Object.assign(document.createElement("p"), { className: "placeholder", textContent: "(no text found)" }));
+  const lineOf = (e) => {
+    const el = e.target.closest("[data-line]");
+    return el ? Number(el.dataset.line) : null;
+  };
+  for (const area of [overlay, text]) {
+    area.addEventListener("pointerover", (e) => { const k = lineOf(e); if (k !== null) showLine(state, k); });
+    area.addEventListener("pointerleave", () => showLine(state, state.selected));
+    // A tap (or a click) keeps the line shown until another is tapped.
+    area.addEventListener("click", (e) => { const k = lineOf(e); if (k !== null) { state.selected = k; showLine(state, k); } });
+  }
+  overlay.addEventListener("focusin", (e) => { const k = lineOf(e); if (k !== null) { state.selected = k; showLine(state, k); } });
+  overlay.addEventListener("keydown", (e) => {
+    const k = lineOf(e);
+    if (k === null || !["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft"].includes(e.key)) return;
+    e.preventDefault();
+    const next = Math.min(result.lines.length - 1, Math.max(0, k + (e.key === "ArrowDown" || e.key === "ArrowRight" ? 1 : -1)));
+    overlay.querySelector(`[data-line="${next}"]`).focus();
+  });
+  setUpDownloads(view, result, name);
+  return view;
+}
+
+// Show line k (null: none) in the caption, and mark its box and its text.
+function showLine(state, k) {
+  const { view, result } = state;
+  for (const el of view.querySelectorAll("[data-line].active")) el.classList.remove("active");
+  const info = view.querySelector(".line-info");
+  if (k === null || k === undefined) {
+    info.replaceChildren(Object.assign(document.createElement("span"), { className: "placeholder", textContent: "Hover over or tap a line to see its text and each character's confidence" }));
+    delete info.dataset.line;
+    return;
+  }
+  for (const el of view.querySelectorAll(`[data-line="${k}"]`)) el.classList.add("active");
+  const line = result.lines[k];
+  const text = Object.assign(document.createElement("p"), { className: "line-text", dir: "auto" });
+  renderText(text, line);
+  const meta = Object.assign(document.createElement("span"), { className: "line-meta", textContent: `line ${k + 1} of ${result.lines.length} · block ${line.block + 1} · ` });
+  meta.append(lineBadge(line.confidence));
+  info.replaceChildren(meta, text);
+  info.dataset.line = k;
+}
+
+function setUpDownloads(view, result, name) {
+  const stem = (name || "page").replace(/\.[^.\/]*$/, "") || "page";
+  const made = {
+    txt: () => [blockText(result) + "\n", "text/plain;charset=utf-8"],
+    json: () => [JSON.stringify(result, null, 2) + "\n", "application/json"],
+  };
+  for (const button of view.querySelectorAll(".downloads [data-format]")) {
+    const format = button.dataset.format;
+    button.addEventListener("click", () => download(`${stem}.${format}`, ...made[format]()));
+  }
+  const bar = view.querySelector(".downloads");
+  for (const { format, label, suffix, type } of DOCUMENT_FORMATS) {
+    // Placeholder for the server-written formats (see DOCUMENT_FORMATS): not wired yet.
+    const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary small", textContent: label });
+    button.dataset.format = format;
+    button.disabled = true;
+    button.title = `${label} (${suffix}, ${type}): not available on this server yet`;
+    bar.append(button);
+  }
+}
+
+function download(filename, content, type) {
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
