@@ -41,6 +41,7 @@ class OutputFormat(str, Enum):
     text = "text"
     tsv = "tsv"
     jsonl = "jsonl"
+    pdf = "pdf"  # a searchable PDF of every page read, written to --output
 
 
 class LayoutMode(str, Enum):
@@ -79,7 +80,7 @@ PatternOpt = Annotated[
 
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
-    """Files as given, directories searched recursively for images (sorted), ``-`` replaced
+    """Files as given, directories searched recursively for images and PDFs (sorted), ``-`` replaced
     by the paths listed on stdin (one per line; only the line ending is removed: spaces can
     belong to a name). Missing and unusable paths are kept: reading reports them."""
     paths: list[str] = []
@@ -108,6 +109,7 @@ def _expand_path(item: str) -> list[str]:
     """A file as given; a directory's images (recursively, sorted, as a dataset folder is
     searched) and, in their place, its sub-folders that cannot be listed, or the directory
     itself when it has none: reading reports each (:func:`_load`)."""
+    from lineocr.documents.inputs import PDF_SUFFIXES
     from lineocr.files import walk_files
     from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 
@@ -118,7 +120,8 @@ def _expand_path(item: str) -> list[str]:
         return [item]
     if not is_dir:
         return [item]
-    wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES  # the others are reported as unsupported
+    # The other images are reported as unsupported.
+    wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES | PDF_SUFFIXES
     unreadable: list[tuple[Path, str]] = []
     images = [p for p in walk_files(path, unreadable=unreadable) if p.suffix.lower() in wanted]
     unlisted = [folder for folder, _ in unreadable if folder != path]
@@ -176,6 +179,13 @@ class _Writer:
     def result(self, path: str, prediction: Any) -> None:
         self.line(format_result(self.format, path, prediction))
 
+    def ok(self, path: str, value: Any) -> None:
+        """An input read: ``value`` is its output line (:func:`_recognise`)."""
+        self.line(value)
+
+    def finish(self) -> None:
+        """Everything written (the text formats write as they go)."""
+
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
         if self.format is OutputFormat.jsonl:
@@ -200,24 +210,64 @@ class _Writer:
 Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 
 
+class _PdfWriter(_Writer):
+    """``--format pdf``: each page read added to one searchable PDF, saved to ``output``
+    when all are read (whole or not at all); errors on stderr as for the other formats."""
+
+    def __init__(self, output: Path) -> None:
+        from lineocr.documents.searchable_pdf import PdfFontError, SearchablePdf
+
+        super().__init__(OutputFormat.pdf)
+        self.output = output
+        try:
+            self.document = SearchablePdf()
+        except PdfFontError as exc:
+            raise fail(str(exc)) from None
+
+    def ok(self, path: str, value: Any) -> None:
+        result, image, dpi = value
+        self.document.add_page(result, image, dpi)
+
+    def finish(self) -> None:
+        if not self.document.pages:
+            raise fail(f"no page could be read: {self.output} not written", code=1)
+        missing = self.document.missing_chars
+        if missing:
+            typer.echo(
+                f"warning: {self.document.font_path.name} has no glyph for "
+                f"{_escaped(''.join(missing))}: left out of the PDF's text layer",
+                err=True,
+            )
+        try:
+            self.document.save(self.output)
+        except OSError as exc:
+            raise fail(f"cannot write {self.output}: {exc.strerror or exc}") from None
+
+
 @dataclass(frozen=True)
 class ReadSettings:
     """How each input is read and written: the output format, the lines per model run
-    (a local read only), the options given to ``read_batch`` (decoding, ``tta``) and
-    whether an image is a line or a page (``layout``)."""
+    (a local read only), the options given to ``read_batch`` (decoding, ``tta``), whether
+    an image is a line or a page (``layout``) and the resolution an image's page has in a
+    searchable PDF (``dpi``; a PDF page's is the one it was rasterised at)."""
 
     output_format: OutputFormat
     batch_size: int
     options: dict[str, Any]
     layout: LayoutMode = LayoutMode.line
+    dpi: float = 300.0
 
 
 def _load(path: str) -> Outcome:
-    """("ok", the image as an array) or ("error", why it cannot be read)."""
+    """("ok", the image as an array) or ("error", why it cannot be read); a document's
+    page (a :class:`~lineocr.documents.inputs.PageRef`) is rendered or decoded alone."""
+    from lineocr.documents.inputs import PageRef, load_page
     from lineocr.images import ImageError, load_image
 
     notes: list[str] = []
     try:
+        if isinstance(path, PageRef):
+            return ("ok", load_page(path))
         if Path(path).is_dir():
             os.scandir(path).close()  # a folder that cannot be listed says why
             return ("error", "no images in this directory")
@@ -277,18 +327,33 @@ def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, 
         return exc
 
 
+def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
+    """What the writer is given for a result: its output line, formatted here (in the
+    worker, under --workers: the parent only writes); for a PDF, the result, the image
+    and its resolution."""
+    if how.output_format is not OutputFormat.pdf:
+        return format_result(how.output_format, path, result)
+    from lineocr.documents.inputs import PageRef
+
+    dpi = path.dpi if isinstance(path, PageRef) and path.kind == "pdf" else how.dpi
+    return (result, image, dpi)
+
+
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`),
-    each result formatted as its output line (in the worker, under --workers: the parent
-    only writes); errors left as they are."""
+    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`;
+    a document's page a page), each result made its output (:func:`_output`); errors left
+    as they are."""
+    from lineocr.documents.inputs import PageRef
     from lineocr.runtime import run_isolated
 
     done = list(outcomes)
     for i, (kind, image) in enumerate(outcomes):
         try:
-            page = kind == "ok" and is_page(image, recognizer, how.layout)
+            # A document's page is a page under auto, however few its lines.
+            whole = how.layout is LayoutMode.auto and isinstance(paths[i], PageRef)
+            page = kind == "ok" and (whole or is_page(image, recognizer, how.layout))
         except Exception as exc:  # said as this input's error
             done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
             continue
@@ -298,7 +363,7 @@ def _recognise(
                 reason = f"cannot read the page: {type(result).__name__}: {result}"
                 done[i] = ("error", reason[:300])
             else:
-                done[i] = ("ok", format_result(how.output_format, paths[i], result))
+                done[i] = ("ok", _output(how, paths[i], result, image))
     outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
     loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
     # An image the preprocessing or the model cannot take costs only its own result.
@@ -311,7 +376,7 @@ def _recognise(
             reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
             done[i] = ("error", reason[:300])
         else:
-            done[i] = ("ok", format_result(how.output_format, paths[i], prediction))
+            done[i] = ("ok", _output(how, paths[i], prediction, outcomes[i][1]))
     return done
 
 
@@ -435,9 +500,39 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     output_format: Annotated[
         OutputFormat,
         typer.Option(
-            "--format", "-f", help="text: the text; tsv: path, text, confidence; jsonl: all."
+            "--format",
+            "-f",
+            help="text: the text; tsv: path, text, confidence; jsonl: all; pdf: a searchable "
+            "PDF of all pages (the images with their text, invisible), written to --output.",
         ),
     ] = OutputFormat.text,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="The file --format pdf writes (the text formats: stdout)."
+        ),
+    ] = None,
+    dpi: Annotated[
+        float,
+        typer.Option(
+            help="Resolution PDF pages are rasterised at; also an image's resolution in "
+            "--format pdf (docs/documents.md).",
+            min=1,
+        ),
+    ] = 300.0,
+    pages: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Pages of each PDF or multi-page TIFF to read, e.g. 1-3,7,10- (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int,
+        typer.Option(
+            help="A document with more pages (chosen by --pages) than this is not read.", min=1
+        ),
+    ] = 1000,
     layout: Annotated[
         LayoutMode,
         typer.Option(
@@ -496,15 +591,18 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
         ),
     ] = None,
 ) -> None:
-    """Read text lines from images. Exit status 1 if any input could not be read."""
+    """Read text lines from images, and the pages of PDFs and multi-page TIFFs (each named
+    path#page). Exit status 1 if any input could not be read."""
     _check_options(batch_size, workers, threads)
-    if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
+    _check_output(output_format, output, server)
+    documents = _document_options(dpi, pages, max_pages)
+    if sys.stdout is None and output is None:  # started with stdout closed (>&-)
         raise fail("cannot write the output: standard output is closed")
     lm_options = lm_decode_options(lm, lm_weight, length_bonus)
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
-    how = ReadSettings(output_format, batch_size, options, layout)
+    how = ReadSettings(output_format, batch_size, options, layout, dpi)
     if server is not None and layout is LayoutMode.page:
         raise fail("--layout page reads here only, not with --server (yet)")
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
@@ -513,14 +611,15 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
         writer = _read_on_server(server, paths, model, how, progress)
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
-        paths = _list_inputs(inputs)
+        writer = _PdfWriter(output) if output is not None else _Writer(output_format)
+        paths = _list_inputs(inputs, documents)
         results = (
             _read_in_workers(recognizer, paths, how, workers, threads or 1)
             if workers > 1
             else _read_here(recognizer, paths, how)
         )
         try:  # a closed output pipe ends every command quietly (cli._Group): 141
-            writer = _write_results(results, output_format, len(paths), progress)
+            _write_results(results, writer, len(paths), progress)
         finally:
             results.close()  # at once, not when collected: stops the workers' pending work
     if writer.errors:
@@ -541,6 +640,32 @@ def _check_options(batch_size: int, workers: int, threads: int | None) -> None:
             raise fail("--workers needs the 'fork' start method (Linux, macOS)")
     if threads is not None and threads < 1:
         raise fail("--threads must be at least 1")
+
+
+def _check_output(output_format: OutputFormat, output: Path | None, server: str | None) -> None:
+    """Fail (exit status 2) before any work on an output that cannot be written."""
+    from lineocr.cli import check_output_file
+
+    if output_format is OutputFormat.pdf:
+        if output is None:
+            raise fail("--format pdf writes a file, not standard output: give --output FILE.pdf")
+        if server is not None:
+            raise fail("--format pdf reads here only, not with --server (yet)")
+        check_output_file(output, "--output", (".pdf",))
+    elif output is not None:
+        raise fail("--output is for --format pdf; the text formats write to standard output")
+
+
+def _document_options(dpi: float, pages: str | None, max_pages: int) -> Any:
+    """--dpi, --pages and --max-pages as :class:`~lineocr.documents.inputs.DocumentOptions`
+    (a bad page range: exit status 2)."""
+    from lineocr.documents.inputs import DocumentOptions, PageRange
+
+    try:
+        chosen = PageRange.parse(pages) if pages is not None else None
+    except ValueError as exc:
+        raise fail(f"--pages: {exc}") from None
+    return DocumentOptions(dpi=dpi, pages=chosen, max_pages=max_pages)
 
 
 def decode_options(
@@ -580,12 +705,25 @@ def _warn_of_options_a_server_ignores(ctx: typer.Context) -> None:
         )
 
 
-def _list_inputs(inputs: Sequence[str]) -> list[str]:
-    """The paths to read (see :func:`expand_inputs`); none at all is a usage error."""
+def _list_inputs(inputs: Sequence[str], documents: Any = None) -> list[str]:
+    """The paths to read (see :func:`expand_inputs`); none at all is a usage error. With
+    ``documents`` (:class:`~lineocr.documents.inputs.DocumentOptions`: a read here), each
+    PDF and multi-page TIFF is replaced by its pages (``path#page``), each loaded alone."""
     paths = expand_inputs(inputs)
     if not paths:
         raise fail("no inputs (stdin was empty)")
-    return paths
+    if documents is None:
+        return paths
+    from lineocr.documents.inputs import document_pages
+
+    listed: list[str] = []
+    for path in paths:
+        notes: list[str] = []
+        found = document_pages(path, documents, notes)
+        for note in notes:
+            typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
+        listed.extend([path] if found is None else found)
+    return listed
 
 
 def load_recognizer(
@@ -624,25 +762,25 @@ def load_recognizer(
 
 def _write_results(
     results: Iterable[tuple[list[str], list[Outcome]]],
-    output_format: OutputFormat,
+    writer: _Writer,
     total: int,
     progress: bool | None,
 ) -> _Writer:
-    """Each chunk's output lines and errors written as it comes; the writer counts errors.
-    A failure outside any one image's reading is one line (exit status 2), or its traceback
-    with ``LINEOCR_DEBUG`` set."""
-    writer = _Writer(output_format)
+    """Each chunk's outputs and errors written as they come (a PDF saved at the end); the
+    writer counts errors. A failure outside any one image's reading is one line (exit
+    status 2), or its traceback with ``LINEOCR_DEBUG`` set."""
     with _progress(total, progress) as bar:
         task = bar.add_task("reading", total=total) if bar is not None else None
         try:
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
                     if kind == "ok":
-                        writer.line(value)
+                        writer.ok(path, value)
                     else:
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
+            writer.finish()
         # The reader went away (cli._Group ends the command, 141), or a write failed (said).
         except (BrokenPipeError, typer.Exit):
             raise
