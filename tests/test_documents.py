@@ -230,3 +230,22 @@ def _page(texts: list[str], boxes: list[tuple[int, int, int, int]], rotation: in
             corners = [(x0, y1), (x0, y0), (x1, y0), (x1, y1)]
         lines.append(Line(text, 0.9, (x0, y0, x1, y1), tuple(corners), 0))
     return Page((Block(tuple(lines)),), rotation, 0.0, (600, 400), rtl=False)
+
+
+def test_a_library_failure_costs_only_its_document_or_page(docs, monkeypatch) -> None:
+    """An exception PDFium's binding raises on a hostile file (any type) is that
+    document's or that page's error, never the run's."""
+    import pypdfium2 as pdfium
+
+    options = DocumentOptions(dpi=DPI)
+    (first, _) = document_pages(str(docs["pdf"]), options, []) or []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pdfium.PdfPage, "render", broken)
+    with pytest.raises(ImageError, match="cannot read the page: RuntimeError: boom"):
+        load_page(first)
+    monkeypatch.setattr(pdfium.PdfDocument, "get_page_size", broken)
+    (listed,) = document_pages(str(docs["pdf"]), options, []) or []
+    assert listed == str(docs["pdf"]) and listed.error == "cannot read the PDF: RuntimeError: boom"

@@ -138,6 +138,12 @@ def document_pages(path: str, options: DocumentOptions, notes: list[str]) -> lis
         return [PageRef(path, "tiff", n) for n in numbers]
     except ImageError as exc:
         return [PageRef(path, kind, 0, error=exc.reason)]
+    except Exception as exc:  # a library's failure on a hostile file costs only this file
+        return [PageRef(path, kind, 0, error=_unexpected(f"cannot read the {kind.upper()}", exc))]
+
+
+def _unexpected(what: str, exc: Exception) -> str:
+    return f"{what}: {type(exc).__name__}: {exc}"[:300]
 
 
 def _chosen(count: int, options: DocumentOptions, *, exact: bool = True) -> list[int]:
@@ -224,14 +230,17 @@ def load_page(ref: PageRef, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     read or whose raster would pass ``max_pixels``."""
     if ref.error is not None:
         raise ImageError(ref, ref.error, kind="unreadable")
-    if ref.kind == "pdf":
-        return _render_pdf_page(ref, max_pixels)
-    return _tiff_frame(ref, max_pixels)
+    try:
+        if ref.kind == "pdf":
+            return _render_pdf_page(ref, max_pixels)
+        return _tiff_frame(ref, max_pixels)
+    except ImageError:
+        raise
+    except Exception as exc:  # a library's failure on a hostile page costs only this page
+        raise ImageError(ref, _unexpected("cannot read the page", exc)) from None
 
 
 def _render_pdf_page(ref: PageRef, max_pixels: int) -> np.ndarray:
-    import pypdfium2 as pdfium
-
     with _PDFIUM:
         pdf = _open_pdf(ref.path)
         try:
@@ -249,11 +258,8 @@ def _render_pdf_page(ref: PageRef, max_pixels: int) -> np.ndarray:
                     f"(it would fit at {fit:g} dpi, too coarse to read)",
                     kind="too_large",
                 )
-            try:
-                bitmap = page.render(scale=ref.dpi / 72.0, grayscale=True)
-                image = np.array(bitmap.to_numpy(), dtype=np.uint8)  # a copy: PDFium's goes
-            except pdfium.PdfiumError as exc:
-                raise ImageError(ref, f"cannot render the page: {exc}") from None
+            bitmap = page.render(scale=ref.dpi / 72.0, grayscale=True)
+            image = np.array(bitmap.to_numpy(), dtype=np.uint8)  # a copy: PDFium's goes
         finally:
             pdf.close()
     if image.ndim == 3:  # a build that renders grey as BGRx: keep one channel
