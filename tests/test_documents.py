@@ -249,3 +249,22 @@ def test_a_library_failure_costs_only_its_document_or_page(docs, monkeypatch) ->
     monkeypatch.setattr(pdfium.PdfDocument, "get_page_size", broken)
     (listed,) = document_pages(str(docs["pdf"]), options, []) or []
     assert listed == str(docs["pdf"]) and listed.error == "cannot read the PDF: RuntimeError: boom"
+
+
+@needs_pdftotext
+def test_a_slanted_line_is_extracted_whole(tmp_path: Path) -> None:
+    """A line skewed 5 degrees (a page scanned askew) is set square across its middle:
+    pdftotext splits text turned by such an angle into letters on lines of their own."""
+    import math
+
+    text = "Skewed lines are read whole"
+    rise = math.tan(math.radians(5)) * 500  # up to the right, as the reader's polygon has it
+    corners = ((50, 120), (550, 120 - rise), (550, 160 - rise), (50, 160))
+    line = Line(text, 0.9, (50, round(120 - rise), 550, 160), corners, 0)
+    page = Page((Block((line,)),), 0, 5.0, (600, 300))
+    out = tmp_path / "slanted.pdf"
+    write_pdf([page], [np.full((300, 600), 255, np.uint8)], out, dpi=72)
+    assert pdftotext(out).split() == text.split()
+    x0, y0, x1, y1 = _ink_of(out, 1, text)
+    assert (x0, x1) == pytest.approx((50, 550), abs=1.5)
+    assert (y0 + y1) / 2 == pytest.approx(140 - rise / 2, abs=1.5)  # across the middle

@@ -18,9 +18,9 @@ file named by ``font=`` or ``$LINEOCR_PDF_FONT``.
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,14 @@ FONT_DIRS = (
 )
 _FAMILY = "lineocr-text-layer"
 MIN_BOX_PT = 0.5  # a line box thinner than this (in points) carries no text
+JPEG_QUALITY = 85
+# A page whose commonest grey level covers this share of it is clean (a rendered or
+# binarised page): stored losslessly, which is smaller for it; any other (a scan's
+# noise and shading) as JPEG, which is several times smaller for it.
+CLEAN_SHARE = 0.8
+# A line turned less than this from square to the page is set turned with it; more, and
+# it is set square to the page across its middle (text extractors read square text whole).
+SLANT_DEGREES = 1.0
 
 
 class PdfFontError(RuntimeError):
@@ -72,12 +80,13 @@ class SearchablePdf:
     """A searchable PDF built page by page (each page image is compressed as it is added,
     so memory grows with the compressed pages only), then saved once."""
 
-    def __init__(self, font: str | Path | None = None) -> None:
+    def __init__(self, font: str | Path | None = None, jpeg_quality: int = JPEG_QUALITY) -> None:
         from fpdf import FPDF
         from fpdf.enums import TextMode
         from fpdf.fonts import TTFFont
 
         self.font_path = find_font(font)
+        self.jpeg_quality = jpeg_quality
         self._pdf = FPDF(unit="pt")
         self._pdf.set_auto_page_break(False)
         self._pdf.set_creator("lineocr")
@@ -103,8 +112,6 @@ class SearchablePdf:
         """One page: ``image`` (2-D uint8 grey, as read) at ``dpi``, and the text of
         ``result`` on it, a :class:`~lineocr.page.Page` (each line on its polygon) or a
         line's :class:`~lineocr.prediction.Prediction` (across the whole image)."""
-        from PIL import Image
-
         if image.ndim != 2 or image.dtype != np.uint8:
             raise ValueError(f"want a 2-D uint8 image, got {image.shape} {image.dtype}")
         if not dpi > 0:
@@ -113,7 +120,7 @@ class SearchablePdf:
         scale = 72.0 / dpi
         pdf = self._pdf
         pdf.add_page(format=(w * scale, h * scale))
-        pdf.image(Image.fromarray(image), x=0, y=0, w=w * scale, h=h * scale)
+        pdf.image(self._encoded(image), x=0, y=0, w=w * scale, h=h * scale)
         if hasattr(result, "blocks"):
             lines = [
                 (ln.text, ln.polygon if len(ln.polygon) == 4 else None, ln.box)
@@ -125,6 +132,20 @@ class SearchablePdf:
             corners = polygon or _box_corners(box)
             self._line(text, [(x * scale, y * scale) for x, y in corners])
         self.pages += 1
+
+    def _encoded(self, image: np.ndarray) -> Any:
+        """The page image as fpdf2 embeds it: a PIL image (Flate, lossless) for a clean
+        page, JPEG bytes (embedded as they are) for a scan-like one."""
+        from PIL import Image
+
+        picture = Image.fromarray(image)
+        counts = np.bincount(image.ravel(), minlength=256)
+        if counts.max() >= CLEAN_SHARE * image.size:
+            return picture
+        data = io.BytesIO()
+        picture.save(data, "JPEG", quality=self.jpeg_quality)
+        data.seek(0)
+        return data
 
     def _line(self, text: str, corners: Sequence[tuple[float, float]]) -> None:
         """``text`` over the quadrilateral ``corners`` (top-left, top-right, bottom-right,
@@ -139,20 +160,37 @@ class SearchablePdf:
         size = height / (self._ascent + self._descent)  # the glyphs' box spans the line's
         pdf.set_font(_FAMILY, size=size)
         visual = to_visual(text, mirror=False)
+        angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y up
+        square = 90.0 * round(angle / 90.0)
+        if abs(angle - square) < SLANT_DEGREES:
+            # The baseline's start: up from the bottom-left corner by the font's descent.
+            up = ((x0 - x3) / height, (y0 - y3) / height)
+            start = (x3 + up[0] * self._descent * size, y3 + up[1] * self._descent * size)
+        else:
+            # A slanted line is set square to the page across the middle of its ink: text
+            # extractors split slanted text into letters (pdftotext beyond about 2 degrees)
+            # and words at steps into lines of their own, but read square text whole.
+            along = (math.cos(math.radians(square)), -math.sin(math.radians(square)))
+            down = (-along[1], along[0])
+            spans = [x * along[0] + y * along[1] for x, y in corners]
+            middle = sum(x * down[0] + y * down[1] for x, y in corners) / len(corners)
+            width = max(spans) - min(spans)
+            base = middle + height / 2 - self._descent * size
+            start = (
+                min(spans) * along[0] + base * down[0],
+                min(spans) * along[1] + base * down[1],
+            )
+            angle = square
         pdf.set_stretching(100)
         natural = pdf.get_string_width(visual)
         if natural <= 0:
             return
         pdf.set_stretching(100 * width / natural)
-        # The baseline's start: up from the bottom-left corner by the font's descent.
-        up = ((x0 - x3) / height, (y0 - y3) / height)
-        bx, by = x3 + up[0] * self._descent * size, y3 + up[1] * self._descent * size
-        angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y up
         if abs(angle) < 0.01:
-            pdf.text(bx, by, visual)
+            pdf.text(start[0], start[1], visual)
             return
-        with pdf.rotation(angle, x=bx, y=by):
-            pdf.text(bx, by, visual)
+        with pdf.rotation(angle, x=start[0], y=start[1]):
+            pdf.text(start[0], start[1], visual)
 
     def save(self, path: str | Path) -> None:
         """Write the PDF to ``path`` whole or not at all (a temporary file beside it,
@@ -160,13 +198,13 @@ class SearchablePdf:
         if not self.pages:
             raise ValueError("no pages to write")
         target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with tmp.open("xb") as f:  # created as any file is (the umask's permissions)
                 f.write(self._pdf.output())
-            Path(tmp).replace(target)
+            tmp.replace(target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
 
