@@ -11,7 +11,7 @@ extracted out of order counts as errors); words missed is the share of the page'
 not found in the extracted text in any order (a check on how much of the CER is order).
 
     make bench-peers   # ocrmypdf into benchmarks/.venv-peers
-    python benchmarks/bench_documents.py [--pages 10] [--keep DIR]
+    python benchmarks/bench_documents.py [--pages 10] [--workers 2] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +67,8 @@ def image_pdf(path: Path, pages: Sequence[Image.Image]) -> None:
     pdf.output(str(path))
 
 
-def extracted(pdf: Path) -> list[str]:
-    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True)
+def extracted(pdf: Path, *options: str) -> list[str]:
+    out = subprocess.run(["pdftotext", *options, str(pdf), "-"], capture_output=True, check=True)
     return out.stdout.decode("utf-8").translate(EMBEDDINGS).split("\f")
 
 
@@ -87,47 +88,57 @@ def timed(argv: Sequence[str]) -> float:
     return wall
 
 
-def report(
-    truths: Sequence[str],
-    texts: tuple[Sequence[str], Sequence[str]],
-    walls: tuple[float, float],
-    sizes: Sequence[float],
-) -> None:
-    """The tables of docs/documents.md: per page, then speed and size."""
-    our_text, their_text = texts
-    our_wall, their_wall = walls
+@dataclass
+class Run:
+    """One engine's searchable PDF of the document, timed, and its extracted text."""
+
+    name: str
+    wall: float
+    size_mb: float
+    text: list[str]  # pdftotext, a page each
+    raw: list[str]  # pdftotext -raw: in the order of the PDF's content
+
+
+def run(name: str, argv: Sequence[str], out: Path) -> Run:
+    wall = timed([*argv, str(out)])
+    return Run(name, wall, out.stat().st_size / 1e6, extracted(out), extracted(out, "-raw"))
+
+
+def report(truths: Sequence[str], runs: Sequence[Run], scan_mb: float) -> None:
+    """The tables of docs/documents.md: per page, then the means, speed and size."""
     n = len(truths)
-    our_cer = [page_cer(t, our_text[i]) for i, t in enumerate(truths)]
-    their_cer = [page_cer(t, their_text[i]) for i, t in enumerate(truths)]
-    our_missed = [words_missed(t, our_text[i]) for i, t in enumerate(truths)]
-    their_missed = [words_missed(t, their_text[i]) for i, t in enumerate(truths)]
     chars = sum(len(collapse(t)) for t in truths)
+    cer = {r.name: [page_cer(t, r.text[i]) for i, t in enumerate(truths)] for r in runs}
+    raw = {r.name: [page_cer(t, r.raw[i]) for i, t in enumerate(truths)] for r in runs}
+    missed = {r.name: [words_missed(t, r.text[i]) for i, t in enumerate(truths)] for r in runs}
     print(f"{n} A4 pages at {DPI} dpi ({chars:,} characters), scanned look, JPEG in a PDF")
-    print(f"({sizes[0]:.1f} MB); {os.cpu_count()} cores; pdftotext page CER, whitespace collapsed")
-    print("| page | lineocr CER | ocrmypdf CER | lineocr words missed | ocrmypdf words missed |")
-    print("|---|---|---|---|---|")
-    for i in range(n):
-        kind = KINDS[i % len(KINDS)]
-        print(
-            f"| {i + 1} ({kind}) | {100 * our_cer[i]:.2f} % | {100 * their_cer[i]:.2f} % "
-            f"| {100 * our_missed[i]:.1f} % | {100 * their_missed[i]:.1f} % |"
-        )
-    print(
-        f"| **mean** | {100 * np.mean(our_cer):.2f} % | {100 * np.mean(their_cer):.2f} % "
-        f"| {100 * np.mean(our_missed):.1f} % | {100 * np.mean(their_missed):.1f} % |"
-    )
+    print(f"({scan_mb:.1f} MB); {os.cpu_count()} cores; page CER, whitespace collapsed")
     print()
-    print("| | lineocr `read --format pdf` | ocrmypdf (Tesseract 5, `-l eng`) |")
-    print("|---|---|---|")
-    print(f"| pages/s | {n / our_wall:.3f} | {n / their_wall:.3f} |")
-    print(f"| wall time | {our_wall:.1f} s | {their_wall:.1f} s |")
-    print(f"| output size | {sizes[1]:.1f} MB | {sizes[2]:.1f} MB |")
+    print("| page | " + " | ".join(f"{r.name}: CER / words missed" for r in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    for i in range(n):
+        cells = [f"{100 * cer[r.name][i]:.2f} % / {100 * missed[r.name][i]:.1f} %" for r in runs]
+        print(f"| {i + 1} ({KINDS[i % len(KINDS)]}) | " + " | ".join(cells) + " |")
+    print()
+    print("| | " + " | ".join(r.name for r in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    rows = {
+        "CER, `pdftotext`": [f"{100 * np.mean(cer[r.name]):.2f} %" for r in runs],
+        "CER, `pdftotext -raw`": [f"{100 * np.mean(raw[r.name]):.2f} %" for r in runs],
+        "words missed (any order)": [f"{100 * np.mean(missed[r.name]):.1f} %" for r in runs],
+        "pages/s": [f"{n / r.wall:.3f}" for r in runs],
+        "wall time": [f"{r.wall:.1f} s" for r in runs],
+        "output size": [f"{r.size_mb:.1f} MB" for r in runs],
+    }
+    for label, cells in rows.items():
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pages", type=int, default=10)
     p.add_argument("--model", default="printed")
+    p.add_argument("--workers", type=int, default=2, help="also lineocr with --workers N")
     p.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "out" / "cache")
     p.add_argument("--keep", type=Path, help="keep the scanned and searchable PDFs here")
     opts = p.parse_args(argv)
@@ -151,17 +162,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             images.append(scanned(page.image, rng))
         scan = folder / "scan.pdf"
         image_pdf(scan, images)
-        ours, theirs = folder / "lineocr.pdf", folder / "ocrmypdf.pdf"
-        env_jobs = str(os.cpu_count() or 1)
         lineocr = [sys.executable, "-m", "lineocr", "read", "-m", opts.model, "--format", "pdf"]
-        our_wall = timed([*lineocr, "--output", str(ours), str(scan)])
+        runs = [run("lineocr", [*lineocr, str(scan), "--output"], folder / "lineocr.pdf")]
+        if opts.workers > 1:
+            name = f"lineocr --workers {opts.workers}"
+            argv = [*lineocr, "--workers", str(opts.workers), str(scan), "--output"]
+            runs.append(run(name, argv, folder / "lineocr-workers.pdf"))
         # --output-type pdf: a plain PDF as lineocr writes (the default, PDF/A, adds a
-        # Ghostscript pass); --jobs: every core, as lineocr's ONNX Runtime uses them.
-        peer = [str(ocrmypdf), "-l", "eng", "--output-type", "pdf", "--jobs", env_jobs]
-        their_wall = timed([*peer, str(scan), str(theirs)])
-        our_text, their_text = extracted(ours), extracted(theirs)
-        sizes = [f.stat().st_size / 1e6 for f in (scan, ours, theirs)]
-    report(truths, (our_text, their_text), (our_wall, their_wall), sizes)
+        # Ghostscript pass); --jobs: every core.
+        jobs = str(os.cpu_count() or 1)
+        peer = [str(ocrmypdf), "-l", "eng", "--output-type", "pdf", "--jobs", jobs, str(scan)]
+        runs.append(run("ocrmypdf (Tesseract 5)", peer, folder / "ocrmypdf.pdf"))
+        scan_mb = scan.stat().st_size / 1e6
+    report(truths, runs, scan_mb)
     return 0
 
 

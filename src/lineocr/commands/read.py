@@ -80,9 +80,10 @@ PatternOpt = Annotated[
 
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
-    """Files as given, directories searched recursively for images and PDFs (sorted), ``-`` replaced
-    by the paths listed on stdin (one per line; only the line ending is removed: spaces can
-    belong to a name). Missing and unusable paths are kept: reading reports them."""
+    """Files as given, directories searched recursively for images and PDFs (sorted),
+    ``-`` replaced by the paths listed on stdin (one per line; only the line ending is
+    removed: spaces can belong to a name). Missing and unusable paths are kept: reading
+    reports them."""
     paths: list[str] = []
     for item in inputs:
         if item == "-":
@@ -120,7 +121,7 @@ def _expand_path(item: str) -> list[str]:
         return [item]
     if not is_dir:
         return [item]
-    # The other images are reported as unsupported.
+    # Images lineocr does not read are listed too, so that reading reports them.
     wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES | PDF_SUFFIXES
     unreadable: list[tuple[Path, str]] = []
     images = [p for p in walk_files(path, unreadable=unreadable) if p.suffix.lower() in wanted]
@@ -490,7 +491,7 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Image files, directories (searched recursively) or '-' for paths on stdin.",
+            help="Image files, PDFs, directories (searched recursively) or '-' for paths on stdin.",
             show_default=False,
         ),
     ],
