@@ -50,13 +50,14 @@ serve: install system-deps
 bench: install system-deps
 	$(BIN)/python benchmarks/run_all.py
 
-## bench-peers: the peer engines of the independent benchmark in their own environment
+## bench-peers: the peer engines of the benchmarks in their own environment
 ## (benchmarks/.venv-peers; not lineocr dependencies): RapidOCR 3.x, whose wheel ships its
-## PP-OCRv6 models and reads offline, on ONNX Runtime. EasyOCR is used where installed there.
+## PP-OCRv6 models and reads offline, on ONNX Runtime; OCRmyPDF (bench_documents.py: it runs
+## the system's Tesseract and Ghostscript). EasyOCR is used where installed there.
 PEERS_VENV := benchmarks/.venv-peers
 $(PEERS_VENV)/.installed:
 	$(PYTHON) -m venv $(PEERS_VENV)
-	$(PEERS_VENV)/bin/pip install -q rapidocr==3.10.0 onnxruntime==1.32.0
+	$(PEERS_VENV)/bin/pip install -q rapidocr==3.10.0 onnxruntime==1.32.0 ocrmypdf==17.13.0
 	touch $@
 
 bench-peers: $(PEERS_VENV)/.installed

@@ -9,10 +9,16 @@ within the request timeout, and the server's log must grow by less than 1 MB.
     python benchmarks/hostile_inputs.py --rounds 5 --schemathesis-seconds 60
     python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
         --slow-sockets 3000 --slow-hold-s 20 [--server-nofile 2048]
+    python benchmarks/hostile_inputs.py --documents-only     # hostile PDFs and TIFFs
+
+The documents battery runs `lineocr read` (no server) on hostile documents beside a good
+PDF: encrypted, truncated, junk after a PDF header, 5,000 pages, a 200 x 200 inch page, a
+TIFF of 5,000 frames. Each must be one error line, the good PDF read, the whole run within
+--documents-max-s seconds and --documents-max-rss-mb of peak memory.
 
 Bounded in count and time; binds 127.0.0.1 only; the server it starts is always stopped.
 Exit status 1 if any case was not a 4xx, the server stopped serving, memory grew more
-than --max-rss-growth-mb, or the slow-client case failed.
+than --max-rss-growth-mb, the slow-client case failed, or the documents battery did.
 """
 
 from __future__ import annotations
@@ -357,6 +363,91 @@ def run_slow_clients(server: ServerProcess, args: argparse.Namespace) -> dict[st
     return result
 
 
+def hostile_documents(root: Path) -> tuple[Path, dict[str, Path]]:
+    """A good 1-page PDF and the hostile documents (name -> file), written under ``root``."""
+    import pypdfium2 as pdfium
+    from fpdf import FPDF
+
+    def blank(path: Path, pages: int, size: tuple[float, float]) -> Path:
+        pdf = pdfium.PdfDocument.new()
+        for _ in range(pages):
+            pdf.new_page(*size)
+        pdf.save(str(path))
+        pdf.close()
+        return path
+
+    good = root / "good.pdf"
+    page = FPDF(unit="pt")
+    page.add_page(format=(300, 60))
+    page.image(Image.open(io.BytesIO(line_png())), x=10, y=10, h=40)
+    page.output(str(good))
+    locked = FPDF(unit="pt")
+    locked.add_page(format=(200, 100))
+    locked.set_encryption(owner_password="owner", user_password="user")
+    locked.output(str(root / "encrypted.pdf"))
+    long_pdf = blank(root / "5000-pages.pdf", 5000, (612, 792))
+    data = long_pdf.read_bytes()
+    (root / "truncated.pdf").write_bytes(data[: len(data) // 2])
+    (root / "junk.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(100_000))
+    frame = Image.new("L", (64, 64), 255)
+    frame.save(root / "5000-frames.tif", save_all=True, append_images=[frame] * 4999)
+    hostile = {
+        "encrypted PDF": root / "encrypted.pdf",
+        "truncated PDF": root / "truncated.pdf",
+        "junk after a PDF header": root / "junk.pdf",
+        "5,000 pages": long_pdf,
+        "200 x 200 inch page (PDF bomb)": blank(root / "bomb.pdf", 1, (14400, 14400)),
+        "TIFF of 5,000 frames": root / "5000-frames.tif",
+    }
+    return good, hostile
+
+
+def run_documents(model: str, max_s: float, max_rss_mb: float) -> dict[str, Any]:
+    """`lineocr read` on the hostile documents and a good PDF, in a child process whose
+    wall time and peak memory are measured."""
+    import resource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        good, hostile = hostile_documents(Path(tmp))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "lineocr", "read", "-m", model, "-f", "tsv", str(good)]
+            + [str(p) for p in hostile.values()],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=max_s * 4,
+        )
+        seconds = time.monotonic() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    errors = run.stderr.splitlines()
+    cases = {}
+    for name, path in hostile.items():
+        said = [e for e in errors if e.startswith(f"error: {path}")]
+        cases[name] = said[0].split(": ", 2)[-1] if len(said) == 1 else f"not one line: {said}"
+    good_read = [ln for ln in run.stdout.splitlines() if ln.startswith(f"{good}#1\t")]
+    failures = [n for n, why in cases.items() if why.startswith("not one line")]
+    if run.returncode != 1:
+        failures.append(f"exit status {run.returncode}, not 1")
+    if len(good_read) != 1:
+        failures.append("the good PDF was not read")
+    if "Traceback" in run.stderr:
+        failures.append("a traceback")
+    if seconds > max_s:
+        failures.append(f"took {seconds:.1f} s, more than {max_s:g}")
+    if before == 0 and peak_mb > max_rss_mb:  # ru_maxrss covers this child only if first
+        failures.append(f"peak memory {peak_mb:.0f} MB, more than {max_rss_mb:g}")
+    return {
+        "cases": cases,
+        "good": good_read[0] if good_read else None,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak_mb, 1),
+        "failures": failures,
+        "passed": not failures,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="bundled name or .onnx path (default: see bench_serve)")
@@ -372,9 +463,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server-nofile", type=int, help="the server's open-files limit (soft and hard)"
     )
+    parser.add_argument(
+        "--documents", action="store_true", help="also run the hostile-documents battery"
+    )
+    parser.add_argument(
+        "--documents-only", action="store_true", help="only the hostile-documents battery"
+    )
+    parser.add_argument("--documents-max-s", type=float, default=60.0)
+    parser.add_argument("--documents-max-rss-mb", type=float, default=1500.0)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     good = line_png()
+    documents = (
+        run_documents(args.model or "printed", args.documents_max_s, args.documents_max_rss_mb)
+        if args.documents or args.documents_only
+        else {"skipped": "no --documents"}
+    )
+    if args.documents_only:
+        print(json.dumps({"documents": documents}, indent=1, ensure_ascii=False))
+        return 0 if documents["passed"] else 1
     with tempfile.TemporaryDirectory() as tmp:
         model = resolve_model(args.model, Path(tmp))
         with ServerProcess(model, "--threads", "1", nofile=args.server_nofile) as server:
@@ -405,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         "schemathesis": schema,
         "slow_clients": slow,
         "tracebacks_in_server_log": log.count("Traceback"),
+        "documents": documents,
     }
     print(json.dumps(result, indent=1))
     if args.json:
@@ -415,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         or growth > args.max_rss_growth_mb
         or schema.get("passed") is False
         or slow.get("passed") is False
+        or documents.get("passed") is False
     )
     return 1 if bad else 0
 

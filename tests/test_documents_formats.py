@@ -23,7 +23,7 @@ from lineocr.documents.formats.common import PAGE_LANGUAGES, words
 from lineocr.documents.formats.pagexml import orientation
 from lineocr.page import Block, Line, Page
 from lineocr.prediction import CharConfidence, Prediction
-from tests.documents_helpers import (
+from tests.format_validators import (
     ALTO_XSD,
     NS,
     PAGE_XSD,
@@ -259,7 +259,7 @@ def test_page_language_names_are_the_schemas() -> None:
     """Every language name lineocr writes is one of PAGE-XML's LanguageSimpleType."""
     xsd = schema(PAGE_XSD)  # parsed and compiled; now read its enumeration
     del xsd
-    from tests.documents_helpers import _shipped
+    from tests.format_validators import _shipped
 
     tree = etree.parse(str(_shipped(PAGE_XSD)))
     names = set(

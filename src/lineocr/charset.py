@@ -227,7 +227,7 @@ def bidi_levels(text: str, rtl: bool) -> list[int]:
     return levels
 
 
-def to_visual(text: str) -> str:
+def to_visual(text: str, *, mirror: bool = True) -> str:
     """Logical order -> the left-to-right order of the glyphs as drawn.
 
     The Unicode bidi algorithm (:func:`bidi_levels`), reordering by rule L2 and mirroring
@@ -236,11 +236,16 @@ def to_visual(text: str) -> str:
     Arabic-Indic number such as ``١٩٥٧-٠٩-٠٣`` are drawn right to left (``٠٣-٠٩-١٩٥٧``),
     while a bracket pair keeps the line's direction: ``(٣٣٤) ٩٤١-٧٧١٣`` is drawn
     ``(٣٣٤) ٧٧١٣-٩٤١``.
+
+    ``mirror=False`` keeps each character as it is (a PDF text layer: readers that turn
+    visual order back into logical order do not mirror brackets back).
     """
     if not _needs_bidi(text):
         return text
     levels = bidi_levels(text, base_direction(text) == "rtl")
     order = _l2_order(levels)
+    if not mirror:
+        return "".join(text[k] for k in order)
     return _mirror_rtl("".join(text[k] for k in order), [levels[k] for k in order])
 
 

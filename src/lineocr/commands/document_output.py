@@ -25,15 +25,16 @@ def check_document_options(fmt: str, output: Path | None, inputs: int, server: b
     return None
 
 
-def document_page(path: str, result: Any, image: Any) -> Any:
-    """The :class:`~lineocr.documents.formats.DocumentPage` of one input: a page read as a
-    page, or a line read as a line (then one line whose box is the whole ``image``)."""
+def document_page(path: str, result: Any, image: Any, number: int | None = None) -> Any:
+    """The :class:`~lineocr.documents.formats.DocumentPage` of one input (page ``number``
+    of a PDF or multi-page TIFF ``path``): a page read as a page, or a line read as a line
+    (then one line whose box is the whole ``image``)."""
     from lineocr.documents.formats import DocumentPage, line_page
 
     if hasattr(result, "blocks"):  # a lineocr.page.Page
-        return DocumentPage(result, path)
+        return DocumentPage(result, path, number)
     h, w = image.shape[:2]
-    return DocumentPage(line_page(result, (w, h)), path)
+    return DocumentPage(line_page(result, (w, h)), path, number)
 
 
 class DocumentError(ValueError):

@@ -52,6 +52,7 @@ class OutputFormat(str, Enum):
     hocr = "hocr"
     alto = "alto"
     page = "page"
+    pdf = "pdf"  # a searchable PDF of every page read, written to --output
 
 
 class LayoutMode(str, Enum):
@@ -87,9 +88,10 @@ PatternOpt = Annotated[
 
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
-    """Files as given, directories searched recursively for images (sorted), ``-`` replaced
-    by the paths listed on stdin (one per line; only the line ending is removed: spaces can
-    belong to a name). Missing and unusable paths are kept: reading reports them."""
+    """Files as given, directories searched recursively for images and PDFs (sorted),
+    ``-`` replaced by the paths listed on stdin (one per line; only the line ending is
+    removed: spaces can belong to a name). Missing and unusable paths are kept: reading
+    reports them."""
     paths: list[str] = []
     for item in inputs:
         if item == "-":
@@ -116,6 +118,7 @@ def _expand_path(item: str) -> list[str]:
     """A file as given; a directory's images (recursively, sorted, as a dataset folder is
     searched) and, in their place, its sub-folders that cannot be listed, or the directory
     itself when it has none: reading reports each (:func:`_load`)."""
+    from lineocr.documents.inputs import PDF_SUFFIXES
     from lineocr.files import walk_files
     from lineocr.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES
 
@@ -126,7 +129,8 @@ def _expand_path(item: str) -> list[str]:
         return [item]
     if not is_dir:
         return [item]
-    wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES  # the others are reported as unsupported
+    # Images lineocr does not read are listed too, so that reading reports them.
+    wanted = IMAGE_SUFFIXES | OTHER_IMAGE_SUFFIXES | PDF_SUFFIXES
     unreadable: list[tuple[Path, str]] = []
     images = [p for p in walk_files(path, unreadable=unreadable) if p.suffix.lower() in wanted]
     unlisted = [folder for folder, _ in unreadable if folder != path]
@@ -185,15 +189,19 @@ class _Writer:
         self.stream = stream
         self.pages: list[Any] = []  # the document's pages, in input order
 
-    def ok(self, value: Any) -> None:
-        """One input's output: its line, or its page of the document."""
+    def result(self, path: str, prediction: Any) -> None:
+        self.line(format_result(self.format, path, prediction))
+
+    def ok(self, path: str, value: Any) -> None:
+        """An input read: ``value`` is its output line, or its page of the document
+        (:func:`_recognise`)."""
         if self.format.value in DOCUMENT_FORMATS:
             self.pages.append(value)
         else:
             self.line(value)
 
-    def result(self, path: str, prediction: Any) -> None:
-        self.line(format_result(self.format, path, prediction))
+    def finish(self) -> None:
+        """Everything written (the text formats write as they go)."""
 
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
@@ -218,17 +226,53 @@ class _Writer:
 Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 
 
+class _PdfWriter(_Writer):
+    """``--format pdf``: each page read added to one searchable PDF, saved to ``output``
+    when all are read (whole or not at all); errors on stderr as for the other formats."""
+
+    def __init__(self, output: Path) -> None:
+        from lineocr.documents.searchable_pdf import PdfFontError, SearchablePdf
+
+        super().__init__(OutputFormat.pdf)
+        self.output = output
+        try:
+            self.document = SearchablePdf()
+        except PdfFontError as exc:
+            raise fail(str(exc)) from None
+
+    def ok(self, path: str, value: Any) -> None:
+        result, image, dpi = value
+        self.document.add_page(result, image, dpi)
+
+    def finish(self) -> None:
+        if not self.document.pages:
+            raise fail(f"no page could be read: {self.output} not written", code=1)
+        missing = self.document.missing_chars
+        if missing:
+            typer.echo(
+                f"warning: {self.document.font_path.name} has no glyph for "
+                f"{_escaped(''.join(missing))}: left out of the PDF's text layer",
+                err=True,
+            )
+        try:
+            self.document.save(self.output)
+        except OSError as exc:
+            raise fail(f"cannot write {self.output}: {exc.strerror or exc}") from None
+
+
 @dataclass(frozen=True)
 class ReadSettings:
     """How each input is read and written: the output format, the lines per model run
-    (a local read only), the options given to ``read_batch`` (decoding, ``tta``) and
-    whether an image is a line or a page (``layout``)."""
+    (a local read only), the options given to ``read_batch`` (decoding, ``tta``), whether
+    an image is a line or a page (``layout``) and the resolution an image's page has in a
+    searchable PDF (``dpi``; a PDF page's is the one it was rasterised at)."""
 
     output_format: OutputFormat
     batch_size: int
     options: dict[str, Any]
     layout: LayoutMode = LayoutMode.line
     fields: tuple[tuple[str, str], ...] = ()  # --extract NAME=PATTERN: each input a page
+    dpi: float = 300.0
 
     @property
     def document(self) -> bool:
@@ -237,11 +281,15 @@ class ReadSettings:
 
 
 def _load(path: str) -> Outcome:
-    """("ok", the image as an array) or ("error", why it cannot be read)."""
+    """("ok", the image as an array) or ("error", why it cannot be read); a document's
+    page (a :class:`~lineocr.documents.inputs.PageRef`) is rendered or decoded alone."""
+    from lineocr.documents.inputs import PageRef, load_page
     from lineocr.images import ImageError, load_image
 
     notes: list[str] = []
     try:
+        if isinstance(path, PageRef):
+            return ("ok", load_page(path))
         if Path(path).is_dir():
             os.scandir(path).close()  # a folder that cannot be listed says why
             return ("error", "no images in this directory")
@@ -278,12 +326,29 @@ def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, 
         return exc
 
 
+def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
+    """What the writer is given for a result: its output line, formatted here (in the
+    worker, under --workers: the parent only writes); its page of an hOCR, ALTO or
+    PAGE-XML document; for a PDF, the result, the image and its resolution."""
+    from lineocr.documents.inputs import PageRef
+
+    if how.document:
+        if isinstance(path, PageRef) and path.page:
+            return document_page(path.path, result, image, path.page)
+        return document_page(path, result, image)
+    if how.output_format is not OutputFormat.pdf:
+        return format_result(how.output_format, path, result)
+    dpi = path.dpi if isinstance(path, PageRef) and path.kind == "pdf" else how.dpi
+    return (result, image, dpi)
+
+
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`),
-    each result formatted as its output line (in the worker, under --workers: the parent
-    only writes); errors left as they are."""
+    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`;
+    a document's page a page), each result made its output (:func:`_output`); errors left
+    as they are."""
+    from lineocr.documents.inputs import PageRef
     from lineocr.runtime import run_isolated
 
     if how.fields:
@@ -294,7 +359,9 @@ def _recognise(
     done = list(outcomes)
     for i, (kind, image) in enumerate(outcomes):
         try:
-            page = kind == "ok" and is_page(image, recognizer, how.layout)
+            # A document's page is a page under auto, however few its lines.
+            whole = how.layout is LayoutMode.auto and isinstance(paths[i], PageRef)
+            page = kind == "ok" and (whole or is_page(image, recognizer, how.layout))
         except Exception as exc:  # said as this input's error
             done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
             continue
@@ -349,13 +416,6 @@ def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSetti
         else:
             rows.append(f"{name}: {value['value']} (confidence {value['confidence']:.3f})")
     return ("ok", "\n".join(rows))
-
-
-def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
-    """One input's result as written: its output line, or its page of a document."""
-    if how.document:
-        return document_page(path, result, image)
-    return format_result(how.output_format, path, result)
 
 
 def _read_here(
@@ -468,7 +528,7 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Image files, directories (searched recursively) or '-' for paths on stdin.",
+            help="Image files, PDFs, directories (searched recursively) or '-' for paths on stdin.",
             show_default=False,
         ),
     ],
@@ -481,8 +541,9 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "--format",
             "-f",
             help="text: the text; tsv: path, text, confidence; jsonl: all; hocr, alto (4.3): "
-            "one document of all inputs' pages; page: PAGE-XML 2019, one file per page "
-            "(docs/documents.md).",
+            "one document of all inputs' pages; page: PAGE-XML 2019, one file per page; "
+            "pdf: a searchable PDF of all pages (the images with their text, invisible), "
+            "written to --output (docs/documents.md).",
         ),
     ] = OutputFormat.text,
     output: Annotated[
@@ -501,6 +562,27 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "PAGE-XML documents."
         ),
     ] = None,
+    dpi: Annotated[
+        float,
+        typer.Option(
+            help="Resolution PDF pages are rasterised at; also an image's resolution in "
+            "--format pdf (docs/documents.md).",
+            min=1,
+        ),
+    ] = 300.0,
+    pages: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Pages of each PDF or multi-page TIFF to read, e.g. 1-3,7,10- (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int,
+        typer.Option(
+            help="A document with more pages (chosen by --pages) than this is not read.", min=1
+        ),
+    ] = 1000,
     layout: Annotated[
         LayoutMode,
         typer.Option(
@@ -568,17 +650,20 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
         ),
     ] = None,
 ) -> None:
-    """Read text lines from images. Exit status 1 if any input could not be read."""
+    """Read text lines from images, and the pages of PDFs and multi-page TIFFs (each named
+    path#page). Exit status 1 if any input could not be read."""
     _check_options(batch_size, workers, threads)
-    if sys.stdout is None:  # started with stdout closed (>&-): nothing could be written
+    _check_output(output_format, output, server)
+    documents = _document_options(dpi, pages, max_pages)
+    if sys.stdout is None and output is None:  # started with stdout closed (>&-)
         raise fail("cannot write the output: standard output is closed")
     lm_options = lm_decode_options(lm, lm_weight, length_bonus)
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
     fields = _field_options(extract or [], pattern, server)
-    how = ReadSettings(output_format, batch_size, options, layout, fields)
-    if fields and how.document:
+    how = ReadSettings(output_format, batch_size, options, layout, fields, dpi)
+    if fields and (how.document or output_format is OutputFormat.pdf):
         raise fail(f"--extract writes text, tsv or jsonl, not --format {output_format.value}")
     lang = _checked_lang(lang)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
@@ -589,17 +674,20 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
         _check_fields(recognizer, fields)
-        paths = _list_inputs(inputs)
+        paths = _list_inputs(inputs, documents)
         with _output_stream(how, output, len(paths), server=False) as stream:
+            writer = (
+                _PdfWriter(output)
+                if output_format is OutputFormat.pdf and output is not None
+                else _Writer(output_format, stream)
+            )
             results = (
                 _read_in_workers(recognizer, paths, how, workers, threads or 1)
                 if workers > 1
                 else _read_here(recognizer, paths, how)
             )
             try:  # a closed output pipe ends every command quietly (cli._Group): 141
-                writer = _write_results(
-                    results, _Writer(output_format, stream), len(paths), progress
-                )
+                _write_results(results, writer, len(paths), progress)
             finally:
                 results.close()  # at once, not when collected: stops the workers' pending work
         if how.document and writer.pages:
@@ -665,6 +753,9 @@ def _output_stream(
 ) -> Iterator[TextIO | None]:
     """Where output lines go: ``output`` opened (checked before any reading), or stdout
     (None). A document format writes at the end (:func:`_write_document`): checked here."""
+    if how.output_format is OutputFormat.pdf:  # _PdfWriter writes it whole at the end
+        yield None
+        return
     if how.document:
         problem = check_document_options(how.output_format.value, output, inputs, server)
         if problem is not None:
@@ -716,6 +807,30 @@ def _check_options(batch_size: int, workers: int, threads: int | None) -> None:
         raise fail("--threads must be at least 1")
 
 
+def _check_output(output_format: OutputFormat, output: Path | None, server: str | None) -> None:
+    """Fail (exit status 2) before any work on an output that cannot be written."""
+    from lineocr.cli import check_output_file
+
+    if output_format is OutputFormat.pdf:
+        if output is None:
+            raise fail("--format pdf writes a file, not standard output: give --output FILE.pdf")
+        if server is not None:
+            raise fail("--format pdf reads here only, not with --server (yet)")
+        check_output_file(output, "--output", (".pdf",))
+
+
+def _document_options(dpi: float, pages: str | None, max_pages: int) -> Any:
+    """--dpi, --pages and --max-pages as :class:`~lineocr.documents.inputs.DocumentOptions`
+    (a bad page range: exit status 2)."""
+    from lineocr.documents.inputs import DocumentOptions, PageRange
+
+    try:
+        chosen = PageRange.parse(pages) if pages is not None else None
+    except ValueError as exc:
+        raise fail(f"--pages: {exc}") from None
+    return DocumentOptions(dpi=dpi, pages=chosen, max_pages=max_pages)
+
+
 def decode_options(
     decoder: DecoderName,
     beam_width: int | None,
@@ -753,12 +868,25 @@ def _warn_of_options_a_server_ignores(ctx: typer.Context) -> None:
         )
 
 
-def _list_inputs(inputs: Sequence[str]) -> list[str]:
-    """The paths to read (see :func:`expand_inputs`); none at all is a usage error."""
+def _list_inputs(inputs: Sequence[str], documents: Any = None) -> list[str]:
+    """The paths to read (see :func:`expand_inputs`); none at all is a usage error. With
+    ``documents`` (:class:`~lineocr.documents.inputs.DocumentOptions`: a read here), each
+    PDF and multi-page TIFF is replaced by its pages (``path#page``), each loaded alone."""
     paths = expand_inputs(inputs)
     if not paths:
         raise fail("no inputs (stdin was empty)")
-    return paths
+    if documents is None:
+        return paths
+    from lineocr.documents.inputs import document_pages
+
+    listed: list[str] = []
+    for path in paths:
+        notes: list[str] = []
+        found = document_pages(path, documents, notes)
+        for note in notes:
+            typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
+        listed.extend([path] if found is None else found)
+    return listed
 
 
 def load_recognizer(
@@ -802,19 +930,21 @@ def _write_results(
     progress: bool | None,
 ) -> _Writer:
     """Each chunk's output lines (or document pages) and errors given to ``writer`` as
-    they come; the writer counts errors. A failure outside any one image's reading is one
-    line (exit status 2), or its traceback with ``LINEOCR_DEBUG`` set."""
+    they come (a PDF saved at the end); the writer counts errors. A failure outside any
+    one image's reading is one line (exit status 2), or its traceback with
+    ``LINEOCR_DEBUG`` set."""
     with _progress(total, progress) as bar:
         task = bar.add_task("reading", total=total) if bar is not None else None
         try:
             for chunk, outcomes in results:
                 for path, (kind, value) in zip(chunk, outcomes, strict=True):
                     if kind == "ok":
-                        writer.ok(value)
+                        writer.ok(path, value)
                     else:
                         writer.error(path, value)
                 if bar is not None:
                     bar.update(task, advance=len(chunk))
+            writer.finish()
         # The reader went away (cli._Group ends the command, 141), or a write failed (said).
         except (BrokenPipeError, typer.Exit):
             raise
