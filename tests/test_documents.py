@@ -152,7 +152,7 @@ def test_format_pdf_needs_an_output_file(docs, tmp_path: Path) -> None:
     result = read("--format", "pdf", docs["pdf"])
     assert result.exit_code == 2 and "--output" in result.stderr
     result = read("--output", tmp_path / "x.pdf", docs["pdf"])
-    assert result.exit_code == 2 and "--output is for --format pdf" in result.stderr
+    assert result.exit_code == 2 and "give --format pdf" in result.stderr
     result = read("--format", "pdf", "--output", tmp_path / "x.txt", docs["pdf"])
     assert result.exit_code == 2 and ".pdf" in result.stderr
 

@@ -1,6 +1,6 @@
 """Reads line images with a peer engine; run by the peers' own Python (benchmarks/.venv-peers).
 
-    .venv-peers/bin/python peer_runner.py rapidocr|easyocr LANG THREADS < paths
+    .venv-peers/bin/python peer_runner.py rapidocr|rapidocr-page|easyocr LANG THREADS < paths
 
 Prints one JSON object a line, ``{"i": N, "text": ...}`` (or ``"error"``), in input order.
 Standard library and the peer's package only: it never imports lineocr.
@@ -46,7 +46,30 @@ def easyocr_reader(lang: str, threads: int) -> Callable[[str], str]:
     return read
 
 
-READERS = {"rapidocr": rapidocr_reader, "easyocr": easyocr_reader}
+def rapidocr_page_reader(lang: str, threads: int) -> Callable[[str], str]:
+    """RapidOCR end to end on a whole page (detector, orientation classifier, recogniser):
+    its lines in the order it returns them, one a line."""
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+    )
+
+    def read(path: str) -> str:
+        return "\n".join(t for t in (engine(path).txts or ()) if t)
+
+    return read
+
+
+READERS = {
+    "rapidocr": rapidocr_reader,
+    "rapidocr-page": rapidocr_page_reader,
+    "easyocr": easyocr_reader,
+}
 
 
 def main() -> int:

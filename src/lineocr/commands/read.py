@@ -817,6 +817,11 @@ def _check_output(output_format: OutputFormat, output: Path | None, server: str 
         if server is not None:
             raise fail("--format pdf reads here only, not with --server (yet)")
         check_output_file(output, "--output", (".pdf",))
+    elif output is not None and output.suffix.lower() == ".pdf":
+        raise fail(
+            f"--output {output.name}: --format {output_format.value} writes text; "
+            "give --format pdf for a searchable PDF"
+        )
 
 
 def _document_options(dpi: float, pages: str | None, max_pages: int) -> Any:
