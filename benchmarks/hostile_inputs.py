@@ -9,6 +9,14 @@ within the request timeout, and the server's log must grow by less than 1 MB.
     python benchmarks/hostile_inputs.py --rounds 5 --schemathesis-seconds 60
     python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
         --slow-sockets 3000 --slow-hold-s 20 [--server-nofile 2048]
+    python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
+        --marks-pages 6 [--marks-timeout-s 3]
+
+The marks-pages case sends crafted pages (3000 x 3000 letter-sized marks with dots, ~20 KB
+as PNG, seconds of layout each) at once to a server whose request timeout is
+--marks-timeout-s, with a one-line request among them: each page must be answered (read,
+or 503 page_timeout) within its timeout and a little, never 500, the line answered 200, and
+the page threads free afterwards (a page then read within its timeout).
 
 Bounded in count and time; binds 127.0.0.1 only; the server it starts is always stopped.
 Exit status 1 if any case was not a 4xx, the server stopped serving, memory grew more
@@ -162,6 +170,68 @@ def cases(good: bytes) -> list[tuple[str, dict[str, Any]]]:
             {"json": {"images": [{"data": base64.b64encode(good).decode()}] * 40}},
         ),
     ]
+
+
+def marks_page_png(side: int = 3000) -> bytes:
+    """The crafted page of tests/pages_helpers.marks_page: letter-sized marks on a 16 x 14
+    grid, a dot under each (40,000 line pieces at 3000 px), as a PNG of about 20 KB."""
+    page = np.full((side, side), 255, np.uint8)
+    for y in range(4, side - 12, 14):
+        for x in range(2, side - 8, 16):
+            page[y : y + 7, x : x + 5] = 0
+            page[y + 9, x + 2] = 0
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def run_marks_pages(model: str, good: bytes, args: argparse.Namespace) -> dict[str, Any]:
+    """Crafted pages at once on a server with a short request timeout, a line among them:
+    each page answered within its timeout (+2 s), the line 200, then a page read again."""
+    timeout = args.marks_timeout_s
+    page = marks_page_png()
+    extra = ("--threads", "1", "--timeout", str(timeout))
+    with (
+        ServerProcess(model, *extra) as server,
+        httpx.Client(base_url=server.url, timeout=timeout + 30) as http,
+    ):
+
+        def post_page(_: int) -> tuple[int, float, str]:
+            started = time.perf_counter()
+            r = http.post(
+                "/v1/ocr",
+                data={"layout": "page"},
+                files={"files": ("marks.png", page, "image/png")},
+            )
+            code = (r.json().get("error") or {}).get("code", "") if r.status_code != 200 else ""
+            return r.status_code, time.perf_counter() - started, code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(args.marks_pages + 1) as pool:
+            pages = list(pool.map(post_page, range(args.marks_pages)))
+        line = http.post("/v1/ocr", files={"files": ("ok.png", good, "image/png")})
+        again = post_page(0)
+        alive = server.alive()
+        log = server.output()
+    failures = [
+        f"page {i}: {status} {code} after {s:.1f} s"
+        for i, (status, s, code) in enumerate([*pages, again])
+        if status not in (200, 503) or s > timeout + 2.0
+    ]
+    if line.status_code != 200:
+        failures.append(f"line: {line.status_code}")
+    if not alive or "Traceback" in log:
+        failures.append("server stopped or logged a traceback")
+    return {
+        "page_bytes": len(page),
+        "request_timeout_s": timeout,
+        "pages": [{"status": st, "seconds": round(s, 2), "code": c} for st, s, c in pages],
+        "page_after": {"status": again[0], "seconds": round(again[1], 2), "code": again[2]},
+        "line_status": line.status_code,
+        "failures": failures,
+        "passed": not failures,
+    }
 
 
 def run_battery(server: ServerProcess, good: bytes, rounds: int) -> dict[str, Any]:
@@ -372,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server-nofile", type=int, help="the server's open-files limit (soft and hard)"
     )
+    parser.add_argument(
+        "--marks-pages", type=int, default=0, help="crafted pages sent at once (0: skip it)"
+    )
+    parser.add_argument(
+        "--marks-timeout-s", type=float, default=3.0, help="the request timeout for them"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     good = line_png()
@@ -391,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             alive = server.alive()
             log = server.output()
+        marks = (
+            run_marks_pages(model, good, args)
+            if args.marks_pages > 0
+            else {"skipped": "--marks-pages 0"}
+        )
     rss = battery["rss_mb"]
     growth = rss[-1] - rss[1] if len(rss) > 2 else 0.0  # after the first round's warm-up
     result = {
@@ -404,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_alive": alive,
         "schemathesis": schema,
         "slow_clients": slow,
+        "marks_pages": marks,
         "tracebacks_in_server_log": log.count("Traceback"),
     }
     print(json.dumps(result, indent=1))
@@ -415,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         or growth > args.max_rss_growth_mb
         or schema.get("passed") is False
         or slow.get("passed") is False
+        or marks.get("passed") is False
     )
     return 1 if bad else 0
 

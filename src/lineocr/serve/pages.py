@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lineocr.decode import DecodeError
+from lineocr.layout import checkpoints
 from lineocr.page import LINE_HEIGHTS, Page, PageReader, reads_as_page
 from lineocr.prediction import CharConfidence, Prediction
 from lineocr.runtime import ReadCancelledError
@@ -126,6 +127,13 @@ class BatchedLines:
             self.batch_size = max(self.batch_size, *(o.batch_size for o in outcomes))
         return [o.value for o in outcomes]
 
+    def check(self) -> None:
+        """Raise :class:`ReadCancelledError` once the page's request has ended: the
+        layout's checkpoints (:func:`lineocr.layout.checkpoints`) call it, so that a page
+        costly to lay out stops when nobody waits for it any more."""
+        if self._cancelled:
+            raise ReadCancelledError("the page's request has ended")
+
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
@@ -139,11 +147,20 @@ def _read_page(
 ) -> PageReading | None:
     """The page read (in a page worker thread); with ``line_height`` (layout ``auto``)
     only when :func:`~lineocr.page.reads_as_page` finds it a page: else None, a line."""
+    with checkpoints(lines.check):  # the layout stops when the request has ended
+        return _laid_out_and_read(image, lines, line_height)
+
+
+def _laid_out_and_read(
+    image: np.ndarray, lines: BatchedLines, line_height: int | None
+) -> PageReading | None:
     started = time.perf_counter()
     if line_height is not None:
         try:
             if not reads_as_page(image, line_height):
                 return None
+        except ReadCancelledError:
+            raise
         except Exception as exc:
             raise PageError(f"cannot find the lines: {type(exc).__name__}") from exc
     try:
