@@ -272,11 +272,11 @@ async def test_a_page_whose_request_has_ended_stops_inside_its_layout(
 
     ended = threading.Event()
     errors: list[BaseException] = []
-    read = lineocr.page.PageReader.read
+    read = lineocr.serve.pages._read_page
 
-    def watched(self: Any, image: np.ndarray, **options: Any) -> Any:
+    def watched(*args: Any) -> Any:
         try:
-            return read(self, image, **options)
+            return read(*args)
         except BaseException as exc:
             errors.append(exc)
             raise
@@ -285,7 +285,7 @@ async def test_a_page_whose_request_has_ended_stops_inside_its_layout(
 
     monkeypatch.setattr(lineocr.layout, "normalise_light", slow_normalise)
     monkeypatch.setattr(lineocr.layout, "_segments", counted_segments)
-    monkeypatch.setattr(lineocr.page.PageReader, "read", watched)
+    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
     load, _ = counting_loader(stub)
     settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)
     async with serving(settings, load) as c:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from lineocr.serve.fields import fields_info
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST
 from lineocr.serve.ocr import answer_ocr
 from lineocr.serve.openapi import ERROR_RESPONSES, ocr_request_body
@@ -104,6 +105,7 @@ async def list_models(state: State) -> dict[str, Any]:
         "lexicons": sorted(state.resources.lexicons),
         "language_models": sorted(state.resources.language_models),
         "preprocess_ops": sorted(settings.allowed_ops if settings.allowed_ops is not None else OPS),
+        "fields": fields_info(),
         "limits": {
             "max_body_bytes": settings.max_body_bytes,
             "max_pixels": settings.max_pixels,
