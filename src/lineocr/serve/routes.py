@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from lineocr.serve.documents import DocumentRequest, render
 from lineocr.serve.fields import fields_info
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST
 from lineocr.serve.ocr import answer_ocr
@@ -130,3 +131,24 @@ async def ocr(request: Request, state: State) -> JSONResponse:
     page (``layout`` page, or auto on an image that is not one line) is answered with its
     lines in reading order, each with its box, polygon, block and characters."""
     return await answer_ocr(request, state)
+
+
+@router.post(
+    "/v1/documents",
+    tags=["ocr"],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/xhtml+xml": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string"}},
+            },
+            "description": "The document: hOCR (XHTML), ALTO 4.3 or PAGE-XML 2019",
+        },
+        **{s: ERROR_RESPONSES[s] for s in (400, 413, 422)},
+    },
+)
+async def documents(body: DocumentRequest) -> Response:
+    """Pages read by ``POST /v1/ocr`` (its result slots for pages, as they were answered)
+    written as an hOCR, ALTO or PAGE-XML document: read once, download in any format."""
+    return render(body)
