@@ -132,6 +132,11 @@ def cases(good: bytes) -> list[tuple[str, dict[str, Any]]]:
         ("unknown model", {**files("a.png", good), "data": {"model": "no-such-model"}}),
         ("bad pattern", {**files("a.png", good), "data": {"pattern": "(unclosed"}}),
         ("exponential pattern", {**files("a.png", good), "data": {"pattern": "(a|b)*a(a|b){16}"}}),
+        ("bad extract pattern", {**files("a.png", good), "data": {"extract": "x=(unclosed"}}),
+        (
+            "exponential extract pattern",
+            {**files("a.png", good), "data": {"extract": "x=(a|b)*a(a|b){16}"}},
+        ),
         ("unknown lexicon", {**files("a.png", good), "data": {"lexicon": "nope"}}),
         ("bad decoder", {**files("a.png", good), "data": {"decoder": "quantum"}}),
         ("beam width too large", {**files("a.png", good), "data": {"beam_width": "100000"}}),
