@@ -10,11 +10,20 @@ within the request timeout, and the server's log must grow by less than 1 MB.
     python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
         --slow-sockets 3000 --slow-hold-s 20 [--server-nofile 2048]
     python benchmarks/hostile_inputs.py --documents-only     # hostile PDFs and TIFFs
+    python benchmarks/hostile_inputs.py --rounds 0 --schemathesis-seconds 0 \
+        --marks-pages 6 [--marks-timeout-s 3]
 
 The documents battery runs `lineocr read` (no server) on hostile documents beside a good
 PDF: encrypted, truncated, junk after a PDF header, 5,000 pages, a 200 x 200 inch page, a
 TIFF of 5,000 frames. Each must be one error line, the good PDF read, the whole run within
 --documents-max-s seconds and --documents-max-rss-mb of peak memory.
+
+The marks-pages case sends crafted pages (3000 x 3000 letter-sized marks with dots, ~20 KB
+as PNG, seconds of layout each) at once to a server whose request timeout is
+--marks-timeout-s, with a one-line request among them: each page must be answered (read,
+or 503 page_timeout) within its timeout and a little, never 500, the line answered 200, and
+the page threads free afterwards: a small page sent next is read (200), not held up behind
+layouts nobody waits for.
 
 Bounded in count and time; binds 127.0.0.1 only; the server it starts is always stopped.
 Exit status 1 if any case was not a 4xx, the server stopped serving, memory grew more
@@ -129,6 +138,11 @@ def cases(good: bytes) -> list[tuple[str, dict[str, Any]]]:
         ("unknown model", {**files("a.png", good), "data": {"model": "no-such-model"}}),
         ("bad pattern", {**files("a.png", good), "data": {"pattern": "(unclosed"}}),
         ("exponential pattern", {**files("a.png", good), "data": {"pattern": "(a|b)*a(a|b){16}"}}),
+        ("bad extract pattern", {**files("a.png", good), "data": {"extract": "x=(unclosed"}}),
+        (
+            "exponential extract pattern",
+            {**files("a.png", good), "data": {"extract": "x=(a|b)*a(a|b){16}"}},
+        ),
         ("unknown lexicon", {**files("a.png", good), "data": {"lexicon": "nope"}}),
         ("bad decoder", {**files("a.png", good), "data": {"decoder": "quantum"}}),
         ("beam width too large", {**files("a.png", good), "data": {"beam_width": "100000"}}),
@@ -168,6 +182,82 @@ def cases(good: bytes) -> list[tuple[str, dict[str, Any]]]:
             {"json": {"images": [{"data": base64.b64encode(good).decode()}] * 40}},
         ),
     ]
+
+
+def marks_page_png(side: int = 3000) -> bytes:
+    """The crafted page of tests/pages_helpers.marks_page: letter-sized marks on a 16 x 14
+    grid, a dot under each (40,000 line pieces at 3000 px), as a PNG of about 20 KB."""
+    page = np.full((side, side), 255, np.uint8)
+    for y in range(4, side - 12, 14):
+        for x in range(2, side - 8, 16):
+            page[y : y + 7, x : x + 5] = 0
+            page[y + 9, x + 2] = 0
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def small_page(line: bytes, lines: int = 4) -> bytes:
+    """A small page: the line image ``lines`` times, one under another."""
+    image = np.asarray(Image.open(io.BytesIO(line)).convert("L"))
+    h, w = image.shape
+    page = np.full((lines * h * 2 + h, w + 2 * h), 255, np.uint8)
+    for k in range(lines):
+        page[h + 2 * k * h : 2 * h + 2 * k * h, h : h + w] = image
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def run_marks_pages(model: str, good: bytes, args: argparse.Namespace) -> dict[str, Any]:
+    """Crafted pages at once on a server with a short request timeout, a line among them:
+    each page answered within its timeout (+2 s), the line 200, then a page read again."""
+    timeout = args.marks_timeout_s
+    page = marks_page_png()
+    extra = ("--threads", "1", "--timeout", str(timeout))
+    with (
+        ServerProcess(model, *extra) as server,
+        httpx.Client(base_url=server.url, timeout=timeout + 30) as http,
+    ):
+
+        def post_page(_: int, data: bytes = page) -> tuple[int, float, str]:
+            started = time.perf_counter()
+            r = http.post(
+                "/v1/ocr",
+                data={"layout": "page"},
+                files={"files": ("marks.png", data, "image/png")},
+            )
+            code = (r.json().get("error") or {}).get("code", "") if r.status_code != 200 else ""
+            return r.status_code, time.perf_counter() - started, code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(args.marks_pages + 1) as pool:
+            pages = list(pool.map(post_page, range(args.marks_pages)))
+        line = http.post("/v1/ocr", files={"files": ("ok.png", good, "image/png")})
+        again = post_page(0, small_page(good))  # read in time once the page threads are free
+        alive = server.alive()
+        log = server.output()
+    failures = [
+        f"page {i}: {status} {code} after {s:.1f} s"
+        for i, (status, s, code) in enumerate(pages)
+        if status not in (200, 503) or s > timeout + 2.0
+    ]
+    if again[0] != 200:  # the threads still laying out the crafted pages
+        failures.append(f"a small page after them: {again[0]} {again[2]} after {again[1]:.1f} s")
+    if line.status_code != 200:
+        failures.append(f"line: {line.status_code}")
+    if not alive or "Traceback" in log:
+        failures.append("server stopped or logged a traceback")
+    return {
+        "page_bytes": len(page),
+        "request_timeout_s": timeout,
+        "pages": [{"status": st, "seconds": round(s, 2), "code": c} for st, s, c in pages],
+        "page_after": {"status": again[0], "seconds": round(again[1], 2), "code": again[2]},
+        "line_status": line.status_code,
+        "failures": failures,
+        "passed": not failures,
+    }
 
 
 def run_battery(server: ServerProcess, good: bytes, rounds: int) -> dict[str, Any]:
@@ -471,6 +561,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--documents-max-s", type=float, default=60.0)
     parser.add_argument("--documents-max-rss-mb", type=float, default=1500.0)
+    parser.add_argument(
+        "--marks-pages", type=int, default=0, help="crafted pages sent at once (0: skip it)"
+    )
+    parser.add_argument(
+        "--marks-timeout-s", type=float, default=3.0, help="the request timeout for them"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     good = line_png()
@@ -498,6 +594,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             alive = server.alive()
             log = server.output()
+        marks = (
+            run_marks_pages(model, good, args)
+            if args.marks_pages > 0
+            else {"skipped": "--marks-pages 0"}
+        )
     rss = battery["rss_mb"]
     growth = rss[-1] - rss[1] if len(rss) > 2 else 0.0  # after the first round's warm-up
     result = {
@@ -511,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_alive": alive,
         "schemathesis": schema,
         "slow_clients": slow,
+        "marks_pages": marks,
         "tracebacks_in_server_log": log.count("Traceback"),
         "documents": documents,
     }
@@ -524,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         or schema.get("passed") is False
         or slow.get("passed") is False
         or documents.get("passed") is False
+        or marks.get("passed") is False
     )
     return 1 if bad else 0
 

@@ -1,5 +1,5 @@
 """hOCR, ALTO and PAGE-XML writers: each document passes an independent validator
-(tests/documents_helpers.py names the packages and versions), and the boxes, text,
+(tests/format_validators.py names the packages and versions), and the boxes, text,
 confidences, reading order and direction written are read back."""
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from lineocr import page as page_module
-from lineocr.layout import find_lines, reading_order
+from lineocr.layout import checkpoints, find_lines, reading_order
 from lineocr.metrics import char_errors
 from lineocr.page import PageReader, rtl_text
 from lineocr.runtime import Recognizer
-from tests.pages_helpers import ARABIC, LATIN, compose, turned, uneven_light
+from tests.pages_helpers import ARABIC, LATIN, compose, marks_page, turned, uneven_light
 
 # Page CER measured on these pages with the bundled printed model (2026-12-07): 0.2 %
 # (1 error: DejaVu Serif's "fi" ligature read as "f") on every Latin variant, 0.5 % on the
@@ -159,3 +159,28 @@ def test_upright_page_is_laid_out_once_and_each_line_read_once(reader, latin_pag
     searched = PageReader(counting).read(latin_page.image)
     assert len(layouts) == 3 and searched.rotation == 0
     assert [ln.text for ln in searched.lines] == [ln.text for ln in page.lines]
+
+
+class _StopError(Exception):
+    pass
+
+
+def test_layout_work_stops_at_a_checkpoint_inside_its_loops() -> None:
+    """Under :func:`checkpoints`, the layout calls the check between its steps and at each
+    line piece it groups, so a caller can stop a page costly to lay out (a crafted page of
+    thousands of marks) by raising from it; without checks it runs as before."""
+    page = marks_page(500)
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 200:  # far more than the layout's steps: inside its loops
+            raise _StopError
+
+    with pytest.raises(_StopError), checkpoints(check):
+        find_lines(page)
+    assert calls == 201
+    calls = -(10**9)  # never stops
+    with checkpoints(check):
+        assert len(find_lines(page).lines) == len(find_lines(page).lines) > 0

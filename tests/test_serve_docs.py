@@ -98,6 +98,30 @@ def test_the_spec_describes_the_layout_option_and_the_page_answer(spec: dict[str
     assert "layout_ms" in timings["properties"]
 
 
+def test_the_spec_describes_extract_and_the_fields_answer(spec: dict[str, Any]) -> None:
+    """``extract``: NAME=PATTERN form fields, or a JSON object; each result's ``fields``
+    maps a name to a value with its confidence, box and line, or null; ``/v1/models``
+    says the review threshold."""
+    body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    form = body["multipart/form-data"]["schema"]["properties"]["extract"]
+    assert form["type"] == "array" and form["maxItems"] == 16
+    assert form["items"]["pattern"].startswith("^[A-Za-z_]")
+    json_body = resolve(spec, body["application/json"]["schema"]["$ref"])
+    extract = next(s for s in json_body["properties"]["extract"]["anyOf"] if s["type"] == "object")
+    assert extract["additionalProperties"] == {"type": "string"}
+    answer = spec["paths"]["/v1/ocr"]["post"]["responses"]["200"]["content"]["application/json"]
+    results = resolve(spec, answer["schema"]["$ref"])["properties"]["results"]
+    fields = resolve(spec, results["items"]["$ref"])["properties"]["fields"]
+    mapping = next(s for s in fields["anyOf"] if s.get("type") == "object")
+    value = mapping["additionalProperties"]["anyOf"]
+    assert {"type": "null"} in value
+    field = resolve(spec, next(v["$ref"] for v in value if "$ref" in v))
+    assert set(field["required"]) == {"value", "confidence", "box", "line"}
+    models = spec["paths"]["/v1/models"]["get"]["responses"]["200"]["content"]
+    info = resolve(spec, models["application/json"]["schema"]["$ref"])["properties"]["fields"]
+    assert "review_threshold" in resolve(spec, info["$ref"])["properties"]
+
+
 def multipart(form: dict[str, Any], png: bytes) -> bytes:
     """``form`` as a multipart body: each ``files`` item a PNG file part, the rest text."""
     parts = []
@@ -124,6 +148,8 @@ def multipart(form: dict[str, Any], png: bytes) -> bytes:
         ({"files": ["PNG"], "colour": "red"}, 422),  # unknown field
         ({"files": ["PNG"], "layout": "page"}, 200),
         ({"files": ["PNG"], "layout": "sideways"}, 422),  # not a layout
+        ({"files": ["PNG"], "extract": ["no pattern"]}, 422),  # not NAME=PATTERN
+        ({"files": ["PNG"], "extract": [f"f{i}=id" for i in range(17)]}, 422),  # over 16
     ],
 )
 def test_the_multipart_schema_allows_what_the_server_reads(

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from lineocr.serve import Settings
+from tests.format_validators import ALTO_XSD, NS, PAGE_XSD, hocr_errors, schema_errors, xml
 from tests.pages_helpers import LATIN, compose
 from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
 
@@ -134,6 +135,41 @@ def test_the_page_downloads_as_text_and_json(page: Any, two_blocks: Path) -> Non
         card.locator(".downloads [data-format=json]").click()
     assert js.value.suggested_filename == "two-columns.json"
     assert json.loads(Path(js.value.path()).read_text(encoding="utf-8")) == result
+
+
+def test_the_page_downloads_as_hocr_alto_and_page_xml(
+    page: Any, two_blocks: Path, tmp_path: Path
+) -> None:
+    """Each document download is the page as read, written by the server (POST
+    /v1/documents, not read again), and valid under its standard's validator."""
+    card, result = read_page(page, two_blocks)
+    texts = [line["text"] for line in result["lines"]]
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/" in r.url else None)
+    names = {
+        "hocr": "two-columns.hocr",
+        "alto": "two-columns.alto.xml",
+        "page": "two-columns.page.xml",
+    }
+    documents = {}
+    for fmt, filename in names.items():
+        button = card.locator(f".downloads [data-format={fmt}]")
+        assert button.is_enabled()
+        with page.expect_download() as got:
+            button.click()
+        assert got.value.suggested_filename == filename
+        documents[fmt] = Path(got.value.path()).read_text(encoding="utf-8")
+    assert [url.rsplit("/", 1)[-1] for url in sent] == ["documents"] * 3  # no /v1/ocr again
+    assert schema_errors(documents["alto"], ALTO_XSD) == []
+    assert schema_errors(documents["page"], PAGE_XSD) == []
+    assert hocr_errors(documents["hocr"], tmp_path) == []
+    unicode = xml(documents["page"]).iterfind(".//pc:TextLine/pc:TextEquiv/pc:Unicode", NS)
+    assert [u.text for u in unicode] == texts
+    assert xml(documents["page"]).find(".//pc:Page", NS).get("imageFilename") == "two-columns.png"
+    lines = xml(documents["alto"]).iterfind(".//alto:TextLine", NS)
+    assert [
+        " ".join(s.get("CONTENT") for s in ln.iterfind("alto:String", NS)) for ln in lines
+    ] == texts
 
 
 def test_lines_and_pages_together_and_the_layout_option(

@@ -26,6 +26,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import lineocr.page
+import lineocr.serve.pages
 from lineocr.serve import Settings
 from tests.pages_helpers import LATIN, compose
 from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png, serving
@@ -207,8 +208,8 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
     stub: StubRecognizer, page_png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page whose layout takes longer than the request may: its slot says so (503
-    ``page_timeout``), the request's line is answered, and the page's reading stops at its
-    first read of lines (none of its lines is read)."""
+    ``page_timeout``), the request's line is answered, and the page's reading stops (at
+    the layout's next checkpoint; none of its lines is read)."""
     find_lines = lineocr.page.find_lines
     slow = [0.8]  # seconds the first look at the page takes
 
@@ -219,11 +220,11 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
 
     ended = threading.Event()
     errors: list[BaseException] = []
-    read = lineocr.page.PageReader.read
+    read = lineocr.serve.pages._read_page
 
-    def watched(self: Any, image: np.ndarray, **options: Any) -> Any:
+    def watched(*args: Any) -> Any:
         try:
-            return read(self, image, **options)
+            return read(*args)
         except BaseException as exc:
             errors.append(exc)
             raise
@@ -231,7 +232,7 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
             ended.set()
 
     monkeypatch.setattr(lineocr.page, "find_lines", slow_find_lines)
-    monkeypatch.setattr(lineocr.page.PageReader, "read", watched)
+    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
     load, _ = counting_loader(stub)
     settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)
     async with serving(settings, load) as c:
@@ -246,6 +247,57 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
         assert ended.wait(10)
     assert [type(e).__name__ for e in errors] == ["ReadCancelledError"]
     assert [call["n"] for call in stub.calls] == [1]  # the line alone: no crop was read
+
+
+async def test_a_page_whose_request_has_ended_stops_inside_its_layout(
+    stub: StubRecognizer, page_png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page costly to lay out (issue 33: a crafted 18 KB page of marks took seconds in
+    the layout) does not keep its page thread once its request has ended: the layout stops
+    at its next checkpoint (:func:`lineocr.layout.checkpoints`), here right after the first
+    step outlasted the request, and none of its later steps runs."""
+    import lineocr.layout
+
+    normalise = lineocr.layout.normalise_light
+    segments = lineocr.layout._segments
+    later_steps: list[str] = []
+
+    def slow_normalise(gray: np.ndarray) -> np.ndarray:
+        time.sleep(0.8)  # the request (0.5 s) ends meanwhile
+        return normalise(gray)
+
+    def counted_segments(*args: Any) -> Any:
+        later_steps.append("segments")
+        return segments(*args)
+
+    ended = threading.Event()
+    errors: list[BaseException] = []
+    read = lineocr.serve.pages._read_page
+
+    def watched(*args: Any) -> Any:
+        try:
+            return read(*args)
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(lineocr.layout, "normalise_light", slow_normalise)
+    monkeypatch.setattr(lineocr.layout, "_segments", counted_segments)
+    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
+    load, _ = counting_loader(stub)
+    settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)
+    async with serving(settings, load) as c:
+        response = await c.post(
+            "/v1/ocr", data={"layout": "page"}, files=files(("p.png", page_png))
+        )
+        assert response.status_code == 503, response.text
+        assert response.json()["results"][0]["error"]["code"] == "page_timeout"
+        assert ended.wait(10)
+    assert [type(e).__name__ for e in errors] == ["ReadCancelledError"]
+    assert later_steps == []  # stopped in its layout, not at its first read of lines
+    assert stub.calls == []
 
 
 def _b64(data: bytes) -> str:

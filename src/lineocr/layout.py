@@ -12,10 +12,19 @@ pages; top to bottom) and cut each line out with the margins training lines have
 
 Orientation (0/90/180/270) is not decided here: :class:`lineocr.page.PageReader` reads a
 few lines of each rotation and keeps the one read most confidently.
+
+Some pages cost far more than their size suggests (a crafted page of tens of thousands of
+letter-sized marks: the grouping of segments into blocks is quadratic in them), so a caller
+that must be able to stop the work (the server, when a page's request has ended) runs it
+under :func:`checkpoints`: the layout calls the check between its steps and at each segment
+of its loops, and the check stops it by raising.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -31,6 +40,30 @@ SMEAR = 1.2  # text heights: horizontal gaps bridged inside a line (word spaces,
 PICTURE = 3.5  # text heights: a component taller than this is a picture or a rule
 MARGIN_Y = 0.15  # ink heights above and below a line's crop
 MARGIN_X = 0.3  # ink heights at its sides
+
+
+_checks = threading.local()
+
+
+@contextlib.contextmanager
+def checkpoints(check: Callable[[], None]) -> Iterator[None]:
+    """Layout work in this thread, while the block runs, calls ``check`` between its steps
+    and once per segment in its loops; ``check`` stops it by raising (e.g.
+    :class:`lineocr.runtime.ReadCancelledError`), and the exception leaves
+    :func:`find_lines`. A thread-local rather than an argument, so every caller of
+    :func:`find_lines` (the page reader, the ``auto`` layout's look) is covered unchanged."""
+    previous = getattr(_checks, "check", None)
+    _checks.check = check
+    try:
+        yield
+    finally:
+        _checks.check = previous
+
+
+def _checkpoint() -> None:
+    check = getattr(_checks, "check", None)
+    if check is not None:
+        check()
 
 
 @dataclass(frozen=True)
@@ -185,6 +218,7 @@ def _segments(mask: np.ndarray, text_h: float) -> tuple[list[_Segment], np.ndarr
     small = [s for s in segs if s.height < 0.6 * text_h]
     lines = [s for s in segs if s.height >= 0.6 * text_h]
     for s in small:
+        _checkpoint()
         # By vertical distance first: a closing quote or dots just past a line's end belong
         # to it, not to the line above that reaches further.
         near = [
@@ -206,6 +240,7 @@ def _blocks(segs: list[_Segment], text_h: float) -> list[list[_Segment]]:
     above it and overlaps it along x; pieces of one row within a block are merged."""
     blocks: list[list[_Segment]] = []
     for s in sorted(segs, key=lambda s: (s.y0, s.x0)):
+        _checkpoint()
         best = None
         for b in blocks:
             last = b[-1]
@@ -277,11 +312,15 @@ def reading_order(boxes: list[Box], rtl: bool = False) -> list[int]:
 def find_lines(gray: np.ndarray, *, rtl: bool = False, max_skew: float = MAX_SKEW) -> Layout:
     """The text lines of a grayscale page (uint8), in reading order."""
     h, w = gray.shape
+    _checkpoint()
     norm = normalise_light(gray)
+    _checkpoint()
     mask, text_h = text_mask(binarise(norm))
     if text_h == 0:
         return Layout([], 0.0, 0.0, (w, h))
+    _checkpoint()
     skew = estimate_skew(mask, max_skew)
+    _checkpoint()
     turn = np.eye(2, 3)
     if abs(skew) >= 0.1:
         # Turn the page by -skew; re-binarise the levelled page (sharper than a turned mask).
@@ -291,6 +330,7 @@ def find_lines(gray: np.ndarray, *, rtl: bool = False, max_skew: float = MAX_SKE
         if text_h == 0:
             return Layout([], skew, 0.0, (w, h))
     back = cv2.invertAffineTransform(turn)
+    _checkpoint()
     segs, labels = _segments(mask, text_h)
     blocks = _blocks(segs, text_h)
     order = reading_order([_box(b) for b in blocks], rtl)
@@ -298,6 +338,7 @@ def find_lines(gray: np.ndarray, *, rtl: bool = False, max_skew: float = MAX_SKE
     ink = mask.astype(bool)
     for block_no, b in enumerate(order):
         for s in sorted(blocks[b], key=lambda s: s.y0):
+            _checkpoint()
             image = _cut(norm, ink, labels, s)
             corners = np.array([[s.x0, s.y0, 1], [s.x1, s.y0, 1], [s.x1, s.y1, 1], [s.x0, s.y1, 1]])
             pts = corners @ back.T

@@ -336,12 +336,17 @@ class Recognizer:
         return [self.prediction(decoded) for decoded in readings]
 
     def read_logits(
-        self, images: Sequence[ImageSource], *, batch_size: int = 32
+        self,
+        images: Sequence[ImageSource],
+        *,
+        batch_size: int = 32,
+        cancel: CancelToken | None = None,
     ) -> list[np.ndarray]:
         """Each line image's raw logits ``(T_i, C)``, cut to its frames and not yet divided
         by the calibration temperature: for decoding parts of a line on their own (a field's
         value among other words, :mod:`lineocr.fields`). The lines are prepared and batched
-        as :meth:`read_batch` prepares them, so they read the same."""
+        as :meth:`read_batch` prepares them, so they read the same; ``cancel`` stops the
+        read as it stops :meth:`read_batch`."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         arrays = [load_image(image) for image in images]
@@ -350,7 +355,9 @@ class Recognizer:
             return to_model_input(arrays[i], self.spec)
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
-        _, logits = self._read_lines(make, widths, batch_size, self.decoder(), keep_logits=True)
+        _, logits = self._read_lines(
+            make, widths, batch_size, self.decoder(), keep_logits=True, cancel=cancel
+        )
         return logits
 
     def _read_views(

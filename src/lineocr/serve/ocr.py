@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -26,10 +27,12 @@ from pydantic import ValidationError
 from lineocr.decode import DecodeError
 from lineocr.serve.batcher import Outcome, wait_within
 from lineocr.serve.errors import ApiError, error_body, validation_message
+from lineocr.serve.fields import PageFields, checked_specs, compile_fields
 from lineocr.serve.limits import decode_image, header_pixels
 from lineocr.serve.metrics import Metrics
 from lineocr.serve.models import LoadedModel, ReadOptions, check_ops
 from lineocr.serve.pages import (
+    LineReader,
     PageError,
     PageReading,
     PageTimeoutError,
@@ -41,6 +44,10 @@ from lineocr.serve.request_body import Upload, read_request
 from lineocr.serve.schemas import OcrOptions
 from lineocr.serve.settings import Settings
 from lineocr.serve.state import ServerState
+
+if TYPE_CHECKING:
+    from lineocr.fields import FieldSpec
+    from lineocr.runtime import CancelToken
 
 log = logging.getLogger("lineocr.serve")
 
@@ -77,16 +84,21 @@ async def _read(
 ) -> JSONResponse:
     """Read a request's images with its options: one result slot per image, in order."""
     uploads, raw_options = await read_request(request, state.settings)
-    model, options, layout = _resolve_options(raw_options, state)
+    model, options, layout, specs = _resolve_options(raw_options, state)
     pending.model, pending.images = model.name, len(uploads)
     decoder = await _checked_decoder(model, options, state)
+    fields = None
+    if specs:  # each field's pattern compiled for the model, before any image is decoded
+        rec = model.with_ops(options.ops)
+        budget = state.settings.pattern_budget_s
+        fields = await compile_fields(specs, rec, state.compile_slot, budget)
     pixels = _request_pixels(uploads, state.settings)
     await state.pixels.acquire(pixels)  # room for them among the requests in flight
     try:
         decoded, decode_ms = await _decode_timed(uploads, state.settings)
         page_deadline = started + state.settings.request_timeout_s
         page_deadline -= page_margin(state.settings.request_timeout_s)
-        reading = _Reading(model, options, decoder, layout, page_deadline)
+        reading = _Reading(model, options, decoder, layout, page_deadline, fields)
         outcomes = await _read_images(decoded, reading, state)
     finally:
         state.pixels.release(pixels)
@@ -104,21 +116,24 @@ async def _read(
 
 def _resolve_options(
     raw: dict[str, Any], state: ServerState
-) -> tuple[LoadedModel, ReadOptions, str]:
-    """The checked options, the model they name (the default when they name none) and the
+) -> tuple[LoadedModel, ReadOptions, str, list[FieldSpec]]:
+    """The checked options, the model they name (the default when they name none), the
     layout (auto, line or page: not a reading option, so lines of any layout share
-    batches)."""
-    options, layout = _check_options(raw, state)
+    batches) and the fields asked for (``extract``; none: an empty list)."""
+    options, layout, specs = _check_options(raw, state)
     model = state.models.get(options.model)
-    return model, ReadOptions(**{**options.__dict__, "model": model.name}), layout
+    return model, ReadOptions(**{**options.__dict__, "model": model.name}), layout, specs
 
 
-def _check_options(raw: dict[str, Any], state: ServerState) -> tuple[ReadOptions, str]:
+def _check_options(
+    raw: dict[str, Any], state: ServerState
+) -> tuple[ReadOptions, str, list[FieldSpec]]:
     settings = state.settings
     try:
         opts = OcrOptions.model_validate(raw)
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", validation_message(exc.errors())) from None
+    specs = _check_fields(opts, settings)
     lexicons, lms = state.resources.lexicons, state.resources.language_models
     if opts.lexicon is not None and opts.lexicon not in lexicons:
         known = ", ".join(sorted(lexicons)) or "none configured"
@@ -149,7 +164,27 @@ def _check_options(raw: dict[str, Any], state: ServerState) -> tuple[ReadOptions
         opts.length_bonus,
         bool(opts.tta),
     )
-    return options, opts.layout or "auto"
+    layout = opts.layout or "auto"
+    return options, "page" if specs else layout, specs
+
+
+def _check_fields(opts: OcrOptions, settings: Settings) -> list[FieldSpec]:
+    """``extract``'s fields, checked (none without it). Fields are found on pages: each
+    image is read as one, and the pattern option, which would constrain whole lines, is
+    refused beside them as the CLI refuses it."""
+    if opts.extract is None:
+        return []
+    if opts.pattern is not None:
+        raise ApiError(
+            422,
+            "invalid_field",
+            "extract decodes each field with its own pattern: leave out pattern",
+        )
+    if opts.layout == "line":
+        raise ApiError(
+            422, "invalid_field", "extract reads each image as a page: leave out layout=line"
+        )
+    return checked_specs(opts.extract, settings.max_pattern_length)
 
 
 async def _checked_decoder(model: LoadedModel, options: ReadOptions, state: ServerState) -> Any:
@@ -244,6 +279,7 @@ class _Reading:
     decoder: Any
     layout: str
     page_deadline: float
+    fields: PageFields | None = None
 
 
 async def _read_images(
@@ -276,12 +312,34 @@ async def _read_images(
     if pages:
         look = height if reading.layout == "auto" else None
         images = [decoded[i][0] for i in pages]
-        jobs.append((pages, state.pages.read(images, read_lines, reading.page_deadline, look)))
+        fields = None
+        if reading.fields is not None:
+            fields = (reading.fields, _logits_reader(reading, state))
+        pages_read = state.pages.read(images, read_lines, reading.page_deadline, look, fields)
+        jobs.append((pages, pages_read))
     results = await _all(job for _, job in jobs)
     outcomes: dict[int, Outcome] = {}
     for (indices, _), result in zip(jobs, results, strict=True):
         outcomes.update(zip(indices, result, strict=True))
     return outcomes
+
+
+def _logits_reader(reading: _Reading, state: ServerState) -> LineReader:
+    """What reads a page's lines again for their fields: their logits, through the batcher
+    (batched with other requests' logits of the model, costed as plain lines)."""
+    model, ops = reading.model, reading.options.ops
+    rec = model.with_ops(ops)
+    plain = ReadOptions(model.name, ops=ops)
+
+    def run(images: Sequence[np.ndarray], cancel: CancelToken | None = None) -> list[Any]:
+        return list(rec.read_logits(list(images), batch_size=len(images), cancel=cancel))
+
+    async def read_logits(lines: list[Any]) -> list[Outcome]:
+        costs = [model.image_cost(plain, line) for line in lines]
+        key = ("logits", model.name, ops)
+        return await state.batcher.submit(key, run, lines, model.name, cost=costs)
+
+    return read_logits
 
 
 async def _all(awaitables: Iterable[Awaitable[list[Outcome]]]) -> list[list[Outcome]]:

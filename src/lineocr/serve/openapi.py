@@ -14,6 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from lineocr.fields import MAX_FIELDS
+from lineocr.serve.fields import FIELD_SYNTAX
 from lineocr.serve.schemas import ErrorResponse, OcrJsonRequest, OcrOptions
 
 SCHEMAS = "#/components/schemas/"
@@ -23,8 +25,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Malformed request: empty body, no images, bad base64 or multipart",
         413: "Body, image or image count over the limits",
         415: "Content type or image format not accepted",
-        422: "Invalid options (model, decoder, pattern, lexicon, lm, preprocess, layout) or "
-        "unreadable image",
+        422: "Invalid options (model, decoder, pattern, lexicon, lm, preprocess, layout, "
+        "extract) or unreadable image",
         503: "Not ready, overloaded, timed out or shutting down",
     }.items()
 }
@@ -32,6 +34,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # What a form field says beyond the JSON option's description.
 _FORM_DESCRIPTIONS = {
     "preprocess": "Ops replacing the model's, one per field; 'none' for no ops",
+}
+# Form fields whose shape differs from the JSON option's: extract's object is a field per
+# NAME=PATTERN pair there.
+_FORM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "extract": {
+        "type": "array",
+        "items": {"type": "string", "pattern": FIELD_SYNTAX, "maxLength": 1100},
+        "maxItems": MAX_FIELDS,
+        "description": "A field to find on each image, read as a page: NAME=PATTERN, one "
+        "per field (e.g. id=id, 'born=Born: {date}'); a named pattern (id, date, amount, "
+        "phone, email) or a regular expression. Each result gets 'fields'",
+    },
 }
 
 
@@ -83,7 +97,9 @@ def multipart_schema() -> dict[str, Any]:
         }
     }
     for name, schema in OcrOptions.model_json_schema()["properties"].items():
-        properties[name] = _form_field(schema, _FORM_DESCRIPTIONS.get(name))
+        properties[name] = _FORM_SCHEMAS.get(name) or _form_field(
+            schema, _FORM_DESCRIPTIONS.get(name)
+        )
     return {
         "type": "object",
         "required": ["files"],

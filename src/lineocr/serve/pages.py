@@ -23,11 +23,14 @@ from typing import Any
 import numpy as np
 
 from lineocr.decode import DecodeError
+from lineocr.fields import fields_to_dict, find_fields
+from lineocr.layout import checkpoints
 from lineocr.page import LINE_HEIGHTS, Page, PageReader, reads_as_page
 from lineocr.prediction import CharConfidence, Prediction
 from lineocr.runtime import ReadCancelledError
 from lineocr.serve.batcher import Outcome
 from lineocr.serve.errors import ApiError
+from lineocr.serve.fields import FieldRecognizer, PageFields
 
 LAYOUTS = ("auto", "line", "page")
 # A request's pages are given up this share of its timeout before the deadline (at most
@@ -63,6 +66,7 @@ class PageReading:
     queue_ms: float
     inference_ms: float
     batch_size: int
+    fields: dict[str, Any] | None = None  # with ``extract``: fields_to_dict's answer
 
 
 def page_margin(timeout_s: float) -> float:
@@ -83,9 +87,15 @@ class BatchedLines:
     for them. :meth:`cancel` (from the loop: the request has ended) stops the reads waiting
     and the page's next ones (:class:`ReadCancelledError`)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, read_lines: LineReader) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        read_lines: LineReader,
+        read_logits: LineReader | None = None,
+    ) -> None:
         self._loop = loop
         self._read_lines = read_lines
+        self._read_logits = read_logits
         self._lock = threading.Lock()
         self._pending: set[concurrent.futures.Future[list[Outcome]]] = set()
         self._cancelled = False
@@ -99,11 +109,21 @@ class BatchedLines:
     ) -> list[Prediction]:
         """The lines read (the request's options are the batcher's runner's; the page
         reader's ``batch_size`` and options are not used here)."""
+        return self._through_batcher(self._read_lines, images)
+
+    def read_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The lines' logits (for their fields: :mod:`lineocr.serve.fields`)."""
+        if self._read_logits is None:
+            raise RuntimeError("this page's request asks for no fields")
+        return self._through_batcher(self._read_logits, images)
+
+    def _through_batcher(self, reader: LineReader, images: Sequence[np.ndarray]) -> list[Any]:
+        """``reader``'s outcomes for the images, waited for (from the worker thread)."""
         with self._lock:
             if self._cancelled:
                 raise ReadCancelledError("the page's request has ended")
             future: concurrent.futures.Future[list[Outcome]] = asyncio.run_coroutine_threadsafe(
-                self._read_lines(list(images)), self._loop
+                reader(list(images)), self._loop
             )
             self._pending.add(future)
         started = time.perf_counter()
@@ -126,6 +146,13 @@ class BatchedLines:
             self.batch_size = max(self.batch_size, *(o.batch_size for o in outcomes))
         return [o.value for o in outcomes]
 
+    def check(self) -> None:
+        """Raise :class:`ReadCancelledError` once the page's request has ended: the
+        layout's checkpoints (:func:`lineocr.layout.checkpoints`) call it, so that a page
+        costly to lay out stops when nobody waits for it any more."""
+        if self._cancelled:
+            raise ReadCancelledError("the page's request has ended")
+
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
@@ -135,27 +162,50 @@ class BatchedLines:
 
 
 def _read_page(
-    image: np.ndarray, lines: BatchedLines, line_height: int | None
+    image: np.ndarray,
+    lines: BatchedLines,
+    line_height: int | None,
+    fields: PageFields | None = None,
 ) -> PageReading | None:
-    """The page read (in a page worker thread); with ``line_height`` (layout ``auto``)
-    only when :func:`~lineocr.page.reads_as_page` finds it a page: else None, a line."""
+    """The page read (in a page worker thread), and its ``fields`` found; with
+    ``line_height`` (layout ``auto``) only when :func:`~lineocr.page.reads_as_page` finds it
+    a page: else None, a line."""
+    with checkpoints(lines.check):  # the layout stops when the request has ended
+        return _laid_out_and_read(image, lines, line_height, fields)
+
+
+def _laid_out_and_read(
+    image: np.ndarray,
+    lines: BatchedLines,
+    line_height: int | None,
+    fields: PageFields | None,
+) -> PageReading | None:
     started = time.perf_counter()
     if line_height is not None:
         try:
             if not reads_as_page(image, line_height):
                 return None
+        except ReadCancelledError:
+            raise
         except Exception as exc:
             raise PageError(f"cannot find the lines: {type(exc).__name__}") from exc
+    found = None
     try:
-        page = PageReader(lines).read(image)
+        page, crops = PageReader(lines).read_with_crops(image)
+        if fields is not None:
+            lines.check()
+            values = find_fields(
+                page, crops, fields.specs, FieldRecognizer(fields, lines.read_logits)
+            )
+            found = fields_to_dict(values)
     # The batcher's refusals (overloaded, shutting down), the decoder's refusal of the
     # options and a cancelled read say so themselves.
     except (ApiError, DecodeError, ReadCancelledError):
         raise
-    except Exception as exc:  # the layout, or a line's reading, failed
+    except Exception as exc:  # the layout, a line's reading or its fields' failed
         raise PageError(f"cannot read this page ({type(exc).__name__})") from exc
     layout_ms = (time.perf_counter() - started - lines.waited_s) * 1000.0
-    return PageReading(page, layout_ms, lines.queue_ms, lines.inference_ms, lines.batch_size)
+    return PageReading(page, layout_ms, lines.queue_ms, lines.inference_ms, lines.batch_size, found)
 
 
 class PageWorkers:
@@ -173,16 +223,19 @@ class PageWorkers:
         read_lines: LineReader,
         deadline: float,
         line_height: int | None = None,
+        fields: tuple[PageFields, LineReader] | None = None,
     ) -> list[Outcome]:
         """Each page's outcome (its :class:`PageReading`, or its error), in order. With
         ``line_height`` (layout ``auto``) an image is first looked at, and read as a line
-        (``read_lines``) when it is one. Images not read by ``deadline``
+        (``read_lines``) when it is one. With ``fields`` (the fields and what reads the
+        lines' logits) each page's fields are found too. Images not read by ``deadline``
         (:func:`time.perf_counter` seconds) get :class:`PageTimeoutError` and are stopped,
         and so are all of them when this coroutine is cancelled."""
         loop = asyncio.get_running_loop()
-        readers = [BatchedLines(loop, read_lines) for _ in images]
+        wanted, read_logits = fields if fields is not None else (None, None)
+        readers = [BatchedLines(loop, read_lines, read_logits) for _ in images]
         tasks = [
-            asyncio.ensure_future(self._one(image, reader, read_lines, line_height))
+            asyncio.ensure_future(self._one(image, reader, read_lines, line_height, wanted))
             for image, reader in zip(images, readers, strict=True)
         ]
         try:
@@ -202,8 +255,9 @@ class PageWorkers:
         reader: BatchedLines,
         read_lines: LineReader,
         line_height: int | None,
+        fields: PageFields | None,
     ) -> Outcome:
-        thread = self._executor.submit(_read_page, image, reader, line_height)
+        thread = self._executor.submit(_read_page, image, reader, line_height, fields)
         reading = await asyncio.wrap_future(thread)
         if reading is None:  # auto found a line: read as lines are
             return (await read_lines([image]))[0]
@@ -266,6 +320,7 @@ def page_fields(reading: PageReading, decode_ms: float) -> dict[str, Any]:
         "rotation": record["rotation"],
         "skew": record["skew"],
         "size": record["size"],
+        **({} if reading.fields is None else {"fields": _rounded(reading.fields)}),
         "timings": {
             "decode_ms": round(decode_ms, 3),
             "queue_ms": round(reading.queue_ms, 3),
@@ -273,4 +328,12 @@ def page_fields(reading: PageReading, decode_ms: float) -> dict[str, Any]:
             "batch_size": reading.batch_size,
             "layout_ms": round(reading.layout_ms, 3),
         },
+    }
+
+
+def _rounded(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields' answer with confidences to 6 places, as the lines' are."""
+    return {
+        name: None if f is None else {**f, "confidence": round(float(f["confidence"]), 6)}
+        for name, f in fields.items()
     }

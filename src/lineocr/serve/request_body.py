@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lineocr.serve.errors import ApiError, validation_message
+from lineocr.serve.fields import add_form_field
 from lineocr.serve.schemas import OcrJsonRequest, OcrOptions
 from lineocr.serve.settings import Settings
 
@@ -98,7 +99,8 @@ async def read_multipart(
 
 
 def _add_form_option(options: dict[str, Any], key: str, value: str) -> None:
-    """One text field of a multipart body into ``options`` (``preprocess`` may repeat)."""
+    """One text field of a multipart body into ``options`` (``preprocess`` and
+    ``extract`` may repeat)."""
     if key in FILE_FIELDS:
         raise ApiError(
             422,
@@ -115,6 +117,8 @@ def _add_form_option(options: dict[str, Any], key: str, value: str) -> None:
     if key == "preprocess":
         ops = options.setdefault("preprocess", [])
         ops.extend(split_ops(value))
+    elif key == "extract":
+        add_form_field(options, value)
     elif key in options:
         raise ApiError(422, "invalid_request", f"field {key!r} given twice")
     else:

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from lineocr.serve.documents import DocumentRequest, render
+from lineocr.serve.fields import fields_info
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST
 from lineocr.serve.ocr import answer_ocr
 from lineocr.serve.openapi import ERROR_RESPONSES, ocr_request_body
@@ -104,6 +106,7 @@ async def list_models(state: State) -> dict[str, Any]:
         "lexicons": sorted(state.resources.lexicons),
         "language_models": sorted(state.resources.language_models),
         "preprocess_ops": sorted(settings.allowed_ops if settings.allowed_ops is not None else OPS),
+        "fields": fields_info(),
         "limits": {
             "max_body_bytes": settings.max_body_bytes,
             "max_pixels": settings.max_pixels,
@@ -128,3 +131,24 @@ async def ocr(request: Request, state: State) -> JSONResponse:
     page (``layout`` page, or auto on an image that is not one line) is answered with its
     lines in reading order, each with its box, polygon, block and characters."""
     return await answer_ocr(request, state)
+
+
+@router.post(
+    "/v1/documents",
+    tags=["ocr"],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/xhtml+xml": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string"}},
+            },
+            "description": "The document: hOCR (XHTML), ALTO 4.3 or PAGE-XML 2019",
+        },
+        **{s: ERROR_RESPONSES[s] for s in (400, 413, 422)},
+    },
+)
+async def documents(body: DocumentRequest) -> Response:
+    """Pages read by ``POST /v1/ocr`` (its result slots for pages, as they were answered)
+    written as an hOCR, ALTO or PAGE-XML document: read once, download in any format."""
+    return render(body)

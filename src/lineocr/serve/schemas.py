@@ -46,6 +46,14 @@ class OcrOptions(_Strict):
         "turned and skewed pages) and read them in reading order; auto (the default): a "
         "line-shaped image as a line, anything else as a page",
     )
+    extract: dict[str, str] | None = Field(
+        None,
+        max_length=16,
+        description="Fields to find on each image, read as a page: name -> a named pattern "
+        "(id, date, amount, phone, email) or a regular expression, where a group named "
+        '\'value\' or one {id}, {date}, ... marks the value (e.g. {"born": "Born: {date}"}); '
+        "as multipart, one field 'extract' per NAME=PATTERN. Each result gets 'fields'",
+    )
 
 
 class Base64Image(_Strict):
@@ -100,6 +108,27 @@ class PageLine(BaseModel):
     chars: list[CharOut]
 
 
+class FieldValue(BaseModel):
+    """A field's value found on a page."""
+
+    value: str
+    confidence: float = Field(
+        ...,
+        description="Calibrated probability of this value; below the review threshold "
+        "(GET /v1/models: fields.review_threshold) a person should check it",
+    )
+    box: list[int] = Field(..., description="Where the value stands: x0, y0, x1, y1 (pixels)")
+    line: int = Field(..., description="Its line: an index into lines")
+
+
+class FieldsInfo(BaseModel):
+    patterns: dict[str, str] = Field(..., description="The named patterns and their regexes")
+    max_fields: int
+    review_threshold: float = Field(
+        ..., description="A value less confident than this should be checked by a person"
+    )
+
+
 class ImageResult(BaseModel):
     index: int
     name: str | None = None
@@ -122,6 +151,11 @@ class ImageResult(BaseModel):
     )
     skew: float | None = Field(None, description="A page: degrees its lines leaned once upright")
     size: list[int] | None = Field(None, description="A page: the image's width and height")
+    fields: dict[str, FieldValue | None] | None = Field(
+        None,
+        description="With extract: each field's value, or null when it is not on the page "
+        "(never a guess)",
+    )
     model: ModelRef | None = None
     timings: ImageTimings | None = None
     error: ErrorDetail | None = None
@@ -155,6 +189,7 @@ class ModelsResponse(BaseModel):
     lexicons: list[str]
     language_models: list[str]
     preprocess_ops: list[str]
+    fields: FieldsInfo
     limits: dict[str, Any]
 
 

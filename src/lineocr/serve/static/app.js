@@ -50,6 +50,7 @@ async function loadModels() {
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
     state.limits = { ...state.limits, ...body.limits };
     showFormats();
+    useFieldInfo(body.fields);
     const tta = $("tta");
     tta.disabled = state.limits.tta === false;  // the server refuses it (--no-tta)
     if (tta.disabled) {
@@ -502,11 +503,14 @@ function setUpPad() {
 // tapping a line shows its text with each character's confidence; downloads of the page.
 
 const SVG = "http://www.w3.org/2000/svg";
-// Formats the server writes for a page, beyond the TXT and JSON made here: hOCR, ALTO,
-// PAGE-XML and PDF come with lineocr.documents (issue 34). Each entry, {format, label,
-// suffix, type}, adds a download button that reads the page again with that format asked of
-// /v1/ocr. Empty until the server writes them.
-const DOCUMENT_FORMATS = [];
+// Formats the server writes for a page, beyond the TXT and JSON made here: each entry,
+// {format, label, suffix, type}, adds a download button that sends the page as read (its
+// result, not the image: nothing is read again) to POST /v1/documents with that format.
+const DOCUMENT_FORMATS = [
+  { format: "hocr", label: "hOCR", suffix: "hocr", type: "application/xhtml+xml" },
+  { format: "alto", label: "ALTO", suffix: "alto.xml", type: "application/xml" },
+  { format: "page", label: "PAGE-XML", suffix: "page.xml", type: "application/xml" },
+];
 
 // The page's text as `lineocr read` writes it: lines in reading order, blocks apart.
 function blockText(result) {
@@ -625,13 +629,43 @@ function setUpDownloads(view, result, name) {
   }
   const bar = view.querySelector(".downloads");
   for (const { format, label, suffix, type } of DOCUMENT_FORMATS) {
-    // Placeholder for the server-written formats (see DOCUMENT_FORMATS): not wired yet.
     const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary small", textContent: label });
     button.dataset.format = format;
-    button.disabled = true;
-    button.title = `${label} (${suffix}, ${type}): not available on this server yet`;
+    button.title = `${label} (.${suffix})`;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const content = await fetchDocument(format, { ...result, name });
+        download(`${stem}.${suffix}`, content, type);
+        button.removeAttribute("aria-invalid");
+        button.title = `${label} (.${suffix})`;
+      } catch (err) {
+        button.setAttribute("aria-invalid", "true");
+        button.title = `${label}: ${err.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
     bar.append(button);
   }
+}
+
+// The page as a document of `format`, written by the server from the page as read.
+async function fetchDocument(format, page) {
+  const res = await fetch("/v1/documents", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ format, pages: [page] }),
+  });
+  if (res.ok) return await res.text();
+  let message = `${res.status} ${res.statusText}`.trim();
+  try {
+    const body = await res.json();
+    if (body.error && body.error.message) message = body.error.message;
+  } catch (err) {
+    // not the API's JSON: the status line says it
+  }
+  throw new Error(message);
 }
 
 function download(filename, content, type) {
@@ -643,8 +677,196 @@ function download(filename, content, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+// -- The form-filling view ----------------------------------------------------------------
+// An ID card or a form read as a page for the fields asked for (POST /v1/ocr with one
+// extract=NAME=PATTERN per field): each value goes into a form a person can correct, the
+// ones less confident than the server's review threshold marked for checking, and each
+// value's box is drawn on the image (focusing a value marks its box).
+
+// The named patterns offered, as people call them (the server's /v1/models lists them).
+const FIELD_PRESETS = [
+  { pattern: "id", label: "ID number", name: "id_number" },
+  { pattern: "date", label: "Date", name: "date" },
+  { pattern: "amount", label: "Amount", name: "amount" },
+  { pattern: "phone", label: "Phone", name: "phone" },
+  { pattern: "email", label: "Email", name: "email" },
+];
+const CUSTOM = "";  // the kind select's value for a regular expression of one's own
+const forms = {
+  presets: FIELD_PRESETS,
+  reviewThreshold: 0.5,  // the server's fields.review_threshold replaces it
+  maxFields: 16,
+};
+
+// The server's named patterns and review threshold (from /v1/models' `fields`).
+function useFieldInfo(info) {
+  if (!info) return;
+  if (typeof info.review_threshold === "number") forms.reviewThreshold = info.review_threshold;
+  if (typeof info.max_fields === "number") forms.maxFields = info.max_fields;
+  const known = new Set(Object.keys(info.patterns || {}));
+  forms.presets = FIELD_PRESETS.filter((p) => known.has(p.pattern));
+  for (const name of known) {
+    if (!forms.presets.some((p) => p.pattern === name)) forms.presets.push({ pattern: name, label: name, name });
+  }
+  for (const row of document.querySelectorAll("#field-rows .field-row")) fillKinds(row.querySelector(".field-kind"));
+}
+
+function fillKinds(select) {
+  const chosen = select.value;
+  select.replaceChildren();
+  for (const p of forms.presets) select.append(new Option(p.label, p.pattern));
+  select.append(new Option("Other (regular expression)", CUSTOM));
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+function addFieldRow(pattern, name) {
+  const rows = $("field-rows");
+  if (rows.children.length >= forms.maxFields) return null;
+  const row = $("field-row-template").content.firstElementChild.cloneNode(true);
+  const kind = row.querySelector(".field-kind");
+  const regex = row.querySelector(".field-regex");
+  fillKinds(kind);
+  kind.value = pattern;
+  if (kind.value !== pattern) {  // not a named pattern: a regular expression
+    kind.value = CUSTOM;
+    regex.value = pattern;
+  }
+  regex.hidden = kind.value !== CUSTOM;
+  row.querySelector(".field-name").value = name;
+  kind.addEventListener("change", () => {
+    regex.hidden = kind.value !== CUSTOM;
+    const preset = forms.presets.find((p) => p.pattern === kind.value);
+    const nameInput = row.querySelector(".field-name");
+    if (preset && !nameInput.dataset.edited) nameInput.value = preset.name;
+    if (!regex.hidden) regex.focus();
+  });
+  row.querySelector(".field-name").addEventListener("input", (e) => { e.target.dataset.edited = "1"; });
+  row.querySelector(".remove-field").addEventListener("click", () => row.remove());
+  rows.append(row);
+  return row;
+}
+
+// The fields asked for: [[name, pattern]], in order; rows without a name or pattern skipped.
+function fieldRows() {
+  const out = [];
+  for (const row of document.querySelectorAll("#field-rows .field-row")) {
+    const name = row.querySelector(".field-name").value.trim();
+    const kind = row.querySelector(".field-kind").value;
+    const pattern = kind === CUSTOM ? row.querySelector(".field-regex").value : kind;
+    if (name && pattern) out.push([name, pattern]);
+  }
+  return out;
+}
+
+function setUpForm() {
+  addFieldRow("id", "id_number");
+  addFieldRow("date", "date");
+  $("add-field").addEventListener("click", () => {
+    const row = addFieldRow(CUSTOM, "");
+    if (row) row.querySelector(".field-name").focus();
+  });
+  const drop = $("form-drop");
+  const input = $("form-file");
+  drop.addEventListener("click", () => input.click());
+  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    if (e.dataTransfer.files.length) fillForm(e.dataTransfer.files[0]);
+  });
+  input.addEventListener("change", () => {
+    if (input.files.length) fillForm(input.files[0]);
+    input.value = "";
+  });
+}
+
+function formMessage(text, kind) {
+  const p = Object.assign(document.createElement("p"), { className: kind || "hint", textContent: text });
+  if (kind === "error") p.setAttribute("role", "alert");
+  $("form-result").replaceChildren(p);
+}
+
+async function fillForm(file) {
+  const fields = fieldRows();
+  if (!fields.length) return formMessage("Give at least one field: a name and what it holds.", "error");
+  if (!isAllowed(file, allowedFiles())) return formMessage(`${file.name}: not an image this server reads`, "error");
+  formMessage(`Reading ${file.name}…`);
+  const options = [];
+  const model = $("model").value;
+  if (model) options.push(["model", model]);
+  for (const [name, pattern] of fields) options.push(["extract", `${name}=${pattern}`]);
+  const { body } = await postImages([file], options);
+  const slot = Array.isArray(body.results) ? body.results[0] : null;
+  if (!slot || !slot.ok) {
+    const error = (slot && slot.error) || body.error || { message: "no answer" };
+    return formMessage(error.message, "error");
+  }
+  showFilledForm(slot, URL.createObjectURL(file), file.name, fields);
+}
+
+function showFilledForm(result, src, name, asked) {
+  const view = $("filled-template").content.firstElementChild.cloneNode(true);
+  const image = view.querySelector(".page-image");
+  image.src = src;
+  image.alt = `The form ${name}`;
+  const [width, height] = result.size;
+  const overlay = view.querySelector(".field-overlay");
+  overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const form = view.querySelector(".filled-form");
+  form.addEventListener("submit", (e) => e.preventDefault());
+  const review = forms.reviewThreshold;
+  let unsure = 0;
+  let missing = 0;
+  asked.forEach(([fieldName, pattern], k) => {
+    const found = (result.fields || {})[fieldName] || null;
+    const row = Object.assign(document.createElement("div"), { className: "filled-field" });
+    row.dataset.field = fieldName;
+    const id = `filled-${k}`;
+    const label = Object.assign(document.createElement("label"), { htmlFor: id, textContent: fieldName });
+    const input = Object.assign(document.createElement("input"), { id, type: "text", name: fieldName, value: found ? found.value : "", spellcheck: false, autocomplete: "off" });
+    input.dir = "auto";
+    const note = Object.assign(document.createElement("span"), { className: "field-note" });
+    note.id = `${id}-note`;
+    input.setAttribute("aria-describedby", note.id);
+    if (!found) {
+      missing += 1;
+      row.classList.add("not-found");
+      note.textContent = "not found: fill it in";
+    } else {
+      const sure = found.confidence >= review;
+      if (!sure) unsure += 1;
+      row.classList.add(sure ? "sure" : "needs-review");
+      note.textContent = sure ? `confidence ${percent(found.confidence)}` : `check this: confidence ${percent(found.confidence)}`;
+      const [x0, y0, x1, y1] = found.box;
+      const box = document.createElementNS(SVG, "rect");
+      for (const [key, value] of [["x", x0], ["y", y0], ["width", x1 - x0], ["height", y1 - y0]]) box.setAttribute(key, value);
+      box.setAttribute("class", `field-box ${sure ? "sure" : "needs-review"}`);
+      box.dataset.field = fieldName;
+      const title = document.createElementNS(SVG, "title");
+      title.textContent = `${fieldName}: ${found.value}`;
+      box.append(title);
+      overlay.append(box);
+      const mark = (on) => box.classList.toggle("active", on);
+      input.addEventListener("focus", () => mark(true));
+      input.addEventListener("blur", () => mark(false));
+      row.addEventListener("pointerenter", () => mark(true));
+      row.addEventListener("pointerleave", () => mark(document.activeElement === input));
+    }
+    input.title = pattern;
+    row.append(label, input, note);
+    form.append(row);
+  });
+  const summary = Object.assign(document.createElement("p"), { className: "filled-summary", role: "status" });
+  const found = asked.length - missing;
+  summary.textContent = `${name}: ${found} of ${asked.length} fields found` + (unsure ? `, ${unsure} to check` : "") + (missing ? `, ${missing} not found` : "");
+  $("form-result").replaceChildren(summary, view);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpDrop();
   setUpPad();
+  setUpForm();
   loadModels();
 });

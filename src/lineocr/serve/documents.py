@@ -1,0 +1,147 @@
+"""``POST /v1/documents``: pages already read, written as an hOCR, ALTO or PAGE-XML document.
+
+The request holds pages as ``POST /v1/ocr`` answers them (a result slot of a page: its
+lines with their boxes, polygons, blocks and characters, its rotation, skew and size;
+other keys of the slot are ignored), so a client reads a page once and downloads it in any
+format without reading it again (the web page's downloads do this). The document is made
+by :mod:`lineocr.documents.formats`, the writers of ``lineocr read --format``, from a
+:class:`lineocr.page.Page` rebuilt from the answer: the same document the CLI writes for
+the same page. Rendering is cheap and bounded by the request's size (``max_body_bytes``)
+and the limits of the request model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from lineocr.serve.errors import ApiError
+
+MEDIA_TYPES = {
+    "hocr": "application/xhtml+xml; charset=utf-8",
+    "alto": "application/xml; charset=utf-8",
+    "page": "application/xml; charset=utf-8",
+}
+SUFFIXES = {"hocr": ".hocr", "alto": ".alto.xml", "page": ".page.xml"}
+MAX_PAGES = 64
+MAX_LINES = 10_000
+COORDINATE = 1_000_000  # pixels either way: far past any page the server reads
+
+
+class _Lenient(BaseModel):
+    """A part of ``/v1/ocr``'s answer: the keys a document needs, the others ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class DocChar(_Lenient):
+    char: str = Field(..., max_length=8)
+    confidence: float = Field(..., ge=0, le=1)
+
+
+class DocLine(_Lenient):
+    text: str = Field(..., max_length=10_000)
+    confidence: float = Field(..., ge=0, le=1)
+    box: list[int] = Field(..., min_length=4, max_length=4, description="x0, y0, x1, y1")
+    polygon: list[list[int]] = Field(
+        ..., min_length=3, max_length=256, description="Its corners [x, y]"
+    )
+    block: int = Field(..., ge=0, le=MAX_LINES)
+    chars: list[DocChar] | None = Field(None, max_length=10_000)
+
+
+class DocPage(_Lenient):
+    """A page read: a result slot of ``POST /v1/ocr`` with ``layout`` page."""
+
+    name: str | None = Field(None, max_length=500, description="The image's name")
+    lines: list[DocLine] = Field(..., max_length=MAX_LINES)
+    rotation: Literal[0, 90, 180, 270] = 0
+    skew: float = Field(0.0, ge=-45, le=45)
+    size: list[int] = Field(..., min_length=2, max_length=2, description="width, height")
+
+
+class DocumentRequest(BaseModel):
+    """``POST /v1/documents``: pages read, and the document to write them as."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["hocr", "alto", "page"] = Field(
+        ..., description="hocr (XHTML), alto (ALTO 4.3) or page (PAGE-XML 2019, one page)"
+    )
+    pages: list[DocPage] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_PAGES,
+        description="Result slots of POST /v1/ocr for pages (layout page), in order",
+    )
+    lang: str | None = Field(
+        None, max_length=35, description="The text's language, a BCP 47 tag such as en or ar"
+    )
+
+
+def _coordinate(value: int, what: str) -> int:
+    if not -COORDINATE <= value <= COORDINATE:
+        raise ApiError(422, "invalid_request", f"{what}: {value} is out of range")
+    return value
+
+
+def _page(item: DocPage, number: int) -> Any:
+    """The :class:`~lineocr.documents.formats.DocumentPage` of one answered page."""
+    from lineocr.documents.formats import DocumentPage
+    from lineocr.page import Block, Line, Page, rtl_text
+    from lineocr.prediction import CharConfidence
+
+    width, height = item.size
+    if not (1 <= width <= COORDINATE and 1 <= height <= COORDINATE):
+        raise ApiError(422, "invalid_request", f"page {number}: size {width}x{height}")
+    blocks: dict[int, list[Line]] = {}
+    for k, ln in enumerate(item.lines):
+        where = f"page {number}, line {k + 1}"
+        if any(len(p) != 2 for p in ln.polygon):
+            raise ApiError(422, "invalid_request", f"{where}: a polygon point is [x, y]")
+        box = tuple(_coordinate(v, where) for v in ln.box)
+        polygon = tuple((_coordinate(p[0], where), _coordinate(p[1], where)) for p in ln.polygon)
+        chars = tuple(CharConfidence(c.char, c.confidence) for c in ln.chars or ())
+        line = Line(ln.text, ln.confidence, box, polygon, ln.block, chars)  # type: ignore[arg-type]
+        blocks.setdefault(ln.block, []).append(line)
+    texts = [ln.text for ln in item.lines]
+    page = Page(
+        tuple(Block(tuple(lines)) for _, lines in sorted(blocks.items())),
+        item.rotation,
+        item.skew,
+        (width, height),
+        rtl_text(texts),
+    )
+    return DocumentPage(page, item.name or f"page {number}")
+
+
+def _filename(request: DocumentRequest) -> str:
+    """The download's name: the first page's image name without its folder and suffix."""
+    stem = (request.pages[0].name or "page").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem.rsplit(".", 1)[0] if "." in stem else stem)
+    return (stem.strip("._") or "page")[:100] + SUFFIXES[request.format]
+
+
+def render(request: DocumentRequest) -> Response:
+    """The document, with its media type and a download name."""
+    from lineocr.commands.document_output import DocumentError, render_document
+    from lineocr.documents.formats.common import check_lang
+
+    try:
+        lang = check_lang(request.lang)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_lang", f"lang: {exc}") from None
+    pages = [_page(item, k + 1) for k, item in enumerate(request.pages)]
+    try:
+        text = render_document(request.format, pages, lang)
+    except DocumentError:
+        raise ApiError(
+            422,
+            "one_page_only",
+            f"PAGE-XML holds one page per document: send the {len(pages)} pages one at a time",
+        ) from None
+    headers = {"Content-Disposition": f'attachment; filename="{_filename(request)}"'}
+    return Response(text, media_type=MEDIA_TYPES[request.format], headers=headers)

@@ -1,0 +1,137 @@
+"""``POST /v1/documents`` (issue 34 item 4's downloads): a page answered by ``POST /v1/ocr``
+written as hOCR, ALTO and PAGE-XML, each valid under the validators the writers' own tests
+use (tests/format_validators.py: the official XSDs, hocr-spec), holding the page's lines;
+bad requests refused with a clear 422."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from lineocr.serve import Settings
+from tests.format_validators import (
+    ALTO_XSD,
+    NS,
+    PAGE_XSD,
+    hocr_errors,
+    schema_errors,
+    xml,
+)
+from tests.pages_helpers import LATIN, compose
+from tests.serve_helpers import StubRecognizer, counting_loader, serving
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    load, _ = counting_loader(StubRecognizer())
+    async with serving(Settings(models=("stub",), batch_timeout_ms=2), load) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def page_png() -> bytes:
+    page = compose([LATIN[:3], LATIN[3:6]], heading="A Quiet Town")
+    buf = io.BytesIO()
+    Image.fromarray(page.image).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def read_page(client: httpx.AsyncClient, png: bytes) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/ocr", data={"layout": "page"}, files={"files": ("scans/page 1.png", png, "image/png")}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json()["results"][0])
+
+
+async def test_a_page_read_is_written_in_each_format_and_valid(
+    client: httpx.AsyncClient, page_png: bytes, tmp_path: Path
+) -> None:
+    slot = await read_page(client, page_png)
+    texts = [line["text"] for line in slot["lines"]]
+    assert len(texts) == 7
+    documents = {}
+    for fmt in ("hocr", "alto", "page"):
+        response = await client.post(
+            "/v1/documents", json={"format": fmt, "pages": [slot], "lang": "en"}
+        )
+        assert response.status_code == 200, response.text
+        documents[fmt] = response.text
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith('attachment; filename="page_1.')
+    assert schema_errors(documents["alto"], ALTO_XSD) == []
+    assert schema_errors(documents["page"], PAGE_XSD) == []
+    assert hocr_errors(documents["hocr"], tmp_path) == []
+    alto = xml(documents["alto"])
+    alto_lines = [
+        " ".join(s.get("CONTENT") for s in tl.iterfind("alto:String", NS))
+        for tl in alto.iterfind(".//alto:TextLine", NS)
+    ]
+    assert alto_lines == texts
+    page = xml(documents["page"])
+    unicode = [u.text for u in page.iterfind(".//pc:TextLine/pc:TextEquiv/pc:Unicode", NS)]
+    assert unicode == texts
+    regions = page.findall(".//pc:TextRegion", NS)
+    assert len(regions) == 3  # the heading and two columns: the answer's blocks
+    hocr = xml(documents["hocr"])
+    boxes = [
+        el.get("title").split(";")[0]
+        for el in hocr.iterfind(".//h:span", NS)
+        if el.get("class") == "ocr_line"
+    ]
+    assert boxes == ["bbox {} {} {} {}".format(*line["box"]) for line in slot["lines"]]
+
+
+async def test_alto_holds_several_pages_and_page_xml_one(
+    client: httpx.AsyncClient, page_png: bytes
+) -> None:
+    slot = await read_page(client, page_png)
+    two = await client.post("/v1/documents", json={"format": "alto", "pages": [slot, slot]})
+    assert two.status_code == 200 and len(xml(two.text).findall(".//alto:Page", NS)) == 2
+    refused = await client.post("/v1/documents", json={"format": "page", "pages": [slot, slot]})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "one_page_only"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "says"),
+    [
+        ({"format": "pdf"}, "invalid_request", "format"),
+        ({"lang": "not a tag!"}, "invalid_lang", "lang:"),
+        ({"pages": []}, "invalid_request", "pages"),
+        ({"pages": [{"lines": [], "size": [0, 10]}]}, "invalid_request", "size 0x10"),
+        (
+            {"pages": [{"lines": [], "size": [10, 10], "rotation": 45}]},
+            "invalid_request",
+            "rotation",
+        ),
+    ],
+)
+async def test_bad_document_requests_are_refused(
+    client: httpx.AsyncClient, change: dict[str, Any], code: str, says: str
+) -> None:
+    body = {"format": "alto", "pages": [{"lines": [], "size": [10, 10]}], **change}
+    response = await client.post("/v1/documents", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and says in error["message"], error
+
+
+async def test_an_empty_page_is_a_valid_document(client: httpx.AsyncClient) -> None:
+    body = {"format": "alto", "pages": [{"name": "blank.png", "lines": [], "size": [300, 200]}]}
+    response = await client.post("/v1/documents", json=body)
+    assert response.status_code == 200
+    assert schema_errors(response.text, ALTO_XSD) == []
