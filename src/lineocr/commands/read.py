@@ -7,12 +7,9 @@ Runs without PyTorch (ONNX Runtime only). Heavy imports happen inside the comman
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
-import re
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -21,6 +18,20 @@ import typer
 
 from lineocr.cli import app, debugging, fail
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
+
+# What reads each input lives in lineocr.reading (shared with `lineocr batch`); LINE_HEIGHTS
+# and is_page stay importable from here.
+from lineocr.reading import (  # noqa: F401
+    LINE_HEIGHTS,
+    LayoutMode,
+    Outcome,
+    OutputFormat,
+    ReadSettings,
+    is_page,
+    json_line,
+    load_input,
+    recognise,
+)
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -35,21 +46,6 @@ NOT_GIVEN = (
     "DEFAULT",
     "DEFAULT_MAP",
 )  # an option's source (click's ParameterSource) when not given
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    tsv = "tsv"
-    jsonl = "jsonl"
-
-
-class LayoutMode(str, Enum):
-    auto = "auto"
-    line = "line"
-    page = "page"
-
-
-LINE_HEIGHTS = 3  # auto: ink this many model heights tall or less is one line
 
 
 class DecoderName(str, Enum):
@@ -132,7 +128,6 @@ _ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {
     ord("\n"): "\\n",
     ord("\r"): "\\r",
 }
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _escaped(text: str) -> str:
@@ -142,25 +137,17 @@ def _escaped(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-def _json_line(record: dict[str, Any]) -> str:
-    """``record`` as one line of UTF-8 JSON. A file name that is not UTF-8 (bytes decoded
-    with ``surrogateescape``) keeps its stand-ins as ``\\udcXX`` escapes: ``json.loads``
-    gives the same string back, ``os.fsencode`` the name's bytes."""
-    line = json.dumps(record, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
-
-
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
     """One input's output line (without the newline); a page's text is its lines in
     reading order, blocks separated by a blank line."""
     if hasattr(prediction, "blocks"):  # a lineocr.page.Page (not imported: --server needs no cv2)
         if output_format is OutputFormat.jsonl:
-            return _json_line({"path": path, **prediction.to_dict()})
+            return json_line({"path": path, **prediction.to_dict()})
         if output_format is OutputFormat.tsv:
             return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
         return prediction.block_text
     if output_format is OutputFormat.jsonl:
-        return _json_line({"path": path, **prediction.to_dict()})
+        return json_line({"path": path, **prediction.to_dict()})
     if output_format is OutputFormat.tsv:
         return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
     return str(prediction.text)
@@ -179,7 +166,7 @@ class _Writer:
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
         if self.format is OutputFormat.jsonl:
-            self.line(_json_line({"path": path, "error": reason}))
+            self.line(json_line({"path": path, "error": reason}))
             return
         typer.echo(f"error: {_escaped(path)}: {_escaped(reason)}", err=True)  # one line each
         if self.format is OutputFormat.text:  # one line per input, so outputs line up
@@ -197,122 +184,26 @@ class _Writer:
             raise fail(f"cannot write the output: {exc.strerror or exc}") from None
 
 
-Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
-
-
-@dataclass(frozen=True)
-class ReadSettings:
-    """How each input is read and written: the output format, the lines per model run
-    (a local read only), the options given to ``read_batch`` (decoding, ``tta``) and
-    whether an image is a line or a page (``layout``)."""
-
-    output_format: OutputFormat
-    batch_size: int
-    options: dict[str, Any]
-    layout: LayoutMode = LayoutMode.line
-
-
 def _load(path: str) -> Outcome:
-    """("ok", the image as an array) or ("error", why it cannot be read)."""
-    from lineocr.images import ImageError, load_image
-
+    """("ok", the image as an array) or ("error", why it cannot be read); what the loader
+    notes (e.g. a multi-page TIFF read as its first page) said on stderr, not cut silently."""
     notes: list[str] = []
-    try:
-        if Path(path).is_dir():
-            os.scandir(path).close()  # a folder that cannot be listed says why
-            return ("error", "no images in this directory")
-        image = load_image(path, notes=notes)
-        for note in notes:  # e.g. a multi-page TIFF: said, not silently cut
-            typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
-        return ("ok", image)
-    except ImageError as exc:
-        return ("error", exc.reason)
-    except OSError as exc:  # "file name too long", as the other reasons are worded
-        from lineocr.files import os_reason
-
-        return ("error", os_reason(exc))
-
-
-def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
-    """Whether ``image`` is read as a page: always with ``--layout page``, never with
-    ``line``; with ``auto`` when its ink is more than :data:`LINE_HEIGHTS` model heights
-    tall and either not line-shaped or holding lines one above another (a line image
-    reads as before)."""
-    if layout is not LayoutMode.auto:
-        return layout is LayoutMode.page
-    from lineocr.layout import find_lines
-    from lineocr.preprocess import ink_box
-
-    box = ink_box(image)
-    if box is None or box[1] - box[0] <= LINE_HEIGHTS * recognizer.spec.height:
-        return False
-    top, bottom, left, right = box
-    if right - left < 2 * (bottom - top):  # not line-shaped: a page, upright or turned
-        return True
-    # A wide image is a page only if the lines found lie one above another: a single line
-    # of large print can fall apart into pieces side by side (an Arabic line into its
-    # words and dots), which overlap in height.
-    return _rows_of_lines([line.box for line in find_lines(image).lines]) > 1
-
-
-def _rows_of_lines(boxes: list[tuple[int, int, int, int]]) -> int:
-    """How many bands of height the boxes (x0, y0, x1, y1) fall into, boxes whose heights
-    overlap sharing a band."""
-    rows = 0
-    reach = -1
-    for _, y0, _, y1 in sorted(boxes, key=lambda b: b[1]):
-        if y0 >= reach:
-            rows += 1
-        reach = max(reach, y1)
-    return rows
-
-
-def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
-    """The page, or the exception that stopped its reading (it costs only its own result)."""
-    from lineocr.page import PageReader
-
-    try:
-        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
-    except Exception as exc:  # said as this input's error
-        return exc
+    outcome = load_input(path, notes)
+    for note in notes:
+        typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
+    return outcome
 
 
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`),
-    each result formatted as its output line (in the worker, under --workers: the parent
-    only writes); errors left as they are."""
-    from lineocr.runtime import run_isolated
-
-    done = list(outcomes)
-    for i, (kind, image) in enumerate(outcomes):
-        try:
-            page = kind == "ok" and is_page(image, recognizer, how.layout)
-        except Exception as exc:  # said as this input's error
-            done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
-            continue
-        if page:
-            result = _read_page(recognizer, image, how.batch_size, how.options)
-            if isinstance(result, Exception):
-                reason = f"cannot read the page: {type(result).__name__}: {result}"
-                done[i] = ("error", reason[:300])
-            else:
-                done[i] = ("ok", format_result(how.output_format, paths[i], result))
-    outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
-    loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
-    # An image the preprocessing or the model cannot take costs only its own result.
-    predictions = run_isolated(
-        lambda images: recognizer.read_batch(images, batch_size=how.batch_size, **how.options),
-        [outcomes[i][1] for i in loaded],
-    )
-    for i, prediction in zip(loaded, predictions, strict=True):
-        if isinstance(prediction, Exception):
-            reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
-            done[i] = ("error", reason[:300])
-        else:
-            done[i] = ("ok", format_result(how.output_format, paths[i], prediction))
-    return done
+    """The loaded images among ``outcomes`` read (each a line or a page,
+    :func:`lineocr.reading.recognise`), each result formatted as its output line (in the
+    worker, under --workers: the parent only writes); errors left as they are."""
+    return [
+        ("ok", format_result(how.output_format, path, value)) if kind == "ok" else (kind, value)
+        for path, (kind, value) in zip(paths, recognise(recognizer, outcomes, how), strict=True)
+    ]
 
 
 def _read_here(
