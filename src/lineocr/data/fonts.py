@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFont, features
 
+from lineocr.data import font_cache
 from lineocr.data.corpora import ARABIC_INDIC_DIGITS, DIGITS
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
@@ -253,7 +254,22 @@ class _FontRecord:
 
 @lru_cache(maxsize=4096)
 def _read_records(path: str) -> tuple[_FontRecord, ...]:
-    """Every face of one font file with its cmap (read with fontTools, cached per process)."""
+    """Every face of one font file with its cmap (read with fontTools, cached per process
+    and on disk: :mod:`lineocr.data.font_cache`)."""
+    cached = font_cache.get_records(path)
+    if cached is not None:
+        return tuple(
+            _FontRecord(path, int(i), str(family), str(name), font_cache.runs_cmap(runs))
+            for i, family, name, runs in cached
+        )
+    records = _read_font_file(path)
+    font_cache.put_records(
+        path, [[r.index, r.family, r.name, font_cache.cmap_runs(r.cmap)] for r in records]
+    )
+    return records
+
+
+def _read_font_file(path: str) -> tuple[_FontRecord, ...]:
     try:
         from fontTools.ttLib import TTCollection, TTFont
     except ImportError:  # pragma: no cover - fontTools is a dependency
@@ -374,7 +390,17 @@ def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
 
 @lru_cache(maxsize=8192)
 def _check_cached(record: _FontRecord, chars: str) -> FontFace:
-    return _check_record(record, chars)
+    """:func:`_check_record`, cached per process and on disk (:mod:`lineocr.data.font_cache`)."""
+    cached = font_cache.get_check(record.path, record.index, chars)
+    if cached is not None:
+        covered, localized = cached
+        return FontFace(
+            record.path, record.index, record.family, record.name, frozenset(covered), localized
+        )
+    face = _check_record(record, chars)
+    covered = "".join(sorted(face.covered))
+    font_cache.put_check(record.path, record.index, chars, covered, face.localized_digits)
+    return face
 
 
 def load_faces(
@@ -405,6 +431,7 @@ def load_faces(
         face = _check_cached(record, alphabet)
         if face.covers(required):
             faces.append(face)
+    font_cache.save()
     return sorted(faces, key=lambda f: (f.family, f.path, f.index))
 
 
