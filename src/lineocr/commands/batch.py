@@ -111,8 +111,9 @@ def batch(  # noqa: PLR0913 - a Typer command: one parameter per option
         ),
     ] = None,
 ) -> None:
-    """Read a whole archive on Ray (here, or on a cluster) into resumable shards; rows are
-    what lineocr read --format jsonl gives. Exit status 1 if any input could not be read."""
+    """Read an archive on Ray (here or a cluster) into resumable shards, rows as read's jsonl.
+
+    Exit status 1 if any input could not be read (its row holds the error)."""
     from lineocr.scale.inputs import InputError, list_inputs
     from lineocr.scale.shards import FORMATS, ShardError, ShardStore
 

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-CACHE_FILE = "fonts-v1.json"
+CACHE_FILE = "fonts-v2.json"
 _state: dict[str, Any] = {"data": None, "dirty": False}
 
 

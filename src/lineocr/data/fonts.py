@@ -359,8 +359,10 @@ def _bitmap(font: ImageFont.FreeTypeFont, text: str, direction: str | None = Non
     return np.asarray(Image.Image()._new(core))
 
 
-def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
-    """Which of ``chars`` the face really draws; see the module docstring."""
+def _drawn(record: _FontRecord, chars: Iterable[str]) -> tuple[frozenset[str], bool]:
+    """Which of ``chars`` the face really draws (see the module docstring), and whether it
+    draws 0-9 as Arabic-Indic digits next to Arabic letters (probed when it draws both sets
+    and ب). What the glyphs show, before any policy: cached on disk."""
     font = ImageFont.truetype(record.path, _PROBE_SIZE, index=record.index, layout_engine=_layout())
     notdef = _bitmap(font, _MISSING_PROBE)
     covered: set[str] = set()
@@ -376,31 +378,41 @@ def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
         if glyph.shape == notdef.shape and np.array_equal(glyph, notdef):
             continue  # drawn as the missing-glyph box
         covered.add(ch)
-    covered -= set(UNCLEAR_DIGITS.get(record.family, ""))
     localized = False
-    if "ب" in covered and all(d in covered for d in DIGITS + ARABIC_INDIC_DIGITS):
+    if _draws_both_digit_sets(covered):
         # Some Arabic fonts substitute Arabic-Indic shapes for 0-9 in Arabic context.
         western = _bitmap(font, "ب " + DIGITS, "rtl")
         eastern = _bitmap(font, "ب " + ARABIC_INDIC_DIGITS, "rtl")
         localized = western.shape == eastern.shape and np.array_equal(western, eastern)
-    return FontFace(
-        record.path, record.index, record.family, record.name, frozenset(covered), localized
-    )
+    return frozenset(covered), localized
+
+
+def _draws_both_digit_sets(covered: set[str] | frozenset[str]) -> bool:
+    return "ب" in covered and all(d in covered for d in DIGITS + ARABIC_INDIC_DIGITS)
+
+
+def _drawn_cached(record: _FontRecord, chars: str) -> tuple[frozenset[str], bool]:
+    """:func:`_drawn`, cached on disk (:mod:`lineocr.data.font_cache`)."""
+    cached = font_cache.get_check(record.path, record.index, chars)
+    if cached is not None:
+        return frozenset(cached[0]), cached[1]
+    covered, localized = _drawn(record, chars)
+    font_cache.put_check(record.path, record.index, chars, "".join(sorted(covered)), localized)
+    return covered, localized
+
+
+def _check_record(record: _FontRecord, chars: str) -> FontFace:
+    """The face with the characters it draws, less the digits its family draws unclearly
+    (:data:`UNCLEAR_DIGITS`)."""
+    drawn, localized = _drawn_cached(record, chars)
+    covered = drawn - set(UNCLEAR_DIGITS.get(record.family, ""))
+    localized = localized and _draws_both_digit_sets(covered)
+    return FontFace(record.path, record.index, record.family, record.name, covered, localized)
 
 
 @lru_cache(maxsize=8192)
 def _check_cached(record: _FontRecord, chars: str) -> FontFace:
-    """:func:`_check_record`, cached per process and on disk (:mod:`lineocr.data.font_cache`)."""
-    cached = font_cache.get_check(record.path, record.index, chars)
-    if cached is not None:
-        covered, localized = cached
-        return FontFace(
-            record.path, record.index, record.family, record.name, frozenset(covered), localized
-        )
-    face = _check_record(record, chars)
-    covered = "".join(sorted(face.covered))
-    font_cache.put_check(record.path, record.index, chars, covered, face.localized_digits)
-    return face
+    return _check_record(record, chars)
 
 
 def load_faces(
