@@ -99,9 +99,8 @@ class ShardStore:
         differ = [key for key in sorted(set(job) | set(before)) if job.get(key) != before.get(key)]
         if differ:
             raise ShardError(
-                f"{self.dst} holds the shards of another job (its {', '.join(differ)} "
-                f"{'differs' if len(differ) == 1 else 'differ'}); give a new output folder, "
-                f"or remove {self.dst} to start again"
+                f"{self.dst} holds the shards of another job (other {', '.join(differ)}); "
+                f"give a new output folder, or remove {self.dst} to start again"
             )
 
     def done(self) -> dict[int, dict[str, Any]]:
