@@ -37,21 +37,21 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 LINEOCR = [sys.executable, "-m", "lineocr"]
 PORT = 6391
-RAY_TEMP = "/tmp/bbray"  # the two-node cluster's folder: its processes are found by it
 
 
-def stop_ours(marker: str) -> int:
-    """End the processes whose command line names ``marker`` (this benchmark's Ray cluster
-    and nothing else: `ray stop` would end every Ray process on the machine); how many."""
+def stop_ours() -> int:
+    """End the Ray processes of this benchmark's cluster (those naming its port: `ray stop`
+    would end every Ray process on the machine), by their ids; how many."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if marker.encode() in (proc / "cmdline").read_bytes():
-                pids.append(int(proc.name))
+            cmd = (proc / "cmdline").read_bytes()
         except OSError:
             continue
+        if b"/ray/" in cmd and (f":{PORT}".encode() in cmd or f"port={PORT}".encode() in cmd):
+            pids.append(int(proc.name))
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -208,8 +208,7 @@ def two_nodes(src: Path, work: Path) -> None:
         )
         print(f"  rows: {same(records_of_batch(two), records_of_batch(one))}")
     finally:
-        stop_ours(RAY_TEMP)
-        stop_ours(f"127.0.0.1:{PORT}")  # the second node's processes
+        stop_ours()
 
 
 def kill_and_restart(src: Path, work: Path) -> None:
@@ -224,7 +223,7 @@ def kill_and_restart(src: Path, work: Path) -> None:
         assert proc.poll() is None, "finished before half way"
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
     proc.wait()
-    time.sleep(2)
+    time.sleep(10)  # the Ray processes a driver starts end with it (Ray's fate sharing)
     left = (
         subprocess.run(
             ["ps", "-o", "pid=,cmd=", "-g", str(proc.pid)],

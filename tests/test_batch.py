@@ -42,7 +42,8 @@ def ray_cluster() -> Iterator[None]:
 
     _quiet_ray()
     try:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+        # address="local": a new cluster of its own, never one already running here
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     except Exception as exc:  # no shared memory, ports refused, ...: Ray cannot run here
         pytest.skip(f"Ray cannot start a local cluster here: {type(exc).__name__}: {exc}")
     try:

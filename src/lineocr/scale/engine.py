@@ -23,6 +23,7 @@ from lineocr.scale.reader import BlockReader, ModelFile
 from lineocr.scale.shards import ShardRow, ShardStore, shard_count
 
 BLOCK_ROWS = 32  # inputs an actor reads per call: the unit of scheduling and of progress
+BLOCKS_PER_ACTOR = 4  # a small job is cut finer, so that every actor gets work
 RAY_LOGGERS = ("ray", "ray.data", "ray.data._internal")
 
 
@@ -97,9 +98,15 @@ class _NodeReader(BlockReader):
         return out.append_column("node", pa.array([node] * len(out), pa.string()))
 
 
-def _blocks(job: BatchJob, shards: list[int]) -> list[Any]:
-    """The pending shards' inputs as pyarrow tables of :data:`BLOCK_ROWS` rows (a block
-    never spans two shards)."""
+def block_rows(inputs: int, actors: int) -> int:
+    """Inputs per block: :data:`BLOCK_ROWS`, or fewer when that would leave an actor with
+    less than :data:`BLOCKS_PER_ACTOR` blocks (a few dozen pages are minutes of work)."""
+    return max(1, min(BLOCK_ROWS, inputs // (actors * BLOCKS_PER_ACTOR)))
+
+
+def _blocks(job: BatchJob, shards: list[int], rows: int) -> list[Any]:
+    """The pending shards' inputs as pyarrow tables of ``rows`` rows (a block never spans
+    two shards)."""
     import pyarrow as pa
 
     inputs = job.inputs
@@ -107,8 +114,8 @@ def _blocks(job: BatchJob, shards: list[int]) -> list[Any]:
     for shard in shards:
         first = shard * job.shard_size
         last = min(len(inputs), first + job.shard_size)
-        for start in range(first, last, BLOCK_ROWS):
-            stop = min(last, start + BLOCK_ROWS)
+        for start in range(first, last, rows):
+            stop = min(last, start + rows)
             blocks.append(
                 pa.table(
                     {
@@ -156,11 +163,13 @@ def run(
     if not pending:
         summary.seconds = time.monotonic() - started
         return summary
-    summary.actors = min(actor_count(job), -(-len(job.inputs) // BLOCK_ROWS))
     sizes = {
         k: min(len(job.inputs), (k + 1) * job.shard_size) - k * job.shard_size for k in pending
     }
-    dataset = ray.data.from_arrow(_blocks(job, pending)).map_batches(
+    to_read = sum(sizes.values())
+    summary.actors = min(actor_count(job), to_read)
+    per_block = block_rows(to_read, summary.actors)
+    dataset = ray.data.from_arrow(_blocks(job, pending, per_block)).map_batches(
         _NodeReader,
         fn_constructor_kwargs={
             "model": job.model,
