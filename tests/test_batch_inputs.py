@@ -95,3 +95,18 @@ def test_a_shard_is_written_whole_then_marked_and_temp_files_are_cleaned(tmp_pat
     with pytest.raises(ShardError, match=r"another job \(other inputs\)"):
         ShardStore(str(tmp_path / "out"), "jsonl").open({"inputs": 3})
     assert json.loads((tmp_path / "out" / "_job.json").read_text()) == {"inputs": 2}
+
+
+def test_batch_without_ray_says_which_extra_to_install(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    from typer.testing import CliRunner
+
+    from lineocr.cli import app
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import fails
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    result = CliRunner().invoke(app, ["batch", str(tmp_path), str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "pip install 'lineocr[scale]'" in result.output
+    assert not (tmp_path / "out").exists()
