@@ -195,7 +195,6 @@ def _run(  # noqa: PLR0913 - the command's settings, passed on once
     try:
         with connected(address), _progress(len(inputs), progress) as bar:
             task = bar.add_task("reading", total=len(inputs)) if bar is not None else None
-            done = [0]
 
             def on_rows(k: int) -> None:
                 if bar is not None:
@@ -205,9 +204,8 @@ def _run(  # noqa: PLR0913 - the command's settings, passed on once
                 typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
 
             if bar is not None:  # the shards an earlier run finished
-                before = store.done()
-                done[0] = sum(int(m.get("rows", 0)) for m in before.values())
-                bar.update(task, advance=done[0])
+                kept = sum(int(mark.get("rows", 0)) for mark in store.done().values())
+                bar.update(task, advance=kept)
             return run(job, on_rows=on_rows, on_note=on_note)
     except ShardError as exc:
         raise fail(str(exc)) from None
