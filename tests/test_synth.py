@@ -853,3 +853,39 @@ def test_font_cache_keeps_the_most_recently_used():
     cache.get(face, 22)  # evicts size 21, the least recently used
     assert cache.get(face, 20) is first
     assert len(cache._fonts) == 2 and (face.path, face.index, 21) not in cache._fonts
+
+
+def test_font_discovery_is_cached_on_disk_and_read_again_when_a_font_changes(
+    tmp_path, monkeypatch
+) -> None:
+    """lineocr.data.font_cache: a second process start finds a font file's faces and glyph
+    check on disk; a changed file (size, time) is read again."""
+    import shutil
+
+    from lineocr.data import font_cache, fonts
+
+    monkeypatch.setenv("LINEOCR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(font_cache._state, "data", None)
+    font = tmp_path / "DejaVuSans.ttf"
+    shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", font)
+    fresh = fonts._read_font_file(str(font))
+    face = fonts._check_record(fresh[0], "abc")
+    font_cache._state["data"] = None  # what that check learnt is not cached yet
+    fonts._read_records.cache_clear()
+    fonts._check_cached.cache_clear()
+    assert fonts.load_faces([str(font)], "abc") == [face]
+    assert (tmp_path / "cache" / font_cache.CACHE_FILE).is_file()
+
+    # A new process: nothing in memory, the file read from the cache, fontTools not called.
+    monkeypatch.setitem(font_cache._state, "data", None)
+    fonts._read_records.cache_clear()
+    fonts._check_cached.cache_clear()
+    monkeypatch.setattr(fonts, "_read_font_file", lambda path: pytest.fail("read again"))
+    monkeypatch.setattr(fonts, "_drawn", lambda *a: pytest.fail("drawn again"))
+    assert fonts.load_faces([str(font)], "abc") == [face]
+    assert fonts._read_records(str(font)) == fresh
+
+    # The file changes: its entry no longer applies.
+    with font.open("ab") as f:
+        f.write(b"\0")
+    assert font_cache.get_records(str(font)) is None

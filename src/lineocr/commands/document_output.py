@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-DOCUMENT_FORMATS = ("hocr", "alto", "page")
+from lineocr.reading import DOCUMENT_FORMATS
+
+__all__ = ["DOCUMENT_FORMATS", "check_document_options", "document_page", "write_document"]
 
 
 def check_document_options(fmt: str, output: Path | None, inputs: int, server: bool) -> str | None:

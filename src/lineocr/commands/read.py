@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import json
 import os
-import re
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional, TextIO
@@ -22,13 +19,26 @@ import typer
 
 from lineocr.cli import app, check_output_file, debugging, fail
 from lineocr.commands.document_output import (
-    DOCUMENT_FORMATS,
     DocumentError,
     check_document_options,
     document_page,
     write_document,
 )
 from lineocr.commands.lm import LengthBonusOpt, LmWeightOpt, ReadLmOpt, lm_decode_options
+
+# What reads each input lives in lineocr.reading (shared with `lineocr batch`); these names
+# stay importable from here.
+from lineocr.reading import (  # noqa: F401
+    DOCUMENT_FORMATS,
+    LayoutMode,
+    Outcome,
+    OutputFormat,
+    ReadSettings,
+    is_page,
+    json_line,
+    load_input,
+    recognise,
+)
 
 # typer needs typing.Optional on Python 3.10.
 # ruff: noqa: UP045
@@ -43,22 +53,6 @@ NOT_GIVEN = (
     "DEFAULT",
     "DEFAULT_MAP",
 )  # an option's source (click's ParameterSource) when not given
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    tsv = "tsv"
-    jsonl = "jsonl"
-    hocr = "hocr"
-    alto = "alto"
-    page = "page"
-    pdf = "pdf"  # a searchable PDF of every page read, written to --output
-
-
-class LayoutMode(str, Enum):
-    auto = "auto"
-    line = "line"
-    page = "page"
 
 
 class DecoderName(str, Enum):
@@ -144,7 +138,6 @@ _ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {
     ord("\n"): "\\n",
     ord("\r"): "\\r",
 }
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _escaped(text: str) -> str:
@@ -154,25 +147,17 @@ def _escaped(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-def _json_line(record: dict[str, Any]) -> str:
-    """``record`` as one line of UTF-8 JSON. A file name that is not UTF-8 (bytes decoded
-    with ``surrogateescape``) keeps its stand-ins as ``\\udcXX`` escapes: ``json.loads``
-    gives the same string back, ``os.fsencode`` the name's bytes."""
-    line = json.dumps(record, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
-
-
 def format_result(output_format: OutputFormat, path: str, prediction: Any) -> str:
     """One input's output line (without the newline); a page's text is its lines in
     reading order, blocks separated by a blank line."""
     if hasattr(prediction, "blocks"):  # a lineocr.page.Page (not imported: --server needs no cv2)
         if output_format is OutputFormat.jsonl:
-            return _json_line({"path": path, **prediction.to_dict()})
+            return json_line({"path": path, **prediction.to_dict()})
         if output_format is OutputFormat.tsv:
             return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
         return prediction.block_text
     if output_format is OutputFormat.jsonl:
-        return _json_line({"path": path, **prediction.to_dict()})
+        return json_line({"path": path, **prediction.to_dict()})
     if output_format is OutputFormat.tsv:
         return f"{_escaped(path)}\t{_escaped(prediction.text)}\t{prediction.confidence:.4f}"
     return str(prediction.text)
@@ -206,7 +191,7 @@ class _Writer:
     def error(self, path: str, reason: str) -> None:
         self.errors += 1
         if self.format is OutputFormat.jsonl:
-            self.line(_json_line({"path": path, "error": reason}))
+            self.line(json_line({"path": path, "error": reason}))
             return
         typer.echo(f"error: {_escaped(path)}: {_escaped(reason)}", err=True)  # one line each
         if self.format is OutputFormat.text:  # one line per input, so outputs line up
@@ -221,9 +206,6 @@ class _Writer:
             raise
         except OSError as exc:
             raise fail(f"cannot write the output: {exc.strerror or exc}") from None
-
-
-Outcome = tuple[str, Any]  # ("ok", image or output line) or ("error", reason)
 
 
 class _PdfWriter(_Writer):
@@ -260,70 +242,14 @@ class _PdfWriter(_Writer):
             raise fail(f"cannot write {self.output}: {exc.strerror or exc}") from None
 
 
-@dataclass(frozen=True)
-class ReadSettings:
-    """How each input is read and written: the output format, the lines per model run
-    (a local read only), the options given to ``read_batch`` (decoding, ``tta``), whether
-    an image is a line or a page (``layout``) and the resolution an image's page has in a
-    searchable PDF (``dpi``; a PDF page's is the one it was rasterised at)."""
-
-    output_format: OutputFormat
-    batch_size: int
-    options: dict[str, Any]
-    layout: LayoutMode = LayoutMode.line
-    fields: tuple[tuple[str, str], ...] = ()  # --extract NAME=PATTERN: each input a page
-    dpi: float = 300.0
-
-    @property
-    def document(self) -> bool:
-        """Whether the inputs are gathered into a document (hOCR, ALTO, PAGE-XML)."""
-        return self.output_format.value in DOCUMENT_FORMATS
-
-
 def _load(path: str) -> Outcome:
-    """("ok", the image as an array) or ("error", why it cannot be read); a document's
-    page (a :class:`~lineocr.documents.inputs.PageRef`) is rendered or decoded alone."""
-    from lineocr.documents.inputs import PageRef, load_page
-    from lineocr.images import ImageError, load_image
-
+    """("ok", the image as an array) or ("error", why it cannot be read); what the loader
+    notes (e.g. a multi-page TIFF read as its first page) said on stderr, not cut silently."""
     notes: list[str] = []
-    try:
-        if isinstance(path, PageRef):
-            return ("ok", load_page(path))
-        if Path(path).is_dir():
-            os.scandir(path).close()  # a folder that cannot be listed says why
-            return ("error", "no images in this directory")
-        image = load_image(path, notes=notes)
-        for note in notes:  # e.g. a multi-page TIFF: said, not silently cut
-            typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
-        return ("ok", image)
-    except ImageError as exc:
-        return ("error", exc.reason)
-    except OSError as exc:  # "file name too long", as the other reasons are worded
-        from lineocr.files import os_reason
-
-        return ("error", os_reason(exc))
-
-
-def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
-    """Whether ``image`` is read as a page: always with ``--layout page``, never with
-    ``line``; with ``auto`` as :func:`lineocr.page.reads_as_page` decides (a line image
-    reads as before)."""
-    if layout is not LayoutMode.auto:
-        return layout is LayoutMode.page
-    from lineocr.page import reads_as_page
-
-    return reads_as_page(image, recognizer.spec.height)
-
-
-def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
-    """The page, or the exception that stopped its reading (it costs only its own result)."""
-    from lineocr.page import PageReader
-
-    try:
-        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
-    except Exception as exc:  # said as this input's error
-        return exc
+    outcome = load_input(path, notes)
+    for note in notes:
+        typer.echo(f"warning: {_escaped(path)}: {note}", err=True)
+    return outcome
 
 
 def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
@@ -345,47 +271,24 @@ def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
-    """The loaded images among ``outcomes`` read (each a line or a page, :func:`is_page`;
-    a document's page a page), each result made its output (:func:`_output`); errors left
-    as they are."""
+    """The loaded images among ``outcomes`` read (each a line or a page,
+    :func:`lineocr.reading.recognise`; a document's page a page), each result made its
+    output (:func:`_output`, in the worker under --workers: the parent only writes);
+    errors left as they are."""
     from lineocr.documents.inputs import PageRef
-    from lineocr.runtime import run_isolated
 
     if how.fields:
         return [
             _extract_fields(recognizer, path, o, how)
             for path, o in zip(paths, outcomes, strict=True)
         ]
-    done = list(outcomes)
-    for i, (kind, image) in enumerate(outcomes):
-        try:
-            # A document's page is a page under auto, however few its lines.
-            whole = how.layout is LayoutMode.auto and isinstance(paths[i], PageRef)
-            page = kind == "ok" and (whole or is_page(image, recognizer, how.layout))
-        except Exception as exc:  # said as this input's error
-            done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
-            continue
-        if page:
-            result = _read_page(recognizer, image, how.batch_size, how.options)
-            if isinstance(result, Exception):
-                reason = f"cannot read the page: {type(result).__name__}: {result}"
-                done[i] = ("error", reason[:300])
-            else:
-                done[i] = ("ok", _output(how, paths[i], result, image))
-    outcomes = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
-    loaded = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
-    # An image the preprocessing or the model cannot take costs only its own result.
-    predictions = run_isolated(
-        lambda images: recognizer.read_batch(images, batch_size=how.batch_size, **how.options),
-        [outcomes[i][1] for i in loaded],
-    )
-    for i, prediction in zip(loaded, predictions, strict=True):
-        if isinstance(prediction, Exception):
-            reason = f"cannot recognise: {type(prediction).__name__}: {prediction}"
-            done[i] = ("error", reason[:300])
-        else:
-            done[i] = ("ok", _output(how, paths[i], prediction, outcomes[i][1]))
-    return done
+    pages = [isinstance(path, PageRef) for path in paths]
+    return [
+        ("ok", _output(how, path, value, image)) if kind == "ok" else (kind, value)
+        for path, (_, image), (kind, value) in zip(
+            paths, outcomes, recognise(recognizer, outcomes, how, pages), strict=True
+        )
+    ]
 
 
 def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSettings) -> Outcome:
@@ -405,7 +308,7 @@ def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSetti
         return ("error", f"cannot read the fields: {type(exc).__name__}: {exc}"[:300])
     values = fields_to_dict(found)
     if how.output_format is OutputFormat.jsonl:
-        return ("ok", _json_line({"path": path, "fields": values, **page.to_dict()}))
+        return ("ok", json_line({"path": path, "fields": values, **page.to_dict()}))
     rows = []
     for name, value in values.items():
         if how.output_format is OutputFormat.tsv:

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFont, features
 
+from lineocr.data import font_cache
 from lineocr.data.corpora import ARABIC_INDIC_DIGITS, DIGITS
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
@@ -253,7 +254,22 @@ class _FontRecord:
 
 @lru_cache(maxsize=4096)
 def _read_records(path: str) -> tuple[_FontRecord, ...]:
-    """Every face of one font file with its cmap (read with fontTools, cached per process)."""
+    """Every face of one font file with its cmap (read with fontTools, cached per process
+    and on disk: :mod:`lineocr.data.font_cache`)."""
+    cached = font_cache.get_records(path)
+    if cached is not None:
+        return tuple(
+            _FontRecord(path, int(i), str(family), str(name), font_cache.runs_cmap(runs))
+            for i, family, name, runs in cached
+        )
+    records = _read_font_file(path)
+    font_cache.put_records(
+        path, [[r.index, r.family, r.name, font_cache.cmap_runs(r.cmap)] for r in records]
+    )
+    return records
+
+
+def _read_font_file(path: str) -> tuple[_FontRecord, ...]:
     try:
         from fontTools.ttLib import TTCollection, TTFont
     except ImportError:  # pragma: no cover - fontTools is a dependency
@@ -343,8 +359,10 @@ def _bitmap(font: ImageFont.FreeTypeFont, text: str, direction: str | None = Non
     return np.asarray(Image.Image()._new(core))
 
 
-def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
-    """Which of ``chars`` the face really draws; see the module docstring."""
+def _drawn(record: _FontRecord, chars: Iterable[str]) -> tuple[frozenset[str], bool]:
+    """Which of ``chars`` the face really draws (see the module docstring), and whether it
+    draws 0-9 as Arabic-Indic digits next to Arabic letters (probed when it draws both sets
+    and ب). What the glyphs show, before any policy: cached on disk."""
     font = ImageFont.truetype(record.path, _PROBE_SIZE, index=record.index, layout_engine=_layout())
     notdef = _bitmap(font, _MISSING_PROBE)
     covered: set[str] = set()
@@ -360,16 +378,36 @@ def _check_record(record: _FontRecord, chars: Iterable[str]) -> FontFace:
         if glyph.shape == notdef.shape and np.array_equal(glyph, notdef):
             continue  # drawn as the missing-glyph box
         covered.add(ch)
-    covered -= set(UNCLEAR_DIGITS.get(record.family, ""))
     localized = False
-    if "ب" in covered and all(d in covered for d in DIGITS + ARABIC_INDIC_DIGITS):
+    if _draws_both_digit_sets(covered):
         # Some Arabic fonts substitute Arabic-Indic shapes for 0-9 in Arabic context.
         western = _bitmap(font, "ب " + DIGITS, "rtl")
         eastern = _bitmap(font, "ب " + ARABIC_INDIC_DIGITS, "rtl")
         localized = western.shape == eastern.shape and np.array_equal(western, eastern)
-    return FontFace(
-        record.path, record.index, record.family, record.name, frozenset(covered), localized
-    )
+    return frozenset(covered), localized
+
+
+def _draws_both_digit_sets(covered: set[str] | frozenset[str]) -> bool:
+    return "ب" in covered and all(d in covered for d in DIGITS + ARABIC_INDIC_DIGITS)
+
+
+def _drawn_cached(record: _FontRecord, chars: str) -> tuple[frozenset[str], bool]:
+    """:func:`_drawn`, cached on disk (:mod:`lineocr.data.font_cache`)."""
+    cached = font_cache.get_check(record.path, record.index, chars)
+    if cached is not None:
+        return frozenset(cached[0]), cached[1]
+    covered, localized = _drawn(record, chars)
+    font_cache.put_check(record.path, record.index, chars, "".join(sorted(covered)), localized)
+    return covered, localized
+
+
+def _check_record(record: _FontRecord, chars: str) -> FontFace:
+    """The face with the characters it draws, less the digits its family draws unclearly
+    (:data:`UNCLEAR_DIGITS`)."""
+    drawn, localized = _drawn_cached(record, chars)
+    covered = drawn - set(UNCLEAR_DIGITS.get(record.family, ""))
+    localized = localized and _draws_both_digit_sets(covered)
+    return FontFace(record.path, record.index, record.family, record.name, covered, localized)
 
 
 @lru_cache(maxsize=8192)
@@ -405,6 +443,7 @@ def load_faces(
         face = _check_cached(record, alphabet)
         if face.covers(required):
             faces.append(face)
+    font_cache.save()
     return sorted(faces, key=lambda f: (f.family, f.path, f.index))
 
 
