@@ -177,6 +177,11 @@ def rtl_text(texts: Sequence[str]) -> bool:
 NOISE_CONFIDENCE = 0.6
 
 
+# What a stroke of a picture or a page's edge reads as: bars, brackets, marks, and the
+# Arabic letters and digits drawn as one upright stroke (alef and its hamza forms, one, zero).
+STROKE_SIGNS = frozenset("|!()[]{}/\\'`\":;.,-_~\u0627\u0622\u0623\u0625\u0660\u0661")
+
+
 def _latin(ch: str) -> bool:
     """A Latin letter (the Latin blocks up to U+024F) or an ASCII digit."""
     return (ch.isascii() and ch.isalnum()) or (ch.isalpha() and ord(ch) <= 0x24F)
@@ -186,8 +191,9 @@ def is_noise(prediction: Prediction, rtl: bool) -> bool:
     """Whether a line read on a page is marks that are not text. On a left-to-right page,
     a line with fewer than two Latin letters or digits, or no more of them than other
     signs (Arabic letters, brackets, bars), when it is read unsurely (mean character
-    confidence below :data:`NOISE_CONFIDENCE`) or is at most three signs none of them
-    Latin (a stroke read surely as an Arabic alef or a bracket). So a line of text, a page
+    confidence below :data:`NOISE_CONFIDENCE`), is only :data:`STROKE_SIGNS` (strokes read
+    surely as Arabic ones, alefs and bars), or is at most three signs none of them Latin.
+    So a line of text, a page
     number ("9", "214") and an Arabic line read surely on a Latin page stay; a
     right-to-left page keeps all its lines."""
     if rtl:
@@ -197,7 +203,8 @@ def is_noise(prediction: Prediction, rtl: bool) -> bool:
     if latin >= 2 and latin > len(signs) - latin:
         return False
     unsure = _char_confidence([prediction]) < NOISE_CONFIDENCE
-    return unsure or (len(signs) <= 3 and latin == 0)
+    strokes = latin == 0 and all(ch in STROKE_SIGNS for ch in signs)
+    return unsure or strokes or (len(signs) <= 3 and latin == 0)
 
 
 class PageReader:
