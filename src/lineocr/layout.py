@@ -293,7 +293,8 @@ def _join_rows(segs: list[_Segment], mask: np.ndarray, text_h: float) -> list[_S
     line height, so a page of many pieces costs about one look per piece."""
     if len(segs) < 2:
         return segs
-    line_h = float(np.median([s.height for s in segs if s.height >= 0.6 * text_h] or [text_h]))
+    tall = [float(s.height) for s in segs if s.height >= 0.6 * text_h]
+    line_h = float(np.median(tall or [text_h]))
     bin_h = max(1.0, line_h)
     reach_y = round(GUTTER_ROWS * line_h)
     stripe = max(2, round(GUTTER * text_h))
@@ -307,7 +308,11 @@ def _join_rows(segs: list[_Segment], mask: np.ndarray, text_h: float) -> list[_S
         centre = int((s.y0 + s.y1) / 2 / bin_h)
         best: _Segment | None = None
         for b in (centre - 1, centre, centre + 1):
-            for r in open_rows.get(b, ()):
+            if b not in open_rows:
+                continue
+            # Rows ended too far to the left for any later piece (the sweep goes right).
+            open_rows[b] = [r for r in open_rows[b] if s.x0 - r.x1 < JOIN_GAP * line_h]
+            for r in open_rows[b]:
                 gap = s.x0 - r.x1
                 low, high = sorted((r.height, s.height))
                 if (
@@ -339,14 +344,16 @@ def _gutter(below: np.ndarray, left: _Segment, right: _Segment, reach_y: int, st
         under = below[y1, x0:x1] - below[bottom, x0:x1]
         return bool(above.any() or under.any())
 
-    if not (others(left.x0, left.x1) and others(right.x0, right.x1)):
+    if right.x0 - left.x1 < stripe:
         return False
-    ink = below[y1, left.x1 : right.x0] - below[y0, left.x1 : right.x0]
+    clear = (below[y1, left.x1 : right.x0] - below[y0, left.x1 : right.x0]) == 0
+    if int(clear.sum()) < stripe:  # most word spaces: other rows' ink across the space
+        return False
     run = 0
-    for clear in ink == 0:
-        run = run + 1 if clear else 0
+    for column in clear:
+        run = run + 1 if column else 0
         if run >= stripe:
-            return True
+            return others(left.x0, left.x1) and others(right.x0, right.x1)
     return False
 
 
