@@ -276,6 +276,87 @@ def _overlaps_block_x(block: list[_Segment], s: _Segment) -> bool:
     return s.x0 < x1 and s.x1 > x0
 
 
+JOIN_GAP = 3.0  # line heights: the widest space between two pieces of a row that are joined
+GUTTER = 1.0  # text heights: a clear stripe this wide through the rows around is a gutter
+GUTTER_ROWS = 4.0  # line heights above and below a row in which a gutter must be clear
+
+
+def _join_rows(segs: list[_Segment], mask: np.ndarray, text_h: float) -> list[_Segment]:
+    """Pieces of one row joined into its line across wide word spaces (justified book
+    type, fixed-pitch typewriter type: spaces of two text heights and more, which the
+    smear does not bridge), unless a gutter parts them: a stripe of white at least
+    :data:`GUTTER` text heights wide through the rows above and below as well as the row
+    itself (a column gap, a table's), which a word space is not. Without this, a row's
+    pieces start blocks of their own and the reading order interleaves them.
+
+    One sweep from left to right; a row's open end is found by its height in bins of a
+    line height, so a page of many pieces costs about one look per piece."""
+    if len(segs) < 2:
+        return segs
+    tall = [float(s.height) for s in segs if s.height >= 0.6 * text_h]
+    line_h = float(np.median(tall or [text_h]))
+    bin_h = max(1.0, line_h)
+    reach_y = round(GUTTER_ROWS * line_h)
+    stripe = max(2, round(GUTTER * text_h))
+    # Ink per column above any row: a band's ink in column x is a difference of two rows.
+    below = np.zeros((mask.shape[0] + 1, mask.shape[1]), np.int32)
+    np.cumsum(mask, axis=0, out=below[1:])
+    open_rows: dict[int, list[_Segment]] = {}
+    rows: list[_Segment] = []
+    for s in sorted(segs, key=lambda s: s.x0):
+        _checkpoint()
+        centre = int((s.y0 + s.y1) / 2 / bin_h)
+        best: _Segment | None = None
+        for b in (centre - 1, centre, centre + 1):
+            if b not in open_rows:
+                continue
+            # Rows ended too far to the left for any later piece (the sweep goes right).
+            open_rows[b] = [r for r in open_rows[b] if s.x0 - r.x1 < JOIN_GAP * line_h]
+            for r in open_rows[b]:
+                gap = s.x0 - r.x1
+                low, high = sorted((r.height, s.height))
+                if (
+                    -0.5 * text_h <= gap < JOIN_GAP * line_h
+                    and _y_overlap(r, s) > 0.5 * low
+                    and high <= 3 * low
+                    and (best is None or r.x1 > best.x1)
+                ):
+                    best = r
+        if best is not None and not _gutter(below, best, s, reach_y, stripe):
+            best.merge(s)
+            continue
+        rows.append(s)
+        open_rows.setdefault(centre, []).append(s)
+    return rows
+
+
+def _gutter(below: np.ndarray, left: _Segment, right: _Segment, reach_y: int, stripe: int) -> bool:
+    """Whether the space between ``left`` and ``right`` (pieces of one row) is a gutter:
+    a stripe of ``stripe`` columns clear of ink from ``reach_y`` above the row to as far
+    below it, with other rows' ink beside it on both sides (a column's lines; a short list
+    line's wide space beside nothing is no gutter)."""
+    top, bottom = min(left.y0, right.y0), max(left.y1, right.y1)
+    y0 = max(0, top - reach_y)
+    y1 = min(below.shape[0] - 1, bottom + reach_y)
+
+    def others(x0: int, x1: int) -> bool:  # ink in the band above or below the row
+        above = below[top, x0:x1] - below[y0, x0:x1]
+        under = below[y1, x0:x1] - below[bottom, x0:x1]
+        return bool(above.any() or under.any())
+
+    if right.x0 - left.x1 < stripe:
+        return False
+    clear = (below[y1, left.x1 : right.x0] - below[y0, left.x1 : right.x0]) == 0
+    if int(clear.sum()) < stripe:  # most word spaces: other rows' ink across the space
+        return False
+    run = 0
+    for column in clear:
+        run = run + 1 if column else 0
+        if run >= stripe:
+            return others(left.x0, left.x1) and others(right.x0, right.x1)
+    return False
+
+
 def _box(block: list[_Segment]) -> Box:
     return (
         min(s.x0 for s in block),
@@ -332,6 +413,7 @@ def find_lines(gray: np.ndarray, *, rtl: bool = False, max_skew: float = MAX_SKE
     back = cv2.invertAffineTransform(turn)
     _checkpoint()
     segs, labels = _segments(mask, text_h)
+    segs = _join_rows(segs, mask, text_h)
     blocks = _blocks(segs, text_h)
     order = reading_order([_box(b) for b in blocks], rtl)
     lines: list[LineRegion] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -169,6 +169,44 @@ def rtl_text(texts: Sequence[str]) -> bool:
     return rtl > ltr
 
 
+# A line of a left-to-right page whose characters are read this unsurely on average
+# (:func:`_char_confidence`) and are mostly not Latin letters or digits is not text: the
+# strokes of an engraving, the page's edge or the binding in a photograph, read by a model
+# whose charset has Arabic letters and digits that look like strokes (measured on the real
+# pages of bench_pages.py --real: such lines 0.0-0.6, the text's lines 0.7-1.0).
+NOISE_CONFIDENCE = 0.6
+
+
+# What a stroke of a picture or a page's edge reads as: bars, brackets, marks, and the
+# Arabic letters and digits drawn as one upright stroke (alef and its hamza forms, one, zero).
+STROKE_SIGNS = frozenset("|!()[]{}/\\'`\":;.,-_~\u0627\u0622\u0623\u0625\u0660\u0661")
+
+
+def _latin(ch: str) -> bool:
+    """A Latin letter (the Latin blocks up to U+024F) or an ASCII digit."""
+    return (ch.isascii() and ch.isalnum()) or (ch.isalpha() and ord(ch) <= 0x24F)
+
+
+def is_noise(prediction: Prediction, rtl: bool) -> bool:
+    """Whether a line read on a page is marks that are not text. On a left-to-right page,
+    a line with fewer than two Latin letters or digits, or no more of them than other
+    signs (Arabic letters, brackets, bars), when it is read unsurely (mean character
+    confidence below :data:`NOISE_CONFIDENCE`), is only :data:`STROKE_SIGNS` (strokes read
+    surely as Arabic ones, alefs and bars), or is at most three signs none of them Latin.
+    So a line of text, a page
+    number ("9", "214") and an Arabic line read surely on a Latin page stay; a
+    right-to-left page keeps all its lines."""
+    if rtl:
+        return False
+    signs = [ch for ch in prediction.text if not ch.isspace()]
+    latin = sum(_latin(ch) for ch in signs)
+    if latin >= 2 and latin > len(signs) - latin:
+        return False
+    unsure = _char_confidence([prediction]) < NOISE_CONFIDENCE
+    strokes = latin == 0 and all(ch in STROKE_SIGNS for ch in signs)
+    return unsure or strokes or (len(signs) <= 3 and latin == 0)
+
+
 class PageReader:
     """A recogniser reading whole pages.
 
@@ -252,6 +290,7 @@ class PageReader:
         read = self._read([layout.lines[i].image for i in rest], **options)
         known.update(zip(rest, read, strict=True))
         predictions = [known[i] for i in range(len(layout.lines))]
+        layout, predictions = _without_noise(layout, predictions, rtl)
         h, w = image.shape[:2]
         blocks: dict[int, list[Line]] = {}
         for region, prediction in zip(layout.lines, predictions, strict=True):
@@ -278,3 +317,17 @@ class PageReader:
         # blocks numbered in that order, so the sort only guards that assumption.
         crops = [ln.image for ln in sorted(layout.lines, key=lambda ln: ln.block)]
         return page, crops
+
+
+def _without_noise(
+    layout: Layout, predictions: list[Prediction], rtl: bool
+) -> tuple[Layout, list[Prediction]]:
+    """The layout and its readings without the lines that are not text (:func:`is_noise`),
+    blocks left empty dropped and the rest numbered on in reading order."""
+    kept = [i for i, p in enumerate(predictions) if not is_noise(p, rtl)]
+    if len(kept) == len(predictions):
+        return layout, predictions
+    blocks = sorted({layout.lines[i].block for i in kept})
+    number = {b: n for n, b in enumerate(blocks)}
+    lines = [replace(layout.lines[i], block=number[layout.lines[i].block]) for i in kept]
+    return replace(layout, lines=lines), [predictions[i] for i in kept]
