@@ -58,6 +58,14 @@ def test_client_knows_every_request_option() -> None:
     assert sorted(OPTION_FIELDS) == sorted(OcrOptions.model_fields)
 
 
+def test_client_sends_each_field_to_extract_as_its_own_form_field() -> None:
+    from lineocr.serve.client import _multipart
+
+    body, _ = _multipart([], {"extract": {"id": "id", "born": "Born: {date}"}})
+    assert body.count(b'name="extract"') == 2
+    assert b"\r\nid=id\r\n" in body and b"\r\nborn=Born: {date}\r\n" in body
+
+
 def test_client_reads_files(live: LiveServer, tmp_path: Path) -> None:
     paths = [line_png(tmp_path / f"{w}.png", w, 20) for w in (30, 40, 50, 60)]
     notes = tmp_path / "notes.txt"

@@ -44,6 +44,7 @@ OPTION_FIELDS = (
     "length_bonus",
     "tta",
     "layout",
+    "extract",
 )
 
 
@@ -356,6 +357,10 @@ def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> t
         if key == "preprocess":
             for op in value if isinstance(value, (list, tuple)) else [value]:
                 field(key, str(op))
+        elif key == "extract":  # {NAME: PATTERN} or NAME=PATTERN items: one field each
+            items = value.items() if isinstance(value, dict) else None
+            for item in [f"{k}={v}" for k, v in items] if items is not None else value:
+                field(key, str(item))
         elif isinstance(value, bool):  # as the API's form fields spell it
             field(key, "true" if value else "false")
         else:
