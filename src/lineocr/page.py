@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.layout import Box, Layout, Point, find_lines
+from lineocr.layout import Box, ClassicalDetector, Layout, Point
 from lineocr.prediction import CharConfidence, Prediction
 
 SAMPLE_LINES = 6  # lines read per orientation tried
@@ -131,7 +131,9 @@ class PageReader:
 
     ``rtl``: order columns right to left (True), left to right (False), or decide from
     the script the recogniser reads on the page (None). ``orient``: try the page turned
-    90/180/270° when upright reads poorly.
+    90/180/270° when upright reads poorly. ``detector``: what finds the lines, any object
+    with ``find_lines(gray, *, rtl) -> Layout``: the classical layout analysis (None, the
+    default) or a learned :class:`lineocr.detect.runtime.LineDetector`.
     """
 
     def __init__(
@@ -141,8 +143,10 @@ class PageReader:
         rtl: bool | None = None,
         orient: bool = True,
         batch_size: int = 16,
+        detector: Any = None,
     ) -> None:
         self.recognizer = recognizer
+        self.detector = detector if detector is not None else ClassicalDetector()
         self.rtl = rtl
         self.orient = orient
         self.batch_size = batch_size
@@ -163,10 +167,10 @@ class PageReader:
         read as cut and turned half a turn (upside down), and the most confident of the
         four readings wins (a layout costs more than a few lines' reading, so a third one is
         made only when an upside-down reading wins, for the order of its lines)."""
-        layout = find_lines(image, rtl=rtl)
+        layout = self.detector.find_lines(image, rtl=rtl)
         if not self.orient:
             return 0, layout, self._read(self._sample(layout), **options)
-        layouts = {0: layout, 90: find_lines(_turn(image, 90), rtl=rtl)}
+        layouts = {0: layout, 90: self.detector.find_lines(_turn(image, 90), rtl=rtl)}
         readings: dict[int, list[Prediction]] = {}
         for rotation, found in layouts.items():
             crops = self._sample(found)
@@ -174,7 +178,11 @@ class PageReader:
             flipped = [np.ascontiguousarray(np.rot90(c, 2)) for c in crops]
             readings[rotation + 180] = self._read(flipped, **options)
         best = max(readings, key=lambda r: (_mean_confidence(readings[r]), -r))
-        layout = layouts[best] if best in layouts else find_lines(_turn(image, best), rtl=rtl)
+        layout = (
+            layouts[best]
+            if best in layouts
+            else self.detector.find_lines(_turn(image, best), rtl=rtl)
+        )
         return best, layout, readings[best]
 
     def _sample(self, layout: Layout) -> list[np.ndarray]:
@@ -188,7 +196,7 @@ class PageReader:
         rotation, layout, sample = self._upright(image, rtl, **options)
         if self.rtl is None and rtl_text([p.text for p in sample]):
             rtl = True
-            layout = find_lines(_turn(image, rotation), rtl=True)
+            layout = self.detector.find_lines(_turn(image, rotation), rtl=True)
         predictions = self._read([ln.image for ln in layout.lines], **options)
         h, w = image.shape[:2]
         blocks: dict[int, list[Line]] = {}

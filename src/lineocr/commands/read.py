@@ -210,6 +210,7 @@ class ReadSettings:
     batch_size: int
     options: dict[str, Any]
     layout: LayoutMode = LayoutMode.line
+    detector: Any = None  # what finds a page's lines (None: the classical layout analysis)
 
 
 def _load(path: str) -> Outcome:
@@ -255,6 +256,19 @@ def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
     return _rows_of_lines([line.box for line in find_lines(image).lines]) > 1
 
 
+def _load_detector(name: str | None) -> Any:
+    """The --detector: None for the classical analysis, else a loaded learned detector."""
+    if name is None or name == "classical":
+        return None
+    from lineocr.detect.runtime import DetectorError, LineDetector
+    from lineocr.zoo import ModelNotFoundError
+
+    try:
+        return LineDetector.load(name)
+    except (DetectorError, ModelNotFoundError) as exc:
+        raise fail(f"--detector {name}: {exc}") from None
+
+
 def _rows_of_lines(boxes: list[tuple[int, int, int, int]]) -> int:
     """How many bands of height the boxes (x0, y0, x1, y1) fall into, boxes whose heights
     overlap sharing a band."""
@@ -267,12 +281,13 @@ def _rows_of_lines(boxes: list[tuple[int, int, int, int]]) -> int:
     return rows
 
 
-def _read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
+def _read_page(recognizer: Any, image: Any, how: ReadSettings) -> Any:
     """The page, or the exception that stopped its reading (it costs only its own result)."""
     from lineocr.page import PageReader
 
     try:
-        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
+        reader = PageReader(recognizer, batch_size=how.batch_size, detector=how.detector)
+        return reader.read(image, **how.options)
     except Exception as exc:  # said as this input's error
         return exc
 
@@ -293,7 +308,7 @@ def _recognise(
             done[i] = ("error", f"cannot find the lines: {type(exc).__name__}: {exc}"[:300])
             continue
         if page:
-            result = _read_page(recognizer, image, how.batch_size, how.options)
+            result = _read_page(recognizer, image, how)
             if isinstance(result, Exception):
                 reason = f"cannot read the page: {type(result).__name__}: {result}"
                 done[i] = ("error", reason[:300])
@@ -446,6 +461,14 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "as a line, anything else as a page (docs/runtime.md, Pages).",
         ),
     ] = LayoutMode.auto,
+    detector: Annotated[
+        Optional[str],
+        typer.Option(
+            help="What finds a page's lines: classical (the default: binarisation, connected "
+            "components, whitespace) or a learned detector (an exported .onnx file or a "
+            "bundled detector's name; docs/pages.md).",
+        ),
+    ] = None,
     decoder: DecoderOpt = DecoderName.greedy,
     beam_width: BeamWidthOpt = None,
     lexicon: LexiconOpt = None,
@@ -504,9 +527,11 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
-    how = ReadSettings(output_format, batch_size, options, layout)
     if server is not None and layout is LayoutMode.page:
         raise fail("--layout page reads here only, not with --server (yet)")
+    if server is not None and detector is not None:
+        raise fail("--detector reads here only, not with --server (yet)")
+    how = ReadSettings(output_format, batch_size, options, layout, _load_detector(detector))
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
         paths = _list_inputs(inputs)
