@@ -285,3 +285,51 @@ def test_train_detector_export_and_read_from_the_command_line(truth_folder: Path
     assert '"lines"' in result.output
     bad = runner.invoke(app, ["read", "--detector", str(page), str(page)])
     assert bad.exit_code == 2 and "--detector" in bad.output
+
+
+FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf",
+)
+
+
+@pytest.mark.parametrize(("layout", "rtl"), [("article", False), ("form", True), ("idcard", False)])
+def test_composed_pages_mark_each_line_they_draw(tmp_path: Path, layout: str, rtl: bool):
+    from lineocr.data.pages import LONG_SIDE, PageComposer, write_page
+
+    composer = PageComposer("all", seed=3, fonts=FONTS)
+    page = composer.page(0, layout=layout, rtl=rtl)
+    assert page.layout == layout and page.rtl is rtl and max(page.image.shape) == LONG_SIDE
+    assert len(page.lines) >= 5
+    gray = page.image.mean(axis=2)
+    inside = np.zeros(gray.shape, bool)
+    for line in page.lines:
+        x0, y0, x1, y1 = line.box
+        assert 0 <= x0 < x1 <= gray.shape[1] and 0 <= y0 < y1 <= gray.shape[0]
+        inside[y0:y1, x0:x1] = True
+        assert gray[y0:y1, x0:x1].min() < np.median(gray) - 40  # ink in every line's box
+    assert page.image.dtype == np.uint8
+    xml = write_page(page, tmp_path, "p")
+    truth = read_truth(xml)
+    assert truth.image == tmp_path / "p.jpg" and len(truth.lines) == len(page.lines)
+    assert [ln.text for ln in truth.lines] == [ln.text for ln in page.lines]
+
+
+def test_val_split_holds_out_a_layout_and_a_pattern():
+    from lineocr.data.pages import LAYOUTS, PATTERNS
+
+    assert set(LAYOUTS["val"]) - set(LAYOUTS["train"]) == {"letter"}
+    assert set(PATTERNS["val"]) - set(PATTERNS["train"]) == {"rings"}
+
+
+def test_the_detector_runtime_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lineocr.detect.runtime, lineocr.detect.postprocess, lineocr.detect.evaluate\n"
+        "import lineocr.data.page_truth, lineocr.page\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -128,12 +128,14 @@ _LATIN_CHARS = string.ascii_letters + string.digits + ".,:;-/()"
 _ARABIC_CHARS = corpora.ARABIC_LETTERS + corpora.ARABIC_INDIC_DIGITS + string.digits + "،./-:"
 
 
-@lru_cache(maxsize=4)
-def page_faces(script: str, split: str) -> tuple[FontFace, ...]:
+@lru_cache(maxsize=8)
+def page_faces(script: str, split: str, sources: tuple[str, ...] = ()) -> tuple[FontFace, ...]:
+    """The faces of one script and split among ``sources`` (font files, folders or family
+    names; none: the system's fonts)."""
     if script == "latin":
-        faces = load_faces([], _LATIN_CHARS, script="latin", required=string.ascii_letters)
+        faces = load_faces(sources, _LATIN_CHARS, script="latin", required=string.ascii_letters)
     else:
-        faces = load_faces([], _ARABIC_CHARS, script="arabic", required=corpora.ARABIC_LETTERS)
+        faces = load_faces(sources, _ARABIC_CHARS, script="arabic", required=corpora.ARABIC_LETTERS)
     chosen = fonts_split(faces, split)
     if not chosen:
         raise PageError(f"no {script} fonts of the {split} split on this system")
@@ -219,10 +221,10 @@ class _Canvas:
         or its centre (``align="centre"``), or its end. Returns its ink box, or None when
         nothing was drawn (off the page, or no ink)."""
         rtl = self.rtl and any(c in corpora.ARABIC_LETTERS for c in text)
-        kwargs = {"direction": "rtl", "language": "ar"} if rtl else {}
+        direction, language = ("rtl", "ar") if rtl else (None, None)
         try:
-            left, top, right, bottom = font.getbbox(text, **kwargs)
-            width = font.getlength(text, **kwargs)
+            left, top, right, bottom = font.getbbox(text, direction=direction, language=language)
+            width = font.getlength(text, direction=direction, language=language)
         except (OSError, ValueError):
             return None
         w, h = int(right - left) + 2, int(bottom - top) + 2
@@ -235,7 +237,9 @@ class _Canvas:
         else:
             x0 = x
         layer = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(layer).text((1 - left, 1 - top), text, fill=255, font=font, **kwargs)
+        ImageDraw.Draw(layer).text(
+            (1 - left, 1 - top), text, fill=255, font=font, direction=direction, language=language
+        )
         alpha = np.asarray(layer)
         ox, oy = round(x0 + left) - 1, round(y + top) - 1
         ys, xs = np.nonzero(alpha > 60)
@@ -332,10 +336,9 @@ def _paragraph(kit: _Kit, flow: _Flow, y: float) -> float:
     indent = pitch if kit.rng.random() < 0.4 else 0.0
     line: list[str] = []
     width = x1 - x0
-    rtl_kw = {"direction": "rtl", "language": "ar"} if c.rtl else {}
     for word in [*words, None]:
         candidate = " ".join([*line, word]) if word is not None else None
-        fits = candidate is not None and font.getlength(candidate, **rtl_kw) <= width - indent
+        fits = candidate is not None and _length(font, candidate, c.rtl) <= width - indent
         if fits:
             line.append(word)  # type: ignore[arg-type]
             continue
@@ -349,10 +352,16 @@ def _paragraph(kit: _Kit, flow: _Flow, y: float) -> float:
     return y
 
 
+def _length(font: ImageFont.FreeTypeFont, text: str, rtl: bool) -> float:
+    """The advance width of ``text`` (shaped right to left for an RTL page)."""
+    if rtl:
+        return float(font.getlength(text, direction="rtl", language="ar"))
+    return float(font.getlength(text))
+
+
 def _fit(text: str, font: ImageFont.FreeTypeFont, room: float, rtl: bool) -> str:
     """``text`` shortened (by whole words, then letters) to fit ``room`` pixels."""
-    kwargs = {"direction": "rtl", "language": "ar"} if rtl else {}
-    while text and font.getlength(text, **kwargs) > room:
+    while text and _length(font, text, rtl) > room:
         cut = text.rsplit(" ", 1)[0] if " " in text else text[:-2]
         text = cut.rstrip()
     return text
@@ -485,8 +494,7 @@ def _form(kit: _Kit) -> None:
             cx1 = margin + (col + 1) * tw / cols - size * 0.4
             text = kit.text.number() if rng.random() < 0.5 else kit.text.phrase(1, 2)
             fnt = kit.font(size * 0.9)
-            rtl_kw = {"direction": "rtl", "language": "ar"} if c.rtl else {}
-            while text and fnt.getlength(text, **rtl_kw) > cx1 - cx0:
+            while text and _length(fnt, text, c.rtl) > cx1 - cx0:
                 text = text[: max(0, len(text) - 3)].rstrip()
             if text:
                 c.new_block()
@@ -521,12 +529,10 @@ def _idcard(kit: _Kit) -> None:
             label_font = kit.font(size * 0.7)
             label = kit.text.phrase(1, 2) + ":"
             c.text(start, y, label, label_font)
-            rtl_kw = {"direction": "rtl", "language": "ar"} if c.rtl else {}
-            lab_w = label_font.getlength(label, **rtl_kw) + size
+            lab_w = _length(label_font, label, c.rtl) + size
             start = start - lab_w if c.rtl else start + lab_w
-        rtl_kw = {"direction": "rtl", "language": "ar"} if c.rtl else {}
         room = (start - tx0) if c.rtl else (tx1 - start)
-        while text and fnt.getlength(text, **rtl_kw) > room:
+        while text and _length(fnt, text, c.rtl) > room:
             text = text[: max(0, len(text) - 3)].rstrip()
         if text:
             c.text(start, y, text, fnt)
@@ -638,11 +644,12 @@ def _degrade(img: np.ndarray, rng: np.random.Generator, photo: bool) -> np.ndarr
 class PageComposer:
     """Index -> a synthetic page with its line quadrilaterals, deterministic per seed."""
 
-    def __init__(self, split: str = "train", seed: int = 0) -> None:
+    def __init__(self, split: str = "train", seed: int = 0, fonts: Sequence[str] = ()) -> None:
         if split not in ("train", "val", "all"):
             raise PageError(f"page split must be train, val or all, not {split!r}")
         self.split = split
         self.seed = seed
+        self.fonts = tuple(fonts)
         self._fonts = FontCache(256)
 
     def layouts(self) -> tuple[str, ...]:
@@ -659,7 +666,7 @@ class PageComposer:
         arabic = bool(rng.random() < ARABIC_SHARE) if rtl is None else rtl
         script = "arabic" if arabic else "latin"
         font_split = "all" if self.split == "all" else self.split
-        faces = page_faces(script, font_split)
+        faces = page_faces(script, font_split, self.fonts)
         patterns = PATTERNS["val" if self.split == "val" else "train"]
         pattern = str(patterns[int(rng.integers(len(patterns)))])
         if kind == "idcard":

@@ -11,7 +11,7 @@ import numpy as np
 
 IOU = 0.5
 
-Polygon = Sequence[Sequence[float]]
+Polygon = Sequence[Sequence[float]] | np.ndarray
 
 
 def _convex(polygon: Polygon) -> np.ndarray:

@@ -17,6 +17,8 @@ import numpy as np
 from lineocr.detect.spec import DetectorSpec
 
 Quad = tuple[tuple[float, float], ...]
+# a polygon as points: nested sequences, or an (n, 2) array
+PolygonLike = Sequence[Sequence[float]] | np.ndarray
 SUPERSAMPLE = 4  # core maps are drawn this much finer, then averaged
 MAX_INSET_SHARE = 0.25  # a core keeps at least half its line's length
 
@@ -47,7 +49,7 @@ class Rect:
         return Rect(self.cx * s, self.cy * s, self.angle, self.length * s, self.height * s)
 
 
-def rect_of(polygon: Sequence[Sequence[float]]) -> Rect:
+def rect_of(polygon: PolygonLike) -> Rect:
     """The smallest rotated rectangle around a polygon, its direction the axis nearer
     horizontal."""
     pts = np.asarray(polygon, np.float32).reshape(-1, 2)
@@ -78,7 +80,7 @@ def line_of(core: Rect, spec: DetectorSpec) -> Rect:
 
 
 def core_map(
-    polygons: Sequence[Sequence[Sequence[float]]],
+    polygons: Sequence[PolygonLike],
     shape: tuple[int, int],
     scale: float,
     spec: DetectorSpec,

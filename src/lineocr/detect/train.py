@@ -112,6 +112,34 @@ def _lr_at(step: int, total: int, peak: float) -> float:
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def _start(
+    options: DetectorTrainOptions, data_summary: dict[str, Any], say: Callable[[str], None]
+) -> tuple[LineDetectorNet, torch.optim.Optimizer, checkpoint.DetectorMeta]:
+    """The model, optimiser and description a run starts from: new, resumed from its last
+    checkpoint (with the optimiser's state), or initialised from another detector."""
+    spec = options.spec
+    if options.resume:
+        model, meta = checkpoint.load(options.out / "last.safetensors")
+        optimizer = _optimizer(model, options)
+        checkpoint.load(options.out / "last.safetensors", optimizer=optimizer)
+        say(f"resumed at epoch {meta.epoch} (step {meta.step})")
+        return model, optimizer, meta
+    if options.init_from:
+        start, start_meta = checkpoint.load(options.init_from)
+        spec = replace(spec, channels=start_meta.spec.channels, decoder=start_meta.spec.decoder)
+        model = LineDetectorNet(spec)
+        model.load_state_dict(start.state_dict())
+        meta = checkpoint.DetectorMeta(spec, data=data_summary)
+        meta.extra["init_from"] = str(options.init_from)
+        return model, _optimizer(model, options), meta
+    model = LineDetectorNet(spec)
+    return model, _optimizer(model, options), checkpoint.DetectorMeta(spec, data=data_summary)
+
+
+def _optimizer(model: LineDetectorNet, options: DetectorTrainOptions) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+
+
 def fit(
     options: DetectorTrainOptions,
     train_pages: Sequence[TruthPage],
@@ -126,31 +154,8 @@ def fit(
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(options.seed)
-    spec = options.spec
-    model = LineDetectorNet(spec)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=options.lr, weight_decay=options.weight_decay
-    )
-    meta = checkpoint.DetectorMeta(spec, data=data_summary or {})
-    if options.resume:
-        model, meta = checkpoint.load(out / "last.safetensors")
-        spec = meta.spec
-        optimizer = torch.optim.AdamW(
-            model.parameters(), lr=options.lr, weight_decay=options.weight_decay
-        )
-        checkpoint.load(out / "last.safetensors", optimizer=optimizer)
-        say(f"resumed at epoch {meta.epoch} (step {meta.step})")
-    elif options.init_from:
-        start, start_meta = checkpoint.load(options.init_from)
-        if start_meta.spec.channels != spec.channels or start_meta.spec.decoder != spec.decoder:
-            spec = replace(spec, channels=start_meta.spec.channels, decoder=start_meta.spec.decoder)
-            model = LineDetectorNet(spec)
-            optimizer = torch.optim.AdamW(
-                model.parameters(), lr=options.lr, weight_decay=options.weight_decay
-            )
-        model.load_state_dict(start.state_dict())
-        meta = checkpoint.DetectorMeta(spec, data=data_summary or {})
-        meta.extra["init_from"] = str(options.init_from)
+    model, optimizer, meta = _start(options, data_summary or {}, say)
+    spec = meta.spec
     total_steps = options.epochs * options.steps_per_epoch
     rng = np.random.default_rng([options.seed, meta.step])
     start_time = time.monotonic()
