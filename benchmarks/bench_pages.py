@@ -30,6 +30,7 @@ from PIL import Image
 
 from independent.texts import fetch_botchan, gutenberg_paragraphs, latin_line_ok, latin_text
 from independent.typeset import missing_tools, rasterise
+from lineocr.data.pages import turn_page
 from lineocr.metrics import char_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,9 +104,7 @@ def _paragraphs(text: str, n: int, rng: np.random.Generator) -> list[str]:
 
 
 def _turn(image: np.ndarray, degrees: float) -> np.ndarray:
-    return np.asarray(
-        Image.fromarray(image).rotate(degrees, expand=True, fillcolor=255, resample=Image.BILINEAR)
-    )
+    return turn_page(image, degrees)
 
 
 def _light(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -265,8 +265,8 @@ def test_train_detector_export_and_read_from_the_command_line(truth_folder: Path
 
     runner = CliRunner()
     run = tmp_path / "run"
-    args = ["train-detector", "--data", str(truth_folder), "--val", str(truth_folder)]
-    args += ["--val-pages", "1", "--out", str(run), "--epochs", "1", "--steps-per-epoch", "1"]
+    args = ["train-detector", "--data", str(truth_folder)]  # no --val: quicker
+    args += ["--out", str(run), "--epochs", "1", "--steps-per-epoch", "1"]
     args += ["--batch-size", "1", "--crop", "64"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -333,3 +333,13 @@ def test_the_detector_runtime_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_validation_scores_whole_pages(truth_folder: Path):
+    pytest.importorskip("torch")
+    from lineocr.detect.data import load_pages
+    from lineocr.detect.model import LineDetectorNet
+    from lineocr.detect.train import validate
+
+    counts = validate(LineDetectorNet(TINY), load_pages([truth_folder])[:1], TINY)
+    assert counts.true == 4 and counts.matched <= min(counts.true, counts.found)

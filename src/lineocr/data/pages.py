@@ -573,6 +573,15 @@ _LAYOUTS: dict[str, Callable[[_Kit], None]] = {
 # -- the camera ----------------------------------------------------------------------------
 
 
+def turn_page(image: np.ndarray, degrees: float, fill: int = 255) -> np.ndarray:
+    """A grey page turned counter-clockwise by ``degrees`` on a canvas that holds all of
+    it (the test pages and the page benchmark turn pages this way)."""
+    turned = Image.fromarray(image).rotate(
+        degrees, expand=True, fillcolor=fill, resample=Image.Resampling.BILINEAR
+    )
+    return np.asarray(turned)
+
+
 def _transform_lines(lines: list[PageLine], m: np.ndarray) -> list[PageLine]:
     out = []
     for ln in lines:

@@ -176,28 +176,29 @@ def fit(
                     break
             meta.epoch += 1
             epochs_run += 1
-            counts = (
-                validate(model, list(val_pages)[: options.val_pages], spec)
-                if val_pages
-                else Counts()
-            )
-            record = {
+            record: dict[str, float] = {
                 "epoch": meta.epoch,
                 "step": meta.step,
                 "train_loss": float(np.mean(losses)),
-                "val_recall": counts.recall,
-                "val_precision": counts.precision,
-                "val_f1": counts.f1,
                 "minutes": (time.monotonic() - start_time) / 60,
             }
+            line = f"epoch {meta.epoch}: loss {record['train_loss']:.4f}"
+            if val_pages:  # the best epoch by F1; without validation pages, the latest
+                counts = validate(model, list(val_pages)[: options.val_pages], spec)
+                record |= {
+                    "val_recall": counts.recall,
+                    "val_precision": counts.precision,
+                    "val_f1": counts.f1,
+                }
+                line += (
+                    f"  recall {counts.recall:.2%}  precision {counts.precision:.2%}"
+                    f"  ({counts.true} lines)"
+                )
             meta.history.append(record)
             meta.metrics = {k: v for k, v in record.items() if k.startswith("val_")}
-            say(
-                f"epoch {meta.epoch}: loss {record['train_loss']:.4f}  recall "
-                f"{counts.recall:.2%}  precision {counts.precision:.2%}  ({counts.true} lines)"
-            )
-            if counts.f1 > best_f1:
-                best_f1 = counts.f1
+            say(line)
+            if not val_pages or record["val_f1"] > best_f1:
+                best_f1 = record.get("val_f1", best_f1)
                 checkpoint.save(out, "best", model, meta)
             checkpoint.save(out, "last", model, meta, optimizer)
             if stopped == "time":
