@@ -223,11 +223,14 @@ def test_export_round_trip_matches_pytorch(tiny_detector: Path):
     assert np.abs(1 / (1 + np.exp(-logits)) - prob).max() < 1e-4
 
 
-def test_a_recogniser_file_is_not_a_detector(tiny_onnx_model: Path):
+def test_a_recogniser_file_is_not_a_detector_and_back(tiny_onnx_model: Path, tiny_detector):
     from lineocr.detect.runtime import DetectorError, LineDetector
+    from lineocr.runtime import ModelError, Recognizer
 
     with pytest.raises(DetectorError, match="not a detector"):
         LineDetector.load(tiny_onnx_model)
+    with pytest.raises(ModelError, match="a text-line detector, not a recogniser"):
+        Recognizer.load(tiny_detector)
 
 
 def test_layout_from_detected_quads_reads_in_order():
