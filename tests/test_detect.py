@@ -346,3 +346,28 @@ def test_validation_scores_whole_pages(truth_folder: Path):
 
     counts = validate(LineDetectorNet(TINY), load_pages([truth_folder])[:1], TINY)
     assert counts.true == 4 and counts.matched <= min(counts.true, counts.found)
+
+
+def test_layout_from_quads_levels_a_skewed_page_as_the_classical_analysis_does():
+    import cv2
+
+    from lineocr.layout import find_lines
+    from tests.pages_helpers import turned
+
+    page = compose([LATIN[:5]], size=26, width=1000)
+    image = turned(page.image, 4.0)
+    h, w = page.image.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 4.0, 1.0)  # as PIL turns it, expanded
+    nh, nw = image.shape
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    quads = [
+        np.hstack([np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), np.ones((4, 1))]) @ m.T
+        for x0, y0, x1, y1 in page.boxes
+    ]
+    learned = layout_from_quads(image, quads)
+    classical = find_lines(image)
+    assert abs(learned.skew - classical.skew) < 0.5 and abs(learned.skew - 4.0) < 0.5
+    assert len(learned.lines) == 5
+    for a, b in zip(learned.lines, classical.lines, strict=True):
+        assert abs(a.box[1] - b.box[1]) <= 3 and abs(a.image.shape[0] - b.image.shape[0]) <= 4
