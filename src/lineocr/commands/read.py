@@ -261,11 +261,10 @@ def _load_detector(name: str | None) -> Any:
     if name is None or name == "classical":
         return None
     from lineocr.detect.runtime import DetectorError, LineDetector
-    from lineocr.zoo import ModelNotFoundError
 
     try:
         return LineDetector.load(name)
-    except (DetectorError, ModelNotFoundError) as exc:
+    except DetectorError as exc:
         raise fail(f"--detector {name}: {exc}") from None
 
 

@@ -18,8 +18,6 @@ from lineocr.detect.postprocess import DetectedLine, lines_from_map
 from lineocr.detect.spec import INPUT_NAME, OUTPUT_NAME, SIZE_MULTIPLE, DetectorSpec
 from lineocr.layout import Layout, layout_from_quads
 
-DETECTORS = ("classical",)  # names --detector takes besides files (bundled detectors join)
-
 
 class DetectorError(ValueError):
     """A file that is not a lineocr detector; the message names it."""
@@ -54,11 +52,18 @@ class LineDetector:
         """A bundled detector's name or an exported detector's ``.onnx`` path."""
         import onnxruntime as ort
 
-        from lineocr.zoo import card_from_metadata, is_bundled, model_path
+        from lineocr.zoo import DETECTORS, card_from_metadata, detector_path
 
-        path = model_path(str(source)) if is_bundled(str(source)) else Path(source)
+        if str(source) in DETECTORS:
+            try:
+                path = detector_path(str(source))
+            except LookupError as exc:
+                raise DetectorError(str(exc)) from None
+        else:
+            path = Path(source)
         if not path.is_file():
-            raise DetectorError(f"{path}: no such detector file")
+            known = ", ".join(["classical", *DETECTORS])
+            raise DetectorError(f"{path}: no such detector file (bundled detectors: {known})")
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
@@ -93,11 +98,3 @@ class LineDetector:
         """The page's lines in reading order, cut out upright (as the classical analysis)."""
         return layout_from_quads(gray, [ln.quad for ln in self.detect(gray)], rtl=rtl)
 
-
-def load_detector(name: str | Path | None, *, threads: int | None = None) -> Any:
-    """``classical`` (or None): the classical layout analysis; else a learned detector."""
-    if name is None or str(name) == "classical":
-        from lineocr.layout import ClassicalDetector
-
-        return ClassicalDetector()
-    return LineDetector.load(name, threads=threads)
