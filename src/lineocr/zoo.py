@@ -40,7 +40,10 @@ BUNDLED: dict[str, str] = {
 # Bundled text-line detectors (docs/pages.md): name -> what it finds; the file is
 # MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md. Apart from BUNDLED: a detector
 # is given to `read --detector`, never as a recogniser.
-DETECTORS: dict[str, str] = {}
+DETECTORS: dict[str, str] = {
+    "lines": "text lines of forms, tables and ID cards (learned; the classical analysis "
+    "stays the default and reads typeset pages better: docs/pages.md)",
+}
 
 
 def detector_path(name: str) -> Path:

@@ -97,4 +97,3 @@ class LineDetector:
     def find_lines(self, gray: np.ndarray, *, rtl: bool = False) -> Layout:
         """The page's lines in reading order, cut out upright (as the classical analysis)."""
         return layout_from_quads(gray, [ln.quad for ln in self.detect(gray)], rtl=rtl)
-
