@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SRC := src tests benchmarks scripts
 
-.PHONY: corpora rebundle install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits
+.PHONY: corpora rebundle install system-deps test test-cpus quality unit serve bench bench-peers bench-independent models clean model-printed model-printed-fast model-arabic-digits model-captcha model-handwritten-digits model-lines
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -164,3 +164,14 @@ rebundle: install system-deps
 	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/captcha.safetensors captcha --quantize int8 \
 	  --calibrate captcha
 	$(BIN)/python scripts/bundle_model.py $(SHIPPED)/handwritten-digits.safetensors handwritten-digits
+
+## model-lines: the bundled text-line detector (docs/models/lines.md): composed pages with
+## PAGE-XML, then one training run and its export. Not part of `models` (slow: by hand).
+PAGES := runs/pages
+model-lines: install system-deps
+	$(LINEOCR) synth --pages --out $(PAGES)/train --n 1600 --font-split train --seed 1
+	$(LINEOCR) synth --pages --out $(PAGES)/val --n 120 --font-split val --seed 2
+	$(LINEOCR) train-detector --data $(PAGES)/train --val $(PAGES)/val --val-pages 12 \
+	  --out runs/lines --epochs 60 --steps-per-epoch 40 --batch-size 6 --crop 160 --lr 2e-3
+	$(BIN)/python scripts/detector_stage.py runs/lines/last.safetensors $(MODELS_DATA)/lines.safetensors
+	$(LINEOCR) export $(MODELS_DATA)/lines.safetensors -o $(MODELS_DATA)/lines.onnx

@@ -9,6 +9,7 @@ the blank lines between blocks count as one space), over the reference's length.
 
     python benchmarks/bench_pages.py                # 2 pages of each kind
     python benchmarks/bench_pages.py --pages 4
+    python benchmarks/bench_pages.py --detector runs/detector/detector.onnx  # learned lines
     python benchmarks/bench_pages.py --real         # real scans and photos instead
 
 ``--real`` reads real pages instead (:mod:`independent.real_pages`: a scanned book page, a
@@ -45,6 +46,7 @@ from independent.texts import (
     latin_text,
 )
 from independent.typeset import missing_tools, rasterise
+from lineocr.data.pages import turn_page
 from lineocr.metrics import char_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,9 +120,7 @@ def _paragraphs(text: str, n: int, rng: np.random.Generator) -> list[str]:
 
 
 def _turn(image: np.ndarray, degrees: float) -> np.ndarray:
-    return np.asarray(
-        Image.fromarray(image).rotate(degrees, expand=True, fillcolor=255, resample=Image.BILINEAR)
-    )
+    return turn_page(image, degrees)
 
 
 def _light(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -168,8 +168,11 @@ def page_cer(truth: str, text: str) -> float:
     return char_errors(ref, collapse(text)) / max(1, len(ref))
 
 
-def run_lineocr(paths: Sequence[Path], model: str) -> tuple[list[str], float]:
+def run_lineocr(
+    paths: Sequence[Path], model: str, detector: str = "classical"
+) -> tuple[list[str], float]:
     argv = [sys.executable, "-m", "lineocr", "read", "-m", model, "--layout", "page"]
+    argv += ["--detector", detector]
     start = time.perf_counter()
     proc = subprocess.run(
         [*argv, "--format", "jsonl", *map(str, paths)], capture_output=True, text=True, check=False
@@ -259,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pages", type=int, default=2, help="pages of each kind")
     p.add_argument("--model", default="printed")
+    p.add_argument(
+        "--detector",
+        default="classical",
+        help="what finds the lines: classical, or a detector .onnx file / bundled name",
+    )
     p.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "out" / "cache")
     p.add_argument("--keep", type=Path, help="write the composed pages to this folder")
     p.add_argument(
@@ -291,9 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Image.fromarray(page.image).save(path)
                 pages.append(page)
                 paths.append(path)
-        ours, our_wall = run_lineocr(paths, opts.model)
+        ours, our_wall = run_lineocr(paths, opts.model, opts.detector)
         theirs, their_wall = run_tesseract(paths)
-    print(f"{len(pages)} pages at {DPI} dpi, model {opts.model}; page CER, whitespace collapsed")
+    print(
+        f"{len(pages)} pages at {DPI} dpi, model {opts.model}, detector {opts.detector}; "
+        "page CER, whitespace collapsed"
+    )
     print("| kind | page | lineocr `--layout page` | Tesseract `--psm 3` |")
     print("|---|---|---|---|")
     by_kind: dict[str, list[tuple[float, float]]] = {}

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from lineocr.data.pages import turn_page
+
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 ARABIC_FONT = Path("/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf")
 
@@ -92,9 +94,7 @@ def compose(  # noqa: PLR0913 (a test page's keyword-only layout knobs)
 
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
     """The page turned counter-clockwise by ``degrees`` on a white canvas that holds it."""
-    return np.asarray(
-        Image.fromarray(image).rotate(degrees, expand=True, fillcolor=255, resample=Image.BILINEAR)
-    )
+    return turn_page(image, degrees)
 
 
 def uneven_light(image: np.ndarray) -> np.ndarray:

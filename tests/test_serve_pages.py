@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+import lineocr.layout
 import lineocr.page
 import lineocr.serve.pages
 from lineocr.serve import Settings
@@ -188,7 +189,8 @@ async def test_a_page_that_cannot_be_read_says_why_and_the_rest_are_read(
             raise RuntimeError("secret detail /srv/x")
         return find_lines(image, **options)
 
-    monkeypatch.setattr(lineocr.page, "find_lines", broken)
+    monkeypatch.setattr(lineocr.page, "find_lines", broken)  # the auto rule's
+    monkeypatch.setattr(lineocr.layout, "find_lines", broken)  # the page reader's
     response = await client.post(
         "/v1/ocr",
         files=files(("page.png", page_png), ("line.png", line_bytes())),
@@ -232,6 +234,7 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
             ended.set()
 
     monkeypatch.setattr(lineocr.page, "find_lines", slow_find_lines)
+    monkeypatch.setattr(lineocr.layout, "find_lines", slow_find_lines)  # the page reader's
     monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
     load, _ = counting_loader(stub)
     settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -446,3 +446,86 @@ def _cut(norm: np.ndarray, ink: np.ndarray, labels: np.ndarray, s: _Segment) -> 
         grown = cv2.dilate(foreign.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop[grown & ~own] = 255
     return crop
+
+
+def layout_from_quads(
+    gray: np.ndarray, quads: Sequence[Sequence[Sequence[float]]], *, rtl: bool = False
+) -> Layout:
+    """A :class:`Layout` from line quadrilaterals found by a detector (in the page's
+    pixels): the page levelled by the lines' median lean, each line's box in the levelled
+    page, blocks and reading order as :func:`find_lines` makes them, and each line cut out
+    with the same margins, the parts of other lines' boxes inside its crop whitened."""
+    h, w = gray.shape
+    if len(quads) == 0:
+        return Layout([], 0.0, 0.0, (w, h))
+    pts = [np.asarray(q, np.float64).reshape(-1, 2) for q in quads]
+    leans = []
+    for p in pts:
+        d = p[1] - p[0]  # the top edge, left to right
+        if np.hypot(*d) > 0:
+            leans.append(np.degrees(np.arctan2(-d[1], d[0])))  # counter-clockwise positive
+    skew = float(np.median(leans)) if leans else 0.0
+    norm = normalise_light(gray)
+    turn = np.eye(2, 3)
+    if abs(skew) >= 0.1:
+        turn, nw, nh = _rotation(-skew, w, h)
+        norm = cv2.warpAffine(norm, turn, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=(255.0,))
+    back = cv2.invertAffineTransform(turn)
+    segs = []
+    for i, p in enumerate(pts):
+        level = np.hstack([p, np.ones((len(p), 1))]) @ turn.T
+        x0, y0 = np.floor(level.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(level.max(axis=0)).astype(int)
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(norm.shape[1], x1), min(norm.shape[0], y1)
+        if x1 > x0 and y1 > y0:
+            segs.append(_Segment(int(x0), int(y0), int(x1), int(y1), [i]))
+    if not segs:
+        return Layout([], skew, 0.0, (w, h))
+    text_h = 0.7 * float(np.median([s.height for s in segs]))  # letters within a line's ink
+    blocks = _blocks(_merged_rows(segs), text_h)
+    order = reading_order([_box(b) for b in blocks], rtl)
+    lines: list[LineRegion] = []
+    for block_no, b in enumerate(order):
+        for s in sorted(blocks[b], key=lambda s: s.y0):
+            image = _cut_boxed(norm, segs, s)
+            corners = np.array([[s.x0, s.y0, 1], [s.x1, s.y0, 1], [s.x1, s.y1, 1], [s.x0, s.y1, 1]])
+            polygon = tuple((round(float(x)), round(float(y))) for x, y in corners @ back.T)
+            xs, ys = [q[0] for q in polygon], [q[1] for q in polygon]
+            box = (max(0, min(xs)), max(0, min(ys)), min(w, max(xs)), min(h, max(ys)))
+            lines.append(LineRegion(box, polygon, block_no, image, s.height))
+    return Layout(lines, skew, text_h, (w, h))
+
+
+def _merged_rows(segs: list[_Segment]) -> list[_Segment]:
+    """Copies of the detector's boxes (``_blocks`` merges pieces of one row into the first)."""
+    return [_Segment(s.x0, s.y0, s.x1, s.y1, list(s.labels)) for s in segs]
+
+
+def _cut_boxed(norm: np.ndarray, segs: list[_Segment], s: _Segment) -> np.ndarray:
+    """The line's crop with training-like margins; what lies in other lines' boxes and not
+    in its own whitened (a neighbour's descenders, a cell beside it)."""
+    ink_h = s.height
+    my, mx = round(MARGIN_Y * ink_h) + 1, round(MARGIN_X * ink_h) + 1
+    y0, y1 = max(0, s.y0 - my), min(norm.shape[0], s.y1 + my)
+    x0, x1 = max(0, s.x0 - mx), min(norm.shape[1], s.x1 + mx)
+    crop = norm[y0:y1, x0:x1].copy()
+    foreign = np.zeros(crop.shape, bool)
+    for t in segs:
+        if t.labels == s.labels or t.x1 <= x0 or t.x0 >= x1 or t.y1 <= y0 or t.y0 >= y1:
+            continue
+        foreign[max(0, t.y0 - y0) : t.y1 - y0, max(0, t.x0 - x0) : t.x1 - x0] = True
+    own = np.zeros(crop.shape, bool)
+    own[s.y0 - y0 : s.y1 - y0, s.x0 - x0 : s.x1 - x0] = True
+    crop[foreign & ~own] = 255
+    return crop
+
+
+class ClassicalDetector:
+    """The classical layout analysis as a detector object (what PageReader uses unless
+    given a learned one)."""
+
+    name = "classical"
+
+    def find_lines(self, gray: np.ndarray, *, rtl: bool = False) -> Layout:
+        return find_lines(gray, rtl=rtl)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lineocr.layout import Box, Layout, Point, find_lines
+from lineocr.layout import Box, ClassicalDetector, Layout, Point, find_lines
 from lineocr.prediction import CharConfidence, Prediction
 from lineocr.preprocess import ink_box
 
@@ -212,7 +212,9 @@ class PageReader:
 
     ``rtl``: order columns right to left (True), left to right (False), or decide from
     the script the recogniser reads on the page (None). ``orient``: try the page turned
-    90/180/270° when upright reads poorly.
+    90/180/270° when upright reads poorly. ``detector``: what finds the lines, any object
+    with ``find_lines(gray, *, rtl) -> Layout``: the classical layout analysis (None, the
+    default) or a learned :class:`lineocr.detect.runtime.LineDetector`.
     """
 
     def __init__(
@@ -222,8 +224,10 @@ class PageReader:
         rtl: bool | None = None,
         orient: bool = True,
         batch_size: int = 16,
+        detector: Any = None,
     ) -> None:
         self.recognizer = recognizer
+        self.detector = detector if detector is not None else ClassicalDetector()
         self.rtl = rtl
         self.orient = orient
         self.batch_size = batch_size
@@ -247,12 +251,12 @@ class PageReader:
         down), and the most confident of the four readings wins (a layout costs more than a
         few lines' reading, so a third one is made only when an upside-down reading wins,
         for the order of its lines)."""
-        layout = find_lines(image, rtl=rtl)
+        layout = self.detector.find_lines(image, rtl=rtl)
         picked = self._sample(layout)
         upright = self._read([layout.lines[i].image for i in picked], **options)
         if not self.orient or _char_confidence(upright) >= UPRIGHT_CONFIDENCE:
             return 0, layout, upright, dict(zip(picked, upright, strict=True))
-        layouts = {0: layout, 90: find_lines(_turn(image, 90), rtl=rtl)}
+        layouts = {0: layout, 90: self.detector.find_lines(_turn(image, 90), rtl=rtl)}
         samples = {0: picked, 90: self._sample(layouts[90])}
         readings: dict[int, list[Prediction]] = {0: upright}
         for rotation, found in layouts.items():
@@ -265,7 +269,7 @@ class PageReader:
         if best in layouts:
             known = dict(zip(samples[best], readings[best], strict=True))
             return best, layouts[best], readings[best], known
-        return best, find_lines(_turn(image, best), rtl=rtl), readings[best], {}
+        return best, self.detector.find_lines(_turn(image, best), rtl=rtl), readings[best], {}
 
     def _sample(self, layout: Layout) -> list[int]:
         """The indices of the widest few lines (most to read, least to be fooled by)."""
@@ -283,7 +287,7 @@ class PageReader:
         rotation, layout, sample, known = self._upright(image, rtl, **options)
         if self.rtl is None and rtl_text([p.text for p in sample]):
             rtl = True
-            layout = find_lines(_turn(image, rotation), rtl=True)
+            layout = self.detector.find_lines(_turn(image, rotation), rtl=True)
             known = {}
         # The sample already read is not read again: a line reads the same in any batch.
         rest = [i for i in range(len(layout.lines)) if i not in known]

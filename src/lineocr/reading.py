@@ -47,8 +47,9 @@ class ReadSettings:
     """How each input is read and written: the output format, the lines per model run
     (a local read only), the options given to ``read_batch`` (decoding, ``tta``), whether
     an image is a line or a page (``layout``), the fields to find on each page
-    (``--extract``) and the resolution an image's page has in a searchable PDF (``dpi``;
-    a PDF page's is the one it was rasterised at)."""
+    (``--extract``), the resolution an image's page has in a searchable PDF (``dpi``;
+    a PDF page's is the one it was rasterised at) and what finds a page's lines
+    (``detector``)."""
 
     output_format: OutputFormat
     batch_size: int
@@ -56,6 +57,7 @@ class ReadSettings:
     layout: LayoutMode = LayoutMode.line
     fields: tuple[tuple[str, str], ...] = ()  # --extract NAME=PATTERN: each input a page
     dpi: float = 300.0
+    detector: Any = None  # what finds a page's lines (None: the classical layout analysis)
 
     @property
     def document(self) -> bool:
@@ -96,12 +98,13 @@ def is_page(image: Any, recognizer: Any, layout: LayoutMode) -> bool:
     return reads_as_page(image, recognizer.spec.height)
 
 
-def read_page(recognizer: Any, image: Any, batch_size: int, options: dict[str, Any]) -> Any:
+def read_page(recognizer: Any, image: Any, how: ReadSettings) -> Any:
     """The page, or the exception that stopped its reading (it costs only its own result)."""
     from lineocr.page import PageReader
 
     try:
-        return PageReader(recognizer, batch_size=batch_size).read(image, **options)
+        reader = PageReader(recognizer, batch_size=how.batch_size, detector=how.detector)
+        return reader.read(image, **how.options)
     except Exception as exc:  # said as this input's error
         return exc
 
@@ -127,7 +130,7 @@ def recognise(
             done[i] = ("error", reason[:REASON_CHARS])
             continue
         if page:
-            result = read_page(recognizer, image, how.batch_size, how.options)
+            result = read_page(recognizer, image, how)
             if isinstance(result, Exception):
                 reason = f"cannot read the page: {type(result).__name__}: {result}"
                 done[i] = ("error", reason[:REASON_CHARS])

@@ -155,6 +155,11 @@ class Recognizer:
             )
         except ValueError as exc:  # names the file
             raise ModelError(str(exc)) from None
+        if self.metadata.get("kind") == "detector":
+            raise ModelError(
+                f"{source}: a text-line detector, not a recogniser (give it as --detector; "
+                "docs/pages.md)"
+            )
         try:
             self.charset = Charset.from_dict(_section(self.metadata, "charset"))
             self.spec = PreprocessSpec.from_dict(_section(self.metadata, "preprocess"))

@@ -37,6 +37,27 @@ BUNDLED: dict[str, str] = {
 }
 
 
+# Bundled text-line detectors (docs/pages.md): name -> what it finds; the file is
+# MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md. Apart from BUNDLED: a detector
+# is given to `read --detector`, never as a recogniser.
+DETECTORS: dict[str, str] = {
+    "lines": "text lines of forms, tables and ID cards (learned; the classical analysis "
+    "stays the default and reads typeset pages better: docs/pages.md)",
+}
+
+
+def detector_path(name: str) -> Path:
+    """The file of a bundled detector; :class:`ModelNotFoundError` if the name is unknown
+    or its file is not built."""
+    if name not in DETECTORS:
+        known = ", ".join(["classical", *DETECTORS])
+        raise LookupError(f"no bundled detector named {name!r}; bundled detectors: {known}")
+    path = MODELS_DIR / f"{name}.onnx"
+    if not path.is_file():
+        raise LookupError(f"bundled detector {name!r} is not built yet (expected {path})")
+    return path
+
+
 class ModelNotFoundError(LookupError):
     """An unknown bundled name, a bundled model not built yet, or a missing file."""
 

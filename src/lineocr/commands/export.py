@@ -58,6 +58,11 @@ def export_command(
     except ImportError as exc:
         raise fail(f"export needs PyTorch and onnx: pip install 'lineocr[train]' ({exc})") from None
     check_output_file(output, "--output", (".onnx",))
+    from lineocr.detect.checkpoint import is_detector_checkpoint
+
+    if is_detector_checkpoint(checkpoint):
+        _export_detector(checkpoint, output, quantize, parity)
+        return
     source = _export_source(checkpoint)
     images = _calibration_images(calibration, quantize) if calibration is not None else []
     try:
@@ -71,6 +76,29 @@ def export_command(
     except (CheckpointError, ExportError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     _report(path)
+
+
+def _export_detector(
+    checkpoint: Path, output: Path, quantize: QuantizeName | None, parity: bool
+) -> None:
+    """A text-line detector's checkpoint -> its ONNX file (docs/pages.md)."""
+    from lineocr.detect.export import export_detector
+    from lineocr.export import ExportError
+    from lineocr.train.checkpoint import CheckpointError
+
+    if quantize is not None:
+        raise fail("--quantize is for recognisers; a detector is exported in fp32")
+    try:
+        path = export_detector(checkpoint, output, parity=parity)
+    except (CheckpointError, ExportError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    from lineocr.zoo import read_card
+
+    card = read_card(path)
+    diff = card.get("onnx", {}).get("parity", {}).get("max_abs_diff")
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, text-line detector, fp32)")
+    if diff is not None:
+        typer.echo(f"parity: max |logit difference| {diff:.1e} against PyTorch")
 
 
 def _export_source(checkpoint: Path) -> Path:

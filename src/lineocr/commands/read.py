@@ -268,6 +268,18 @@ def _output(how: ReadSettings, path: str, result: Any, image: Any) -> Any:
     return (result, image, dpi)
 
 
+def _load_detector(name: str | None) -> Any:
+    """The --detector: None for the classical analysis, else a loaded learned detector."""
+    if name is None or name == "classical":
+        return None
+    from lineocr.detect.runtime import DetectorError, LineDetector
+
+    try:
+        return LineDetector.load(name)
+    except DetectorError as exc:
+        raise fail(f"--detector {name}: {exc}") from None
+
+
 def _recognise(
     recognizer: Any, paths: list[str], outcomes: list[Outcome], how: ReadSettings
 ) -> list[Outcome]:
@@ -301,7 +313,7 @@ def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSetti
     if kind != "ok":
         return outcome
     try:
-        reader = PageReader(recognizer, batch_size=how.batch_size)
+        reader = PageReader(recognizer, batch_size=how.batch_size, detector=how.detector)
         page, crops = reader.read_with_crops(image, **how.options)
         found = find_fields(page, crops, field_specs(dict(how.fields)), recognizer)
     except Exception as exc:  # said as this input's error
@@ -494,6 +506,14 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "as a line, anything else as a page (docs/runtime.md, Pages).",
         ),
     ] = LayoutMode.auto,
+    detector: Annotated[
+        Optional[str],
+        typer.Option(
+            help="What finds a page's lines: classical (the default: binarisation, connected "
+            "components, whitespace) or a learned detector (an exported .onnx file or a "
+            "bundled detector's name; docs/pages.md).",
+        ),
+    ] = None,
     decoder: DecoderOpt = DecoderName.greedy,
     beam_width: BeamWidthOpt = None,
     lexicon: LexiconOpt = None,
@@ -564,8 +584,12 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     options = decode_options(decoder, beam_width, lexicon, pattern, lm_options)
     if tta:  # a reading option, not a decoder's: read_batch and the server take it
         options["tta"] = True
+    if server is not None and detector is not None:
+        raise fail("--detector reads here only, not with --server (yet)")
     fields = _field_options(extract or [], pattern, server)
-    how = ReadSettings(output_format, batch_size, options, layout, fields, dpi)
+    how = ReadSettings(
+        output_format, batch_size, options, layout, fields, dpi, _load_detector(detector)
+    )
     if fields and (how.document or output_format is OutputFormat.pdf):
         raise fail(f"--extract writes text, tsv or jsonl, not --format {output_format.value}")
     lang = _checked_lang(lang)

@@ -95,9 +95,23 @@ def synth(  # noqa: PLR0913 - a Typer command: one parameter per option
             help="Regenerate the dataset a synth.json describes (other settings ignored)."
         ),
     ] = None,
+    pages: Annotated[
+        bool,
+        typer.Option(
+            "--pages",
+            help="Whole pages instead of lines: N page images with PAGE-XML line boxes, "
+            "for train-detector (uses --out, --n, --font-split as the page split, --seed).",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic dataset of text-line images and labels (any format train reads)."""
     from lineocr.data.synth import SynthConfig, SynthError
+
+    if pages:
+        if n is None:
+            raise fail("--n is required")
+        _write_pages(out, n, font_split, seed)
+        return
 
     if preview is not None:  # before the dataset is written, not after
         check_output_file(preview, "--preview", PREVIEW_SUFFIXES)
@@ -190,6 +204,24 @@ def _warn_if_fonts_differ(job: _Job, synthesizer: LineSynthesizer) -> None:
             "images will differ from the original dataset",
             err=True,
         )
+
+
+def _write_pages(out: Path, n: int, split: str, seed: int) -> None:
+    """``lineocr synth --pages``: composed pages and their PAGE-XML (docs/pages.md)."""
+    from lineocr.data.pages import PageError, write_pages
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise fail(f"--out {out}: must be a new or empty directory")
+    progress = _progress_bar()
+    with progress:
+        task = progress.add_task("pages", total=n)
+        try:
+            write_pages(
+                out, n, split=split, seed=seed, progress=lambda k: progress.advance(task, k)
+            )
+        except PageError as exc:
+            raise fail(str(exc)) from None
+    typer.echo(f"wrote {n} pages (image + PAGE-XML) to {out}")
 
 
 def _worker_count(workers: int | None, n: int) -> int:
