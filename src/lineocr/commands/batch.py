@@ -18,7 +18,10 @@ from lineocr.commands.read import (
     DecoderName,
     DecoderOpt,
     LexiconOpt,
+    ModelOpt,
     PatternOpt,
+    ProgressOpt,
+    TtaOpt,
     _escaped,
     _progress,
     decode_options,
@@ -55,9 +58,7 @@ def batch(  # noqa: PLR0913 - a Typer command: one parameter per option
             show_default=False,
         ),
     ],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Bundled model name, .onnx file or run directory.")
-    ] = "printed",
+    model: ModelOpt = "printed",
     output_format: Annotated[
         str,
         typer.Option(
@@ -78,9 +79,7 @@ def batch(  # noqa: PLR0913 - a Typer command: one parameter per option
     lm: ReadLmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
-    tta: Annotated[
-        bool, typer.Option("--tta", help="Test-time augmentation, as lineocr read --tta.")
-    ] = False,
+    tta: TtaOpt = False,
     batch_size: Annotated[int, typer.Option(help="Lines per model run.")] = 16,
     shard_size: Annotated[
         int, typer.Option(help="Inputs per output shard (the unit a restart skips).")
@@ -102,14 +101,7 @@ def batch(  # noqa: PLR0913 - a Typer command: one parameter per option
         typer.Option(help="Reading actors (default: the cluster's CPUs / --threads)."),
     ] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads per actor.")] = 1,
-    progress: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--progress/--no-progress",
-            help="Progress bar on stderr (default: for 50+ inputs on a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    progress: ProgressOpt = None,
 ) -> None:
     """Read an archive on Ray (here or a cluster) into resumable shards, rows as read's jsonl.
 

@@ -79,6 +79,27 @@ PatternOpt = Annotated[
         "national-id, date, time, amount, decimal."
     ),
 ]
+# Reading options that `read` and `batch` share.
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="Bundled model name, .onnx file or run directory.")
+]
+TtaOpt = Annotated[
+    bool,
+    typer.Option(
+        "--tta",
+        help="Test-time augmentation: read each line as 12 views (bolder, narrower, "
+        "turned, ...) and keep the text they agree on; fewer errors on unusual fonts, "
+        "12 times the work (docs/runtime.md).",
+    ),
+]
+ProgressOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--progress/--no-progress",
+        help="Progress bar on stderr (default: for 50+ inputs on a terminal).",
+        show_default=False,
+    ),
+]
 
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterator[str] | None = None) -> list[str]:
@@ -447,9 +468,7 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             show_default=False,
         ),
     ],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Bundled model name, .onnx file or run directory.")
-    ] = "printed",
+    model: ModelOpt = "printed",
     output_format: Annotated[
         OutputFormat,
         typer.Option(
@@ -521,15 +540,7 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     lm: ReadLmOpt = None,
     lm_weight: LmWeightOpt = None,
     length_bonus: LengthBonusOpt = None,
-    tta: Annotated[
-        bool,
-        typer.Option(
-            "--tta",
-            help="Test-time augmentation: read each line as 12 views (bolder, narrower, "
-            "turned, ...) and keep the text they agree on; fewer errors on unusual fonts, "
-            "12 times the work (docs/runtime.md).",
-        ),
-    ] = False,
+    tta: TtaOpt = False,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -547,14 +558,7 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
             "own interpreter lock, so the Python parts of reading run in parallel too."
         ),
     ] = 1,
-    progress: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--progress/--no-progress",
-            help="Progress bar on stderr (default: for 50+ inputs on a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    progress: ProgressOpt = None,
     extract: Annotated[
         Optional[list[str]],
         typer.Option(

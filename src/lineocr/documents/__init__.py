@@ -7,9 +7,6 @@ Imports stay light: the PDF libraries (pypdfium2, fpdf2) load when first used.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 from lineocr.documents.inputs import (
     DocumentOptions,
     PageRange,
@@ -18,11 +15,7 @@ from lineocr.documents.inputs import (
     iter_pages,
     load_page,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    import numpy as np
+from lineocr.documents.searchable_pdf import write_pdf  # fpdf2 loads when it writes
 
 __all__ = [
     "DocumentOptions",
@@ -33,18 +26,3 @@ __all__ = [
     "load_page",
     "write_pdf",
 ]
-
-
-def write_pdf(
-    pages: Sequence[Any],
-    images: Sequence[np.ndarray],
-    path: str | Path,
-    *,
-    dpi: float | Sequence[float] = 300.0,
-    font: str | Path | None = None,
-) -> None:
-    """A searchable PDF of ``pages`` over ``images``: see
-    :func:`lineocr.documents.searchable_pdf.write_pdf`."""
-    from lineocr.documents.searchable_pdf import write_pdf as write
-
-    write(pages, images, path, dpi=dpi, font=font)
