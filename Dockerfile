@@ -20,6 +20,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="lineocr" \
       org.opencontainers.image.description="Text-line OCR: HTTP API and web page (ONNX Runtime)" \
       org.opencontainers.image.licenses="Apache-2.0"
+# DejaVu Sans: the searchable PDF's text layer (POST /v1/documents/pdf, the page's PDF).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 lineocr \
     && useradd --system --uid 10001 --gid lineocr --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin lineocr

@@ -6,6 +6,9 @@ bad requests refused with a clear 422."""
 from __future__ import annotations
 
 import io
+import json
+import re
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 from PIL import Image
 
 from lineocr.serve import Settings
+from tests.documents_helpers import needs_pdftotext, pdftotext
 from tests.format_validators import (
     ALTO_XSD,
     NS,
@@ -135,3 +139,67 @@ async def test_an_empty_page_is_a_valid_document(client: httpx.AsyncClient) -> N
     response = await client.post("/v1/documents", json=body)
     assert response.status_code == 200
     assert schema_errors(response.text, ALTO_XSD) == []
+
+
+@needs_pdftotext
+async def test_a_page_read_is_written_as_a_searchable_pdf(
+    client: httpx.AsyncClient, page_png: bytes, tmp_path: Path
+) -> None:
+    """POST /v1/documents/pdf: the page's answer and its image -> a PDF whose text layer
+    pdftotext reads back as the page's lines, on a page the image's size at the dpi."""
+    slot = await read_page(client, page_png)
+    response = await client.post(
+        "/v1/documents/pdf",
+        data={"page": json.dumps(slot), "dpi": "150"},
+        files={"file": ("scans/page 1.png", page_png, "image/png")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == 'attachment; filename="page_1.pdf"'
+    path = tmp_path / "page.pdf"
+    path.write_bytes(response.content)
+    words = pdftotext(path, "-raw").split()  # in the order written: reading order
+    assert words == " ".join(line["text"] for line in slot["lines"]).split()
+    width, height = slot["size"]
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info.stdout)
+    assert size is not None
+    assert (float(size[1]), float(size[2])) == (width * 72 / 150, height * 72 / 150)
+
+
+async def test_bad_pdf_requests_are_refused(client: httpx.AsyncClient, page_png: bytes) -> None:
+    slot = await read_page(client, page_png)
+    other = io.BytesIO()
+    Image.new("L", (50, 40), 255).save(other, "PNG")
+
+    async def post(page: str, image: bytes, **fields: str) -> tuple[int, str, str]:
+        response = await client.post(
+            "/v1/documents/pdf",
+            data={"page": page, **fields},
+            files={"file": ("p.png", image, "image/png")},
+        )
+        error = response.json()["error"]
+        return response.status_code, error["code"], error["message"]
+
+    assert (await post(json.dumps(slot), other.getvalue()))[:2] == (422, "image_mismatch")
+    assert (await post(json.dumps(slot), b"not an image"))[:2] == (415, "unsupported_format")
+    assert (await post("{", page_png))[:2] == (400, "invalid_json")
+    status, code, message = await post(json.dumps({"lines": []}), page_png)
+    assert (status, code) == (422, "invalid_request") and "size" in message
+    assert (await post(json.dumps(slot), page_png, dpi="0"))[0] == 422
+    no_file = await client.post("/v1/documents/pdf", data={"page": json.dumps(slot)})
+    assert no_file.status_code == 422 and "file" in no_file.json()["error"]["message"]
+
+
+async def test_a_pdf_image_over_the_pixel_limit_is_refused(page_png: bytes) -> None:
+    load, _ = counting_loader(StubRecognizer())
+    settings = Settings(models=("stub",), batch_timeout_ms=2, max_pixels=10_000)
+    async with serving(settings, load) as small:
+        page = {"lines": [], "size": [1, 1]}
+        response = await small.post(
+            "/v1/documents/pdf",
+            data={"page": json.dumps(page)},
+            files={"file": ("big.png", page_png, "image/png")},
+        )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "image_too_large"

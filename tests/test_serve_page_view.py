@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from lineocr.serve import Settings
+from tests.documents_helpers import PDFTOTEXT, pdftotext
 from tests.format_validators import ALTO_XSD, NS, PAGE_XSD, hocr_errors, schema_errors, xml
 from tests.pages_helpers import LATIN, compose
 from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
@@ -170,6 +171,15 @@ def test_the_page_downloads_as_hocr_alto_and_page_xml(
     assert [
         " ".join(s.get("CONTENT") for s in ln.iterfind("alto:String", NS)) for ln in lines
     ] == texts
+    # The PDF holds the page image too: the file read goes with the page as read.
+    with page.expect_download() as got:
+        card.locator(".downloads [data-format=pdf]").click()
+    assert got.value.suggested_filename == "two-columns.pdf"
+    pdf = Path(got.value.path())
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert sent[-1].endswith("/v1/documents/pdf")
+    if PDFTOTEXT is not None:
+        assert pdftotext(pdf, "-raw").split() == " ".join(texts).split()
 
 
 def test_lines_and_pages_together_and_the_layout_option(

@@ -192,16 +192,21 @@ class SearchablePdf:
         with pdf.rotation(angle, x=start[0], y=start[1]):
             pdf.text(start[0], start[1], visual)
 
+    def output(self) -> bytes:
+        """The PDF's bytes (the server answers them without a file)."""
+        if not self.pages:
+            raise ValueError("no pages to write")
+        return bytes(self._pdf.output())
+
     def save(self, path: str | Path) -> None:
         """Write the PDF to ``path`` whole or not at all (a temporary file beside it,
         renamed), so a failure never leaves half a PDF under the name asked for."""
-        if not self.pages:
-            raise ValueError("no pages to write")
+        data = self.output()
         target = Path(path)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             with tmp.open("xb") as f:  # created as any file is (the umask's permissions)
-                f.write(self._pdf.output())
+                f.write(data)
             tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -8,6 +8,11 @@ by :mod:`lineocr.documents.formats`, the writers of ``lineocr read --format``, f
 :class:`lineocr.page.Page` rebuilt from the answer: the same document the CLI writes for
 the same page. Rendering is cheap and bounded by the request's size (``max_body_bytes``)
 and the limits of the request model.
+
+``POST /v1/documents/pdf`` writes the searchable PDF (:mod:`lineocr.documents.searchable_pdf`),
+which holds the page image too: a multipart form of one page's result slot (``page``, its
+JSON) and the image it was read from (``file``), decoded as ``POST /v1/ocr`` decodes it
+(the same formats and ``max_pixels``); an image whose size is not the page's is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ MEDIA_TYPES = {
     "alto": "application/xml; charset=utf-8",
     "page": "application/xml; charset=utf-8",
 }
-SUFFIXES = {"hocr": ".hocr", "alto": ".alto.xml", "page": ".page.xml"}
+SUFFIXES = {"hocr": ".hocr", "alto": ".alto.xml", "page": ".page.xml", "pdf": ".pdf"}
 MAX_PAGES = 64
 MAX_LINES = 10_000
 COORDINATE = 1_000_000  # pixels either way: far past any page the server reads
@@ -118,11 +123,11 @@ def _page(item: DocPage, number: int) -> Any:
     return DocumentPage(page, item.name or f"page {number}")
 
 
-def _filename(request: DocumentRequest) -> str:
+def _filename(name: str | None, fmt: str) -> str:
     """The download's name: the first page's image name without its folder and suffix."""
-    stem = (request.pages[0].name or "page").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = (name or "page").replace("\\", "/").rsplit("/", 1)[-1]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem.rsplit(".", 1)[0] if "." in stem else stem)
-    return (stem.strip("._") or "page")[:100] + SUFFIXES[request.format]
+    return (stem.strip("._") or "page")[:100] + SUFFIXES[fmt]
 
 
 def render(request: DocumentRequest) -> Response:
@@ -143,5 +148,51 @@ def render(request: DocumentRequest) -> Response:
             "one_page_only",
             f"PAGE-XML holds one page per document: send the {len(pages)} pages one at a time",
         ) from None
-    headers = {"Content-Disposition": f'attachment; filename="{_filename(request)}"'}
+    name = _filename(request.pages[0].name, request.format)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(text, media_type=MEDIA_TYPES[request.format], headers=headers)
+
+
+def render_pdf(
+    page_json: str, image: bytes, image_name: str, dpi: float, settings: Any
+) -> Response:
+    """The searchable PDF of one page read (``page_json``, its result slot) over the image
+    it was read from, written in memory. Runs off the event loop (decoding and JPEG
+    encoding take a while on a large page); every refusal is an :class:`ApiError` (4xx)."""
+    from pydantic import ValidationError
+
+    from lineocr.documents.searchable_pdf import PdfFontError, SearchablePdf
+    from lineocr.serve.errors import validation_message
+    from lineocr.serve.limits import decode_image
+
+    try:
+        item = DocPage.model_validate_json(page_json)
+    except ValidationError as exc:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            raise ApiError(400, "invalid_json", "page: not valid JSON") from None
+        raise ApiError(
+            422, "invalid_request", "page: " + validation_message(exc.errors())
+        ) from None
+    document_page = _page(item, 1)
+    pixels = decode_image(
+        image,
+        image_name,
+        allowed_formats=settings.allowed_formats,
+        max_pixels=settings.max_pixels,
+    )
+    height, width = pixels.shape
+    if [width, height] != item.size:
+        raise ApiError(
+            422,
+            "image_mismatch",
+            f"{image_name}: the image is {width}x{height} but the page read was "
+            f"{item.size[0]}x{item.size[1]}: send the image the page was read from",
+        )
+    try:
+        pdf = SearchablePdf()
+    except PdfFontError as exc:  # the server's install lacks the font: not the client's fault
+        raise ApiError(503, "unavailable", str(exc)) from None
+    pdf.add_page(document_page.page, pixels, dpi)
+    name = _filename(item.name or image_name, "pdf")
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(pdf.output(), media_type="application/pdf", headers=headers)

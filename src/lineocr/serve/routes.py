@@ -6,15 +6,16 @@ the process's :class:`~lineocr.serve.state.ServerState` from the :data:`State` d
 
 from __future__ import annotations
 
+import asyncio
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from lineocr.serve.documents import DocumentRequest, render
+from lineocr.serve.documents import DocumentRequest, render, render_pdf
 from lineocr.serve.fields import fields_info
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST
 from lineocr.serve.ocr import answer_ocr
@@ -152,3 +153,36 @@ async def documents(body: DocumentRequest) -> Response:
     """Pages read by ``POST /v1/ocr`` (its result slots for pages, as they were answered)
     written as an hOCR, ALTO or PAGE-XML document: read once, download in any format."""
     return render(body)
+
+
+@router.post(
+    "/v1/documents/pdf",
+    tags=["ocr"],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The searchable PDF: the page image with its text, invisible, over "
+            "each line",
+        },
+        **{s: ERROR_RESPONSES[s] for s in (400, 413, 415, 422, 503)},
+    },
+)
+async def documents_pdf(
+    state: State,
+    page: Annotated[
+        str,
+        Form(description="The page's result slot from POST /v1/ocr (layout page), as JSON"),
+    ],
+    file: Annotated[
+        UploadFile, File(description="The image the page was read from (the same file)")
+    ],
+    dpi: Annotated[
+        float, Form(gt=0, le=2400, description="The image's resolution: its size on the page")
+    ] = 300.0,
+) -> Response:
+    """A page read by ``POST /v1/ocr`` written as a searchable PDF over the image it was
+    read from: selecting, copying and searching in a PDF viewer give the text read."""
+    data = await file.read()
+    name = file.filename or "image"
+    return await asyncio.to_thread(render_pdf, page, data, name, dpi, state.settings)

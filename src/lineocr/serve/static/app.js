@@ -222,6 +222,7 @@ function percent(c) {
 function newCard(name, file) {
   const node = $("result-template").content.firstElementChild.cloneNode(true);
   node.querySelector(".name").textContent = name;
+  node.file = file; // a page's PDF download sends it again
   const img = node.querySelector("img");
   if (file) {
     img.src = URL.createObjectURL(file);
@@ -505,11 +506,14 @@ function setUpPad() {
 const SVG = "http://www.w3.org/2000/svg";
 // Formats the server writes for a page, beyond the TXT and JSON made here: each entry,
 // {format, label, suffix, type}, adds a download button that sends the page as read (its
-// result, not the image: nothing is read again) to POST /v1/documents with that format.
+// result, not the image: nothing is read again) to POST /v1/documents with that format; the
+// PDF (`image: true`) holds the page image too: the file read goes with the result to
+// POST /v1/documents/pdf.
 const DOCUMENT_FORMATS = [
   { format: "hocr", label: "hOCR", suffix: "hocr", type: "application/xhtml+xml" },
   { format: "alto", label: "ALTO", suffix: "alto.xml", type: "application/xml" },
   { format: "page", label: "PAGE-XML", suffix: "page.xml", type: "application/xml" },
+  { format: "pdf", label: "PDF", suffix: "pdf", type: "application/pdf", image: true },
 ];
 
 // The page's text as `lineocr read` writes it: lines in reading order, blocks apart.
@@ -538,13 +542,13 @@ function fillPageCard(card, result) {
     result.model ? ` · ${result.model.name}` : "",
   );
   card.dataset.confidence = confidenceLevel(result.confidence);
-  card.querySelector(".text").replaceWith(pageView(result, src, card.querySelector(".name").textContent));
+  card.querySelector(".text").replaceWith(pageView(result, src, card.querySelector(".name").textContent, card.file));
   card.pageText = blockText(result);
   card.querySelector(".copy").hidden = false;
   card.dataset.state = "done";
 }
 
-function pageView(result, src, name) {
+function pageView(result, src, name, file) {
   const view = $("page-template").content.firstElementChild.cloneNode(true);
   const image = view.querySelector(".page-image");
   image.src = src;
@@ -593,7 +597,7 @@ function pageView(result, src, name) {
     const next = Math.min(result.lines.length - 1, Math.max(0, k + (e.key === "ArrowDown" || e.key === "ArrowRight" ? 1 : -1)));
     overlay.querySelector(`[data-line="${next}"]`).focus();
   });
-  setUpDownloads(view, result, name);
+  setUpDownloads(view, result, name, file);
   return view;
 }
 
@@ -617,7 +621,8 @@ function showLine(state, k) {
   info.dataset.line = k;
 }
 
-function setUpDownloads(view, result, name) {
+// `file`: the image the page was read from (the PDF's page image); without it, no PDF.
+function setUpDownloads(view, result, name, file) {
   const stem = (name || "page").replace(/\.[^.\/]*$/, "") || "page";
   const made = {
     txt: () => [blockText(result) + "\n", "text/plain;charset=utf-8"],
@@ -628,14 +633,15 @@ function setUpDownloads(view, result, name) {
     button.addEventListener("click", () => download(`${stem}.${format}`, ...made[format]()));
   }
   const bar = view.querySelector(".downloads");
-  for (const { format, label, suffix, type } of DOCUMENT_FORMATS) {
+  for (const { format, label, suffix, type, image } of DOCUMENT_FORMATS) {
+    if (image && !file) continue;
     const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary small", textContent: label });
     button.dataset.format = format;
     button.title = `${label} (.${suffix})`;
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
-        const content = await fetchDocument(format, { ...result, name });
+        const content = image ? await fetchPdf({ ...result, name }, file) : await fetchDocument(format, { ...result, name });
         download(`${stem}.${suffix}`, content, type);
         button.removeAttribute("aria-invalid");
         button.title = `${label} (.${suffix})`;
@@ -657,7 +663,21 @@ async function fetchDocument(format, page) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ format, pages: [page] }),
   });
-  if (res.ok) return await res.text();
+  return await answer(res, (r) => r.text());
+}
+
+// The page as a searchable PDF, written by the server over the image it was read from.
+async function fetchPdf(page, file) {
+  const form = new FormData();
+  form.append("page", JSON.stringify(page));
+  form.append("file", file, file.name || "drawing.png");
+  const res = await fetch("/v1/documents/pdf", { method: "POST", body: form });
+  return await answer(res, (r) => r.blob());
+}
+
+// A document's body, or an Error with the API's message.
+async function answer(res, body) {
+  if (res.ok) return await body(res);
   let message = `${res.status} ${res.statusText}`.trim();
   try {
     const body = await res.json();
