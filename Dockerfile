@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="lineocr" \
       org.opencontainers.image.licenses="Apache-2.0"
 # DejaVu Sans: the searchable PDF's text layer (POST /v1/documents/pdf, the page's PDF).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core=2.37-6 \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 lineocr \
     && useradd --system --uid 10001 --gid lineocr --no-create-home --home-dir /nonexistent \
