@@ -3,6 +3,7 @@ system fonts, set in columns with a heading and a picture, turned and skewed on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,3 +117,22 @@ def marks_page(side: int, pitch: tuple[int, int] = (16, 14)) -> np.ndarray:
             page[y : y + 7, x : x + 5] = 0
             page[y + 9, x + 2] = 0
     return page
+
+
+def form_page(
+    lines: Sequence[str], number: str, height: int
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A form page of ``lines`` in :data:`LATIN_FONT` at 30 px (1100 x ``height``) and the
+    ink box of ``number`` on the line that holds it."""
+    font = ImageFont.truetype(str(LATIN_FONT), 30)
+    page = Image.new("L", (1100, height), 255)
+    draw = ImageDraw.Draw(page)
+    number_box = (0, 0, 0, 0)
+    for k, text in enumerate(lines):
+        xy = (70, 50 + k * 80)
+        draw.text(xy, text, font=font, fill=0)
+        if number in text:
+            start = draw.textbbox(xy, text[: text.index(number)], font=font)[2]
+            full = draw.textbbox(xy, text, font=font)
+            number_box = (start, full[1], full[2], full[3])
+    return np.asarray(page), number_box

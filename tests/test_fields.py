@@ -16,7 +16,7 @@ from lineocr.cli import app
 from lineocr.fields import FIELD_PATTERNS, FieldError, extract, field_specs, parse_field
 from lineocr.page import PageReader
 from lineocr.runtime import Recognizer
-from tests.pages_helpers import LATIN_FONT
+from tests.pages_helpers import form_page
 
 NUMBER = "29501011234567"
 LINES = [
@@ -31,18 +31,7 @@ LINES = [
 @pytest.fixture(scope="module")
 def form() -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """A form page and the box the ID number was drawn in."""
-    font = ImageFont.truetype(str(LATIN_FONT), 30)
-    page = Image.new("L", (1100, 520), 255)
-    draw = ImageDraw.Draw(page)
-    number_box = (0, 0, 0, 0)
-    for k, text in enumerate(LINES):
-        xy = (70, 50 + k * 80)
-        draw.text(xy, text, font=font, fill=0)
-        if NUMBER in text:
-            start = draw.textbbox(xy, text[: text.index(NUMBER)], font=font)[2]
-            full = draw.textbbox(xy, text, font=font)
-            number_box = (start, full[1], full[2], full[3])
-    return np.asarray(page), number_box
+    return form_page(LINES, NUMBER, 520)
 
 
 @pytest.fixture(scope="module")

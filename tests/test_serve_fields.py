@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from lineocr.fields import FIELD_PATTERNS, REVIEW_THRESHOLD, extract
 from lineocr.runtime import Recognizer
 from lineocr.serve import Settings
-from tests.pages_helpers import LATIN_FONT
+from tests.pages_helpers import form_page
 from tests.serve_helpers import StubRecognizer, counting_loader, serving
 
 pytestmark = pytest.mark.anyio
@@ -38,22 +38,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def form_page() -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """A form page (as tests/test_fields.py composes one) and the ID number's ink box."""
-    font = ImageFont.truetype(str(LATIN_FONT), 30)
-    page = Image.new("L", (1100, 440), 255)
-    draw = ImageDraw.Draw(page)
-    number_box = (0, 0, 0, 0)
-    for k, text in enumerate(LINES):
-        xy = (70, 50 + k * 80)
-        draw.text(xy, text, font=font, fill=0)
-        if NUMBER in text:
-            start = draw.textbbox(xy, text[: text.index(NUMBER)], font=font)[2]
-            full = draw.textbbox(xy, text, font=font)
-            number_box = (start, full[1], full[2], full[3])
-    return np.asarray(page), number_box
-
-
 def png(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, "PNG")
@@ -62,7 +46,7 @@ def png(image: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def form() -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    return form_page()
+    return form_page(LINES, NUMBER, 440)
 
 
 @pytest.fixture(scope="module")
