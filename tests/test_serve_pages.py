@@ -206,6 +206,28 @@ async def test_a_page_that_cannot_be_read_says_why_and_the_rest_are_read(
     assert SIZE.fullmatch(line["text"])
 
 
+def _watch_page_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[threading.Event, list[BaseException]]:
+    """The server's page reads watched: the event is set when one ends, the list holds what
+    each raised."""
+    ended = threading.Event()
+    errors: list[BaseException] = []
+    read = lineocr.serve.pages._read_page
+
+    def watched(*args: Any) -> Any:
+        try:
+            return read(*args)
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
+    return ended, errors
+
+
 async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
     stub: StubRecognizer, page_png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,22 +242,9 @@ async def test_a_page_past_the_deadline_gets_its_own_error_and_is_stopped(
             time.sleep(slow.pop())
         return find_lines(image, **options)
 
-    ended = threading.Event()
-    errors: list[BaseException] = []
-    read = lineocr.serve.pages._read_page
-
-    def watched(*args: Any) -> Any:
-        try:
-            return read(*args)
-        except BaseException as exc:
-            errors.append(exc)
-            raise
-        finally:
-            ended.set()
-
+    ended, errors = _watch_page_reads(monkeypatch)
     monkeypatch.setattr(lineocr.page, "find_lines", slow_find_lines)
     monkeypatch.setattr(lineocr.layout, "find_lines", slow_find_lines)  # the page reader's
-    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
     load, _ = counting_loader(stub)
     settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)
     async with serving(settings, load) as c:
@@ -273,22 +282,9 @@ async def test_a_page_whose_request_has_ended_stops_inside_its_layout(
         later_steps.append("segments")
         return segments(*args)
 
-    ended = threading.Event()
-    errors: list[BaseException] = []
-    read = lineocr.serve.pages._read_page
-
-    def watched(*args: Any) -> Any:
-        try:
-            return read(*args)
-        except BaseException as exc:
-            errors.append(exc)
-            raise
-        finally:
-            ended.set()
-
+    ended, errors = _watch_page_reads(monkeypatch)
     monkeypatch.setattr(lineocr.layout, "normalise_light", slow_normalise)
     monkeypatch.setattr(lineocr.layout, "_segments", counted_segments)
-    monkeypatch.setattr(lineocr.serve.pages, "_read_page", watched)
     load, _ = counting_loader(stub)
     settings = Settings(models=("stub",), batch_timeout_ms=2, request_timeout_s=0.5)
     async with serving(settings, load) as c:
