@@ -13,8 +13,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +158,18 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=20)
         self.sock.close()
+
+
+@contextmanager
+def web_page(browser: Any, url: str, **context_options: Any) -> Iterator[Any]:
+    """The web page at ``url`` in a new browser context (``context_options``: playwright's
+    ``new_context``), once it has reached the server; no script error may happen in it."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url + "/")
+    page.wait_for_selector("#server-status.ok")
+    yield page
+    context.close()
+    assert not errors, f"browser errors: {errors}"

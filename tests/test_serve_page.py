@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from lineocr.serve import Settings
-from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png, web_page
 
 pytestmark = pytest.mark.browser
 
@@ -50,15 +50,8 @@ def live() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(browser: Any, live: LiveServer) -> Iterator[Any]:
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live.url + "/")
-    page.wait_for_selector("#server-status.ok")
-    yield page
-    context.close()
-    assert not errors, f"browser errors: {errors}"
+    with web_page(browser, live.url) as page:
+        yield page
 
 
 def ocr_requests(page: Any) -> list[Any]:

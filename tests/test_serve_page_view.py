@@ -18,7 +18,7 @@ from lineocr.serve import Settings
 from tests.documents_helpers import PDFTOTEXT, pdftotext
 from tests.format_validators import ALTO_XSD, NS, PAGE_XSD, hocr_errors, schema_errors, xml
 from tests.pages_helpers import LATIN, compose
-from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, line_png, web_page
 
 pytestmark = pytest.mark.browser
 
@@ -32,15 +32,9 @@ def live() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(browser: Any, live: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live.url + "/")
-    page.wait_for_selector("#server-status.ok")
-    yield page
-    context.close()
-    assert not errors, f"browser errors: {errors}"
+    options = {"viewport": {"width": 1280, "height": 900}, "accept_downloads": True}
+    with web_page(browser, live.url, **options) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
