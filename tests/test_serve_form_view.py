@@ -16,8 +16,9 @@ from PIL import Image
 
 from lineocr.runtime import Recognizer
 from lineocr.serve import Settings
+from tests.pages_helpers import form_page
 from tests.serve_helpers import LiveServer
-from tests.test_serve_fields import NUMBER, form_page
+from tests.test_serve_fields import LINES, NUMBER
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +33,7 @@ def live() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def form_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[int, ...]]:
-    image, number_box = form_page()
+    image, number_box = form_page(LINES, NUMBER, 440)  # the page test_serve_fields reads
     path = tmp_path_factory.mktemp("forms") / "form.png"
     Image.fromarray(image).save(path)
     return path, number_box
