@@ -4,14 +4,17 @@
 # version and SHA-256, normalised by scripts/normalize_corpora.py (with $PYTHON: the
 # project's environment, as `make system-deps` passes it) into one UTF-8 file per language,
 # one paragraph per line:
-#   ${LINEOCR_CORPUS_DIR:-$HOME/.local/share/lineocr/corpora}/prose-en.txt, prose-ar.txt,
-#   classical-ar.txt
+#   ${LINEOCR_CORPUS_DIR:-$HOME/.local/share/lineocr/corpora}/prose-en.txt, prose-eu.txt,
+#   prose-ar.txt, classical-ar.txt
 # with each source's licence beside them in licenses/ and what made them in SOURCES.txt.
 #  - prose-en: Alice's Adventures in Wonderland (Lewis Carroll, Project Gutenberg's
 #    Millennium Fulcrum edition) and the Library of Congress "Workshop on Electronic Texts"
 #    proceedings (1992), both public domain, from the Canterbury corpus files in the Brotli
 #    sdist (PyPI); the GNOME Help and System Administration Guide (CC-BY-SA-3.0), from
 #    Debian's gnome-user-docs.
+#  - prose-eu: GNOME Help (the same package) in the translations of western European languages (French,
+#    German, Spanish, Italian, Dutch, Portuguese, Catalan, Galician, Danish, Swedish,
+#    Finnish; CC-BY-SA-3.0): running text with the accented letters of Latin-1.
 #  - prose-ar: modern Arabic of everyday software, the Arabic translations of Firefox ESR,
 #    Thunderbird and LibreOffice (Debian's firefox-esr-l10n-ar, thunderbird-l10n-ar and
 #    libreoffice-l10n-ar; MPL-2.0): sentences with their punctuation and numbers;
@@ -31,10 +34,12 @@ BROTLI_SHA=02b2f7b5a83485efe448a44ddf7983def05c3bb1dcf917d4f7154070260e13de
 # Debian package, version, sha256 of the .deb (bookworm main)
 GNOME_DOCS="gnome-user-docs 43.0-2 0d635a840747958ca84da778b40d341f1155603851f922c9a171f5a181d6a39f"
 TEX_ARABIC="texlive-lang-arabic 2022.20230122-1 f19fc0968f7a72482a974de53d655a9de529a0402cf0f37a79a1f8191647f5f2"
+# gnome-user-docs' translations into the western European languages (prose-eu)
+EU_HELP="fr de es it nl pt pt_BR ca gl da sv fi"
 L10N_AR="firefox-esr-l10n-ar thunderbird-l10n-ar libreoffice-l10n-ar"  # current versions
-STAMP="corpora 2; $BROTLI $BROTLI_SHA; $GNOME_DOCS; $TEX_ARABIC; $L10N_AR"
+STAMP="corpora 3; $BROTLI $BROTLI_SHA; $GNOME_DOCS; $TEX_ARABIC; $L10N_AR"
 
-if [ -f "$DEST/prose-en.txt" ] && [ -f "$DEST/prose-ar.txt" ] && [ -f "$DEST/classical-ar.txt" ] \
+if [ -f "$DEST/prose-en.txt" ] && [ -f "$DEST/prose-eu.txt" ] && [ -f "$DEST/prose-ar.txt" ] && [ -f "$DEST/classical-ar.txt" ] \
   && [ "$(head -n 1 "$DEST/SOURCES.txt" 2>/dev/null)" = "$STAMP" ]; then
   exit 0
 fi
@@ -104,6 +109,11 @@ quran="$tmp/texlive-lang-arabic/usr/share/texlive/texmf-dist/tex/latex/quran"
 "$PYTHON" "$HERE/normalize_corpora.py" --lang en --out "$DEST/prose-en.txt" \
   "gutenberg:$testdata/alice29.txt" "gutenberg:$testdata/lcet10.txt" \
   "mallard:$help/gnome-help" "mallard:$help/system-admin-guide"
+eu_sources=()
+for lang in $EU_HELP; do
+  eu_sources+=("mallard:$help/../$lang/gnome-help")
+done
+"$PYTHON" "$HERE/normalize_corpora.py" --lang eu --out "$DEST/prose-eu.txt" "${eu_sources[@]}"
 "$PYTHON" "$HERE/normalize_corpora.py" --lang ar --out "$DEST/prose-ar.txt" \
   "ftl:$tmp/ftl" "mo:$tmp/libreoffice-l10n-ar/usr/lib/libreoffice/program/resource"
 "$PYTHON" "$HERE/normalize_corpora.py" --lang ar --out "$DEST/classical-ar.txt" \
@@ -130,6 +140,9 @@ prose-en.txt (one paragraph per line, printable ASCII):
     (1992; Project Gutenberg etext): public domain. Same sdist.
   GNOME Help and GNOME System Administration Guide (usr/share/help/C), Debian package
     ${GNOME_DOCS% *}: CC-BY-SA-3.0 (licenses/gnome-user-docs-copyright.txt).
+prose-eu.txt (one paragraph per line, Latin-1 letters and signs kept):
+  GNOME Help in $EU_HELP
+    (usr/share/help/LANG), the same Debian package: CC-BY-SA-3.0.
 prose-ar.txt (one message per line, vowel marks removed):
   The Arabic interface messages of Firefox ESR and Thunderbird (Fluent files of their
     language packs) and LibreOffice (gettext catalogues): MPL-2.0
@@ -141,4 +154,4 @@ classical-ar.txt (one verse per line, vowel marks removed):
     Debian package ${TEX_ARABIC% *}: LPPL-1.3c
     (licenses/texlive-lang-arabic-copyright.txt, licenses/quran-package-README.txt).
 EOF
-echo "lineocr: wrote the training corpora prose-en.txt, prose-ar.txt and classical-ar.txt into $DEST" >&2
+echo "lineocr: wrote the training corpora prose-en.txt, prose-eu.txt, prose-ar.txt and classical-ar.txt into $DEST" >&2

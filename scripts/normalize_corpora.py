@@ -18,10 +18,13 @@ Used by scripts/fetch-corpora.sh (not by lineocr at run time). Each source is
 Interface messages lose their placeholders (``{ $name }``, ``$NAME``, ``%PRODUCTNAME``,
 ``%1$S``), markup and access keys (``~``, ``&``) before normalisation.
 
-``--lang en`` keeps what the Latin models' charset holds (printable ASCII): typographic
-quotes become ``'`` and ``"``, the backquote of old e-texts ``'``, em dashes ``--``,
-accents are dropped (``café`` -> ``cafe``), and a paragraph with any other character is
-left out. ``--lang ar`` keeps Arabic letters, Arabic and Western digits and punctuation:
+``--lang en`` keeps printable ASCII: typographic quotes become ``'`` and ``"``, the
+backquote of old e-texts ``'``, em dashes ``--``, accents are dropped (``café`` -> ``cafe``),
+and a paragraph with any other character is left out. ``--lang eu`` (the languages of
+western Europe: French, German, Spanish, Italian, Dutch, Portuguese, Catalan, the
+Scandinavian languages) does the same but keeps the accented letters of Latin-1 (``é``,
+``ß``, ``ñ``, ``ø``...), ``œ``, the guillemets ``« »``, ``¿ ¡`` and ``€ £ ° §``.
+``--lang ar`` keeps Arabic letters, Arabic and Western digits and punctuation:
 vowel marks, tatweel and Quranic annotation signs are removed, alef wasla becomes alef,
 Persian kaf and yeh the Arabic ones, and a paragraph with other letters is left out.
 
@@ -66,6 +69,14 @@ _LATIN_MAP = str.maketrans(
         "\u2009": " ",
         "\u00d7": "x",
     }
+)
+# Latin-1's letters (U+00C0-U+00FF without the signs x and ÷), the French ligature, and the
+# signs of western European running text.
+LATIN1_LETTERS = frozenset(
+    chr(c) for c in range(0xC0, 0x100) if unicodedata.category(chr(c)).startswith("L")
+) | frozenset("\u0152\u0153")
+EU_ALLOWED = (
+    LATIN_ALLOWED | LATIN1_LETTERS | frozenset("\u00ab\u00bb\u00bf\u00a1\u20ac\u00a3\u00b0\u00a7")
 )
 ARABIC_LETTERS = frozenset("ءآأؤإئابةتثجحخدذرزسشصضطظعغفقكلمنهوىي")
 ARABIC_OTHER = frozenset("٠١٢٣٤٥٦٧٨٩0123456789،؛؟«»().:!-/ ")
@@ -208,6 +219,16 @@ def normalize_latin(paragraph: str) -> str | None:
     return text
 
 
+def normalize_european(paragraph: str) -> str | None:
+    """``paragraph`` in printable ASCII and the letters and signs of :data:`EU_ALLOWED`
+    (accents kept, composed), or None when it has other characters."""
+    text = unicodedata.normalize("NFKC", paragraph).translate(_LATIN_MAP)
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text or not set(text) <= EU_ALLOWED:
+        return None
+    return text
+
+
 def normalize_arabic(paragraph: str) -> str | None:
     """``paragraph`` in Arabic letters, digits and punctuation, without vowel marks, or
     None when it has other letters (Latin words, Persian or Urdu letters)."""
@@ -223,14 +244,14 @@ def normalize_arabic(paragraph: str) -> str | None:
 
 
 def normalized(paragraphs: Iterable[str], lang: str) -> Iterator[str]:
-    """The usable paragraphs, normalised for ``lang`` (``en`` or ``ar``), each once."""
-    clean = normalize_latin if lang == "en" else normalize_arabic
+    """The usable paragraphs, normalised for ``lang`` (``en``, ``eu`` or ``ar``), each once."""
+    clean = {"en": normalize_latin, "eu": normalize_european, "ar": normalize_arabic}[lang]
     seen: set[str] = set()
     for paragraph in paragraphs:
         text = clean(paragraph)
         if text is None or len(text.split()) < MIN_WORDS or text in seen:
             continue
-        if lang == "en" and sum(c.islower() for c in text) < sum(c.isupper() for c in text):
+        if lang != "ar" and sum(c.islower() for c in text) < sum(c.isupper() for c in text):
             continue  # all-capital headings and notices
         seen.add(text)
         yield text
@@ -257,7 +278,7 @@ def read_source(spec: str) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lang", choices=("en", "ar"), required=True)
+    parser.add_argument("--lang", choices=("en", "eu", "ar"), required=True)
     parser.add_argument("--out", type=Path, required=True, help="the corpus file to write")
     parser.add_argument("sources", nargs="+", metavar="KIND:PATH")
     args = parser.parse_args(argv)
@@ -272,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusSourceError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
+    # Once each across sources too: an untranslated paragraph recurs in every translation.
+    lines = list(dict.fromkeys(lines))
     partial = args.out.with_name(args.out.name + ".partial")
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
     partial.replace(args.out)  # all or nothing

@@ -69,6 +69,40 @@ def test_latin_normalisation_maps_typography_and_refuses_other_scripts() -> None
     assert normalize_corpora.normalize_latin("\u041f\u0440\u0438\u0432\u0435\u0442 world") is None
 
 
+def test_european_normalisation_keeps_latin1_accents_and_refuses_other_letters() -> None:
+    # decomposed accents (as some sources store them) come out composed
+    text = "L\u2019e\u0301te\u0301 \u00ab d\u00e9j\u00e0 \u00bb \u2014 Stra\u00dfe, 5 \u20ac"
+    assert (
+        normalize_corpora.normalize_european(text)
+        == "L'\u00e9t\u00e9 \u00ab d\u00e9j\u00e0 \u00bb -- Stra\u00dfe, 5 \u20ac"
+    )
+    assert (
+        normalize_corpora.normalize_european("\u0141\u00f3d\u017a is in Poland") is None
+    )  # L-stroke
+    assert normalize_corpora.normalize_european("\u041f\u0440\u0438\u0432\u0435\u0442") is None
+    # the English corpus still drops the accents
+    assert normalize_corpora.normalize_latin("d\u00e9j\u00e0 vu") == "deja vu"
+
+
+def test_main_keeps_a_paragraph_once_across_sources(tmp_path: Path) -> None:
+    for lang, extra in (("fr", "Ouvrez le menu en haut \u00e0 droite de la barre."), ("de", "")):
+        folder = tmp_path / lang
+        folder.mkdir()
+        body = "<p>Open the menu from the right side of the top bar.</p>"
+        if extra:
+            body += f"<p>{extra}</p>"
+        (folder / "a.page").write_text(
+            f'<page xmlns="http://projectmallard.org/1.0/">{body}</page>', encoding="utf-8"
+        )
+    out = tmp_path / "prose-eu.txt"
+    specs = [f"mallard:{tmp_path / 'fr'}", f"mallard:{tmp_path / 'de'}"]
+    assert normalize_corpora.main(["--lang", "eu", "--out", str(out), *specs]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "Open the menu from the right side of the top bar.",
+        "Ouvrez le menu en haut \u00e0 droite de la barre.",
+    ]
+
+
 def test_arabic_normalisation_drops_marks_and_refuses_latin() -> None:
     verse = "\\qt@newcmd\\qurantext@ii{الحَمدُ لِلَّهِ رَبِّ العالَمينَ ذٰلِكَ\\qt@no{\ufd3f\u0662\ufd3e}}\n"
     (text,) = normalize_corpora.quran_def_verses(verse)

@@ -8,7 +8,7 @@ from lineocr.charset import Charset
 from lineocr.models.crnn import CRNN, output_lengths
 from lineocr.models.registry import build_model
 from lineocr.models.spec import Preset
-from lineocr.train.finetune import transfer_weights
+from lineocr.train.finetune import ACCENT_BIAS, base_letter, transfer_weights
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,37 @@ def test_fast1_is_fast_with_one_lstm_layer_and_starts_from_fast() -> None:
     # fast's second LSTM layer has no place in fast1.
     assert set(after) == {k for k in source if "_l1" not in k}
     assert all(torch.equal(v, source[k]) for k, v in after.items())
+
+
+def test_a_new_accented_letter_starts_from_its_base_letter() -> None:
+    source_charset = Charset.from_string("aeN")
+    target_charset = Charset.from_string("aeN\u00e9\u00d1\u00df")  # é, Ñ, ß
+    source = CRNN(source_charset.num_classes, 32, "fast")
+    target = CRNN(target_charset.num_classes, 32, "fast")
+    transfer_weights(source, source_charset, target, target_charset)
+    src, tgt = source.state_dict(), target.state_dict()
+
+    def row(charset: Charset, char: str) -> int:
+        return charset.chars.index(char) + 1
+
+    e, n = row(source_charset, "e"), row(source_charset, "N")
+    assert torch.equal(
+        tgt["classifier.weight"][row(target_charset, "\u00e9")], src["classifier.weight"][e]
+    )
+    assert tgt["classifier.bias"][row(target_charset, "\u00e9")] == pytest.approx(
+        float(src["classifier.bias"][e]) - ACCENT_BIAS
+    )
+    assert torch.equal(
+        tgt["classifier.weight"][row(target_charset, "\u00d1")], src["classifier.weight"][n]
+    )
+    # ß is not an accented letter: a fresh row, none of the source's
+    sharp_s = tgt["classifier.weight"][row(target_charset, "\u00df")]
+    assert not any(torch.equal(sharp_s, r) for r in src["classifier.weight"])
+    assert [base_letter(c) for c in "\u00e9\u00d1\u00dfe\u0627\u0622"] == [
+        "e",
+        "N",
+        None,
+        None,
+        None,
+        "\u0627",
+    ]

@@ -1,17 +1,36 @@
 """Fine-tuning: start from a trained model, grow its charset, optionally freeze the CNN.
 
-New characters get new output rows (freshly initialised); known characters keep their
-trained rows, so a model fine-tuned on a few labelled images keeps what it knew. The target
+New characters get new output rows; known characters keep their trained rows, so a model
+fine-tuned on a few labelled images keeps what it knew. A new accented letter whose base
+letter the model knows (``é`` for a model that reads ``e``) starts from the base letter's
+row, its bias :data:`ACCENT_BIAS` lower: at first it reads as the base letter does and
+training only has to learn the accent (:func:`base_letter`); other new characters start
+freshly initialised. The target
 may be another preset of the same architecture (``small`` -> ``fast``): its backbone layers
 are paired with the source's in order, and every pair of the same shape is copied.
 """
 
 from __future__ import annotations
 
+import unicodedata
+
 import torch
 from torch import nn
 
 from lineocr.charset import Charset
+
+ACCENT_BIAS = 1.0  # how much less likely a new accented letter starts than its base letter
+
+
+def base_letter(char: str) -> str | None:
+    """The letter ``char`` is made of with accents (``é`` -> ``e``, ``Ñ`` -> ``N``), or None
+    for a character that is not an accented letter."""
+    parts = unicodedata.normalize("NFD", char)
+    if len(parts) < 2 or not parts[0].isalpha():
+        return None
+    if not all(unicodedata.combining(c) for c in parts[1:]):
+        return None
+    return parts[0]
 
 
 def transfer_weights(
@@ -37,6 +56,13 @@ def transfer_weights(
     for tgt_row, src_row in rows.items():
         new_w[tgt_row] = weight[src_row]
         new_b[tgt_row] = bias[src_row]
+    for i, c in enumerate(target_charset.chars):
+        base = base_letter(c)
+        if c in source_charset or base is None or base not in source_charset:
+            continue
+        src_row = source_charset.chars.index(base) + 1
+        new_w[i + 1] = weight[src_row]
+        new_b[i + 1] = bias[src_row] - ACCENT_BIAS
     tgt_state["classifier.weight"], tgt_state["classifier.bias"] = new_w, new_b
     target.load_state_dict(tgt_state)
 
