@@ -6,13 +6,11 @@ for ``--resume``. No pickle.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import safetensors.torch
 import torch
 from torch import nn
 
@@ -21,11 +19,10 @@ from lineocr.detect.model import LineDetectorNet
 from lineocr.detect.spec import FORMAT, DetectorSpec
 from lineocr.train.checkpoint import (
     CheckpointError,
-    atomic_write,
     load_tensors,
     optim_from_tensors,
     optim_to_tensors,
-    write_json,
+    write_checkpoint,
 )
 
 KIND = "detector"
@@ -103,20 +100,16 @@ def save(
     meta: DetectorMeta,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> Path:
-    """``{tag}.safetensors`` (and ``{tag}.optim.safetensors``), then ``{tag}.json``."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    weights = safetensors.torch.save(state, metadata={"format": FORMAT})
-    hashes = {"weights": hashlib.sha256(weights).hexdigest()}
-    atomic_write(run_dir / f"{tag}.safetensors", lambda p: Path(p).write_bytes(weights))
-    extra: dict[str, Any] = {}
+    """``{tag}.safetensors`` (and ``{tag}.optim.safetensors``), then ``{tag}.json``, as a
+    recogniser's checkpoint is written (:func:`write_checkpoint`); the optimiser's
+    parameter groups go into the JSON."""
+    description = meta.to_dict()
+    tensors = None
     if optimizer is not None:
         tensors, groups = optim_to_tensors(optimizer)
-        blob = safetensors.torch.save(tensors)
-        atomic_write(run_dir / f"{tag}.optim.safetensors", lambda p: Path(p).write_bytes(blob))
-        hashes["optimizer"] = hashlib.sha256(blob).hexdigest()
-        extra["optimizer_groups"] = groups
-    write_json(run_dir / f"{tag}.json", meta.to_dict() | {"sha256": hashes} | extra)
-    return run_dir / f"{tag}.safetensors"
+        description["optimizer_groups"] = groups
+    path = run_dir / f"{tag}.safetensors"
+    return write_checkpoint(path, model.state_dict(), description, tensors, file_format=FORMAT)
 
 
 def load(
@@ -148,13 +141,7 @@ def load(
 def save_weights_fp16(model: nn.Module, meta: DetectorMeta, out: Path) -> Path:
     """``out`` (.safetensors, fp16) and its .json: a stage or bundled detector's weights,
     small enough to commit, that ``--init-from`` and ``lineocr export`` take."""
-    state = {
-        k: (v.half() if v.is_floating_point() else v).contiguous()
-        for k, v in model.state_dict().items()
-    }
-    blob = safetensors.torch.save(state, metadata={"format": FORMAT})
-    atomic_write(out, lambda p: Path(p).write_bytes(blob))
-    data = meta.to_dict() | {"sha256": {"weights": hashlib.sha256(blob).hexdigest()}}
-    data["history"] = []  # the run's history stays in its own checkpoint
-    write_json(out.with_suffix(".json"), data)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    description = meta.to_dict() | {"history": []}  # the history stays in the run's checkpoint
+    write_checkpoint(out, state, description, file_format=FORMAT)
     return out

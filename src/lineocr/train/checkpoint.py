@@ -216,16 +216,34 @@ def save_checkpoint(
 ) -> Path:
     """Write ``{tag}.safetensors`` (and ``{tag}.optim.safetensors``), then ``{tag}.json``
     with their sha256: the JSON, written last, says which files belong to it."""
-    run_dir = Path(run_dir)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    files = {"weights": safetensors.torch.save(state, metadata={"format": FORMAT})}
+    path = Path(run_dir) / f"{tag}.safetensors"
+    return write_checkpoint(path, model.state_dict(), meta.to_dict(), optim_state)
+
+
+def write_checkpoint(
+    path: Path,
+    weights: dict[str, torch.Tensor],
+    description: dict[str, Any],
+    optim_state: dict[str, torch.Tensor] | None = None,
+    *,
+    file_format: str = FORMAT,
+) -> Path:
+    """The one way a checkpoint (a recogniser's or a detector's) is written: ``weights`` (a
+    state dict) as ``path`` (``TAG.safetensors``; metadata ``format``: ``file_format``) and
+    ``optim_state`` as ``TAG.optim.safetensors``, each atomically, then ``TAG.json``,
+    ``description`` with the files' sha256, written last so that it says which files
+    belong to it (:func:`load_tensors` checks them)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+    files = {"weights": safetensors.torch.save(state, metadata={"format": file_format})}
     if optim_state is not None:
         files["optimizer"] = safetensors.torch.save(optim_state)
+    tag = path.name.removesuffix(".safetensors")
     for role, data in files.items():
-        atomic_write(run_dir / f"{tag}{_SUFFIXES[role]}", lambda p, d=data: Path(p).write_bytes(d))
+        target = path.with_name(tag + _SUFFIXES[role])
+        atomic_write(target, lambda p, d=data: Path(p).write_bytes(d))
     hashes = {role: hashlib.sha256(data).hexdigest() for role, data in files.items()}
-    write_json(run_dir / f"{tag}.json", meta.to_dict() | {"sha256": hashes})
-    return run_dir / f"{tag}.safetensors"
+    write_json(path.with_name(tag + ".json"), description | {"sha256": hashes})
+    return path
 
 
 _SUFFIXES = {"weights": ".safetensors", "optimizer": ".optim.safetensors"}
