@@ -2,7 +2,7 @@
 
 Two routes, neither of them Pillow or lineocr's renderer:
 
-- groff (``groff -Tpdf``, its PDF device with the URW clones of the PostScript base fonts:
+- groff (``groff -Kutf8 -Tpdf``, its PDF device with the URW clones of the PostScript base fonts:
   Times, Helvetica, Courier, Palatino, Bookman, New Century Schoolbook...) rasterised by
   Ghostscript;
 - Pango (``pango-view``: Pango's layout, HarfBuzz shaping, Cairo's PDF output) rasterised by
