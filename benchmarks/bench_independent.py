@@ -1,7 +1,8 @@
 """The independent evaluation: lineocr side by side with Tesseract 5 and RapidOCR (EasyOCR
 where installed) on text lines that lineocr's generator never drew.
 
-Lines are set by groff and Pango from real prose fetched from the package registries,
+Lines are set by groff and Pango from real prose fetched from the package registries
+(English, western European languages with their accents, Arabic),
 rasterised by Ghostscript and Poppler, put through printed-and-scanned profiles, and read
 by every engine as a user runs it, one start per engine and set on the same cores
 (``benchmarks/independent/``, docs/benchmarks.md). Writes ``report.json`` and ``report.md``
@@ -11,6 +12,8 @@ puts the Markdown table into docs/benchmarks.md.
     make bench-peers    # once: RapidOCR 3.x in benchmarks/.venv-peers
     .venv/bin/python benchmarks/bench_independent.py --out benchmarks/out/indep
     .venv/bin/python benchmarks/bench_independent.py --lines 20 --set latin-groff  # a smoke run
+    .venv/bin/python benchmarks/bench_independent.py --set european-groff --set european-pango \
+        --model new=runs/x/model.onnx   # accented letters, a candidate beside the bundled ones
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from independent.report import NORMALISATION, markdown, normalize, score, splice
 from independent.sets import SETS, SETS_BY_KEY, LineSet, build_sets
 from independent.texts import (
     BENCH_TEXT_SOURCES,
+    REFERENCE_DEB,
     SENTENCEPIECE_SDIST,
     SourceUnavailableError,
+    deb_version,
     handbook_version,
 )
 from independent.typeset import TOOLS, missing_tools
@@ -49,6 +54,13 @@ ENGINES_BY_KIND: dict[str, list[eng.Engine]] = {
         eng.Peer("rapidocr", "en"),
         eng.Peer("easyocr", "en"),
     ],
+    "european": [
+        eng.Lineocr("printed"),
+        eng.Lineocr("printed-fast"),
+        eng.Tesseract(eng.BY_LINE),
+        eng.Tesseract("fra+deu+spa+ita+por+cat+swe"),
+        eng.Peer("rapidocr", "en"),
+    ],
     "arabic": [
         eng.Lineocr("printed"),
         eng.Lineocr("printed-fast"),
@@ -63,6 +75,10 @@ ENGINES_BY_KIND: dict[str, list[eng.Engine]] = {
     ],
 }
 KIND_NOTES = {
+    "european": "Tesseract reads each line once with its own language's data (the set knows "
+    "it) and once with all seven languages at once, as a user who does not know it; "
+    "RapidOCR's bundled PP-OCRv6 recogniser (Chinese and English) has the accented letters "
+    "in its alphabet; EasyOCR not run.",
     "arabic": "RapidOCR not run: its wheel bundles only the Chinese/English PP-OCRv6 model "
     "(an Arabic model would be downloaded at run time, which this benchmark does not do).",
     "ids": "RapidOCR not run: no bundled model reads Arabic-Indic digits.",
@@ -114,7 +130,7 @@ def machine() -> dict[str, Any]:
 
 def evaluate(line_set: LineSet, engine: eng.Engine, workdir: Path, cores: int) -> dict[str, Any]:
     refs = line_set.references
-    run = engine.read(line_set.paths, workdir, cores)
+    run = engine.read(line_set.paths, workdir, cores, line_set.languages)
     s = score(refs, run.texts)
     by_profile: dict[str, Any] = {}
     for profile in dict.fromkeys(str(r["profile"]) for r in line_set.records):
@@ -158,7 +174,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--engine",
         action="append",
         help="only these engine keys (repeatable), "
-        "e.g. lineocr:printed, tesseract:eng, rapidocr:en",
+        "e.g. lineocr:printed, tesseract:eng, tesseract:by-line, rapidocr:en",
     )
     p.add_argument(
         "--model",
@@ -262,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "normalisation": NORMALISATION,
         "text_sources": [vars(s) for s in BENCH_TEXT_SOURCES],
         "debian_handbook_version": handbook_version(opts.cache),
+        "debian_reference_version": deb_version(opts.cache, REFERENCE_DEB.format(lang="en")),
         "sentencepiece_version": SENTENCEPIECE_SDIST.split("==")[1],
         "tools": {name: TOOLS[name][1] for name in tools},
         "engines": [

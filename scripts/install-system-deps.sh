@@ -2,7 +2,8 @@
 # Debian packages lineocr's tests, synthetic data and benchmarks need: fonts (Latin and
 # Arabic; DejaVu Sans, from fonts-dejavu-core, is also the text-layer font of `lineocr read
 # --format pdf`, and pdftotext reads those PDFs back in the tests), word lists, FriBiDi for
-# Pillow's raqm layout, Tesseract (benchmarks only), Chromium (the web page's browser test,
+# Pillow's raqm layout, Tesseract (benchmarks only; the western European languages read
+# each line of the independent benchmark's European sets in its own language), Chromium (the web page's browser test,
 # driven by Playwright without its own browser download), the other typesetters and
 # rasterisers of the independent benchmark (benchmarks/independent/: groff, Pango's
 # pango-view, Ghostscript, Poppler's pdftoppm and pdftotext), and QEMU's
@@ -21,6 +22,8 @@ PACKAGES=(
   fonts-inconsolata fonts-ebgaramond fonts-comic-neue fonts-roboto-unhinted
   wamerican hunspell-ar
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara
+  tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por
+  tesseract-ocr-cat tesseract-ocr-swe
   chromium
   groff ghostscript poppler-utils pango1.0-tools
   qemu-user

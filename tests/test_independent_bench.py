@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from independent.typeset import (  # noqa: E402
     GROFF_FAMILIES,
     PageSpec,
     TypesetError,
+    fontconfig_covers,
     fontconfig_has,
     groff_escape,
     missing_tools,
@@ -37,6 +39,13 @@ LATIN = (
     "Short one.",
 )
 ARABIC = ("هذا مثال واحد فقط، لكن هناك أمارات أخرى.", "٢٩٠٠١٠١٠١٢٣٤٥٦")
+# Every accented letter of the European sets in lines whose lengths differ by 14+.
+EUROPEAN = (
+    "Ça coûte 12,50 € ; « déjà » -- où ?",
+    "Grüße aus Köln: Äpfel, Öl, Übung, Straße, Schäfer und Größe.",
+    "¿Qué año? ¡Sí, señor! Niño, acción, Ålborg, Øresund, æble, œuvre.",
+    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþ Œ § 20 °C, 3 £",
+)
 
 
 def ink_rows(image: np.ndarray) -> np.ndarray:
@@ -96,6 +105,28 @@ def test_pango_draws_latin_and_right_to_left_arabic(tmp_path):
         PageSpec("pango", "DejaVu Sans", "regular", 14, 150, ARABIC, rtl=True), tmp_path, "a", rng
     )
     assert len(arabic) == 2 and all(len(ink_rows(c)) for c in arabic)
+
+
+def test_european_charset_is_drawn_by_every_face_the_sets_use():
+    assert set("".join(EUROPEAN)) <= texts.EUROPEAN_CHARS
+    assert set("".join(EUROPEAN)) >= texts.EUROPEAN_LETTERS  # every letter in a test line
+    assert fontconfig_covers("DejaVu Serif", texts.EUROPEAN_CHARS)
+    assert not fontconfig_covers("DejaVu Serif", "é漢")  # a CJK ideograph it has no glyph for
+
+
+@pytest.mark.parametrize("renderer, font", [("groff", "T"), ("groff", "C"), ("pango", "Lato")])
+def test_accented_lines_are_drawn_with_their_accents(tmp_path, renderer, font):
+    # The PDF's own text says which glyphs were set: groff without preconv (-Kutf8) would
+    # set UTF-8 bytes as Latin-1 letters ("Ã©"), and drop what its fonts lack.
+    spec = PageSpec(renderer, font, "regular", 10, 150, EUROPEAN)
+    crops = typeset_page(spec, tmp_path, "page", np.random.default_rng(0))
+    check_crops(crops, EUROPEAN)
+    drawn = subprocess.run(
+        ["pdftotext", str(tmp_path / "page.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert [" ".join(line.split()) for line in drawn.splitlines() if line.strip()] == [
+        " ".join(line.split()) for line in EUROPEAN
+    ]
 
 
 def test_a_page_whose_lines_the_pdf_does_not_match_is_refused(tmp_path):
@@ -190,6 +221,59 @@ def test_paragraphs_and_their_cleaning():
     assert not texts.arabic_line_ok("ثبّت الحزمة apt-get")
 
 
+def test_european_text_keeps_accents_and_writes_punctuation_plainly():
+    got = texts.european_text("L’été : « déjà » — „so“ … 5 €")
+    assert got == 'L\'été : « déjà » -- "so" ... 5 €'
+    assert texts.european_text("Café ¿sí? Œuvre, 3 °C, § 2") == "Café ¿sí? Œuvre, 3 °C, § 2"
+    for other in ("a → b", "L'Haÿ-les-Roses", "Ελλάδα", "x × y"):
+        assert texts.european_text(other) is None, other
+
+
+REFERENCE_HTML = """<html><body><div class="section">
+<p>Le système <span class="command">apt-get</span>(8) est l&#8217;outil de
+  base&nbsp;; il gère les dépendances.</p>
+<p>This paragraph was never translated.</p>
+<table><tr><td><p>nom</p></td></tr></table>
+</div></body></html>"""
+
+
+def test_reference_paragraphs_and_untranslated_ones(tmp_path):
+    (tmp_path / "ch01.fr.html").write_text(REFERENCE_HTML, encoding="utf-8")
+    (tmp_path / "ch01.en.html").write_text(
+        "<p>The system.</p><p>This paragraph was never translated.</p>", encoding="utf-8"
+    )
+    french = texts.reference_paragraphs(tmp_path, "fr")
+    assert french == [
+        "Le système apt-get(8) est l’outil de base ; il gère les dépendances.",
+        "This paragraph was never translated.",
+        "nom",
+    ]
+    kept = texts.translated(french, texts.reference_paragraphs(tmp_path, "en"))
+    assert [texts.european_text(p) for p in kept] == [
+        "Le système apt-get(8) est l'outil de base ; il gère les dépendances.",
+        "nom",
+    ]
+
+
+def test_mixed_lines_take_each_language_in_turn():
+    french = "Le système gère les dépendances et installe les paquets nécessaires à la tâche. " * 3
+    german = "Das System löst Abhängigkeiten auf und installiert die nötigen Pakete für Sie. " * 3
+    groups = [
+        ("fr", [french + str(i) for i in range(4)]),
+        ("de", [german + str(i) for i in range(4)]),
+    ]
+    a = texts.mixed_lines(groups, 7, np.random.default_rng(3), texts.latin_line_ok, (30, 40))
+    assert a == texts.mixed_lines(
+        groups, 7, np.random.default_rng(3), texts.latin_line_ok, (30, 40)
+    )
+    assert [tag for _, tag in a] == ["fr", "de", "fr", "de", "fr", "de", "fr"]
+    paragraphs = dict(groups)
+    for line, tag in a:
+        assert 18 <= len(line) <= 40 and any(line in p for p in paragraphs[tag]), line
+    assert any("é" in line for line, tag in a if tag == "fr")
+    assert any("ö" in line or "ä" in line for line, tag in a if tag == "de")
+
+
 def test_prose_lines_are_deterministic_full_lines_of_the_paragraphs():
     words = [
         "one",
@@ -234,6 +318,11 @@ def test_sets_are_built_from_pages_and_profiles(tmp_path):
     assert line_set.references == lines[:3] and all(p.is_file() for p in line_set.paths)
     saved = [json.loads(x) for x in (tmp_path / "lines.jsonl").read_text().splitlines()]
     assert saved == line_set.records
+    assert line_set.languages == ["", "", ""]
+    # A set that knows each line's language keeps it.
+    labelled = [("Été", "src", "fr"), ("Größe", "src", "de")]
+    known = write_set(SETS[0], tmp_path / "eu", images[:2], labelled, Scans(("clean",), 1))
+    assert known.languages == ["fr", "de"] and known.references == ["Été", "Größe"]
 
 
 # -- engines' output ---------------------------------------------------------------------------
@@ -299,6 +388,37 @@ def test_rapidocr_reads_drawn_lines(drawn_lines):
     assert run.failed == 0 and report.score(lines, run.texts).cer < 0.2, run.texts
 
 
+def test_tesseract_reads_each_line_in_its_own_language(tmp_path):
+    lines = EUROPEAN[1:3]  # German, then Spanish
+    crops = typeset_page(
+        PageSpec("pango", "DejaVu Serif", "regular", 12, 300, lines),
+        tmp_path,
+        "p",
+        np.random.default_rng(2),
+    )
+    from PIL import Image
+
+    paths = []
+    for i, crop in enumerate(crops):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(crop).save(paths[-1])
+    by_line = engines.Tesseract(engines.BY_LINE)
+    assert by_line.skip_reason() is None, by_line.skip_reason()
+    run = by_line.read(paths, tmp_path, 1, ["de", "es"])
+    assert run.failed == 0 and report.score(list(lines), run.texts).cer < 0.05, run.texts
+    assert sorted(p.name for p in tmp_path.glob("tesseract-*.txt")) == [
+        "tesseract-deu-0.txt",
+        "tesseract-spa-0.txt",
+    ]
+    with pytest.raises(ValueError, match="each line's language"):
+        by_line.read(paths, tmp_path, 1)
+    with pytest.raises(ValueError, match="'xx'"):
+        by_line.read(paths, tmp_path, 1, ["de", "xx"])
+    script = (ROOT / "scripts" / "install-system-deps.sh").read_text()
+    for code in by_line.needed():
+        assert f"tesseract-ocr-{code}" in script
+
+
 def test_a_missing_peer_environment_is_a_reason_to_skip(tmp_path):
     assert "make bench-peers" in engines.Peer("rapidocr", "en", tmp_path / "python").skip_reason()
     assert engines.Tesseract("eng", "no-such-tesseract").skip_reason()
@@ -312,6 +432,10 @@ def test_one_normalisation_for_every_engine():
     assert report.normalize("رقم ٢٩٠٠١ ۴") == "رقم 29001 4"
     assert report.normalize("مُثبّت") == "مثبت"
     assert report.normalize("a،b") == "a،b"  # the Arabic comma stays itself
+    # Accents, ligature and guillemets are letters and signs of their own; a decomposed
+    # accent is the same letter as the composed one.
+    assert report.normalize("Été « déjà » Größe año œuvre Ø") == "Été « déjà » Größe año œuvre Ø"
+    assert report.normalize("Café") == "Café" and report.normalize("é") != "e"
     s = report.score(["It's one.", "two"], ["It’s one.", "tvo"])
     assert (s.exact_match, s.char_errors, s.chars) == (0.5, 1, 12)
 

@@ -2,7 +2,8 @@
 
 - lineocr: ``lineocr read -m MODEL --format jsonl --workers CORES -`` (default options);
 - Tesseract 5: ``tesseract LIST stdout -l LANG --psm 7``, CORES processes side by side with
-  ``OMP_THREAD_LIMIT=1``, each reading a share of the list;
+  ``OMP_THREAD_LIMIT=1``, each reading a share of the list; on a set that knows each
+  line's language, also once per language with that language's data (``by-line``);
 - RapidOCR 3.x and EasyOCR (optional): :mod:`peer_runner` in the peers' own environment
   (``make bench-peers``), recogniser only, CORES intra-op threads.
 
@@ -26,6 +27,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PEERS_PYTHON = ROOT / "benchmarks" / ".venv-peers" / "bin" / "python"
 PEER_RUNNER = Path(__file__).resolve().with_name("peer_runner.py")
 PAGE_SEPARATOR = "@@INDEPENDENT-PAGE@@"
+# Tesseract's language data for a line's language (ISO 639-1), for ``Tesseract(BY_LINE)``.
+BY_LINE = "by-line"
+TESSERACT_LANGUAGES = {
+    "en": "eng",
+    "fr": "fra",
+    "de": "deu",
+    "es": "spa",
+    "it": "ita",
+    "pt": "por",
+    "ca": "cat",
+    "sv": "swe",
+}
 
 
 @dataclass
@@ -110,7 +123,15 @@ class Engine:
     def version(self) -> str:
         return ""
 
-    def read(self, paths: Sequence[Path], workdir: Path, cores: int) -> EngineRun:
+    def read(
+        self,
+        paths: Sequence[Path],
+        workdir: Path,
+        cores: int,
+        languages: Sequence[str] | None = None,
+    ) -> EngineRun:
+        """The engine's text of each of ``paths``; ``languages``: each line's language
+        where the set knows it (only Tesseract ``by-line`` uses it)."""
         raise NotImplementedError
 
 
@@ -128,7 +149,13 @@ class Lineocr(Engine):
 
         return __version__
 
-    def read(self, paths: Sequence[Path], workdir: Path, cores: int) -> EngineRun:
+    def read(
+        self,
+        paths: Sequence[Path],
+        workdir: Path,
+        cores: int,
+        languages: Sequence[str] | None = None,
+    ) -> EngineRun:
         argv = [
             *lineocr_argv(),
             "read",
@@ -147,11 +174,25 @@ class Lineocr(Engine):
 
 
 class Tesseract(Engine):
+    """``lang``: Tesseract's ``-l`` (``eng``, ``fra+deu``...), or :data:`BY_LINE`: each line
+    read with its own language's data (:data:`TESSERACT_LANGUAGES`), as a user who knows
+    each document's language runs it."""
+
     def __init__(self, lang: str, executable: str = "tesseract") -> None:
         self.lang = lang
         self.executable = executable
         self.key = f"tesseract:{lang}"
-        self.label = f"Tesseract `{lang}` (`--psm 7`)"
+        self.label = (
+            "Tesseract, each line's language (`--psm 7`)"
+            if lang == BY_LINE
+            else f"Tesseract `{lang}` (`--psm 7`)"
+        )
+
+    def needed(self) -> list[str]:
+        """The language data this engine reads with."""
+        if self.lang == BY_LINE:
+            return sorted(set(TESSERACT_LANGUAGES.values()))
+        return self.lang.split("+")
 
     def skip_reason(self) -> str | None:
         if shutil.which(self.executable) is None:
@@ -159,7 +200,12 @@ class Tesseract(Engine):
         langs = subprocess.run(
             [self.executable, "--list-langs"], capture_output=True, text=True, check=False
         ).stdout.split()
-        return None if self.lang in langs else f"no Tesseract language data {self.lang!r}"
+        missing = [lang for lang in self.needed() if lang not in langs]
+        if missing:
+            return (
+                f"no Tesseract language data {' '.join(missing)} (scripts/install-system-deps.sh)"
+            )
+        return None
 
     def version(self) -> str:
         out = subprocess.run(
@@ -167,11 +213,38 @@ class Tesseract(Engine):
         )
         return (out.stdout or out.stderr).split("\n", 1)[0].strip()
 
-    def read(self, paths: Sequence[Path], workdir: Path, cores: int) -> EngineRun:
-        shards = [list(paths[i::cores]) for i in range(cores)]
+    def read(
+        self,
+        paths: Sequence[Path],
+        workdir: Path,
+        cores: int,
+        languages: Sequence[str] | None = None,
+    ) -> EngineRun:
+        if self.lang != BY_LINE:
+            return self._read(paths, workdir, cores, self.lang)
+        if languages is None or len(languages) != len(paths):
+            raise ValueError("Tesseract by-line needs each line's language")
+        groups: dict[str, list[int]] = {}
+        for i, lang in enumerate(languages):
+            if lang not in TESSERACT_LANGUAGES:
+                raise ValueError(f"Tesseract by-line: no language data for {lang!r}")
+            groups.setdefault(TESSERACT_LANGUAGES[lang], []).append(i)
+        texts = [""] * len(paths)
+        wall, failed = 0.0, 0
+        for code, idx in groups.items():
+            run = self._read([paths[i] for i in idx], workdir, cores, code)
+            wall += run.wall_s
+            failed += run.failed
+            for i, text in zip(idx, run.texts, strict=True):
+                texts[i] = text
+        return EngineRun(texts, wall, failed)
+
+    def _read(self, paths: Sequence[Path], workdir: Path, cores: int, lang: str) -> EngineRun:
+        """``paths`` read with ``-l lang``, ``cores`` processes side by side."""
+        shards = [s for s in (list(paths[i::cores]) for i in range(cores)) if s]
         commands = []
         for k, shard in enumerate(shards):
-            listing = workdir / f"tesseract-{self.lang}-{k}.txt"
+            listing = workdir / f"tesseract-{lang}-{k}.txt"
             listing.write_text("\n".join(map(str, shard)) + "\n", encoding="utf-8")
             commands.append(
                 [
@@ -179,7 +252,7 @@ class Tesseract(Engine):
                     str(listing),
                     "stdout",
                     "-l",
-                    self.lang,
+                    lang,
                     "--psm",
                     "7",
                     "-c",
@@ -241,7 +314,13 @@ class Peer(Engine):
         )
         return out.stdout.strip()
 
-    def read(self, paths: Sequence[Path], workdir: Path, cores: int) -> EngineRun:
+    def read(
+        self,
+        paths: Sequence[Path],
+        workdir: Path,
+        cores: int,
+        languages: Sequence[str] | None = None,
+    ) -> EngineRun:
         argv = [str(self.python), str(PEER_RUNNER), self.name, self.lang, str(cores)]
         proc, wall = _timed(argv, "\n".join(map(str, paths)) + "\n")
         texts, failed = parse_peer_jsonl(proc.stdout, len(paths))

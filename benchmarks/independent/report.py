@@ -76,8 +76,13 @@ def markdown(report: dict[str, Any]) -> str:
             else ""
         )
         + (
-            f"; texts from debian-handbook {report['debian_handbook_version']} and "
-            f"sentencepiece {report['sentencepiece_version']}"
+            f"; texts from debian-handbook {report['debian_handbook_version']}"
+            + (
+                f", debian-reference {report['debian_reference_version']}"
+                if report.get("debian_reference_version", "?") != "?"
+                else ""
+            )
+            + f" and sentencepiece {report['sentencepiece_version']}"
             if report.get("debian_handbook_version")
             else ""
         )

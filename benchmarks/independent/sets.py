@@ -21,6 +21,7 @@ from .typeset import (
     PANGO_ARABIC_FAMILIES,
     PANGO_LATIN_FAMILIES,
     PageSpec,
+    fontconfig_covers,
     fontconfig_has,
     typeset_page,
 )
@@ -32,7 +33,7 @@ LINES_PER_PAGE = 10
 class SetSpec:
     key: str
     title: str
-    kind: str  # latin, arabic, ids: which engines read it
+    kind: str  # latin, european, arabic, ids: which engines read it
     tools: tuple[str, ...]  # typeset.TOOLS it needs
 
 
@@ -44,6 +45,13 @@ SETS = (
         "latin-groff", "Latin prose, groff + Ghostscript", "latin", ("groff", "gs", "pdftotext")
     ),
     SetSpec("latin-pango", "Latin prose, Pango/Cairo + Poppler", "latin", PANGO_TOOLS),
+    SetSpec(
+        "european-groff",
+        "European prose, groff + Ghostscript",
+        "european",
+        ("groff", "gs", "pdftotext"),
+    ),
+    SetSpec("european-pango", "European prose, Pango/Cairo + Poppler", "european", PANGO_TOOLS),
     SetSpec("arabic-pango", "Arabic prose, Pango/HarfBuzz + Poppler", "arabic", PANGO_TOOLS),
     SetSpec("ids-sharp", "Arabic-Indic 14-digit IDs, sharp", "ids", PANGO_TOOLS),
     SetSpec("ids-blurred", "Arabic-Indic 14-digit IDs, blurred", "ids", PANGO_TOOLS),
@@ -65,6 +73,11 @@ class LineSet:
     def references(self) -> list[str]:
         return [str(r["text"]) for r in self.records]
 
+    @property
+    def languages(self) -> list[str]:
+        """Each line's language (ISO 639-1), ``""`` where the set does not say."""
+        return [str(r.get("language", "")) for r in self.records]
+
 
 # -- texts -----------------------------------------------------------------------------------
 
@@ -82,6 +95,29 @@ def latin_lines(cache: Path, n: int, rng: np.random.Generator) -> list[tuple[str
     a = tx.prose_lines(botchan, (n + 1) // 2, rng, tx.latin_line_ok)
     b = tx.prose_lines(handbook, n - len(a), rng, tx.latin_line_ok)
     return tx.interleave([(x, "botchan") for x in a], [(x, "debian-handbook-en") for x in b])
+
+
+def european_lines(cache: Path, n: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+    """``n`` (line, source key, language) triples: the handbook's and Debian Reference's
+    western European translations (paragraphs that stand untranslated left out), each
+    language of each source in turn."""
+    groups: list[tuple[tuple[str, str], list[str]]] = []
+    handbook = tx.fetch_handbook(cache)
+    english = tx.docbook_paragraphs(handbook / "en-US")
+    for lang, folder in tx.HANDBOOK_EUROPEAN.items():
+        paragraphs = tx.translated(tx.docbook_paragraphs(handbook / folder), english)
+        groups.append(
+            (("debian-handbook-eu", lang), [t for p in paragraphs if (t := tx.european_text(p))])
+        )
+    reference = tx.fetch_reference(cache, tx.REFERENCE_EUROPEAN)
+    english = tx.reference_paragraphs(reference, "en")
+    for lang in tx.REFERENCE_EUROPEAN:
+        paragraphs = tx.translated(tx.reference_paragraphs(reference, lang), english)
+        groups.append(
+            (("debian-reference-eu", lang), [t for p in paragraphs if (t := tx.european_text(p))])
+        )
+    mixed = tx.mixed_lines(groups, n, rng, tx.latin_line_ok)
+    return [(line, source, lang) for line, (source, lang) in mixed]
 
 
 def arabic_lines(cache: Path, n: int, rng: np.random.Generator) -> list[str]:
@@ -157,14 +193,15 @@ def write_set(
     spec: SetSpec,
     folder: Path,
     lines: Sequence[tuple[np.ndarray, PageSpec]],
-    labels: Sequence[tuple[str, str]],
+    labels: Sequence[tuple[str, ...]],
     scans: Scans,
 ) -> LineSet:
     """Each line through its profile (in turn), written as PNG with a ``lines.jsonl``;
-    ``labels``: each line's (text, source)."""
+    ``labels``: each line's (text, source), or (text, source, language) where the set
+    knows the language (an engine may read each line in its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     line_set = LineSet(spec, folder)
-    for i, ((image, page), (text, source)) in enumerate(zip(lines, labels, strict=True)):
+    for i, ((image, page), (text, source, *language)) in enumerate(zip(lines, labels, strict=True)):
         profile = scans.profiles[i % len(scans.profiles)]
         name = f"{i:04d}.png"
         Image.fromarray(degrade(image, profile, scans.seed, i)).save(folder / name)
@@ -180,10 +217,48 @@ def write_set(
                 "profile": profile,
             }
         )
+        if language:
+            line_set.records[-1]["language"] = language[0]
     with (folder / "lines.jsonl").open("w", encoding="utf-8") as f:
         for r in line_set.records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     return line_set
+
+
+def build_european(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -> list[LineSet]:
+    """The European sets of ``keys`` (groff and Pango): lines of :func:`european_lines`,
+    each with its language; the two sets take the two halves of one mixed sequence, so
+    that each holds every language of every source."""
+    if "european-groff" not in keys and "european-pango" not in keys:
+        return []
+    built: list[LineSet] = []
+    triples = european_lines(cache, 2 * n, np.random.default_rng([seed, 5]))
+    for k, key in enumerate(("european-groff", "european-pango")):
+        if key not in keys:
+            continue
+        rng = np.random.default_rng([seed, 6, k])
+        chosen = triples[k * n : (k + 1) * n]
+        if key == "european-groff":
+            fonts = list(GROFF_FAMILIES)
+        else:
+            fonts = [
+                f
+                for f in PANGO_LATIN_FAMILIES
+                if fontconfig_has(f) and fontconfig_covers(f, tx.EUROPEAN_CHARS)
+            ]
+        how = Typesetting(key.split("-")[1], fonts, (9, 10, 11, 12, 14), (150, 200, 300, 400))
+        specs = page_specs([t for t, _, _ in chosen], how, rng)
+        rendered = render_pages(specs, out / "work" / key, rng)
+        built.append(
+            write_set(
+                SETS_BY_KEY[key],
+                out / "sets" / key,
+                rendered,
+                chosen,
+                Scans(PRINTED_PROFILES, seed),
+            )
+        )
+    return built
 
 
 def build_sets(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -> list[LineSet]:
@@ -217,6 +292,7 @@ def build_sets(keys: Sequence[str], out: Path, cache: Path, n: int, seed: int) -
                     Scans(PRINTED_PROFILES, seed),
                 )
             )
+    built += build_european(keys, out, cache, n, seed)
     arabic_fonts = [f for f in PANGO_ARABIC_FAMILIES if fontconfig_has(f)]
     if "arabic-pango" in keys:
         rng = np.random.default_rng([seed, 3])

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,20 @@ class TextSource:
 SENTENCEPIECE_SDIST = "sentencepiece==0.2.3"
 BOTCHAN_MEMBER = "test/botchan.txt"
 HANDBOOK_DEB = "debian-handbook"
+REFERENCE_DEB = "debian-reference-{lang}"  # one package per language, "en" included
+
+# The western European translations each manual has in full (language: its folder in the
+# handbook); the handbook's Dutch and Danish are mostly untranslated, so left out.
+HANDBOOK_EUROPEAN = {
+    "fr": "fr-FR",
+    "de": "de-DE",
+    "es": "es-ES",
+    "it": "it-IT",
+    "pt": "pt-BR",
+    "ca": "ca-ES",
+    "sv": "sv-SE",
+}
+REFERENCE_EUROPEAN = ("fr", "de", "es", "it", "pt")
 
 # Texts this benchmark draws its lines from: training data must not use them.
 BENCH_TEXT_SOURCES: tuple[TextSource, ...] = (
@@ -60,6 +75,27 @@ BENCH_TEXT_SOURCES: tuple[TextSource, ...] = (
         f"Debian: package {HANDBOOK_DEB} (bookworm), html/ar-MA/*.html",
         "GPL-2.0-or-later or CC-BY-SA-3.0",
         "ar",
+    ),
+    TextSource(
+        "debian-handbook-eu",
+        "The Debian Administrator's Handbook, French, German, Spanish, Italian, Brazilian "
+        "Portuguese, Catalan and Swedish translations",
+        f"Debian: package {HANDBOOK_DEB} (bookworm), html/"
+        + ",".join(HANDBOOK_EUROPEAN.values())
+        + "/*.html",
+        "GPL-2.0-or-later or CC-BY-SA-3.0",
+        " ".join(HANDBOOK_EUROPEAN),
+    ),
+    TextSource(
+        "debian-reference-eu",
+        "Debian Reference (Osamu Aoki), French, German, Spanish, Italian and Portuguese "
+        "translations",
+        "Debian: packages debian-reference-{"
+        + ",".join(REFERENCE_EUROPEAN)
+        + "} (bookworm), usr/share/debian-reference/*.LANG.html; debian-reference-en "
+        "to leave out what is not translated",
+        "GPL-2.0-or-later",
+        " ".join(REFERENCE_EUROPEAN),
     ),
 )
 
@@ -114,25 +150,47 @@ def fetch_botchan(cache: Path) -> str:
     return target.read_text(encoding="utf-8-sig")
 
 
+def _unpack_deb(cache: Path, package: str, root: Path) -> None:
+    """Debian ``package`` downloaded (not installed) with ``apt-get download`` into
+    ``cache/debian`` and unpacked under ``root``."""
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise SourceUnavailableError(f"apt-get and dpkg-deb are needed to fetch {package}")
+    debs = cache / "debian"
+    debs.mkdir(parents=True, exist_ok=True)
+    if not list(debs.glob(f"{package}_*.deb")):
+        _run(["apt-get", "download", package], cwd=debs)
+    deb = next(debs.glob(f"{package}_*.deb"))
+    _run(["dpkg-deb", "-x", deb, root])
+
+
 def fetch_handbook(cache: Path) -> Path:
     """The folder of the handbook's HTML translations (``en-US``, ``ar-MA``...), from the
-    Debian package downloaded (not installed) with ``apt-get download``."""
+    Debian package."""
     root = cache / "debian-handbook"
     html_dir = root / "usr/share/doc/debian-handbook/html"
     if not html_dir.is_dir():
-        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-            raise SourceUnavailableError("apt-get and dpkg-deb are needed to fetch debian-handbook")
-        debs = cache / "debian"
-        debs.mkdir(parents=True, exist_ok=True)
-        if not list(debs.glob(f"{HANDBOOK_DEB}_*.deb")):
-            _run(["apt-get", "download", HANDBOOK_DEB], cwd=debs)
-        deb = next(debs.glob(f"{HANDBOOK_DEB}_*.deb"))
-        _run(["dpkg-deb", "-x", deb, root])
+        _unpack_deb(cache, HANDBOOK_DEB, root)
+    return html_dir
+
+
+def fetch_reference(cache: Path, languages: Iterable[str]) -> Path:
+    """The folder of Debian Reference's HTML chapters (``ch01.fr.html``...) in English and
+    ``languages``, one Debian package each."""
+    root = cache / "debian-reference"
+    html_dir = root / "usr/share/debian-reference"
+    for lang in ("en", *languages):
+        if not list(html_dir.glob(f"*.{lang}.html")):
+            _unpack_deb(cache, REFERENCE_DEB.format(lang=lang), root)
     return html_dir
 
 
 def handbook_version(cache: Path) -> str:
-    debs = sorted((cache / "debian").glob(f"{HANDBOOK_DEB}_*.deb"))
+    return deb_version(cache, HANDBOOK_DEB)
+
+
+def deb_version(cache: Path, package: str) -> str:
+    """The version of ``package`` downloaded into the cache, or ``?``."""
+    debs = sorted((cache / "debian").glob(f"{package}_*.deb"))
     return debs[0].name.split("_")[1] if debs else "?"
 
 
@@ -162,6 +220,27 @@ def docbook_paragraphs(folder: Path) -> list[str]:
     return out
 
 
+_P = re.compile(r"<p>(.*?)</p>", re.S)
+
+
+def reference_paragraphs(folder: Path, lang: str) -> list[str]:
+    """The ``<p>`` paragraphs of Debian Reference's HTML chapters in ``lang``."""
+    out = []
+    for page in sorted(folder.glob(f"*.{lang}.html")):
+        for raw in _P.findall(page.read_text(encoding="utf-8")):
+            text = " ".join(html.unescape(_TAG.sub("", raw)).split())
+            if text:
+                out.append(text)
+    return out
+
+
+def translated(paragraphs: Iterable[str], english: Iterable[str]) -> list[str]:
+    """``paragraphs`` less those that stand word for word in the English original (a
+    translation's untranslated paragraphs, commands and names)."""
+    original = set(english)
+    return [p for p in paragraphs if p not in original]
+
+
 # Typographic punctuation written the way the lines' ASCII text has it.
 _TO_ASCII = str.maketrans(
     {"‘": "'", "’": "'", "“": '"', "”": '"', "—": "--", "–": "-", "…": "...", "\u00a0": " "}
@@ -173,6 +252,42 @@ def latin_text(paragraph: str) -> str | None:
     None when it holds other characters (accents, arrows: left out rather than altered)."""
     text = paragraph.translate(_TO_ASCII)
     return text if all(" " <= ch <= "~" for ch in text) else None
+
+
+# Western European running text: printable ASCII, the letters of Latin-1 (less the
+# multiplication and division signs, and less ÿ, which groff's PDF fonts do not draw), the
+# French ligature, guillemets, the Spanish inverted marks and a few signs of prose.
+EUROPEAN_LETTERS = (
+    frozenset(chr(c) for c in range(0xC0, 0x100) if unicodedata.category(chr(c)).startswith("L"))
+    - {"ÿ"}
+) | frozenset("œŒ")
+EUROPEAN_CHARS = (
+    frozenset(chr(c) for c in range(0x20, 0x7F)) | EUROPEAN_LETTERS | frozenset("«»¿¡€£°§")
+)
+_TO_EUROPEAN = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "‚": "'",
+        "„": '"',  # German opening quote
+        "—": "--",
+        "–": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u202f": " ",  # French thin no-break space before ; : ! ? and inside « »
+        "\u2009": " ",
+    }
+)
+
+
+def european_text(paragraph: str) -> str | None:
+    """The paragraph with its accented letters, guillemets and inverted marks, typographic
+    quotes, dashes and no-break spaces written plainly; None when it holds other characters
+    (arrows, other scripts, ÿ: left out rather than altered)."""
+    text = " ".join(unicodedata.normalize("NFC", paragraph).translate(_TO_EUROPEAN).split())
+    return text if set(text) <= EUROPEAN_CHARS else None
 
 
 _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -255,6 +370,24 @@ def interleave(*groups: Iterable[T]) -> list[T]:
     for i in range(max(map(len, lists), default=0)):
         out += [g[i] for g in lists if i < len(g)]
     return out
+
+
+def mixed_lines(
+    groups: Sequence[tuple[T, Sequence[str]]],
+    n: int,
+    rng: np.random.Generator,
+    keep: Callable[[str], bool],
+    widths: tuple[int, int] = (34, 72),
+) -> list[tuple[str, T]]:
+    """``n`` (line, tag) pairs of :func:`prose_lines`, taken from each group's paragraphs
+    in turn (a group: one language of one source, its tag), so that any run of consecutive
+    lines holds every group about equally."""
+    per_group = -(-n // len(groups)) if groups else 0
+    picked = [
+        [(line, tag) for line in prose_lines(paragraphs, per_group, rng, keep, widths)]
+        for tag, paragraphs in groups
+    ]
+    return interleave(*picked)[:n]
 
 
 ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"

@@ -2,7 +2,7 @@
 
 Two routes, neither of them Pillow or lineocr's renderer:
 
-- groff (``groff -Tpdf``, its PDF device with the URW clones of the PostScript base fonts:
+- groff (``groff -Kutf8 -Tpdf``, its PDF device with the URW clones of the PostScript base fonts:
   Times, Helvetica, Courier, Palatino, Bookman, New Century Schoolbook...) rasterised by
   Ghostscript;
 - Pango (``pango-view``: Pango's layout, HarfBuzz shaping, Cairo's PDF output) rasterised by
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +117,21 @@ def fontconfig_has(family: str) -> bool:
     return family.lower() in (f.strip().lower() for f in out.split(","))
 
 
+def fontconfig_covers(family: str, chars: Iterable[str]) -> bool:
+    """Whether ``family`` has a face with a glyph for each of ``chars`` (fontconfig's
+    charset), so that no character of a set's lines is drawn by a fallback face."""
+    if shutil.which("fc-list") is None:
+        return False
+    charset = " ".join(f"{ord(ch):x}" for ch in sorted(set(chars)))
+    out = subprocess.run(
+        ["fc-list", f":family={family}:charset={charset}", "family"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return bool(out.strip())
+
+
 # -- the typesetters -------------------------------------------------------------------------
 
 
@@ -147,7 +162,8 @@ def groff_source(lines: Sequence[str], family: str, style: str, size_pt: float) 
 def render_groff(lines: Sequence[str], family: str, style: str, size_pt: float, pdf: Path) -> Path:
     """``lines`` set by groff's PDF device on a 12 x 11 inch page."""
     source = groff_source(lines, family, style, size_pt)
-    pdf.write_bytes(_run(["groff", "-Tpdf", "-P-p11i,12i"], stdin=source.encode("utf-8")))
+    # -Kutf8: preconv turns the UTF-8 input's accented letters into groff's glyph names.
+    pdf.write_bytes(_run(["groff", "-Kutf8", "-Tpdf", "-P-p11i,12i"], stdin=source.encode("utf-8")))
     return pdf
 
 
