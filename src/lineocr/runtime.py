@@ -38,6 +38,7 @@ from lineocr.preprocess import (
     target_width,
     to_model_input,
 )
+from lineocr.script_consistency import one_script_per_word
 from lineocr.tta import VIEWS, views, vote
 from lineocr.zoo import DEFAULT_MODEL, ModelNotFoundError, card_from_metadata, is_bundled
 from lineocr.zoo import model_path as bundled_model_path
@@ -425,6 +426,7 @@ class Recognizer:
             frames = np.minimum(frames, logits.shape[1])
             check = cancel.check if cancel is not None else None
             decoded = decoder.decode_logits(logits, frames, self.temperature, check=check)
+            decoded = one_script_per_word(decoded, logits, frames, decoder, self.temperature)
             # copies: a slice would keep the whole padded batch alive
             kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
             return decoded, kept
