@@ -22,23 +22,22 @@ kept to their aligned frames (not grown into the blanks, :func:`lineocr.decode.w
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests import pages_helpers as ph  # noqa: E402
+
 from lineocr import runtime as runtime_module  # noqa: E402
 from lineocr.page import Page, PageReader  # noqa: E402
 from lineocr.runtime import Recognizer  # noqa: E402
-from tests import pages_helpers as ph  # noqa: E402
 
 LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
@@ -62,7 +61,7 @@ KINDS = (
 )
 
 
-def page(font: str, rtl: bool, degrees: float) -> tuple[np.ndarray, list[list[tuple[str, Any]]]]:
+def page(font: str, rtl: bool, degrees: float) -> tuple[np.ndarray, list[list[Any]]]:
     """A composed page and its lines' true words (text, quadrilateral on the page)."""
     if rtl:
         ph.ARABIC_FONT = Path(font)
@@ -70,65 +69,16 @@ def page(font: str, rtl: bool, degrees: float) -> tuple[np.ndarray, list[list[tu
     else:
         ph.LATIN_FONT = Path(font)
         composed = ph.compose([ph.LATIN[:5], ph.LATIN[5:]], heading="A Quiet Town", picture=True)
-    h, w = composed.image.shape
     image = composed.image if degrees == 0 else ph.turned(composed.image, degrees)
-    lines = []
-    for words in composed.words:
-        placed = []
-        for text, (x0, y0, x1, y1) in words:
-            quad = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-            if degrees:
-                quad = [tuple(p) for p in ph.turned_points(quad, degrees, (w, h))]
-            placed.append((text, np.asarray(quad, np.float32)))
-        lines.append(placed)
-    return image, lines
+    return image, ph.true_words(composed, degrees)
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def score(read: Page, truth: list[list[tuple[str, Any]]]) -> tuple[int, int, int, list[float]]:
+def score(read: Page, truth: list[list[Any]]) -> tuple[int, int, int, list[float]]:
     """(true words, words read right, of them placed, their IoUs)."""
+    matches = ph.match_words(read, truth)
+    placed = [m for m in matches if m.box is not None]
     total = sum(len(t) for t in truth)
-    matched = placed = 0
-    ious: list[float] = []
-    line_boxes = [cv2.boundingRect(np.vstack([q for _, q in t])) for t in truth]
-    for line in read.lines:
-        if not line.words:
-            continue
-        best = max(
-            range(len(truth)),
-            key=lambda k: _iou(
-                line.box,
-                (
-                    line_boxes[k][0],
-                    line_boxes[k][1],
-                    line_boxes[k][0] + line_boxes[k][2],
-                    line_boxes[k][1] + line_boxes[k][3],
-                ),
-            ),
-        )
-        true_words = truth[best]
-        pairs = difflib.SequenceMatcher(
-            a=[w.text for w in line.words], b=[t for t, _ in true_words], autojunk=False
-        )
-        for block in pairs.get_matching_blocks():
-            for k in range(block.size):
-                word = line.words[block.a + k]
-                _, quad = true_words[block.b + k]
-                matched += 1
-                if word.box is None:
-                    continue
-                cx, cy = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
-                placed += cv2.pointPolygonTest(quad, (float(cx), float(cy)), False) >= 0
-                x, y, bw, bh = cv2.boundingRect(quad)
-                ious.append(_iou(word.box, (x, y, x + bw, y + bh)))
-    return total, matched, placed, ious
+    return total, len(matches), sum(m.centre_inside for m in placed), [m.iou for m in placed]
 
 
 class _NoPositions:
@@ -196,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for variant, widen in variants.items():
                 runtime_module.widened = widen  # type: ignore[assignment]
                 if variant == "widened":
-                    wall, cpu, read = timed(lambda: with_words.read(image), opts.repeat)
+                    wall, cpu, read = timed(lambda image=image: with_words.read(image), opts.repeat)
                     costs["on"][0] += wall
                     costs["on"][1] += cpu
                 else:
@@ -213,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{placed / max(1, matched):.1%} | {np.median(ious or [0]):.2f} |"
                     )
             runtime_module.widened = variants["widened"]  # type: ignore[assignment]
-            wall, cpu, _ = timed(lambda: without.read(image), opts.repeat)
+            wall, cpu, _ = timed(lambda image=image: without.read(image), opts.repeat)
             costs["off"][0] += wall
             costs["off"][1] += cpu
     print()

@@ -151,6 +151,75 @@ def turned_points(
     return (pts @ back.T)[:, :2]
 
 
+def true_words(composed: Composed, degrees: float = 0.0) -> list[list[tuple[str, np.ndarray]]]:
+    """Each line's true words as (text, quadrilateral on the page), the page
+    :func:`turned` by ``degrees`` (0: as composed)."""
+    h, w = composed.image.shape
+    lines = []
+    for words in composed.words:
+        placed = []
+        for text, (x0, y0, x1, y1) in words:
+            quad = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], np.float64)
+            if degrees:
+                quad = turned_points(quad, degrees, (w, h))
+            placed.append((text, quad.astype(np.float32)))
+        lines.append(placed)
+    return lines
+
+
+@dataclass
+class WordMatch:
+    text: str
+    box: tuple[int, int, int, int] | None  # the read word's
+    centre_inside: bool  # the read box's centre inside the true word's quadrilateral
+    iou: float  # the read box's with the true quadrilateral's bounding box
+
+
+def match_words(page, truth: list[list[tuple[str, np.ndarray]]]) -> list[WordMatch]:
+    """The read words matched to true ones: each read line to the true line its box
+    overlaps most, then its words to that line's by text (difflib), so a word read wrong
+    is left out rather than compared with another word's box."""
+    import difflib
+
+    import cv2
+
+    def bounds(quads: list[np.ndarray]) -> tuple[float, float, float, float]:
+        pts = np.vstack(quads)
+        return (*pts.min(axis=0), *pts.max(axis=0))
+
+    line_boxes = [bounds([q for _, q in words]) for words in truth]
+    found = []
+    for line in page.lines:
+        if not line.words:
+            continue
+        k = max(range(len(truth)), key=lambda i: box_iou(line.box, line_boxes[i]))
+        matcher = difflib.SequenceMatcher(
+            a=[w.text for w in line.words], b=[t for t, _ in truth[k]], autojunk=False
+        )
+        for block in matcher.get_matching_blocks():
+            for j in range(block.size):
+                word = line.words[block.a + j]
+                _, quad = truth[k][block.b + j]
+                if word.box is None:
+                    found.append(WordMatch(word.text, None, False, 0.0))
+                    continue
+                x0, y0, x1, y1 = word.box
+                centre = (float(x0 + x1) / 2, float(y0 + y1) / 2)
+                inside = cv2.pointPolygonTest(quad, centre, False) >= 0
+                found.append(
+                    WordMatch(word.text, word.box, inside, box_iou(word.box, bounds([quad])))
+                )
+    return found
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def uneven_light(image: np.ndarray) -> np.ndarray:
     """The page lit from one corner: brightness falling to 45 % across it."""
     h, w = image.shape

@@ -299,7 +299,7 @@ class Recognizer:
         """Read one line image (a path, bytes, a PIL image or a numpy array)."""
         return self.read_batch([image], batch_size=1, **decode_options)[0]
 
-    def read_batch(
+    def read_batch(  # noqa: PLR0913 - keyword-only switches of one read, each documented
         self,
         images: Sequence[ImageSource],
         *,
@@ -544,7 +544,9 @@ class Recognizer:
         text = self.charset.decode(decoded.indices)
         order = logical_permutation(visual)
         spans: Sequence[tuple[float | None, float | None]] = (
-            places if places is not None and len(places) == len(visual) else [(None, None)] * len(visual)
+            places
+            if places is not None and len(places) == len(visual)
+            else [(None, None)] * len(visual)
         )
         chars = tuple(
             CharConfidence(text[i], float(decoded.char_confidences[order[i]]), *spans[order[i]])
