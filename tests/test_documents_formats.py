@@ -312,7 +312,7 @@ def test_words_with_boxes_in_every_format(tmp_path: Path) -> None:
     assert [w.box for w in latin.words] == [
         (40, 30, 131, 70),
         (160, 30, 191, 70),
-        (220, 30, 370, 70),
+        (219, 30, 370, 70),
     ]
     # hOCR: ocrx_word spans with their boxes and confidences inside each line.
     hocr = to_hocr(doc)
