@@ -110,9 +110,9 @@ def to_page_xml(
             found = words(line)
             if found and all(len(w.polygon) == 4 for w in found):
                 for k, word in enumerate(found, 1):
-                    element = ET.SubElement(text_line, "Word", {"id": f"r{b}_l{n}_w{k}"})
-                    ET.SubElement(element, "Coords", {"points": _points(word.polygon, size)})
-                    _text_equiv(element, word.text, word.confidence)
+                    word_el = ET.SubElement(text_line, "Word", {"id": f"r{b}_l{n}_w{k}"})
+                    ET.SubElement(word_el, "Coords", {"points": _points(word.polygon, size)})
+                    _text_equiv(word_el, word.text, word.confidence)
             _text_equiv(text_line, line.text, line.confidence)
         _text_equiv(region, "\n".join(ln.text for ln in block.lines), block_confidence(block))
     return serialise(root, PAGE)
