@@ -37,26 +37,31 @@ def align_batch(
         e, s = _extended(y)
         ext[i, : len(e)], valid[i, : len(e)], skip[i, : len(e)] = e, True, s
     rows = np.arange(n)
-    delta = np.full((n, n_states), NEG_INF, dtype=np.float64)
+    # Every frame's log-probability of every state, at once; a state past a line's labels
+    # never entered (-inf); a frame past a line's end keeps its path where it was (0 for
+    # staying, -inf for moving: the padding frames change nothing).
+    emit = np.take_along_axis(log_probs.astype(np.float32, copy=False), ext[:, None, :], axis=2)
+    emit[~np.broadcast_to(valid[:, None, :], emit.shape)] = NEG_INF
+    past = np.arange(t_max)[None, :] >= lens[:, None]  # (N, T)
+    emit[past] = 0.0
+    step_mask = np.where(past, NEG_INF, 0.0).astype(np.float32)  # moving on, past the end
+    skip_mask = np.where(skip[:, 2:], 0.0, NEG_INF).astype(np.float32)
+    delta = np.full((n, n_states), NEG_INF, dtype=np.float32)
     if t_max:
-        first = np.take_along_axis(log_probs[:, 0, :], ext, axis=1)
-        delta[:, :2] = first[:, :2]
-        delta[~valid] = NEG_INF
+        delta[:, :2] = emit[:, 0, :2]
     # back[t, i, s]: how many states back the best path into state s at frame t came from.
     back = np.zeros((max(t_max, 1), n, n_states), dtype=np.int8)
-    moves = np.empty((3, n, n_states), dtype=np.float64)
+    one = np.full((n, n_states), NEG_INF, dtype=np.float32)  # from the state before
+    two = np.full((n, n_states), NEG_INF, dtype=np.float32)  # from two before (a skip)
     for t in range(1, t_max):
-        moves[0] = delta
-        moves[1, :, 0] = NEG_INF
-        moves[1, :, 1:] = delta[:, :-1]
-        moves[2, :, :2] = NEG_INF
-        moves[2, :, 2:] = np.where(skip[:, 2:], delta[:, :-2], NEG_INF)
-        came = moves.argmax(axis=0)
-        best = np.take_along_axis(moves, came[None], axis=0)[0]
-        emit = np.take_along_axis(log_probs[:, t, :], ext, axis=1)
-        live = (t < lens)[:, None]
-        back[t] = np.where(live, came, 0)
-        delta = np.where(live & valid, best + emit, np.where(live, NEG_INF, delta))
+        one[:, 1:] = delta[:, :-1] + step_mask[:, t, None]
+        two[:, 2:] = delta[:, :-2] + skip_mask + step_mask[:, t, None]
+        # The first best on ties (staying, then one back), as an argmax would choose.
+        came = (one > delta).astype(np.int8)
+        best = np.maximum(delta, one)
+        np.copyto(came, 2, where=two > best)
+        back[t] = came
+        delta = np.maximum(best, two) + emit[:, t]
     label_counts = np.array([len(y) for y in ys], dtype=np.int64)
     last, before = 2 * label_counts, np.maximum(2 * label_counts - 1, 0)
     state = np.where(delta[rows, before] > delta[rows, last], before, last)
