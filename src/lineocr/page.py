@@ -89,7 +89,7 @@ def split_words(chars: Sequence[CharConfidence]) -> list[Word]:
 
 def place_words(
     chars: Sequence[CharConfidence],
-    polygon: Sequence[Point],
+    polygon: Sequence[tuple[float, float]],
     edges: tuple[float, float] | None,
     size: tuple[int, int],
 ) -> tuple[Word, ...]:

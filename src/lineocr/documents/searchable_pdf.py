@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from lineocr.charset import to_visual
+from lineocr.page import place_words
 
 FONT_ENV = "LINEOCR_PDF_FONT"
 FONT_FILE = "DejaVuSans.ttf"
@@ -127,8 +128,9 @@ class SearchablePdf:
                 (ln.text, ln.polygon if len(ln.polygon) == 4 else None, ln.box, ln.words)
                 for ln in result.lines
             ]
-        else:
-            lines = [(result.text, None, (0, 0, w, h), ())]
+        else:  # a line image: the whole image is the line, its words placed where known
+            words = place_words(result.chars, _box_corners((0, 0, w, h)), (0, w), (w, h))
+            lines = [(result.text, None, (0, 0, w, h), words)]
         for text, polygon, box, words in lines:
             corners = polygon or _box_corners(box)
             placed = [
