@@ -3,8 +3,9 @@ system fonts, set in columns with a heading and a picture, turned and skewed on 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,8 @@ class Composed:
     image: np.ndarray  # uint8 grey page
     blocks: list[list[str]]  # the text in reading order, block by block
     boxes: list[tuple[int, int, int, int]]  # each line's ink box, in reading order
+    # each line's words (text, ink box), in reading order, each line's in logical order
+    words: list[list[tuple[str, tuple[int, int, int, int]]]] = field(default_factory=list)
 
 
 def _draw_line(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font, rtl: bool):
@@ -53,6 +56,26 @@ def _draw_line(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font, 
         box = draw.textbbox((x, y), text, font=font, **kwargs)
     draw.text((x, y), text, fill=0, font=font, **kwargs)
     return box
+
+
+def _word_boxes(draw: ImageDraw.ImageDraw, box, text: str, font, rtl: bool):
+    """Each word of a line drawn by :func:`_draw_line` (its ink ``box``) with its ink box:
+    drawn alone where the text before it ends (Raqm's advance, so Arabic's joins and
+    Latin's kerning are those of the line; a space breaks both)."""
+    kwargs = {"direction": "rtl", "language": "ar"} if rtl else {}
+    line_left = draw.textbbox((0, 0), text, font=font, **kwargs)[0]
+    start = box[0] - line_left  # the pen's x the line was drawn at
+    full = draw.textlength(text, font=font, **kwargs)
+    out = []
+    pos = 0
+    for word in text.split(" "):
+        before = draw.textlength(text[:pos], font=font, **kwargs)
+        advance = draw.textlength(word, font=font, **kwargs)
+        pen = start + (full - before - advance if rtl else before)
+        x0, _, x1, _ = draw.textbbox((pen, 0), word, font=font, **kwargs)
+        out.append((word, (round(x0), box[1], round(x1), box[3])))
+        pos += len(word) + 1
+    return out
 
 
 def compose(  # noqa: PLR0913 (a test page's keyword-only layout knobs)
@@ -74,10 +97,12 @@ def compose(  # noqa: PLR0913 (a test page's keyword-only layout knobs)
     draw = ImageDraw.Draw(page)
     blocks: list[list[str]] = []
     boxes: list[tuple[int, int, int, int]] = []
+    words: list[list[tuple[str, tuple[int, int, int, int]]]] = []
     y = 100
     if heading is not None:
         hfont = ImageFont.truetype(str(ARABIC_FONT if rtl else LATIN_FONT), int(size * 1.5))
         boxes.append(_draw_line(draw, (width - 100 if rtl else 100, y), heading, hfont, rtl))
+        words.append(_word_boxes(draw, boxes[-1], heading, hfont, rtl))
         blocks.append([heading])
         y += int(size * 3.5)
     if picture:
@@ -89,13 +114,110 @@ def compose(  # noqa: PLR0913 (a test page's keyword-only layout knobs)
         x = (width - 100 - c * col_w) if rtl else (100 + c * col_w)
         for r, text in enumerate(lines):
             boxes.append(_draw_line(draw, (x, y + r * pitch), text, font, rtl))
+            words.append(_word_boxes(draw, boxes[-1], text, font, rtl))
         blocks.append(list(lines))
-    return Composed(np.asarray(page), blocks, boxes)
+    return Composed(np.asarray(page), blocks, boxes, words)
 
 
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
     """The page turned counter-clockwise by ``degrees`` on a white canvas that holds it."""
     return turn_page(image, degrees)
+
+
+def turned_points(
+    points: Sequence[tuple[float, float]], degrees: float, size: tuple[int, int]
+) -> np.ndarray:
+    """Where ``points`` of a page of ``size`` (w, h) lie once :func:`turned` by ``degrees``:
+    Pillow's ``rotate(expand=True)`` matrix (output -> input, as Pillow builds it),
+    inverted."""
+    w, h = size
+    a = -math.radians(degrees)
+    m = [round(math.cos(a), 15), round(math.sin(a), 15), 0.0]
+    m += [round(-math.sin(a), 15), round(math.cos(a), 15), 0.0]
+
+    def apply(x: float, y: float) -> tuple[float, float]:
+        return m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]
+
+    m[2], m[5] = apply(-w / 2.0, -h / 2.0)
+    m[2] += w / 2.0
+    m[5] += h / 2.0
+    xs, ys = zip(*(apply(x, y) for x, y in ((0, 0), (w, 0), (w, h), (0, h))), strict=True)
+    nw = math.ceil(max(xs)) - math.floor(min(xs))
+    nh = math.ceil(max(ys)) - math.floor(min(ys))
+    m[2], m[5] = apply(-(nw - w) / 2.0, -(nh - h) / 2.0)
+    forward = np.array([[m[0], m[1], m[2]], [m[3], m[4], m[5]], [0.0, 0.0, 1.0]])
+    back = np.linalg.inv(forward)
+    pts = np.hstack([np.asarray(points, np.float64), np.ones((len(points), 1))])
+    return (pts @ back.T)[:, :2]
+
+
+def true_words(composed: Composed, degrees: float = 0.0) -> list[list[tuple[str, np.ndarray]]]:
+    """Each line's true words as (text, quadrilateral on the page), the page
+    :func:`turned` by ``degrees`` (0: as composed)."""
+    h, w = composed.image.shape
+    lines = []
+    for words in composed.words:
+        placed = []
+        for text, (x0, y0, x1, y1) in words:
+            quad = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], np.float64)
+            if degrees:
+                quad = turned_points(quad, degrees, (w, h))
+            placed.append((text, quad.astype(np.float32)))
+        lines.append(placed)
+    return lines
+
+
+@dataclass
+class WordMatch:
+    text: str
+    box: tuple[int, int, int, int] | None  # the read word's
+    centre_inside: bool  # the read box's centre inside the true word's quadrilateral
+    iou: float  # the read box's with the true quadrilateral's bounding box
+
+
+def match_words(page, truth: list[list[tuple[str, np.ndarray]]]) -> list[WordMatch]:
+    """The read words matched to true ones: each read line to the true line its box
+    overlaps most, then its words to that line's by text (difflib), so a word read wrong
+    is left out rather than compared with another word's box."""
+    import difflib
+
+    import cv2
+
+    def bounds(quads: list[np.ndarray]) -> tuple[float, float, float, float]:
+        pts = np.vstack(quads)
+        return (*pts.min(axis=0), *pts.max(axis=0))
+
+    line_boxes = [bounds([q for _, q in words]) for words in truth]
+    found = []
+    for line in page.lines:
+        if not line.words:
+            continue
+        k = max(range(len(truth)), key=lambda i: box_iou(line.box, line_boxes[i]))
+        matcher = difflib.SequenceMatcher(
+            a=[w.text for w in line.words], b=[t for t, _ in truth[k]], autojunk=False
+        )
+        for block in matcher.get_matching_blocks():
+            for j in range(block.size):
+                word = line.words[block.a + j]
+                _, quad = truth[k][block.b + j]
+                if word.box is None:
+                    found.append(WordMatch(word.text, None, False, 0.0))
+                    continue
+                x0, y0, x1, y1 = word.box
+                centre = (float(x0 + x1) / 2, float(y0 + y1) / 2)
+                inside = cv2.pointPolygonTest(quad, centre, False) >= 0
+                found.append(
+                    WordMatch(word.text, word.box, inside, box_iou(word.box, bounds([quad])))
+                )
+    return found
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def uneven_light(image: np.ndarray) -> np.ndarray:

@@ -67,6 +67,10 @@ def test_alto_of_a_page_and_a_line(files, jsonl, tmp_path: Path) -> None:
     )
 
 
+def _bbox(title: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in title.split(";")[0].split()[1:5])
+
+
 def test_hocr_to_a_file_and_page_xml_to_a_folder(files, jsonl, tmp_path: Path) -> None:
     out = tmp_path / "doc.hocr"
     result = read("-f", "hocr", "-o", out, files["page"], files["line"])
@@ -75,9 +79,23 @@ def test_hocr_to_a_file_and_page_xml_to_a_folder(files, jsonl, tmp_path: Path) -
     assert hocr_errors(out.read_text(encoding="utf-8"), tmp_path) == []
     tree = etree.fromstring(out.read_bytes(), etree.HTMLParser())
     first_page = tree.xpath("//*[@class='ocr_page']")[0]
-    assert [ln.text for ln in first_page.xpath(".//*[@class='ocr_line']")] == [
+    lines = first_page.xpath(".//*[@class='ocr_line']")
+    # Each line's words, with the boxes the jsonl gives them.
+    words = [
+        [(w.text, list(_bbox(w.get("title")))) for w in ln.xpath(".//*[@class='ocrx_word']")]
+        for ln in lines
+    ]
+    assert words == [[(w["text"], w["box"]) for w in ln["words"]] for ln in jsonl[0]["lines"]]
+    assert [" ".join(t for t, _ in line) for line in words] == [
         ln["text"] for ln in jsonl[0]["lines"]
     ]
+    # The line image is a page of one line, its words placed on it too.
+    line_words = tree.xpath("//*[@class='ocr_page']")[1].xpath(".//*[@class='ocrx_word']")
+    assert " ".join(w.text for w in line_words) == jsonl[1]["text"]
+    width, height = Image.open(files["line"]).size
+    for word in line_words:
+        x0, y0, x1, y1 = _bbox(word.get("title"))
+        assert 0 <= x0 < x1 <= width and (y0, y1) == (0, height)
 
     folder = tmp_path / "page-xml"
     result = read("-f", "page", "-o", folder, files["page"], files["line"])

@@ -268,3 +268,63 @@ def test_a_slanted_line_is_extracted_whole(tmp_path: Path) -> None:
     x0, y0, x1, y1 = _ink_of(out, 1, text)
     assert (x0, x1) == pytest.approx((50, 550), abs=1.5)
     assert (y0 + y1) / 2 == pytest.approx(140 - rise / 2, abs=1.5)  # across the middle
+
+
+@needs_pdftotext
+def test_searchable_pdf_places_each_word_on_its_own_box(tmp_path: Path) -> None:
+    """Where the reader placed a line's words, each word's text lies on the word's box
+    (selecting a word selects its ink), Arabic ones too, and the text extracts in
+    logical order with its spaces."""
+    from lineocr.page import Word
+
+    def line(text: str, spans: list[tuple[int, int]], y0: int, y1: int) -> Line:
+        words = tuple(
+            Word(w, 0.9, (), (x0, y0, x1, y1), ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+            for w, (x0, x1) in zip(text.split(), spans, strict=True)
+        )
+        box = (min(s[0] for s in spans), y0, max(s[1] for s in spans), y1)
+        corners = ((box[0], y0), (box[2], y0), (box[2], y1), (box[0], y1))
+        return Line(text, 0.9, box, corners, 0, (), words)
+
+    # Words wider and narrower than their letters' share: set across the line, they would
+    # land elsewhere ("sit" 23 px to the left).
+    latin = line("Words sit apart", [(40, 200), (215, 260), (275, 420)], 40, 80)
+    arabic = line("ذهب الولد", [(300, 420), (140, 285)], 120, 160)  # first word on the right
+    page = Page((Block((latin, arabic)),), 0, 0.0, (600, 400))
+    out = tmp_path / "words.pdf"
+    write_pdf([page], [np.full((400, 600), 255, np.uint8)], out, dpi=72)
+    assert pdftotext(out).split("\n")[:2] == ["Words sit apart", "ذهب الولد"]
+    for word in latin.words:
+        assert _ink_of(out, 1, word.text) == pytest.approx(word.box, abs=1.5)
+    for word in arabic.words:  # pdftotext's boxes name Arabic words in drawn order
+        assert _ink_of(out, 1, word.text[::-1]) == pytest.approx(word.box, abs=1.5)
+
+
+@needs_pdftotext
+def test_the_words_of_a_slanted_line_share_one_baseline(tmp_path: Path) -> None:
+    """Placed words of a line skewed 5 degrees are set square on the line's middle, each
+    over its own stretch: extracted as one line, each word where its ink is along x."""
+    import math
+
+    from lineocr.page import place_words
+    from lineocr.prediction import CharConfidence
+
+    text = "Skewed lines are read whole"
+    rise = math.tan(math.radians(5)) * 500
+    corners = ((50, 120), (550, round(120 - rise)), (550, round(160 - rise)), (50, 160))
+    step = 500 / len(text)
+    chars = tuple(CharConfidence(c, 0.9, k * step, (k + 1) * step) for k, c in enumerate(text))
+    words = place_words(chars, corners, (0, 500), (600, 300))
+    line = Line(text, 0.9, (50, round(120 - rise), 550, 160), corners, 0, chars, words)
+    out = tmp_path / "slanted_words.pdf"
+    write_pdf(
+        [Page((Block((line,)),), 0, 5.0, (600, 300))],
+        [np.full((300, 600), 255, np.uint8)],
+        out,
+        dpi=72,
+    )
+    assert pdftotext(out).split("\n")[0] == text
+    for word in words:
+        assert word.box is not None
+        x0, _, x1, _ = _ink_of(out, 1, word.text)
+        assert (x0, x1) == pytest.approx((word.box[0], word.box[2]), abs=2.5)

@@ -274,3 +274,102 @@ def test_page_language_names_are_the_schemas() -> None:
 def test_a_bad_language_tag_is_refused() -> None:
     with pytest.raises(ValueError, match="language tag"):
         to_hocr(_doc(), lang="english language")
+
+
+def _placed_line(text: str, box: tuple[int, int, int, int], block: int) -> Line:
+    """A line whose characters were placed on its image (as the page reader reads them):
+    each character an equal share of the box's width, right to left for Arabic."""
+    from lineocr.page import place_words
+
+    x0, y0, x1, y1 = box
+    polygon = ((x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1), (x0, y1 - 1))
+    step = (x1 - x0) / len(text)
+    rtl = any("\u0600" <= c <= "\u06ff" for c in text)
+    chars = tuple(
+        CharConfidence(c, 0.4 if c == "?" else 0.95, (j if not rtl else len(text) - 1 - j) * step)
+        for j, c in enumerate(text)
+    )
+    chars = tuple(CharConfidence(c.char, c.confidence, c.x0, c.x0 + step) for c in chars)
+    words_placed = place_words(chars, polygon, (0, x1 - x0), (800, 600))
+    return Line(text, 0.9, box, polygon, block, chars, words_placed)
+
+
+PLACED_PAGE = Page(
+    (
+        Block((_placed_line("Tom & Jerry", (40, 30, 370, 70), 0),)),
+        Block((_placed_line("ذهب الولد", (420, 30, 600, 80), 1),)),
+    ),
+    0,
+    0.0,
+    (800, 600),
+)
+
+
+def test_words_with_boxes_in_every_format(tmp_path: Path) -> None:
+    doc = [DocumentPage(PLACED_PAGE, "placed.png")]
+    latin, arabic = PLACED_PAGE.lines
+    # 30 px a character; a box's right end is one past its polygon's (as a line's is).
+    assert [w.box for w in latin.words] == [
+        (40, 30, 131, 70),
+        (160, 30, 191, 70),
+        (219, 30, 370, 70),
+    ]
+    # hOCR: ocrx_word spans with their boxes and confidences inside each line.
+    hocr = to_hocr(doc)
+    assert hocr_errors(hocr, tmp_path) == []
+    root = etree.fromstring(hocr.encode(), etree.HTMLParser())
+    assert "ocrx_word" in root.xpath("//meta[@name='ocr-capabilities']/@content")[0]
+    line_words = [
+        [(w.text, _box_of(w.get("title"))) for w in ln.xpath(".//*[@class='ocrx_word']")]
+        for ln in root.xpath("//*[@class='ocr_line']")
+    ]
+    assert line_words == [[(w.text, w.box) for w in ln.words] for ln in (latin, arabic)]
+    assert "x_wconf 95" in root.xpath("//*[@class='ocrx_word']/@title")[0]
+    # ALTO: each String with its box.
+    alto = to_alto(doc, created=WHEN)
+    assert schema_errors(alto, ALTO_XSD) == []
+    strings = xml(alto).findall(".//alto:String", NS)
+    found = [
+        (s.get("CONTENT"), *(int(s.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")))
+        for s in strings
+    ]
+    expected = [
+        (w.text, w.box[0], w.box[1], w.box[2] - w.box[0], w.box[3] - w.box[1])
+        for ln in (latin, arabic)
+        for w in ln.words
+    ]
+    assert found == expected
+    # PAGE-XML: Word elements with their quadrilaterals, between the line's Coords and its
+    # TextEquiv (the schema's order).
+    page_xml = to_page_xml(doc[0], created=WHEN)
+    assert schema_errors(page_xml, PAGE_XSD) == []
+    line_el = xml(page_xml).find(".//pc:TextLine", NS)
+    assert [etree.QName(c).localname for c in line_el] == [
+        "Coords",
+        "Word",
+        "Word",
+        "Word",
+        "TextEquiv",
+    ]
+    word = line_el.find("pc:Word", NS)
+    assert word.findtext("pc:TextEquiv/pc:Unicode", namespaces=NS) == "Tom"
+    points = [
+        tuple(map(int, p.split(","))) for p in word.find("pc:Coords", NS).get("points").split()
+    ]
+    assert points == list(latin.words[0].polygon)
+
+
+def test_a_line_without_placed_words_keeps_its_text_on_the_line(tmp_path: Path) -> None:
+    """A line made by hand (no places): no word boxes are made up."""
+    doc = [DocumentPage(LATIN_PAGE, "a.png")]
+    root = etree.fromstring(to_hocr(doc).encode(), etree.HTMLParser())
+    assert root.xpath("//*[@class='ocrx_word']") == []
+    assert xml(to_alto(doc)).find(".//alto:String[@HPOS]", NS) is None
+    assert xml(to_page_xml(doc[0])).find(".//pc:Word", NS) is None
+
+
+def test_a_line_image_read_with_places_has_its_words_placed() -> None:
+    chars = tuple(CharConfidence(c, 0.9, 10.0 * k, 10.0 * k + 10) for k, c in enumerate("ab c"))
+    page = line_page(Prediction("ab c", 0.8, chars), (41, 30))
+    placed = [(w.text, w.box) for w in page.lines[0].words]
+    assert placed == [("ab", (0, 0, 21, 30)), ("c", (30, 0, 41, 30))]

@@ -75,6 +75,10 @@ class LineRegion:
     block: int  # index of its block, in reading order
     image: np.ndarray  # the line cut out upright, with training-like margins
     ink_height: int
+    # The image's columns at which the polygon's left and right edges (P0-P3, P1-P2) lie:
+    # a place on the line image is a place along the polygon (lineocr.page.place_words).
+    # None: not known (a region made by hand).
+    edges: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -421,19 +425,22 @@ def find_lines(gray: np.ndarray, *, rtl: bool = False, max_skew: float = MAX_SKE
     for block_no, b in enumerate(order):
         for s in sorted(blocks[b], key=lambda s: s.y0):
             _checkpoint()
-            image = _cut(norm, ink, labels, s)
+            image, left = _cut(norm, ink, labels, s)
             corners = np.array([[s.x0, s.y0, 1], [s.x1, s.y0, 1], [s.x1, s.y1, 1], [s.x0, s.y1, 1]])
             pts = corners @ back.T
             polygon = tuple((round(float(x)), round(float(y))) for x, y in pts)
             xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
             box = (max(0, min(xs)), max(0, min(ys)), min(w, max(xs)), min(h, max(ys)))
-            lines.append(LineRegion(box, polygon, block_no, image, s.height))
+            edges = (s.x0 - left, s.x1 - left)
+            lines.append(LineRegion(box, polygon, block_no, image, s.height, edges))
     return Layout(lines, skew, text_h, (w, h))
 
 
-def _cut(norm: np.ndarray, ink: np.ndarray, labels: np.ndarray, s: _Segment) -> np.ndarray:
+def _cut(
+    norm: np.ndarray, ink: np.ndarray, labels: np.ndarray, s: _Segment
+) -> tuple[np.ndarray, int]:
     """The line's crop from the levelled, light-normalised page, with training-like margins;
-    ink of other lines inside it whitened."""
+    ink of other lines inside it whitened. And the page column of its left edge."""
     ink_h = s.height
     my, mx = round(MARGIN_Y * ink_h) + 1, round(MARGIN_X * ink_h) + 1
     y0, y1 = max(0, s.y0 - my), min(norm.shape[0], s.y1 + my)
@@ -445,7 +452,7 @@ def _cut(norm: np.ndarray, ink: np.ndarray, labels: np.ndarray, s: _Segment) -> 
     if foreign.any():
         grown = cv2.dilate(foreign.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop[grown & ~own] = 255
-    return crop
+    return crop, x0
 
 
 def layout_from_quads(
@@ -488,12 +495,13 @@ def layout_from_quads(
     lines: list[LineRegion] = []
     for block_no, b in enumerate(order):
         for s in sorted(blocks[b], key=lambda s: s.y0):
-            image = _cut_boxed(norm, segs, s)
+            image, left = _cut_boxed(norm, segs, s)
             corners = np.array([[s.x0, s.y0, 1], [s.x1, s.y0, 1], [s.x1, s.y1, 1], [s.x0, s.y1, 1]])
             polygon = tuple((round(float(x)), round(float(y))) for x, y in corners @ back.T)
             xs, ys = [q[0] for q in polygon], [q[1] for q in polygon]
             box = (max(0, min(xs)), max(0, min(ys)), min(w, max(xs)), min(h, max(ys)))
-            lines.append(LineRegion(box, polygon, block_no, image, s.height))
+            edges = (s.x0 - left, s.x1 - left)
+            lines.append(LineRegion(box, polygon, block_no, image, s.height, edges))
     return Layout(lines, skew, text_h, (w, h))
 
 
@@ -502,9 +510,10 @@ def _merged_rows(segs: list[_Segment]) -> list[_Segment]:
     return [_Segment(s.x0, s.y0, s.x1, s.y1, list(s.labels)) for s in segs]
 
 
-def _cut_boxed(norm: np.ndarray, segs: list[_Segment], s: _Segment) -> np.ndarray:
+def _cut_boxed(norm: np.ndarray, segs: list[_Segment], s: _Segment) -> tuple[np.ndarray, int]:
     """The line's crop with training-like margins; what lies in other lines' boxes and not
-    in its own whitened (a neighbour's descenders, a cell beside it)."""
+    in its own whitened (a neighbour's descenders, a cell beside it). And the page column
+    of its left edge."""
     ink_h = s.height
     my, mx = round(MARGIN_Y * ink_h) + 1, round(MARGIN_X * ink_h) + 1
     y0, y1 = max(0, s.y0 - my), min(norm.shape[0], s.y1 + my)
@@ -518,7 +527,7 @@ def _cut_boxed(norm: np.ndarray, segs: list[_Segment], s: _Segment) -> np.ndarra
     own = np.zeros(crop.shape, bool)
     own[s.y0 - y0 : s.y1 - y0, s.x0 - x0 : s.x1 - x0] = True
     crop[foreign & ~own] = 255
-    return crop
+    return crop, x0
 
 
 class ClassicalDetector:

@@ -1,5 +1,6 @@
 """Reading a page: layout (:mod:`lineocr.layout`) -> line crops -> a recogniser -> a
-:class:`Page` of blocks of lines, set upright (0/90/180/270) and in reading order.
+:class:`Page` of blocks of lines, set upright (0/90/180/270) and in reading order, each
+line with its words placed on the page (:func:`place_words`).
 
 :class:`Page`, :class:`Block` and :class:`Line` are plain data: every output is written
 from them. Torch-free, as the recogniser is.
@@ -28,6 +29,28 @@ UPRIGHT_CONFIDENCE = 0.97
 
 
 @dataclass(frozen=True)
+class Word:
+    """A run of non-space characters of a line, in logical order: its text, its
+    characters, and its confidence, the lowest of theirs (a word is as doubtful as its most
+    doubtful letter). ``box`` (x0, y0, x1, y1, ends exclusive) and ``polygon`` (four
+    corners: top-left, top-right, bottom-right, bottom-left as the line runs) in the input
+    image's pixels, where its characters' places are known (else None and empty)."""
+
+    text: str
+    confidence: float
+    chars: tuple[CharConfidence, ...] = ()
+    box: Box | None = None
+    polygon: tuple[Point, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": self.confidence, "box": _listed(self.box)}
+
+
+def _listed(box: Box | None) -> list[int] | None:
+    return None if box is None else list(box)
+
+
+@dataclass(frozen=True)
 class Line:
     text: str
     confidence: float
@@ -35,15 +58,77 @@ class Line:
     polygon: tuple[Point, ...]  # in the input image's pixels
     block: int
     chars: tuple[CharConfidence, ...] = ()
+    words: tuple[Word, ...] = ()  # placed on the page; empty where places are not known
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "text": self.text,
             "confidence": self.confidence,
             "box": list(self.box),
             "polygon": [list(p) for p in self.polygon],
             "block": self.block,
         }
+        if self.words:
+            out["words"] = [w.to_dict() for w in self.words]
+        return out
+
+
+def split_words(chars: Sequence[CharConfidence]) -> list[Word]:
+    """``chars`` (a line's, logical order) cut at spaces into words, not yet placed."""
+    found: list[Word] = []
+    run: list[CharConfidence] = []
+    for c in (*chars, CharConfidence(" ", 1.0)):
+        if not c.char.isspace():
+            run.append(c)
+        elif run:
+            text = "".join(r.char for r in run)
+            found.append(Word(text, min(r.confidence for r in run), tuple(run)))
+            run = []
+    return found
+
+
+def place_words(
+    chars: Sequence[CharConfidence],
+    polygon: Sequence[tuple[float, float]],
+    edges: tuple[float, float] | None,
+    size: tuple[int, int],
+) -> tuple[Word, ...]:
+    """The words of a line whose characters were placed on its image (``x0``/``x1``,
+    ``Recognizer.read_batch(..., positions=True)``), placed on the page: ``polygon`` is the
+    line's (four corners in the input image, top-left first as the line runs) and ``edges``
+    the line image's columns at its left and right edges. The line image is cut square to
+    the line (levelled, then turned back), so a column maps to the same fraction of the
+    way along the polygon's top edge and its bottom edge; a word spans from its leftmost
+    character's start to its rightmost's end (right-to-left words included), within the
+    polygon. Empty when any place is unknown (a line read with ``tta``, or made by hand)."""
+    if edges is None or len(polygon) != 4 or edges[1] <= edges[0] or not chars:
+        return ()
+    if any(c.x0 is None or c.x1 is None for c in chars):
+        return ()
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = polygon
+    w, h = size
+
+    def at(column: float) -> tuple[Point, Point]:  # the top and bottom points there
+        t = min(1.0, max(0.0, (column - edges[0]) / (edges[1] - edges[0])))
+        top = (round(x0 + t * (x1 - x0)), round(y0 + t * (y1 - y0)))
+        bottom = (round(x3 + t * (x2 - x3)), round(y3 + t * (y2 - y3)))
+        return top, bottom
+
+    placed = []
+    for word in split_words(chars):
+        start = min(c.x0 for c in word.chars if c.x0 is not None)
+        end = max(c.x1 for c in word.chars if c.x1 is not None)
+        (a_top, a_bottom), (b_top, b_bottom) = at(start), at(end)
+        corners = (a_top, b_top, b_bottom, a_bottom)
+        xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+        box = (
+            min(max(min(xs), 0), max(w - 1, 0)),
+            min(max(min(ys), 0), max(h - 1, 0)),
+            min(max(max(xs) + 1, 1), w),
+            min(max(max(ys) + 1, 1), h),
+        )
+        placed.append(replace(word, box=box, polygon=corners))
+    return tuple(placed)
 
 
 @dataclass(frozen=True)
@@ -235,8 +320,9 @@ class PageReader:
     def _read(self, crops: list[np.ndarray], **options: Any) -> list[Prediction]:
         if not crops:
             return []
+        # positions: each character's place on its crop, for the words' boxes
         result: list[Prediction] = self.recognizer.read_batch(
-            crops, batch_size=self.batch_size, **options
+            crops, batch_size=self.batch_size, positions=True, **options
         )
         return result
 
@@ -308,6 +394,7 @@ class PageReader:
                 polygon,
                 region.block,
                 prediction.chars,
+                place_words(prediction.chars, polygon, region.edges, (w, h)),
             )
             blocks.setdefault(region.block, []).append(line)
         page = Page(

@@ -220,15 +220,30 @@ def _sharpest_angle(xs: np.ndarray, ys: np.ndarray, max_angle: float) -> float:
     return angle if concentration(angle) > concentration(0.0) else 0.0
 
 
+Window = tuple[int, int, int, int]  # y0, y1, x0, x1 of what an op keeps of a line
+
+
 def crop(img: np.ndarray, margin: float = 2) -> np.ndarray:
     """Trim paper margins around the ink, keeping ``margin`` pixels."""
+    return _cut_to(img, crop_window(img, margin))
+
+
+def crop_window(img: np.ndarray, margin: float = 2) -> Window | None:
+    """The rows and columns :func:`crop` keeps, ``(y0, y1, x0, x1)``; None: all of them."""
     ink = (255 - img) if _median_uint8(img) >= 128 else img
     ys, xs = np.nonzero(ink > 48)
     if len(xs) == 0:
-        return img
+        return None
     m = int(margin)
     y0, y1 = max(0, ys.min() - m), min(img.shape[0], ys.max() + 1 + m)
     x0, x1 = max(0, xs.min() - m), min(img.shape[1], xs.max() + 1 + m)
+    return int(y0), int(y1), int(x0), int(x1)
+
+
+def _cut_to(img: np.ndarray, window: Window | None) -> np.ndarray:
+    if window is None:
+        return img
+    y0, y1, x0, x1 = window
     return img[y0:y1, x0:x1]
 
 
@@ -303,9 +318,16 @@ def trim(
     times it (about the margins synthetic training lines have; docs/runtime.md, Wide
     margins). A line cut loosely from a page, or sitting in a tall canvas, is then read at
     the scale the model learnt; a line cropped as training lines are is left as it is."""
+    return _cut_to(img, trim_window(img, top, bottom, side, over))
+
+
+def trim_window(
+    img: np.ndarray, top: float = 0.1, bottom: float = 0.15, side: float = 0.3, over: float = 0.5
+) -> Window | None:
+    """The rows and columns :func:`trim` keeps, ``(y0, y1, x0, x1)``; None: all of them."""
     box = ink_box(img)
     if box is None:
-        return img
+        return None
     y0, y1, x0, x1 = box
     h, w = img.shape
     ink_h = y1 - y0
@@ -313,9 +335,7 @@ def trim(
     def cut(margin: int, keep: float) -> int:
         return min(margin, round(keep * ink_h)) if margin > over * ink_h else margin
 
-    return img[
-        y0 - cut(y0, top) : y1 + cut(h - y1, bottom), x0 - cut(x0, side) : x1 + cut(w - x1, side)
-    ]
+    return y0 - cut(y0, top), y1 + cut(h - y1, bottom), x0 - cut(x0, side), x1 + cut(w - x1, side)
 
 
 OPS: dict[str, Callable[..., np.ndarray]] = {
@@ -330,6 +350,10 @@ OPS: dict[str, Callable[..., np.ndarray]] = {
     "normalize_contrast": normalize_contrast,
     "deblur": deblur,
 }
+# The ops that cut a line to a window (the rest keep every column where it was: deskew
+# shears rows up and down, the others change pixels only): what a character's place in the
+# model's input is traced back through (:func:`to_model_input_placed`).
+WINDOW_OPS: dict[str, Callable[..., Window | None]] = {"crop": crop_window, "trim": trim_window}
 
 
 MAX_HEIGHT = 256  # px: the largest model input height (lineocr's presets read 32 to 64)
@@ -411,10 +435,22 @@ class PreprocessSpec:
 
 
 def apply_ops(img: np.ndarray, ops: Sequence[str]) -> np.ndarray:
+    return apply_ops_placed(img, ops)[0]
+
+
+def apply_ops_placed(img: np.ndarray, ops: Sequence[str]) -> tuple[np.ndarray, int]:
+    """:func:`apply_ops`, and the column of ``img`` at which the result starts (what the
+    :data:`WINDOW_OPS` cut off at the left, summed)."""
+    left = 0
     for op in ops:
         name, kwargs = _parse_op(op)
-        img = OPS[name](img, **kwargs)
-    return img
+        if name in WINDOW_OPS:
+            window = WINDOW_OPS[name](img, **kwargs)
+            img = _cut_to(img, window)
+            left += 0 if window is None else window[2]
+        else:
+            img = OPS[name](img, **kwargs)
+    return img, left
 
 
 def target_width(width: int, height: int, spec: PreprocessSpec) -> int:
@@ -450,7 +486,35 @@ def ops_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
 
 def to_model_input(img: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 grayscale (H, W) -> float32 (spec.height, W') with ink 1.0 and paper 0.0."""
-    return scale_to_model_input(ops_output(img, spec), spec)
+    return to_model_input_placed(img, spec)[0]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where a model input's columns lie in the line image it was made from: the input's
+    column edge ``x`` is the image's ``left + x / scale`` (edges, not pixel centres). The
+    preprocessing scales a line uniformly (:func:`ops_input`, then to the model's height)
+    and its ops only cut columns off at the left (:data:`WINDOW_OPS`) or keep them where
+    they are, so one offset and one scale say it all."""
+
+    left: float
+    scale: float  # model-input columns per image column
+
+    def to_image(self, x: float) -> float:
+        return self.left + x / self.scale
+
+
+def to_model_input_placed(img: np.ndarray, spec: PreprocessSpec) -> tuple[np.ndarray, Columns]:
+    """:func:`to_model_input`, and where the input's columns lie in ``img``: what a
+    character read at some column of the input is traced back to the line's pixels by."""
+    if img.dtype != np.uint8 or img.ndim != 2:
+        raise PreprocessError(f"expected a 2-D uint8 image, got {img.dtype} {img.shape}")
+    small = ops_input(img, spec)
+    first = small.shape[1] / img.shape[1]  # cv2.resize: exactly new width / old width
+    after_ops, left = apply_ops_placed(small, spec.ops)
+    model_input = scale_to_model_input(after_ops, spec)
+    second = model_input.shape[1] / after_ops.shape[1]  # target_width's clamps included
+    return model_input, Columns(left / first, first * second)
 
 
 # The earlier name, kept: the docs named it, so code that feeds a lineocr ONNX file

@@ -138,9 +138,15 @@ def recognise(
                 done[i] = ("ok", result)
     lines = [o if d is o else ("page", None) for o, d in zip(outcomes, done, strict=True)]
     loaded = [i for i, (kind, _) in enumerate(lines) if kind == "ok"]
+    # A line image in a document or a PDF is a page of one line: its characters placed on
+    # it place its words (a text or JSON line asks for nothing it does not write).
+    placed = how.document or how.output_format is OutputFormat.pdf
+    extra = {"positions": True} if placed else {}
     # An image the preprocessing or the model cannot take costs only its own result.
     predictions = run_isolated(
-        lambda images: recognizer.read_batch(images, batch_size=how.batch_size, **how.options),
+        lambda images: recognizer.read_batch(
+            images, batch_size=how.batch_size, **how.options, **extra
+        ),
         [lines[i][1] for i in loaded],
     )
     for i, prediction in zip(loaded, predictions, strict=True):

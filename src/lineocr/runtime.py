@@ -24,12 +24,22 @@ import numpy as np
 import onnxruntime as ort
 
 from lineocr.charset import Charset, logical_permutation
-from lineocr.decode import EMPTY, Decoded, DecodeError, Decoder, check_temperature
+from lineocr.decode import (
+    EMPTY,
+    Decoded,
+    DecodeError,
+    Decoder,
+    align_batch,
+    check_temperature,
+    log_softmax,
+    widened,
+)
 from lineocr.files import os_reason
 from lineocr.images import ImageError, ImageSource, load_image
 from lineocr.models.spec import TIME_STRIDE
 from lineocr.prediction import CharConfidence, Prediction
 from lineocr.preprocess import (
+    Columns,
     LineFeed,
     PreprocessSpec,
     collate,
@@ -37,6 +47,7 @@ from lineocr.preprocess import (
     scale_to_model_input,
     target_width,
     to_model_input,
+    to_model_input_placed,
 )
 from lineocr.script_consistency import one_script_per_word
 from lineocr.tta import VIEWS, views, vote
@@ -289,7 +300,7 @@ class Recognizer:
         """Read one line image (a path, bytes, a PIL image or a numpy array)."""
         return self.read_batch([image], batch_size=1, **decode_options)[0]
 
-    def read_batch(
+    def read_batch(  # noqa: PLR0913 - keyword-only switches of one read, each documented
         self,
         images: Sequence[ImageSource],
         *,
@@ -297,6 +308,7 @@ class Recognizer:
         built_decoder: Decoder | None = None,
         tta: bool = False,
         cancel: CancelToken | None = None,
+        positions: bool = False,
         **decode_options: Any,
     ) -> list[Prediction]:
         """Read many line images; results in input order.
@@ -309,12 +321,19 @@ class Recognizer:
         fewer errors on unusual fonts, at many times the work. Raises :class:`ImageError` on
         the first unusable image: callers that must not lose the batch load images first
         with ``images.load_image``. ``cancel``: a :class:`CancelToken` that stops the read
-        from another thread (it then raises :class:`ReadCancelledError`).
+        from another thread (it then raises :class:`ReadCancelledError`). ``positions``:
+        also place each character on its line image (``CharConfidence.x0``/``x1``, in the
+        image's columns): the decoded labels aligned to the frames they were read at
+        (:func:`lineocr.decode.align_batch`), traced back through the preprocessing
+        (:func:`lineocr.preprocess.to_model_input_placed`); not with ``tta``, whose views
+        vote on the text, not on places.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         if not isinstance(tta, bool):
             raise ValueError(f"tta must be true or false, not {tta!r}")
+        if not isinstance(positions, bool):
+            raise ValueError(f"positions must be true or false, not {positions!r}")
         decoder = built_decoder
         if decoder is None:
             decoder = self.decoder(**decode_options)
@@ -334,12 +353,38 @@ class Recognizer:
                 )
             ]
 
+        columns: list[Columns | None] = [None] * len(arrays)
+
         def make(i: int) -> np.ndarray:
-            return to_model_input(arrays[i], self.spec)
+            if not positions:
+                return to_model_input(arrays[i], self.spec)
+            model_input, columns[i] = to_model_input_placed(arrays[i], self.spec)
+            return model_input
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
-        readings, _ = self._read_lines(make, widths, batch_size, decoder, cancel=cancel)
-        return [self.prediction(decoded) for decoded in readings]
+        readings, _, frames = self._read_lines(
+            make, widths, batch_size, decoder, keep_frames=positions, cancel=cancel
+        )
+        if not positions:
+            return [self.prediction(decoded) for decoded in readings]
+        return [
+            self.prediction(decoded, self._places(spans, where))
+            for decoded, spans, where in zip(readings, frames, columns, strict=True)
+        ]
+
+    def _places(
+        self, spans: np.ndarray | None, columns: Columns | None
+    ) -> list[tuple[float, float]] | None:
+        """Each label's columns on its line image, from its frames grown into the blanks
+        around it (:func:`lineocr.decode.widened`; frame ``f`` is the model input's columns
+        ``[f * time_stride, (f + 1) * time_stride)``)."""
+        if spans is None or columns is None:
+            return None
+        stride = self.time_stride
+        return [
+            (columns.to_image(a * stride), columns.to_image(b * stride))
+            for a, b in widened(spans).tolist()
+        ]
 
     def read_logits(
         self,
@@ -361,7 +406,7 @@ class Recognizer:
             return to_model_input(arrays[i], self.spec)
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
-        _, logits = self._read_lines(
+        _, logits, _ = self._read_lines(
             make, widths, batch_size, self.decoder(), keep_logits=True, cancel=cancel
         )
         return logits
@@ -381,7 +426,7 @@ class Recognizer:
             for view in views(ops_output(a, self.spec), self.spec.height, self.spec.max_width)
         ]
         widths = [line.shape[1] for line in lines]
-        readings, logits = self._read_lines(
+        readings, logits, _ = self._read_lines(
             lines.__getitem__, widths, batch_size, decoder, keep_logits=True, cancel=cancel
         )
         n = len(VIEWS)
@@ -402,18 +447,22 @@ class Recognizer:
         decoder: Decoder,
         *,
         keep_logits: bool = False,
+        keep_frames: bool = False,
         cancel: CancelToken | None = None,
-    ) -> tuple[list[Decoded], list[np.ndarray]]:
+    ) -> tuple[list[Decoded], list[np.ndarray], list[np.ndarray | None]]:
         """Decode lines ``make(0..n-1)`` (prepared on demand; ``widths``, their estimated
         widths, order them into batches with little padding) over this recognizer's
         threads; with ``keep_logits``, also each line's logits cut to its frames (else an
+        empty list); with ``keep_frames``, each label's frames (``align_batch``; else an
         empty list)."""
         chunks = width_chunks(widths, batch_size)
 
         workers = min(self.threads, len(chunks))
         session = self._one_thread_session() if workers > 1 else self._session
 
-        def read_chunk(chunk: list[int]) -> tuple[list[Decoded], list[np.ndarray]]:
+        def read_chunk(
+            chunk: list[int],
+        ) -> tuple[list[Decoded], list[np.ndarray], list[np.ndarray | None]]:
             if cancel is not None:
                 cancel.check()
             lines = [make(i) for i in chunk]
@@ -429,7 +478,11 @@ class Recognizer:
             decoded = one_script_per_word(decoded, logits, frames, decoder, self.temperature)
             # copies: a slice would keep the whole padded batch alive
             kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
-            return decoded, kept
+            placed: list[np.ndarray | None] = []
+            if keep_frames:  # the log-probabilities the decoder read (temperature included)
+                log_probs = log_softmax(logits.astype(np.float32) / np.float32(self.temperature))
+                placed = align_batch(log_probs, frames, [d.indices for d in decoded])
+            return decoded, kept, placed
 
         if workers > 1:
             with concurrent.futures.ThreadPoolExecutor(workers) as pool:
@@ -438,12 +491,15 @@ class Recognizer:
             done = [read_chunk(chunk) for chunk in chunks]
         results: list[Decoded] = [EMPTY] * len(widths)
         all_logits: list[np.ndarray] = [np.empty((0, 0))] * len(widths) if keep_logits else []
-        for chunk, (decoded, kept) in zip(chunks, done, strict=True):
+        all_frames: list[np.ndarray | None] = [None] * len(widths) if keep_frames else []
+        for chunk, (decoded, kept, placed) in zip(chunks, done, strict=True):
             for j, i in enumerate(chunk):
                 results[i] = decoded[j]
                 if keep_logits:
                     all_logits[i] = kept[j]
-        return results, all_logits
+                if keep_frames:
+                    all_frames[i] = placed[j]
+        return results, all_logits, all_frames
 
     def logits(self, batch: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
         """Raw model output (N, T, C) for a preprocessed, padded batch (N, 1, H, W);
@@ -479,15 +535,23 @@ class Recognizer:
                 self._one_thread = _session(self.model_bytes, 1)
             return self._one_thread
 
-    def prediction(self, decoded: Decoded) -> Prediction:
+    def prediction(
+        self, decoded: Decoded, places: Sequence[tuple[float, float]] | None = None
+    ) -> Prediction:
         """Decoded labels (visual order) -> text in logical order, with each character's
-        confidence moved along with it; spaces no label has (at either end, doubled) left
-        out (:meth:`Charset.kept_positions`)."""
+        confidence, and its ``places`` on the line if given (one per label), moved along
+        with it; spaces no label has (at either end, doubled) left out
+        (:meth:`Charset.kept_positions`)."""
         visual = self.charset.decode_visual(decoded.indices)
         text = self.charset.decode(decoded.indices)
         order = logical_permutation(visual)
+        spans: Sequence[tuple[float | None, float | None]] = (
+            places
+            if places is not None and len(places) == len(visual)
+            else [(None, None)] * len(visual)
+        )
         chars = tuple(
-            CharConfidence(text[i], float(decoded.char_confidences[order[i]]))
+            CharConfidence(text[i], float(decoded.char_confidences[order[i]]), *spans[order[i]])
             for i in self.charset.kept_positions(text)
         )
         return Prediction("".join(c.char for c in chars), float(decoded.confidence), chars)

@@ -15,15 +15,20 @@ Calibration: :func:`fit_temperature` (minimises the CTC negative log-likelihood 
 reference labels on held-out lines) and :func:`expected_calibration_error`.
 See docs/decoding.md for the semantics, including right-to-left text.
 
+Alignment: :func:`align_batch` places decoded labels in the frames they were read at (CTC
+forced alignment), whatever decoder chose them: a character's place on the line.
+
 The modules, each importing only those listed after it: ``decoder`` (the facade),
-``calibration``, ``beam``, ``constraints``, ``regex``, ``best_path`` (greedy), ``ctc`` (the
-likelihoods greedy and calibration share), ``base`` (result type, error, blank). Import
+``calibration``, ``beam``, ``constraints``, ``regex``, ``best_path`` (greedy), ``align``
+(forced alignment), ``ctc`` (the likelihoods greedy and calibration share), ``base``
+(result type, error, blank). Import
 the public names from here. (Greedy lives in ``best_path``, not ``greedy``: a submodule
 named like the function :func:`greedy` would be shadowed by it.)
 """
 
 from __future__ import annotations
 
+from lineocr.decode.align import align, align_batch, widened
 from lineocr.decode.base import BLANK, EMPTY, NEG_INF, Decoded, DecodeError, log_softmax
 from lineocr.decode.beam import DEFAULT_BEAM_WIDTH, MIN_LABEL_LOGP, beam_search
 from lineocr.decode.best_path import greedy, greedy_batch
@@ -54,6 +59,8 @@ __all__ = [
     "Decoder",
     "LexiconConstraint",
     "PatternConstraint",
+    "align",
+    "align_batch",
     "beam_search",
     "check_temperature",
     "ctc_log_likelihoods",
@@ -66,4 +73,5 @@ __all__ = [
     "log_softmax",
     "min_frames",
     "resolve_pattern",
+    "widened",
 ]

@@ -2,10 +2,11 @@
 selecting, copying and searching in a viewer, and ``pdftotext``, give the OCR text.
 
 Written with fpdf2 (a maintained pure-Python PDF writer: TrueType embedding and subsetting,
-text render mode 3, horizontal scaling, rotation; no hand-written PDF syntax). Each line's
-text is set in one font across the line's box: its height from the box, stretched
-horizontally (``Tz``) to the box's width and turned with the line, so a selection covers
-the ink it stands for. Right-to-left text is written in visual order, as PDF producers
+text render mode 3, horizontal scaling, rotation; no hand-written PDF syntax). Each word
+is set in one font over its own box where the page reader placed it (else the line's
+text across the line's box): its height from the line's box, stretched horizontally
+(``Tz``) to the box's width and turned with the line, so a selection covers the ink it
+stands for, word by word. Right-to-left text is written in visual order, as PDF producers
 write it (the glyphs left to right as drawn; each maps back to its letter through the
 font's ToUnicode map), and PDF text extractors turn it back into logical order. Shapes
 do not matter for invisible text, so no shaping is done: the letters extracted are the
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from lineocr.charset import to_visual
+from lineocr.page import place_words
 
 FONT_ENV = "LINEOCR_PDF_FONT"
 FONT_FILE = "DejaVuSans.ttf"
@@ -123,14 +125,22 @@ class SearchablePdf:
         pdf.image(self._encoded(image), x=0, y=0, w=w * scale, h=h * scale)
         if hasattr(result, "blocks"):
             lines = [
-                (ln.text, ln.polygon if len(ln.polygon) == 4 else None, ln.box)
+                (ln.text, ln.polygon if len(ln.polygon) == 4 else None, ln.box, ln.words)
                 for ln in result.lines
             ]
-        else:
-            lines = [(result.text, None, (0, 0, w, h))]
-        for text, polygon, box in lines:
+        else:  # a line image: the whole image is the line, its words placed where known
+            words = place_words(result.chars, _box_corners((0, 0, w, h)), (0, w), (w, h))
+            lines = [(result.text, None, (0, 0, w, h), words)]
+        for text, polygon, box, words in lines:
             corners = polygon or _box_corners(box)
-            self._line(text, [(x * scale, y * scale) for x, y in corners])
+            placed = [
+                (word.text, [(x * scale, y * scale) for x, y in word.polygon])
+                for word in words
+                if len(word.polygon) == 4
+            ]
+            if len(placed) < len(words) or " ".join(t for t, _ in placed) != " ".join(text.split()):
+                placed = []  # words not all placed: the line's text across it
+            self._line(text, [(x * scale, y * scale) for x, y in corners], placed)
         self.pages += 1
 
     def _encoded(self, image: np.ndarray) -> Any:
@@ -147,43 +157,57 @@ class SearchablePdf:
         data.seek(0)
         return data
 
-    def _line(self, text: str, corners: Sequence[tuple[float, float]]) -> None:
+    def _line(
+        self,
+        text: str,
+        corners: Sequence[tuple[float, float]],
+        words: Sequence[tuple[str, Sequence[tuple[float, float]]]] = (),
+    ) -> None:
         """``text`` over the quadrilateral ``corners`` (top-left, top-right, bottom-right,
-        bottom-left as the line is read; points, y down)."""
+        bottom-left as the line is read; points, y down), or, given its ``words`` (each
+        with its own quadrilateral along the line), each word over its own part of it."""
         text = text.strip()
         (x0, y0), (x1, y1), _, (x3, y3) = corners
         width = math.hypot(x1 - x0, y1 - y0)
         height = math.hypot(x3 - x0, y3 - y0)
         if not text or width < MIN_BOX_PT or height < MIN_BOX_PT:
             return
-        pdf = self._pdf
         size = height / (self._ascent + self._descent)  # the glyphs' box spans the line's
-        pdf.set_font(_FAMILY, size=size)
-        visual = to_visual(text, mirror=False)
+        self._pdf.set_font(_FAMILY, size=size)
+        pieces = list(words) or [(text, corners)]
         angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y up
         square = 90.0 * round(angle / 90.0)
         if abs(angle - square) < SLANT_DEGREES:
-            # The baseline's start: up from the bottom-left corner by the font's descent.
-            up = ((x0 - x3) / height, (y0 - y3) / height)
-            start = (x3 + up[0] * self._descent * size, y3 + up[1] * self._descent * size)
-        else:
-            # A slanted line is set square to the page across the middle of its ink: text
-            # extractors split slanted text into letters (pdftotext beyond about 2 degrees)
-            # and words at steps into lines of their own, but read square text whole.
-            along = (math.cos(math.radians(square)), -math.sin(math.radians(square)))
-            down = (-along[1], along[0])
-            spans = [x * along[0] + y * along[1] for x, y in corners]
-            middle = sum(x * down[0] + y * down[1] for x, y in corners) / len(corners)
-            width = max(spans) - min(spans)
-            base = middle + height / 2 - self._descent * size
+            for piece, (p0, p1, _, p3) in pieces:
+                # The baseline's start: up from the bottom-left corner by the font's descent.
+                up = ((p0[0] - p3[0]) / height, (p0[1] - p3[1]) / height)
+                start = (p3[0] + up[0] * self._descent * size, p3[1] + up[1] * self._descent * size)
+                self._set(piece, start, math.hypot(p1[0] - p0[0], p1[1] - p0[1]), angle)
+            return
+        # A slanted line is set square to the page across the middle of its ink, its words
+        # on one baseline: text extractors split slanted text into letters (pdftotext
+        # beyond about 2 degrees) and words at steps into lines of their own, but read
+        # square text whole.
+        along = (math.cos(math.radians(square)), -math.sin(math.radians(square)))
+        down = (-along[1], along[0])
+        middle = sum(x * down[0] + y * down[1] for x, y in corners) / len(corners)
+        base = middle + height / 2 - self._descent * size
+        for piece, piece_corners in pieces:
+            spans = [x * along[0] + y * along[1] for x, y in piece_corners]
             start = (
                 min(spans) * along[0] + base * down[0],
                 min(spans) * along[1] + base * down[1],
             )
-            angle = square
+            self._set(piece, start, max(spans) - min(spans), square)
+
+    def _set(self, text: str, start: tuple[float, float], width: float, angle: float) -> None:
+        """``text`` (logical order) from the baseline point ``start``, stretched to
+        ``width`` and turned by ``angle`` degrees (counter-clockwise) about ``start``."""
+        pdf = self._pdf
+        visual = to_visual(text.strip(), mirror=False)
         pdf.set_stretching(100)
         natural = pdf.get_string_width(visual)
-        if natural <= 0:
+        if natural <= 0 or width < MIN_BOX_PT:
             return
         pdf.set_stretching(100 * width / natural)
         if abs(angle) < 0.01:

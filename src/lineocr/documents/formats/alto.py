@@ -2,8 +2,9 @@
 blocks as ``TextBlock`` in reading order (also listed in a ``ReadingOrder``), each line a
 ``TextLine`` with its box, and its words as ``String`` elements separated by ``SP``.
 
-Word boxes are not known (:mod:`lineocr.documents.formats.common`), so a ``String`` has
-no ``HPOS``/``VPOS``/``WIDTH``/``HEIGHT`` (optional in ALTO): its line has them. ``WC`` is
+A ``String`` has its word's box (``HPOS``/``VPOS``/``WIDTH``/``HEIGHT``) where the word
+was placed (:mod:`lineocr.documents.formats.common`); else none (optional in ALTO), and its
+line's box is what a reader has. ``WC`` is
 a word's confidence (0-1), ``CC`` its characters' (0 sure to 9 unsure, space-separated),
 ``PC`` a page's. ALTO 4.3 rather than 4.2 for ``BASEDIRECTION`` (rtl) and
 ``ReadingOrder``; the namespace is ALTO 4's, which readers of any 4.x take.
@@ -119,18 +120,14 @@ def _page(
             if reading_direction([line.text]):
                 text_line.set("BASEDIRECTION", "rtl")
             # A line read as nothing keeps one empty String (a TextLine holds at least one).
-            for w, word in enumerate(words(line) or [Word("", (), line.confidence)], 1):
+            for w, word in enumerate(words(line) or [Word("", line.confidence)], 1):
                 if w > 1:
                     ET.SubElement(text_line, "SP")
-                string = ET.SubElement(
-                    text_line,
-                    "String",
-                    {
-                        "ID": f"p{p}_b{b}_l{n}_w{w}",
-                        "CONTENT": xml_safe(word.text),
-                        "WC": rounded(word.confidence),
-                    },
-                )
+                attrs = {"ID": f"p{p}_b{b}_l{n}_w{w}"}
+                if word.box is not None:
+                    attrs.update(_geometry(clamp_box(word.box, size)))
+                attrs.update(CONTENT=xml_safe(word.text), WC=rounded(word.confidence))
+                string = ET.SubElement(text_line, "String", attrs)
                 if word.chars:
                     string.set("CC", _char_confidences([c.confidence for c in word.chars]))
     return ids

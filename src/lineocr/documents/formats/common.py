@@ -1,12 +1,14 @@
 """What the hOCR, ALTO and PAGE-XML writers share: a document's page, its lines' words,
 scripts and languages, confidences, and XML serialisation.
 
-Word boxes are not known: the bundled models' preprocessing trims and levels each line
-before the network reads it, so the network's CTC frames do not map back to the line's
-pixels. Each format therefore gets lines with their boxes (and polygons), confidences and
-character confidences; words are written only where a format allows a word without a
-position (ALTO ``String`` without ``HPOS``/``VPOS``). docs/documents.md says what each
-consumer then sees.
+Words come with their boxes where the page reader placed them (:class:`lineocr.page.Word`:
+each character aligned to the frames it was read at, traced back through the line's
+preprocessing to the line image and along the line's polygon to the page;
+docs/documents.md says how and how well). Each format then writes them as its words
+(hOCR ``ocrx_word``, ALTO ``String`` with ``HPOS``/``VPOS``, PAGE ``Word`` with
+``Coords``). A line whose words have no places (a page rebuilt from an answer without
+them, a line read with test-time augmentation) keeps what a line without words gets:
+its text on the line, and in ALTO ``String`` elements without a position.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lineocr.page import Block, Line, Page, rtl_text
+from lineocr.page import Block, Line, Page, Word, place_words, rtl_text, split_words
 from lineocr.prediction import CharConfidence, Prediction
 
 Box = tuple[int, int, int, int]
@@ -48,46 +50,32 @@ class DocumentPage:
 
 def line_page(prediction: Prediction, size: tuple[int, int]) -> Page:
     """A line image read as a line (``--layout line``) as a page: one block holding one
-    line whose box is the whole image."""
+    line whose box is the whole image (so characters placed on the image, read with
+    ``positions=True``, place its words)."""
     w, h = size
+    polygon = ((0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1))
     line = Line(
         prediction.text,
         prediction.confidence,
         (0, 0, w, h),
-        ((0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)),
+        polygon,
         0,
         prediction.chars,
+        place_words(prediction.chars, polygon, (0, max(1, w - 1)), (w, h)),
     )
     return Page((Block((line,)),), 0, 0.0, (w, h), rtl=rtl_text([prediction.text]))
 
 
-@dataclass(frozen=True)
-class Word:
-    """A run of non-space characters of a line: its text, its characters' confidences and
-    its confidence, the lowest of them (a word is as doubtful as its most doubtful letter)."""
-
-    text: str
-    chars: tuple[CharConfidence, ...]
-    confidence: float
-
-
 def words(line: Line) -> list[Word]:
-    """The line's words in logical order. A line without per-character confidences (one
-    made by hand) gives each word the line's confidence."""
+    """The line's words in logical order: its placed words (with their boxes) where it has
+    them, else its text cut at spaces (no boxes). A line without per-character confidences
+    (one made by hand) gives each word the line's confidence."""
+    if line.words and " ".join(w.text for w in line.words) == " ".join(line.text.split()):
+        return list(line.words)
     chars = line.chars
     if "".join(c.char for c in chars) != line.text:
         chars = tuple(CharConfidence(ch, line.confidence) for ch in line.text)
-    found: list[Word] = []
-    run: list[CharConfidence] = []
-    for c in (*chars, CharConfidence(" ", 1.0)):
-        if c.char.isspace():
-            if run:
-                text = "".join(r.char for r in run)
-                found.append(Word(text, tuple(run), min(r.confidence for r in run)))
-            run = []
-        else:
-            run.append(c)
-    return found
+    return split_words(chars)
 
 
 # ISO 15924 codes and PAGE-XML's names of the scripts lineocr's models read or may read.

@@ -1,10 +1,13 @@
 """hOCR 1.2 (the HTML of Tesseract and OCRopus): pages of ``ocr_carea`` blocks holding one
-``ocr_par`` each, of ``ocr_line`` lines with their text, box and confidences.
+``ocr_par`` each, of ``ocr_line`` lines with their box and confidences, and their words as
+``ocrx_word`` spans, each with its box and confidence (``x_wconf``, 0-100, its least sure
+character's), separated by spaces.
 
-Lines carry their text directly, not as ``ocrx_word`` spans: consumers that draw a text
-layer (OCRmyPDF, hocr-tools' hocr-pdf) need a box for every word, and word boxes are not
-known (:mod:`lineocr.documents.formats.common`). A line's ``x_wconf`` is its confidence
-(0-100) and ``x_confs`` its characters' (one per character of its text, spaces included).
+Consumers that draw a text layer (OCRmyPDF, hocr-tools' hocr-pdf) need a box for every
+word, so a line whose words have no places (:mod:`lineocr.documents.formats.common`)
+carries its text directly, without ``ocrx_word`` spans. A line's ``x_wconf`` is its
+confidence (0-100) and ``x_confs`` its characters' (one per character of its text, spaces
+included).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from lineocr.documents.formats.common import (
     reading_direction,
     script,
     serialise,
+    words,
     xml_safe,
 )
 from lineocr.page import Line
@@ -32,7 +36,7 @@ DOCTYPE = (
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
     '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
 )
-CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrp_lang ocrp_dir ocrp_wconf"
+CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_lang ocrp_dir ocrp_wconf"
 
 
 def _bbox(box: Box) -> str:
@@ -116,4 +120,23 @@ def _page(body: ET.Element, doc_page: DocumentPage, p: int) -> None:
             )
             if reading_direction([line.text]):
                 span.set("dir", "rtl")
-            span.text = xml_safe(line.text)
+            _words(span, line, size, f"{p}_{b}_{n}")
+
+
+def _words(span: ET.Element, line: Line, size: tuple[int, int], where: str) -> None:
+    """The line's words as ``ocrx_word`` spans, spaces between them, when all of them have
+    a box; else its text."""
+    found = words(line)
+    boxes = [w.box for w in found if w.box is not None]
+    if not found or len(boxes) < len(found):
+        span.text = xml_safe(line.text)
+        return
+    element = None
+    for k, (word, box) in enumerate(zip(found, boxes, strict=True), 1):
+        if element is not None:
+            element.tail = " "  # (ElementTree's indent makes it a new line: still a space)
+        title = f"{_bbox(clamp_box(box, size))}; x_wconf {_percent(word.confidence)}"
+        element = ET.SubElement(
+            span, "span", {"class": "ocrx_word", "id": f"word_{where}_{k}", "title": title}
+        )
+        element.text = xml_safe(word.text)

@@ -4,8 +4,10 @@
 ``conf``).
 
 A PAGE file holds one page: several pages are several files (:func:`to_page_xml_files`).
-``Word`` elements are left out: PAGE requires each word's ``Coords`` and word boxes are
-not known (:mod:`lineocr.documents.formats.common`).
+A line's words are ``Word`` elements (between the line's ``Coords`` and its ``TextEquiv``,
+as the schema orders them) with their quadrilateral and ``TextEquiv``, where the words were
+placed (:mod:`lineocr.documents.formats.common`); PAGE requires each word's ``Coords``, so
+a line whose words have no places has no ``Word`` elements.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lineocr.documents.formats.common import (
     rounded,
     script,
     serialise,
+    words,
     xml_safe,
 )
 
@@ -104,6 +107,12 @@ def to_page_xml(
             text_line = ET.SubElement(region, "TextLine", {"id": f"r{b}_l{n}"})
             _language(text_line, [line.text], lang)
             ET.SubElement(text_line, "Coords", {"points": _points(line.polygon, size)})
+            found = words(line)
+            if found and all(len(w.polygon) == 4 for w in found):
+                for k, word in enumerate(found, 1):
+                    word_el = ET.SubElement(text_line, "Word", {"id": f"r{b}_l{n}_w{k}"})
+                    ET.SubElement(word_el, "Coords", {"points": _points(word.polygon, size)})
+                    _text_equiv(word_el, word.text, word.confidence)
             _text_equiv(text_line, line.text, line.confidence)
         _text_equiv(region, "\n".join(ln.text for ln in block.lines), block_confidence(block))
     return serialise(root, PAGE)
