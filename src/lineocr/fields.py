@@ -52,6 +52,8 @@ MIN_CONFIDENCE = 0.01  # a best value less probable than this is no value: the f
 # wrong ID number was returned on the benchmark's cards and forms.
 REVIEW_THRESHOLD = 0.5
 MAX_FIELDS = 16
+MAX_JOINED = 5  # runs of a line joined into one place for a value (a number in groups)
+MAX_GAPS = 4  # spaces inside a value whose probability is summed over (2**4 variants)
 _PLACEHOLDER_NAMES = re.compile(r"\{([a-z]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _WESTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -288,6 +290,16 @@ def _alphabet(recognizer: Any, decoder: Decoder) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class _Span:
+    """Characters [first, last) of a line's best path where a value may stand, and the
+    places of the spaces inside (after how many of its other characters)."""
+
+    first: int
+    last: int
+    gaps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class _Found:
     value: str
     confidence: float
@@ -295,16 +307,20 @@ class _Found:
     frames: tuple[int, int]
 
 
-def _read_span(
+def _read_span(  # noqa: PLR0913 - the field, how to read it, the frames and the gaps
     spec: FieldSpec,
     decoder: Decoder,
     recognizer: Any,
     log_probs: np.ndarray,
     frames: tuple[int, int],
+    gaps: Sequence[int] = (),
 ) -> tuple[str, float] | None:
     """The span's frames decoded alone under the pattern: (value, its probability), the
     probability summed over a space or none at either end (edge spaces are no part of a
-    value, but a model may give them some probability in the gaps around it)."""
+    value, but a model may give them some probability in the gaps around it) and at each
+    of ``gaps`` (after that many of the value's characters: where the line's best path
+    read a space inside the value, as in a number printed with wide tracking or in groups,
+    when the pattern itself has no space there)."""
     window = log_probs[frames[0] : frames[1]]
     decoded = decoder(window)
     if decoded.confidence <= 0 or not decoded.indices:
@@ -316,10 +332,43 @@ def _read_span(
     space = recognizer.charset.chars.index(" ") + 1 if " " in recognizer.charset.chars else None
     variants = [labels]
     if space is not None:
-        variants += [[space, *labels], [*labels, space], [space, *labels, space]]
+        inside = sorted({g for g in gaps if 0 < g < len(labels)})[:MAX_GAPS]
+        for chosen in itertools.product((False, True), repeat=len(inside)):
+            body = list(labels)
+            for g in reversed([g for g, c in zip(inside, chosen, strict=True) if c]):
+                body.insert(g, space)
+            edges = [body, [space, *body], [*body, space], [space, *body, space]]
+            variants += edges if body != labels else edges[1:]
     targets = [np.asarray(v, dtype=np.int64) for v in variants]
     total = float(np.exp(ctc_log_likelihoods([window] * len(targets), targets)).sum())
     return value, min(1.0, max(total, float(decoded.confidence)))
+
+
+def _spans(drawn: str, runs: list[tuple[int, int]], alphabet: frozenset[str]) -> list[_Span]:
+    """Where a value may stand on a line whose best path is ``drawn``: each run of
+    characters the pattern can write; runs that follow one another parted only by spaces
+    or by one other character (a value printed in groups or tracked wide, a digit misread
+    as ``)``), joined, up to :data:`MAX_JOINED` runs; and each of these with the one
+    character it touches at either end that the pattern cannot write (a last digit read
+    as a letter), with the positions of the spaces inside each (:func:`_read_span`)."""
+
+    def bridgeable(gap: str) -> bool:
+        return gap.strip() == "" or len(gap.strip()) == 1 == len(gap)
+
+    joined: list[tuple[int, int]] = []
+    for k in range(len(runs)):
+        for m in range(k + 1, min(len(runs), k + MAX_JOINED)):
+            if not bridgeable(drawn[runs[m - 1][1] : runs[m][0]]):
+                break
+            joined.append((runs[k][0], runs[m][1]))
+    spans: list[_Span] = []
+    for i, j in runs + joined:
+        left = i > 0 and drawn[i - 1] != " " and drawn[i - 1] not in alphabet
+        right = j < len(drawn) and drawn[j] != " " and drawn[j] not in alphabet
+        for a, b in [(i, j)] + [(i - 1, j)] * left + [(i, j + 1)] * right:
+            gaps = [sum(c != " " for c in drawn[a:k]) for k in range(a, b) if drawn[k] == " "]
+            spans.append(_Span(a, b, tuple(gaps)))
+    return spans
 
 
 def _line_candidates(
@@ -329,8 +378,9 @@ def _line_candidates(
     log_probs: np.ndarray,
     alphabet: frozenset[str],
 ) -> list[tuple[str, float, tuple[int, int]]]:
-    """(value, confidence, frames) found on one line: each run of characters the pattern
-    can write read alone under it, or, where a run reads as no value, its longest part
+    """(value, confidence, frames) found on one line: each place a value may stand
+    (:func:`_spans`: runs of characters the pattern can write, alone, joined and with a
+    neighbour) read alone under it, or, where it reads as no value, its longest part
     (between spaces) whose reading already matches."""
     chars = _best_path_chars(log_probs)
     if not chars:
@@ -341,17 +391,13 @@ def _line_candidates(
     def logical(i: int, j: int) -> str:
         return str(recognizer.charset.decode([c.label for c in chars[i:j]]))
 
-    runs = _runs(drawn, alphabet)
-    # Two runs parted by one character the pattern cannot write (not a space) may be one
-    # value with a character misread: read together too.
-    joined = [
-        (a[0], b[1]) for a, b in itertools.pairwise(runs) if b[0] - a[1] == 1 and drawn[a[1]] != " "
-    ]
     found = []
-    for run in runs + joined:
+    for span in _spans(drawn, _runs(drawn, alphabet), alphabet):
+        run = (span.first, span.last)
         for i, j in [run, *_matching_parts(drawn, run, compiled, logical)]:
             frames = _frames(chars, i, j, len(log_probs))
-            read = _read_span(spec, decoder, recognizer, log_probs, frames)
+            gaps = span.gaps if (i, j) == run else ()
+            read = _read_span(spec, decoder, recognizer, log_probs, frames, gaps)
             if read is not None and read[1] >= MIN_CONFIDENCE:
                 found.append((read[0], read[1], frames))
                 break
