@@ -20,6 +20,7 @@ cards), ``name`` (``Name: (?P<value>[A-Za-z ]+)``, forms and Latin cards).
 
     python benchmarks/bench_fields.py                 # 100 of each kind
     python benchmarks/bench_fields.py --n 30 --id-model arabic-digits --keep /tmp/cards
+    python benchmarks/bench_fields.py --n 30 --seed 7    # other images, for development
 """
 
 from __future__ import annotations
@@ -288,8 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threshold", type=float, default=REVIEW_THRESHOLD)
     p.add_argument("--keep", type=Path, help="write the composed images to this folder")
     p.add_argument("--json", type=Path, help="write the summary here")
+    p.add_argument("--seed", type=int, default=SEED, help="another set of images (for development)")
     opts = p.parse_args(argv)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(opts.seed)
     drawer = Drawer(rng)
     rec = Recognizer.load(opts.model)
     recognizers = {"id": Recognizer.load(opts.id_model)} if opts.id_model else None

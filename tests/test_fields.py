@@ -13,7 +13,16 @@ from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
 from lineocr.cli import app
-from lineocr.fields import FIELD_PATTERNS, FieldError, extract, field_specs, parse_field
+from lineocr.fields import (
+    FIELD_PATTERNS,
+    FieldError,
+    _alphabet,
+    _line_candidates,
+    extract,
+    field_decoders,
+    field_specs,
+    parse_field,
+)
 from lineocr.page import PageReader
 from lineocr.runtime import Recognizer
 from tests.pages_helpers import form_page
@@ -174,3 +183,50 @@ def test_fields_import_no_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _card(text: str) -> np.ndarray:
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 34)
+    page = Image.new("L", (900, 300), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 60), "Card", font=font, fill=0)
+    draw.text((60, 160), text, font=font, fill=0)
+    return np.asarray(page)
+
+
+@pytest.mark.parametrize("printed", ["2950101  1234567", "2950 1011 2345 67"])
+def test_id_printed_in_groups_is_found(rec, printed):
+    """A number printed in groups (or tracked wide) reads with spaces inside: its runs of
+    digits are joined, and its probability summed over the spaces read there."""
+    field = extract(_card(f"ID No. {printed}"), {"id": "id"}, rec)["id"]
+    assert field is not None
+    assert field.value == NUMBER
+
+
+def _frames_reading(rec, labels: list[dict[str, float]]) -> np.ndarray:
+    """Log-probabilities of a line: per character, one frame with these probabilities
+    (the rest blank), then a blank frame."""
+    n = len(rec.charset.chars) + 1
+    rows = []
+    blank = np.full(n, 1e-6)
+    blank[0] = 1.0
+    for probs in labels:
+        row = np.full(n, 1e-6)
+        for ch, p in probs.items():
+            row[rec.charset.chars.index(ch) + 1] = p
+        row[0] = max(1e-6, 1 - sum(probs.values()))
+        rows += [row, blank]
+    return np.log(np.asarray(rows) / np.sum(rows, axis=1, keepdims=True))
+
+
+def test_value_with_its_last_digit_read_as_a_letter_is_found(rec):
+    """A run of 13 digits touching a letter (the 14th digit read as "م", its second
+    reading a 7): the run is read with its neighbour, and the value's probability is the
+    7's."""
+    spec = field_specs({"id": "id"})[0]
+    decoder = field_decoders(rec, [spec])[0]
+    line = [{ch: 0.98} for ch in NUMBER[:-1]] + [{"م": 0.6, "7": 0.38}]
+    log_probs = _frames_reading(rec, line)
+    found = _line_candidates(spec, decoder, rec, log_probs, _alphabet(rec, decoder))
+    assert [value for value, _, _ in found] == [NUMBER]
+    assert 0.25 < found[0][1] < 0.45

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from lineocr import page as page_module
-from lineocr.layout import checkpoints, find_lines, reading_order
+from lineocr.layout import Layout, LineRegion, checkpoints, find_lines, reading_order
 from lineocr.metrics import char_errors
 from lineocr.page import PageReader, rtl_text
+from lineocr.prediction import CharConfidence, Prediction
 from lineocr.runtime import Recognizer
 from tests.pages_helpers import ARABIC, LATIN, compose, marks_page, turned, uneven_light
 
@@ -158,6 +159,49 @@ def test_upright_page_is_laid_out_once_and_each_line_read_once(reader, latin_pag
     searched = PageReader(counting, detector=Spy()).read(latin_page.image)
     assert len(layouts) == 3 and searched.rotation == 0
     assert [ln.text for ln in searched.lines] == [ln.text for ln in page.lines]
+
+
+def _region(width: int, y: int) -> LineRegion:
+    image = np.full((30, width), 255, np.uint8)
+    image[0, 0] = 0  # marks the crop's upper left corner: upside down it is the lower right
+    box = (10, y, 10 + width, y + 30)
+    polygon = ((10, y), (10 + width, y), (10 + width, y + 30), (10, y + 30))
+    return LineRegion(box, polygon, 0, image, 20)
+
+
+class _CardLike:
+    """A detector for a card of three long lines: as given, its lines; turned a quarter,
+    six short fragments (the ink of the lines cut across)."""
+
+    def find_lines(self, image, **kwargs):
+        h, w = image.shape
+        if w > h:
+            return Layout([_region(300, 40 * k) for k in range(3)], 0.0, 20.0, (w, h))
+        return Layout([_region(30, 40 * k) for k in range(6)], 0.0, 20.0, (w, h))
+
+
+class _ReadsCard:
+    """Long upright lines: 20 characters read at 0.9 each (a line's confidence 0.12, as a
+    long line in an unusual font has); fragments: one sign at 0.6; upside down: 0.5."""
+
+    def read_batch(self, crops, **options):
+        out = []
+        for crop in crops:
+            upright = crop[0, 0] == 0
+            n = 20 if crop.shape[1] >= 100 else 1
+            p = 0.9 if upright and n == 20 else 0.6 if upright else 0.5
+            chars = tuple(CharConfidence("a", p) for _ in range(n))
+            out.append(Prediction("a" * n, p**n, chars))
+        return out
+
+
+def test_few_long_lines_outvote_turned_fragments():
+    """The turn is chosen by the mean confidence of the characters read, not of the lines
+    (a long line's confidence is the product of many: a card's four lines read upright at
+    0.9 a character lost to a quarter turn's one-sign fragments)."""
+    page = PageReader(_ReadsCard(), detector=_CardLike()).read(np.full((200, 400), 255, np.uint8))
+    assert page.rotation == 0
+    assert len(page.lines) == 3
 
 
 class _StopError(Exception):

@@ -52,6 +52,10 @@ MIN_CONFIDENCE = 0.01  # a best value less probable than this is no value: the f
 # wrong ID number was returned on the benchmark's cards and forms.
 REVIEW_THRESHOLD = 0.5
 MAX_FIELDS = 16
+MAX_JOINED = 5  # runs of a line joined into one place for a value (a number in groups)
+SKIPPED_VIEWS = ("identity", "rotate")
+TTA_LINES = 1  # lines a field's value is looked for again in views (the likeliest to hold it)
+MAX_GAPS = 4  # spaces inside a value whose probability is summed over (2**4 variants)
 _PLACEHOLDER_NAMES = re.compile(r"\{([a-z]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _WESTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -288,6 +292,16 @@ def _alphabet(recognizer: Any, decoder: Decoder) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class _Span:
+    """Characters [first, last) of a line's best path where a value may stand, and the
+    places of the spaces inside (after how many of its other characters)."""
+
+    first: int
+    last: int
+    gaps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class _Found:
     value: str
     confidence: float
@@ -295,16 +309,20 @@ class _Found:
     frames: tuple[int, int]
 
 
-def _read_span(
+def _read_span(  # noqa: PLR0913 - the field, how to read it, the frames and the gaps
     spec: FieldSpec,
     decoder: Decoder,
     recognizer: Any,
     log_probs: np.ndarray,
     frames: tuple[int, int],
+    gaps: Sequence[int] = (),
 ) -> tuple[str, float] | None:
     """The span's frames decoded alone under the pattern: (value, its probability), the
     probability summed over a space or none at either end (edge spaces are no part of a
-    value, but a model may give them some probability in the gaps around it)."""
+    value, but a model may give them some probability in the gaps around it) and at each
+    of ``gaps`` (after that many of the value's characters: where the line's best path
+    read a space inside the value, as in a number printed with wide tracking or in groups,
+    when the pattern itself has no space there)."""
     window = log_probs[frames[0] : frames[1]]
     decoded = decoder(window)
     if decoded.confidence <= 0 or not decoded.indices:
@@ -316,46 +334,100 @@ def _read_span(
     space = recognizer.charset.chars.index(" ") + 1 if " " in recognizer.charset.chars else None
     variants = [labels]
     if space is not None:
-        variants += [[space, *labels], [*labels, space], [space, *labels, space]]
+        inside = sorted({g for g in gaps if 0 < g < len(labels)})[:MAX_GAPS]
+        for chosen in itertools.product((False, True), repeat=len(inside)):
+            body = list(labels)
+            for g in reversed([g for g, c in zip(inside, chosen, strict=True) if c]):
+                body.insert(g, space)
+            edges = [body, [space, *body], [*body, space], [space, *body, space]]
+            variants += edges if body != labels else edges[1:]
     targets = [np.asarray(v, dtype=np.int64) for v in variants]
     total = float(np.exp(ctc_log_likelihoods([window] * len(targets), targets)).sum())
     return value, min(1.0, max(total, float(decoded.confidence)))
 
 
-def _line_candidates(
+def _spans(drawn: str, runs: list[tuple[int, int]], alphabet: frozenset[str]) -> list[list[_Span]]:
+    """Where a value may stand on a line whose best path is ``drawn``: each run of
+    characters the pattern can write; runs that follow one another parted only by spaces
+    (a value printed in groups or tracked wide), up to :data:`MAX_JOINED` runs, or two
+    parted by one other character (a digit misread as ``)``), joined; each of these
+    followed by itself with the one character it touches at either end that the pattern
+    cannot write (a last digit read as a letter), to be read only when it reads as no
+    value alone; with the positions of the spaces inside each (:func:`_read_span`)."""
+
+    joined: list[tuple[int, int]] = []
+    for k in range(len(runs)):
+        for m in range(k + 1, min(len(runs), k + MAX_JOINED)):
+            gap = drawn[runs[m - 1][1] : runs[m][0]]
+            if gap.strip() == "":  # a space: one more group
+                joined.append((runs[k][0], runs[m][1]))
+                continue
+            if m == k + 1 and len(gap) == 1:  # one character misread: two runs only
+                joined.append((runs[k][0], runs[m][1]))
+            break
+    spans: list[list[_Span]] = []
+    for i, j in runs + joined:
+        left = i > 0 and drawn[i - 1] != " " and drawn[i - 1] not in alphabet
+        right = j < len(drawn) and drawn[j] != " " and drawn[j] not in alphabet
+        spans.append([])
+        for a, b in [(i, j)] + [(i - 1, j)] * left + [(i, j + 1)] * right:
+            gaps = [sum(c != " " for c in drawn[a:k]) for k in range(a, b) if drawn[k] == " "]
+            spans[-1].append(_Span(a, b, tuple(gaps)))
+    return spans
+
+
+def _line_candidates(  # noqa: PLR0913 - the field, how to read it, the line, the floor
     spec: FieldSpec,
     decoder: Decoder,
     recognizer: Any,
     log_probs: np.ndarray,
     alphabet: frozenset[str],
+    floor: float = MIN_CONFIDENCE,
 ) -> list[tuple[str, float, tuple[int, int]]]:
-    """(value, confidence, frames) found on one line: each run of characters the pattern
-    can write read alone under it, or, where a run reads as no value, its longest part
-    (between spaces) whose reading already matches."""
+    """(value, confidence, frames) found on one line: each place a value may stand
+    (:func:`_spans`: runs of characters the pattern can write, alone, joined and with a
+    neighbour) read alone under it, or, where it reads as no value, its longest part
+    (between spaces) whose reading already matches; values less probable than ``floor``
+    are left out."""
     chars = _best_path_chars(log_probs)
     if not chars:
         return []
     drawn = "".join(recognizer.charset.chars[c.label - 1] for c in chars)
+    found = []
+    for place in _spans(drawn, _runs(drawn, alphabet), alphabet):
+        for span in place:
+            read = _read_place(spec, decoder, recognizer, log_probs, chars, drawn, span, floor)
+            if read is not None:
+                found.append(read)
+                break
+    return found
+
+
+def _read_place(  # noqa: PLR0913 - the field, how to read it, the line and the place
+    spec: FieldSpec,
+    decoder: Decoder,
+    recognizer: Any,
+    log_probs: np.ndarray,
+    chars: list[_Char],
+    drawn: str,
+    span: _Span,
+    floor: float,
+) -> tuple[str, float, tuple[int, int]] | None:
+    """The value read at ``span`` of a line, or its longest part between spaces whose
+    reading already matches; None when none reads as a value at least ``floor`` probable."""
     compiled = re.compile(spec.regex)
 
     def logical(i: int, j: int) -> str:
         return str(recognizer.charset.decode([c.label for c in chars[i:j]]))
 
-    runs = _runs(drawn, alphabet)
-    # Two runs parted by one character the pattern cannot write (not a space) may be one
-    # value with a character misread: read together too.
-    joined = [
-        (a[0], b[1]) for a, b in itertools.pairwise(runs) if b[0] - a[1] == 1 and drawn[a[1]] != " "
-    ]
-    found = []
-    for run in runs + joined:
-        for i, j in [run, *_matching_parts(drawn, run, compiled, logical)]:
-            frames = _frames(chars, i, j, len(log_probs))
-            read = _read_span(spec, decoder, recognizer, log_probs, frames)
-            if read is not None and read[1] >= MIN_CONFIDENCE:
-                found.append((read[0], read[1], frames))
-                break
-    return found
+    run = (span.first, span.last)
+    for i, j in [run, *_matching_parts(drawn, run, compiled, logical)]:
+        frames = _frames(chars, i, j, len(log_probs))
+        gaps = span.gaps if (i, j) == run else ()
+        read = _read_span(spec, decoder, recognizer, log_probs, frames, gaps)
+        if read is not None and read[1] >= floor and read[1] > 0:
+            return read[0], read[1], frames
+    return None
 
 
 def _log_probs(recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
@@ -378,6 +450,88 @@ def _best(
     return best
 
 
+class _Views:
+    """Each line's calibrated log-probabilities under the views of test-time augmentation
+    (:data:`lineocr.tta.VIEWS` but the line as cut, and the turned ones, which the model's
+    own deskew would level again), read once per line whatever the fields."""
+
+    def __init__(self, recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) -> None:
+        self.recognizer = recognizer
+        self.crops = crops
+        self.batch_size = batch_size
+        self.read: dict[int, list[np.ndarray]] = {}
+
+    def __call__(self, lines: Sequence[int]) -> dict[int, list[np.ndarray]]:
+        from lineocr.tta import VIEWS, views
+
+        rec = self.recognizer
+        new = [i for i in lines if i not in self.read]
+        # not the line as cut (the first view: read already) nor the turned ones
+        kept = [
+            k
+            for k, name in enumerate(VIEWS)
+            if name != "identity" and not name.startswith("rotate")
+        ]
+        images: list[np.ndarray] = []
+        for i in new:
+            every = views(self.crops[i], rec.spec.height, rec.spec.max_width)
+            images += [every[k] for k in kept]
+        log_probs = _log_probs(rec, images, self.batch_size)
+        for n, i in enumerate(new):
+            self.read[i] = log_probs[n * len(kept) : (n + 1) * len(kept)]
+        return {i: self.read[i] for i in lines}
+
+
+def _best_in_views(
+    spec: FieldSpec,
+    decoder: Decoder,
+    recognizer: Any,
+    log_probs: Sequence[np.ndarray],
+    views: _Views,
+) -> _Found | None:
+    """The most probable value of the field, each of the :data:`TTA_LINES` lines likeliest
+    to hold it read as several views (:class:`_Views`, the line as read among them) and a
+    value's confidence the mean over the views of its probability in each (0 in a view
+    where it is not read at all): an average of experts, so a digit one view misreads and
+    the others read right is outvoted, and a value every view reads alike keeps its
+    probability. The value's frames are those of the line as read, or, where only other
+    views read it, the frames of the view most sure of it, scaled to the line's."""
+    alphabet = _alphabet(recognizer, decoder)
+    plain: dict[int, list[tuple[str, float, tuple[int, int]]]] = {}
+    for index, lp in enumerate(log_probs):
+        found = _line_candidates(spec, decoder, recognizer, lp, alphabet, floor=0.0)
+        if found:
+            plain[index] = found
+    likeliest = sorted(plain, key=lambda i: (-max(c for _, c, _ in plain[i]), i))
+    best: _Found | None = None
+    for index, line_views in sorted(views(likeliest[:TTA_LINES]).items()):
+        total = len(log_probs[index])
+        score: dict[str, float] = {}
+        where: dict[str, tuple[float, tuple[int, int]]] = {}
+        n_views = 1 + len(line_views)
+        for k, lp in enumerate([log_probs[index], *line_views]):
+            if k == 0:
+                read = plain[index]
+            else:
+                read = _line_candidates(spec, decoder, recognizer, lp, alphabet, floor=0.0)
+            seen: dict[str, tuple[float, tuple[int, int]]] = {}
+            for value, confidence, frames in read:
+                if value not in seen or confidence > seen[value][0]:
+                    seen[value] = (confidence, frames)
+            scale = total / max(1, len(lp))
+            for value, (confidence, frames) in seen.items():
+                score[value] = score.get(value, 0.0) + confidence / n_views
+                if k == 0:  # the line as read: its own frames
+                    where[value] = (2.0, frames)
+                elif confidence > where.get(value, (-1.0, frames))[0]:
+                    scaled = (round(frames[0] * scale), round(frames[1] * scale))
+                    where[value] = (confidence, scaled)
+        for value, confidence in score.items():
+            if best is None or confidence > best.confidence:
+                best = _Found(value, confidence, index, where[value][1])
+    return best
+
+
 def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to read them
     page: Any,
     crops: Sequence[np.ndarray],
@@ -386,21 +540,28 @@ def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to r
     *,
     recognizers: Mapping[str, Any] | None = None,
     batch_size: int = 16,
+    tta: bool = True,
 ) -> dict[str, Field | None]:
     """Each field's value on a read ``page`` whose lines were cut as ``crops``
     (:meth:`lineocr.page.PageReader.read_with_crops`), read again by ``recognizer``, or by
     ``recognizers[name]`` for the fields named there (e.g. ``arabic-digits`` for an ID
-    number in Arabic-Indic digits)."""
+    number in Arabic-Indic digits). ``tta``: the lines likeliest to hold a value read
+    again as several views (:func:`_best_in_views`); else each line as it was cut."""
     chosen = {spec.name: (recognizers or {}).get(spec.name, recognizer) for spec in specs}
     readings: dict[int, list[np.ndarray]] = {}
+    in_views: dict[int, _Views] = {}
     result: dict[str, Field | None] = {}
     for spec in specs:
         rec = chosen[spec.name]
         decoder = field_decoders(rec, [spec])[0]
         if id(rec) not in readings:  # each recogniser reads the lines once
             readings[id(rec)] = _log_probs(rec, crops, batch_size)
+            in_views[id(rec)] = _Views(rec, crops, batch_size)
         log_probs = readings[id(rec)]
-        best = _best(spec, decoder, rec, log_probs)
+        if tta and hasattr(rec, "spec"):
+            best = _best_in_views(spec, decoder, rec, log_probs, in_views[id(rec)])
+        else:
+            best = _best(spec, decoder, rec, log_probs)
         if best is None or best.confidence < MIN_CONFIDENCE:
             result[spec.name] = None
             continue

@@ -203,10 +203,6 @@ def _unturn(point: Point, rotation: int, size: tuple[int, int]) -> Point:
     return (x, y)
 
 
-def _mean_confidence(predictions: Sequence[Prediction]) -> float:
-    return float(np.mean([p.confidence for p in predictions])) if predictions else 0.0
-
-
 def reads_as_page(image: np.ndarray, line_height: int) -> bool:
     """The ``auto`` layout's choice (``lineocr read`` and the server share it): whether a
     grayscale image is a page rather than one line for a model of input height
@@ -336,7 +332,12 @@ class PageReader:
         quarter, the sample of each layout is read turned half a turn as well (upside
         down), and the most confident of the four readings wins (a layout costs more than a
         few lines' reading, so a third one is made only when an upside-down reading wins,
-        for the order of its lines)."""
+        for the order of its lines).
+
+        Confidence here is the mean of the characters' (:func:`_char_confidence`), not of
+        the lines': a line's confidence falls with its length, so a turned layout's
+        fragments of one or two signs (the ink of a card's few lines cut across, a desk's
+        grain) would outvote a card's long lines read upright."""
         layout = self.detector.find_lines(image, rtl=rtl)
         picked = self._sample(layout)
         upright = self._read([layout.lines[i].image for i in picked], **options)
@@ -351,7 +352,7 @@ class PageReader:
                 readings[rotation] = self._read(crops, **options)
             flipped = [np.ascontiguousarray(np.rot90(c, 2)) for c in crops]
             readings[rotation + 180] = self._read(flipped, **options)
-        best = max(readings, key=lambda r: (_mean_confidence(readings[r]), -r))
+        best = max(readings, key=lambda r: (_char_confidence(readings[r]), -r))
         if best in layouts:
             known = dict(zip(samples[best], readings[best], strict=True))
             return best, layouts[best], readings[best], known

@@ -130,6 +130,7 @@ class FieldRecognizer:
         self.charset = rec.charset
         self.temperature = rec.temperature
         self.prediction = rec.prediction
+        self.spec = rec.spec  # the model's input, for the views a field's line is read in
 
     def decoder(self, *, pattern: str) -> Any:
         """The decoder checked for this pattern before the request's images were read
