@@ -352,28 +352,39 @@ async def test_a_page_reads_on_the_server_as_here_whatever_its_batches(
 ) -> None:
     """The server reads a page's lines in batches of its own (4 lines at most here, mixed
     with another request's lines), not the page reader's 16: the models take each line's
-    length, so every line reads as it does here (text, confidence, box, block)."""
+    length, so every line reads as it does here (text, confidence, box, block), and its
+    words are placed as here, to the pixel (the page's lines are read with their
+    characters' places in batches they share with plain line images, which are not, and
+    read as they do alone)."""
     from lineocr.page import PageReader
     from lineocr.runtime import Recognizer
 
     recognizer = Recognizer.load("printed", threads=1)
-    here = PageReader(recognizer).read(composed.image).to_dict()
+    page_here = PageReader(recognizer).read(composed.image)
+    here = page_here.to_dict()
+    other = [(f"l{k}.png", line_bytes(60 + 40 * k, 24)) for k in range(3)]
+    alone = [recognizer.read(Image.open(io.BytesIO(data))).text for _, data in other]
     settings = Settings(models=("printed",), max_batch=4, batch_timeout_ms=20)
     async with serving(settings, lambda name, threads=None: recognizer) as c:
-        other = [(f"l{k}.png", line_bytes(60 + 40 * k, 24)) for k in range(3)]
         page, lines = await asyncio.gather(
             c.post("/v1/ocr", files=files(("page.png", page_png))),
             c.post("/v1/ocr", files=files(*other)),
         )
     assert lines.status_code == 200
+    assert [slot["text"] for slot in lines.json()["results"]] == alone
     there = page.json()["results"][0]
     assert there["text"] == here["text"] and there["text"].startswith("A Quiet Town\n")
     assert there["timings"]["batch_size"] <= 4
-    for line, want in zip(there["lines"], here["lines"], strict=True):
+    for line, want, ln in zip(there["lines"], here["lines"], page_here.lines, strict=True):
         assert {k: line[k] for k in ("text", "box", "polygon", "block")} == {
             k: want[k] for k in ("text", "box", "polygon", "block")
         }
         assert line["confidence"] == pytest.approx(want["confidence"], abs=1e-6)
+        assert want["words"] and len(line["words"]) == len(want["words"]) == len(ln.words)
+        for word, wanted, placed in zip(line["words"], want["words"], ln.words, strict=True):
+            assert (word["text"], word["box"]) == (wanted["text"], wanted["box"])
+            assert word["polygon"] == [list(p) for p in placed.polygon]
+            assert word["confidence"] == pytest.approx(wanted["confidence"], abs=1e-6)
     assert (there["rotation"], there["skew"], there["size"]) == (
         here["rotation"],
         here["skew"],

@@ -308,7 +308,7 @@ class Recognizer:
         built_decoder: Decoder | None = None,
         tta: bool = False,
         cancel: CancelToken | None = None,
-        positions: bool = False,
+        positions: bool | Sequence[bool] = False,
         **decode_options: Any,
     ) -> list[Prediction]:
         """Read many line images; results in input order.
@@ -326,14 +326,15 @@ class Recognizer:
         image's columns): the decoded labels aligned to the frames they were read at
         (:func:`lineocr.decode.align_batch`), traced back through the preprocessing
         (:func:`lineocr.preprocess.to_model_input_placed`); not with ``tta``, whose views
-        vote on the text, not on places.
+        vote on the text, not on places. One flag per image places only those images' (the
+        server's batches mix a page's lines, placed for their words, with plain line
+        images, which are not): a line's text, and its places, are the same either way,
+        the alignment being a function of that line's logits and labels alone.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         if not isinstance(tta, bool):
             raise ValueError(f"tta must be true or false, not {tta!r}")
-        if not isinstance(positions, bool):
-            raise ValueError(f"positions must be true or false, not {positions!r}")
         decoder = built_decoder
         if decoder is None:
             decoder = self.decoder(**decode_options)
@@ -344,6 +345,7 @@ class Recognizer:
         elif decoder.charset != self.charset:
             raise DecodeError("the decoder was built for another model's charset")
         arrays = [load_image(image) for image in images]
+        placed = _placed_flags(positions, len(arrays))
         if tta:
             return [
                 prediction
@@ -356,16 +358,16 @@ class Recognizer:
         columns: list[Columns | None] = [None] * len(arrays)
 
         def make(i: int) -> np.ndarray:
-            if not positions:
+            if not placed[i]:
                 return to_model_input(arrays[i], self.spec)
             model_input, columns[i] = to_model_input_placed(arrays[i], self.spec)
             return model_input
 
         widths = [target_width(a.shape[1], a.shape[0], self.spec) for a in arrays]
         readings, _, frames = self._read_lines(
-            make, widths, batch_size, decoder, keep_frames=positions, cancel=cancel
+            make, widths, batch_size, decoder, placed=placed, cancel=cancel
         )
-        if not positions:
+        if not any(placed):
             return [self.prediction(decoded) for decoded in readings]
         return [
             self.prediction(decoded, self._places(spans, where))
@@ -447,15 +449,17 @@ class Recognizer:
         decoder: Decoder,
         *,
         keep_logits: bool = False,
-        keep_frames: bool = False,
+        placed: Sequence[bool] = (),
         cancel: CancelToken | None = None,
     ) -> tuple[list[Decoded], list[np.ndarray], list[np.ndarray | None]]:
         """Decode lines ``make(0..n-1)`` (prepared on demand; ``widths``, their estimated
         widths, order them into batches with little padding) over this recognizer's
         threads; with ``keep_logits``, also each line's logits cut to its frames (else an
-        empty list); with ``keep_frames``, each label's frames (``align_batch``; else an
-        empty list)."""
+        empty list); with ``placed`` (a flag per line) true for any line, each label's
+        frames (``align_batch``) for the lines flagged, None for the others (else an empty
+        list)."""
         chunks = width_chunks(widths, batch_size)
+        keep_frames = any(placed)
 
         workers = min(self.threads, len(chunks))
         session = self._one_thread_session() if workers > 1 else self._session
@@ -478,11 +482,15 @@ class Recognizer:
             decoded = one_script_per_word(decoded, logits, frames, decoder, self.temperature)
             # copies: a slice would keep the whole padded batch alive
             kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
-            placed: list[np.ndarray | None] = []
-            if keep_frames:  # the log-probabilities the decoder read (temperature included)
-                log_probs = log_softmax(logits.astype(np.float32) / np.float32(self.temperature))
-                placed = align_batch(log_probs, frames, [d.indices for d in decoded])
-            return decoded, kept, placed
+            spans: list[np.ndarray | None] = [None] * len(chunk) if keep_frames else []
+            rows = [j for j, i in enumerate(chunk) if keep_frames and placed[i]]
+            if rows:  # the log-probabilities the decoder read (temperature included)
+                picked = logits[rows] if len(rows) < len(chunk) else logits
+                log_probs = log_softmax(picked.astype(np.float32) / np.float32(self.temperature))
+                aligned = align_batch(log_probs, frames[rows], [decoded[j].indices for j in rows])
+                for j, where in zip(rows, aligned, strict=True):
+                    spans[j] = where
+            return decoded, kept, spans
 
         if workers > 1:
             with concurrent.futures.ThreadPoolExecutor(workers) as pool:
@@ -492,13 +500,13 @@ class Recognizer:
         results: list[Decoded] = [EMPTY] * len(widths)
         all_logits: list[np.ndarray] = [np.empty((0, 0))] * len(widths) if keep_logits else []
         all_frames: list[np.ndarray | None] = [None] * len(widths) if keep_frames else []
-        for chunk, (decoded, kept, placed) in zip(chunks, done, strict=True):
+        for chunk, (decoded, kept, spans) in zip(chunks, done, strict=True):
             for j, i in enumerate(chunk):
                 results[i] = decoded[j]
                 if keep_logits:
                     all_logits[i] = kept[j]
                 if keep_frames:
-                    all_frames[i] = placed[j]
+                    all_frames[i] = spans[j]
         return results, all_logits, all_frames
 
     def logits(self, batch: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
@@ -582,6 +590,20 @@ def width_chunks(widths: Sequence[int], batch_size: int) -> list[list[int]]:
             chunks.append([])
         chunks[-1].append(i)
     return chunks
+
+
+def _placed_flags(positions: bool | Sequence[bool], count: int) -> list[bool]:
+    """``read_batch``'s ``positions`` as one flag per image (one for all, or one each)."""
+    if isinstance(positions, bool):
+        return [positions] * count
+    flags = list(positions) if isinstance(positions, Sequence) else None
+    if flags is None or not all(isinstance(f, bool) for f in flags):
+        raise ValueError(
+            f"positions must be true or false, or one of them per image, not {positions!r}"
+        )
+    if len(flags) != count:
+        raise ValueError(f"{len(flags)} positions flags for {count} images")
+    return flags
 
 
 def run_isolated(run: Callable[[list[Any]], Sequence[Any]], images: list[Any]) -> list[Any]:

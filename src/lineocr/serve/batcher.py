@@ -41,8 +41,6 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import numpy as np
-
 from lineocr.runtime import CancelToken, run_isolated
 from lineocr.serve.errors import ApiError
 from lineocr.serve.metrics import Metrics
@@ -85,7 +83,9 @@ async def _wait_within_310(awaitable: Awaitable[T], seconds: float) -> T:
 
 # A group's runner: (images, cancel token) -> one result per image (a prediction or an
 # exception); the token is cancelled when no request waits for the group's results any more.
-Runner = Callable[[Sequence[np.ndarray], CancelToken | None], Sequence[Any]]
+# An image is what the runner reads: a line's array, or an item wrapping one (a page's
+# line read with its characters' places, :class:`lineocr.serve.models.PlacedLine`).
+Runner = Callable[[Sequence[Any], CancelToken | None], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Outcome:
 class Job:
     key: Hashable  # images with equal keys can share a read_batch call
     run: Runner
-    image: np.ndarray
+    image: Any  # what run reads (see Runner)
     model: str
     future: asyncio.Future[Outcome]
     cost: int = 1  # ordinary lines' work (max_batch and max_queue count it)
@@ -200,7 +200,7 @@ class Batcher:
         self,
         key: Hashable,
         run: Runner,
-        images: Sequence[np.ndarray],
+        images: Sequence[Any],
         model: str,
         cost: int | Sequence[int] = 1,
     ) -> list[Outcome]:
@@ -330,7 +330,7 @@ class Batcher:
     async def _run_group(
         self,
         run: Runner,
-        images: list[np.ndarray],
+        images: list[Any],
         start: float,
         model: str,
         futures: Sequence[asyncio.Future[Outcome]] = (),

@@ -249,12 +249,21 @@ class ServerPage:
         return "\n\n".join("\n".join(ln["text"] for ln in block) for block in self.blocks)
 
     def to_dict(self) -> dict[str, Any]:
-        """As :meth:`lineocr.page.Page.to_dict` (a line's characters left out, as there)."""
+        """As :meth:`lineocr.page.Page.to_dict` (a line's characters, and its words'
+        quadrilaterals, left out, as there; its words where they were placed)."""
         keys = ("text", "confidence", "box", "polygon", "block")
+
+        def line_dict(line: dict[str, Any]) -> dict[str, Any]:
+            out = {k: line[k] for k in keys}
+            if line.get("words"):
+                word_keys = ("text", "confidence", "box")
+                out["words"] = [{k: w[k] for k in word_keys} for w in line["words"]]
+            return out
+
         return {
             "text": self.text,
             "confidence": self.confidence,
-            "lines": [{k: line[k] for k in keys} for line in self.result["lines"]],
+            "lines": [line_dict(line) for line in self.result["lines"]],
             "rotation": self.result["rotation"],
             "skew": self.result["skew"],
             "size": self.result["size"],

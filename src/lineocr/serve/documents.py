@@ -47,6 +47,19 @@ class DocChar(_Lenient):
     confidence: float = Field(..., ge=0, le=1)
 
 
+class DocWord(_Lenient):
+    text: str = Field(..., max_length=10_000)
+    confidence: float = Field(..., ge=0, le=1)
+    box: list[int] = Field(..., min_length=4, max_length=4, description="x0, y0, x1, y1")
+    polygon: list[list[int]] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="Its corners [x, y] as the line runs (default: its box's, turned as "
+        "the line's polygon runs)",
+    )
+
+
 class DocLine(_Lenient):
     text: str = Field(..., max_length=10_000)
     confidence: float = Field(..., ge=0, le=1)
@@ -56,6 +69,9 @@ class DocLine(_Lenient):
     )
     block: int = Field(..., ge=0, le=MAX_LINES)
     chars: list[DocChar] | None = Field(None, max_length=10_000)
+    words: list[DocWord] | None = Field(
+        None, max_length=10_000, description="Its words with their boxes, as answered"
+    )
 
 
 class DocPage(_Lenient):
@@ -110,7 +126,8 @@ def _page(item: DocPage, number: int) -> Any:
         box = tuple(_coordinate(v, where) for v in ln.box)
         polygon = tuple((_coordinate(p[0], where), _coordinate(p[1], where)) for p in ln.polygon)
         chars = tuple(CharConfidence(c.char, c.confidence) for c in ln.chars or ())
-        line = Line(ln.text, ln.confidence, box, polygon, ln.block, chars)  # type: ignore[arg-type]
+        placed = _words(ln.words or [], chars, polygon, where)
+        line = Line(ln.text, ln.confidence, box, polygon, ln.block, chars, placed)  # type: ignore[arg-type]
         blocks.setdefault(ln.block, []).append(line)
     texts = [ln.text for ln in item.lines]
     page = Page(
@@ -121,6 +138,58 @@ def _page(item: DocPage, number: int) -> Any:
         rtl_text(texts),
     )
     return DocumentPage(page, item.name or f"page {number}")
+
+
+def _words(
+    items: list[DocWord],
+    chars: tuple[Any, ...],
+    line_polygon: tuple[tuple[int, int], ...],
+    where: str,
+) -> tuple[Any, ...]:
+    """A line's answered words as the page reader's :class:`~lineocr.page.Word`: each with
+    its box and quadrilateral (its box's corners, turned as the line runs, when it has
+    none) and, where the line's characters cut at spaces spell the same words, its
+    characters (ALTO writes their confidences)."""
+    from lineocr.page import Word, split_words
+
+    split = split_words(chars)
+    same = [w.text for w in split] == [w.text for w in items]
+    words = []
+    for k, item in enumerate(items):
+        box = tuple(_coordinate(v, where) for v in item.box)
+        if item.polygon is not None:
+            if any(len(p) != 2 for p in item.polygon):
+                raise ApiError(422, "invalid_request", f"{where}: a word's point is [x, y]")
+            corners = tuple(
+                (_coordinate(p[0], where), _coordinate(p[1], where)) for p in item.polygon
+            )
+        else:
+            corners = _corners_along(box, line_polygon)  # type: ignore[arg-type]
+        words.append(
+            Word(item.text, item.confidence, split[k].chars if same else (), box, corners)  # type: ignore[arg-type]
+        )
+    return tuple(words)
+
+
+def _corners_along(
+    box: tuple[int, int, int, int], line: tuple[tuple[int, int], ...]
+) -> tuple[tuple[int, int], ...]:
+    """A word's box as four corners in the order a line's polygon runs (top-left first as
+    the line is read): the rotation of the box's corners whose first edge points most
+    nearly as the line's does (a page turned 90, 180 or 270 degrees runs its lines up,
+    leftwards or down)."""
+    x0, y0, x1, y1 = box
+    corners = [(x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1), (x0, y1 - 1)]
+    if len(line) < 2:
+        return tuple(corners)
+    dx, dy = line[1][0] - line[0][0], line[1][1] - line[0][1]
+
+    def along(k: int) -> int:
+        (ax, ay), (bx, by) = corners[k], corners[(k + 1) % 4]
+        return (bx - ax) * dx + (by - ay) * dy
+
+    best = max(range(4), key=along)
+    return tuple(corners[best:] + corners[:best])
 
 
 def _filename(name: str | None, fmt: str) -> str:

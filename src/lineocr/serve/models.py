@@ -72,6 +72,21 @@ class ReadOptions:
 
 
 @dataclass(frozen=True)
+class PlacedLine:
+    """A page's line crop handed to the batcher: read with its characters' places on it
+    (``read_batch(..., positions=...)``), which place the page's words. A plain line image
+    is handed over as its array, and is read without them: in the same batch, its text is
+    the same either way, and only the page's lines pay for the alignment."""
+
+    image: np.ndarray
+
+
+def line_image(item: np.ndarray | PlacedLine) -> np.ndarray:
+    """The image of an item handed to the batcher (a line image or a :class:`PlacedLine`)."""
+    return item.image if isinstance(item, PlacedLine) else item
+
+
+@dataclass(frozen=True)
 class Resources:
     """What requests may name: the server's lexicons and language models."""
 
@@ -178,11 +193,13 @@ class LoadedModel:
 
     def runner(
         self, options: ReadOptions, resources: Resources, decoder: Any = None
-    ) -> Callable[[Sequence[np.ndarray], CancelToken | None], list[Any]]:
+    ) -> Callable[[Sequence[np.ndarray | PlacedLine], CancelToken | None], list[Any]]:
         """Read a group of images with these options (a :class:`CancelToken` given to the
         runner stops it); with ``decoder`` (what :meth:`check_decoder` built and checked),
         with that very decoder: looked up again by its options, it could have left the
-        recognizer's cache since, and be compiled anew outside the budget."""
+        recognizer's cache since, and be compiled anew outside the budget. A
+        :class:`PlacedLine` of the group is read with its characters' places, the plain
+        images of the same ONNX batch without."""
         rec = self.with_ops(options.ops)
         kwargs = (
             {"built_decoder": decoder}
@@ -194,11 +211,18 @@ class LoadedModel:
             kwargs = {**kwargs, "tta": True}
         lines = options.lines_per_image
 
-        def run(images: Sequence[np.ndarray], cancel: CancelToken | None = None) -> list[Any]:
+        def run(
+            items: Sequence[np.ndarray | PlacedLine], cancel: CancelToken | None = None
+        ) -> list[Any]:
+            images = [line_image(item) for item in items]
+            placed = [isinstance(item, PlacedLine) for item in items]
+            # only a group holding a page's lines asks for places (with tta the views vote
+            # on the text, and nothing is placed)
+            where = {"positions": placed} if any(placed) else {}
             # one ONNX batch for the group: every view of every image with tta
             return list(
                 rec.read_batch(
-                    list(images), batch_size=len(images) * lines, cancel=cancel, **kwargs
+                    images, batch_size=len(images) * lines, cancel=cancel, **kwargs, **where
                 )
             )
 

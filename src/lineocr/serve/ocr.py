@@ -30,7 +30,7 @@ from lineocr.serve.errors import ApiError, error_body, validation_message
 from lineocr.serve.fields import PageFields, checked_specs, compile_fields
 from lineocr.serve.limits import decode_image, header_pixels
 from lineocr.serve.metrics import Metrics
-from lineocr.serve.models import LoadedModel, ReadOptions, check_ops
+from lineocr.serve.models import LoadedModel, ReadOptions, check_ops, line_image
 from lineocr.serve.pages import (
     LineReader,
     PageError,
@@ -295,7 +295,8 @@ async def _read_images(
     run = model.runner(options, state.resources, reading.decoder)
 
     async def read_lines(lines: list[Any]) -> list[Outcome]:
-        costs = [model.image_cost(options, line) for line in lines]
+        # a page's lines come as PlacedLine, read for their words' places at no extra cost
+        costs = [model.image_cost(options, line_image(line)) for line in lines]
         return await state.batcher.submit(options, run, lines, model.name, cost=costs)
 
     height = model.line_height

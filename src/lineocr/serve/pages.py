@@ -25,12 +25,13 @@ import numpy as np
 from lineocr.decode import DecodeError
 from lineocr.fields import fields_to_dict, find_fields
 from lineocr.layout import checkpoints
-from lineocr.page import LINE_HEIGHTS, Page, PageReader, reads_as_page
+from lineocr.page import LINE_HEIGHTS, Page, PageReader, Word, reads_as_page
 from lineocr.prediction import CharConfidence, Prediction
 from lineocr.runtime import ReadCancelledError
 from lineocr.serve.batcher import Outcome
 from lineocr.serve.errors import ApiError
 from lineocr.serve.fields import FieldRecognizer, PageFields
+from lineocr.serve.models import PlacedLine
 
 LAYOUTS = ("auto", "line", "page")
 # A request's pages are given up this share of its timeout before the deadline (at most
@@ -42,8 +43,9 @@ TIMEOUT = (
     "send it alone, or smaller"
 )
 
-# What a page's lines are read with: crops -> their outcomes (the batcher, on the loop).
-LineReader = Callable[[list[np.ndarray]], Coroutine[Any, Any, list[Outcome]]]
+# What a page's lines are read with: crops (arrays, or PlacedLine to place their
+# characters) -> their outcomes (the batcher, on the loop).
+LineReader = Callable[[list[Any]], Coroutine[Any, Any, list[Outcome]]]
 
 
 class PageError(Exception):
@@ -105,11 +107,19 @@ class BatchedLines:
         self.batch_size = 0
 
     def read_batch(
-        self, images: Sequence[np.ndarray], *, batch_size: int = 0, **_options: Any
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        batch_size: int = 0,
+        positions: bool = False,
+        **_options: Any,
     ) -> list[Prediction]:
         """The lines read (the request's options are the batcher's runner's; the page
-        reader's ``batch_size`` and options are not used here)."""
-        return self._through_batcher(self._read_lines, images)
+        reader's ``batch_size`` and options are not used here); with ``positions`` (the
+        page reader asks, for its words) as :class:`~lineocr.serve.models.PlacedLine`,
+        their characters placed."""
+        items: list[Any] = [PlacedLine(image) for image in images] if positions else list(images)
+        return self._through_batcher(self._read_lines, items)
 
     def read_logits(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The lines' logits (for their fields: :mod:`lineocr.serve.fields`)."""
@@ -296,6 +306,26 @@ def _chars(chars: Sequence[CharConfidence]) -> list[dict[str, Any]]:
     return [{"char": c.char, "confidence": round(float(c.confidence), 6)} for c in chars]
 
 
+def _words(words: Sequence[Word]) -> dict[str, Any]:
+    """A line's ``words`` as ``lineocr read --format jsonl`` gives them (text, confidence,
+    box), each with its quadrilateral too (``polygon``, as the line's): what
+    ``POST /v1/documents`` places a word of a turned or skewed page by. None when the
+    line's words were not placed (with ``tta``), as there."""
+    if not words:
+        return {}
+    return {
+        "words": [
+            {
+                "text": w.text,
+                "confidence": round(float(w.confidence), 6),
+                "box": None if w.box is None else list(w.box),
+                "polygon": [list(p) for p in w.polygon],
+            }
+            for w in words
+        ]
+    }
+
+
 def page_fields(reading: PageReading, decode_ms: float) -> dict[str, Any]:
     """A read page's slot fields (the model and ``ok`` are the caller's): what
     ``lineocr read --format jsonl`` gives for a page, each line with its characters, and
@@ -303,7 +333,12 @@ def page_fields(reading: PageReading, decode_ms: float) -> dict[str, Any]:
     page = reading.page
     record = page.to_dict()
     lines = [
-        {**line, "confidence": round(float(ln.confidence), 6), "chars": _chars(ln.chars)}
+        {
+            **line,
+            "confidence": round(float(ln.confidence), 6),
+            "chars": _chars(ln.chars),
+            **_words(ln.words),
+        }
         for line, ln in zip(record["lines"], page.lines, strict=True)
     ]
     chars: list[dict[str, Any]] = []

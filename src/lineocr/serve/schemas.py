@@ -95,6 +95,21 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+class PageWord(BaseModel):
+    """One word of a line (a run of non-space characters), in logical order."""
+
+    text: str
+    confidence: float = Field(..., description="Its least sure character's confidence")
+    box: list[int] = Field(
+        ..., description="x0, y0, x1, y1 in the image's pixels (x1 and y1 exclusive)"
+    )
+    polygon: list[list[int]] = Field(
+        ...,
+        description="Its corners [x, y] in the image's pixels, top-left first as the line "
+        "runs (a word of a turned or skewed line)",
+    )
+
+
 class PageLine(BaseModel):
     """One text line of a page, in reading order."""
 
@@ -106,6 +121,11 @@ class PageLine(BaseModel):
     polygon: list[list[int]] = Field(..., description="Its corners [x, y] in the image's pixels")
     block: int = Field(..., description="Its block (a column, a paragraph) in reading order")
     chars: list[CharOut]
+    words: list[PageWord] | None = Field(
+        None,
+        description="Its words placed on the image, as lineocr read --format jsonl gives "
+        "them (absent when they were not placed: read with tta)",
+    )
 
 
 class FieldValue(BaseModel):
