@@ -109,6 +109,24 @@ def test_right_to_left_characters_follow_their_letters(recognizer) -> None:
         assert left < middle < right, word
 
 
+def test_positions_per_image_place_only_those_and_change_no_reading(recognizer) -> None:
+    """One flag per image (the server's batches mix a page's lines with plain line images):
+    the flagged lines get the places they get read alone, the others none, and every line
+    reads as it does without places, in one batch."""
+    lines = [_drawn(text, LATIN_FONT)[0] for text in LATIN[:3]]
+    plain = recognizer.read_batch(lines)
+    alone = [recognizer.read_batch([line], positions=True)[0] for line in lines]
+    mixed = recognizer.read_batch(lines, positions=[True, False, True])
+    for got, want in zip(mixed, plain, strict=True):
+        assert (got.text, got.confidence) == (want.text, want.confidence)
+    assert mixed[0].chars == alone[0].chars and mixed[2].chars == alone[2].chars
+    assert mixed[1].chars == plain[1].chars and all(c.x0 is None for c in mixed[1].chars)
+    with pytest.raises(ValueError, match="2 positions flags for 3 images"):
+        recognizer.read_batch(lines, positions=[True, False])
+    with pytest.raises(ValueError, match="one of them per image"):
+        recognizer.read_batch(lines, positions="yes")
+
+
 def test_a_read_with_test_time_augmentation_has_no_places(recognizer) -> None:
     image, _ = _drawn("short line", LATIN_FONT)
     read = recognizer.read_batch([image], positions=True, tta=True)[0]

@@ -79,7 +79,7 @@ def test_the_json_body_schema_has_the_images_and_options(spec: dict[str, Any]) -
 
 def test_the_spec_describes_the_layout_option_and_the_page_answer(spec: dict[str, Any]) -> None:
     """The layout option, in both bodies, with its three values; the answer's page fields
-    (lines with their box, polygon, block and characters; rotation, skew, size) resolve
+    (lines with their box, polygon, block, characters and words; rotation, skew, size) resolve
     through the response's references."""
     body = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
     form = body["multipart/form-data"]["schema"]["properties"]["layout"]
@@ -94,6 +94,9 @@ def test_the_spec_describes_the_layout_option_and_the_page_answer(spec: dict[str
     lines = next(s for s in result["lines"]["anyOf"] if s.get("type") == "array")
     line = resolve(spec, lines["items"]["$ref"])
     assert set(line["required"]) == {"text", "confidence", "box", "polygon", "block", "chars"}
+    words = next(s for s in line["properties"]["words"]["anyOf"] if s.get("type") == "array")
+    word = resolve(spec, words["items"]["$ref"])
+    assert set(word["required"]) == {"text", "confidence", "box", "polygon"}
     timings = resolve(spec, next(iter(refs(result["timings"]))))
     assert "layout_ms" in timings["properties"]
 

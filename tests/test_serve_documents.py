@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -97,6 +98,108 @@ async def test_a_page_read_is_written_in_each_format_and_valid(
         if el.get("class") == "ocr_line"
     ]
     assert boxes == ["bbox {} {} {} {}".format(*line["box"]) for line in slot["lines"]]
+
+
+@pytest.fixture(scope="module")
+def printed() -> Any:
+    from lineocr.runtime import Recognizer
+
+    return Recognizer.load("printed", threads=1)
+
+
+async def test_a_page_read_with_the_model_is_written_with_its_words_as_here(
+    printed: Any, page_png: bytes, tmp_path: Path
+) -> None:
+    """The bundled model's page on the server: its answer's words written as the CLI
+    writes them (hOCR ocrx_word spans, ALTO String boxes, PAGE Word Coords), each document
+    the very one ``lineocr read --format`` writes from the page read here, and valid."""
+    from lineocr.commands.document_output import render_document
+    from lineocr.documents.formats import DocumentPage
+    from lineocr.page import PageReader
+
+    name = "scans/page 1.png"
+    image = np.asarray(Image.open(io.BytesIO(page_png)).convert("L"))
+    here = DocumentPage(PageReader(printed).read(image), name)
+    assert all(line.words for line in here.page.lines)
+    async with serving(Settings(models=("printed",)), lambda n, threads=None: printed) as c:
+        slot = await read_page(c, page_png)
+        documents = {}
+        for fmt in ("hocr", "alto", "page"):
+            body = {"format": fmt, "pages": [slot], "lang": "en"}
+            response = await c.post("/v1/documents", json=body)
+            assert response.status_code == 200, response.text
+            documents[fmt] = response.text
+    assert hocr_errors(documents["hocr"], tmp_path) == []
+    assert schema_errors(documents["alto"], ALTO_XSD) == []
+    assert schema_errors(documents["page"], PAGE_XSD) == []
+    hocr = xml(documents["hocr"])
+    spans = [el for el in hocr.iterfind(".//h:span", NS) if el.get("class") == "ocrx_word"]
+    words = [w for line in slot["lines"] for w in line["words"]]
+    assert [(el.text, el.get("title").split(";")[0]) for el in spans] == [
+        (w["text"], "bbox {} {} {} {}".format(*w["box"])) for w in words
+    ]
+    for fmt, document in documents.items():
+        assert document == render_document(fmt, [here], "en"), fmt
+
+
+@needs_pdftotext
+async def test_a_searchable_pdf_places_the_answers_words_as_here(
+    printed: Any, page_png: bytes, tmp_path: Path
+) -> None:
+    """POST /v1/documents/pdf with the bundled model's answer: each word of the text layer
+    where the PDF ``lineocr read --format pdf`` writes for the page read here puts it."""
+    from lineocr.documents.searchable_pdf import SearchablePdf
+    from lineocr.page import PageReader
+
+    image = np.asarray(Image.open(io.BytesIO(page_png)).convert("L"))
+    local = SearchablePdf()
+    local.add_page(PageReader(printed).read(image), image, 150)
+    (tmp_path / "here.pdf").write_bytes(local.output())
+    async with serving(Settings(models=("printed",)), lambda n, threads=None: printed) as c:
+        slot = await read_page(c, page_png)
+        response = await c.post(
+            "/v1/documents/pdf",
+            data={"page": json.dumps(slot), "dpi": "150"},
+            files={"file": ("page.png", page_png, "image/png")},
+        )
+    assert response.status_code == 200, response.text
+    (tmp_path / "there.pdf").write_bytes(response.content)
+    word = re.compile(r"<word [^>]*>[^<]*</word>")
+    there = word.findall(pdftotext(tmp_path / "there.pdf", "-bbox"))
+    assert len(there) == sum(len(line["words"]) for line in slot["lines"]) > 10
+    assert there == word.findall(pdftotext(tmp_path / "here.pdf", "-bbox"))
+
+
+async def test_words_without_quadrilaterals_are_placed_by_their_boxes(
+    client: httpx.AsyncClient,
+) -> None:
+    """Words as ``lineocr read --format jsonl`` gives them (no ``polygon``) are written at
+    their boxes, turned as their line runs (a page turned a quarter runs its lines up)."""
+    line = {
+        "text": "ab cd",
+        "confidence": 0.9,
+        "box": [10, 20, 40, 120],
+        "polygon": [[10, 119], [10, 20], [39, 20], [39, 119]],  # read bottom to top
+        "block": 0,
+        "chars": [{"char": c, "confidence": 0.9} for c in "ab cd"],
+        "words": [
+            {"text": "ab", "confidence": 0.9, "box": [10, 70, 40, 120]},
+            {"text": "cd", "confidence": 0.8, "box": [10, 20, 40, 60]},
+        ],
+    }
+    page = {"lines": [line], "size": [200, 200], "rotation": 90}
+    response = await client.post("/v1/documents", json={"format": "page", "pages": [page]})
+    assert response.status_code == 200, response.text
+    assert schema_errors(response.text, PAGE_XSD) == []
+    coords = [
+        w.find("pc:Coords", NS).get("points") for w in xml(response.text).iterfind(".//pc:Word", NS)
+    ]
+    assert coords == ["10,119 10,70 39,70 39,119", "10,59 10,20 39,20 39,59"]
+    bad = {**line, "words": [{"text": "ab", "confidence": 0.9, "box": [1, 2, 3]}]}
+    refused = await client.post(
+        "/v1/documents", json={"format": "hocr", "pages": [{**page, "lines": [bad]}]}
+    )
+    assert refused.status_code == 422 and "box" in refused.json()["error"]["message"]
 
 
 async def test_alto_holds_several_pages_and_page_xml_one(
