@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from lineocr.fields import FIELD_PATTERNS, REVIEW_THRESHOLD, extract
 from lineocr.runtime import Recognizer
 from lineocr.serve import Settings
 from tests.pages_helpers import form_page
-from tests.serve_helpers import StubRecognizer, counting_loader, serving
+from tests.serve_helpers import LiveServer, StubRecognizer, counting_loader, serving
 
 pytestmark = pytest.mark.anyio
 NUMBER = "29501011234567"
@@ -172,3 +175,59 @@ async def test_models_say_the_named_patterns_and_the_review_threshold(
     fields = (await client.get("/v1/models")).json()["fields"]
     assert fields["review_threshold"] == REVIEW_THRESHOLD
     assert fields["patterns"] == FIELD_PATTERNS and fields["max_fields"] == 16
+
+
+# -- lineocr read --server --extract -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_printed(recognizer: Recognizer) -> Iterator[LiveServer]:
+    settings = Settings(models=("printed",), batch_timeout_ms=2)
+    with LiveServer(settings, lambda name, threads=None: recognizer) as server:
+        yield server
+
+
+def test_read_extract_on_a_server_writes_what_it_writes_here(
+    live_printed: LiveServer, form: Any, tmp_path: Path
+) -> None:
+    """``lineocr read --server URL --extract NAME=PATTERN`` sends the fields and writes the
+    same output as a read here: jsonl (the page and its ``fields``), text and tsv; a field
+    the model cannot write is one line, exit status 2, no traceback."""
+    from lineocr.cli import app
+
+    path = tmp_path / "form.png"
+    path.write_bytes(png(form[0]))
+    runner = CliRunner()
+    asked = [arg for name, pattern in FIELDS.items() for arg in ("--extract", f"{name}={pattern}")]
+    where = ["--server", live_printed.url]
+
+    def read(*args: str) -> Any:
+        return runner.invoke(app, ["read", *where, *asked, *args, str(path)])
+
+    def here(*args: str) -> Any:
+        return runner.invoke(app, ["read", *asked, *args, str(path)])
+
+    jsonl, want = read("-f", "jsonl"), here("-f", "jsonl")
+    assert jsonl.exit_code == 0 and want.exit_code == 0, jsonl.output + want.output
+    got, expected = json.loads(jsonl.stdout), json.loads(want.stdout)
+    assert list(got) == list(expected) and list(expected)[:2] == ["path", "fields"]
+    assert got["fields"]["id"]["value"] == NUMBER and got["fields"]["passport"] is None
+    for name, value in expected["fields"].items():
+        if value is None:
+            assert got["fields"][name] is None
+            continue
+        assert {k: v for k, v in got["fields"][name].items() if k != "confidence"} == {
+            k: v for k, v in value.items() if k != "confidence"
+        }
+        assert got["fields"][name]["confidence"] == pytest.approx(value["confidence"], abs=1e-6)
+    assert got["text"] == expected["text"]
+    assert [ln["words"] and [w["box"] for w in ln["words"]] for ln in got["lines"]] == [
+        ln["words"] and [w["box"] for w in ln["words"]] for ln in expected["lines"]
+    ]
+    for fmt in ("text", "tsv"):
+        output, wanted = read("-f", fmt), here("-f", fmt)
+        assert output.exit_code == 0 and output.stdout == wanted.stdout, output.output
+    assert f"id: {NUMBER} (confidence " in read().stdout
+    refused = runner.invoke(app, ["read", *where, "--extract", "greek=[αβγ]+", str(path)])
+    assert refused.exit_code == 2 and "field greek:" in refused.output, refused.output
+    assert "Traceback" not in refused.output and len(refused.output.strip().splitlines()) == 1

@@ -339,19 +339,26 @@ def _extract_fields(recognizer: Any, path: str, outcome: Outcome, how: ReadSetti
         found = find_fields(page, crops, field_specs(dict(how.fields)), recognizer)
     except Exception as exc:  # said as this input's error
         return ("error", f"cannot read the fields: {type(exc).__name__}: {exc}"[:300])
-    values = fields_to_dict(found)
-    if how.output_format is OutputFormat.jsonl:
-        return ("ok", json_line({"path": path, "fields": values, **page.to_dict()}))
+    return ("ok", fields_output(how.output_format, path, fields_to_dict(found), page))
+
+
+def fields_output(output_format: OutputFormat, path: str, values: dict[str, Any], page: Any) -> str:
+    """``--extract``'s output for one page (read here or on a server, whose answer gives
+    the same ``fields``): jsonl, the page's record with its ``fields``; tsv, one row per
+    field (path, name, value, confidence; empty when not found); text, ``NAME: value
+    (confidence c)`` or ``NAME: not found`` per field."""
+    if output_format is OutputFormat.jsonl:
+        return json_line({"path": path, "fields": values, **page.to_dict()})
     rows = []
     for name, value in values.items():
-        if how.output_format is OutputFormat.tsv:
+        if output_format is OutputFormat.tsv:
             shown = ("", "") if value is None else (value["value"], f"{value['confidence']:.4f}")
             rows.append("\t".join([_escaped(path), name, _escaped(shown[0]), shown[1]]))
         elif value is None:
             rows.append(f"{name}: not found")
         else:
             rows.append(f"{name}: {value['value']} (confidence {value['confidence']:.3f})")
-    return ("ok", "\n".join(rows))
+    return "\n".join(rows)
 
 
 def _read_here(
@@ -631,15 +638,15 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
 def _field_options(
     extract: list[str], pattern: str | None, server: str | None
 ) -> tuple[tuple[str, str], ...]:
-    """``--extract``'s NAME=PATTERN pairs, checked (one line and exit status 2 otherwise)."""
+    """``--extract``'s NAME=PATTERN pairs, checked (one line and exit status 2 otherwise);
+    with ``--server`` as here, then compiled for the model by the server (its refusal one
+    line too)."""
     if not extract:
         return ()
     from lineocr.fields import FieldError, field_specs, parse_field
 
     if pattern is not None:
         raise fail("--extract decodes each field with its own pattern: leave out --pattern")
-    if server is not None:
-        raise fail("--extract reads here only, not with --server (the server takes 'extract')")
     try:
         pairs = [parse_field(item) for item in extract]
         names = [name for name, _ in pairs]
@@ -918,7 +925,16 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
                 bar.update(task, advance=1)
 
         def on_result(path: str, prediction: Prediction | ServerPage) -> None:
-            writer.result(path, prediction)
+            if how.fields:  # every input read as a page, with its fields (the server's)
+                values = (
+                    prediction.result.get("fields") if isinstance(prediction, ServerPage) else None
+                )
+                if values is None:  # a server that took extract answers each page with them
+                    writer.error(path, "the server answered no fields")
+                else:
+                    writer.line(fields_output(how.output_format, path, values, prediction))
+            else:
+                writer.result(path, prediction)
             answer()
 
         def on_error(path: str, reason: str) -> None:
@@ -930,11 +946,20 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
             answer()
 
         # auto, the default, is the server's default too: a server older than the layout
-        # option still reads with it; line and page are asked for.
-        layout = None if how.layout is LayoutMode.auto else how.layout.value
+        # option still reads with it; line and page are asked for. With --extract each
+        # input is a page, as here, whatever --layout says (the server reads them so).
+        layout = None if how.layout is LayoutMode.auto or how.fields else how.layout.value
+        extract = {"extract": dict(how.fields)} if how.fields else {}
         try:
             read_on_server(
-                server, paths, on_result, on_error, model=model, layout=layout, **how.options
+                server,
+                paths,
+                on_result,
+                on_error,
+                model=model,
+                layout=layout,
+                **how.options,
+                **extract,
             )
         except ClientError as exc:
             if not answered:  # nothing read: the server could not be used at all
