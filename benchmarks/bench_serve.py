@@ -271,7 +271,7 @@ async def load(
                     if status == 200:
                         results = json.loads(body)["results"]
                         batch_sizes.append(results[0]["timings"]["batch_size"])
-                        for i, result in zip(chosen, results, strict=True):
+                        for i, result in zip(chosen, results if pool else [], strict=True):
                             texts.setdefault(i, []).append(result["text"])
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     key = type(exc).__name__
