@@ -142,8 +142,8 @@ class Lexicon:
 
     @classmethod
     def build(cls, words: Sequence[str], alphabet: str) -> Lexicon:
-        allowed = set(alphabet)
-        kept = [w for w in words if w and set(w) <= allowed]
+        allowed = frozenset(alphabet)
+        kept = [w for w in words if w and allowed.issuperset(w)]
         by_length: dict[int, list[str]] = {}
         for w in kept:
             by_length.setdefault(len(w), []).append(w)

@@ -154,7 +154,7 @@ class FontFace:
         if not self.covers(text):
             return False
         if self.localized_digits and any(c.isascii() and c.isdigit() for c in text):
-            return not any(_is_arabic_letter(c) for c in text)
+            return not any(is_arabic_letter(c) for c in text)
         return True
 
     def to_dict(self) -> dict[str, object]:
@@ -165,7 +165,7 @@ def _in_arabic_block(ch: str) -> bool:
     return "\u0600" <= ch <= "\u06ff"
 
 
-def _is_arabic_letter(ch: str) -> bool:
+def is_arabic_letter(ch: str) -> bool:
     return _in_arabic_block(ch) and unicodedata.category(ch).startswith("L")
 
 

@@ -1,0 +1,112 @@
+"""The synthetic lines' own PNG writer: lossless with either compressor, read by any reader;
+and the fast font choice of LineSynthesizer agrees with checking every face."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import string
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from lineocr.data import png
+from lineocr.data.synth import LineSynthesizer, SynthConfig
+from lineocr.data.synth_output import write_dataset
+
+DEFLATERS = {"zlib": png._zlib_deflate, "default": None}
+
+
+def _decoded(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    by_cv2 = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        assert im.mode == "L"
+        by_pillow = np.asarray(im)
+    return by_cv2, by_pillow
+
+
+def _images() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    shapes = [(1, 1), (1, 17), (23, 1), (2, 2), (37, 501)]
+    images = [rng.integers(0, 256, s, dtype=np.uint8) for s in shapes]
+    images += [np.zeros((5, 9), np.uint8), np.full((5, 9), 255, np.uint8)]
+    gradient = np.add.outer(np.arange(40), np.arange(300)).astype(np.uint8)  # wraps in Up
+    images.append(np.ascontiguousarray(gradient[::-1]))
+    images.append(gradient[:, ::2])  # not contiguous
+    return images
+
+
+@pytest.mark.parametrize("deflater", sorted(DEFLATERS))
+def test_png_decodes_to_the_same_pixels_in_opencv_and_pillow(deflater):
+    for image in _images():
+        data = png.encode_png(image, DEFLATERS[deflater])
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+        for decoded in _decoded(data):
+            assert decoded.dtype == np.uint8
+            np.testing.assert_array_equal(decoded, image)
+
+
+@pytest.mark.parametrize("style", ["scan", "photo", "print"])
+def test_synthetic_lines_survive_the_png_round_trip(style):
+    synth = LineSynthesizer(SynthConfig(lang="latin", style=style), seed=3)
+    for i in range(12):
+        image = synth.sample(i)[0]
+        for deflate in DEFLATERS.values():
+            for decoded in _decoded(png.encode_png(image, deflate)):
+                np.testing.assert_array_equal(decoded, image)
+
+
+def test_png_refuses_what_is_not_a_grey_uint8_image():
+    for bad in (
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4, 3), np.uint8),
+        np.zeros((0, 4), np.uint8),
+    ):
+        with pytest.raises(ValueError, match="2-D uint8"):
+            png.encode_png(bad)
+
+
+def test_written_dataset_files_hold_the_synthesizers_pixels_and_labels(tmp_path):
+    synth = LineSynthesizer(SynthConfig(lang="latin", style="scan"), seed=11)
+    write_dataset(tmp_path / "ds", 8, synth)
+    for i in range(8):
+        image, text = synth.sample(i)
+        for decoded in _decoded((tmp_path / "ds" / f"{i:06d}.png").read_bytes()):
+            np.testing.assert_array_equal(decoded, image)
+        assert (tmp_path / "ds" / f"{i:06d}.gt.txt").read_bytes() == (text + "\n").encode()
+
+
+def _with_localized_digits(synth: LineSynthesizer) -> LineSynthesizer:
+    """A copy whose every other face draws 0-9 as Arabic-Indic digits next to Arabic
+    letters (as KacstOne does; none of the installed faces that qualify does)."""
+    marked = copy.copy(synth)
+    marked.faces = [
+        dataclasses.replace(f, localized_digits=True) if i % 2 else f
+        for i, f in enumerate(synth.faces)
+    ]
+    marked._plain_faces = False
+    marked._choices = {}
+    return marked
+
+
+@pytest.mark.parametrize("lang", ["latin", "mixed", "mixed-localized", "arabic-digits"])
+def test_fast_font_choice_is_every_face_that_can_render_the_text(lang):
+    synth = LineSynthesizer(SynthConfig(lang=lang.split("-l")[0], style="clean"), seed=2)
+    if lang == "mixed-localized":
+        synth = _with_localized_digits(synth)
+    rng = np.random.default_rng(5)
+    texts = [synth.text(i) for i in range(150)]
+    pool = sorted(set(synth.alphabet) | set(string.printable[:94]) | set("٠١٢٣٤٥٦٧٨٩بج"))
+    texts += ["".join(rng.choice(pool, size=int(rng.integers(1, 5)))) for _ in range(400)]
+    texts += ["ب 12", "باب ٣", "A 7", "ب", "12"]
+    some = 0
+    for text in texts:
+        expected = [f for f in synth.faces if f.can_render(text)]
+        assert synth.faces_for(text) == expected, text
+        some += 0 < len(expected) < len(synth.faces)
+    if lang != "arabic-digits":  # (its faces all draw the same few characters)
+        assert some > 20  # texts that only some faces draw were among them
