@@ -52,7 +52,8 @@ def instrument() -> None:
     """Wrap each stage (inclusive times: ``render`` holds ``font`` and ``glyphs``)."""
     LineSynthesizer.text = _timed("text", LineSynthesizer.text)  # type: ignore[method-assign]
     FontCache.get = _timed("font objects", FontCache.get)  # type: ignore[method-assign]
-    render._mask = _timed("glyphs (getmask2)", render._mask)
+    glyphs = "_ink" if hasattr(render, "_ink") else "_mask"  # (_mask before 2026-12-08)
+    setattr(render, glyphs, _timed("glyphs (getmask2)", getattr(render, glyphs)))
     render.LineRenderer.render = _timed("render (all)", render.LineRenderer.render)  # type: ignore[method-assign]
     for name in list(degrade.OPS):
         degrade.OPS[name] = _timed(f"degrade {name}", degrade.OPS[name])
