@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -249,7 +250,9 @@ class _FontRecord:
     index: int
     family: str
     name: str
-    cmap: frozenset[int]
+    # A frozenset, or font_cache.CodepointRuns from the cache; not compared or hashed (a
+    # face is its file and index): records key the glyph-check cache.
+    cmap: AbstractSet[int] = field(compare=False)
 
 
 @lru_cache(maxsize=4096)

@@ -1,5 +1,7 @@
-"""The synthetic lines' own PNG writer: lossless with either compressor, read by any reader;
-and the fast font choice of LineSynthesizer agrees with checking every face."""
+"""The fast paths of ``lineocr synth`` give what the straightforward ones gave: its PNG
+writer is lossless with either compressor and read by any reader, the font choice is every
+face that draws the text, a cached cmap holds the code points it was made from, and a
+step's parameters are the values drawn one by one."""
 
 from __future__ import annotations
 
@@ -110,3 +112,44 @@ def test_fast_font_choice_is_every_face_that_can_render_the_text(lang):
         some += 0 < len(expected) < len(synth.faces)
     if lang != "arabic-digits":  # (its faces all draw the same few characters)
         assert some > 20  # texts that only some faces draw were among them
+
+
+def test_cached_cmap_runs_hold_the_code_points_they_were_made_from():
+    from lineocr.data import font_cache
+
+    rng = np.random.default_rng(3)
+    codes = frozenset(int(c) for c in rng.integers(0, 0x3000, 600)) | set(range(0x41, 0x5B))
+    runs = font_cache.runs_cmap(font_cache.cmap_runs(codes))
+    assert len(runs) == len(codes) and set(runs) == codes and sorted(runs) == list(runs)
+    for code in range(-2, 0x3002):
+        assert (code in runs) == (code in codes)
+    for needed in (frozenset(map(ord, "AZ")), frozenset({0x2FFF, 0x41}), frozenset()):
+        assert (needed <= runs) == (needed <= codes)
+    assert "A" not in runs  # code points, not characters
+    again = font_cache.runs_cmap(font_cache.cmap_runs(codes))
+    assert again == runs and hash(again) == hash(runs)
+
+
+def test_a_steps_parameters_are_the_values_drawn_one_by_one(monkeypatch):
+    from lineocr.data import degrade
+
+    steps = degrade.parse_steps(degrade.PRESETS["scan"] + ("shear:p=0.5,amount=0.1",))
+    calls: list[tuple[str, dict[str, float]]] = []
+    for name in {s.op for s in steps}:
+
+        def spy(img, r, _name=name, **kw):
+            calls.append((_name, kw))
+            return img
+
+        monkeypatch.setitem(degrade.OPS, name, spy)
+    for seed in range(20):
+        calls.clear()
+        degrade.apply_steps(np.zeros((4, 4), np.uint8), steps, np.random.default_rng(seed))
+        r = np.random.default_rng(seed)  # the draws as apply_steps made them before
+        expected = []
+        for step in steps:
+            run = r.random() < step.p
+            kw = {k: float(r.uniform(lo, hi)) if hi > lo else lo for k, lo, hi in step.params}
+            if run:
+                expected.append((step.op, kw))
+        assert calls == expected
