@@ -34,7 +34,7 @@ from lineocr.data.synth import LineSynthesizer, SynthConfig, SynthError, SynthSa
 FORMATS = ("sidecar", "tsv", "filename")
 MANIFEST = "synth.json"
 TSV_MANIFEST = "labels.tsv"
-_CHUNK = 32
+_CHUNK = 16  # lines a worker makes per task: the last task's wait is about 16 lines
 _MAX_NAME_BYTES = 200
 
 
