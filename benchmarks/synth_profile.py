@@ -8,7 +8,12 @@ encoding, file and label writing. Also start-up (imports, fonts checked, word li
 size of the synthesizer sent to each worker. ``--cprofile FILE`` writes a cProfile of the
 same run instead of the counters' overhead (see it with ``python -m pstats FILE``).
 
+Creating the files is kernel time that other jobs' disk traffic makes vary five-fold (0.1 to
+0.7 ms for a line's two files, the same code minutes apart): ``--tmp /dev/shm`` writes them
+to memory, to compare the rest.
+
     python benchmarks/synth_profile.py [--n 3000] [--style scan] [--lang latin] [--seed 0]
+                                       [--tmp DIR]
 """
 
 from __future__ import annotations
@@ -77,6 +82,9 @@ def main() -> None:
     parser.add_argument("--style", default="scan")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cprofile", type=Path, default=None)
+    parser.add_argument(
+        "--tmp", default=None, help="where to write the files (e.g. /dev/shm: no disk)"
+    )
     args = parser.parse_args()
 
     began = time.process_time()
@@ -88,7 +96,7 @@ def main() -> None:
     warm_cpu = time.process_time() - began
     if args.cprofile is None:
         instrument()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         files = synth_output._Files(Path(tmp), 6, labels=True)
         began = time.process_time()
         if args.cprofile is not None:

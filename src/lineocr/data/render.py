@@ -8,6 +8,7 @@ order the model is trained on, while labels stay in logical order.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -27,9 +28,12 @@ class RenderError(ValueError):
     """A line that cannot be drawn (no shaping engine, nothing to draw, missing package)."""
 
 
+_COMPLEX = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
+
+
 def needs_complex_layout(text: str) -> bool:
     """True for text that must be shaped (Arabic joining) or reordered (right-to-left)."""
-    return any("\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufefc" for c in text)
+    return _COMPLEX.search(text) is not None
 
 
 def require_raqm() -> None:
