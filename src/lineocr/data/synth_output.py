@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ def _png(image: np.ndarray) -> bytes:
 
 def _write_file(path: Path, data: bytes) -> None:
     """``path.write_bytes(data)`` without pathlib's and io's layers (two files a line)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)  # (Windows)
+    fd = os.open(path, flags, 0o666)
     try:
         view = memoryview(data)
         while view:
@@ -136,13 +138,13 @@ _PRELOAD = ["lineocr.cli", "lineocr.data.synth_output"]
 
 
 def worker_context() -> Any:
-    """How worker processes start: from a fork server where the platform has one (Linux,
-    macOS), else spawned. Never forked from this process, which may run threads (the
-    progress bar's). The server is a fresh process that imports lineocr, OpenCV and NumPy
+    """How worker processes start: from a fork server on Linux, else spawned (on macOS a
+    process that has loaded OpenCV's system frameworks is not safe to fork). Never forked
+    from this process, which may run threads (the progress bar's). The server is a fresh process that imports lineocr, OpenCV and NumPy
     once (:data:`_PRELOAD`) and forks each worker from itself, so a worker starts with
     them loaded: spawned workers each imported them, about 0.3 CPU-s a worker before their
     first line (docs/synth.md, Speed)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)  # (no effect once the server runs)
