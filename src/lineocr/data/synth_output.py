@@ -140,10 +140,10 @@ _PRELOAD = ["lineocr.cli", "lineocr.data.synth_output"]
 def worker_context() -> Any:
     """How worker processes start: from a fork server on Linux, else spawned (on macOS a
     process that has loaded OpenCV's system frameworks is not safe to fork). Never forked
-    from this process, which may run threads (the progress bar's). The server is a fresh process that imports lineocr, OpenCV and NumPy
-    once (:data:`_PRELOAD`) and forks each worker from itself, so a worker starts with
-    them loaded: spawned workers each imported them, about 0.3 CPU-s a worker before their
-    first line (docs/synth.md, Speed)."""
+    from this process, which may run threads (the progress bar's). The server is a fresh
+    process that imports lineocr, OpenCV and NumPy once (:data:`_PRELOAD`) and forks each
+    worker from itself, so a worker starts with them loaded: spawned workers each imported
+    them, about 0.3 CPU-s a worker before their first line (docs/synth.md, Speed)."""
     if not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
