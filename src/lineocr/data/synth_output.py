@@ -152,7 +152,7 @@ def worker_context() -> Any:
 
 
 def start_worker_server() -> None:
-    """Start the fork server now (if the platform has one), so that its imports run while
+    """Start the fork server now (on Linux), so that its imports run while
     this process still checks fonts; the pool's workers then fork from it at once."""
     ctx = worker_context()
     if ctx.get_start_method() == "forkserver":
