@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
+import json
 import string
 
 import cv2
@@ -80,6 +81,9 @@ def test_written_dataset_files_hold_the_synthesizers_pixels_and_labels(tmp_path)
         for decoded in _decoded((tmp_path / "ds" / f"{i:06d}.png").read_bytes()):
             np.testing.assert_array_equal(decoded, image)
         assert (tmp_path / "ds" / f"{i:06d}.gt.txt").read_bytes() == (text + "\n").encode()
+    manifest = json.loads((tmp_path / "ds" / "synth.json").read_text(encoding="utf-8"))
+    assert manifest["versions"]["png_deflate"] == png.deflater_version()
+    assert manifest["versions"]["png_deflate"].split()[0] in ("isal", "zlib")
 
 
 def _with_localized_digits(synth: LineSynthesizer) -> LineSynthesizer:

@@ -45,6 +45,15 @@ def _deflater() -> tuple[str, Callable[[bytes], bytes]]:
 DEFLATER, _deflate = _deflater()
 
 
+def deflater_version() -> str:
+    """What deflates the PNGs, for a dataset's manifest: ``isal 1.9.1`` or ``zlib 1.2.13``."""
+    if DEFLATER == "isal":
+        from isal import __version__ as isal_version
+
+        return f"isal {isal_version}"
+    return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+
+
 def _chunk(tag: bytes, data: bytes) -> bytes:
     return (
         struct.pack(">I", len(data))

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw, features
 
 from lineocr import __version__
+from lineocr.data import png
 from lineocr.data.png import encode_png
 from lineocr.data.render import draw_label
 from lineocr.data.synth import LineSynthesizer, SynthConfig, SynthError, SynthSample
@@ -276,6 +277,7 @@ def write_manifest(
             "captcha": captcha_version,
             "opencv": cv2.__version__,
             "numpy": np.__version__,
+            "png_deflate": png.deflater_version(),  # the PNGs' bytes (not pixels) depend on it
         },
     }
     path = out / MANIFEST
