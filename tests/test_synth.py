@@ -884,6 +884,7 @@ def test_font_discovery_is_cached_on_disk_and_read_again_when_a_font_changes(
     monkeypatch.setattr(fonts, "_drawn", lambda *a: pytest.fail("drawn again"))
     assert fonts.load_faces([str(font)], "abc") == [face]
     assert fonts._read_records(str(font)) == fresh
+    assert set(fonts._read_records(str(font))[0].cmap) == fresh[0].cmap
 
     # The file changes: its entry no longer applies.
     with font.open("ab") as f:

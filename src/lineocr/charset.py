@@ -57,6 +57,8 @@ def base_direction(text: str) -> Literal["ltr", "rtl"]:
 
     The synthetic renderer lays lines out with this same rule, so images and labels agree.
     """
+    if text.isascii():  # no ASCII character is R or AL (a quick answer for most lines)
+        return "ltr"
     return "rtl" if any(is_rtl_char(c) for c in text) else "ltr"
 
 

@@ -134,8 +134,13 @@ def synth(  # noqa: PLR0913 - a Typer command: one parameter per option
             )
             job = _Job(config, n, seed, font_split, fmt)
         _check_job(job, out)
+        n_workers = _worker_count(workers, job.n)
+        if n_workers > 1:
+            from lineocr.data.synth_output import start_worker_server
+
+            start_worker_server()  # its imports overlap the font checks below
         synthesizer = _synthesizer(job)
-        result = _write_with_progress(out, job, synthesizer, _worker_count(workers, job.n))
+        result = _write_with_progress(out, job, synthesizer, n_workers)
         if preview is not None:
             _write_preview(synthesizer, result.written, out, preview)
     except SynthError as exc:

@@ -109,7 +109,7 @@ def read_words(path: str) -> tuple[str, ...]:
     for line in raw.splitlines():
         word = line.split("/", 1)[0].split("\t", 1)[0].strip()
         if word and not word.isdigit() and " " not in word:
-            words.append(unicodedata.normalize("NFC", word))
+            words.append(word if word.isascii() else unicodedata.normalize("NFC", word))
     return tuple(dict.fromkeys(words))
 
 
@@ -142,8 +142,8 @@ class Lexicon:
 
     @classmethod
     def build(cls, words: Sequence[str], alphabet: str) -> Lexicon:
-        allowed = set(alphabet)
-        kept = [w for w in words if w and set(w) <= allowed]
+        allowed = frozenset(alphabet)
+        kept = [w for w in words if w and allowed.issuperset(w)]
         by_length: dict[int, list[str]] = {}
         for w in kept:
             by_length.setdefault(len(w), []).append(w)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import cv2
 import numpy as np
@@ -115,8 +115,14 @@ def contrast(
     img: np.ndarray, rng: np.random.Generator, ink: float = 30, paper: float = 220
 ) -> np.ndarray:
     """Map black to the ``ink`` level and white to the ``paper`` level."""
-    lut = _u8(np.linspace(float(ink), float(paper), 256))
-    return cv2.LUT(img, lut)
+    # np.linspace(ink, paper, 256) as linspace computes it (ramp * step + start, the last
+    # value exactly paper), without its argument handling: a third of this step's time.
+    lut = _RAMP * ((float(paper) - float(ink)) / 255) + float(ink)
+    lut[-1] = float(paper)
+    return cv2.LUT(img, _u8(lut))
+
+
+_RAMP = np.arange(256, dtype=np.float64)
 
 
 def binarize(
@@ -394,6 +400,11 @@ class Step:
     p: float = 1.0
     params: tuple[tuple[str, float, float], ...] = ()
 
+    @cached_property
+    def ranged(self) -> int:
+        """How many parameters are drawn from a range (each line draws one value for each)."""
+        return sum(hi > lo for _, lo, hi in self.params)
+
     def __str__(self) -> str:
         parts = [] if self.p == 1.0 else [f"p={self.p:g}"]
         parts += [f"{k}={lo:g}" if lo == hi else f"{k}={lo:g}~{hi:g}" for k, lo, hi in self.params]
@@ -451,9 +462,19 @@ def apply_steps(
     step's probability does not shift the random draws of the others."""
     for step in steps:
         r = geometry_rng if geometry_rng is not None and step.op in GEOMETRIC_OPS else rng
-        run = r.random() < step.p
-        kwargs = {k: float(r.uniform(lo, hi)) if hi > lo else lo for k, lo, hi in step.params}
-        if run:
+        # The coin, then one uniform value per ranged parameter, drawn in one call: the same
+        # values as r.random() and r.uniform(lo, hi) one by one (uniform is lo + (hi - lo) *
+        # the next double), with a tenth of the calls into NumPy.
+        draws = r.random(1 + step.ranged).tolist()
+        if draws[0] < step.p:
+            kwargs: dict[str, float] = {}
+            k = 1
+            for name, lo, hi in step.params:
+                if hi > lo:
+                    kwargs[name] = lo + (hi - lo) * draws[k]
+                    k += 1
+                else:
+                    kwargs[name] = lo
             img = OPS[step.op](img, r, **kwargs)
     return img
 

@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -154,7 +155,7 @@ class FontFace:
         if not self.covers(text):
             return False
         if self.localized_digits and any(c.isascii() and c.isdigit() for c in text):
-            return not any(_is_arabic_letter(c) for c in text)
+            return not any(is_arabic_letter(c) for c in text)
         return True
 
     def to_dict(self) -> dict[str, object]:
@@ -165,7 +166,7 @@ def _in_arabic_block(ch: str) -> bool:
     return "\u0600" <= ch <= "\u06ff"
 
 
-def _is_arabic_letter(ch: str) -> bool:
+def is_arabic_letter(ch: str) -> bool:
     return _in_arabic_block(ch) and unicodedata.category(ch).startswith("L")
 
 
@@ -249,7 +250,9 @@ class _FontRecord:
     index: int
     family: str
     name: str
-    cmap: frozenset[int]
+    # A frozenset, or font_cache.CodepointRuns from the cache; not compared or hashed (a
+    # face is its file and index): records key the glyph-check cache.
+    cmap: AbstractSet[int] = field(compare=False)
 
 
 @lru_cache(maxsize=4096)

@@ -8,6 +8,7 @@ order the model is trained on, while labels stay in logical order.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -27,9 +28,12 @@ class RenderError(ValueError):
     """A line that cannot be drawn (no shaping engine, nothing to draw, missing package)."""
 
 
+_COMPLEX = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
+
+
 def needs_complex_layout(text: str) -> bool:
     """True for text that must be shaped (Arabic joining) or reordered (right-to-left)."""
-    return any("\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufefc" for c in text)
+    return _COMPLEX.search(text) is not None
 
 
 def require_raqm() -> None:
@@ -42,13 +46,17 @@ def require_raqm() -> None:
         )
 
 
-def _mask(font: ImageFont.FreeTypeFont, text: str, direction: str) -> tuple[np.ndarray, int, int]:
-    """Anti-aliased coverage (0..255) of ``text`` and its top-left offset from the baseline
-    origin (anchor ``ls``)."""
+def _ink(font: ImageFont.FreeTypeFont, text: str, direction: str) -> tuple[np.ndarray, int, int]:
+    """Anti-aliased coverage (1..255 at the edges) of ``text``, cropped to its ink, and the
+    ink's top-left offset from the baseline origin (anchor ``ls``); an empty array when
+    nothing is drawn. Pillow finds and crops the ink before the copy into NumPy, so only
+    the ink is copied."""
     core, (ox, oy) = font.getmask2(text, mode="L", direction=direction, anchor="ls")
-    if core.size[0] == 0 or core.size[1] == 0:
+    box = core.getbbox() if core.size[0] and core.size[1] else None
+    if box is None:
         return np.zeros((0, 0), np.uint8), int(ox), int(oy)
-    return np.asarray(Image.Image()._new(core)), int(ox), int(oy)
+    left, top = box[0], box[1]
+    return np.asarray(Image.Image()._new(core.crop(box))), int(ox) + left, int(oy) + top
 
 
 class LineRenderer:
@@ -98,22 +106,20 @@ class LineRenderer:
         # Even sizes only: half as many font objects to load and cache, same variety.
         size = max(8, 2 * round(target * fill * 50 / max(1, bottom100 - top100)))
         font = self._fonts.get(face, size)
-        mask, _, oy = _mask(font, text, base_direction(text))
-        if mask.size == 0 or int(mask.max()) == 0:
+        ink, _, ink_top = _ink(font, text, base_direction(text))
+        if ink.size == 0:
             raise RenderError(f"nothing to draw for {text!r} with {face.name}")
-        cols = np.flatnonzero(mask.max(axis=0))
-        rows = np.flatnonzero(mask.max(axis=1))
-        c0, c1, r0, r1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+        ink_h, ink_w = ink.shape
         band_top, band_bottom = self.band(face, size, ref)
-        top = min(oy + r0, band_top)
-        bottom = max(oy + r1, band_bottom)
+        top = min(ink_top, band_top)
+        bottom = max(ink_top + ink_h, band_bottom)
         spare = max(2, target - (bottom - top))
         m_top = int(rng.integers(1, spare))
         m_bottom = max(1, spare - m_top)
         m_left, m_right = (int(v) for v in rng.integers(1, max(3, target // 3), size=2))
-        canvas = np.zeros((bottom - top + m_top + m_bottom, c1 - c0 + m_left + m_right), np.uint8)
-        y = m_top + (oy + r0 - top)
-        canvas[y : y + r1 - r0, m_left : m_left + c1 - c0] = mask[r0:r1, c0:c1]
+        canvas = np.zeros((bottom - top + m_top + m_bottom, ink_w + m_left + m_right), np.uint8)
+        y = m_top + (ink_top - top)
+        canvas[y : y + ink_h, m_left : m_left + ink_w] = ink
         return 255 - canvas
 
 

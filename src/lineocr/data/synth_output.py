@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +28,20 @@ import numpy as np
 from PIL import Image, ImageDraw, features
 
 from lineocr import __version__
+from lineocr.data.png import encode_png
 from lineocr.data.render import draw_label
 from lineocr.data.synth import LineSynthesizer, SynthConfig, SynthError, SynthSample
 
 FORMATS = ("sidecar", "tsv", "filename")
 MANIFEST = "synth.json"
 TSV_MANIFEST = "labels.tsv"
-_CHUNK = 32
+_CHUNK = 16  # lines a worker makes per task: the last task's wait is about 16 lines
 _MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """How :func:`write_dataset` runs: in ``workers`` spawned processes (the output is the
+    """How :func:`write_dataset` runs: in ``workers`` processes (the output is the
     same), calling ``progress(k)`` as each ``k`` more lines are written."""
 
     workers: int = 1
@@ -52,22 +55,22 @@ class WriteResult:
     skipped: int  # filename layout: repeated or unusable labels
 
 
-# zlib level 1 with run-length matching only: on scan-style lines (467 x 51 px on average)
-# 0.46 ms and 15.9 KB a line, against 0.63 ms and 17.2 KB with level 1's default strategy
-# (300 lines, CPU time; the pixels are the same, PNG being lossless).
-PNG_PARAMS = [
-    cv2.IMWRITE_PNG_COMPRESSION,
-    1,
-    cv2.IMWRITE_PNG_STRATEGY,
-    cv2.IMWRITE_PNG_STRATEGY_RLE,
-]
-
-
 def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image, PNG_PARAMS)
-    if not ok:  # pragma: no cover - any uint8 image encodes
-        raise SynthError("could not encode a PNG")
-    return buf.tobytes()
+    """The line as a PNG: :func:`lineocr.data.png.encode_png` (OpenCV, Up filter, level 1),
+    0.24 ms a line against 0.43 ms with libpng's adaptive filters (docs/synth.md, Speed)."""
+    return encode_png(image)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """``path.write_bytes(data)`` without pathlib's and io's layers (two files a line)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)  # (Windows)
+    fd = os.open(path, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _name_ok(label: str) -> bool:
@@ -122,25 +125,53 @@ def _make_chunk_with(
         png = _png(image)
         if files is not None:
             stem = f"{i:0{files.width}d}"
-            (files.images / f"{stem}.png").write_bytes(png)
+            _write_file(files.images / f"{stem}.png", png)
             if files.labels:
-                (files.images / f"{stem}.gt.txt").write_text(text + "\n", encoding="utf-8")
+                _write_file(files.images / f"{stem}.gt.txt", (text + "\n").encode("utf-8"))
             png = b""
         out.append((i, text, png))
     return out
 
 
+# What a worker needs imported: in the fork server, once, rather than in every worker.
+_PRELOAD = ["lineocr.cli", "lineocr.data.synth_output"]
+
+
+def worker_context() -> Any:
+    """How worker processes start: from a fork server on Linux, else spawned (on macOS a
+    process that has loaded OpenCV's system frameworks is not safe to fork). Never forked
+    from this process, which may run threads (the progress bar's). The server is a fresh
+    process that imports lineocr, OpenCV and NumPy once (:data:`_PRELOAD`) and forks each
+    worker from itself, so a worker starts with them loaded: spawned workers each imported
+    them, about 0.3 CPU-s a worker before their first line (docs/synth.md, Speed)."""
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)  # (no effect once the server runs)
+    return ctx
+
+
+def start_worker_server() -> None:
+    """Start the fork server now (on Linux), so that its imports run while
+    this process still checks fonts; the pool's workers then fork from it at once."""
+    ctx = worker_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 class _Producer:
-    """Samples ``[start, stop)`` in index order, here or in ``workers`` spawned processes
-    (spawn, not fork: safe with the progress bar's thread); with ``files``, each line's
-    files are written where it is made."""
+    """Samples ``[start, stop)`` in index order, here or in ``workers`` processes
+    (:func:`worker_context`); with ``files``, each line's files are written where it is
+    made."""
 
     def __init__(self, synth: LineSynthesizer, workers: int, files: _Files | None = None) -> None:
         self.synth = synth
         self.files = files
         self.pool: Any = None
         if workers > 1:
-            ctx = multiprocessing.get_context("spawn")
+            ctx = worker_context()
             self.pool = ctx.Pool(workers, initializer=_init_worker, initargs=(synth, files))
 
     def run(self, start: int, stop: int) -> Iterator[tuple[int, str, bytes]]:
