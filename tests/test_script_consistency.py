@@ -82,3 +82,17 @@ def test_script_classes_are_the_letters_of_each_direction() -> None:
     classes = script_classes(CHARSET)
     letters = {d: {CHARSET.chars[i - 1] for i in c} for d, c in classes.items()}
     assert letters == {"ltr": {"a", "b", "c"}, "rtl": {TA_MARBUTA, BEH}}
+
+
+def test_the_letter_read_in_place_of_a_stray_one_keeps_the_model_s_doubt() -> None:
+    # b has 4 of the frame's logits against the stray letter's 5: about 0.27 of it
+    logits = _logits([{"a": 5}, {"": 5}, {TA_MARBUTA: 5, "b": 4}, {"": 5}, {"c": 5}])
+    decoder = Decoder(CHARSET)
+    decoded = decoder.decode_logits(logits, [5])
+    (fixed,) = one_script_per_word(decoded, logits, [5], decoder, 1.0)
+    assert CHARSET.decode(fixed.indices) == "abc"
+    frame = np.exp(logits[0, 2] - np.log(np.exp(logits[0, 2]).sum()))
+    b = CHARSET.chars.index("b") + 1
+    assert fixed.char_confidences[1] == pytest.approx(float(frame[b]), rel=1e-5)
+    assert fixed.char_confidences[1] < 0.3 < min(fixed.char_confidences[0::2])
+    assert fixed.confidence < 0.3  # the line is as doubtful as its least sure letter or more

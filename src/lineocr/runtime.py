@@ -479,7 +479,7 @@ class Recognizer:
             frames = np.minimum(frames, logits.shape[1])
             check = cancel.check if cancel is not None else None
             decoded = decoder.decode_logits(logits, frames, self.temperature, check=check)
-            decoded = one_script_per_word(decoded, logits, frames, decoder, self.temperature)
+            decoded = one_script_per_word(decoded, logits, frames, decoder, self.temperature, check)
             # copies: a slice would keep the whole padded batch alive
             kept = [logits[j, : frames[j]].copy() for j in range(len(chunk))] if keep_logits else []
             spans: list[np.ndarray | None] = [None] * len(chunk) if keep_frames else []
