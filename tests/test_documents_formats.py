@@ -282,7 +282,7 @@ def _placed_line(text: str, box: tuple[int, int, int, int], block: int) -> Line:
     from lineocr.page import place_words
 
     x0, y0, x1, y1 = box
-    polygon = ((x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1), (x0, y1 - 1))
+    polygon = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))  # pixel edges, as the layout's
     step = (x1 - x0) / len(text)
     rtl = any("\u0600" <= c <= "\u06ff" for c in text)
     chars = tuple(
@@ -308,11 +308,11 @@ PLACED_PAGE = Page(
 def test_words_with_boxes_in_every_format(tmp_path: Path) -> None:
     doc = [DocumentPage(PLACED_PAGE, "placed.png")]
     latin, arabic = PLACED_PAGE.lines
-    # 30 px a character; a box's right end is one past its polygon's (as a line's is).
+    # 30 px a character, boxes at pixel edges (ends exclusive) as the line's
     assert [w.box for w in latin.words] == [
-        (40, 30, 131, 70),
-        (160, 30, 191, 70),
-        (219, 30, 370, 70),
+        (40, 30, 130, 70),
+        (160, 30, 190, 70),
+        (220, 30, 370, 70),
     ]
     # hOCR: ocrx_word spans with their boxes and confidences inside each line.
     hocr = to_hocr(doc)
@@ -372,4 +372,4 @@ def test_a_line_image_read_with_places_has_its_words_placed() -> None:
     chars = tuple(CharConfidence(c, 0.9, 10.0 * k, 10.0 * k + 10) for k, c in enumerate("ab c"))
     page = line_page(Prediction("ab c", 0.8, chars), (41, 30))
     placed = [(w.text, w.box) for w in page.lines[0].words]
-    assert placed == [("ab", (0, 0, 21, 30)), ("c", (30, 0, 41, 30))]
+    assert placed == [("ab", (0, 0, 20, 30)), ("c", (30, 0, 40, 30))]

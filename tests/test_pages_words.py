@@ -149,11 +149,12 @@ def test_words_of_an_arabic_page(reader) -> None:
     _check(page, true_words(composed))
 
 
-@pytest.mark.parametrize("degrees", [3.0, 90.0])
+@pytest.mark.parametrize("degrees", [3.0, 90.0, 180.0])
 def test_words_of_a_skewed_and_of_a_turned_page(reader, degrees: float) -> None:
     composed = compose([LATIN[:4]])
     page = reader.read(turned(composed.image, degrees))
-    assert page.rotation == (270 if degrees == 90 else 0)  # turned back a further 270
+    # turned back a further 270 (or 180): 90 + 270 and 180 + 180 are whole turns
+    assert page.rotation == {3.0: 0, 90.0: 270, 180.0: 180}[degrees]
     _check(page, true_words(composed, degrees))
     if degrees == 90:  # the boxes are the input image's: tall and narrow, as the words are
         word = page.lines[0].words[1]

@@ -11,6 +11,8 @@ from lineocr.preprocess import (
     PreprocessSpec,
     crop,
     crop_window,
+    ops_output,
+    scale_to_model_input,
     to_model_input,
     to_model_input_placed,
     trim,
@@ -48,6 +50,8 @@ def test_placed_input_is_the_model_input(spec: PreprocessSpec) -> None:
     image = _line()
     placed, _ = to_model_input_placed(image, spec)
     assert placed.dtype == np.float32
+    # the placed input is what the two halves of the preparation make (as before places)
+    assert np.array_equal(placed, scale_to_model_input(ops_output(image, spec), spec))
     assert np.array_equal(placed, to_model_input(image, spec))
 
 

@@ -194,7 +194,7 @@ async def test_words_without_quadrilaterals_are_placed_by_their_boxes(
     coords = [
         w.find("pc:Coords", NS).get("points") for w in xml(response.text).iterfind(".//pc:Word", NS)
     ]
-    assert coords == ["10,119 10,70 39,70 39,119", "10,59 10,20 39,20 39,59"]
+    assert coords == ["10,120 10,70 40,70 40,120", "10,60 10,20 40,20 40,60"]  # pixel edges
     bad = {**line, "words": [{"text": "ab", "confidence": 0.9, "box": [1, 2, 3]}]}
     refused = await client.post(
         "/v1/documents", json={"format": "hocr", "pages": [{**page, "lines": [bad]}]}

@@ -106,7 +106,6 @@ def place_words(
     if any(c.x0 is None or c.x1 is None for c in chars):
         return ()
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = polygon
-    w, h = size
 
     def at(column: float) -> tuple[Point, Point]:  # the top and bottom points there
         t = min(1.0, max(0.0, (column - edges[0]) / (edges[1] - edges[0])))
@@ -121,12 +120,7 @@ def place_words(
         (a_top, a_bottom), (b_top, b_bottom) = at(start), at(end)
         corners = (a_top, b_top, b_bottom, a_bottom)
         xs, ys = [p[0] for p in corners], [p[1] for p in corners]
-        box = (
-            min(max(min(xs), 0), max(w - 1, 0)),
-            min(max(min(ys), 0), max(h - 1, 0)),
-            min(max(max(xs) + 1, 1), w),
-            min(max(max(ys) + 1, 1), h),
-        )
+        box = clamp_box((min(xs), min(ys), max(xs), max(ys)), size)
         placed.append(replace(word, box=box, polygon=corners))
     return tuple(placed)
 
@@ -190,16 +184,26 @@ def _turn(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, rotation // 90))
 
 
+def clamp_box(box: Box, size: tuple[int, int]) -> Box:
+    """``box`` (x0, y0, x1, y1: pixel edges, ends exclusive) inside the image, at least 1
+    px each way."""
+    w, h = size
+    x0, y0 = min(max(box[0], 0), max(w - 1, 0)), min(max(box[1], 0), max(h - 1, 0))
+    return (x0, y0, min(max(box[2], x0 + 1), max(w, 1)), min(max(box[3], y0 + 1), max(h, 1)))
+
+
 def _unturn(point: Point, rotation: int, size: tuple[int, int]) -> Point:
-    """A point of the page turned by ``rotation`` as a point of the input image."""
+    """A point of the page turned by ``rotation`` as a point of the input image. Points
+    are pixel edges (a polygon's corners, a box's ends), not pixel centres: the turned
+    page's corner (0, 0) is a corner of the input image."""
     w, h = size  # of the input image
     x, y = point
-    if rotation == 90:  # np.rot90 k=1: (x, y) of the turned page is (w - 1 - y, x)
-        return (w - 1 - y, x)
+    if rotation == 90:  # np.rot90 k=1: the turned page's (x, y) is the input's (w - y, x)
+        return (w - y, x)
     if rotation == 180:
-        return (w - 1 - x, h - 1 - y)
+        return (w - x, h - y)
     if rotation == 270:
-        return (y, h - 1 - x)
+        return (y, h - x)
     return (x, y)
 
 
@@ -387,7 +391,7 @@ class PageReader:
         for region, prediction in zip(layout.lines, predictions, strict=True):
             polygon = tuple(_unturn(p, rotation, (w, h)) for p in region.polygon)
             xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
-            box = (max(0, min(xs)), max(0, min(ys)), min(w, max(xs) + 1), min(h, max(ys) + 1))
+            box = clamp_box((min(xs), min(ys), max(xs), max(ys)), (w, h))
             line = Line(
                 prediction.text,
                 prediction.confidence,

@@ -179,7 +179,7 @@ def _corners_along(
     nearly as the line's does (a page turned 90, 180 or 270 degrees runs its lines up,
     leftwards or down)."""
     x0, y0, x1, y1 = box
-    corners = [(x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1), (x0, y1 - 1)]
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]  # pixel edges, as page.place_words
     if len(line) < 2:
         return tuple(corners)
     dx, dy = line[1][0] - line[0][0], line[1][1] - line[0][1]

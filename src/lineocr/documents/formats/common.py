@@ -20,7 +20,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lineocr.page import Block, Line, Page, Word, place_words, rtl_text, split_words
+from lineocr.page import (
+    Block,
+    Line,
+    Page,
+    Word,
+    clamp_box,
+    place_words,
+    rtl_text,
+    split_words,
+)
 from lineocr.prediction import CharConfidence, Prediction
 
 Box = tuple[int, int, int, int]
@@ -53,7 +62,7 @@ def line_page(prediction: Prediction, size: tuple[int, int]) -> Page:
     line whose box is the whole image (so characters placed on the image, read with
     ``positions=True``, place its words)."""
     w, h = size
-    polygon = ((0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1))
+    polygon = ((0, 0), (w, 0), (w, h), (0, h))  # pixel edges
     line = Line(
         prediction.text,
         prediction.confidence,
@@ -61,7 +70,7 @@ def line_page(prediction: Prediction, size: tuple[int, int]) -> Page:
         polygon,
         0,
         prediction.chars,
-        place_words(prediction.chars, polygon, (0, max(1, w - 1)), (w, h)),
+        place_words(prediction.chars, polygon, (0, max(1, w)), (w, h)),
     )
     return Page((Block((line,)),), 0, 0.0, (w, h), rtl=rtl_text([prediction.text]))
 
@@ -155,13 +164,6 @@ def block_confidence(block: Block) -> float:
     weights = [max(1, len(ln.text)) for ln in block.lines]
     total = sum(w * ln.confidence for w, ln in zip(weights, block.lines, strict=True))
     return total / sum(weights)
-
-
-def clamp_box(box: Box, size: tuple[int, int]) -> Box:
-    """``box`` (x0, y0, x1, y1, ends exclusive) inside the image, at least 1 px each way."""
-    w, h = size
-    x0, y0 = min(max(box[0], 0), max(w - 1, 0)), min(max(box[1], 0), max(h - 1, 0))
-    return (x0, y0, min(max(box[2], x0 + 1), max(w, 1)), min(max(box[3], y0 + 1), max(h, 1)))
 
 
 def rounded(confidence: float, digits: int = 4) -> str:
