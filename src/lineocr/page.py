@@ -317,12 +317,15 @@ class PageReader:
         self.orient = orient
         self.batch_size = batch_size
 
-    def _read(self, crops: list[np.ndarray], **options: Any) -> list[Prediction]:
+    def _read(
+        self, crops: list[np.ndarray], *, positions: bool = True, **options: Any
+    ) -> list[Prediction]:
+        """The crops read; with ``positions``, each character's place on its crop (for the
+        words' boxes: every reading that may end up on the page)."""
         if not crops:
             return []
-        # positions: each character's place on its crop, for the words' boxes
         result: list[Prediction] = self.recognizer.read_batch(
-            crops, batch_size=self.batch_size, positions=True, **options
+            crops, batch_size=self.batch_size, positions=positions, **options
         )
         return result
 
@@ -355,7 +358,8 @@ class PageReader:
             if rotation not in readings:
                 readings[rotation] = self._read(crops, **options)
             flipped = [np.ascontiguousarray(np.rot90(c, 2)) for c in crops]
-            readings[rotation + 180] = self._read(flipped, **options)
+            # only voted on: a page read upside down is laid out again and read anew
+            readings[rotation + 180] = self._read(flipped, positions=False, **options)
         best = max(readings, key=lambda r: (_char_confidence(readings[r]), -r))
         if best in layouts:
             known = dict(zip(samples[best], readings[best], strict=True))
