@@ -1,13 +1,13 @@
 """PNG files of synthetic lines, written fast by OpenCV.
 
-PNG encoding was the third costliest step of ``lineocr synth`` (after drawing the glyphs and
-degrading the line): OpenCV's encoder at zlib level 1 with the run-length strategy spent
-0.43 ms a line, most of it in libpng's adaptive filtering (all five row filters tried on
-every row). OpenCV (5.x) lets the filter be chosen (``IMWRITE_PNG_FILTER``): every row
-through the ``Up`` filter (a row minus the row above), which suits text lines on paper,
-costs 0.24 ms a line for files about 8 % larger (400 ``scan`` lines: 16.3 KiB against
-15.1 KiB). Any PNG reader decodes the same pixels; only the bytes differ from earlier
-datasets'.
+PNG encoding was the third costliest step of ``lineocr synth`` (after drawing the glyphs
+and degrading the line): OpenCV's encoder at zlib level 1 with the run-length strategy
+spent 0.43 ms a line, most of it in libpng's adaptive filtering (all five row filters tried
+on every row). OpenCV (4.11 and later) lets the filter be chosen (``IMWRITE_PNG_FILTER``):
+every row through the ``Up`` filter (a row minus the row above), which suits text lines on
+paper, costs 0.24 ms a line (0.27 in the command's profile) for files about 8 % larger
+(400 ``scan`` lines: 16.3 KiB against 15.1 KiB). Any PNG reader decodes the same pixels;
+only the bytes differ from earlier datasets'.
 """
 
 from __future__ import annotations
