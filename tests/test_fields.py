@@ -230,3 +230,131 @@ def test_value_with_its_last_digit_read_as_a_letter_is_found(rec):
     found = _line_candidates(spec, decoder, rec, log_probs, _alphabet(rec, decoder))
     assert [value for value, _, _ in found] == [NUMBER]
     assert 0.25 < found[0][1] < 0.45
+
+
+# -- the second look: a field's likeliest line read again in views ------------------------
+def _line_crop(text: str) -> np.ndarray:
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)
+    line = Image.new("L", (40 + round(font.getlength(text)), 56), 255)
+    ImageDraw.Draw(line).text((20, 8), text, font=font, fill=0)
+    return np.asarray(line)
+
+
+def test_field_views_are_made_after_the_models_ops_as_tta_makes_them(rec):
+    """The views a field's line is read again in are made from the line after the model's
+    ops (what ``tta.views`` takes), then scaled to the model's input, as ``read_batch(...,
+    tta=True)`` makes them: not from the raw crop, nor put through the ops a second time
+    (the bundled model's ``trim`` and ``deskew`` would cut and turn a view again)."""
+    from lineocr.decode import log_softmax
+    from lineocr.fields import FIELD_VIEWS, _Views
+    from lineocr.preprocess import ops_output
+    from lineocr.tta import VIEWS, views
+
+    crop = _line_crop(f"ID No. {NUMBER}")
+    got = _Views(rec, [crop], 1)([0])[0]
+    made = views(ops_output(crop, rec.spec), rec.spec.height, rec.spec.max_width)
+    every = dict(zip(VIEWS, made, strict=True))
+    no_ops = rec.with_spec(rec.spec.with_ops(()))  # a view is only scaled to the model's height
+    expected = no_ops.read_logits([every[name] for name in FIELD_VIEWS], batch_size=1)
+    assert len(got) == len(FIELD_VIEWS) == 9
+    t = np.float32(rec.temperature)
+    for name, log_probs, logits in zip(FIELD_VIEWS, got, expected, strict=True):
+        assert log_probs.shape == logits.shape, name
+        want = log_softmax(logits.astype(np.float32) / t)
+        np.testing.assert_allclose(log_probs, want, atol=1e-4, err_msg=name)
+
+
+def _spec_and_decoder(rec):
+    spec = field_specs({"id": "id"})[0]
+    return spec, field_decoders(rec, [spec])[0]
+
+
+def test_a_digit_one_view_misreads_is_outvoted(rec):
+    """The line as read has a 2 misread as a 3 (0.9 sure), as do two of its nine views; the
+    seven others read the number right: the mean over the ten readings keeps the number."""
+    from lineocr.fields import _best_in_views
+
+    spec, decoder = _spec_and_decoder(rec)
+    wrong = NUMBER[:1] + "3" + NUMBER[2:]
+    misread = _frames_reading(
+        rec,
+        [{ch: 0.98} for ch in wrong[:1]]
+        + [{"3": 0.9, "2": 0.05}]
+        + [{ch: 0.98} for ch in wrong[2:]],
+    )
+    right = _frames_reading(rec, [{ch: 0.98} for ch in NUMBER])
+    in_views = [misread, misread] + [right] * 7
+    asked: list[list[int]] = []
+
+    def views(lines):
+        asked.append(list(lines))
+        return {i: in_views for i in lines}
+
+    best = _best_in_views(spec, decoder, rec, [misread], views)
+    assert asked == [[0]]
+    assert best is not None and best.value == NUMBER and best.line == 0
+    assert 0.5 < best.confidence < 0.56  # 7 of 10 readings, each 0.98 ** 14 = 0.75 sure
+    assert best.frames == (0, len(misread))  # where the views read it, on the line's frames
+
+
+def test_a_value_on_another_line_competes_with_the_viewed_line(rec):
+    """The line likeliest to hold the field (0.95) is read again and none of its views reads
+    a value: its value's mean falls to 0.1, and the 0.9 value of the line not read again is
+    the page's value (the views' average does not throw the other lines away)."""
+    from lineocr.fields import _best_in_views
+
+    spec, decoder = _spec_and_decoder(rec)
+    other = "1" * 14
+    likeliest = _frames_reading(rec, [{ch: 0.9964} for ch in other])  # 0.95 in all
+    second = _frames_reading(rec, [{ch: 0.9925} for ch in NUMBER])  # 0.90 in all
+    nothing = _frames_reading(rec, [{"a": 0.99}] * 14)
+
+    def views(lines):
+        return {i: [nothing] * 9 for i in lines}
+
+    best = _best_in_views(spec, decoder, rec, [second, likeliest], views)
+    assert best is not None
+    assert (best.value, best.line) == (NUMBER, 0)
+    assert 0.85 < best.confidence < 0.95
+
+
+def test_spaces_read_inside_a_value_are_summed_over_up_to_max_gaps(rec):
+    """A number printed in groups, each space read half as a space, half as a blank: its
+    probability is summed over a space or none at each (2 ** MAX_GAPS variants at most), so
+    a 14-digit number in 4 groups keeps the digits' 0.98 ** 14; past MAX_GAPS spaces each
+    one more halves it (the path must take the blank there)."""
+    from lineocr.fields import MAX_GAPS, _read_span
+
+    spec, decoder = _spec_and_decoder(rec)
+    digits = 0.98**14
+
+    def grouped(groups: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
+        chars: list[dict[str, float]] = []
+        gaps = []
+        for k, group in enumerate(groups):
+            if k:
+                chars.append({" ": 0.5})
+                gaps.append(sum(map(len, groups[:k])))
+            chars += [{ch: 0.98} for ch in group]
+        return _frames_reading(rec, chars), tuple(gaps)
+
+    four, gaps = grouped(["2950", "1011", "2345", "67"])
+    value, p = _read_span(spec, decoder, rec, four, (0, len(four)), gaps)
+    assert value == NUMBER
+    assert p == pytest.approx(digits, rel=0.02)
+    _, alone = _read_span(spec, decoder, rec, four, (0, len(four)), ())
+    assert alone == pytest.approx(digits * 0.5**3, rel=0.05)  # no gap summed: blanks there
+
+    assert MAX_GAPS == 4
+    seven, gaps = grouped(["29", "50", "10", "11", "23", "45", "67"])  # 6 spaces
+    value, p = _read_span(spec, decoder, rec, seven, (0, len(seven)), gaps)
+    assert value == NUMBER
+    assert p == pytest.approx(digits * 0.5 ** (6 - MAX_GAPS), rel=0.05)
+
+
+def test_field_views_skip_the_line_as_cut_and_the_turned_ones():
+    from lineocr.fields import FIELD_VIEWS, SKIPPED_VIEWS
+    from lineocr.tta import VIEWS
+
+    assert SKIPPED_VIEWS == ("identity", "rotate")
+    assert [n for n in VIEWS if n not in FIELD_VIEWS] == ["identity", "rotate:-3", "rotate:3"]

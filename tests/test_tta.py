@@ -196,6 +196,31 @@ def test_read_batch_with_tta_reads_each_line_with_its_own_views(
     assert recognizer.read_batch([], tta=True) == []
 
 
+def test_read_view_logits_gives_each_lines_views_in_the_order_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each line's logits in the views asked for, in that order, more than one group of
+    TTA_LINES; the identity view is the line as ``read_logits`` reads it (the ops, then
+    the scaling), and the other views are those ``read_batch(..., tta=True)`` votes on."""
+    from lineocr import runtime
+
+    lines = [render(w, size=22 + 4 * i) for i, w in enumerate(["harbour", "7 lanes", "Quiet"])]
+    recognizer = Recognizer.load("printed", threads=1)
+    monkeypatch.setattr(runtime, "TTA_LINES", 2)  # two groups
+    every = recognizer.read_view_logits(lines)
+    assert [len(v) for v in every] == [len(VIEWS)] * 3
+    plain = recognizer.read_logits(lines)
+    for line_views, logits in zip(every, plain, strict=True):
+        np.testing.assert_allclose(line_views[0], logits, atol=1e-4)  # the identity
+    picked = recognizer.read_view_logits(lines, names=["blur", "bolder"])
+    order = list(VIEWS)
+    for line_views, chosen in zip(every, picked, strict=True):
+        np.testing.assert_allclose(chosen[0], line_views[order.index("blur")], atol=1e-4)
+        np.testing.assert_allclose(chosen[1], line_views[order.index("bolder")], atol=1e-4)
+    with pytest.raises(ValueError, match="views must be names"):
+        recognizer.read_view_logits(lines, names=["sideways"])
+
+
 def test_read_batch_with_tta_and_a_language_model_votes_with_it(
     tiny_onnx_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

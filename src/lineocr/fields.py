@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from lineocr.decode import DecodeError, Decoder, ctc_log_likelihoods, log_softmax
+from lineocr.charset import Charset
+from lineocr.decode import Decoded, DecodeError, Decoder, ctc_log_likelihoods, log_softmax
 from lineocr.decode.base import BLANK
 from lineocr.layout import MARGIN_X, Box, Point
+from lineocr.prediction import Prediction
+from lineocr.tta import VIEWS
 
 # The named patterns of ``--extract``, written for logical order. ``\d`` is any digit the
 # model writes (Western or Arabic-Indic); an ID number is all of one kind (a mixture is a
@@ -53,8 +56,12 @@ MIN_CONFIDENCE = 0.01  # a best value less probable than this is no value: the f
 REVIEW_THRESHOLD = 0.5
 MAX_FIELDS = 16
 MAX_JOINED = 5  # runs of a line joined into one place for a value (a number in groups)
+# Views of lineocr.tta.VIEWS a field's line is not read again in (a name, or the prefix
+# before ":"): the line as cut (read already) and the turned ones, which the model's own
+# deskew would level again.
 SKIPPED_VIEWS = ("identity", "rotate")
-TTA_LINES = 1  # lines a field's value is looked for again in views (the likeliest to hold it)
+FIELD_VIEWS = tuple(name for name in VIEWS if name.split(":")[0] not in SKIPPED_VIEWS)
+VIEWED_LINES = 1  # lines a field's value is looked for again in views (the likeliest to hold it)
 MAX_GAPS = 4  # spaces inside a value whose probability is summed over (2**4 variants)
 _PLACEHOLDER_NAMES = re.compile(r"\{([a-z]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -63,6 +70,41 @@ _WESTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789
 
 class FieldError(ValueError):
     """A field request that cannot work: a bad name, a bad pattern, too many fields."""
+
+
+class FieldReader(Protocol):
+    """What fields are read with: a :class:`lineocr.runtime.Recognizer`, or on the server
+    :class:`lineocr.serve.fields.FieldRecognizer` (the same model, read through the
+    batcher). ``read_view_logits`` is required, not looked for: a reader without it cannot
+    give :func:`find_fields` its second look (``tta``), and should fail to type-check, not
+    quietly read each line once."""
+
+    @property
+    def charset(self) -> Charset: ...
+
+    @property
+    def temperature(self) -> float: ...
+
+    def decoder(self, *, pattern: str) -> Decoder: ...
+
+    def prediction(self, decoded: Decoded) -> Prediction: ...
+
+    def read_logits(
+        self, images: Sequence[np.ndarray], *, batch_size: int = ...
+    ) -> Sequence[np.ndarray]:
+        """Each line's raw logits (T, C), cut to its frames (:meth:`Recognizer.read_logits`)."""
+        ...
+
+    def read_view_logits(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        names: Sequence[str] | None = ...,
+        batch_size: int = ...,
+    ) -> Sequence[Sequence[np.ndarray]]:
+        """Each line's raw logits in views ``names`` of :data:`lineocr.tta.VIEWS`
+        (:meth:`lineocr.runtime.Recognizer.read_view_logits`)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +192,7 @@ def field_specs(fields: Mapping[str, str]) -> list[FieldSpec]:
     return specs
 
 
-def field_decoders(recognizer: Any, specs: Sequence[FieldSpec]) -> list[Decoder]:
+def field_decoders(recognizer: FieldReader, specs: Sequence[FieldSpec]) -> list[Decoder]:
     """Each field's decoder on ``recognizer`` (compiled once and cached by it; a pattern
     the model cannot write, or one without a finite automaton, is a :class:`FieldError`
     naming the field)."""
@@ -282,7 +324,7 @@ def _value(spec: FieldSpec, text: str) -> str | None:
     return value
 
 
-def _alphabet(recognizer: Any, decoder: Decoder) -> frozenset[str]:
+def _alphabet(recognizer: FieldReader, decoder: Decoder) -> frozenset[str]:
     """The characters (as drawn, visual) that the field's automaton can ever write."""
     constraint = decoder.constraint
     labels: set[int] = set()
@@ -312,7 +354,7 @@ class _Found:
 def _read_span(  # noqa: PLR0913 - the field, how to read it, the frames and the gaps
     spec: FieldSpec,
     decoder: Decoder,
-    recognizer: Any,
+    recognizer: FieldReader,
     log_probs: np.ndarray,
     frames: tuple[int, int],
     gaps: Sequence[int] = (),
@@ -379,7 +421,7 @@ def _spans(drawn: str, runs: list[tuple[int, int]], alphabet: frozenset[str]) ->
 def _line_candidates(  # noqa: PLR0913 - the field, how to read it, the line, the floor
     spec: FieldSpec,
     decoder: Decoder,
-    recognizer: Any,
+    recognizer: FieldReader,
     log_probs: np.ndarray,
     alphabet: frozenset[str],
     floor: float = MIN_CONFIDENCE,
@@ -406,7 +448,7 @@ def _line_candidates(  # noqa: PLR0913 - the field, how to read it, the line, th
 def _read_place(  # noqa: PLR0913 - the field, how to read it, the line and the place
     spec: FieldSpec,
     decoder: Decoder,
-    recognizer: Any,
+    recognizer: FieldReader,
     log_probs: np.ndarray,
     chars: list[_Char],
     drawn: str,
@@ -430,7 +472,9 @@ def _read_place(  # noqa: PLR0913 - the field, how to read it, the line and the 
     return None
 
 
-def _log_probs(recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+def _log_probs(
+    recognizer: FieldReader, crops: Sequence[np.ndarray], batch_size: int
+) -> list[np.ndarray]:
     """Each crop's calibrated log-probabilities under ``recognizer``."""
     logits = recognizer.read_logits(list(crops), batch_size=batch_size) if crops else []
     t = np.float32(recognizer.temperature)
@@ -438,7 +482,7 @@ def _log_probs(recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) ->
 
 
 def _best(
-    spec: FieldSpec, decoder: Decoder, recognizer: Any, log_probs: Sequence[np.ndarray]
+    spec: FieldSpec, decoder: Decoder, recognizer: FieldReader, log_probs: Sequence[np.ndarray]
 ) -> _Found | None:
     """The most probable value of the field among all lines (the first line's on a tie)."""
     alphabet = _alphabet(recognizer, decoder)
@@ -451,51 +495,88 @@ def _best(
 
 
 class _Views:
-    """Each line's calibrated log-probabilities under the views of test-time augmentation
-    (:data:`lineocr.tta.VIEWS` but the line as cut, and the turned ones, which the model's
-    own deskew would level again), read once per line whatever the fields."""
+    """Each line's calibrated log-probabilities in the views :data:`FIELD_VIEWS`, made as
+    a line read with ``tta`` makes them (:meth:`lineocr.runtime.Recognizer.read_view_logits`),
+    read once per line whatever the fields."""
 
-    def __init__(self, recognizer: Any, crops: Sequence[np.ndarray], batch_size: int) -> None:
+    def __init__(
+        self, recognizer: FieldReader, crops: Sequence[np.ndarray], batch_size: int
+    ) -> None:
         self.recognizer = recognizer
         self.crops = crops
         self.batch_size = batch_size
         self.read: dict[int, list[np.ndarray]] = {}
 
     def __call__(self, lines: Sequence[int]) -> dict[int, list[np.ndarray]]:
-        from lineocr.tta import VIEWS, views
-
         rec = self.recognizer
         new = [i for i in lines if i not in self.read]
-        # not the line as cut (the first view: read already) nor the turned ones
-        kept = [
-            k
-            for k, name in enumerate(VIEWS)
-            if name != "identity" and not name.startswith("rotate")
-        ]
-        images: list[np.ndarray] = []
-        for i in new:
-            every = views(self.crops[i], rec.spec.height, rec.spec.max_width)
-            images += [every[k] for k in kept]
-        log_probs = _log_probs(rec, images, self.batch_size)
-        for n, i in enumerate(new):
-            self.read[i] = log_probs[n * len(kept) : (n + 1) * len(kept)]
+        if new:
+            every = rec.read_view_logits(
+                [self.crops[i] for i in new], names=FIELD_VIEWS, batch_size=self.batch_size
+            )
+            t = np.float32(rec.temperature)
+            for i, line_views in zip(new, every, strict=True):
+                self.read[i] = [log_softmax(lg.astype(np.float32) / t) for lg in line_views]
         return {i: self.read[i] for i in lines}
+
+
+LineViews = Callable[[Sequence[int]], Mapping[int, Sequence[np.ndarray]]]
+
+
+def _viewed(  # noqa: PLR0913 - the field, how to read it, the line as read and its views
+    spec: FieldSpec,
+    decoder: Decoder,
+    recognizer: FieldReader,
+    alphabet: frozenset[str],
+    plain: Sequence[tuple[str, float, tuple[int, int]]],
+    line_views: Sequence[np.ndarray],
+    total: int,
+) -> tuple[dict[str, float], dict[str, tuple[int, int]]]:
+    """Each value's mean probability over a line as read (its candidates ``plain``, over
+    ``total`` frames) and its views (0 where a view does not read it), and its frames:
+    the line's own where the line as read has it, else those of the view most sure of it,
+    scaled to the line's."""
+    score: dict[str, float] = {}
+    own: dict[str, tuple[int, int]] = {}  # the frames of the line as read
+    from_view: dict[str, tuple[float, tuple[int, int]]] = {}  # the surest view's
+    n_views = 1 + len(line_views)
+    for lp in [None, *line_views]:
+        if lp is None:
+            read, scale = plain, 1.0
+        else:
+            read = _line_candidates(spec, decoder, recognizer, lp, alphabet, floor=0.0)
+            scale = total / max(1, len(lp))
+        seen: dict[str, tuple[float, tuple[int, int]]] = {}
+        for value, confidence, frames in read:
+            if value not in seen or confidence > seen[value][0]:
+                seen[value] = (confidence, frames)
+        for value, (confidence, frames) in seen.items():
+            score[value] = score.get(value, 0.0) + confidence / n_views
+            if lp is None:
+                own[value] = frames
+            elif value not in from_view or confidence > from_view[value][0]:
+                scaled = (round(frames[0] * scale), round(frames[1] * scale))
+                from_view[value] = (confidence, scaled)
+    return score, {v: own[v] if v in own else from_view[v][1] for v in score}
 
 
 def _best_in_views(
     spec: FieldSpec,
     decoder: Decoder,
-    recognizer: Any,
+    recognizer: FieldReader,
     log_probs: Sequence[np.ndarray],
-    views: _Views,
+    views: LineViews,
 ) -> _Found | None:
-    """The most probable value of the field, each of the :data:`TTA_LINES` lines likeliest
-    to hold it read as several views (:class:`_Views`, the line as read among them) and a
-    value's confidence the mean over the views of its probability in each (0 in a view
-    where it is not read at all): an average of experts, so a digit one view misreads and
-    the others read right is outvoted, and a value every view reads alike keeps its
-    probability. The value's frames are those of the line as read, or, where only other
-    views read it, the frames of the view most sure of it, scaled to the line's."""
+    """The most probable value of the field, each of the :data:`VIEWED_LINES` lines
+    likeliest to hold it read as several views (``views``: line indices -> each one's
+    log-probabilities in :data:`FIELD_VIEWS`, :class:`_Views`) and a value's confidence
+    there the mean over the line as read and its views of its probability in each (0 in a
+    view where it is not read at all): an average of experts, so a digit one view misreads
+    and the others read right is outvoted, and a value every view reads alike keeps its
+    probability. The other lines' values compete as read: a value the views pull down on
+    the likeliest line loses to a surer one elsewhere, not to nothing. The first line's
+    value wins a tie. The value's frames are those of the line as read, or, where only
+    other views read it, the frames of the view most sure of it, scaled to the line's."""
     alphabet = _alphabet(recognizer, decoder)
     plain: dict[int, list[tuple[str, float, tuple[int, int]]]] = {}
     for index, lp in enumerate(log_probs):
@@ -503,42 +584,26 @@ def _best_in_views(
         if found:
             plain[index] = found
     likeliest = sorted(plain, key=lambda i: (-max(c for _, c, _ in plain[i]), i))
-    best: _Found | None = None
-    for index, line_views in sorted(views(likeliest[:TTA_LINES]).items()):
+    viewed = likeliest[:VIEWED_LINES]
+    candidates: list[_Found] = []
+    for index, line_views in views(viewed).items():
         total = len(log_probs[index])
-        score: dict[str, float] = {}
-        where: dict[str, tuple[float, tuple[int, int]]] = {}
-        n_views = 1 + len(line_views)
-        for k, lp in enumerate([log_probs[index], *line_views]):
-            if k == 0:
-                read = plain[index]
-            else:
-                read = _line_candidates(spec, decoder, recognizer, lp, alphabet, floor=0.0)
-            seen: dict[str, tuple[float, tuple[int, int]]] = {}
-            for value, confidence, frames in read:
-                if value not in seen or confidence > seen[value][0]:
-                    seen[value] = (confidence, frames)
-            scale = total / max(1, len(lp))
-            for value, (confidence, frames) in seen.items():
-                score[value] = score.get(value, 0.0) + confidence / n_views
-                if k == 0:  # the line as read: its own frames
-                    where[value] = (2.0, frames)
-                elif confidence > where.get(value, (-1.0, frames))[0]:
-                    scaled = (round(frames[0] * scale), round(frames[1] * scale))
-                    where[value] = (confidence, scaled)
-        for value, confidence in score.items():
-            if best is None or confidence > best.confidence:
-                best = _Found(value, confidence, index, where[value][1])
-    return best
+        score, where = _viewed(spec, decoder, recognizer, alphabet, plain[index], line_views, total)
+        candidates += [_Found(v, c, index, where[v]) for v, c in score.items()]
+    for index in likeliest[VIEWED_LINES:]:
+        candidates += [_Found(v, c, index, frames) for v, c, frames in plain[index]]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda f: (f.confidence, -f.line))
 
 
 def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to read them
     page: Any,
     crops: Sequence[np.ndarray],
     specs: Sequence[FieldSpec],
-    recognizer: Any,
+    recognizer: FieldReader,
     *,
-    recognizers: Mapping[str, Any] | None = None,
+    recognizers: Mapping[str, FieldReader] | None = None,
     batch_size: int = 16,
     tta: bool = True,
 ) -> dict[str, Field | None]:
@@ -558,7 +623,7 @@ def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to r
             readings[id(rec)] = _log_probs(rec, crops, batch_size)
             in_views[id(rec)] = _Views(rec, crops, batch_size)
         log_probs = readings[id(rec)]
-        if tta and hasattr(rec, "spec"):
+        if tta:
             best = _best_in_views(spec, decoder, rec, log_probs, in_views[id(rec)])
         else:
             best = _best(spec, decoder, rec, log_probs)
@@ -574,9 +639,9 @@ def find_fields(  # noqa: PLR0913 - the page, its crops, the fields and how to r
 def extract(
     image: Any,
     fields: Mapping[str, str],
-    recognizer: Any,
+    recognizer: FieldReader,
     *,
-    recognizers: Mapping[str, Any] | None = None,
+    recognizers: Mapping[str, FieldReader] | None = None,
     reader: Any = None,
 ) -> dict[str, Field | None]:
     """The values of ``fields`` (name -> a pattern name of :data:`FIELD_PATTERNS`, or a

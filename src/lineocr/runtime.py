@@ -413,6 +413,62 @@ class Recognizer:
         )
         return logits
 
+    def read_view_logits(
+        self,
+        images: Sequence[ImageSource],
+        *,
+        names: Sequence[str] | None = None,
+        batch_size: int = 32,
+        cancel: CancelToken | None = None,
+    ) -> list[list[np.ndarray]]:
+        """Each line image's raw logits in each view of test-time augmentation (``names``
+        of :data:`lineocr.tta.VIEWS`, in the order given; default: all of them in order,
+        the identity first), as
+        :meth:`read_logits` gives them (cut to their frames, not divided by the
+        temperature). The views are made as ``read_batch(..., tta=True)`` makes them (the
+        model's ops, then :func:`lineocr.tta.views`, then the scaling to the model's
+        height), by the same code: a field's line read again in views
+        (:mod:`lineocr.fields`) reads what a line read with ``tta`` reads."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        chosen = list(VIEWS) if names is None else list(names)
+        unknown = [name for name in chosen if name not in VIEWS]
+        if unknown or not chosen:
+            raise ValueError(f"views must be names of lineocr.tta.VIEWS, not {unknown or chosen}")
+        arrays = [load_image(image) for image in images]
+        n = len(chosen)
+        out: list[list[np.ndarray]] = []
+        for start in range(0, len(arrays), TTA_LINES):  # a few lines' views held at once
+            _, logits = self._view_logits(
+                arrays[start : start + TTA_LINES], chosen, batch_size, self.decoder(), cancel
+            )
+            out += [logits[i : i + n] for i in range(0, len(logits), n)]
+        return out
+
+    def _view_logits(
+        self,
+        arrays: Sequence[np.ndarray],
+        names: Sequence[str],
+        batch_size: int,
+        decoder: Decoder,
+        cancel: CancelToken | None = None,
+    ) -> tuple[list[Decoded], list[np.ndarray]]:
+        """Views ``names`` of each line (``len(names)`` per line, in order) read: their
+        decodings and logits. The one place views are made for the model: the line after
+        the model's ops (what :func:`lineocr.tta.views` takes), each view then scaled to
+        the model's input (not through the ops again)."""
+        order = list(VIEWS)
+        kept = [order.index(name) for name in names]
+        lines = []
+        for a in arrays:
+            every = views(ops_output(a, self.spec), self.spec.height, self.spec.max_width)
+            lines += [scale_to_model_input(every[k], self.spec) for k in kept]
+        widths = [line.shape[1] for line in lines]
+        readings, logits, _ = self._read_lines(
+            lines.__getitem__, widths, batch_size, decoder, keep_logits=True, cancel=cancel
+        )
+        return readings, logits
+
     def _read_views(
         self,
         arrays: list[np.ndarray],
@@ -422,15 +478,7 @@ class Recognizer:
     ) -> list[Prediction]:
         """:meth:`read_batch` with ``tta`` for a few lines: every view of every line (in
         order, ``len(VIEWS)`` per line) read, then each line's views voted on."""
-        lines = [
-            scale_to_model_input(view, self.spec)
-            for a in arrays
-            for view in views(ops_output(a, self.spec), self.spec.height, self.spec.max_width)
-        ]
-        widths = [line.shape[1] for line in lines]
-        readings, logits, _ = self._read_lines(
-            lines.__getitem__, widths, batch_size, decoder, keep_logits=True, cancel=cancel
-        )
+        readings, logits = self._view_logits(arrays, list(VIEWS), batch_size, decoder, cancel)
         n = len(VIEWS)
         per_line = range(0, len(readings), n)
         voted = vote(

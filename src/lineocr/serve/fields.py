@@ -32,6 +32,8 @@ from lineocr.fields import (
     parse_field,
 )
 from lineocr.serve.errors import ApiError
+from lineocr.serve.models import ViewedLine
+from lineocr.tta import VIEWS
 
 FIELD_SYNTAX = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}=.+"  # NAME=PATTERN, as a form field
 
@@ -120,8 +122,9 @@ async def compile_fields(
 class FieldRecognizer:
     """What :func:`lineocr.fields.find_fields` reads a page's lines with on the server:
     the model's charset, calibration and predictions, the request's checked decoders, and
-    ``read_logits`` through the batcher (``read``: the page's bridge to the event loop,
-    :meth:`lineocr.serve.pages.BatchedLines.read_logits`)."""
+    ``read_logits`` and ``read_view_logits`` through the batcher (``read``: the page's
+    bridge to the event loop, :meth:`lineocr.serve.pages.BatchedLines.read_logits`): a
+    :class:`lineocr.fields.FieldReader`."""
 
     def __init__(self, fields: PageFields, read: Any) -> None:
         self._fields = fields
@@ -130,7 +133,6 @@ class FieldRecognizer:
         self.charset = rec.charset
         self.temperature = rec.temperature
         self.prediction = rec.prediction
-        self.spec = rec.spec  # the model's input, for the views a field's line is read in
 
     def decoder(self, *, pattern: str) -> Any:
         """The decoder checked for this pattern before the request's images were read
@@ -139,3 +141,16 @@ class FieldRecognizer:
 
     def read_logits(self, images: Sequence[np.ndarray], *, batch_size: int = 0) -> Any:
         return self._read(list(images))
+
+    def read_view_logits(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        names: Sequence[str] | None = None,
+        batch_size: int = 0,
+    ) -> Any:
+        """Each line's logits in the views ``names`` (default all of
+        :data:`lineocr.tta.VIEWS`), read through the batcher as the model's
+        :meth:`~lineocr.runtime.Recognizer.read_view_logits` reads them."""
+        chosen = tuple(VIEWS if names is None else names)
+        return self._read([ViewedLine(image, chosen) for image in images])

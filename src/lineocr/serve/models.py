@@ -81,9 +81,20 @@ class PlacedLine:
     image: np.ndarray
 
 
-def line_image(item: np.ndarray | PlacedLine) -> np.ndarray:
-    """The image of an item handed to the batcher (a line image or a :class:`PlacedLine`)."""
-    return item.image if isinstance(item, PlacedLine) else item
+@dataclass(frozen=True)
+class ViewedLine:
+    """A page's line crop handed to the batcher for a field's second look: its logits in
+    each of the test-time-augmentation views ``names``
+    (:meth:`lineocr.runtime.Recognizer.read_view_logits`), costed as that many lines."""
+
+    image: np.ndarray
+    names: tuple[str, ...]
+
+
+def line_image(item: np.ndarray | PlacedLine | ViewedLine) -> np.ndarray:
+    """The image of an item handed to the batcher (a line image, a :class:`PlacedLine` or a
+    :class:`ViewedLine`)."""
+    return item.image if isinstance(item, PlacedLine | ViewedLine) else item
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from lineocr.serve.errors import ApiError, error_body, validation_message
 from lineocr.serve.fields import PageFields, checked_specs, compile_fields
 from lineocr.serve.limits import decode_image, header_pixels
 from lineocr.serve.metrics import Metrics
-from lineocr.serve.models import LoadedModel, ReadOptions, check_ops, line_image
+from lineocr.serve.models import LoadedModel, ReadOptions, ViewedLine, check_ops, line_image
 from lineocr.serve.pages import (
     LineReader,
     PageError,
@@ -326,8 +326,10 @@ async def _read_images(
 
 
 def _logits_reader(reading: _Reading, state: ServerState) -> LineReader:
-    """What reads a page's lines again for their fields: their logits, through the batcher
-    (batched with other requests' logits of the model, costed as plain lines)."""
+    """What reads a page's lines again for their fields: their logits, or for a
+    :class:`ViewedLine` its views' logits (a field's second look), through the batcher
+    (batched with other requests' of the model, costed as plain lines, a viewed line as one
+    line a view)."""
     model, ops = reading.model, reading.options.ops
     rec = model.with_ops(ops)
     plain = ReadOptions(model.name, ops=ops)
@@ -335,8 +337,23 @@ def _logits_reader(reading: _Reading, state: ServerState) -> LineReader:
     def run(images: Sequence[np.ndarray], cancel: CancelToken | None = None) -> list[Any]:
         return list(rec.read_logits(list(images), batch_size=len(images), cancel=cancel))
 
+    def run_views(items: Sequence[ViewedLine], cancel: CancelToken | None = None) -> list[Any]:
+        names = items[0].names  # one key, one set of views
+        images = [item.image for item in items]
+        size = len(images) * len(names)
+        return list(rec.read_view_logits(images, names=names, batch_size=size, cancel=cancel))
+
     async def read_logits(lines: list[Any]) -> list[Outcome]:
-        costs = [model.image_cost(plain, line) for line in lines]
+        viewed = [isinstance(line, ViewedLine) for line in lines]
+        if any(viewed) and not all(viewed):
+            raise ValueError("a page's fields hand the batcher plain or viewed lines, not both")
+        costs = [
+            model.image_cost(plain, line_image(line)) * (len(line.names) if v else 1)
+            for line, v in zip(lines, viewed, strict=True)
+        ]
+        if lines and viewed[0]:
+            key: tuple[Any, ...] = ("view-logits", model.name, ops, lines[0].names)
+            return await state.batcher.submit(key, run_views, lines, model.name, cost=costs)
         key = ("logits", model.name, ops)
         return await state.batcher.submit(key, run, lines, model.name, cost=costs)
 
