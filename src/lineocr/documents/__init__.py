@@ -2,10 +2,14 @@
 written as a searchable PDF (:mod:`.searchable_pdf`) and as hOCR, ALTO and PAGE-XML
 (:mod:`.formats`, each writer a pure function of :class:`lineocr.page.Page` objects).
 
-Imports stay light: the PDF libraries (pypdfium2, fpdf2) load when first used.
+Imports stay light: the PDF libraries (pypdfium2, fpdf2) load when first used, and
+:func:`write_pdf` (which needs :mod:`lineocr.page`, hence OpenCV) when first named, so that
+``lineocr read --server`` lists and rasterises documents without OpenCV.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from lineocr.documents.inputs import (
     DocumentOptions,
@@ -15,7 +19,6 @@ from lineocr.documents.inputs import (
     iter_pages,
     load_page,
 )
-from lineocr.documents.searchable_pdf import write_pdf  # fpdf2 loads when it writes
 
 __all__ = [
     "DocumentOptions",
@@ -26,3 +29,12 @@ __all__ = [
     "load_page",
     "write_pdf",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``write_pdf`` imported when first named (PEP 562)."""
+    if name == "write_pdf":
+        from lineocr.documents.searchable_pdf import write_pdf
+
+        return write_pdf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

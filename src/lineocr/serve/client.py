@@ -12,7 +12,15 @@ a refused image. An image the server refuses as too many pixels for its request
 (``request_too_many_pixels``: "send it in another request") is sent again in a following
 request. ``iter_read``
 yields the same dicts as each request is answered, reading each file only just before its
-request, so memory stays bounded by one request.
+request, so memory stays bounded by one request. A :class:`Source` sends bytes made here
+(a PDF's page rasterised) in place of a file.
+
+``document`` writes pages read as hOCR, ALTO or PAGE-XML (``POST /v1/documents``) and
+``searchable_pdf`` one page and its image as a searchable PDF (``POST /v1/documents/pdf``):
+
+>>> pages = [r for r in client.read(["scan.png"], layout="page")]
+>>> alto = client.document(pages, "alto", lang="en")
+>>> pdf = client.searchable_pdf(pages[0], "scan.png", dpi=300)
 """
 
 from __future__ import annotations
@@ -83,12 +91,14 @@ class OcrClient:
         except ClientError:
             return False
 
-    def read(self, paths: Iterable[str | Path], **options: Any) -> list[dict[str, Any]]:
+    def read(self, paths: Iterable[str | Path | Source], **options: Any) -> list[dict[str, Any]]:
         """Read image files; options as the API's (model, decoder, beam_width, pattern,
         lexicon, preprocess, lm, lm_weight, length_bonus, tta, layout)."""
         return list(self.iter_read(paths, **options))
 
-    def iter_read(self, paths: Iterable[str | Path], **options: Any) -> Iterator[dict[str, Any]]:
+    def iter_read(
+        self, paths: Iterable[str | Path | Source], **options: Any
+    ) -> Iterator[dict[str, Any]]:
         """:meth:`read`, one result per path as each request is answered. A file is read
         just before its request is sent, so memory holds one request's files, whatever the
         number of paths; a file larger than the server's whole request limit is refused
@@ -103,7 +113,7 @@ class OcrClient:
         # Requests of at most `batch` files and `max_body` bytes, each sent as soon as it
         # is full, so at most one file beyond a request is held.
         for path in paths:
-            file = _read_file(Path(path), max_body)
+            file = _read_file(path, max_body)
             cost = len(file.data or b"") + _PART_OVERHEAD
             if pending and max_body is not None and size + cost > max_body:
                 yield from self._send(pending, options)
@@ -195,22 +205,88 @@ class OcrClient:
             max_body = None
         return batch, max_body
 
+    def document(
+        self, pages: Sequence[dict[str, Any]], format: str, *, lang: str | None = None
+    ) -> str:
+        """``POST /v1/documents``: ``pages`` (result slots of pages read, as :meth:`read`
+        returns them: ``layout`` page; the name and optional page ``number`` of each are
+        written into the document) as one hOCR, ALTO or PAGE-XML (one page) document.
+        Raises :class:`ClientError` (404: a server older than the endpoint)."""
+        body = json.dumps({"format": format, "pages": list(pages), "lang": lang}).encode()
+        data = self._call("POST", "/v1/documents", body, "application/json", "*/*")
+        return data.decode("utf-8")
+
+    def searchable_pdf(
+        self,
+        page: dict[str, Any],
+        image: str | Path | bytes,
+        *,
+        name: str | None = None,
+        dpi: float = 300.0,
+    ) -> bytes:
+        """``POST /v1/documents/pdf``: a page read (its result slot) over the image it was
+        read from (a path, or its bytes: then ``name`` names it) as a one-page searchable
+        PDF; ``dpi``, the image's resolution, sets the page's size. Raises
+        :class:`ClientError`."""
+        if isinstance(image, bytes):
+            data, filename = image, name or "image"
+        else:
+            data, filename = Path(image).read_bytes(), name or str(image)
+        body, content_type = _multipart(
+            [(filename, data)], {"page": json.dumps(page), "dpi": repr(float(dpi))}, "file"
+        )
+        return self._call("POST", "/v1/documents/pdf", body, content_type, "application/pdf")
+
+    def has_documents(self) -> bool:
+        """Whether the server writes documents (``POST /v1/documents``, lineocr 0.x with
+        issue 34's outputs): asked without sending a page (a GET: 405 where the endpoint
+        is, 404 on an older server). Raises :class:`ClientError` when it cannot tell."""
+        try:
+            self._call("GET", "/v1/documents")
+        except ClientError as exc:
+            if exc.status == 405:
+                return True
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def limit(self, name: str, default: int) -> int:
+        """One of the server's ``/v1/models`` limits (``default`` when it does not say)."""
+        try:
+            return int(self.models()["limits"][name])
+        except (KeyError, TypeError, ValueError):
+            return default
+
     def _request(
         self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        return json.loads(self._call(method, path, body, content_type))
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+    ) -> bytes:
+        """The answer's body; an error answer or no answer is a :class:`ClientError`."""
+        headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read())
+                return bytes(response.read())
         except urllib.error.HTTPError as exc:
             try:
                 payload = json.loads(exc.read())
             except (ValueError, OSError):
                 payload = None
             error = (payload or {}).get("error", {}) if isinstance(payload, dict) else {}
+            if not isinstance(error, dict):  # another server's error shape ({"detail": ...})
+                error = {}
             message = f"{self.url}{path}: {exc.code} {error.get('message', exc.reason)}"
             raise ClientError(message, exc.code, error.get("code"), payload) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -270,20 +346,24 @@ class ServerPage:
         }
 
 
-def read_on_server(
+def read_on_server(  # noqa: PLR0913 - the read's callbacks and what each path sends
     url: str,
     paths: Sequence[str],
     on_result: Callable[[str, Prediction | ServerPage], None],
     on_error: Callable[[str, str], None],
     *,
     model: str | None = None,
+    sources: Sequence[str | Source] | None = None,
+    layouts: Sequence[str | None] | None = None,
     **options: Any,
 ) -> None:
     """``lineocr read --server URL``: read ``paths`` on a server, calling back per path in
     order. ``model`` is a model loaded there; the bundled default name ("printed") falls
     back to the server's default model when the server does not have it. ``lexicon`` names
     one of the server's lexicons, ``lm`` one of its language models; a page (``layout``)
-    is called back as a :class:`ServerPage`. Raises
+    is called back as a :class:`ServerPage`. ``sources``, one per path, is what is sent
+    for it (default: the file at the path); ``layouts``, one per path, its ``layout``
+    where it is not the one ``options`` give (None: theirs). Raises
     :class:`ClientError` when the server cannot be used at all (unreachable, unknown model,
     bad options)."""
     client = OcrClient(url)
@@ -299,17 +379,36 @@ def read_on_server(
         if options.get(name) is not None:
             options[name] = str(options[name])
     sent = {k: v for k, v in {"model": model, **options}.items() if v is not None}
-    for path, result in zip(paths, client.iter_read(paths, **sent), strict=True):
-        if result.get("ok") and result.get("layout") == "page":
-            on_result(path, ServerPage(result))
-        elif result.get("ok"):
-            on_result(path, Prediction.from_dict(result))
-        else:
-            message = str((result.get("error") or {}).get("message", "not read"))
-            name = str(result.get("name", path))
-            for prefix in (f"{name}: ", f"{Path(name).name}: "):
-                message = message.removeprefix(prefix)
-            on_error(path, message)
+    sent_items = list(paths) if sources is None else list(sources)
+    own = [None] * len(paths) if layouts is None else list(layouts)
+    start = 0
+    while start < len(paths):  # runs of paths read with the same layout, in order
+        end = start + 1
+        while end < len(paths) and own[end] == own[start]:
+            end += 1
+        run = sent if own[start] is None else {**sent, "layout": own[start]}
+        results = client.iter_read(sent_items[start:end], **run)
+        for path, result in zip(paths[start:end], results, strict=True):
+            _call_back(path, result, on_result, on_error)
+        start = end
+
+
+def _call_back(
+    path: str,
+    result: dict[str, Any],
+    on_result: Callable[[str, Prediction | ServerPage], None],
+    on_error: Callable[[str, str], None],
+) -> None:
+    if result.get("ok") and result.get("layout") == "page":
+        on_result(path, ServerPage(result))
+    elif result.get("ok"):
+        on_result(path, Prediction.from_dict(result))
+    else:
+        message = str((result.get("error") or {}).get("message", "not read"))
+        name = str(result.get("name", path))
+        for prefix in (f"{name}: ", f"{Path(name).name}: "):
+            message = message.removeprefix(prefix)
+        on_error(path, message)
 
 
 # Statuses (None: no answer, the connection dropped) of a request refused for its size or the
@@ -331,25 +430,53 @@ class _File:
     error: dict[str, Any] | None = None
 
 
-def _read_file(path: Path, max_body: int | None) -> _File:
+@dataclass(frozen=True)
+class Source:
+    """An image to send that is made here rather than read from a file (a PDF's page
+    rasterised, a TIFF's frame): its ``name`` and ``load``, called just before its request
+    is sent, which gives its bytes or raises (``ValueError``, ``OSError``) with the reason
+    it cannot, said as that image's error."""
+
+    name: str
+    load: Callable[[], bytes]
+
+
+def _read_file(path: str | Path | Source, max_body: int | None) -> _File:
     """The file's bytes, unless it cannot be read or is larger than a whole request the
     server takes (``max_body``; then it is not read: the server would refuse it)."""
+    if isinstance(path, Source):
+        try:
+            data = path.load()
+        except (ValueError, OSError) as exc:
+            message = f"{path.name}: {getattr(exc, 'reason', None) or exc}"
+            return _File(
+                path.name, None, {"status": None, "code": "unreadable_file", "message": message}
+            )
+        if max_body is not None and len(data) > max_body:
+            return _File(path.name, None, _too_large(path.name, len(data), max_body))
+        return _File(path.name, data)
     name = str(path)
+    path = Path(path)
     try:
         size = path.stat().st_size
         if max_body is not None and size > max_body:
-            message = (
-                f"{name}: {size:,} bytes, more than the server takes in a request "
-                f"({max_body:,} bytes)"
-            )
-            return _File(name, None, {"status": 413, "code": "body_too_large", "message": message})
+            return _File(name, None, _too_large(name, size, max_body))
         return _File(name, path.read_bytes())
     except OSError as exc:
         message = f"{name}: {exc.strerror or exc}"
         return _File(name, None, {"status": None, "code": "unreadable_file", "message": message})
 
 
-def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> tuple[bytes, str]:
+def _too_large(name: str, size: int, max_body: int) -> dict[str, Any]:
+    message = (
+        f"{name}: {size:,} bytes, more than the server takes in a request ({max_body:,} bytes)"
+    )
+    return {"status": 413, "code": "body_too_large", "message": message}
+
+
+def _multipart(
+    files: Sequence[tuple[str, bytes]], options: dict[str, Any], file_field: str = "files"
+) -> tuple[bytes, str]:
     boundary = "lineocr-" + secrets.token_hex(16)
     parts: list[bytes] = []
 
@@ -378,7 +505,7 @@ def _multipart(files: Sequence[tuple[str, bytes]], options: dict[str, Any]) -> t
         filename = Path(name).name.replace('"', "_").replace("\r", "_").replace("\n", "_")
         ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
             f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
             + data
             + b"\r\n"

@@ -77,7 +77,15 @@ class DocLine(_Lenient):
 class DocPage(_Lenient):
     """A page read: a result slot of ``POST /v1/ocr`` with ``layout`` page."""
 
-    name: str | None = Field(None, max_length=500, description="The image's name")
+    name: str | None = Field(
+        None, max_length=4096, description="The image's name (a path as the client gave it)"
+    )
+    number: int | None = Field(
+        None,
+        ge=1,
+        le=COORDINATE,
+        description="Its page number in a PDF or multi-page TIFF (1-based); none for an image",
+    )
     lines: list[DocLine] = Field(..., max_length=MAX_LINES)
     rotation: Literal[0, 90, 180, 270] = 0
     skew: float = Field(0.0, ge=-45, le=45)
@@ -137,7 +145,7 @@ def _page(item: DocPage, number: int) -> Any:
         (width, height),
         rtl_text(texts),
     )
-    return DocumentPage(page, item.name or f"page {number}")
+    return DocumentPage(page, item.name or f"page {number}", item.number)
 
 
 def _words(

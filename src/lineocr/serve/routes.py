@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from lineocr.serve.documents import MAX_PAGES as MAX_DOCUMENT_PAGES
 from lineocr.serve.documents import DocumentRequest, render, render_pdf
 from lineocr.serve.fields import fields_info
 from lineocr.serve.metrics import CONTENT_TYPE_LATEST
@@ -112,6 +113,7 @@ async def list_models(state: State) -> dict[str, Any]:
             "max_body_bytes": settings.max_body_bytes,
             "max_pixels": settings.max_pixels,
             "max_images_per_request": settings.max_images_per_request,
+            "max_document_pages": MAX_DOCUMENT_PAGES,
             "request_timeout_s": settings.request_timeout_s,
             "formats": list(settings.allowed_formats),
             "tta": settings.allow_tta,

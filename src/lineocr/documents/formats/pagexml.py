@@ -15,7 +15,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import PurePath
 
 from lineocr import __version__
 from lineocr.documents.formats.common import (
@@ -33,6 +32,7 @@ from lineocr.documents.formats.common import (
     words,
     xml_safe,
 )
+from lineocr.documents.names import page_xml_names
 
 PAGE = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -138,14 +138,8 @@ def to_page_xml_files(
     """One PAGE-XML document per page, by file name: the image's name with ``.xml``
     (``scan.xml``; ``fax_p0003.xml`` for page 3 of ``fax.tif``), numbered ``_2``, ``_3``
     ... where two pages would share a name (``a/scan.png`` and ``b/scan.png``)."""
-    files: dict[str, str] = {}
-    for doc_page in pages:
-        stem = PurePath(doc_page.image).stem or "page"
-        if doc_page.number is not None:
-            stem += f"_p{doc_page.number:04d}"
-        name, k = f"{stem}.xml", 1
-        while name in files:
-            k += 1
-            name = f"{stem}_{k}.xml"
-        files[name] = to_page_xml(doc_page, lang=lang, created=created)
-    return files
+    names = page_xml_names((doc_page.image, doc_page.number) for doc_page in pages)
+    return {
+        name: to_page_xml(doc_page, lang=lang, created=created)
+        for name, doc_page in zip(names, pages, strict=True)
+    }
