@@ -15,10 +15,8 @@ from lineocr.reading import DOCUMENT_FORMATS
 __all__ = ["DOCUMENT_FORMATS", "check_document_options", "document_page", "write_document"]
 
 
-def check_document_options(fmt: str, output: Path | None, inputs: int, server: bool) -> str | None:
+def check_document_options(fmt: str, output: Path | None, inputs: int) -> str | None:
     """Why these options cannot write the document (a usage error), or None."""
-    if server:
-        return f"--format {fmt} reads here only, not with --server (yet)"
     if fmt == "page" and inputs > 1 and (output is None or output.suffix.lower() == ".xml"):
         return (
             f"PAGE-XML holds one page per file: give --output DIR for {inputs} inputs "

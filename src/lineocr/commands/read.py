@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -606,14 +607,16 @@ def read(  # noqa: PLR0913 - a Typer command: one parameter per option
     lang = _checked_lang(lang)
     if server is not None:  # the same output, read by `lineocr serve` (lineocr.serve.client)
         _warn_of_options_a_server_ignores(ctx)
-        paths = _list_inputs(inputs)
-        with _output_stream(how, output, len(paths), server=True) as stream:
-            writer = _read_on_server(server, paths, model, how, progress, stream)
+        paths = _list_inputs(inputs, documents)  # a document's pages rasterised here, sent
+        with _output_stream(how, output, len(paths)) as stream:
+            writer = _read_on_server(
+                server, paths, model, how, progress, stream, _ServerOutput(lang, output)
+            )
     else:
         recognizer = load_recognizer(model, workers, threads, options, lm)
         _check_fields(recognizer, fields)
         paths = _list_inputs(inputs, documents)
-        with _output_stream(how, output, len(paths), server=False) as stream:
+        with _output_stream(how, output, len(paths)) as stream:
             writer = (
                 _PdfWriter(output)
                 if output_format is OutputFormat.pdf and output is not None
@@ -686,16 +689,14 @@ def _checked_lang(lang: str | None) -> str | None:
 
 
 @contextlib.contextmanager
-def _output_stream(
-    how: ReadSettings, output: Path | None, inputs: int, *, server: bool
-) -> Iterator[TextIO | None]:
+def _output_stream(how: ReadSettings, output: Path | None, inputs: int) -> Iterator[TextIO | None]:
     """Where output lines go: ``output`` opened (checked before any reading), or stdout
     (None). A document format writes at the end (:func:`_write_document`): checked here."""
     if how.output_format is OutputFormat.pdf:  # _PdfWriter writes it whole at the end
         yield None
         return
     if how.document:
-        problem = check_document_options(how.output_format.value, output, inputs, server)
+        problem = check_document_options(how.output_format.value, output, inputs)
         if problem is not None:
             raise fail(problem)
         if output is not None and not (
@@ -752,8 +753,6 @@ def _check_output(output_format: OutputFormat, output: Path | None, server: str 
     if output_format is OutputFormat.pdf:
         if output is None:
             raise fail("--format pdf writes a file, not standard output: give --output FILE.pdf")
-        if server is not None:
-            raise fail("--format pdf reads here only, not with --server (yet)")
         check_output_file(output, "--output", (".pdf",))
     elif output is not None and output.suffix.lower() == ".pdf":
         raise fail(
@@ -898,22 +897,82 @@ def _write_results(
     return writer
 
 
-def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines go
+@dataclasses.dataclass(frozen=True)
+class _ServerOutput:
+    """Where a document read on a server goes: ``--lang`` and ``--output``."""
+
+    lang: str | None = None
+    output: Path | None = None
+
+
+class _ServerPdfWriter(_Writer):
+    """``--format pdf`` with ``--server``: each page made a searchable PDF by the server as
+    it is answered (:class:`~lineocr.commands.server_documents.ServerPdf`), the pages saved
+    as one PDF to ``output`` when all are read; a page the server refuses to write is that
+    input's error."""
+
+    def __init__(self, pdf: Any, output: Path) -> None:
+        super().__init__(OutputFormat.pdf)
+        self.pdf = pdf
+        self.output = output
+
+    def ok(self, path: str, value: Any) -> None:
+        page, image, dpi = value
+        problem = self.pdf.add(page, image, str(path), dpi)
+        if problem is not None:
+            self.error(path, problem)
+
+    def finish(self) -> None:
+        if not self.pdf.pages:
+            raise fail(f"no page could be read: {self.output} not written", code=1)
+        try:
+            self.pdf.save(self.output)
+        except OSError as exc:
+            raise fail(f"cannot write {self.output}: {exc.strerror or exc}") from None
+
+
+def _read_on_server(  # noqa: PLR0913, PLR0915 - the read's settings and where its output goes
     server: str,
     paths: list[str],
     model: str,
     how: ReadSettings,
     progress: bool | None,
     stream: TextIO | None = None,
+    to: _ServerOutput | None = None,
 ) -> _Writer:
     """:func:`_write_results` for a read on a lineocr server: each result written as its
-    request is answered (files are read just before they are sent, a request at a time).
-    A server that fails once some inputs are answered (exit status 2) leaves their lines
-    written, and the error says how many: the inputs after them were not read."""
+    request is answered (files are read just before they are sent, a request at a time;
+    a document's pages rasterised here, :mod:`lineocr.commands.server_documents`). A
+    server that fails once some inputs are answered (exit status 2) leaves their lines
+    written, and the error says how many: the inputs after them were not read. hOCR, ALTO,
+    PAGE-XML and PDF are written by the server (``/v1/documents``), checked before any
+    input is read."""
+    from lineocr.commands.server_documents import (
+        SentImages,
+        ServerDocumentError,
+        ServerPdf,
+        check_server_documents,
+        page_slot,
+        write_server_document,
+    )
+    from lineocr.documents.inputs import PageRef
     from lineocr.prediction import Prediction
-    from lineocr.serve.client import ClientError, ServerPage, read_on_server
+    from lineocr.serve.client import ClientError, OcrClient, ServerPage, read_on_server
 
-    writer = _Writer(how.output_format, stream)
+    to = to or _ServerOutput()
+    pdf = how.output_format is OutputFormat.pdf
+    try:
+        client = OcrClient(server)
+        if how.document or pdf:
+            check_server_documents(client, how.output_format.value, len(paths))
+        writer = (
+            _ServerPdfWriter(ServerPdf(client), to.output)
+            if pdf and to.output is not None
+            else _Writer(how.output_format, stream)
+        )
+    except (ClientError, ServerDocumentError) as exc:
+        raise fail(str(exc)) from None
+    sent = SentImages(keep=how.document or pdf)
     answered = 0
     with _progress(len(paths), progress) as bar:
         task = bar.add_task("reading", total=len(paths)) if bar is not None else None
@@ -933,11 +992,20 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
                     writer.error(path, "the server answered no fields")
                 else:
                     writer.line(fields_output(how.output_format, path, values, prediction))
+            elif how.document or pdf:
+                data, size = sent.take(path)
+                page = page_slot(path, prediction, data, size)
+                if pdf:
+                    dpi = path.dpi if isinstance(path, PageRef) and path.kind == "pdf" else how.dpi
+                    writer.ok(path, (page, data, dpi))
+                else:
+                    writer.ok(path, page)
             else:
                 writer.result(path, prediction)
             answer()
 
         def on_error(path: str, reason: str) -> None:
+            sent.take(path)
             if os.path.isdir(path):  # noqa: PTH112 - Path.is_dir raises on a name too long
                 # as a read here says it ("permission denied"), not "is a directory"
                 kind, why = _load(path)
@@ -947,8 +1015,11 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
 
         # auto, the default, is the server's default too: a server older than the layout
         # option still reads with it; line and page are asked for. With --extract each
-        # input is a page, as here, whatever --layout says (the server reads them so).
-        layout = None if how.layout is LayoutMode.auto or how.fields else how.layout.value
+        # input is a page, as here, whatever --layout says (the server reads them so). A
+        # page of a PDF or TIFF is read as a page with auto, as here.
+        auto = how.layout is LayoutMode.auto and not how.fields
+        layout = None if auto or how.fields else how.layout.value
+        layouts = [("page" if auto and isinstance(p, PageRef) else None) for p in paths]
         extract = {"extract": dict(how.fields)} if how.fields else {}
         try:
             read_on_server(
@@ -958,13 +1029,27 @@ def _read_on_server(  # noqa: PLR0913 - the read's settings and where its lines 
                 on_error,
                 model=model,
                 layout=layout,
+                sources=[sent.source(path) for path in paths],
+                layouts=layouts,
                 **how.options,
                 **extract,
             )
+            writer.finish()
+        except ServerDocumentError as exc:
+            raise fail(str(exc)) from None
         except ClientError as exc:
             if not answered:  # nothing read: the server could not be used at all
                 raise fail(str(exc)) from None
             raise fail(
                 f"read {answered} of {len(paths)} inputs before the server failed: {exc}"
             ) from None
+    if how.document and writer.pages:
+        try:
+            write_server_document(
+                client, how.output_format.value, writer.pages, to.lang, to.output, sys.stdout
+            )
+        except ServerDocumentError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            raise fail(f"cannot write the output: {exc.strerror or exc}") from None
     return writer

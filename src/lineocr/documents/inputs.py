@@ -34,6 +34,7 @@ DocumentKind = Literal["pdf", "tiff"]
 # PDFium may not be entered by two threads at once, not even for two documents (pypdfium2's
 # documentation): `lineocr read` loads its inputs on a thread pool, so every call holds this.
 _PDFIUM = threading.Lock()
+PDFIUM_LOCK = _PDFIUM  # the same lock, for the other users of PDFium in this process
 
 
 class PageRef(str):
