@@ -680,7 +680,7 @@ def _check_fields(recognizer: Any, fields: tuple[tuple[str, str], ...]) -> None:
 
 
 def _checked_lang(lang: str | None) -> str | None:
-    from lineocr.documents.formats.common import check_lang
+    from lineocr.documents.names import check_lang
 
     try:
         return check_lang(lang)
@@ -956,6 +956,7 @@ def _read_on_server(  # noqa: PLR0913, PLR0915 - the read's settings and where i
         write_server_document,
     )
     from lineocr.documents.inputs import PageRef
+    from lineocr.images import ImageError
     from lineocr.prediction import Prediction
     from lineocr.serve.client import ClientError, OcrClient, ServerPage, read_on_server
 
@@ -994,7 +995,12 @@ def _read_on_server(  # noqa: PLR0913, PLR0915 - the read's settings and where i
                     writer.line(fields_output(how.output_format, path, values, prediction))
             elif how.document or pdf:
                 data, size = sent.take(path)
-                page = page_slot(path, prediction, data, size)
+                try:
+                    page = page_slot(path, prediction, data, size)
+                except ImageError as exc:  # a line whose image cannot be measured here
+                    writer.error(path, exc.reason)
+                    answer()
+                    return
                 if pdf:
                     dpi = path.dpi if isinstance(path, PageRef) and path.kind == "pdf" else how.dpi
                     writer.ok(path, (page, data, dpi))
@@ -1043,6 +1049,12 @@ def _read_on_server(  # noqa: PLR0913, PLR0915 - the read's settings and where i
             raise fail(
                 f"read {answered} of {len(paths)} inputs before the server failed: {exc}"
             ) from None
+        except (BrokenPipeError, typer.Exit):
+            raise
+        except Exception as exc:  # never a traceback unless asked for: one clear line
+            if debugging():
+                raise
+            raise fail(f"reading on {server} failed: {type(exc).__name__}: {exc}") from None
     if how.document and writer.pages:
         try:
             write_server_document(

@@ -95,7 +95,8 @@ def page_slot(path: str, result: Any, data: bytes | None, size: tuple[int, int] 
     """The page ``/v1/documents`` takes for one input the server read: a page's answer
     (its lines, rotation, skew, size), or a line read as a line as a page of one line over
     the whole image (as a read here writes it; its words without their own boxes: the
-    server does not place a line's characters)."""
+    server does not place a line's characters). Raises
+    :class:`~lineocr.images.ImageError` when a line's image cannot be measured."""
     image, number = document_name(path)
     named: dict[str, Any] = {"name": image, "number": number}
     if hasattr(result, "result"):  # a ServerPage
@@ -118,7 +119,7 @@ def _image_size(path: str, data: bytes | None) -> tuple[int, int]:
     """The (width, height) a read here sees for the image (EXIF orientation applied)."""
     from lineocr.images import load_image
 
-    image = load_image(io.BytesIO(data) if data is not None else path, name=str(path))
+    image = load_image(data if data is not None else path, name=str(path))
     return image.shape[1], image.shape[0]
 
 

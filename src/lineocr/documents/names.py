@@ -1,6 +1,7 @@
-"""The file names of PAGE-XML documents written one per page (``lineocr read --format page
---output DIR``), kept apart from the writers so that ``lineocr read --server``, which has
-the server write each page, names the files alike without importing the writers (and
+"""Names in and of documents: the file names of PAGE-XML documents written one per page
+(``lineocr read --format page --output DIR``) and the language tag written into them
+(``--lang``). Kept apart from the writers so that ``lineocr read --server``, which has the
+server write the documents, checks and names alike without importing the writers (and
 OpenCV with them)."""
 
 from __future__ import annotations
@@ -26,3 +27,17 @@ def page_xml_names(pages: Iterable[tuple[str, int | None]]) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+def check_lang(lang: str | None) -> str | None:
+    """``lang`` (a BCP 47 tag such as ``en`` or ``ar``) checked to be one, or None."""
+    if lang is None:
+        return None
+    parts = lang.split("-")
+    if not (
+        2 <= len(parts[0]) <= 3
+        and all(p.isascii() and p.isalnum() and 1 <= len(p) <= 8 for p in parts)
+        and parts[0].isalpha()
+    ):
+        raise ValueError(f"not a language tag (such as en, ar, fr-CA): {lang!r}")
+    return lang

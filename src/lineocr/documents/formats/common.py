@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lineocr.documents.names import check_lang  # noqa: F401 - the writers' import
 from lineocr.page import (
     Block,
     Line,
@@ -127,20 +128,6 @@ def script(texts: Iterable[str]) -> tuple[str, str] | None:
     if not counts:
         return None
     return _SCRIPTS.get(counts.most_common(1)[0][0])
-
-
-def check_lang(lang: str | None) -> str | None:
-    """``lang`` (a BCP 47 tag such as ``en`` or ``ar``) checked to be one, or None."""
-    if lang is None:
-        return None
-    parts = lang.split("-")
-    if not (
-        2 <= len(parts[0]) <= 3
-        and all(p.isascii() and p.isalnum() and 1 <= len(p) <= 8 for p in parts)
-        and parts[0].isalpha()
-    ):
-        raise ValueError(f"not a language tag (such as en, ar, fr-CA): {lang!r}")
-    return lang
 
 
 def page_language(lang: str | None) -> str | None:
