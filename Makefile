@@ -100,7 +100,25 @@ PRINTED_OPS := --ops auto_invert --ops deskew --ops trim
 DIGITS_DATA := --synth arabic-digits:0.5:blurred --synth arabic-digits:0.5:sharpened \
   --synth-per-epoch 6000 --synth-val 300
 
-model-printed: install system-deps
+# Real-prose stages (issue 32; stages/printed-prose*/README.md): 4,000 lines an epoch, one
+# data worker, the training corpora of `make corpora` (docs/synth.md, "Corpora").
+PROSE_DATA := --synth-per-epoch 4000 --synth-val 300 --workers 1
+PROSE_MIX1 := --synth latin:0.45:mix:corpus=prose-en --synth latin:0.15:mix \
+  --synth arabic:0.25:mix --synth mixed:0.15:mix
+PROSE_MIX2 := --synth latin:0.35:mix:corpus=prose-en --synth latin:0.1:mix \
+  --synth arabic:0.3:mix:corpus=prose-ar --synth arabic:0.05:mix:corpus=classical-ar \
+  --synth arabic:0.05:mix --synth mixed:0.15:mix
+PROSE_MIX3 := --synth latin:0.3:mix:corpus=prose-en --synth latin:0.1:mix \
+  --synth arabic:0.35:mix:corpus=prose-ar --synth arabic:0.05:mix:corpus=classical-ar \
+  --synth arabic:0.05:mix --synth mixed:0.15:mix
+PROSE_MIX_EU := --synth latin:0.2:mix:corpus=prose-en --synth latin:0.17:mix:corpus=prose-eu \
+  --synth latin:0.08:mix --synth arabic:0.3:mix:corpus=prose-ar \
+  --synth arabic:0.05:mix:corpus=classical-ar --synth arabic:0.05:mix --synth mixed:0.15:mix
+#   $(call PROSE_STAGE,FROM_RUN,MIX,PEAK_LR,MINUTES,OUT_RUN)
+PROSE_STAGE = $(LINEOCR) train --config configs/printed.yaml --init-from runs/$(1) $(2) \
+  $(PROSE_DATA) --lr $(3) --epochs 200 --max-minutes $(4) --out runs/$(5)
+
+model-printed: install system-deps corpora
 	$(LINEOCR) train --config configs/printed.yaml $(PRINTED_MIX) $(PRINTED_DATA) \
 	  --out runs/printed
 	$(call PRINTED_STAGE,printed,$(PRINTED_MIX_STAGE2),0.001,125,printed2)
@@ -109,7 +127,11 @@ model-printed: install system-deps
 	$(call PRINTED_STAGE,printed5,$(PRINTED_MIX_ARABIC),0.0005,85,printed7)
 	$(call PRINTED_STAGE,printed7,$(PRINTED_MIX_ARABIC),0.0004,105,printed8)
 	$(call PRINTED_STAGE,printed8,$(PRINTED_MIX_ARABIC2),0.0003,60,printed10)
-	$(BIN)/python scripts/bundle_model.py runs/printed10 printed --quantize int8 \
+	$(call PROSE_STAGE,printed10,$(PROSE_MIX1),0.0005,75,printed-prose1)
+	$(call PROSE_STAGE,printed-prose1,$(PROSE_MIX2),0.0003,140,printed-prose2)
+	$(call PROSE_STAGE,printed-prose2,$(PROSE_MIX3),0.0002,28,printed-prose3)
+	$(call PROSE_STAGE,printed-prose3,$(PROSE_MIX_EU),0.0003,105,printed-eu1)
+	$(BIN)/python scripts/bundle_model.py runs/printed-eu1 printed --quantize int8 \
 	  $(PRINTED_CALIBRATE) $(PRINTED_OPS)
 
 # Starts from model-printed's second stage (runs/printed2), its layers copied into the

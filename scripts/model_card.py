@@ -70,7 +70,21 @@ DATA = {
     "seventh over the sixth because on the same 800 lines it read both better: Arabic CER "
     "5.27 % against 5.67 % (exact 58.0 % against 57.8 %), Latin 0.93 % against 0.97 % "
     "(exact 87.8 % against 87.0 %); int8, as shipped: Arabic 5.23 % against 5.68 %, Latin "
-    "0.96 % against 0.99 %",
+    "0.96 % against 0.99 %. Then four stages on running text (issue 32), 4,000 lines an "
+    "epoch, one data worker, the training corpora of `make corpora` (docs/synth.md, "
+    "Corpora): 75 minutes at peak 5e-4 with English prose (`prose-en`: 45 % English prose, "
+    "15 % word-list Latin, 25 % Arabic, 15 % mixed; runs/printed-prose1); about 90 minutes "
+    "at peak 3e-4 with modern Arabic prose (`prose-ar`) and the Quran (`classical-ar`) "
+    "(35 % English prose, 10 % word-list Latin, 30 % Arabic prose, 5 % classical Arabic, "
+    "5 % word-list Arabic, 15 % mixed; stopped by hand after epoch 11 of its 140-minute "
+    "plan, which `make model-printed` runs to its end); 28 minutes at peak 2e-4 with more "
+    "Arabic prose (30/10/35/5/5/15); and 105 minutes at peak 3e-4 with western European "
+    "prose and its accented letters (`prose-eu`: 20 % English prose, 17 % European prose, "
+    "8 % word-list Latin, 30 % Arabic prose, 5 % classical, 5 % word-list Arabic, 15 % "
+    "mixed; runs/printed-eu1, best epoch 23 of 25 by the generator's validation lines, "
+    "2026-12-08, on 2 CPU cores shared with other jobs). The stages' commands and "
+    "figures: stages/printed-prose*/README.md; this file against the one bundled before "
+    "on the independent lines: docs/benchmarks.md",
     "printed-fast": "the `printed` model's data (synthetic Latin, Arabic and mixed lines, "
     "train-split fonts, `mix` degradations; validated on held-out font families), starting "
     "from the `printed` model's trained weights (its second stage, runs/printed2): "
@@ -157,8 +171,14 @@ LICENCES = (
     "models trained "
     "after it was added (see the card's command and date). Word lists: wamerican (SCOWL, "
     "permissive) and "
-    "hunspell-ar (Ayaspell, GPL-2.0/LGPL-2.1/MPL-1.1). No font or word-list file is "
-    "redistributed in the model. See docs/synth.md."
+    "hunspell-ar (Ayaspell, GPL-2.0/LGPL-2.1/MPL-1.1). Running texts, since the `printed` "
+    "file of 2026-12-08: `prose-en` (Alice's Adventures in Wonderland and the Library of "
+    "Congress Workshop on Electronic Texts proceedings, public domain; GNOME Help, "
+    "CC-BY-SA-3.0), `prose-eu` (GNOME Help in eleven western European translations, "
+    "CC-BY-SA-3.0), `prose-ar` (the Arabic interface messages of Firefox ESR, Thunderbird "
+    "and LibreOffice, MPL-2.0) and `classical-ar` (the Tanzil Quran text as set in the "
+    "LaTeX quran package, LPPL-1.3c). No font, word-list or text file is redistributed in "
+    "the model. See docs/synth.md."
 )
 
 
@@ -228,8 +248,8 @@ def main() -> None:
     chars = meta["charset"]["chars"]
     onnx_card = Recognizer.load(MODELS_DIR / f"{name}.onnx").metadata.get("onnx", {})
     precision = (
-        f"int8, {onnx_card.get('int8', 'dynamic')}: faster, CER within 0.3 points of fp32, "
-        "see docs/benchmarks.md"
+        f"int8, {onnx_card.get('int8', 'dynamic')}, 7-bit weights: the same on CPUs with "
+        "and without VNNI; line lengths: a line reads the same in any batch; docs/runtime.md"
         if onnx_card.get("quantization") == "int8"
         else "fp32"
     )

@@ -109,3 +109,8 @@ def test_picture_strokes_are_not_read_as_lines(reader):
 def test_a_row_of_strokes_is_noise_however_sure():
     assert is_noise(_prediction("\u0661 \u0661 \u0661 \u0625 |", 0.95), rtl=False)
     assert not is_noise(_prediction("111 1", 0.95), rtl=False)  # ASCII digits are text
+    # strokes read as Arabic ones beside a stroke read as I or l (seen on an engraving)
+    assert is_noise(_prediction("\u0661 I", 0.95), rtl=False)
+    assert is_noise(_prediction("\u0661\u0661I", 0.95), rtl=False)
+    assert not is_noise(_prediction("II", 0.95), rtl=False)  # a Roman numeral heading
+    assert not is_noise(_prediction("I.", 0.95), rtl=False)

@@ -78,7 +78,9 @@ def same_document(got: str, want: str) -> None:
     assert bare(got) == bare(want)
     assert numbers(got) == pytest.approx(numbers(want), abs=1.0)  # whole percents in hOCR
     small = [(g, w) for g, w in zip(numbers(got), numbers(want), strict=True) if w <= 1]
-    assert [g for g, _ in small] == pytest.approx([w for _, w in small], abs=1e-5)
+    # the server's answer is rounded (6 decimals) before the writer rounds it to 4 decimals
+    # (double rounding: 0.9979499 is 0.99795 on the wire, then 0.998, not 0.9979)
+    assert [g for g, _ in small] == pytest.approx([w for _, w in small], abs=1.01e-4)
 
 
 @pytest.mark.parametrize("fmt", ["hocr", "alto", "page"])

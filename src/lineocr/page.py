@@ -265,6 +265,7 @@ NOISE_CONFIDENCE = 0.6
 # What a stroke of a picture or a page's edge reads as: bars, brackets, marks, and the
 # Arabic letters and digits drawn as one upright stroke (alef and its hamza forms, one, zero).
 STROKE_SIGNS = frozenset("|!()[]{}/\\'`\":;.,-_~\u0627\u0622\u0623\u0625\u0660\u0661")
+STROKE_LETTERS = frozenset("Il")  # Latin letters drawn as one upright stroke
 
 
 def _latin(ch: str) -> bool:
@@ -277,7 +278,8 @@ def is_noise(prediction: Prediction, rtl: bool) -> bool:
     a line with fewer than two Latin letters or digits, or no more of them than other
     signs (Arabic letters, brackets, bars), when it is read unsurely (mean character
     confidence below :data:`NOISE_CONFIDENCE`), is only :data:`STROKE_SIGNS` (strokes read
-    surely as Arabic ones, alefs and bars), or is at most three signs none of them Latin.
+    surely as Arabic ones, alefs and bars) or those and :data:`STROKE_LETTERS` with an
+    Arabic one among them, or is at most three signs none of them Latin.
     So a line of text, a page
     number ("9", "214") and an Arabic line read surely on a Latin page stay; a
     right-to-left page keeps all its lines."""
@@ -288,7 +290,9 @@ def is_noise(prediction: Prediction, rtl: bool) -> bool:
     if latin >= 2 and latin > len(signs) - latin:
         return False
     unsure = _char_confidence([prediction]) < NOISE_CONFIDENCE
-    strokes = latin == 0 and all(ch in STROKE_SIGNS for ch in signs)
+    stroke_like = all(ch in STROKE_SIGNS or ch in STROKE_LETTERS for ch in signs)
+    # strokes read as Arabic ones, alone or beside an I or l (a Roman "II" or "I." stays)
+    strokes = stroke_like and (latin == 0 or any(not ch.isascii() for ch in signs))
     return unsure or strokes or (len(signs) <= 3 and latin == 0)
 
 

@@ -25,8 +25,8 @@ MAX_CARD_BYTES = 1 << 20
 
 # name -> what it reads; the file is MODELS_DIR / f"{name}.onnx", the card docs/models/NAME.md.
 BUNDLED: dict[str, str] = {
-    "printed": "printed text lines: Latin (ASCII printable), Arabic letters, Western and "
-    "Arabic-Indic digits, common punctuation",
+    "printed": "printed text lines: Latin (ASCII and the accented letters of western "
+    "European languages), Arabic letters, Western and Arabic-Indic digits, common punctuation",
     "arabic-digits": "Arabic-Indic digit strings such as ID numbers, blurred or sharp; "
     "returns Western digits",
     "captcha": "5-character CAPTCHAs of 200x50 pixels",
