@@ -490,3 +490,59 @@ def test_a_candidate_model_reads_what_the_printed_model_reads(tmp_path):
     for bad in ("new", "=x.onnx", f"new={tmp_path / 'missing.onnx'}"):
         with pytest.raises(ValueError, match="--model"):
             bench_independent.with_models(bench_independent.ENGINES_BY_KIND, [bad])
+
+
+# The opening of Pride and Prejudice (Jane Austen, 1813; public domain), which no training
+# corpus holds: prose with its quotes, capitals and punctuation, typeset by groff.
+AUSTEN = """It is a truth universally acknowledged, that a single man in possession
+of a good fortune, must be in want of a wife. However little known the
+feelings or views of such a man may be on his first entering a
+neighbourhood, this truth is so well fixed in the minds of the
+surrounding families, that he is considered as the rightful property
+of some one or other of their daughters. "My dear Mr. Bennet," said
+his lady to him one day, "have you heard that Netherfield Park is let
+at last?" Mr. Bennet replied that he had not. "But it is," returned
+she; "for Mrs. Long has just been here, and she told me all about it."
+Mr. Bennet made no answer. "Do you not want to know who has taken it?"
+cried his wife impatiently. "You want to tell me, and I have no
+objection to hearing it." This was invitation enough. "Why, my dear,
+you must know, Mrs. Long says that Netherfield is taken by a young man
+of large fortune from the north of England; that he came down on
+Monday in a chaise and four to see the place, and was so much
+delighted with it, that he agreed with Mr. Morris immediately; that he
+is to take possession before Michaelmas, and some of his servants are
+to be in the house by the end of next week." "What is his name?"
+"Bingley." "Is he married or single?" "Oh! Single, my dear, to be
+sure! A single man of large fortune; four or five thousand a year.
+What a fine thing for our girls!" "How so? How can it affect them?"
+"My dear Mr. Bennet," replied his wife, "how can you be so tiresome!
+You must know that I am thinking of his marrying one of them." "Is
+that his design in settling here?" "Design! Nonsense, how can you""".splitlines()
+# Measured 2026-12-08 with the bundled printed (int8) on this machine (AVX-512 VNNI): CER
+# 0.34 %, 81 % exact on these 48 lines. The bounds leave a wide margin for CPUs without
+# VNNI (tests/test_cpu_classes.py checks that the bundled files compute alike on both).
+AUSTEN_MAX_CER = 0.015
+AUSTEN_MIN_EXACT = 0.6
+
+
+def test_the_bundled_printed_model_reads_independently_typeset_prose(tmp_path):
+    """A statistical check of the bundled model on lines it did not draw: 24 lines of
+    prose, typeset by groff in Times and Helvetica at 300 dpi."""
+    from PIL import Image
+
+    paths, lines = [], []
+    for k, (face, size) in enumerate((("T", 12), ("H", 11))):
+        spec = PageSpec("groff", face, "regular", size, 300, AUSTEN)
+        crops = typeset_page(spec, tmp_path, f"p{k}", np.random.default_rng(k))
+        assert len(crops) == len(AUSTEN)
+        for i, crop in enumerate(crops):
+            paths.append(tmp_path / f"{k}-{i}.png")
+            Image.fromarray(crop).save(paths[-1])
+            lines.append(AUSTEN[i])
+    run = engines.Lineocr("printed").read(paths, tmp_path, cores=1)
+    assert run.failed == 0
+    scores = report.score(lines, run.texts)
+    assert scores.cer <= AUSTEN_MAX_CER and scores.exact_match >= AUSTEN_MIN_EXACT, (
+        scores,
+        [(r, h) for r, h in zip(lines, run.texts, strict=True) if r != h],
+    )
