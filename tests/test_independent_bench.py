@@ -529,24 +529,34 @@ AUSTEN_MIN_EXACT = 0.6
 def test_the_bundled_printed_model_reads_independently_typeset_prose(tmp_path):
     """A statistical check of the bundled model on lines it did not draw: 24 lines of
     prose, typeset by groff in Times and Helvetica at 300 dpi."""
+    specs = [
+        PageSpec("groff", face, "regular", size, 300, tuple(AUSTEN))
+        for face, size in (("T", 12), ("H", 11))
+    ]
+    lines, texts = _typeset_and_read(specs, tmp_path)
+    scores = report.score(lines, texts)
+    assert scores.cer <= AUSTEN_MAX_CER and scores.exact_match >= AUSTEN_MIN_EXACT, (
+        scores,
+        [(r, h) for r, h in zip(lines, texts, strict=True) if r != h],
+    )
+
+
+def _typeset_and_read(specs: list[PageSpec], folder: Path) -> tuple[list[str], list[str]]:
+    """Each spec's page typeset and cut into its lines (all of them found), the lines read
+    by the bundled printed model (none failing): the reference and read texts, in order."""
     from PIL import Image
 
     paths, lines = [], []
-    for k, (face, size) in enumerate((("T", 12), ("H", 11))):
-        spec = PageSpec("groff", face, "regular", size, 300, AUSTEN)
-        crops = typeset_page(spec, tmp_path, f"p{k}", np.random.default_rng(k))
-        assert len(crops) == len(AUSTEN)
+    for k, spec in enumerate(specs):
+        crops = typeset_page(spec, folder, f"p{k}", np.random.default_rng(k))
+        assert len(crops) == len(spec.lines)
         for i, crop in enumerate(crops):
-            paths.append(tmp_path / f"{k}-{i}.png")
+            paths.append(folder / f"{k}-{i}.png")
             Image.fromarray(crop).save(paths[-1])
-            lines.append(AUSTEN[i])
-    run = engines.Lineocr("printed").read(paths, tmp_path, cores=1)
+            lines.append(spec.lines[i])
+    run = engines.Lineocr("printed").read(paths, folder, cores=1)
     assert run.failed == 0
-    scores = report.score(lines, run.texts)
-    assert scores.cer <= AUSTEN_MAX_CER and scores.exact_match >= AUSTEN_MIN_EXACT, (
-        scores,
-        [(r, h) for r, h in zip(lines, run.texts, strict=True) if r != h],
-    )
+    return lines, run.texts
 
 
 # Measured 2026-12-08 with the bundled printed (int8, AVX-512 VNNI): CER 5.4 %, 62.5 % exact
@@ -559,22 +569,11 @@ def test_the_bundled_printed_model_reads_independently_typeset_arabic(tmp_path):
     """The same check on Arabic: six sentences (tests/pages_helpers.ARABIC, written for the
     tests) shaped by Pango/HarfBuzz in the first four Arabic faces installed of the
     independent sets' list, 14 pt at 300 dpi."""
-    from PIL import Image
-
     from tests.pages_helpers import ARABIC
 
     faces = [f for f in PANGO_ARABIC_FAMILIES if fontconfig_has(f)][:4]
     assert len(faces) == 4, faces
-    paths, lines = [], []
-    for k, face in enumerate(faces):
-        spec = PageSpec("pango", face, "regular", 14, 300, tuple(ARABIC), rtl=True)
-        crops = typeset_page(spec, tmp_path, f"p{k}", np.random.default_rng(k))
-        assert len(crops) == len(ARABIC)
-        for i, crop in enumerate(crops):
-            paths.append(tmp_path / f"{k}-{i}.png")
-            Image.fromarray(crop).save(paths[-1])
-            lines.append(ARABIC[i])
-    run = engines.Lineocr("printed").read(paths, tmp_path, cores=1)
-    assert run.failed == 0
-    scores = report.score(lines, run.texts)
+    specs = [PageSpec("pango", f, "regular", 14, 300, tuple(ARABIC), rtl=True) for f in faces]
+    lines, texts = _typeset_and_read(specs, tmp_path)
+    scores = report.score(lines, texts)
     assert scores.cer <= ARABIC_MAX_CER and scores.exact_match >= ARABIC_MIN_EXACT, scores
