@@ -62,6 +62,17 @@ async def read_page(client: httpx.AsyncClient, png: bytes) -> dict[str, Any]:
     return dict(response.json()["results"][0])
 
 
+async def post_pdf(
+    client: httpx.AsyncClient, page: str, image: bytes, name: str = "page.png", **fields: str
+) -> httpx.Response:
+    """POST /v1/documents/pdf: a page's answer (JSON text) and the image it was read from."""
+    return await client.post(
+        "/v1/documents/pdf",
+        data={"page": page, **fields},
+        files={"file": (name, image, "image/png")},
+    )
+
+
 async def test_a_page_read_is_written_in_each_format_and_valid(
     client: httpx.AsyncClient, page_png: bytes, tmp_path: Path
 ) -> None:
@@ -157,11 +168,7 @@ async def test_a_searchable_pdf_places_the_answers_words_as_here(
     (tmp_path / "here.pdf").write_bytes(local.output())
     async with serving(Settings(models=("printed",)), lambda n, threads=None: printed) as c:
         slot = await read_page(c, page_png)
-        response = await c.post(
-            "/v1/documents/pdf",
-            data={"page": json.dumps(slot), "dpi": "150"},
-            files={"file": ("page.png", page_png, "image/png")},
-        )
+        response = await post_pdf(c, json.dumps(slot), page_png, dpi="150")
     assert response.status_code == 200, response.text
     (tmp_path / "there.pdf").write_bytes(response.content)
     word = re.compile(r"<word [^>]*>[^<]*</word>")
@@ -251,11 +258,7 @@ async def test_a_page_read_is_written_as_a_searchable_pdf(
     """POST /v1/documents/pdf: the page's answer and its image -> a PDF whose text layer
     pdftotext reads back as the page's lines, on a page the image's size at the dpi."""
     slot = await read_page(client, page_png)
-    response = await client.post(
-        "/v1/documents/pdf",
-        data={"page": json.dumps(slot), "dpi": "150"},
-        files={"file": ("scans/page 1.png", page_png, "image/png")},
-    )
+    response = await post_pdf(client, json.dumps(slot), page_png, "scans/page 1.png", dpi="150")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == 'attachment; filename="page_1.pdf"'
@@ -276,11 +279,7 @@ async def test_bad_pdf_requests_are_refused(client: httpx.AsyncClient, page_png:
     Image.new("L", (50, 40), 255).save(other, "PNG")
 
     async def post(page: str, image: bytes, **fields: str) -> tuple[int, str, str]:
-        response = await client.post(
-            "/v1/documents/pdf",
-            data={"page": page, **fields},
-            files={"file": ("p.png", image, "image/png")},
-        )
+        response = await post_pdf(client, page, image, "p.png", **fields)
         error = response.json()["error"]
         return response.status_code, error["code"], error["message"]
 
@@ -299,10 +298,6 @@ async def test_a_pdf_image_over_the_pixel_limit_is_refused(page_png: bytes) -> N
     settings = Settings(models=("stub",), batch_timeout_ms=2, max_pixels=10_000)
     async with serving(settings, load) as small:
         page = {"lines": [], "size": [1, 1]}
-        response = await small.post(
-            "/v1/documents/pdf",
-            data={"page": json.dumps(page)},
-            files={"file": ("big.png", page_png, "image/png")},
-        )
+        response = await post_pdf(small, json.dumps(page), page_png, "big.png")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "image_too_large"
