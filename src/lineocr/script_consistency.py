@@ -50,15 +50,16 @@ def stray_script(text: str) -> str | None:
     of the other: some word mixes both, the direction has fewer letters in the line, and
     no word is written in it alone. None when the line has no mixed word or the minority
     is a script of its own (a word of it stands alone)."""
+    if text.isascii():  # the common case: every letter is Latin, nothing to mix
+        return None
     mixed = False
     counts = {LTR: 0, RTL: 0}
     alone: set[str] = set()
     for word in text.split():
-        found = {d for ch in word if (d := letter_direction(ch)) is not None}
-        for ch in word:
-            d = letter_direction(ch)
-            if d is not None:
-                counts[d] += 1
+        directions = [d for ch in word if (d := letter_direction(ch)) is not None]
+        for d in directions:
+            counts[d] += 1
+        found = set(directions)
         if len(found) == 2:
             mixed = True
         elif len(found) == 1:
